@@ -1,0 +1,806 @@
+//! REST routes: each mutates the world as Discord would, enforces the rules
+//! the bot's correctness depends on (permissions, hierarchy, unknown ids,
+//! closed DMs, answer-once-within-3-seconds), and emits gateway events.
+
+use crate::payload;
+use crate::world::{
+    channel_type, perms, ApiError, ApiResult, AuditEntry, Channel, Command, Message, Overwrite, Role, World,
+};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+pub struct Request<'a> {
+    pub method: &'a str,
+    pub segs: &'a [&'a str],
+    pub query: &'a [(String, String)],
+    pub body: Option<&'a Value>,
+    pub reason: Option<String>,
+    pub ws_url: String,
+}
+
+impl Request<'_> {
+    fn body(&self) -> &Value {
+        static NULL: Value = Value::Null;
+        self.body.unwrap_or(&NULL)
+    }
+}
+
+type Out = ApiResult<(u16, Option<Value>)>;
+
+fn ok(v: Value) -> Out {
+    Ok((200, Some(v)))
+}
+fn created(v: Value) -> Out {
+    Ok((201, Some(v)))
+}
+fn no_content() -> Out {
+    Ok((204, None))
+}
+
+fn id(s: &str) -> ApiResult<u64> {
+    s.parse().map_err(|_| ApiError::new(404, 0, "404: Not Found"))
+}
+
+fn opt_id(v: &Value) -> Option<u64> {
+    match v {
+        Value::String(s) => s.parse().ok(),
+        Value::Number(n) => n.as_u64(),
+        _ => None,
+    }
+}
+
+fn bits(v: &Value) -> u64 {
+    opt_id(v).unwrap_or(0)
+}
+
+/// The time Discord gives a bot to answer an interaction.
+pub const RESPONSE_WINDOW: Duration = Duration::from_secs(3);
+
+pub fn route(w: &mut World, r: &Request) -> Out {
+    if let Some(reason) = &r.reason {
+        w.audit.push(AuditEntry { method: r.method.into(), path: r.segs.join("/"), reason: reason.clone() });
+    }
+    match (r.method, r.segs) {
+        ("GET", ["gateway"]) => ok(json!({"url": r.ws_url})),
+        ("GET", ["gateway", "bot"]) => ok(json!({
+            "url": r.ws_url, "shards": 1,
+            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
+        })),
+        ("GET", ["oauth2", "applications", "@me"]) | ("GET", ["applications", "@me"]) => ok(payload::application(w)),
+        ("GET", ["users", "@me"]) => ok(payload::user(w.user(w.bot_user_id)?)),
+        ("GET", ["users", u]) => ok(payload::user(w.user(id(u)?)?)),
+        ("POST", ["users", "@me", "channels"]) => open_dm(w, r),
+        ("PUT", ["applications", app, "commands"]) => put_commands(w, id(app)?, None, r),
+        ("PUT", ["applications", app, "guilds", g, "commands"]) => put_commands(w, id(app)?, Some(id(g)?), r),
+        ("GET", ["applications", _, "commands"]) => ok(list_commands(w, None)),
+        ("GET", ["applications", _, "guilds", g, "commands"]) => ok(list_commands(w, Some(id(g)?))),
+        ("POST", ["interactions", i, token, "callback"]) => callback(w, id(i)?, token, r),
+        ("GET", ["webhooks", _, token, "messages", m]) => {
+            let mid = webhook_message(w, token, m)?;
+            ok(payload::message(w, w.find_message(mid).ok_or_else(ApiError::unknown_message)?))
+        }
+        ("PATCH", ["webhooks", _, token, "messages", m]) => {
+            let mid = webhook_message(w, token, m)?;
+            let out = edit_message(w, mid, r.body())?;
+            touch(w, token);
+            Ok(out)
+        }
+        ("DELETE", ["webhooks", _, token, "messages", m]) => {
+            let mid = webhook_message(w, token, m)?;
+            delete_message(w, mid)
+        }
+        ("POST", ["webhooks", _, token]) => {
+            let out = followup(w, token, r.body())?;
+            touch(w, token);
+            Ok(out)
+        }
+        ("GET", ["guilds", g]) => ok(payload::partial_guild(w.guild(id(g)?)?)),
+        ("GET", ["guilds", g, "roles"]) => {
+            ok(json!(w.guild(id(g)?)?.roles.iter().map(payload::role).collect::<Vec<_>>()))
+        }
+        ("POST", ["guilds", g, "roles"]) => create_role(w, id(g)?, r.body()),
+        ("PATCH", ["guilds", g, "roles", role]) => edit_role(w, id(g)?, id(role)?, r.body()),
+        ("DELETE", ["guilds", g, "roles", role]) => delete_role(w, id(g)?, id(role)?),
+        ("GET", ["guilds", g, "channels"]) => {
+            let g = w.guild(id(g)?)?;
+            let list: Vec<Value> = g
+                .channels
+                .iter()
+                .filter_map(|c| w.channels.get(c))
+                .filter(|c| !matches!(c.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD))
+                .map(payload::channel)
+                .collect();
+            ok(json!(list))
+        }
+        ("POST", ["guilds", g, "channels"]) => create_channel(w, id(g)?, r.body()),
+        ("GET", ["guilds", g, "members", u]) => {
+            let g = w.guild(id(g)?)?;
+            let m = g.members.get(&id(u)?).ok_or_else(ApiError::unknown_member)?;
+            ok(payload::member(w, m))
+        }
+        ("GET", ["guilds", g, "members"]) => {
+            let after: u64 = r.query.iter().find(|(k, _)| k == "after").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+            let limit: usize =
+                r.query.iter().find(|(k, _)| k == "limit").and_then(|(_, v)| v.parse().ok()).unwrap_or(1);
+            let g = w.guild(id(g)?)?;
+            let list: Vec<Value> =
+                g.members.range(after + 1..).take(limit.min(1000)).map(|(_, m)| payload::member(w, m)).collect();
+            ok(json!(list))
+        }
+        ("PUT", ["guilds", g, "members", u, "roles", role]) => member_role(w, id(g)?, id(u)?, id(role)?, true),
+        ("DELETE", ["guilds", g, "members", u, "roles", role]) => member_role(w, id(g)?, id(u)?, id(role)?, false),
+        ("GET", ["channels", c]) => ok(payload::channel(w.channel(id(c)?)?)),
+        ("PATCH", ["channels", c]) => edit_channel(w, id(c)?, r.body()),
+        ("DELETE", ["channels", c]) => delete_channel(w, id(c)?),
+        ("PUT", ["channels", c, "permissions", target]) => put_overwrite(w, id(c)?, id(target)?, r.body()),
+        ("DELETE", ["channels", c, "permissions", target]) => delete_overwrite(w, id(c)?, id(target)?),
+        ("GET", ["channels", c, "messages"]) => {
+            let c = id(c)?;
+            bot_needs(w, c, perms::VIEW_CHANNEL | perms::READ_MESSAGE_HISTORY)?;
+            let list: Vec<Value> = w
+                .channel_messages(c)
+                .iter()
+                .rev()
+                .filter(|m| !m.is_ephemeral())
+                .take(50)
+                .map(|m| payload::message(w, m))
+                .collect();
+            ok(json!(list))
+        }
+        ("POST", ["channels", c, "messages"]) => {
+            let author = w.bot_user_id;
+            post_message(w, id(c)?, author, r.body(), None).map(|v| (200, Some(v)))
+        }
+        ("GET", ["channels", c, "messages", m]) => {
+            let (c, m) = (id(c)?, id(m)?);
+            bot_needs(w, c, perms::VIEW_CHANNEL | perms::READ_MESSAGE_HISTORY)?;
+            let msg = w
+                .channel_messages(c)
+                .iter()
+                .find(|x| x.id == m && !x.is_ephemeral())
+                .ok_or_else(ApiError::unknown_message)?;
+            ok(payload::message(w, msg))
+        }
+        ("PATCH", ["channels", c, "messages", m]) => {
+            let (c, m) = (id(c)?, id(m)?);
+            let msg = w.channel_messages(c).iter().find(|x| x.id == m).ok_or_else(ApiError::unknown_message)?;
+            if msg.author_id != w.bot_user_id {
+                return Err(ApiError::new(403, 50005, "Cannot edit a message authored by another user"));
+            }
+            edit_message(w, m, r.body())
+        }
+        ("DELETE", ["channels", c, "messages", m]) => {
+            let (c, m) = (id(c)?, id(m)?);
+            w.channel_messages(c).iter().find(|x| x.id == m).ok_or_else(ApiError::unknown_message)?;
+            delete_message(w, m)
+        }
+        ("POST", ["channels", c, "threads"]) => start_thread(w, id(c)?, None, r.body()),
+        ("POST", ["channels", c, "messages", m, "threads"]) => start_thread(w, id(c)?, Some(id(m)?), r.body()),
+        (m, segs) => {
+            let what = format!("{m} /{}", segs.join("/"));
+            w.violations.push(format!("the fake does not implement {what}"));
+            Err(ApiError::new(404, 0, "404: Not Found"))
+        }
+    }
+}
+
+/// The bot's permissions in a channel must include `needed`.
+fn bot_needs(w: &World, channel_id: u64, needed: u64) -> ApiResult<()> {
+    let ch = w.channel(channel_id)?;
+    if ch.guild_id.is_none() {
+        return Ok(());
+    }
+    let have = w.channel_permissions(channel_id, w.bot_user_id);
+    if have & perms::VIEW_CHANNEL == 0 {
+        return Err(ApiError::missing_access());
+    }
+    if have & needed != needed {
+        return Err(ApiError::missing_permissions());
+    }
+    Ok(())
+}
+
+fn bot_guild_perms(w: &World, guild_id: u64) -> u64 {
+    w.base_permissions(guild_id, w.bot_user_id)
+}
+
+fn put_commands(w: &mut World, app: u64, guild: Option<u64>, r: &Request) -> Out {
+    if app != w.application_id {
+        return Err(ApiError::new(403, 50001, "Missing Access"));
+    }
+    w.commands.retain(|c| c.guild_id != guild);
+    let list = r.body().as_array().cloned().unwrap_or_default();
+    for mut body in list {
+        let cid = w.snowflake();
+        body["id"] = json!(cid.to_string());
+        body["application_id"] = json!(app.to_string());
+        body["version"] = json!(cid.to_string());
+        if let Some(g) = guild {
+            body["guild_id"] = json!(g.to_string());
+        }
+        body.as_object_mut().map(|o| o.entry("type").or_insert(json!(1)));
+        body.as_object_mut().map(|o| o.entry("default_member_permissions").or_insert(Value::Null));
+        w.commands.push(Command { id: cid, guild_id: guild, body });
+    }
+    ok(list_commands(w, guild))
+}
+
+fn list_commands(w: &World, guild: Option<u64>) -> Value {
+    json!(w.commands.iter().filter(|c| c.guild_id == guild).map(|c| c.body.clone()).collect::<Vec<_>>())
+}
+
+fn open_dm(w: &mut World, r: &Request) -> Out {
+    let uid = opt_id(&r.body()["recipient_id"]).ok_or_else(|| ApiError::invalid_form("recipient_id"))?;
+    w.user(uid)?;
+    if let Some(c) = w.dm_channel_of(uid) {
+        return ok(payload::channel(w.channel(c)?));
+    }
+    let cid = w.snowflake();
+    let ch = Channel {
+        id: cid,
+        guild_id: None,
+        kind: channel_type::DM,
+        name: String::new(),
+        parent_id: None,
+        position: 0,
+        topic: None,
+        overwrites: vec![],
+        owner_id: Some(uid),
+        archived: false,
+        locked: false,
+    };
+    w.channels.insert(cid, ch);
+    ok(payload::channel(w.channel(cid)?))
+}
+
+fn message_from_body(w: &mut World, channel_id: u64, author: u64, body: &Value, interaction: Option<u64>) -> Message {
+    Message {
+        id: w.snowflake(),
+        channel_id,
+        author_id: author,
+        content: body["content"].as_str().unwrap_or_default().to_string(),
+        embeds: body.get("embeds").cloned().filter(|v| v.is_array()).unwrap_or(json!([])),
+        components: body.get("components").cloned().filter(|v| v.is_array()).unwrap_or(json!([])),
+        allowed_mentions: body.get("allowed_mentions").cloned().unwrap_or(Value::Null),
+        flags: body["flags"].as_u64().unwrap_or(0),
+        edited: false,
+        interaction_id: interaction,
+    }
+}
+
+/// Post a message as `author` (the bot, or a user in a test).
+pub fn post_message(
+    w: &mut World,
+    channel_id: u64,
+    author: u64,
+    body: &Value,
+    interaction: Option<u64>,
+) -> ApiResult<Value> {
+    let ch = w.channel(channel_id)?.clone();
+    if author == w.bot_user_id && interaction.is_none() {
+        if ch.kind == channel_type::DM {
+            let open = ch.owner_id.and_then(|u| w.users.get(&u)).is_some_and(|u| u.dms_open);
+            if !open {
+                return Err(ApiError::new(403, 50007, "Cannot send messages to this user"));
+            }
+        } else {
+            let needed = if matches!(ch.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD) {
+                perms::SEND_MESSAGES_IN_THREADS
+            } else {
+                perms::SEND_MESSAGES
+            };
+            bot_needs(w, channel_id, perms::VIEW_CHANNEL | needed)?;
+            if ch.kind == channel_type::FORUM || ch.kind == channel_type::CATEGORY {
+                return Err(ApiError::new(400, 50008, "Cannot send messages in a non-text channel"));
+            }
+        }
+    }
+    let content = body["content"].as_str().unwrap_or_default();
+    if content.chars().count() > 2000 {
+        return Err(ApiError::invalid_form("content: Must be 2000 or fewer in length."));
+    }
+    let msg = message_from_body(w, channel_id, author, body, interaction);
+    let v = payload::message(w, &msg);
+    w.messages.entry(channel_id).or_default().push(msg);
+    if interaction.is_none() || body["flags"].as_u64().unwrap_or(0) & 64 == 0 {
+        w.emit("MESSAGE_CREATE", v.clone());
+    }
+    Ok(v)
+}
+
+fn edit_message(w: &mut World, mid: u64, body: &Value) -> Out {
+    let msg = w.find_message_mut(mid).ok_or_else(ApiError::unknown_message)?;
+    if let Some(c) = body.get("content") {
+        msg.content = c.as_str().unwrap_or_default().to_string();
+    }
+    if let Some(e) = body.get("embeds").filter(|v| v.is_array()) {
+        msg.embeds = e.clone();
+    }
+    if let Some(c) = body.get("components").filter(|v| v.is_array()) {
+        msg.components = c.clone();
+    }
+    if let Some(a) = body.get("allowed_mentions") {
+        msg.allowed_mentions = a.clone();
+    }
+    msg.edited = true;
+    let msg = msg.clone();
+    // A deferred response is filled in by its first edit.
+    if let Some(i) = msg.interaction_id.and_then(|i| w.interactions.get_mut(&i)) {
+        if i.original == Some(mid) {
+            i.deferred_open = false;
+        }
+    }
+    let v = payload::message(w, &msg);
+    if !msg.is_ephemeral() {
+        w.emit("MESSAGE_UPDATE", v.clone());
+    }
+    ok(v)
+}
+
+fn delete_message(w: &mut World, mid: u64) -> Out {
+    let mut found = None;
+    for (c, list) in w.messages.iter_mut() {
+        if let Some(pos) = list.iter().position(|m| m.id == mid) {
+            list.remove(pos);
+            found = Some(*c);
+        }
+    }
+    let c = found.ok_or_else(ApiError::unknown_message)?;
+    let mut d = json!({"id": mid.to_string(), "channel_id": c.to_string()});
+    if let Some(g) = w.channels.get(&c).and_then(|c| c.guild_id) {
+        d["guild_id"] = json!(g.to_string());
+    }
+    w.emit("MESSAGE_DELETE", d);
+    no_content()
+}
+
+fn touch(w: &mut World, token: &str) {
+    if let Some(i) = w.tokens.get(token).copied().and_then(|i| w.interactions.get_mut(&i)) {
+        i.touched = true;
+    }
+}
+
+fn webhook_message(w: &World, token: &str, m: &str) -> ApiResult<u64> {
+    let iid = *w.tokens.get(token).ok_or_else(ApiError::unknown_interaction)?;
+    let i = &w.interactions[&iid];
+    if m == "@original" {
+        return i.original.ok_or_else(ApiError::unknown_message);
+    }
+    let mid = id(m)?;
+    if i.original == Some(mid) || i.followups.contains(&mid) {
+        Ok(mid)
+    } else {
+        Err(ApiError::unknown_message())
+    }
+}
+
+fn followup(w: &mut World, token: &str, body: &Value) -> Out {
+    let iid = *w.tokens.get(token).ok_or_else(ApiError::unknown_interaction)?;
+    let i = w.interactions[&iid].clone();
+    if i.callbacks.is_empty() {
+        return Err(ApiError::unknown_interaction());
+    }
+    if i.sent_at.elapsed() > Duration::from_secs(15 * 60) {
+        return Err(ApiError::new(401, 50027, "Invalid Webhook Token"));
+    }
+    // The first follow-up after a deferred response fills in the "thinking" message.
+    if i.deferred_open {
+        if let Some(orig) = i.original {
+            let out = edit_message(w, orig, body)?;
+            return out.1.map(|v| (200, Some(v))).ok_or_else(ApiError::unknown_message);
+        }
+    }
+    let mut body = body.clone();
+    let v = post_message(w, i.channel_id, w.bot_user_id, &body.take(), Some(iid))?;
+    let mid = opt_id(&v["id"]).unwrap_or(0);
+    if let Some(i) = w.interactions.get_mut(&iid) {
+        i.followups.push(mid);
+    }
+    ok(v)
+}
+
+fn callback(w: &mut World, iid: u64, token: &str, r: &Request) -> Out {
+    let Some(i) = w.interactions.get(&iid).cloned() else {
+        return Err(ApiError::unknown_interaction());
+    };
+    if i.token != token {
+        return Err(ApiError::unknown_interaction());
+    }
+    let body = r.body();
+    let kind = body["type"].as_u64().unwrap_or(0) as u8;
+    if !i.callbacks.is_empty() {
+        w.violations.push(format!("interaction {iid} answered twice (callback types {:?} then {kind})", i.callbacks));
+        return Err(ApiError::new(400, 40060, "Interaction has already been acknowledged."));
+    }
+    let elapsed = i.sent_at.elapsed();
+    if elapsed > RESPONSE_WINDOW {
+        w.violations.push(format!("interaction {iid} answered after {elapsed:?} (more than 3 s)"));
+        return Err(ApiError::unknown_interaction());
+    }
+    let data = body.get("data").cloned().unwrap_or(json!({}));
+    let mut original = None;
+    let mut deferred_open = false;
+    match kind {
+        4 | 5 => {
+            let mut d = data.clone();
+            if kind == 5 {
+                d = json!({"flags": data["flags"].as_u64().unwrap_or(0)});
+                deferred_open = true;
+            }
+            let v = post_message(w, i.channel_id, w.bot_user_id, &d, Some(iid))?;
+            original = opt_id(&v["id"]);
+        }
+        6 => original = i.source_message,
+        7 => {
+            let src = i.source_message.ok_or_else(|| ApiError::new(400, 40004, "Interaction has no message"))?;
+            edit_message(w, src, &data)?;
+            original = Some(src);
+        }
+        8 | 9 => {}
+        _ => return Err(ApiError::invalid_form("type")),
+    }
+    let i = w.interactions.get_mut(&iid).expect("interaction");
+    i.callbacks.push(kind);
+    i.original = original;
+    i.deferred_open = deferred_open;
+    i.answered_at = Some(Instant::now());
+    if matches!(kind, 8 | 9) {
+        i.callback_data = Some(data);
+    }
+    no_content()
+}
+
+fn create_role(w: &mut World, gid: u64, body: &Value) -> Out {
+    let have = bot_guild_perms(w, gid);
+    if have & perms::MANAGE_ROLES == 0 {
+        return Err(ApiError::missing_permissions());
+    }
+    let wanted = bits(&body["permissions"]);
+    if have & perms::ADMINISTRATOR == 0 && wanted & !have != 0 {
+        return Err(ApiError::missing_permissions());
+    }
+    let g = w.guild(gid)?;
+    if g.roles.len() >= 250 {
+        return Err(ApiError::new(400, 30005, "Maximum number of guild roles reached (250)"));
+    }
+    let rid = w.snowflake();
+    let g = w.guild_mut(gid)?;
+    for r in g.roles.iter_mut().filter(|r| r.position >= 1) {
+        r.position += 1;
+    }
+    let role = Role {
+        id: rid,
+        name: body["name"].as_str().unwrap_or("new role").to_string(),
+        color: body["color"].as_u64().unwrap_or(0) as u32,
+        hoist: body["hoist"].as_bool().unwrap_or(false),
+        managed: false,
+        mentionable: body["mentionable"].as_bool().unwrap_or(false),
+        permissions: wanted,
+        position: 1,
+    };
+    let v = payload::role(&role);
+    g.roles.push(role);
+    w.emit("GUILD_ROLE_CREATE", json!({"guild_id": gid.to_string(), "role": v}));
+    ok(v)
+}
+
+fn edit_role(w: &mut World, gid: u64, rid: u64, body: &Value) -> Out {
+    w.bot_can_manage_role(gid, rid)?;
+    let have = bot_guild_perms(w, gid);
+    if let Some(p) = body.get("permissions").filter(|p| !p.is_null()) {
+        if have & perms::ADMINISTRATOR == 0 && bits(p) & !have != 0 {
+            return Err(ApiError::missing_permissions());
+        }
+    }
+    let g = w.guild_mut(gid)?;
+    let role = g.roles.iter_mut().find(|r| r.id == rid).ok_or_else(ApiError::unknown_role)?;
+    if let Some(n) = body["name"].as_str() {
+        role.name = n.to_string();
+    }
+    if let Some(p) = body.get("permissions").filter(|p| !p.is_null()) {
+        role.permissions = bits(p);
+    }
+    if let Some(c) = body["color"].as_u64() {
+        role.color = c as u32;
+    }
+    if let Some(m) = body["mentionable"].as_bool() {
+        role.mentionable = m;
+    }
+    if let Some(h) = body["hoist"].as_bool() {
+        role.hoist = h;
+    }
+    let v = payload::role(role);
+    w.emit("GUILD_ROLE_UPDATE", json!({"guild_id": gid.to_string(), "role": v}));
+    ok(v)
+}
+
+fn delete_role(w: &mut World, gid: u64, rid: u64) -> Out {
+    w.bot_can_manage_role(gid, rid)?;
+    let g = w.guild_mut(gid)?;
+    g.roles.retain(|r| r.id != rid);
+    for m in g.members.values_mut() {
+        m.roles.retain(|r| *r != rid);
+    }
+    w.emit("GUILD_ROLE_DELETE", json!({"guild_id": gid.to_string(), "role_id": rid.to_string()}));
+    no_content()
+}
+
+fn member_role(w: &mut World, gid: u64, uid: u64, rid: u64, add: bool) -> Out {
+    w.guild(gid)?.members.get(&uid).ok_or_else(ApiError::unknown_member)?;
+    w.bot_can_manage_role(gid, rid)?;
+    let g = w.guild_mut(gid)?;
+    let m = g.members.get_mut(&uid).ok_or_else(ApiError::unknown_member)?;
+    let changed = if add {
+        if m.roles.contains(&rid) {
+            false
+        } else {
+            m.roles.push(rid);
+            true
+        }
+    } else {
+        let before = m.roles.len();
+        m.roles.retain(|r| *r != rid);
+        before != m.roles.len()
+    };
+    if changed {
+        let m = m.clone();
+        let mut v = payload::member(w, &m);
+        v["guild_id"] = json!(gid.to_string());
+        w.emit("GUILD_MEMBER_UPDATE", v);
+    }
+    no_content()
+}
+
+fn parse_overwrites(v: &Value) -> Vec<Overwrite> {
+    v.as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|o| {
+                    Some(Overwrite {
+                        id: opt_id(&o["id"])?,
+                        kind: o["type"].as_u64().unwrap_or(0) as u8,
+                        allow: bits(&o["allow"]),
+                        deny: bits(&o["deny"]),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Discord: a bot may only allow or deny, in an overwrite, permissions it
+/// has itself (in the parent, or the guild) unless it is an administrator.
+fn check_overwrites(w: &World, gid: u64, parent: Option<u64>, list: &[Overwrite]) -> ApiResult<()> {
+    let bot = w.bot_user_id;
+    let have = match parent {
+        Some(p) if w.channels.contains_key(&p) => w.channel_permissions(p, bot) | bot_guild_perms(w, gid),
+        _ => bot_guild_perms(w, gid),
+    };
+    if have & perms::ADMINISTRATOR != 0 {
+        return Ok(());
+    }
+    for o in list {
+        if (o.allow | o.deny) & !have != 0 {
+            return Err(ApiError::missing_permissions());
+        }
+    }
+    Ok(())
+}
+
+fn create_channel(w: &mut World, gid: u64, body: &Value) -> Out {
+    if bot_guild_perms(w, gid) & perms::MANAGE_CHANNELS == 0 {
+        return Err(ApiError::missing_permissions());
+    }
+    let kind = body["type"].as_u64().unwrap_or(0) as u8;
+    let g = w.guild(gid)?;
+    if kind == channel_type::FORUM && !g.forums_available {
+        return Err(ApiError::invalid_form("type: Channel type is not available in this guild"));
+    }
+    if g.channels.len() >= 500 {
+        return Err(ApiError::new(400, 30013, "Maximum number of guild channels reached (500)"));
+    }
+    let parent = opt_id(&body["parent_id"]);
+    if let Some(p) = parent {
+        let pc = w.channel(p).map_err(|_| ApiError::invalid_form("parent_id: Unknown channel"))?;
+        if pc.kind != channel_type::CATEGORY || pc.guild_id != Some(gid) {
+            return Err(ApiError::invalid_form("parent_id: not a category"));
+        }
+    }
+    let overwrites = parse_overwrites(&body["permission_overwrites"]);
+    check_overwrites(w, gid, parent, &overwrites)?;
+    let cid = w.snowflake();
+    let ch = Channel {
+        id: cid,
+        guild_id: Some(gid),
+        kind,
+        name: body["name"].as_str().unwrap_or_default().to_string(),
+        parent_id: parent,
+        position: w.guild(gid)?.channels.len() as i64,
+        topic: body["topic"].as_str().map(str::to_string),
+        overwrites,
+        owner_id: None,
+        archived: false,
+        locked: false,
+    };
+    let v = payload::channel(&ch);
+    w.channels.insert(cid, ch);
+    w.guild_mut(gid)?.channels.push(cid);
+    w.emit("CHANNEL_CREATE", v.clone());
+    created(v)
+}
+
+fn manage_channel_check(w: &World, cid: u64) -> ApiResult<Channel> {
+    let ch = w.channel(cid)?.clone();
+    let Some(gid) = ch.guild_id else {
+        return Err(ApiError::missing_access());
+    };
+    let is_thread = matches!(ch.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD);
+    let needed = if is_thread { perms::MANAGE_THREADS } else { perms::MANAGE_CHANNELS };
+    let have = w.channel_permissions(cid, w.bot_user_id);
+    if have & perms::VIEW_CHANNEL == 0 {
+        return Err(ApiError::missing_access());
+    }
+    if have & needed == 0 && bot_guild_perms(w, gid) & perms::ADMINISTRATOR == 0 {
+        return Err(ApiError::missing_permissions());
+    }
+    Ok(ch)
+}
+
+fn channel_event(ch: &Channel) -> &'static str {
+    if matches!(ch.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD) {
+        "THREAD_UPDATE"
+    } else {
+        "CHANNEL_UPDATE"
+    }
+}
+
+fn edit_channel(w: &mut World, cid: u64, body: &Value) -> Out {
+    let before = manage_channel_check(w, cid)?;
+    let gid = before.guild_id.unwrap_or(0);
+    if let Some(list) = body.get("permission_overwrites").filter(|v| v.is_array()) {
+        let parsed = parse_overwrites(list);
+        if w.channel_permissions(cid, w.bot_user_id) & perms::MANAGE_ROLES == 0
+            && bot_guild_perms(w, gid) & perms::MANAGE_ROLES == 0
+        {
+            return Err(ApiError::missing_permissions());
+        }
+        check_overwrites(w, gid, before.parent_id, &parsed)?;
+    }
+    let new_parent = match body.get("parent_id") {
+        Some(Value::Null) => Some(None),
+        Some(v) => {
+            let p = opt_id(v).ok_or_else(|| ApiError::invalid_form("parent_id"))?;
+            let pc = w.channel(p).map_err(|_| ApiError::invalid_form("parent_id: Unknown channel"))?;
+            if pc.kind != channel_type::CATEGORY {
+                return Err(ApiError::invalid_form("parent_id: not a category"));
+            }
+            Some(Some(p))
+        }
+        None => None,
+    };
+    let ch = w.channels.get_mut(&cid).ok_or_else(ApiError::unknown_channel)?;
+    if let Some(n) = body["name"].as_str() {
+        ch.name = n.to_string();
+    }
+    if let Some(t) = body.get("topic") {
+        ch.topic = t.as_str().map(str::to_string);
+    }
+    if let Some(list) = body.get("permission_overwrites").filter(|v| v.is_array()) {
+        ch.overwrites = parse_overwrites(list);
+    }
+    if let Some(p) = new_parent {
+        ch.parent_id = p;
+    }
+    if let Some(a) = body["archived"].as_bool() {
+        ch.archived = a;
+    }
+    if let Some(l) = body["locked"].as_bool() {
+        ch.locked = l;
+    }
+    let ch = ch.clone();
+    let v = payload::channel(&ch);
+    w.emit(channel_event(&ch), v.clone());
+    ok(v)
+}
+
+fn delete_channel(w: &mut World, cid: u64) -> Out {
+    let ch = manage_channel_check(w, cid)?;
+    w.channels.remove(&cid);
+    w.messages.remove(&cid);
+    if let Some(g) = ch.guild_id.and_then(|g| w.guilds.get_mut(&g)) {
+        g.channels.retain(|c| *c != cid);
+    }
+    let v = payload::channel(&ch);
+    let event = if channel_event(&ch) == "THREAD_UPDATE" { "THREAD_DELETE" } else { "CHANNEL_DELETE" };
+    w.emit(event, v.clone());
+    ok(v)
+}
+
+fn put_overwrite(w: &mut World, cid: u64, target: u64, body: &Value) -> Out {
+    let ch = manage_channel_check(w, cid)?;
+    let gid = ch.guild_id.unwrap_or(0);
+    if bot_guild_perms(w, gid) & perms::MANAGE_ROLES == 0
+        && w.channel_permissions(cid, w.bot_user_id) & perms::MANAGE_ROLES == 0
+    {
+        return Err(ApiError::missing_permissions());
+    }
+    let o = Overwrite {
+        id: target,
+        kind: body["type"].as_u64().unwrap_or(0) as u8,
+        allow: bits(&body["allow"]),
+        deny: bits(&body["deny"]),
+    };
+    check_overwrites(w, gid, ch.parent_id, std::slice::from_ref(&o))?;
+    let chm = w.channels.get_mut(&cid).ok_or_else(ApiError::unknown_channel)?;
+    chm.overwrites.retain(|x| x.id != target);
+    chm.overwrites.push(o);
+    let v = payload::channel(chm);
+    w.emit("CHANNEL_UPDATE", v);
+    no_content()
+}
+
+fn delete_overwrite(w: &mut World, cid: u64, target: u64) -> Out {
+    manage_channel_check(w, cid)?;
+    let chm = w.channels.get_mut(&cid).ok_or_else(ApiError::unknown_channel)?;
+    chm.overwrites.retain(|x| x.id != target);
+    let v = payload::channel(chm);
+    w.emit("CHANNEL_UPDATE", v);
+    no_content()
+}
+
+/// Create a thread (a forum post when the parent is a forum) as `author`.
+pub fn create_thread(
+    w: &mut World,
+    parent: u64,
+    author: u64,
+    name: &str,
+    first_message: Option<&Value>,
+    private: bool,
+) -> ApiResult<u64> {
+    let pc = w.channel(parent)?.clone();
+    let tid = w.snowflake();
+    let kind = if private { channel_type::PRIVATE_THREAD } else { channel_type::PUBLIC_THREAD };
+    let th = Channel {
+        id: tid,
+        guild_id: pc.guild_id,
+        kind,
+        name: name.to_string(),
+        parent_id: Some(parent),
+        position: 0,
+        topic: None,
+        overwrites: vec![],
+        owner_id: Some(author),
+        archived: false,
+        locked: false,
+    };
+    let mut v = payload::channel(&th);
+    w.channels.insert(tid, th);
+    if let Some(g) = pc.guild_id.and_then(|g| w.guilds.get_mut(&g)) {
+        g.channels.push(tid);
+    }
+    v["newly_created"] = json!(true);
+    w.emit("THREAD_CREATE", v);
+    if let Some(m) = first_message {
+        let msg = message_from_body(w, tid, author, m, None);
+        let mv = payload::message(w, &msg);
+        w.messages.entry(tid).or_default().push(msg);
+        w.emit("MESSAGE_CREATE", mv);
+    }
+    Ok(tid)
+}
+
+fn start_thread(w: &mut World, parent: u64, _from_message: Option<u64>, body: &Value) -> Out {
+    let pc = w.channel(parent)?.clone();
+    let private = body["type"].as_u64() == Some(channel_type::PRIVATE_THREAD as u64);
+    let needed = if private { perms::CREATE_PRIVATE_THREADS } else { perms::CREATE_PUBLIC_THREADS };
+    bot_needs(w, parent, perms::VIEW_CHANNEL | needed)?;
+    let name = body["name"].as_str().unwrap_or("thread").to_string();
+    let first = if pc.kind == channel_type::FORUM {
+        Some(body.get("message").cloned().ok_or_else(|| ApiError::invalid_form("message: required for forum posts"))?)
+    } else {
+        None
+    };
+    let author = w.bot_user_id;
+    let tid = create_thread(w, parent, author, &name, first.as_ref(), private)?;
+    created(payload::channel(w.channel(tid)?))
+}

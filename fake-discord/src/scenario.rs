@@ -1,0 +1,699 @@
+//! The scenario API: users, admins and what they do in Discord's client
+//! (slash commands, autocomplete, buttons, selects, modals), and what they see.
+//!
+//! Each action sends the INTERACTION_CREATE Discord would send, then waits for
+//! the bot's answer: an answer later than 3 s, or a second initial answer, is
+//! a violation and fails the test.
+
+use crate::payload;
+use crate::server::FakeDiscord;
+use crate::world::{channel_type, Interaction, Member, Message, User, World};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// Someone in the guild, acting through Discord's client.
+#[derive(Clone)]
+pub struct Actor {
+    pub fake: FakeDiscord,
+    pub user_id: u64,
+    pub guild_id: u64,
+    pub name: String,
+}
+
+/// A button or select as a user sees it.
+#[derive(Clone, Debug)]
+pub struct Component {
+    pub kind: u64,
+    pub label: String,
+    pub custom_id: String,
+    pub disabled: bool,
+    pub style: u64,
+    pub url: Option<String>,
+    /// Select options: (label, value).
+    pub options: Vec<(String, String)>,
+    pub placeholder: String,
+}
+
+/// A modal the bot opened.
+#[derive(Clone, Debug)]
+pub struct Modal {
+    pub custom_id: String,
+    pub title: String,
+    /// (custom_id, label, required, max_length)
+    pub fields: Vec<(String, String, bool, Option<u64>)>,
+    /// The message the modal came from (component interactions).
+    pub source_message: Option<u64>,
+}
+
+impl FakeDiscord {
+    /// A new Discord user (not a member of any guild). `account_age_days`
+    /// sets how old the account is (its snowflake's timestamp).
+    pub fn add_user(&self, name: &str, account_age_days: i64, dms_open: bool) -> u64 {
+        self.mutate(|w| {
+            let ms = chrono::Utc::now().timestamp_millis() - account_age_days * 86_400_000;
+            let id = w.snowflake_at(ms);
+            w.users.insert(id, User { id, username: name.to_string(), bot: false, dms_open });
+            id
+        })
+    }
+
+    /// A user joins the guild (GUILD_MEMBER_ADD), `days_in_server` ago.
+    pub fn join_guild(&self, user_id: u64, days_in_server: i64) {
+        let gid = self.guild_id;
+        self.mutate(|w| {
+            let m = Member {
+                user_id,
+                roles: vec![],
+                joined_at: chrono::Utc::now() - chrono::Duration::days(days_in_server),
+            };
+            let mut v = payload::member(w, &m);
+            v["guild_id"] = json!(gid.to_string());
+            w.guilds.get_mut(&gid).expect("guild").members.insert(user_id, m);
+            w.emit("GUILD_MEMBER_ADD", v);
+        });
+    }
+
+    /// A member leaves the guild (GUILD_MEMBER_REMOVE).
+    pub fn leave_guild(&self, user_id: u64) {
+        let gid = self.guild_id;
+        self.mutate(|w| {
+            let user = w.users.get(&user_id).map(payload::user).unwrap_or(Value::Null);
+            if let Some(g) = w.guilds.get_mut(&gid) {
+                g.members.remove(&user_id);
+            }
+            w.emit("GUILD_MEMBER_REMOVE", json!({"guild_id": gid.to_string(), "user": user}));
+        });
+    }
+
+    /// A member with a year-old account who joined 30 days ago, DMs open.
+    pub fn member(&self, name: &str) -> Actor {
+        let id = self.add_user(name, 365, true);
+        self.join_guild(id, 30);
+        self.actor(id)
+    }
+
+    /// A member holding the seeded "Admins" role (Manage Server).
+    pub fn admin(&self, name: &str) -> Actor {
+        let a = self.member(name);
+        let admins = self.role_named("Admins").expect("Admins role").id;
+        self.give_role(a.user_id, admins);
+        a
+    }
+
+    /// The guild's owner.
+    pub fn owner(&self) -> Actor {
+        let id = self.with(|w| w.guilds[&self.guild_id].owner_id);
+        self.actor(id)
+    }
+
+    pub fn actor(&self, user_id: u64) -> Actor {
+        let name = self.with(|w| w.users.get(&user_id).map(|u| u.username.clone()).unwrap_or_default());
+        Actor { fake: self.clone(), user_id, guild_id: self.guild_id, name }
+    }
+
+    /// An admin hands a role to a member in Discord's client (no bot involved).
+    pub fn give_role(&self, user_id: u64, role_id: u64) {
+        self.set_member_role(user_id, role_id, true)
+    }
+
+    pub fn take_role(&self, user_id: u64, role_id: u64) {
+        self.set_member_role(user_id, role_id, false)
+    }
+
+    fn set_member_role(&self, user_id: u64, role_id: u64, add: bool) {
+        let gid = self.guild_id;
+        self.mutate(|w| {
+            let g = w.guilds.get_mut(&gid).expect("guild");
+            let m = g.members.get_mut(&user_id).expect("member");
+            m.roles.retain(|r| *r != role_id);
+            if add {
+                m.roles.push(role_id);
+            }
+            let m = m.clone();
+            let mut v = payload::member(w, &m);
+            v["guild_id"] = json!(gid.to_string());
+            w.emit("GUILD_MEMBER_UPDATE", v);
+        })
+    }
+
+    /// An admin creates a role by hand. Returns its id.
+    pub fn create_role_by_hand(&self, name: &str, permissions: u64, managed: bool) -> u64 {
+        let gid = self.guild_id;
+        self.mutate(|w| {
+            let id = w.snowflake();
+            let g = w.guilds.get_mut(&gid).expect("guild");
+            for r in g.roles.iter_mut().filter(|r| r.position >= 1) {
+                r.position += 1;
+            }
+            let role = crate::world::Role {
+                id,
+                name: name.into(),
+                color: 0,
+                hoist: false,
+                managed,
+                mentionable: false,
+                permissions,
+                position: 1,
+            };
+            let v = payload::role(&role);
+            g.roles.push(role);
+            w.emit("GUILD_ROLE_CREATE", json!({"guild_id": gid.to_string(), "role": v}));
+            id
+        })
+    }
+
+    /// Move a role to `position` (others shift), as dragging it in the client.
+    pub fn move_role(&self, role_id: u64, position: i64) {
+        let gid = self.guild_id;
+        self.mutate(|w| {
+            let g = w.guilds.get_mut(&gid).expect("guild");
+            let mut order: Vec<u64> = {
+                let mut rs: Vec<_> = g.roles.iter().filter(|r| r.id != gid && r.id != role_id).collect();
+                rs.sort_by_key(|r| r.position);
+                rs.iter().map(|r| r.id).collect()
+            };
+            let at = ((position - 1).max(0) as usize).min(order.len());
+            order.insert(at, role_id);
+            for (i, rid) in order.iter().enumerate() {
+                if let Some(r) = g.roles.iter_mut().find(|r| r.id == *rid) {
+                    r.position = i as i64 + 1;
+                }
+            }
+            let roles: Vec<Value> = g.roles.iter().map(payload::role).collect();
+            for r in roles {
+                w.emit("GUILD_ROLE_UPDATE", json!({"guild_id": gid.to_string(), "role": r}));
+            }
+        })
+    }
+
+    pub fn role_named(&self, name: &str) -> Option<crate::world::Role> {
+        self.with(|w| w.guilds[&self.guild_id].roles.iter().find(|r| r.name == name).cloned())
+    }
+
+    pub fn channel_named(&self, name: &str) -> Option<crate::world::Channel> {
+        self.with(|w| {
+            w.guilds[&self.guild_id].channels.iter().filter_map(|c| w.channels.get(c)).find(|c| c.name == name).cloned()
+        })
+    }
+
+    pub fn general_channel(&self) -> u64 {
+        self.channel_named("general").expect("#general").id
+    }
+
+    /// Registered commands (guild ones first).
+    pub fn registered_commands(&self) -> Vec<Value> {
+        self.with(|w| {
+            let mut v: Vec<_> = w.commands.iter().filter(|c| c.guild_id.is_some()).map(|c| c.body.clone()).collect();
+            v.extend(w.commands.iter().filter(|c| c.guild_id.is_none()).map(|c| c.body.clone()));
+            v
+        })
+    }
+
+    /// Wait until the bot has registered its commands.
+    pub async fn wait_for_commands(&self) {
+        self.wait_until("commands registered", |w| !w.commands.is_empty()).await
+    }
+}
+
+impl Actor {
+    pub fn roles(&self) -> Vec<u64> {
+        self.fake
+            .with(|w| w.guilds[&self.guild_id].members.get(&self.user_id).map(|m| m.roles.clone()).unwrap_or_default())
+    }
+
+    pub fn has_role_named(&self, name: &str) -> bool {
+        match self.fake.role_named(name) {
+            Some(r) => self.roles().contains(&r.id),
+            None => false,
+        }
+    }
+
+    pub fn can_view(&self, channel_id: u64) -> bool {
+        self.fake.with(|w| w.can_view(channel_id, self.user_id))
+    }
+
+    pub fn can_send(&self, channel_id: u64) -> bool {
+        self.fake.with(|w| {
+            let p = w.channel_permissions(channel_id, self.user_id);
+            p & (crate::world::perms::SEND_MESSAGES | crate::world::perms::SEND_MESSAGES_IN_THREADS) != 0
+        })
+    }
+
+    /// Messages the bot sent this user by DM.
+    pub fn dms(&self) -> Vec<Message> {
+        self.fake.with(|w| w.dm_channel_of(self.user_id).map(|c| w.channel_messages(c).to_vec()).unwrap_or_default())
+    }
+
+    pub async fn slash(&self, command: &str, options: &[(&str, &str)]) -> Reply {
+        let ch = self.fake.general_channel();
+        self.slash_in(ch, command, options).await
+    }
+
+    pub async fn slash_in(&self, channel_id: u64, command: &str, options: &[(&str, &str)]) -> Reply {
+        let data = self.command_data(command, options, None);
+        self.send(2, channel_id, data, None).await
+    }
+
+    /// Type into an option with autocomplete; returns the choices' names.
+    pub async fn autocomplete(&self, command: &str, options: &[(&str, &str)], focused: &str) -> Vec<String> {
+        let ch = self.fake.general_channel();
+        let data = self.command_data(command, options, Some(focused));
+        let r = self.send(4, ch, data, None).await;
+        r.choices().into_iter().map(|(n, _)| n).collect()
+    }
+
+    /// Press a button on a message.
+    pub async fn click(&self, message_id: u64, custom_id: &str) -> Reply {
+        let ch = self.channel_of(message_id);
+        let data = json!({"custom_id": custom_id, "component_type": 2});
+        self.send(3, ch, data, Some(message_id)).await
+    }
+
+    /// Choose values in a select menu on a message.
+    pub async fn select(&self, message_id: u64, custom_id: &str, values: &[&str]) -> Reply {
+        let ch = self.channel_of(message_id);
+        let data = json!({"custom_id": custom_id, "component_type": 3, "values": values});
+        self.send(3, ch, data, Some(message_id)).await
+    }
+
+    /// Fill in and submit a modal.
+    pub async fn submit(&self, modal: &Modal, values: &[(&str, &str)]) -> Reply {
+        let rows: Vec<Value> = values
+            .iter()
+            .map(|(id, v)| json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": v}]}))
+            .collect();
+        let data = json!({"custom_id": modal.custom_id, "components": rows});
+        let ch = match modal.source_message {
+            Some(m) => self.channel_of(m),
+            None => self.fake.general_channel(),
+        };
+        self.send(5, ch, data, modal.source_message).await
+    }
+
+    fn channel_of(&self, message_id: u64) -> u64 {
+        self.fake.with(|w| w.find_message(message_id).map(|m| m.channel_id)).expect("message exists")
+    }
+
+    /// Build `data` for a chat-input command from the registered definition.
+    fn command_data(&self, command: &str, options: &[(&str, &str)], focused: Option<&str>) -> Value {
+        let mut path = command.split_whitespace();
+        let top = path.next().expect("command name");
+        let def = self
+            .fake
+            .registered_commands()
+            .into_iter()
+            .find(|c| c["name"] == top && c["type"].as_u64().unwrap_or(1) == 1)
+            .unwrap_or_else(|| panic!("no registered command /{top}"));
+        let mut resolved = json!({});
+        let mut leaf_defs = def["options"].clone();
+        let mut chain: Vec<(String, u64)> = Vec::new();
+        for sub in path {
+            let d = leaf_defs
+                .as_array()
+                .and_then(|a| a.iter().find(|o| o["name"] == sub).cloned())
+                .unwrap_or_else(|| panic!("/{command}: no subcommand {sub}"));
+            chain.push((sub.to_string(), d["type"].as_u64().unwrap_or(1)));
+            leaf_defs = d["options"].clone();
+        }
+        let mut leaf: Vec<Value> = Vec::new();
+        for (name, value) in options {
+            let d = leaf_defs
+                .as_array()
+                .and_then(|a| a.iter().find(|o| o["name"] == *name).cloned())
+                .unwrap_or_else(|| panic!("/{command}: no option {name}"));
+            let kind = d["type"].as_u64().unwrap_or(3);
+            let is_focused = focused == Some(*name);
+            let choice = d["choices"]
+                .as_array()
+                .and_then(|cs| cs.iter().find(|c| c["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(value))))
+                .map(|c| c["value"].clone());
+            let v = if is_focused {
+                json!(value)
+            } else if let Some(c) = choice {
+                c
+            } else {
+                match kind {
+                    4 => json!(value.parse::<i64>().unwrap_or_else(|_| panic!("{name} wants an integer"))),
+                    5 => json!(*value == "true"),
+                    10 => json!(value.parse::<f64>().unwrap_or_else(|_| panic!("{name} wants a number"))),
+                    6 => {
+                        self.resolve_user(&mut resolved, value);
+                        json!(value)
+                    }
+                    7 => {
+                        self.resolve_channel(&mut resolved, value);
+                        json!(value)
+                    }
+                    8 => {
+                        self.resolve_role(&mut resolved, value);
+                        json!(value)
+                    }
+                    _ => json!(value),
+                }
+            };
+            let mut o = json!({"name": name, "type": kind, "value": v});
+            if is_focused {
+                o["focused"] = json!(true);
+            }
+            leaf.push(o);
+        }
+        if let Some(f) = focused {
+            if !options.iter().any(|(n, _)| *n == f) {
+                leaf.push(json!({"name": f, "type": 3, "value": "", "focused": true}));
+            }
+        }
+        let mut opts = json!(leaf);
+        for (name, kind) in chain.into_iter().rev() {
+            opts = json!([{"name": name, "type": kind, "options": opts}]);
+        }
+        let mut data = json!({
+            "id": def["id"], "name": top, "type": 1, "options": opts,
+        });
+        if resolved.as_object().is_some_and(|o| !o.is_empty()) {
+            data["resolved"] = resolved;
+        }
+        if let Some(g) = def.get("guild_id") {
+            data["guild_id"] = g.clone();
+        }
+        data
+    }
+
+    fn resolve_user(&self, resolved: &mut Value, id: &str) {
+        let uid: u64 = id.parse().expect("user id");
+        self.fake.with(|w| {
+            if let Some(u) = w.users.get(&uid) {
+                resolved["users"][id] = payload::user(u);
+            }
+            if let Some(m) = w.guilds[&self.guild_id].members.get(&uid) {
+                let mut mv = payload::interaction_member(w, self.guild_id, m);
+                mv.as_object_mut().map(|o| o.remove("user"));
+                resolved["members"][id] = mv;
+            }
+        })
+    }
+
+    fn resolve_channel(&self, resolved: &mut Value, id: &str) {
+        let cid: u64 = id.parse().expect("channel id");
+        self.fake.with(|w| {
+            if let Some(c) = w.channels.get(&cid) {
+                let mut cv = payload::channel(c);
+                cv["permissions"] = json!(w.channel_permissions(cid, self.user_id).to_string());
+                resolved["channels"][id] = cv;
+            }
+        })
+    }
+
+    fn resolve_role(&self, resolved: &mut Value, id: &str) {
+        let rid: u64 = id.parse().expect("role id");
+        self.fake.with(|w| {
+            if let Ok(r) = w.role(self.guild_id, rid) {
+                resolved["roles"][id] = payload::role(r);
+            }
+        })
+    }
+
+    /// Send an interaction and wait for the bot's answer.
+    async fn send(&self, kind: u8, channel_id: u64, data: Value, source_message: Option<u64>) -> Reply {
+        let gid = self.guild_id;
+        let uid = self.user_id;
+        let iid = self.fake.mutate(|w| {
+            let iid = w.snowflake();
+            let token = format!("tok-{iid}-{}", w.snowflake());
+            let payload = interaction_payload(w, iid, &token, kind, gid, uid, channel_id, data, source_message);
+            w.interactions.insert(
+                iid,
+                Interaction {
+                    id: iid,
+                    token: token.clone(),
+                    kind,
+                    user_id: uid,
+                    guild_id: Some(gid),
+                    channel_id,
+                    sent_at: Instant::now(),
+                    callbacks: vec![],
+                    original: None,
+                    followups: vec![],
+                    callback_data: None,
+                    source_message,
+                    deferred_open: false,
+                    answered_at: None,
+                    touched: false,
+                },
+            );
+            w.tokens.insert(token, iid);
+            w.emit("INTERACTION_CREATE", payload);
+            iid
+        });
+        let reply = Reply { fake: self.fake.clone(), interaction_id: iid, user: self.clone() };
+        reply.settle().await;
+        reply
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn interaction_payload(
+    w: &World,
+    iid: u64,
+    token: &str,
+    kind: u8,
+    gid: u64,
+    uid: u64,
+    channel_id: u64,
+    data: Value,
+    source_message: Option<u64>,
+) -> Value {
+    let g = &w.guilds[&gid];
+    let member = g.members.get(&uid).map(|m| payload::interaction_member(w, gid, m)).unwrap_or(Value::Null);
+    let channel = w
+        .channels
+        .get(&channel_id)
+        .map(|c| {
+            let mut v = payload::channel(c);
+            v["permissions"] = json!(w.channel_permissions(channel_id, uid).to_string());
+            v
+        })
+        .unwrap_or(Value::Null);
+    let mut v = json!({
+        "id": iid.to_string(),
+        "application_id": w.application_id.to_string(),
+        "type": kind,
+        "data": data,
+        "guild_id": gid.to_string(),
+        "channel_id": channel_id.to_string(),
+        "channel": channel,
+        "member": member,
+        "token": token,
+        "version": 1,
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "app_permissions": w.channel_permissions(channel_id, w.bot_user_id).max(w.base_permissions(gid, w.bot_user_id)).to_string(),
+        "entitlements": [],
+        "authorizing_integration_owners": {"0": gid.to_string()},
+        "context": 0,
+        "attachment_size_limit": 10_485_760,
+    });
+    if let Some(m) = source_message.and_then(|m| w.find_message(m)) {
+        v["message"] = payload::message(w, m);
+    }
+    v
+}
+
+/// What the bot answered to one interaction.
+#[derive(Clone)]
+pub struct Reply {
+    pub fake: FakeDiscord,
+    pub interaction_id: u64,
+    pub user: Actor,
+}
+
+impl Reply {
+    fn interaction(&self) -> Interaction {
+        self.fake.with(|w| w.interactions[&self.interaction_id].clone())
+    }
+
+    /// Wait for the initial answer (3 s), then for a deferred answer's content.
+    async fn settle(&self) {
+        let iid = self.interaction_id;
+        let answered = tokio::time::timeout(
+            Duration::from_millis(3500),
+            self.fake.wait_until_for(4, "interaction answered", move |w| !w.interactions[&iid].callbacks.is_empty()),
+        )
+        .await;
+        if answered.is_err() {
+            self.fake.mutate(|w| w.violations.push(format!("interaction {iid} got no answer within 3 s")));
+            panic!("the bot did not answer interaction {iid} within 3 s");
+        }
+        let i = self.interaction();
+        match i.callbacks[0] {
+            5 => {
+                self.fake
+                    .wait_until_for(15, "deferred answer filled in", move |w| !w.interactions[&iid].deferred_open)
+                    .await
+            }
+            6 => {
+                self.fake.wait_until_for(15, "deferred update followed up", move |w| w.interactions[&iid].touched).await
+            }
+            _ => {}
+        }
+    }
+
+    /// The interaction callback type the bot chose first.
+    pub fn callback_type(&self) -> u8 {
+        self.interaction().callbacks[0]
+    }
+
+    /// The original response message, then follow-ups.
+    pub fn messages(&self) -> Vec<Message> {
+        let i = self.interaction();
+        self.fake.with(|w| {
+            i.original.iter().chain(i.followups.iter()).filter_map(|id| w.find_message(*id).cloned()).collect()
+        })
+    }
+
+    /// The message the answer is in (the original response, or the updated message).
+    pub fn message(&self) -> Message {
+        self.messages().into_iter().next().expect("the bot answered with a message")
+    }
+
+    /// The last message of the answer (the latest follow-up if any).
+    pub fn last_message(&self) -> Message {
+        self.messages().into_iter().last().expect("the bot answered with a message")
+    }
+
+    /// Everything a user reads in the answer: content, embed titles,
+    /// descriptions, fields and footers, of every message.
+    pub fn text(&self) -> String {
+        self.messages().iter().map(message_text).collect::<Vec<_>>().join("\n")
+    }
+
+    pub fn is_ephemeral(&self) -> bool {
+        self.messages().first().is_some_and(|m| m.is_ephemeral())
+    }
+
+    /// Buttons and selects on the answer's messages.
+    pub fn components(&self) -> Vec<(u64, Component)> {
+        self.messages().iter().flat_map(|m| components_of(m).into_iter().map(move |c| (m.id, c))).collect()
+    }
+
+    pub fn button(&self, label: &str) -> Component {
+        self.components()
+            .into_iter()
+            .map(|(_, c)| c)
+            .find(|c| c.kind == 2 && c.label == label)
+            .unwrap_or_else(|| panic!("no button {label:?} in: {}\ncomponents: {:?}", self.text(), self.components()))
+    }
+
+    pub fn has_button(&self, label: &str) -> bool {
+        self.components().iter().any(|(_, c)| c.kind == 2 && c.label == label)
+    }
+
+    /// The same user presses the button labelled `label`.
+    pub async fn click(&self, label: &str) -> Reply {
+        self.click_as(&self.user, label).await
+    }
+
+    /// Someone else presses the button (it must be visible to them: not on an
+    /// ephemeral message).
+    pub async fn click_as(&self, who: &Actor, label: &str) -> Reply {
+        let (mid, c) = self
+            .components()
+            .into_iter()
+            .find(|(_, c)| c.kind == 2 && c.label == label)
+            .unwrap_or_else(|| panic!("no button {label:?} in: {}", self.text()));
+        assert!(!c.disabled, "button {label:?} is disabled");
+        who.click(mid, &c.custom_id).await
+    }
+
+    /// The modal the bot opened.
+    pub fn modal(&self) -> Modal {
+        let i = self.interaction();
+        assert_eq!(i.callbacks.first(), Some(&9), "the bot did not open a modal: {}", self.text());
+        let d = i.callback_data.unwrap_or_default();
+        let fields = d["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+            .map(|c| {
+                (
+                    c["custom_id"].as_str().unwrap_or_default().to_string(),
+                    c["label"].as_str().unwrap_or_default().to_string(),
+                    c["required"].as_bool().unwrap_or(true),
+                    c["max_length"].as_u64(),
+                )
+            })
+            .collect();
+        Modal {
+            custom_id: d["custom_id"].as_str().unwrap_or_default().to_string(),
+            title: d["title"].as_str().unwrap_or_default().to_string(),
+            fields,
+            source_message: i.source_message,
+        }
+    }
+
+    /// Autocomplete choices: (name, value).
+    pub fn choices(&self) -> Vec<(String, Value)> {
+        let d = self.interaction().callback_data.unwrap_or_default();
+        d["choices"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| (c["name"].as_str().unwrap_or_default().to_string(), c["value"].clone()))
+            .collect()
+    }
+}
+
+/// The text a user reads in a message.
+pub fn message_text(m: &Message) -> String {
+    let mut out = vec![m.content.clone()];
+    for e in m.embeds.as_array().into_iter().flatten() {
+        for k in ["title", "description"] {
+            if let Some(s) = e[k].as_str() {
+                out.push(s.to_string());
+            }
+        }
+        for f in e["fields"].as_array().into_iter().flatten() {
+            out.push(format!("{}: {}", f["name"].as_str().unwrap_or(""), f["value"].as_str().unwrap_or("")));
+        }
+        if let Some(s) = e["footer"]["text"].as_str() {
+            out.push(s.to_string());
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out.join("\n")
+}
+
+/// Buttons and selects of a message, flattened.
+pub fn components_of(m: &Message) -> Vec<Component> {
+    m.components
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        .map(|c| Component {
+            kind: c["type"].as_u64().unwrap_or(0),
+            label: c["label"].as_str().unwrap_or_default().to_string(),
+            custom_id: c["custom_id"].as_str().unwrap_or_default().to_string(),
+            disabled: c["disabled"].as_bool().unwrap_or(false),
+            style: c["style"].as_u64().unwrap_or(0),
+            url: c["url"].as_str().map(str::to_string),
+            options: c["options"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|o| {
+                    (
+                        o["label"].as_str().unwrap_or_default().to_string(),
+                        o["value"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect(),
+            placeholder: c["placeholder"].as_str().unwrap_or_default().to_string(),
+        })
+        .collect()
+}
+
+/// Whether a channel is a thread.
+pub fn is_thread(kind: u8) -> bool {
+    matches!(kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD)
+}

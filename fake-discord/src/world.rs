@@ -1,0 +1,419 @@
+//! The state of the fake Discord: guilds, roles, channels, members, users,
+//! messages and interactions, with Discord's permission rules.
+//!
+//! Everything here is plain data behind one mutex; REST handlers mutate it and
+//! push the gateway events Discord would emit into `pending_events`, which the
+//! server drains after releasing the lock.
+
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+/// Discord's permission bits that the fake reasons about.
+pub mod perms {
+    pub const CREATE_INSTANT_INVITE: u64 = 1 << 0;
+    pub const KICK_MEMBERS: u64 = 1 << 1;
+    pub const BAN_MEMBERS: u64 = 1 << 2;
+    pub const ADMINISTRATOR: u64 = 1 << 3;
+    pub const MANAGE_CHANNELS: u64 = 1 << 4;
+    pub const MANAGE_GUILD: u64 = 1 << 5;
+    pub const VIEW_CHANNEL: u64 = 1 << 10;
+    pub const SEND_MESSAGES: u64 = 1 << 11;
+    pub const MANAGE_MESSAGES: u64 = 1 << 13;
+    pub const EMBED_LINKS: u64 = 1 << 14;
+    pub const READ_MESSAGE_HISTORY: u64 = 1 << 16;
+    pub const MENTION_EVERYONE: u64 = 1 << 17;
+    pub const MANAGE_ROLES: u64 = 1 << 28;
+    pub const MANAGE_WEBHOOKS: u64 = 1 << 29;
+    pub const MANAGE_THREADS: u64 = 1 << 34;
+    pub const CREATE_PUBLIC_THREADS: u64 = 1 << 35;
+    pub const CREATE_PRIVATE_THREADS: u64 = 1 << 36;
+    pub const SEND_MESSAGES_IN_THREADS: u64 = 1 << 38;
+    pub const MODERATE_MEMBERS: u64 = 1 << 40;
+    /// Every permission Discord defines today (bits 0..=50).
+    pub const ALL: u64 = (1 << 51) - 1;
+    /// What @everyone gets in a new server (Discord's default, roughly).
+    pub const EVERYONE_DEFAULT: u64 = CREATE_INSTANT_INVITE
+        | VIEW_CHANNEL
+        | SEND_MESSAGES
+        | EMBED_LINKS
+        | READ_MESSAGE_HISTORY
+        | (1 << 6)  // add reactions
+        | (1 << 15) // attach files
+        | (1 << 20) // connect
+        | (1 << 21) // speak
+        | CREATE_PUBLIC_THREADS
+        | CREATE_PRIVATE_THREADS
+        | SEND_MESSAGES_IN_THREADS;
+}
+
+/// Discord's epoch (2015-01-01) in milliseconds since the Unix epoch.
+pub const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
+
+/// Channel types used here.
+pub mod channel_type {
+    pub const TEXT: u8 = 0;
+    pub const DM: u8 = 1;
+    pub const CATEGORY: u8 = 4;
+    pub const PUBLIC_THREAD: u8 = 11;
+    pub const PRIVATE_THREAD: u8 = 12;
+    pub const FORUM: u8 = 15;
+}
+
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: u64,
+    pub username: String,
+    pub bot: bool,
+    /// Whether this user accepts DMs from the bot; closed DMs answer 50007.
+    pub dms_open: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Role {
+    pub id: u64,
+    pub name: String,
+    pub color: u32,
+    pub hoist: bool,
+    pub managed: bool,
+    pub mentionable: bool,
+    pub permissions: u64,
+    pub position: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Overwrite {
+    pub id: u64,
+    /// 0 = role, 1 = member.
+    pub kind: u8,
+    pub allow: u64,
+    pub deny: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Channel {
+    pub id: u64,
+    pub guild_id: Option<u64>,
+    pub kind: u8,
+    pub name: String,
+    pub parent_id: Option<u64>,
+    pub position: i64,
+    pub topic: Option<String>,
+    pub overwrites: Vec<Overwrite>,
+    /// Threads: who started it. DMs: the recipient.
+    pub owner_id: Option<u64>,
+    /// Threads: archived/locked flags.
+    pub archived: bool,
+    pub locked: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub user_id: u64,
+    pub roles: Vec<u64>,
+    pub joined_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Guild {
+    pub id: u64,
+    pub name: String,
+    pub owner_id: u64,
+    pub roles: Vec<Role>,
+    pub members: BTreeMap<u64, Member>,
+    /// Guild channels, threads included.
+    pub channels: Vec<u64>,
+    /// Whether the guild can hold forum channels.
+    pub forums_available: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Message {
+    pub id: u64,
+    pub channel_id: u64,
+    pub author_id: u64,
+    pub content: String,
+    pub embeds: Value,
+    pub components: Value,
+    pub allowed_mentions: Value,
+    pub flags: u64,
+    pub edited: bool,
+    /// Set on messages that answer an interaction.
+    pub interaction_id: Option<u64>,
+}
+
+impl Message {
+    pub fn is_ephemeral(&self) -> bool {
+        self.flags & 64 != 0
+    }
+}
+
+/// One interaction the fake sent to the bot, and what the bot answered.
+#[derive(Clone, Debug)]
+pub struct Interaction {
+    pub id: u64,
+    pub token: String,
+    pub kind: u8,
+    pub user_id: u64,
+    pub guild_id: Option<u64>,
+    pub channel_id: u64,
+    pub sent_at: Instant,
+    /// Callback types received, in order (more than one is a violation).
+    pub callbacks: Vec<u8>,
+    /// The original response message (kept even when ephemeral).
+    pub original: Option<u64>,
+    pub followups: Vec<u64>,
+    /// Autocomplete choices or a modal, as sent.
+    pub callback_data: Option<Value>,
+    /// For component interactions: the message the component was on.
+    pub source_message: Option<u64>,
+    /// A deferred response whose "thinking" message is not filled in yet.
+    pub deferred_open: bool,
+    pub answered_at: Option<Instant>,
+    /// Whether the bot used the interaction's webhook after answering.
+    pub touched: bool,
+}
+
+/// A registered application command.
+#[derive(Clone, Debug)]
+pub struct Command {
+    pub id: u64,
+    pub guild_id: Option<u64>,
+    pub body: Value,
+}
+
+/// An audit-log reason the bot attached to a request.
+#[derive(Clone, Debug)]
+pub struct AuditEntry {
+    pub method: String,
+    pub path: String,
+    pub reason: String,
+}
+
+#[derive(Default)]
+pub struct World {
+    pub application_id: u64,
+    pub bot_user_id: u64,
+    next_seq: u64,
+    pub users: HashMap<u64, User>,
+    pub guilds: BTreeMap<u64, Guild>,
+    pub channels: HashMap<u64, Channel>,
+    /// Messages per channel, in order.
+    pub messages: HashMap<u64, Vec<Message>>,
+    pub interactions: HashMap<u64, Interaction>,
+    pub tokens: HashMap<String, u64>,
+    pub commands: Vec<Command>,
+    pub audit: Vec<AuditEntry>,
+    /// Broken rules (late or double interaction responses, requests outside
+    /// the contract): a test fails when this is not empty.
+    pub violations: Vec<String>,
+    /// Gateway events produced by the last mutation, drained by the server.
+    pub pending_events: Vec<(String, Value)>,
+}
+
+/// A REST error in Discord's shape.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: u64,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: u64, message: &str) -> Self {
+        ApiError { status, code, message: message.to_string() }
+    }
+    pub fn missing_permissions() -> Self {
+        Self::new(403, 50013, "Missing Permissions")
+    }
+    pub fn missing_access() -> Self {
+        Self::new(403, 50001, "Missing Access")
+    }
+    pub fn unknown_channel() -> Self {
+        Self::new(404, 10003, "Unknown Channel")
+    }
+    pub fn unknown_guild() -> Self {
+        Self::new(404, 10004, "Unknown Guild")
+    }
+    pub fn unknown_member() -> Self {
+        Self::new(404, 10007, "Unknown Member")
+    }
+    pub fn unknown_message() -> Self {
+        Self::new(404, 10008, "Unknown Message")
+    }
+    pub fn unknown_role() -> Self {
+        Self::new(404, 10011, "Unknown Role")
+    }
+    pub fn unknown_user() -> Self {
+        Self::new(404, 10013, "Unknown User")
+    }
+    pub fn unknown_interaction() -> Self {
+        Self::new(404, 10062, "Unknown interaction")
+    }
+    pub fn invalid_form(msg: &str) -> Self {
+        Self::new(400, 50035, &format!("Invalid Form Body: {msg}"))
+    }
+    pub fn body(&self) -> Value {
+        json!({"code": self.code, "message": self.message})
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl World {
+    pub fn new() -> Self {
+        let mut w = World { next_seq: 0, ..Default::default() };
+        w.bot_user_id = w.snowflake();
+        w.application_id = w.bot_user_id;
+        let bot = User { id: w.bot_user_id, username: "Guildhall".into(), bot: true, dms_open: false };
+        w.users.insert(bot.id, bot);
+        w
+    }
+
+    /// A fresh snowflake for "now".
+    pub fn snowflake(&mut self) -> u64 {
+        let ms = chrono::Utc::now().timestamp_millis();
+        self.snowflake_at(ms)
+    }
+
+    /// A snowflake whose timestamp is `unix_ms` (used for account ages).
+    pub fn snowflake_at(&mut self, unix_ms: i64) -> u64 {
+        self.next_seq += 1;
+        (((unix_ms - DISCORD_EPOCH_MS).max(0) as u64) << 22) | (self.next_seq & 0x3f_ffff)
+    }
+
+    pub fn emit(&mut self, event: &str, data: Value) {
+        self.pending_events.push((event.to_string(), data));
+    }
+
+    pub fn guild(&self, id: u64) -> ApiResult<&Guild> {
+        self.guilds.get(&id).ok_or_else(ApiError::unknown_guild)
+    }
+    pub fn guild_mut(&mut self, id: u64) -> ApiResult<&mut Guild> {
+        self.guilds.get_mut(&id).ok_or_else(ApiError::unknown_guild)
+    }
+    pub fn channel(&self, id: u64) -> ApiResult<&Channel> {
+        self.channels.get(&id).ok_or_else(ApiError::unknown_channel)
+    }
+    pub fn user(&self, id: u64) -> ApiResult<&User> {
+        self.users.get(&id).ok_or_else(ApiError::unknown_user)
+    }
+
+    pub fn role(&self, guild_id: u64, role_id: u64) -> ApiResult<&Role> {
+        self.guild(guild_id)?.roles.iter().find(|r| r.id == role_id).ok_or_else(ApiError::unknown_role)
+    }
+
+    /// The highest position among a member's roles (0 = only @everyone).
+    pub fn highest_position(&self, guild_id: u64, user_id: u64) -> i64 {
+        let Ok(g) = self.guild(guild_id) else { return -1 };
+        let Some(m) = g.members.get(&user_id) else {
+            return -1;
+        };
+        g.roles.iter().filter(|r| m.roles.contains(&r.id)).map(|r| r.position).max().unwrap_or(0)
+    }
+
+    /// Guild-level permissions of a member, as Discord computes them.
+    pub fn base_permissions(&self, guild_id: u64, user_id: u64) -> u64 {
+        let Ok(g) = self.guild(guild_id) else { return 0 };
+        if g.owner_id == user_id {
+            return perms::ALL;
+        }
+        let Some(m) = g.members.get(&user_id) else {
+            return 0;
+        };
+        let mut p = 0;
+        for r in &g.roles {
+            if r.id == guild_id || m.roles.contains(&r.id) {
+                p |= r.permissions;
+            }
+        }
+        if p & perms::ADMINISTRATOR != 0 {
+            perms::ALL
+        } else {
+            p
+        }
+    }
+
+    /// Channel permissions of a member, with overwrites applied in Discord's
+    /// order (@everyone, roles together, then the member). Threads use their
+    /// parent's overwrites.
+    pub fn channel_permissions(&self, channel_id: u64, user_id: u64) -> u64 {
+        let Ok(mut ch) = self.channel(channel_id) else {
+            return 0;
+        };
+        if matches!(ch.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD) {
+            if let Some(parent) = ch.parent_id.and_then(|p| self.channels.get(&p)) {
+                ch = parent;
+            }
+        }
+        let Some(guild_id) = ch.guild_id else {
+            return perms::VIEW_CHANNEL | perms::SEND_MESSAGES | perms::READ_MESSAGE_HISTORY;
+        };
+        let base = self.base_permissions(guild_id, user_id);
+        if base & perms::ADMINISTRATOR != 0 {
+            return perms::ALL;
+        }
+        let member_roles = self
+            .guild(guild_id)
+            .ok()
+            .and_then(|g| g.members.get(&user_id))
+            .map(|m| m.roles.clone())
+            .unwrap_or_default();
+        let mut p = base;
+        if let Some(o) = ch.overwrites.iter().find(|o| o.id == guild_id) {
+            p = (p & !o.deny) | o.allow;
+        }
+        let (mut allow, mut deny) = (0, 0);
+        for o in ch.overwrites.iter().filter(|o| o.kind == 0 && member_roles.contains(&o.id)) {
+            allow |= o.allow;
+            deny |= o.deny;
+        }
+        p = (p & !deny) | allow;
+        if let Some(o) = ch.overwrites.iter().find(|o| o.kind == 1 && o.id == user_id) {
+            p = (p & !o.deny) | o.allow;
+        }
+        if p & perms::VIEW_CHANNEL == 0 {
+            return 0;
+        }
+        p
+    }
+
+    pub fn can_view(&self, channel_id: u64, user_id: u64) -> bool {
+        self.channel_permissions(channel_id, user_id) & perms::VIEW_CHANNEL != 0
+    }
+
+    /// Whether the bot may touch `role_id` (below its highest role, with
+    /// Manage Roles). Discord answers 50013 otherwise.
+    pub fn bot_can_manage_role(&self, guild_id: u64, role_id: u64) -> ApiResult<()> {
+        let role = self.role(guild_id, role_id)?;
+        let bot = self.bot_user_id;
+        if self.base_permissions(guild_id, bot) & perms::MANAGE_ROLES == 0 {
+            return Err(ApiError::missing_permissions());
+        }
+        if self.guild(guild_id)?.owner_id != bot && role.position >= self.highest_position(guild_id, bot) {
+            return Err(ApiError::missing_permissions());
+        }
+        if role.managed || role.id == guild_id {
+            return Err(ApiError::missing_permissions());
+        }
+        Ok(())
+    }
+
+    /// Messages of a channel, oldest first.
+    pub fn channel_messages(&self, channel_id: u64) -> &[Message] {
+        self.messages.get(&channel_id).map(|v| v.as_slice()).unwrap_or(&[])
+    }
+
+    pub fn find_message(&self, message_id: u64) -> Option<&Message> {
+        self.messages.values().flat_map(|v| v.iter()).find(|m| m.id == message_id)
+    }
+
+    pub fn find_message_mut(&mut self, message_id: u64) -> Option<&mut Message> {
+        self.messages.values_mut().flat_map(|v| v.iter_mut()).find(|m| m.id == message_id)
+    }
+
+    /// The DM channel between the bot and a user, if one was opened.
+    pub fn dm_channel_of(&self, user_id: u64) -> Option<u64> {
+        self.channels.values().find(|c| c.kind == channel_type::DM && c.owner_id == Some(user_id)).map(|c| c.id)
+    }
+}
