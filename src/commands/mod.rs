@@ -1,0 +1,46 @@
+//! Slash commands, one file per family. Commands are thin: parse, call one
+//! use case, render.
+
+pub mod group;
+pub mod groups;
+
+use crate::discord::no_pings;
+use crate::error::{user, UserErrorExt};
+use crate::types::{Context, Data, Error};
+use poise::CreateReply;
+
+/// Every command the bot registers.
+pub fn all() -> Vec<poise::Command<Data, Error>> {
+    vec![group::group(), groups::groups()]
+}
+
+/// An ephemeral "Error: ..." reply that pings nobody.
+pub async fn reply_error(ctx: Context<'_>, msg: &str) {
+    let reply = CreateReply::default().content(format!("Error: {msg}")).ephemeral(true).allowed_mentions(no_pings());
+    if let Err(e) = ctx.send(reply).await {
+        tracing::warn!(error = %e, "could not send an error reply");
+    }
+}
+
+/// The guild a command runs in.
+pub fn guild_id(ctx: Context<'_>) -> Result<u64, Error> {
+    ctx.guild_id().map(|g| g.get()).user_error("This command only works in a server.")
+}
+
+/// Admins: Manage Server (or Administrator), or the configured admin role.
+/// Checked on the server side whatever Discord's default permissions say.
+pub async fn require_admin(ctx: Context<'_>) -> Result<(), Error> {
+    let member = ctx.author_member().await.user_error("This command only works in a server.")?;
+    let perms = member.permissions.unwrap_or_default();
+    if perms.administrator() || perms.manage_guild() {
+        return Ok(());
+    }
+    let guild = guild_id(ctx)?;
+    let mut conn = ctx.data().app.pool.acquire().await?;
+    if let Some(role) = crate::domain::settings::admin_role(&mut conn, guild).await? {
+        if member.roles.iter().any(|r| r.get() == role) {
+            return Ok(());
+        }
+    }
+    Err(user("Only admins can do this: you need the Manage Server permission or the server's Guildhall admin role."))
+}

@@ -1,0 +1,119 @@
+//! Settings from the environment (and `.env`). A missing or malformed setting
+//! is a one-line error naming it; the token never appears in `Debug` output.
+
+use std::fmt;
+
+/// The bot token, kept out of logs.
+#[derive(Clone)]
+pub struct Token(String);
+
+impl Token {
+    pub fn new(s: impl Into<String>) -> Self {
+        Token(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub token: Token,
+    pub database_url: String,
+    /// Register commands in this guild only (instant; for development).
+    pub dev_guild_id: Option<u64>,
+    /// Base URL of Discord's API, e.g. a rate-limit proxy; `None` for discord.com.
+    pub api_base_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{0} is not set (see .env.example)")]
+    Missing(&'static str),
+    #[error("{0} is malformed: {1}")]
+    Malformed(&'static str, &'static str),
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/guildhall";
+
+impl Config {
+    /// Read the settings through `get` (the environment in production).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let non_empty = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let token = non_empty("DISCORD_TOKEN").ok_or(ConfigError::Missing("DISCORD_TOKEN"))?;
+        if token.chars().any(char::is_whitespace) {
+            return Err(ConfigError::Malformed("DISCORD_TOKEN", "it contains white space"));
+        }
+        let database_url = non_empty("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(ConfigError::Malformed("DATABASE_URL", "it must start with postgres://"));
+        }
+        let dev_guild_id = match non_empty("DISCORD_GUILD_ID") {
+            None => None,
+            Some(v) => Some(
+                v.parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(ConfigError::Malformed("DISCORD_GUILD_ID", "it must be a numeric server id"))?,
+            ),
+        };
+        let api_base_url = match non_empty("DISCORD_API_BASE_URL") {
+            None => None,
+            Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
+                Some(v.trim_end_matches('/').to_string())
+            }
+            Some(_) => {
+                return Err(ConfigError::Malformed("DISCORD_API_BASE_URL", "it must start with http:// or https://"))
+            }
+        };
+        Ok(Config { token: Token(token), database_url, dev_guild_id, api_base_url })
+    }
+
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn token_is_required_and_never_printed() {
+        assert_eq!(cfg(&[]).unwrap_err(), ConfigError::Missing("DISCORD_TOKEN"));
+        let c = cfg(&[("DISCORD_TOKEN", "secret.token.value")]).unwrap();
+        assert!(!format!("{c:?}").contains("secret"));
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.dev_guild_id, None);
+    }
+
+    #[test]
+    fn malformed_settings_are_named() {
+        let e = cfg(&[("DISCORD_TOKEN", "t"), ("DISCORD_GUILD_ID", "abc")]).unwrap_err();
+        assert!(e.to_string().starts_with("DISCORD_GUILD_ID is malformed"));
+        let e = cfg(&[("DISCORD_TOKEN", "t"), ("DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert!(e.to_string().starts_with("DATABASE_URL"));
+        let e = cfg(&[("DISCORD_TOKEN", "t"), ("DISCORD_API_BASE_URL", "ftp://x")]).unwrap_err();
+        assert!(e.to_string().starts_with("DISCORD_API_BASE_URL"));
+        let c = cfg(&[
+            ("DISCORD_TOKEN", "t"),
+            ("DISCORD_GUILD_ID", "123"),
+            ("DISCORD_API_BASE_URL", "http://127.0.0.1:9/"),
+        ])
+        .unwrap();
+        assert_eq!(c.dev_guild_id, Some(123));
+        assert_eq!(c.api_base_url.as_deref(), Some("http://127.0.0.1:9"));
+    }
+}

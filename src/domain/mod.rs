@@ -1,0 +1,20 @@
+//! The domain: validated values and the use cases' database work.
+//!
+//! Invariant: nothing here knows serenity or poise. Functions take plain ids
+//! (`u64` snowflakes) and a Postgres executor, so they are tested with
+//! `#[sqlx::test]` directly.
+
+pub mod audit;
+pub mod group;
+pub mod settings;
+pub mod text;
+
+/// A Discord snowflake as stored in Postgres.
+pub fn db_id(id: u64) -> i64 {
+    id as i64
+}
+
+/// A snowflake read back from Postgres.
+pub fn snowflake(id: i64) -> u64 {
+    id as u64
+}

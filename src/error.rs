@@ -1,0 +1,78 @@
+//! Errors shown to users, and the one place every error is handled.
+//!
+//! A `UserError` carries a message written for the person who acted; it is
+//! shown as an ephemeral "Error: ...". Anything else is shown as "Something
+//! went wrong" while its cause is logged: internal text never reaches users.
+
+use crate::types::{Data, Error};
+use std::fmt;
+
+#[derive(Debug)]
+pub struct UserError(pub String);
+
+impl fmt::Display for UserError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UserError {}
+
+/// Raise a user error: `Err(user("No such group"))?`.
+pub fn user(msg: impl Into<String>) -> Error {
+    Box::new(UserError(msg.into()))
+}
+
+/// Turn `None` into a user error: `group.user_error("No such group")?`.
+pub trait UserErrorExt<T> {
+    fn user_error(self, msg: &str) -> Result<T, Error>;
+}
+
+impl<T> UserErrorExt<T> for Option<T> {
+    fn user_error(self, msg: &str) -> Result<T, Error> {
+        self.ok_or_else(|| user(msg))
+    }
+}
+
+pub const GENERIC: &str =
+    "Something went wrong on my side. Nothing was changed; please try again. If it keeps happening, tell an admin.";
+
+/// What a user is told for an error.
+pub fn message_for(e: &Error) -> String {
+    match e.downcast_ref::<UserError>() {
+        Some(u) => u.0.clone(),
+        None => GENERIC.to_string(),
+    }
+}
+
+pub async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
+    use poise::FrameworkError as E;
+    match error {
+        E::Command { error, ctx, .. } => {
+            if error.downcast_ref::<UserError>().is_none() {
+                tracing::warn!(command = %ctx.command().qualified_name, user = ctx.author().id.get(), error = %error, "command failed");
+            }
+            crate::commands::reply_error(ctx, &message_for(&error)).await;
+        }
+        E::CommandCheckFailed { error, ctx, .. } => {
+            let msg = error.as_ref().map(message_for).unwrap_or_else(|| "You can't use this command.".to_string());
+            crate::commands::reply_error(ctx, &msg).await;
+        }
+        E::MissingUserPermissions { missing_permissions, ctx, .. } => {
+            let what = missing_permissions.map(|p| p.to_string()).unwrap_or_else(|| "the required permissions".into());
+            crate::commands::reply_error(ctx, &format!("You need {what} to use this command.")).await;
+        }
+        E::GuildOnly { ctx, .. } => {
+            crate::commands::reply_error(ctx, "This command only works in a server.").await;
+        }
+        E::ArgumentParse { error, input, ctx, .. } => {
+            tracing::debug!(?input, %error, "bad argument");
+            crate::commands::reply_error(ctx, "One of the options isn't valid. Check them and try again.").await;
+        }
+        other => {
+            if let Err(e) = poise::builtins::on_error(other).await {
+                tracing::warn!(error = %e, "error while handling an error");
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Guildhall: community groups for Discord.
+//!
+//! `start` builds the bot (serenity + poise) against Postgres and Discord's
+//! API (or anything that speaks it, like the fake in `fake-discord`);
+//! `run` starts it and shuts it down gracefully on a signal.
+
+pub mod commands;
+pub mod components;
+pub mod config;
+pub mod db;
+pub mod discord;
+pub mod domain;
+pub mod error;
+pub mod inflight;
+pub mod service;
+pub mod types;
+pub mod views;
+
+use anyhow::Context as _;
+use config::Config;
+use serenity::all::{FullEvent, GatewayIntents, HttpBuilder, Interaction, ShardManager};
+use service::App;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use types::{Data, Error};
+
+/// The gateway intents the bot asks for. GUILD_MEMBERS is privileged: turn
+/// it on in the Developer Portal (see the README).
+pub fn intents() -> GatewayIntents {
+    GatewayIntents::GUILDS | GatewayIntents::GUILD_MEMBERS | GatewayIntents::GUILD_MESSAGES
+}
+
+/// A running bot.
+pub struct Running {
+    shard_manager: Arc<ShardManager>,
+    client_task: tokio::task::JoinHandle<Result<(), serenity::Error>>,
+    pool: sqlx::PgPool,
+    inflight: inflight::InFlight,
+}
+
+impl Running {
+    /// Stop the shards, let handlers in flight finish, close the pool.
+    pub async fn shutdown(self) {
+        self.shard_manager.shutdown_all().await;
+        if !self.inflight.drain(Duration::from_secs(10)).await {
+            tracing::warn!(in_flight = self.inflight.count(), "shutting down with handlers still running");
+        }
+        self.client_task.abort();
+        let _ = self.client_task.await;
+        self.pool.close().await;
+        tracing::info!("stopped");
+    }
+
+    /// Wait until the client stops by itself (a fatal gateway error).
+    pub async fn stopped(&mut self) -> anyhow::Result<()> {
+        match (&mut self.client_task).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e).context("the Discord client stopped"),
+            Err(e) => Err(e).context("the Discord client task failed"),
+        }
+    }
+}
+
+fn build_http(config: &Config) -> anyhow::Result<serenity::http::Http> {
+    let mut b = HttpBuilder::new(config.token.expose());
+    if let Some(base) = &config.api_base_url {
+        // serenity's own ratelimiter ignores the proxy, so a proxied client
+        // must leave rate limiting to the proxy (and to our retries).
+        let client = reqwest::Client::builder().no_proxy().build().context("building the HTTP client")?;
+        b = b.proxy(base.clone()).ratelimiter_disabled(true).client(client);
+    }
+    Ok(b.build())
+}
+
+/// Connect to Postgres (creating and migrating the database), connect to
+/// Discord and register the commands.
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+    let pool = db::connect(&config.database_url).await?;
+    let http = build_http(&config)?;
+    let inflight = inflight::InFlight::default();
+    let dev_guild = config.dev_guild_id;
+    let setup_pool = pool.clone();
+    let setup_inflight = inflight.clone();
+    let framework = poise::Framework::builder()
+        .options(poise::FrameworkOptions {
+            commands: commands::all(),
+            on_error: |e| Box::pin(error::on_error(e)),
+            event_handler: |fw, event| Box::pin(on_event(fw.serenity_context, event, fw.user_data)),
+            allowed_mentions: Some(discord::no_pings()),
+            pre_command: |ctx| {
+                Box::pin(async move {
+                    tracing::info!(command = %ctx.command().qualified_name, user = ctx.author().id.get(), "command");
+                })
+            },
+            ..Default::default()
+        })
+        .setup(move |ctx, ready, framework| {
+            Box::pin(async move {
+                match dev_guild {
+                    Some(g) => {
+                        poise::builtins::register_in_guild(ctx, &framework.options().commands, serenity::all::GuildId::new(g)).await?
+                    }
+                    None => poise::builtins::register_globally(ctx, &framework.options().commands).await?,
+                }
+                tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected and commands registered");
+                Ok(Data {
+                    app: App {
+                        pool: setup_pool,
+                        http: ctx.http.clone(),
+                        bot_id: ready.user.id.get(),
+                    },
+                    inflight: setup_inflight,
+                })
+            })
+        })
+        .build();
+    let mut client = serenity::all::ClientBuilder::new_with_http(http, intents())
+        .framework(framework)
+        .await
+        .context("building the Discord client")?;
+    let shard_manager = client.shard_manager.clone();
+    let client_task = tokio::spawn(async move { client.start().await });
+    Ok(Running { shard_manager, client_task, pool, inflight })
+}
+
+async fn on_event(ctx: &serenity::all::Context, event: &FullEvent, data: &Data) -> Result<(), Error> {
+    if let FullEvent::InteractionCreate { interaction: Interaction::Component(i) } = event {
+        components::handle(ctx, data, i).await;
+    }
+    Ok(())
+}
+
+/// Run until `shutdown` resolves (or the client fails), then stop gracefully.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let mut running = start(config).await?;
+    tokio::select! {
+        _ = shutdown => {
+            tracing::info!("shutting down");
+            running.shutdown().await;
+            Ok(())
+        }
+        r = running.stopped() => r,
+    }
+}

@@ -1,0 +1,48 @@
+//! The guildhall binary: read the settings, run until SIGINT or SIGTERM.
+
+use std::process::ExitCode;
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,serenity=warn,sqlx=warn")),
+        )
+        .init();
+    let config = match guildhall::config::Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("guildhall: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match guildhall::run(config, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("guildhall: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

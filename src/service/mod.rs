@@ -1,0 +1,21 @@
+//! Use cases that change both Postgres and Discord, keeping them in step:
+//! Discord is changed inside an open transaction, and anything made on
+//! Discord is unmade when a later step fails, so a failure leaves neither a
+//! row nor a half-made role or channel behind (N5).
+//!
+//! Invariant: no poise here; commands and components call these functions
+//! and render their results.
+
+pub mod groups;
+
+use crate::discord::DiscordHttp;
+use sqlx::PgPool;
+
+/// What the use cases need: the database, Discord's REST client, the bot's
+/// own user id.
+#[derive(Clone)]
+pub struct App {
+    pub pool: PgPool,
+    pub http: DiscordHttp,
+    pub bot_id: u64,
+}

@@ -1,0 +1,4 @@
+//! How things look in Discord: embeds and components built from domain
+//! values. No database access here.
+
+pub mod directory;

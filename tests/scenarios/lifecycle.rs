@@ -1,0 +1,37 @@
+//! Start-up, gateway resumes and shutdown.
+
+use crate::sim::Sim;
+
+#[tokio::test]
+async fn start_up_creates_and_migrates_the_database() {
+    let sim = Sim::start().await;
+    // The database did not exist before the bot started.
+    let applied = sim.count("select count(*) from _sqlx_migrations where success").await;
+    assert!(applied >= 1);
+    // Commands are registered in the development guild.
+    let names: Vec<String> =
+        sim.fake.registered_commands().iter().map(|c| c["name"].as_str().unwrap().to_string()).collect();
+    assert!(names.contains(&"group".to_string()) && names.contains(&"groups".to_string()), "{names:?}");
+}
+
+#[tokio::test]
+async fn after_a_dropped_gateway_connection_the_bot_resumes_and_keeps_answering() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let resumes = sim.fake.resume_count();
+    sim.fake.drop_gateway();
+    sim.fake.wait_for_resume(resumes).await;
+    sim.fake.wait_for_bot().await;
+    let r = ada.slash("group create", &[("name", "Rust"), ("bucket", "Interest"), ("visibility", "Open")]).await;
+    assert!(r.text().contains("Created"), "{}", r.text());
+    assert_eq!(sim.fake.identify_count(), 1, "resumed, not re-identified");
+}
+
+#[tokio::test]
+async fn nothing_the_bot_sent_was_outside_discords_contract() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    ada.slash("group create", &[("name", "Rust"), ("bucket", "Interest"), ("visibility", "Closed")]).await;
+    ada.slash("groups", &[]).await;
+    assert!(sim.fake.violations().is_empty(), "{:?}", sim.fake.violations());
+}

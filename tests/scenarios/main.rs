@@ -1,0 +1,10 @@
+//! Scenario tests: the real bot (serenity + poise + sqlx) against the fake
+//! Discord on loopback and a real, fresh PostgreSQL database per test.
+//! One binary, one module per feature.
+
+mod sim;
+
+mod commands_doc;
+mod directory;
+mod group_create;
+mod lifecycle;

@@ -1,0 +1,91 @@
+//! `Sim`: a fake Discord, a fresh database and the bot, started together.
+
+use fake_discord::{Actor, FakeDiscord};
+use guildhall::config::{Config, Token};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub struct Sim {
+    pub fake: FakeDiscord,
+    pub database_url: String,
+    pub pool: sqlx::PgPool,
+    bot: Option<guildhall::Running>,
+}
+
+fn base_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A database URL for a new, unique database on the same server.
+fn fresh_database_url() -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let base = base_url();
+    let (server, _) = base.rsplit_once('/').expect("DATABASE_URL has a database name");
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{server}/guildhall_sim_{}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst), nanos)
+}
+
+impl Sim {
+    /// Fake Discord + fresh database + the bot, connected with its commands registered.
+    pub async fn start() -> Sim {
+        if std::env::var("RUST_LOG").is_ok() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_test_writer()
+                .try_init();
+        }
+        let fake = FakeDiscord::start().await;
+        let database_url = fresh_database_url();
+        let bot = start_bot(&fake, &database_url).await;
+        let pool = sqlx::PgPool::connect(&database_url).await.expect("connect to the test database");
+        Sim { fake, database_url, pool, bot: Some(bot) }
+    }
+
+    /// Stop the bot process and start a new one against the same database
+    /// and the same Discord.
+    pub async fn restart(&mut self) {
+        if let Some(bot) = self.bot.take() {
+            bot.shutdown().await;
+        }
+        let before = self.fake.identify_count();
+        self.bot = Some(start_bot_after(&self.fake, &self.database_url, before).await);
+    }
+
+    pub fn admin(&self, name: &str) -> Actor {
+        self.fake.admin(name)
+    }
+
+    pub fn member(&self, name: &str) -> Actor {
+        self.fake.member(name)
+    }
+
+    /// A count from the database.
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar::<_, i64>(sql).fetch_one(&self.pool).await.expect(sql)
+    }
+}
+
+async fn start_bot(fake: &FakeDiscord, database_url: &str) -> guildhall::Running {
+    start_bot_after(fake, database_url, fake.identify_count()).await
+}
+
+async fn start_bot_after(fake: &FakeDiscord, database_url: &str, identifies_before: usize) -> guildhall::Running {
+    let config = Config {
+        token: Token::new("test-token"),
+        database_url: database_url.to_string(),
+        dev_guild_id: Some(fake.guild_id),
+        api_base_url: Some(fake.base_url()),
+    };
+    let bot = guildhall::start(config).await.expect("the bot starts");
+    fake.wait_for_identify(identifies_before).await;
+    fake.wait_for_bot().await;
+    fake.wait_for_commands().await;
+    bot
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.fake.assert_no_violations();
+        }
+    }
+}
