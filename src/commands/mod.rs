@@ -27,6 +27,22 @@ pub fn guild_id(ctx: Context<'_>) -> Result<u64, Error> {
     ctx.guild_id().map(|g| g.get()).user_error("This command only works in a server.")
 }
 
+/// Autocomplete of group names (G5), for every command that takes a group.
+pub async fn autocomplete_group(ctx: Context<'_>, typed: &str) -> Vec<String> {
+    let Some(guild) = ctx.guild_id() else { return vec![] };
+    let Ok(mut conn) = ctx.data().app.pool.acquire().await else { return vec![] };
+    crate::domain::group::search_names(&mut conn, guild.get(), typed, 25).await.unwrap_or_default()
+}
+
+/// The group a command names, or a user error that says so.
+pub async fn find_group(ctx: Context<'_>, name: &str) -> Result<crate::domain::group::Group, Error> {
+    let guild = guild_id(ctx)?;
+    let mut conn = ctx.data().app.pool.acquire().await?;
+    crate::domain::group::find_by_name(&mut conn, guild, name)
+        .await?
+        .user_error("There's no group with that name. Pick one from the list, or see /groups.")
+}
+
 /// Admins: Manage Server (or Administrator), or the configured admin role.
 /// Checked on the server side whatever Discord's default permissions say.
 pub async fn require_admin(ctx: Context<'_>) -> Result<(), Error> {

@@ -67,6 +67,11 @@ pub struct Group {
     pub description: String,
     pub role_id: Option<u64>,
     pub channel_id: Option<u64>,
+    pub criteria: String,
+    pub members_can_post: bool,
+    pub adopted_role: bool,
+    pub adopted_channel: bool,
+    pub archived: bool,
 }
 
 /// A group as listed in the directory.
@@ -182,7 +187,8 @@ pub async fn attach_discord(
 pub async fn get(conn: &mut PgConnection, guild_id: u64, group_id: i64) -> Result<Option<Group>, sqlx::Error> {
     let row = sqlx::query!(
         r#"select id, guild_id, name, bucket as "bucket: Bucket", visibility as "visibility: Visibility",
-                  description, role_id, channel_id
+                  description, role_id, channel_id, criteria, members_can_post, adopted_role, adopted_channel,
+                  archived_at is not null as "archived!"
            from groups where guild_id = $1 and id = $2"#,
         db_id(guild_id),
         group_id
@@ -198,7 +204,50 @@ pub async fn get(conn: &mut PgConnection, guild_id: u64, group_id: i64) -> Resul
         description: r.description,
         role_id: r.role_id.map(snowflake),
         channel_id: r.channel_id.map(snowflake),
+        criteria: r.criteria,
+        members_can_post: r.members_can_post,
+        adopted_role: r.adopted_role,
+        adopted_channel: r.adopted_channel,
+        archived: r.archived,
     }))
+}
+
+/// A group by name (any letter case), archived ones included.
+pub async fn find_by_name(conn: &mut PgConnection, guild_id: u64, name: &str) -> Result<Option<Group>, sqlx::Error> {
+    let id = sqlx::query_scalar!(
+        "select id from groups where guild_id = $1 and lower(name) = lower($2) and role_id is not null",
+        db_id(guild_id),
+        name.trim()
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    match id {
+        Some(id) => get(conn, guild_id, id).await,
+        None => Ok(None),
+    }
+}
+
+/// Names of active groups containing `typed` (any letter case), best matches
+/// first, for autocomplete (G5).
+pub async fn search_names(
+    conn: &mut PgConnection,
+    guild_id: u64,
+    typed: &str,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    let typed = typed.trim().to_lowercase();
+    sqlx::query_scalar!(
+        r#"select name from groups
+           where guild_id = $1 and archived_at is null and role_id is not null
+             and strpos(lower(name), $2) > 0
+           order by strpos(lower(name), $2), lower(name)
+           limit $3"#,
+        db_id(guild_id),
+        typed,
+        limit
+    )
+    .fetch_all(conn)
+    .await
 }
 
 /// Active (not archived, fully made) groups of a guild, optionally of one

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod group;
+pub mod role_safety;
 pub mod settings;
 pub mod text;
 

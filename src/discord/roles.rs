@@ -1,0 +1,74 @@
+//! Roles: reading the hierarchy for the A3 checks, granting and revoking.
+
+use super::{call, DiscordError, DiscordHttp};
+use crate::domain::role_safety::RoleFacts;
+use serenity::all::{GuildId, RoleId, UserId};
+
+/// Every role of a guild, as plain facts.
+pub async fn guild_roles(http: &DiscordHttp, guild_id: u64) -> Result<Vec<RoleFacts>, DiscordError> {
+    let roles = call(|| http.get_guild_roles(GuildId::new(guild_id))).await?;
+    Ok(roles
+        .into_iter()
+        .map(|r| RoleFacts {
+            id: r.id.get(),
+            guild_id,
+            name: r.name.clone(),
+            permissions: r.permissions.bits(),
+            position: r.position as i64,
+            managed: r.managed,
+        })
+        .collect())
+}
+
+/// The role ids a member holds (404 Unknown Member when they left).
+pub async fn member_role_ids(http: &DiscordHttp, guild_id: u64, user_id: u64) -> Result<Vec<u64>, DiscordError> {
+    let m = call(|| http.get_member(GuildId::new(guild_id), UserId::new(user_id))).await?;
+    Ok(m.roles.iter().map(|r| r.get()).collect())
+}
+
+/// The highest position among `held` (0 when only @everyone).
+pub fn top_position(roles: &[RoleFacts], held: &[u64]) -> i64 {
+    roles.iter().filter(|r| held.contains(&r.id)).map(|r| r.position).max().unwrap_or(0)
+}
+
+/// The role hierarchy as it stands, for one guild: every role and the bot's
+/// highest position.
+pub struct Hierarchy {
+    pub roles: Vec<RoleFacts>,
+    pub bot_top: i64,
+}
+
+impl Hierarchy {
+    pub async fn load(http: &DiscordHttp, guild_id: u64, bot_id: u64) -> Result<Hierarchy, DiscordError> {
+        let roles = guild_roles(http, guild_id).await?;
+        let held = member_role_ids(http, guild_id, bot_id).await?;
+        let bot_top = top_position(&roles, &held);
+        Ok(Hierarchy { roles, bot_top })
+    }
+
+    pub fn role(&self, id: u64) -> Option<&RoleFacts> {
+        self.roles.iter().find(|r| r.id == id)
+    }
+}
+
+pub async fn grant(
+    http: &DiscordHttp,
+    guild_id: u64,
+    user_id: u64,
+    role_id: u64,
+    reason: &str,
+) -> Result<(), DiscordError> {
+    call(|| http.add_member_role(GuildId::new(guild_id), UserId::new(user_id), RoleId::new(role_id), Some(reason)))
+        .await
+}
+
+pub async fn revoke(
+    http: &DiscordHttp,
+    guild_id: u64,
+    user_id: u64,
+    role_id: u64,
+    reason: &str,
+) -> Result<(), DiscordError> {
+    call(|| http.remove_member_role(GuildId::new(guild_id), UserId::new(user_id), RoleId::new(role_id), Some(reason)))
+        .await
+}
