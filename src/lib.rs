@@ -4,6 +4,7 @@
 //! API (or anything that speaks it, like the fake in `fake-discord`);
 //! `run` starts it and shuts it down gracefully on a signal.
 
+pub mod auth;
 pub mod commands;
 pub mod components;
 pub mod config;

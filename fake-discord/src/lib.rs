@@ -30,5 +30,6 @@ pub const BOT_PERMISSIONS: u64 = perms::VIEW_CHANNEL
     | perms::CREATE_PUBLIC_THREADS
     | perms::CREATE_PRIVATE_THREADS
     | perms::MANAGE_THREADS
+    | perms::MANAGE_MESSAGES
     | perms::EMBED_LINKS
     | perms::READ_MESSAGE_HISTORY;

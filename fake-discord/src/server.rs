@@ -347,6 +347,11 @@ async fn rest_entry(
         Err((e, retry)) => (e.status, Some(e.body()), retry),
     };
     crate::reqlog::log_request(method.as_str(), &raw_path, json_body.as_ref(), status);
+    {
+        let path = raw_path.split('?').next().unwrap_or_default().to_string();
+        inner.world.lock().requests.push((method.as_str().to_string(), path, status));
+        inner.changed.notify_waiters();
+    }
     let mut resp = match out {
         Some(v) => (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), axum::Json(v)).into_response(),
         None => StatusCode::from_u16(status).unwrap_or(StatusCode::NO_CONTENT).into_response(),

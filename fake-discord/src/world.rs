@@ -207,6 +207,8 @@ pub struct World {
     /// Broken rules (late or double interaction responses, requests outside
     /// the contract): a test fails when this is not empty.
     pub violations: Vec<String>,
+    /// Every REST request answered: (method, path without query, status).
+    pub requests: Vec<(String, String, u16)>,
     /// Gateway events produced by the last mutation, drained by the server.
     pub pending_events: Vec<(String, Value)>,
 }
@@ -410,6 +412,11 @@ impl World {
 
     pub fn find_message_mut(&mut self, message_id: u64) -> Option<&mut Message> {
         self.messages.values_mut().flat_map(|v| v.iter_mut()).find(|m| m.id == message_id)
+    }
+
+    /// How many successful requests matched `method` and a path containing `part`.
+    pub fn count_requests(&self, method: &str, part: &str) -> usize {
+        self.requests.iter().filter(|(m, p, s)| m == method && p.contains(part) && *s < 400).count()
     }
 
     /// The DM channel between the bot and a user, if one was opened.

@@ -1,12 +1,15 @@
 //! `/group ...`: managing groups (admins) and, later, group pages.
 
-use super::{guild_id, require_admin};
+use super::{author_is_admin, autocomplete_group, find_group, guild_id, require_admin};
+use crate::components::membership::refusal;
 use crate::discord::DiscordError;
 use crate::domain::group::{Bucket, NewGroup, Visibility};
 use crate::error::user;
 use crate::service::groups::{self, CreateError};
+use crate::service::membership;
 use crate::types::{Context, Error};
 use poise::CreateReply;
+use serenity::all::User;
 
 #[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
 pub enum BucketChoice {
@@ -36,7 +39,12 @@ pub enum VisibilityChoice {
 }
 
 /// Community groups: create and manage them.
-#[poise::command(slash_command, guild_only, subcommands("create"), subcommand_required)]
+#[poise::command(
+    slash_command,
+    guild_only,
+    subcommands("create", "info", "leader", "remove", "ban", "unban"),
+    subcommand_required
+)]
 pub async fn group(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
@@ -97,4 +105,175 @@ pub fn explain_discord(step: &str, e: &DiscordError) -> String {
         _ => "Please try again; if it keeps failing, run /health or tell the bot's maintainers.",
     };
     format!("I couldn't {step}: {e}. Nothing was created. {fix}")
+}
+
+/// Show a group's page: what it is, who leads it, and buttons to join, leave or subscribe.
+#[poise::command(slash_command, guild_only, ephemeral)]
+pub async fn info(
+    ctx: Context<'_>,
+    #[description = "The group"]
+    #[autocomplete = "autocomplete_group"]
+    group: String,
+) -> Result<(), Error> {
+    let g = find_group(ctx, &group).await?;
+    let facts = membership::page_facts(&ctx.data().app, guild_id(ctx)?, g.id, ctx.author().id.get()).await?;
+    super::membership::send_view(ctx, crate::views::group_page::page(&facts)).await
+}
+
+/// Add or remove a group's leaders (admins).
+#[poise::command(slash_command, guild_only, subcommands("leader_add", "leader_remove"), subcommand_required)]
+pub async fn leader(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Make a member a leader of a group, with moderation rights on its channel (admins).
+#[poise::command(slash_command, guild_only, ephemeral, rename = "add")]
+pub async fn leader_add(
+    ctx: Context<'_>,
+    #[description = "The group"]
+    #[autocomplete = "autocomplete_group"]
+    group: String,
+    #[description = "The new leader"] user: User,
+) -> Result<(), Error> {
+    require_admin(ctx).await?;
+    let g = find_group(ctx, &group).await?;
+    if user.bot {
+        return Err(user_err("A bot can't lead a group."));
+    }
+    ctx.defer_ephemeral().await?;
+    let msg = match membership::add_leader(&ctx.data().app, &g, ctx.author().id.get(), user.id.get()).await {
+        Ok(true) => format!("<@{}> now leads **{}**, with moderation rights on its channel.", user.id, g.name),
+        Ok(false) => format!("<@{}> already leads **{}**.", user.id, g.name),
+        Err(crate::service::membership::MembershipError::Discord(crate::discord::DiscordError::Unknown(
+            "member",
+            _,
+        ))) => {
+            format!("Error: <@{}> isn't a member of this server.", user.id)
+        }
+        Err(e) => format!("Error: {}", refusal(&e, &g.name, "lead")?),
+    };
+    say(ctx, msg).await
+}
+
+/// Remove one of a group's leaders (admins). They stay a member.
+#[poise::command(slash_command, guild_only, ephemeral, rename = "remove")]
+pub async fn leader_remove(
+    ctx: Context<'_>,
+    #[description = "The group"]
+    #[autocomplete = "autocomplete_group"]
+    group: String,
+    #[description = "The leader to remove"] user: User,
+) -> Result<(), Error> {
+    require_admin(ctx).await?;
+    let g = find_group(ctx, &group).await?;
+    ctx.defer_ephemeral().await?;
+    let msg = match membership::remove_leader(&ctx.data().app, &g, ctx.author().id.get(), user.id.get()).await {
+        Ok(true) => format!("<@{}> no longer leads **{}**.", user.id, g.name),
+        Ok(false) => format!("<@{}> isn't a leader of **{}**.", user.id, g.name),
+        Err(e) => format!("Error: {}", refusal(&e, &g.name, "change")?),
+    };
+    say(ctx, msg).await
+}
+
+/// Remove a member from a group, with a reason (its leaders and admins).
+#[poise::command(slash_command, guild_only, ephemeral)]
+pub async fn remove(
+    ctx: Context<'_>,
+    #[description = "The group"]
+    #[autocomplete = "autocomplete_group"]
+    group: String,
+    #[description = "The member to remove"] user: User,
+    #[description = "Why (kept in the audit trail)"]
+    #[max_length = 500]
+    reason: String,
+    #[description = "Also ban them from joining or asking to join again"] ban: Option<bool>,
+) -> Result<(), Error> {
+    let g = find_group(ctx, &group).await?;
+    let reason = crate::domain::text::free_text(&reason, "reason", 500).map_err(|e| user_err(&e.to_string()))?;
+    let admin = author_is_admin(ctx).await?;
+    ctx.defer_ephemeral().await?;
+    let ban = ban.unwrap_or(false);
+    let app = &ctx.data().app;
+    let msg = match membership::remove(app, &g, ctx.author().id.get(), admin, user.id.get(), &reason, ban).await {
+        Ok(removed) => {
+            let what = if removed {
+                format!("Removed <@{}> from **{}**", user.id, g.name)
+            } else {
+                format!("<@{}> wasn't a member of **{}**", user.id, g.name)
+            };
+            if ban {
+                format!("{what}; they can no longer join or ask to join.")
+            } else {
+                format!("{what}.")
+            }
+        }
+        Err(e) => format!("Error: {}", refusal(&e, &g.name, "change")?),
+    };
+    say(ctx, msg).await
+}
+
+/// Ban someone from joining or asking to join a group; members are removed (its leaders and admins).
+#[poise::command(slash_command, guild_only, ephemeral)]
+pub async fn ban(
+    ctx: Context<'_>,
+    #[description = "The group"]
+    #[autocomplete = "autocomplete_group"]
+    group: String,
+    #[description = "Who to ban"] user: User,
+    #[description = "Why (kept in the audit trail)"]
+    #[max_length = 500]
+    reason: Option<String>,
+) -> Result<(), Error> {
+    let g = find_group(ctx, &group).await?;
+    let reason = crate::domain::text::free_text(reason.as_deref().unwrap_or(""), "reason", 500)
+        .map_err(|e| user_err(&e.to_string()))?;
+    let admin = author_is_admin(ctx).await?;
+    ctx.defer_ephemeral().await?;
+    let app = &ctx.data().app;
+    let actor = ctx.author().id.get();
+    let msg = match membership::remove(
+        app,
+        &g,
+        actor,
+        admin,
+        user.id.get(),
+        if reason.is_empty() { "banned" } else { &reason },
+        true,
+    )
+    .await
+    {
+        Ok(_) => format!("<@{}> is banned from **{}**: they can't join or ask to join it.", user.id, g.name),
+        Err(e) => format!("Error: {}", refusal(&e, &g.name, "change")?),
+    };
+    say(ctx, msg).await
+}
+
+/// Lift a ban from a group (its leaders and admins).
+#[poise::command(slash_command, guild_only, ephemeral)]
+pub async fn unban(
+    ctx: Context<'_>,
+    #[description = "The group"]
+    #[autocomplete = "autocomplete_group"]
+    group: String,
+    #[description = "Who to unban"] user: User,
+) -> Result<(), Error> {
+    let g = find_group(ctx, &group).await?;
+    let admin = author_is_admin(ctx).await?;
+    let msg = match membership::set_ban(&ctx.data().app, &g, ctx.author().id.get(), admin, user.id.get(), None, false)
+        .await
+    {
+        Ok(true) => format!("<@{}> may join or ask to join **{}** again.", user.id, g.name),
+        Ok(false) => format!("<@{}> wasn't banned from **{}**.", user.id, g.name),
+        Err(e) => format!("Error: {}", refusal(&e, &g.name, "change")?),
+    };
+    say(ctx, msg).await
+}
+
+fn user_err(msg: &str) -> Error {
+    user(msg)
+}
+
+async fn say(ctx: Context<'_>, msg: String) -> Result<(), Error> {
+    ctx.send(CreateReply::default().content(msg).ephemeral(true).allowed_mentions(crate::discord::no_pings())).await?;
+    Ok(())
 }

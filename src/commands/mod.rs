@@ -3,6 +3,7 @@
 
 pub mod group;
 pub mod groups;
+pub mod membership;
 
 use crate::discord::no_pings;
 use crate::error::{user, UserErrorExt};
@@ -11,7 +12,7 @@ use poise::CreateReply;
 
 /// Every command the bot registers.
 pub fn all() -> Vec<poise::Command<Data, Error>> {
-    vec![group::group(), groups::groups()]
+    vec![group::group(), groups::groups(), membership::join(), membership::leave()]
 }
 
 /// An ephemeral "Error: ..." reply that pings nobody.
@@ -28,10 +29,15 @@ pub fn guild_id(ctx: Context<'_>) -> Result<u64, Error> {
 }
 
 /// Autocomplete of group names (G5), for every command that takes a group.
-pub async fn autocomplete_group(ctx: Context<'_>, typed: &str) -> Vec<String> {
-    let Some(guild) = ctx.guild_id() else { return vec![] };
-    let Ok(mut conn) = ctx.data().app.pool.acquire().await else { return vec![] };
-    crate::domain::group::search_names(&mut conn, guild.get(), typed, 25).await.unwrap_or_default()
+pub async fn autocomplete_group(ctx: Context<'_>, typed: &str) -> serenity::all::CreateAutocompleteResponse {
+    let names = match (ctx.guild_id(), ctx.data().app.pool.acquire().await) {
+        (Some(guild), Ok(mut conn)) => {
+            crate::domain::group::search_names(&mut conn, guild.get(), typed, 25).await.unwrap_or_default()
+        }
+        _ => vec![],
+    };
+    serenity::all::CreateAutocompleteResponse::new()
+        .set_choices(names.into_iter().map(|n| serenity::all::AutocompleteChoice::new(n.clone(), n)).collect())
 }
 
 /// The group a command names, or a user error that says so.
@@ -43,20 +49,18 @@ pub async fn find_group(ctx: Context<'_>, name: &str) -> Result<crate::domain::g
         .user_error("There's no group with that name. Pick one from the list, or see /groups.")
 }
 
-/// Admins: Manage Server (or Administrator), or the configured admin role.
-/// Checked on the server side whatever Discord's default permissions say.
-pub async fn require_admin(ctx: Context<'_>) -> Result<(), Error> {
+/// Whether the author is an admin (see `auth`).
+pub async fn author_is_admin(ctx: Context<'_>) -> Result<bool, Error> {
     let member = ctx.author_member().await.user_error("This command only works in a server.")?;
-    let perms = member.permissions.unwrap_or_default();
-    if perms.administrator() || perms.manage_guild() {
-        return Ok(());
+    let roles: Vec<u64> = member.roles.iter().map(|r| r.get()).collect();
+    Ok(crate::auth::is_admin(&ctx.data().app, guild_id(ctx)?, member.permissions.unwrap_or_default(), &roles).await?)
+}
+
+/// Admins only, checked on the server side.
+pub async fn require_admin(ctx: Context<'_>) -> Result<(), Error> {
+    if author_is_admin(ctx).await? {
+        Ok(())
+    } else {
+        Err(user(crate::auth::NOT_ADMIN))
     }
-    let guild = guild_id(ctx)?;
-    let mut conn = ctx.data().app.pool.acquire().await?;
-    if let Some(role) = crate::domain::settings::admin_role(&mut conn, guild).await? {
-        if member.roles.iter().any(|r| r.get() == role) {
-            return Ok(());
-        }
-    }
-    Err(user("Only admins can do this: you need the Manage Server permission or the server's Guildhall admin role."))
 }

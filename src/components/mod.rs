@@ -5,6 +5,8 @@
 //! else; the handler looks it up again and re-checks who may use it. A
 //! custom id that does not parse, or names something gone, is refused.
 
+pub mod membership;
+
 use crate::discord::no_pings;
 use crate::domain::group::Bucket;
 use crate::types::Data;
@@ -18,6 +20,18 @@ use serenity::all::{
 pub enum CustomId {
     /// A page of the directory, for one bucket or all.
     DirectoryPage { bucket: Option<Bucket>, page: u32 },
+    /// *Join group* on a Group Page.
+    Join { group: i64 },
+    /// *Leave group* on a Group Page.
+    Leave { group: i64 },
+    /// *Subscribe* / *Unsubscribe* on a Group Page.
+    Subscribe { group: i64 },
+    /// *Send request to join* (closed groups).
+    Request { group: i64 },
+    /// *I agree* to the guidelines shown, then join `group`.
+    Agree { group: i64, version: i32 },
+    /// *Cancel* on the guidelines.
+    Disagree,
 }
 
 impl CustomId {
@@ -26,6 +40,12 @@ impl CustomId {
             CustomId::DirectoryPage { bucket, page } => {
                 format!("gh:dir:{}:{page}", bucket.map(|b| b.key()).unwrap_or("all"))
             }
+            CustomId::Join { group } => format!("gh:join:{group}"),
+            CustomId::Leave { group } => format!("gh:leave:{group}"),
+            CustomId::Subscribe { group } => format!("gh:sub:{group}"),
+            CustomId::Request { group } => format!("gh:req:{group}"),
+            CustomId::Agree { group, version } => format!("gh:agree:{group}:{version}"),
+            CustomId::Disagree => "gh:disagree".to_string(),
         }
     }
 
@@ -40,9 +60,25 @@ impl CustomId {
                 let page = page.parse::<u32>().ok().filter(|p| *p < 10_000)?;
                 Some(CustomId::DirectoryPage { bucket, page })
             }
+            ["gh", "join", g] => Some(CustomId::Join { group: row_id(g)? }),
+            ["gh", "leave", g] => Some(CustomId::Leave { group: row_id(g)? }),
+            ["gh", "sub", g] => Some(CustomId::Subscribe { group: row_id(g)? }),
+            ["gh", "req", g] => Some(CustomId::Request { group: row_id(g)? }),
+            ["gh", "agree", g, v] => {
+                Some(CustomId::Agree { group: row_id(g)?, version: v.parse().ok().filter(|v| *v > 0)? })
+            }
+            ["gh", "disagree"] => Some(CustomId::Disagree),
             _ => None,
         }
     }
+}
+
+/// A database row id in a custom id: a positive integer, nothing else.
+fn row_id(s: &str) -> Option<i64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok().filter(|n| *n > 0)
 }
 
 /// Handle a component interaction; every outcome answers it exactly once.
@@ -50,6 +86,12 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
     let _guard = data.inflight.enter();
     let result = match CustomId::parse(&i.data.custom_id) {
         Some(CustomId::DirectoryPage { bucket, page }) => directory_page(ctx, data, i, bucket, page).await,
+        Some(CustomId::Join { group }) => membership::join_button(ctx, data, i, group).await,
+        Some(CustomId::Leave { group }) => membership::leave_button(ctx, data, i, group).await,
+        Some(CustomId::Subscribe { group }) => membership::subscribe_button(ctx, data, i, group).await,
+        Some(CustomId::Request { group }) => membership::request_button(ctx, data, i, group).await,
+        Some(CustomId::Agree { group, version }) => membership::agree_button(ctx, data, i, group, version).await,
+        Some(CustomId::Disagree) => membership::disagree_button(ctx, i).await,
         None => {
             tracing::info!(custom_id = %i.data.custom_id, user = i.user.id.get(), "unknown custom id refused");
             refuse(
@@ -66,7 +108,11 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
     }
 }
 
-async fn refuse(ctx: &SerenityContext, i: &ComponentInteraction, msg: &str) -> Result<(), crate::types::Error> {
+pub(crate) async fn refuse(
+    ctx: &SerenityContext,
+    i: &ComponentInteraction,
+    msg: &str,
+) -> Result<(), crate::types::Error> {
     let r = CreateInteractionResponseMessage::new()
         .content(format!("Error: {msg}"))
         .ephemeral(true)
@@ -102,6 +148,12 @@ mod tests {
         for id in [
             CustomId::DirectoryPage { bucket: None, page: 0 },
             CustomId::DirectoryPage { bucket: Some(Bucket::Impact), page: 9999 },
+            CustomId::Join { group: i64::MAX },
+            CustomId::Leave { group: 1 },
+            CustomId::Subscribe { group: 2 },
+            CustomId::Request { group: 3 },
+            CustomId::Agree { group: 4, version: 7 },
+            CustomId::Disagree,
         ] {
             let s = id.encode();
             assert!(s.len() <= 100);

@@ -4,7 +4,7 @@
 use super::{call, DiscordError, DiscordHttp};
 use serenity::all::{
     ChannelId, ChannelType, CreateChannel, EditRole, GuildId, PermissionOverwrite, PermissionOverwriteType,
-    Permissions, RoleId, UserId,
+    Permissions, RoleId, TargetId, UserId,
 };
 
 /// What members of a group may do in its channel.
@@ -146,6 +146,32 @@ pub async fn delete_role(http: &DiscordHttp, guild_id: u64, role_id: u64, reason
 
 pub async fn delete_channel(http: &DiscordHttp, channel_id: u64, reason: &str) -> Result<(), DiscordError> {
     call(|| http.delete_channel(ChannelId::new(channel_id), Some(reason))).await.map(|_| ())
+}
+
+/// What a leader may do in their group's channel, and nowhere else.
+pub fn leader_allow() -> Permissions {
+    member_allow() | Permissions::MANAGE_MESSAGES | Permissions::MANAGE_THREADS
+}
+
+/// Give a leader moderation rights on one channel (a member overwrite).
+pub async fn set_leader_overwrite(
+    http: &DiscordHttp,
+    channel_id: u64,
+    user_id: u64,
+    reason: &str,
+) -> Result<(), DiscordError> {
+    // type 1 = a member overwrite
+    let body = serde_json::json!({"allow": leader_allow().bits().to_string(), "deny": "0", "type": 1});
+    call(|| http.create_permission(ChannelId::new(channel_id), TargetId::new(user_id), &body, Some(reason))).await
+}
+
+pub async fn remove_member_overwrite(
+    http: &DiscordHttp,
+    channel_id: u64,
+    user_id: u64,
+    reason: &str,
+) -> Result<(), DiscordError> {
+    call(|| http.delete_permission(ChannelId::new(channel_id), TargetId::new(user_id), Some(reason))).await
 }
 
 fn truncate(s: &str, max: usize) -> String {

@@ -6,8 +6,10 @@
 
 pub mod audit;
 pub mod group;
+pub mod membership;
 pub mod role_safety;
 pub mod settings;
+pub mod subscription;
 pub mod text;
 
 /// A Discord snowflake as stored in Postgres.

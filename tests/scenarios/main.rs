@@ -8,3 +8,4 @@ mod commands_doc;
 mod directory;
 mod group_create;
 mod lifecycle;
+mod membership;

@@ -1,0 +1,187 @@
+//! Memberships, leaders and bans of groups (M1, M3, M4).
+
+use super::{db_id, snowflake};
+use sqlx::PgConnection;
+
+/// Insert a membership; `false` when the user already was a member. A
+/// concurrent insert for the same member waits on this row's lock until the
+/// first transaction ends, so a double click yields one membership.
+pub async fn add_member(conn: &mut PgConnection, group_id: i64, user_id: u64) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query_scalar!(
+        "insert into memberships (group_id, user_id) values ($1, $2) on conflict do nothing returning group_id",
+        group_id,
+        db_id(user_id)
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(inserted.is_some())
+}
+
+/// End a membership; `false` when there was none.
+pub async fn remove_member(conn: &mut PgConnection, group_id: i64, user_id: u64) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query!("delete from memberships where group_id = $1 and user_id = $2", group_id, db_id(user_id))
+        .execute(conn)
+        .await?
+        .rows_affected();
+    Ok(n > 0)
+}
+
+pub async fn is_member(conn: &mut PgConnection, group_id: i64, user_id: u64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists(select 1 from memberships where group_id = $1 and user_id = $2) as "yes!""#,
+        group_id,
+        db_id(user_id)
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn member_count(conn: &mut PgConnection, group_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(r#"select count(*) as "n!" from memberships where group_id = $1"#, group_id)
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn is_leader(conn: &mut PgConnection, group_id: i64, user_id: u64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists(select 1 from group_leaders where group_id = $1 and user_id = $2) as "yes!""#,
+        group_id,
+        db_id(user_id)
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// The group's leaders, longest-serving first.
+pub async fn leaders(conn: &mut PgConnection, group_id: i64) -> Result<Vec<u64>, sqlx::Error> {
+    let ids = sqlx::query_scalar!("select user_id from group_leaders where group_id = $1 order by added_at", group_id)
+        .fetch_all(conn)
+        .await?;
+    Ok(ids.into_iter().map(snowflake).collect())
+}
+
+/// `false` when the user already led the group.
+pub async fn add_leader(
+    conn: &mut PgConnection,
+    group_id: i64,
+    user_id: u64,
+    added_by: u64,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query_scalar!(
+        "insert into group_leaders (group_id, user_id, added_by) values ($1, $2, $3)
+         on conflict do nothing returning group_id",
+        group_id,
+        db_id(user_id),
+        db_id(added_by)
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(inserted.is_some())
+}
+
+pub async fn remove_leader(conn: &mut PgConnection, group_id: i64, user_id: u64) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query!("delete from group_leaders where group_id = $1 and user_id = $2", group_id, db_id(user_id))
+        .execute(conn)
+        .await?
+        .rows_affected();
+    Ok(n > 0)
+}
+
+pub async fn is_banned(conn: &mut PgConnection, group_id: i64, user_id: u64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists(select 1 from group_bans where group_id = $1 and user_id = $2) as "yes!""#,
+        group_id,
+        db_id(user_id)
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// `false` when the user was already banned.
+pub async fn ban(
+    conn: &mut PgConnection,
+    group_id: i64,
+    user_id: u64,
+    banned_by: u64,
+    reason: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query_scalar!(
+        "insert into group_bans (group_id, user_id, banned_by, reason) values ($1, $2, $3, $4)
+         on conflict do nothing returning group_id",
+        group_id,
+        db_id(user_id),
+        db_id(banned_by),
+        reason
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(inserted.is_some())
+}
+
+pub async fn unban(conn: &mut PgConnection, group_id: i64, user_id: u64) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query!("delete from group_bans where group_id = $1 and user_id = $2", group_id, db_id(user_id))
+        .execute(conn)
+        .await?
+        .rows_affected();
+    Ok(n > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::group::{self, Bucket, NewGroup, Visibility};
+    use sqlx::PgPool;
+
+    async fn a_group(conn: &mut PgConnection) -> i64 {
+        let g = NewGroup::parse(1, 2, "Rust", Bucket::Interest, Visibility::Open, None).unwrap();
+        group::insert(conn, &g).await.unwrap()
+    }
+
+    #[sqlx::test]
+    async fn membership_is_recorded_once(pool: PgPool) {
+        let mut conn = pool.acquire().await.unwrap();
+        let g = a_group(&mut conn).await;
+        assert!(add_member(&mut conn, g, 7).await.unwrap());
+        assert!(!add_member(&mut conn, g, 7).await.unwrap());
+        assert!(is_member(&mut conn, g, 7).await.unwrap());
+        assert_eq!(member_count(&mut conn, g).await.unwrap(), 1);
+        assert!(remove_member(&mut conn, g, 7).await.unwrap());
+        assert!(!remove_member(&mut conn, g, 7).await.unwrap());
+        assert_eq!(member_count(&mut conn, g).await.unwrap(), 0);
+    }
+
+    #[sqlx::test]
+    async fn concurrent_joins_give_one_membership(pool: PgPool) {
+        let mut setup = pool.acquire().await.unwrap();
+        let g = a_group(&mut setup).await;
+        let mut a = pool.begin().await.unwrap();
+        assert!(add_member(&mut a, g, 7).await.unwrap());
+        let pool2 = pool.clone();
+        let second = tokio::spawn(async move {
+            let mut b = pool2.begin().await.unwrap();
+            let r = add_member(&mut b, g, 7).await.unwrap();
+            b.commit().await.unwrap();
+            r
+        });
+        a.commit().await.unwrap();
+        assert!(!second.await.unwrap(), "the second join waits for the first and adds nothing");
+    }
+
+    #[sqlx::test]
+    async fn leaders_and_bans(pool: PgPool) {
+        let mut conn = pool.acquire().await.unwrap();
+        let g = a_group(&mut conn).await;
+        assert!(add_leader(&mut conn, g, 5, 1).await.unwrap());
+        assert!(!add_leader(&mut conn, g, 5, 1).await.unwrap());
+        add_leader(&mut conn, g, 6, 1).await.unwrap();
+        assert_eq!(leaders(&mut conn, g).await.unwrap(), vec![5, 6]);
+        assert!(is_leader(&mut conn, g, 6).await.unwrap());
+        assert!(remove_leader(&mut conn, g, 6).await.unwrap());
+        assert!(!is_leader(&mut conn, g, 6).await.unwrap());
+        assert!(ban(&mut conn, g, 9, 5, Some("spam")).await.unwrap());
+        assert!(!ban(&mut conn, g, 9, 5, None).await.unwrap());
+        assert!(is_banned(&mut conn, g, 9).await.unwrap());
+        assert!(unban(&mut conn, g, 9).await.unwrap());
+        assert!(!is_banned(&mut conn, g, 9).await.unwrap());
+    }
+}

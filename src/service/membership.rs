@@ -1,0 +1,397 @@
+//! Joining and leaving groups (M1, M3), leaders (M4, L3's admin part),
+//! removing and banning members (M4), behind the guidelines gate (M2) and the
+//! role-safety checks before every grant (A3).
+
+use super::App;
+use crate::discord::roles::{self, Hierarchy};
+use crate::discord::{provision, DiscordError};
+use crate::domain::group::{self, Group, Visibility};
+use crate::domain::role_safety::{self, RoleProblem};
+use crate::domain::subscription::{self, Kind};
+use crate::domain::{audit, membership, settings};
+use sqlx::PgConnection;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MembershipError {
+    #[error("no such group")]
+    NoGroup,
+    #[error("the group is archived")]
+    Archived,
+    #[error("the group is closed")]
+    Closed,
+    #[error("banned from the group")]
+    Banned,
+    #[error("the guidelines must be accepted first")]
+    NeedsGuidelines(settings::Guidelines),
+    #[error("not a member")]
+    NotMember,
+    #[error("not allowed")]
+    NotAllowed,
+    #[error("the group's role is unsafe: {0}")]
+    UnsafeRole(RoleProblem),
+    #[error("the group's role or channel is gone")]
+    Broken,
+    #[error("Discord refused: {0}")]
+    Discord(#[from] DiscordError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// What a join did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Joined {
+    Joined(Group),
+    AlreadyMember(Group),
+}
+
+async fn load(conn: &mut PgConnection, guild_id: u64, group_id: i64) -> Result<Group, MembershipError> {
+    group::get(conn, guild_id, group_id).await?.ok_or(MembershipError::NoGroup)
+}
+
+/// The guidelines the member still has to accept, if any (none set: no gate).
+pub async fn pending_guidelines(
+    app: &App,
+    guild_id: u64,
+    user_id: u64,
+) -> Result<Option<settings::Guidelines>, sqlx::Error> {
+    let mut conn = app.pool.acquire().await?;
+    let g = settings::guidelines(&mut conn, guild_id).await?;
+    if g.version == 0 || settings::has_accepted(&mut conn, guild_id, user_id, g.version).await? {
+        return Ok(None);
+    }
+    Ok(Some(g))
+}
+
+/// Record acceptance of `version`; `false` when it is no longer the current
+/// version (the member must read the new text).
+pub async fn accept_guidelines(app: &App, guild_id: u64, user_id: u64, version: i32) -> Result<bool, sqlx::Error> {
+    let mut tx = app.pool.begin().await?;
+    let current = settings::guidelines(&mut tx, guild_id).await?;
+    if current.version != version {
+        return Ok(false);
+    }
+    settings::accept(&mut tx, guild_id, user_id, version).await?;
+    audit::record(
+        &mut tx,
+        &audit::Entry {
+            guild_id,
+            actor_id: Some(user_id),
+            subject_id: Some(user_id),
+            action: "guidelines.accept",
+            reason: Some(&format!("version {version}")),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Check that the bot may grant the group's role right now (A3).
+async fn check_grantable(app: &App, g: &Group) -> Result<u64, MembershipError> {
+    let role_id = g.role_id.ok_or(MembershipError::Broken)?;
+    let h = Hierarchy::load(&app.http, g.guild_id, app.bot_id).await?;
+    let role = h.role(role_id).ok_or(MembershipError::Broken)?;
+    role_safety::grantable(role, h.bot_top).map_err(MembershipError::UnsafeRole)?;
+    Ok(role_id)
+}
+
+/// Add a member: row, role, group subscription, audit; all or nothing. A
+/// refused grant is audited (outside the rolled-back transaction) so admins
+/// can see why.
+async fn admit(app: &App, g: &Group, user_id: u64, actor_id: u64, action: &str) -> Result<bool, MembershipError> {
+    let mut tx = app.pool.begin().await?;
+    if !membership::add_member(&mut tx, g.id, user_id).await? {
+        return Ok(false);
+    }
+    let granted = async {
+        let role_id = check_grantable(app, g).await?;
+        let reason = format!("Guildhall: joined group \"{}\"", g.name);
+        roles::grant(&app.http, g.guild_id, user_id, role_id, &reason).await?;
+        Ok::<_, MembershipError>(())
+    }
+    .await;
+    if let Err(e) = granted {
+        drop(tx);
+        let mut conn = app.pool.acquire().await?;
+        audit::record(
+            &mut conn,
+            &audit::Entry {
+                guild_id: g.guild_id,
+                actor_id: Some(actor_id),
+                subject_id: Some(user_id),
+                group_id: Some(g.id),
+                action: "membership.grant_failed",
+                reason: Some(&e.to_string()),
+            },
+        )
+        .await?;
+        tracing::warn!(group_id = g.id, user_id, error = %e, "could not grant a group role");
+        return Err(e);
+    }
+    subscription::subscribe(&mut tx, g.guild_id, user_id, Kind::Group, g.id).await?;
+    audit::record(
+        &mut tx,
+        &audit::Entry {
+            guild_id: g.guild_id,
+            actor_id: Some(actor_id),
+            subject_id: Some(user_id),
+            group_id: Some(g.id),
+            action,
+            reason: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// `/join` and the *Join group* button on an open group.
+pub async fn join(app: &App, guild_id: u64, user_id: u64, group_id: i64) -> Result<Joined, MembershipError> {
+    let g = {
+        let mut conn = app.pool.acquire().await?;
+        let g = load(&mut conn, guild_id, group_id).await?;
+        if g.archived {
+            return Err(MembershipError::Archived);
+        }
+        if membership::is_member(&mut conn, g.id, user_id).await? {
+            return Ok(Joined::AlreadyMember(g));
+        }
+        if membership::is_banned(&mut conn, g.id, user_id).await? {
+            return Err(MembershipError::Banned);
+        }
+        if g.visibility == Visibility::Closed {
+            return Err(MembershipError::Closed);
+        }
+        g
+    };
+    if let Some(gl) = pending_guidelines(app, guild_id, user_id).await? {
+        return Err(MembershipError::NeedsGuidelines(gl));
+    }
+    if admit(app, &g, user_id, user_id, "membership.join").await? {
+        Ok(Joined::Joined(g))
+    } else {
+        Ok(Joined::AlreadyMember(g))
+    }
+}
+
+/// End a membership: row, role, group subscription (S1); leadership ends too.
+async fn dismiss(
+    app: &App,
+    g: &Group,
+    user_id: u64,
+    actor_id: u64,
+    action: &str,
+    reason: Option<&str>,
+) -> Result<bool, MembershipError> {
+    let mut tx = app.pool.begin().await?;
+    if !membership::remove_member(&mut tx, g.id, user_id).await? {
+        return Ok(false);
+    }
+    if let Some(role_id) = g.role_id {
+        let why =
+            format!("Guildhall: {} group \"{}\"", if actor_id == user_id { "left" } else { "removed from" }, g.name);
+        match roles::revoke(&app.http, g.guild_id, user_id, role_id, &why).await {
+            // Gone from the server, or the role is gone: nothing to take away.
+            Ok(()) | Err(DiscordError::Unknown(..)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    subscription::unsubscribe(&mut tx, user_id, Kind::Group, g.id).await?;
+    if membership::remove_leader(&mut tx, g.id, user_id).await? {
+        if let Some(ch) = g.channel_id {
+            let _ =
+                provision::remove_member_overwrite(&app.http, ch, user_id, "Guildhall: leader left the group").await;
+        }
+    }
+    audit::record(
+        &mut tx,
+        &audit::Entry {
+            guild_id: g.guild_id,
+            actor_id: Some(actor_id),
+            subject_id: Some(user_id),
+            group_id: Some(g.id),
+            action,
+            reason,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// `/leave` and the *Leave group* button.
+pub async fn leave(app: &App, guild_id: u64, user_id: u64, group_id: i64) -> Result<Group, MembershipError> {
+    let g = load(&mut *app.pool.acquire().await?, guild_id, group_id).await?;
+    if dismiss(app, &g, user_id, user_id, "membership.leave", None).await? {
+        Ok(g)
+    } else {
+        Err(MembershipError::NotMember)
+    }
+}
+
+/// Whether `actor` may moderate the group: one of its leaders, or an admin.
+pub async fn may_moderate(app: &App, g: &Group, actor_id: u64, actor_is_admin: bool) -> Result<bool, sqlx::Error> {
+    if actor_is_admin {
+        return Ok(true);
+    }
+    membership::is_leader(&mut *app.pool.acquire().await?, g.id, actor_id).await
+}
+
+/// A leader (or admin) removes a member, with a reason, optionally banning them.
+pub async fn remove(
+    app: &App,
+    g: &Group,
+    actor_id: u64,
+    actor_is_admin: bool,
+    target: u64,
+    reason: &str,
+    ban: bool,
+) -> Result<bool, MembershipError> {
+    if !may_moderate(app, g, actor_id, actor_is_admin).await? {
+        return Err(MembershipError::NotAllowed);
+    }
+    let removed = dismiss(app, g, target, actor_id, "membership.remove", Some(reason)).await?;
+    if ban {
+        set_ban(app, g, actor_id, actor_is_admin, target, Some(reason), true).await?;
+    }
+    Ok(removed)
+}
+
+/// Ban or unban a user from joining or asking to join a group.
+pub async fn set_ban(
+    app: &App,
+    g: &Group,
+    actor_id: u64,
+    actor_is_admin: bool,
+    target: u64,
+    reason: Option<&str>,
+    banned: bool,
+) -> Result<bool, MembershipError> {
+    if !may_moderate(app, g, actor_id, actor_is_admin).await? {
+        return Err(MembershipError::NotAllowed);
+    }
+    let mut tx = app.pool.begin().await?;
+    let changed = if banned {
+        membership::ban(&mut tx, g.id, target, actor_id, reason).await?
+    } else {
+        membership::unban(&mut tx, g.id, target).await?
+    };
+    if changed {
+        audit::record(
+            &mut tx,
+            &audit::Entry {
+                guild_id: g.guild_id,
+                actor_id: Some(actor_id),
+                subject_id: Some(target),
+                group_id: Some(g.id),
+                action: if banned { "membership.ban" } else { "membership.unban" },
+                reason,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(changed)
+}
+
+/// Admins make someone a leader: a member of the group (joined if needed,
+/// without the guidelines gate: an admin vouches) with moderation rights on
+/// the group's channel only.
+pub async fn add_leader(app: &App, g: &Group, actor_id: u64, user_id: u64) -> Result<bool, MembershipError> {
+    admit(app, g, user_id, actor_id, "membership.join").await?;
+    let channel = g.channel_id.ok_or(MembershipError::Broken)?;
+    let mut tx = app.pool.begin().await?;
+    if !membership::add_leader(&mut tx, g.id, user_id, actor_id).await? {
+        return Ok(false);
+    }
+    let reason = format!("Guildhall: leader of \"{}\"", g.name);
+    provision::set_leader_overwrite(&app.http, channel, user_id, &reason).await?;
+    audit::record(
+        &mut tx,
+        &audit::Entry {
+            guild_id: g.guild_id,
+            actor_id: Some(actor_id),
+            subject_id: Some(user_id),
+            group_id: Some(g.id),
+            action: "leader.add",
+            reason: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub async fn remove_leader(app: &App, g: &Group, actor_id: u64, user_id: u64) -> Result<bool, MembershipError> {
+    let mut tx = app.pool.begin().await?;
+    if !membership::remove_leader(&mut tx, g.id, user_id).await? {
+        return Ok(false);
+    }
+    if let Some(channel) = g.channel_id {
+        match provision::remove_member_overwrite(&app.http, channel, user_id, "Guildhall: no longer a leader").await {
+            Ok(()) | Err(DiscordError::Unknown(..)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    audit::record(
+        &mut tx,
+        &audit::Entry {
+            guild_id: g.guild_id,
+            actor_id: Some(actor_id),
+            subject_id: Some(user_id),
+            group_id: Some(g.id),
+            action: "leader.remove",
+            reason: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Toggle the group subscription from the Group Page (S2); returns whether
+/// the member is now subscribed.
+pub async fn toggle_group_subscription(app: &App, g: &Group, user_id: u64) -> Result<bool, sqlx::Error> {
+    let mut tx = app.pool.begin().await?;
+    let now = if subscription::unsubscribe(&mut tx, user_id, Kind::Group, g.id).await? {
+        false
+    } else {
+        subscription::subscribe(&mut tx, g.guild_id, user_id, Kind::Group, g.id).await?
+    };
+    audit::record(
+        &mut tx,
+        &audit::Entry {
+            guild_id: g.guild_id,
+            actor_id: Some(user_id),
+            subject_id: Some(user_id),
+            group_id: Some(g.id),
+            action: if now { "subscription.add" } else { "subscription.remove" },
+            reason: Some("group"),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(now)
+}
+
+/// What the Group Page shows.
+pub struct PageFacts {
+    pub group: Group,
+    pub member_count: i64,
+    pub leaders: Vec<u64>,
+    pub viewer_is_member: bool,
+    pub viewer_subscribed: bool,
+}
+
+pub async fn page_facts(app: &App, guild_id: u64, group_id: i64, viewer: u64) -> Result<PageFacts, MembershipError> {
+    let mut conn = app.pool.acquire().await?;
+    let group = load(&mut conn, guild_id, group_id).await?;
+    Ok(PageFacts {
+        member_count: membership::member_count(&mut conn, group.id).await?,
+        leaders: membership::leaders(&mut conn, group.id).await?,
+        viewer_is_member: membership::is_member(&mut conn, group.id, viewer).await?,
+        viewer_subscribed: subscription::is_subscribed(&mut conn, viewer, Kind::Group, group.id).await?,
+        group,
+    })
+}
