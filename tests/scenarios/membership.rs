@@ -345,3 +345,91 @@ async fn group_names_are_autocompleted() {
     let none = alice.autocomplete("leave", &[("group", "zzz")], "group").await;
     assert!(none.is_empty());
 }
+
+#[tokio::test]
+async fn discord_failures_during_a_join_leave_postgres_and_discord_agreeing() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let (role, _) = group(&sim, &ada, "Rust", "Open").await;
+    let grant = format!("/members/{}/roles/{role}", alice.user_id);
+
+    // A 403 on the grant: refused, nothing recorded, not retried.
+    sim.fake.inject(fake_discord::Fault::missing_permissions("PUT", &grant));
+    let r = alice.slash("join", &[("group", "Rust")]).await;
+    assert!(r.text().contains("Nothing was changed"), "{}", r.text());
+    assert_eq!(member_rows(&sim, alice.user_id).await, 0);
+    assert!(!alice.has_role_named("Rust"));
+    assert_eq!(sim.fake.with(|w| w.requests.iter().filter(|(m, p, _)| m == "PUT" && p.contains(&grant)).count()), 1);
+
+    // A 500 then a 429: retried, joined once.
+    sim.fake.inject(fake_discord::Fault::server_error("PUT", &grant));
+    sim.fake.inject(fake_discord::Fault::rate_limited("PUT", &grant, 0.05));
+    let r = alice.slash("join", &[("group", "Rust")]).await;
+    assert!(r.text().contains("You joined **Rust**"), "{}", r.text());
+    assert_eq!(member_rows(&sim, alice.user_id).await, 1);
+    assert!(alice.has_role_named("Rust"));
+
+    // Discord down for good on leave: the membership stays, and so does the role.
+    sim.fake.inject(fake_discord::Fault::server_error("DELETE", &grant).times(10));
+    let r = alice.slash("leave", &[("group", "Rust")]).await;
+    assert!(r.text().contains("Discord is having trouble"), "{}", r.text());
+    assert_eq!(member_rows(&sim, alice.user_id).await, 1);
+    assert!(alice.has_role_named("Rust"));
+    sim.fake.clear_faults();
+}
+
+#[tokio::test]
+async fn a_member_who_left_the_server_can_still_be_cleaned_up() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let lea = sim.member("lea");
+    let alice = sim.member("alice");
+    group(&sim, &ada, "Rust", "Open").await;
+    ada.slash("group leader add", &[("group", "Rust"), ("user", &lea.user_id.to_string())]).await;
+    alice.slash("join", &[("group", "Rust")]).await;
+    sim.fake.leave_guild(alice.user_id);
+    // The role can't be taken from someone who left (404 Unknown Member):
+    // the membership still ends.
+    let r =
+        lea.slash("group remove", &[("group", "Rust"), ("user", &alice.user_id.to_string()), ("reason", "left")]).await;
+    assert!(r.text().contains("Removed"), "{}", r.text());
+    assert_eq!(member_rows(&sim, alice.user_id).await, 0);
+}
+
+#[tokio::test]
+async fn descriptions_with_mentions_are_stored_and_shown_without_pinging() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let r = ada
+        .slash(
+            "group create",
+            &[
+                ("name", "Rust"),
+                ("bucket", "Interest"),
+                ("visibility", "Open"),
+                ("description", "Ask @everyone and <@&123> **anything**"),
+            ],
+        )
+        .await;
+    assert!(r.text().contains("Created"), "{}", r.text());
+    let page = alice.slash("group info", &[("group", "Rust")]).await;
+    assert!(page.text().contains("Ask @everyone and <@&123> **anything**"), "{}", page.text());
+    assert_eq!(page.message().allowed_mentions["parse"], serde_json::json!([]));
+    let too_long = "d".repeat(1001);
+    let r = ada
+        .slash(
+            "group create",
+            &[("name", "Go"), ("bucket", "Interest"), ("visibility", "Open"), ("description", &too_long)],
+        )
+        .await;
+    assert!(r.text().contains("1001 characters long; at most 1000"), "{}", r.text());
+    let r = ada
+        .slash(
+            "group create",
+            &[("name", "Go"), ("bucket", "Interest"), ("visibility", "Open"), ("description", "bell\u{7}")],
+        )
+        .await;
+    assert!(r.text().contains("control characters"), "{}", r.text());
+}
