@@ -5,6 +5,7 @@
 //! `#[sqlx::test]` directly.
 
 pub mod audit;
+pub mod channels;
 pub mod group;
 pub mod role_safety;
 pub mod settings;
