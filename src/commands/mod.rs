@@ -1,6 +1,9 @@
 //! Slash commands, one file per family. Commands are thin: parse, call one
 //! use case, render.
 
+pub mod audit;
+pub mod config;
+pub mod directory;
 pub mod group;
 pub mod groups;
 
@@ -11,7 +14,7 @@ use poise::CreateReply;
 
 /// Every command the bot registers.
 pub fn all() -> Vec<poise::Command<Data, Error>> {
-    vec![group::group(), groups::groups()]
+    vec![group::group(), groups::groups(), config::config(), audit::audit(), directory::directory()]
 }
 
 /// An ephemeral "Error: ..." reply that pings nobody.
@@ -28,7 +31,14 @@ pub fn guild_id(ctx: Context<'_>) -> Result<u64, Error> {
 }
 
 /// Autocomplete of group names (G5), for every command that takes a group.
-pub async fn autocomplete_group(ctx: Context<'_>, typed: &str) -> Vec<String> {
+/// (poise 0.7 wants the response itself, not a list of strings.)
+pub async fn autocomplete_group(ctx: Context<'_>, typed: &str) -> serenity::all::CreateAutocompleteResponse {
+    let names = group_names(ctx, typed).await;
+    let choices = names.into_iter().map(|n| serenity::all::AutocompleteChoice::new(n.clone(), n)).collect();
+    serenity::all::CreateAutocompleteResponse::new().set_choices(choices)
+}
+
+async fn group_names(ctx: Context<'_>, typed: &str) -> Vec<String> {
     let Some(guild) = ctx.guild_id() else { return vec![] };
     let Ok(mut conn) = ctx.data().app.pool.acquire().await else { return vec![] };
     crate::domain::group::search_names(&mut conn, guild.get(), typed, 25).await.unwrap_or_default()
@@ -43,20 +53,35 @@ pub async fn find_group(ctx: Context<'_>, name: &str) -> Result<crate::domain::g
         .user_error("There's no group with that name. Pick one from the list, or see /groups.")
 }
 
+/// What a non-admin is told.
+pub const NOT_ADMIN: &str =
+    "Only admins can do this: you need the Manage Server permission or the server's Guildhall admin role.";
+
 /// Admins: Manage Server (or Administrator), or the configured admin role.
 /// Checked on the server side whatever Discord's default permissions say.
 pub async fn require_admin(ctx: Context<'_>) -> Result<(), Error> {
     let member = ctx.author_member().await.user_error("This command only works in a server.")?;
+    let guild = guild_id(ctx)?;
+    if member_is_admin(&ctx.data().app, guild, &member).await? {
+        Ok(())
+    } else {
+        Err(user(NOT_ADMIN))
+    }
+}
+
+/// The admin rule, for commands and components alike: the member's
+/// permissions as the interaction reports them (Manage Server or
+/// Administrator), or the server's configured admin role.
+pub async fn member_is_admin(
+    app: &crate::service::App,
+    guild_id: u64,
+    member: &serenity::all::Member,
+) -> Result<bool, Error> {
     let perms = member.permissions.unwrap_or_default();
     if perms.administrator() || perms.manage_guild() {
-        return Ok(());
+        return Ok(true);
     }
-    let guild = guild_id(ctx)?;
-    let mut conn = ctx.data().app.pool.acquire().await?;
-    if let Some(role) = crate::domain::settings::admin_role(&mut conn, guild).await? {
-        if member.roles.iter().any(|r| r.get() == role) {
-            return Ok(());
-        }
-    }
-    Err(user("Only admins can do this: you need the Manage Server permission or the server's Guildhall admin role."))
+    let mut conn = app.pool.acquire().await?;
+    let role = crate::domain::settings::admin_role(&mut conn, guild_id).await?;
+    Ok(role.is_some_and(|role| member.roles.iter().any(|r| r.get() == role)))
 }

@@ -85,12 +85,9 @@ pub async fn count(conn: &mut PgConnection, guild_id: u64, f: &Filter) -> Result
 
 /// The id of the newest entry of a guild (0 when there is none).
 pub async fn newest_id(conn: &mut PgConnection, guild_id: u64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"select coalesce(max(id), 0) as "id!" from audit_log where guild_id = $1"#,
-        db_id(guild_id)
-    )
-    .fetch_one(conn)
-    .await
+    sqlx::query_scalar!(r#"select coalesce(max(id), 0) as "id!" from audit_log where guild_id = $1"#, db_id(guild_id))
+        .fetch_one(conn)
+        .await
 }
 
 /// Matching entries, newest first, skipping `offset`.
@@ -192,7 +189,10 @@ mod tests {
         assert_eq!(count(&mut conn, 1, &by_group).await.unwrap(), 2);
         assert_eq!(actions(page(&mut conn, 1, &by_group, 0, 10).await.unwrap()), ["membership.join", "group.create"]);
         let by_user = Filter { user_id: Some(7), ..Default::default() };
-        assert_eq!(actions(page(&mut conn, 1, &by_user, 0, 10).await.unwrap()), ["membership.remove", "membership.join"]);
+        assert_eq!(
+            actions(page(&mut conn, 1, &by_user, 0, 10).await.unwrap()),
+            ["membership.remove", "membership.join"]
+        );
         let both = Filter { group_id: Some(go), user_id: Some(7), upto: None };
         assert_eq!(actions(page(&mut conn, 1, &both, 0, 10).await.unwrap()), ["membership.remove"]);
         let got = page(&mut conn, 1, &Filter::default(), 0, 10).await.unwrap();
@@ -218,7 +218,9 @@ mod tests {
         let first = reasons(page(&mut conn, 1, &f, 0, 10).await.unwrap());
         assert_eq!(first.first().map(String::as_str), Some("entry 24"));
         assert_eq!(first.len(), 10);
-        record(&mut conn, &Entry { guild_id: 1, action: "x", reason: Some("late"), ..Default::default() }).await.unwrap();
+        record(&mut conn, &Entry { guild_id: 1, action: "x", reason: Some("late"), ..Default::default() })
+            .await
+            .unwrap();
         assert_eq!(count(&mut conn, 1, &f).await.unwrap(), 25, "a newer entry does not shift the pages");
         let third = reasons(page(&mut conn, 1, &f, 20, 10).await.unwrap());
         assert_eq!(third, ["entry 4", "entry 3", "entry 2", "entry 1", "entry 0"]);

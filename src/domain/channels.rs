@@ -73,7 +73,9 @@ pub enum ChannelProblem {
     NotText(u64, &'static str),
     #[error("I can't see <#{0}>. Give my role View Channel there (Edit Channel → Permissions), then try again.")]
     CantSee(u64),
-    #[error("I'm missing {1} in <#{0}>. Give my role these permissions there (Edit Channel → Permissions), then try again.")]
+    #[error(
+        "I'm missing {1} in <#{0}>. Give my role these permissions there (Edit Channel → Permissions), then try again."
+    )]
     Missing(u64, String),
     #[error("That channel no longer exists.")]
     Gone,
@@ -132,7 +134,12 @@ mod tests {
         assert_eq!(check(&facts(kind::TEXT, ALL), 2, Use::Mod), Err(ChannelProblem::NotInServer));
         let dm = ChannelFacts { guild_id: None, ..facts(1, ALL) };
         assert_eq!(check(&dm, 1, Use::Mod), Err(ChannelProblem::NotInServer));
-        for (k, name) in [(kind::CATEGORY, "a category"), (kind::VOICE, "a voice channel"), (kind::FORUM, "a forum"), (11, "a thread")] {
+        for (k, name) in [
+            (kind::CATEGORY, "a category"),
+            (kind::VOICE, "a voice channel"),
+            (kind::FORUM, "a forum"),
+            (11, "a thread"),
+        ] {
             let e = check(&facts(k, ALL), 1, Use::Directory).unwrap_err();
             assert_eq!(e, ChannelProblem::NotText(7, name));
             assert!(e.to_string().contains("pick a text channel"), "{e}");

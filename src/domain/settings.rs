@@ -168,7 +168,10 @@ pub async fn set_requests_channel(
     Ok(())
 }
 
-pub async fn directory_message(conn: &mut PgConnection, guild_id: u64) -> Result<Option<DirectoryMessage>, sqlx::Error> {
+pub async fn directory_message(
+    conn: &mut PgConnection,
+    guild_id: u64,
+) -> Result<Option<DirectoryMessage>, sqlx::Error> {
     Ok(get(conn, guild_id).await?.directory)
 }
 

@@ -1,4 +1,7 @@
 //! How things look in Discord: embeds and components built from domain
 //! values. No database access here.
 
+pub mod audit;
+pub mod config;
 pub mod directory;
+pub mod directory_message;
