@@ -805,7 +805,17 @@ mod tests {
         )
         .unwrap();
         let mid: u64 = msg["id"].as_str().unwrap().parse().unwrap();
-        let click = interaction_payload(&w, 1 << 22, "t", 3, gid, owner, general, json!({"custom_id": "go", "component_type": 2}), Some(mid));
+        let click = interaction_payload(
+            &w,
+            1 << 22,
+            "t",
+            3,
+            gid,
+            owner,
+            general,
+            json!({"custom_id": "go", "component_type": 2}),
+            Some(mid),
+        );
         match serde_json::from_value::<SerenityInteraction>(click).expect("component interaction") {
             SerenityInteraction::Component(c) => assert_eq!(c.data.custom_id, "go"),
             other => panic!("not a component interaction: {other:?}"),
