@@ -129,6 +129,9 @@ async fn on_event(ctx: &serenity::all::Context, event: &FullEvent, data: &Data) 
     if let FullEvent::InteractionCreate { interaction: Interaction::Component(i) } = event {
         components::handle(ctx, data, i).await;
     }
+    if let FullEvent::InteractionCreate { interaction: Interaction::Modal(m) } = event {
+        components::handle_modal(ctx, data, m).await;
+    }
     Ok(())
 }
 

@@ -186,6 +186,57 @@ impl FakeDiscord {
         })
     }
 
+    /// An admin creates a channel by hand in Discord's client (no bot
+    /// involved): CHANNEL_CREATE is emitted. Returns its id.
+    pub fn create_channel_by_hand(
+        &self,
+        name: &str,
+        kind: u8,
+        parent_id: Option<u64>,
+        overwrites: Vec<crate::world::Overwrite>,
+    ) -> u64 {
+        let gid = self.guild_id;
+        self.mutate(|w| {
+            let id = w.snowflake();
+            let position = w.guilds[&gid].channels.len() as i64;
+            let ch = crate::world::Channel {
+                id,
+                guild_id: Some(gid),
+                kind,
+                name: name.to_string(),
+                parent_id,
+                position,
+                topic: None,
+                overwrites,
+                owner_id: None,
+                archived: false,
+                locked: false,
+            };
+            let v = payload::channel(&ch);
+            w.channels.insert(id, ch);
+            w.guilds.get_mut(&gid).expect("guild").channels.push(id);
+            w.emit("CHANNEL_CREATE", v);
+            id
+        })
+    }
+
+    /// Someone deletes a message by hand in Discord's client: MESSAGE_DELETE
+    /// is emitted. Returns whether the message existed.
+    pub fn delete_message_by_hand(&self, message_id: u64) -> bool {
+        self.mutate(|w| {
+            let Some(channel_id) = w.find_message(message_id).map(|m| m.channel_id) else {
+                return false;
+            };
+            w.messages.get_mut(&channel_id).expect("channel messages").retain(|m| m.id != message_id);
+            let mut d = json!({"id": message_id.to_string(), "channel_id": channel_id.to_string()});
+            if let Some(g) = w.channels.get(&channel_id).and_then(|c| c.guild_id) {
+                d["guild_id"] = json!(g.to_string());
+            }
+            w.emit("MESSAGE_DELETE", d);
+            true
+        })
+    }
+
     pub fn role_named(&self, name: &str) -> Option<crate::world::Role> {
         self.with(|w| w.guilds[&self.guild_id].roles.iter().find(|r| r.name == name).cloned())
     }
@@ -696,4 +747,89 @@ pub fn components_of(m: &Message) -> Vec<Component> {
 /// Whether a channel is a thread.
 pub fn is_thread(kind: u8) -> bool {
     matches!(kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::{perms, Overwrite};
+    use serenity::model::application::Interaction as SerenityInteraction;
+
+    #[tokio::test]
+    async fn channels_made_by_hand_follow_their_overwrites() {
+        let fake = FakeDiscord::start().await;
+        let gid = fake.guild_id;
+        let hidden = fake.create_channel_by_hand(
+            "staff",
+            channel_type::TEXT,
+            None,
+            vec![Overwrite { id: gid, kind: 0, allow: 0, deny: perms::VIEW_CHANNEL }],
+        );
+        let cat = fake.create_channel_by_hand("Stuff", channel_type::CATEGORY, None, vec![]);
+        let bot = fake.actor(fake.bot_user_id());
+        assert!(!bot.can_view(hidden), "nobody without an overwrite sees a channel hidden from @everyone");
+        assert!(bot.can_view(cat));
+        assert_eq!(fake.channel_named("staff").map(|c| c.kind), Some(channel_type::TEXT));
+        assert!(fake.with(|w| w.guilds[&gid].channels.contains(&hidden)));
+        let owner = fake.owner();
+        assert!(owner.can_view(hidden), "the owner sees everything");
+    }
+
+    #[tokio::test]
+    async fn messages_deleted_by_hand_are_gone() {
+        let fake = FakeDiscord::start().await;
+        let general = fake.general_channel();
+        let bot = fake.bot_user_id();
+        let id = fake.mutate(|w| {
+            let v = crate::rest::post_message(w, general, bot, &json!({"content": "hi"}), None).unwrap();
+            v["id"].as_str().unwrap().parse::<u64>().unwrap()
+        });
+        assert!(fake.delete_message_by_hand(id));
+        assert!(fake.with(|w| w.find_message(id).is_none()));
+        assert!(!fake.delete_message_by_hand(id));
+    }
+
+    #[test]
+    fn component_and_modal_interactions_deserialize_into_serenity() {
+        let mut w = World::new();
+        let gid = crate::server::seed_guild(&mut w, "Test");
+        let owner = w.guilds[&gid].owner_id;
+        let general = w.guilds[&gid].channels[0];
+        let bot = w.bot_user_id;
+        let msg = crate::rest::post_message(
+            &mut w,
+            general,
+            bot,
+            &json!({"content": "x", "components": [{"type": 1, "components": [{"type": 2, "style": 2, "label": "Go", "custom_id": "go"}]}]}),
+            None,
+        )
+        .unwrap();
+        let mid: u64 = msg["id"].as_str().unwrap().parse().unwrap();
+        let click = interaction_payload(
+            &w,
+            1 << 22,
+            "t",
+            3,
+            gid,
+            owner,
+            general,
+            json!({"custom_id": "go", "component_type": 2}),
+            Some(mid),
+        );
+        match serde_json::from_value::<SerenityInteraction>(click).expect("component interaction") {
+            SerenityInteraction::Component(c) => assert_eq!(c.data.custom_id, "go"),
+            other => panic!("not a component interaction: {other:?}"),
+        }
+        let data = json!({"custom_id": "form", "components": [
+            {"type": 1, "components": [{"type": 4, "custom_id": "text", "value": "Be kind"}]}
+        ]});
+        let submit = interaction_payload(&w, 2 << 22, "t2", 5, gid, owner, general, data, None);
+        match serde_json::from_value::<SerenityInteraction>(submit).expect("modal submit") {
+            SerenityInteraction::Modal(m) => {
+                assert_eq!(m.data.custom_id, "form");
+                assert!(m.member.is_some());
+            }
+            other => panic!("not a modal submit: {other:?}"),
+        }
+    }
 }

@@ -1,6 +1,9 @@
 //! Slash commands, one file per family. Commands are thin: parse, call one
 //! use case, render.
 
+pub mod audit;
+pub mod config;
+pub mod directory;
 pub mod group;
 pub mod groups;
 pub mod membership;
@@ -12,7 +15,15 @@ use poise::CreateReply;
 
 /// Every command the bot registers.
 pub fn all() -> Vec<poise::Command<Data, Error>> {
-    vec![group::group(), groups::groups(), membership::join(), membership::leave()]
+    vec![
+        group::group(),
+        groups::groups(),
+        membership::join(),
+        membership::leave(),
+        config::config(),
+        audit::audit(),
+        directory::directory(),
+    ]
 }
 
 /// An ephemeral "Error: ..." reply that pings nobody.
@@ -29,15 +40,17 @@ pub fn guild_id(ctx: Context<'_>) -> Result<u64, Error> {
 }
 
 /// Autocomplete of group names (G5), for every command that takes a group.
+/// (poise 0.7 wants the response itself, not a list of strings.)
 pub async fn autocomplete_group(ctx: Context<'_>, typed: &str) -> serenity::all::CreateAutocompleteResponse {
-    let names = match (ctx.guild_id(), ctx.data().app.pool.acquire().await) {
-        (Some(guild), Ok(mut conn)) => {
-            crate::domain::group::search_names(&mut conn, guild.get(), typed, 25).await.unwrap_or_default()
-        }
-        _ => vec![],
-    };
-    serenity::all::CreateAutocompleteResponse::new()
-        .set_choices(names.into_iter().map(|n| serenity::all::AutocompleteChoice::new(n.clone(), n)).collect())
+    let names = group_names(ctx, typed).await;
+    let choices = names.into_iter().map(|n| serenity::all::AutocompleteChoice::new(n.clone(), n)).collect();
+    serenity::all::CreateAutocompleteResponse::new().set_choices(choices)
+}
+
+async fn group_names(ctx: Context<'_>, typed: &str) -> Vec<String> {
+    let Some(guild) = ctx.guild_id() else { return vec![] };
+    let Ok(mut conn) = ctx.data().app.pool.acquire().await else { return vec![] };
+    crate::domain::group::search_names(&mut conn, guild.get(), typed, 25).await.unwrap_or_default()
 }
 
 /// The group a command names, or a user error that says so.
@@ -49,18 +62,31 @@ pub async fn find_group(ctx: Context<'_>, name: &str) -> Result<crate::domain::g
         .user_error("There's no group with that name. Pick one from the list, or see /groups.")
 }
 
-/// Whether the author is an admin (see `auth`).
-pub async fn author_is_admin(ctx: Context<'_>) -> Result<bool, Error> {
-    let member = ctx.author_member().await.user_error("This command only works in a server.")?;
-    let roles: Vec<u64> = member.roles.iter().map(|r| r.get()).collect();
-    Ok(crate::auth::is_admin(&ctx.data().app, guild_id(ctx)?, member.permissions.unwrap_or_default(), &roles).await?)
-}
+/// What a non-admin is told.
+pub use crate::auth::NOT_ADMIN;
 
-/// Admins only, checked on the server side.
+/// Admins only, checked on the server side whatever Discord's default
+/// permissions say.
 pub async fn require_admin(ctx: Context<'_>) -> Result<(), Error> {
     if author_is_admin(ctx).await? {
         Ok(())
     } else {
-        Err(user(crate::auth::NOT_ADMIN))
+        Err(user(NOT_ADMIN))
     }
+}
+
+/// Whether the author is an admin (see `auth`).
+pub async fn author_is_admin(ctx: Context<'_>) -> Result<bool, Error> {
+    let member = ctx.author_member().await.user_error("This command only works in a server.")?;
+    member_is_admin(&ctx.data().app, guild_id(ctx)?, &member).await
+}
+
+/// The admin rule (see `auth`) for a member as an interaction reports it.
+pub async fn member_is_admin(
+    app: &crate::service::App,
+    guild_id: u64,
+    member: &serenity::all::Member,
+) -> Result<bool, Error> {
+    let roles: Vec<u64> = member.roles.iter().map(|r| r.get()).collect();
+    Ok(crate::auth::is_admin(app, guild_id, member.permissions.unwrap_or_default(), &roles).await?)
 }

@@ -5,6 +5,7 @@
 //! else; the handler looks it up again and re-checks who may use it. A
 //! custom id that does not parse, or names something gone, is refused.
 
+pub mod admin;
 pub mod membership;
 
 use crate::discord::no_pings;
@@ -12,6 +13,7 @@ use crate::domain::group::Bucket;
 use crate::types::Data;
 use serenity::all::{
     ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateInteractionResponseMessage,
+    ModalInteraction,
 };
 
 /// Everything a component's custom id can say. Encoded as `gh:<kind>:...`,
@@ -32,6 +34,11 @@ pub enum CustomId {
     Agree { group: i64, version: i32 },
     /// *Cancel* on the guidelines.
     Disagree,
+    /// A page of the audit trail (admins): the filter, the newest entry id
+    /// the listing is pinned to, the page.
+    AuditPage { group_id: Option<i64>, user_id: Option<u64>, upto: i64, page: u32 },
+    /// The modal in which an admin edits the guidelines.
+    GuidelinesModal,
 }
 
 impl CustomId {
@@ -46,6 +53,15 @@ impl CustomId {
             CustomId::Request { group } => format!("gh:req:{group}"),
             CustomId::Agree { group, version } => format!("gh:agree:{group}:{version}"),
             CustomId::Disagree => "gh:disagree".to_string(),
+            CustomId::AuditPage { group_id, user_id, upto, page } => {
+                let opt = |v: Option<String>| v.unwrap_or_else(|| "-".to_string());
+                format!(
+                    "gh:aud:{}:{}:{upto}:{page}",
+                    opt(group_id.map(|g| g.to_string())),
+                    opt(user_id.map(|u| u.to_string()))
+                )
+            }
+            CustomId::GuidelinesModal => "gh:cfg:guidelines".to_string(),
         }
     }
 
@@ -68,17 +84,38 @@ impl CustomId {
                 Some(CustomId::Agree { group: row_id(g)?, version: v.parse().ok().filter(|v| *v > 0)? })
             }
             ["gh", "disagree"] => Some(CustomId::Disagree),
+            ["gh", "aud", group, user, upto, page] => {
+                let group_id = match *group {
+                    "-" => None,
+                    g => Some(strict_number::<i64>(g)?),
+                };
+                let user_id = match *user {
+                    "-" => None,
+                    u => Some(strict_number::<u64>(u)?),
+                };
+                let page = strict_number::<u32>(page).filter(|p| *p < 10_000)?;
+                Some(CustomId::AuditPage { group_id, user_id, upto: strict_number(upto)?, page })
+            }
+            ["gh", "cfg", "guidelines"] => Some(CustomId::GuidelinesModal),
             _ => None,
         }
     }
 }
 
 /// A database row id in a custom id: a positive integer, nothing else.
-fn row_id(s: &str) -> Option<i64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+pub(crate) fn row_id(s: &str) -> Option<i64> {
+    strict_number::<i64>(s).filter(|n| *n > 0)
+}
+
+/// A number written the one way `encode` writes it: ASCII digits, no sign,
+/// no leading zero, in range.
+fn strict_number<T: std::str::FromStr>(s: &str) -> Option<T> {
+    let canonical = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    if canonical {
+        s.parse().ok()
+    } else {
+        None
     }
-    s.parse().ok().filter(|n| *n > 0)
 }
 
 /// Handle a component interaction; every outcome answers it exactly once.
@@ -92,7 +129,10 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
         Some(CustomId::Request { group }) => membership::request_button(ctx, data, i, group).await,
         Some(CustomId::Agree { group, version }) => membership::agree_button(ctx, data, i, group, version).await,
         Some(CustomId::Disagree) => membership::disagree_button(ctx, i).await,
-        None => {
+        Some(CustomId::AuditPage { group_id, user_id, upto, page }) => {
+            admin::audit_page(ctx, data, i, group_id, user_id, upto, page).await
+        }
+        Some(CustomId::GuidelinesModal) | None => {
             tracing::info!(custom_id = %i.data.custom_id, user = i.user.id.get(), "unknown custom id refused");
             refuse(
                 ctx,
@@ -105,6 +145,27 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
     if let Err(e) = result {
         tracing::warn!(custom_id = %i.data.custom_id, error = %e, "component handler failed");
         let _ = refuse(ctx, i, crate::error::GENERIC).await;
+    }
+}
+
+/// Handle a modal submission; every outcome answers it exactly once.
+pub async fn handle_modal(ctx: &SerenityContext, data: &Data, m: &ModalInteraction) {
+    let _guard = data.inflight.enter();
+    let result = match CustomId::parse(&m.data.custom_id) {
+        Some(CustomId::GuidelinesModal) => admin::guidelines_submitted(ctx, data, m).await,
+        _ => {
+            tracing::info!(custom_id = %m.data.custom_id, user = m.user.id.get(), "unknown modal refused");
+            admin::reply(
+                ctx,
+                m,
+                "Error: This form isn't valid (it may be from an older version of the bot). Run the command again.",
+            )
+            .await
+        }
+    };
+    if let Err(e) = result {
+        tracing::warn!(custom_id = %m.data.custom_id, error = %e, "modal handler failed");
+        let _ = admin::reply(ctx, m, &format!("Error: {}", crate::error::GENERIC)).await;
     }
 }
 
@@ -154,6 +215,9 @@ mod tests {
             CustomId::Request { group: 3 },
             CustomId::Agree { group: 4, version: 7 },
             CustomId::Disagree,
+            CustomId::AuditPage { group_id: None, user_id: None, upto: 0, page: 0 },
+            CustomId::AuditPage { group_id: Some(i64::MAX), user_id: Some(u64::MAX), upto: i64::MAX, page: 9999 },
+            CustomId::GuidelinesModal,
         ] {
             let s = id.encode();
             assert!(s.len() <= 100);
@@ -173,6 +237,18 @@ mod tests {
             "gh:dir:all:99999999999",
             "xx:dir:all:1",
             "gh:dir:all:1:extra",
+            "gh:aud:-:-:5",
+            "gh:aud:x:-:5:0",
+            "gh:aud:-:+7:5:0",
+            "gh:aud:-:-:05:0",
+            "gh:aud:-:-:5:-1",
+            "gh:aud:-:-:5:10000",
+            "gh:aud:-:-:5: 1",
+            "gh:aud:1:2:3:4:5",
+            "gh:aud:-:18446744073709551616:5:0",
+            "gh:aud::-:5:0",
+            "gh:cfg:guidelines:1",
+            "gh:cfg:other",
         ] {
             assert_eq!(CustomId::parse(bad), None, "{bad:?}");
         }

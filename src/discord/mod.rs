@@ -4,6 +4,8 @@
 //!
 //! Invariant: this layer knows serenity but not the database and not poise.
 
+pub mod channels;
+pub mod messages;
 pub mod provision;
 pub mod roles;
 

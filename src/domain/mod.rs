@@ -5,6 +5,7 @@
 //! `#[sqlx::test]` directly.
 
 pub mod audit;
+pub mod channels;
 pub mod group;
 pub mod membership;
 pub mod role_safety;

@@ -56,6 +56,7 @@ pub async fn create(app: &App, new: &NewGroup) -> Result<group::Group, CreateErr
             .await?;
             tx.commit().await?;
             info!(group_id, guild_id = new.guild_id, "group created");
+            super::directory::refresh(app, new.guild_id).await;
             let mut conn = app.pool.acquire().await?;
             Ok(group::get(&mut conn, new.guild_id, group_id).await?.expect("group just committed"))
         }

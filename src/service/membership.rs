@@ -123,6 +123,7 @@ async fn admit(app: &App, g: &Group, user_id: u64, actor_id: u64, action: &str) 
                 group_id: Some(g.id),
                 action: "membership.grant_failed",
                 reason: Some(&e.to_string()),
+                ..Default::default()
             },
         )
         .await?;
@@ -139,6 +140,7 @@ async fn admit(app: &App, g: &Group, user_id: u64, actor_id: u64, action: &str) 
             group_id: Some(g.id),
             action,
             reason: None,
+            ..Default::default()
         },
     )
     .await?;
@@ -213,6 +215,7 @@ async fn dismiss(
             group_id: Some(g.id),
             action,
             reason,
+            ..Default::default()
         },
     )
     .await?;
@@ -287,6 +290,7 @@ pub async fn set_ban(
                 group_id: Some(g.id),
                 action: if banned { "membership.ban" } else { "membership.unban" },
                 reason,
+                ..Default::default()
             },
         )
         .await?;
@@ -316,6 +320,7 @@ pub async fn add_leader(app: &App, g: &Group, actor_id: u64, user_id: u64) -> Re
             group_id: Some(g.id),
             action: "leader.add",
             reason: None,
+            ..Default::default()
         },
     )
     .await?;
@@ -343,6 +348,7 @@ pub async fn remove_leader(app: &App, g: &Group, actor_id: u64, user_id: u64) ->
             group_id: Some(g.id),
             action: "leader.remove",
             reason: None,
+            ..Default::default()
         },
     )
     .await?;
@@ -368,6 +374,7 @@ pub async fn toggle_group_subscription(app: &App, g: &Group, user_id: u64) -> Re
             group_id: Some(g.id),
             action: if now { "subscription.add" } else { "subscription.remove" },
             reason: Some("group"),
+            ..Default::default()
         },
     )
     .await?;

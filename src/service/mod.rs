@@ -6,6 +6,9 @@
 //! Invariant: no poise here; commands and components call these functions
 //! and render their results.
 
+pub mod audit;
+pub mod config;
+pub mod directory;
 pub mod groups;
 pub mod membership;
 

@@ -1,5 +1,8 @@
 //! How things look in Discord: embeds and components built from domain
 //! values. No database access here.
 
+pub mod audit;
+pub mod config;
 pub mod directory;
+pub mod directory_message;
 pub mod group_page;

@@ -4,6 +4,7 @@
 
 mod sim;
 
+mod admin;
 mod commands_doc;
 mod directory;
 mod group_create;

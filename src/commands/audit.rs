@@ -1,0 +1,41 @@
+//! `/audit [group] [user]`: the audit trail, newest first (A2, admins only).
+
+use super::{find_group, guild_id, require_admin};
+use crate::discord::no_pings;
+use crate::domain::audit::Filter;
+use crate::service::audit::{self, AuditError};
+use crate::types::{Context, Error};
+use poise::serenity_prelude as serenity;
+use poise::CreateReply;
+
+/// Who changed what, newest first; optionally one group or member (admins).
+#[poise::command(slash_command, guild_only, ephemeral, default_member_permissions = "MANAGE_GUILD")]
+pub async fn audit(
+    ctx: Context<'_>,
+    #[description = "Only entries about this group"]
+    #[autocomplete = "crate::commands::autocomplete_group"]
+    group: Option<String>,
+    #[description = "Only entries where this member acted or was acted on"] user: Option<serenity::User>,
+) -> Result<(), Error> {
+    require_admin(ctx).await?;
+    let guild = guild_id(ctx)?;
+    let group_id = match group {
+        Some(name) => Some(find_group(ctx, &name).await?.id),
+        None => None,
+    };
+    let filter = Filter { group_id, user_id: user.map(|u| u.id.get()), upto: None };
+    let page = audit::page(&ctx.data().app, guild, filter, 0).await.map_err(|e| match e {
+        AuditError::NoSuchGroup => crate::error::user(e.to_string()),
+        AuditError::Db(e) => Box::new(e) as Error,
+    })?;
+    let view = crate::views::audit::render(&page);
+    ctx.send(
+        CreateReply::default()
+            .embed(view.embed)
+            .components(view.components)
+            .ephemeral(true)
+            .allowed_mentions(no_pings()),
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! Admin components: the audit trail's page buttons and the guidelines
+//! modal. Each re-checks that the person acting is an admin: a custom id
+//! names a page or a form, never a permission.
+
+use super::refuse;
+use crate::commands::{member_is_admin, NOT_ADMIN};
+use crate::discord::no_pings;
+use crate::domain::audit::Filter;
+use crate::service::audit::AuditError;
+use crate::service::config::{self, ConfigError, GuidelinesChange};
+use crate::types::{Data, Error};
+use serenity::all::{
+    ActionRowComponent, ComponentInteraction, Context as SerenityContext, CreateInteractionResponse,
+    CreateInteractionResponseMessage, ModalInteraction,
+};
+
+/// Whether the member who pressed a component is an admin.
+pub async fn is_admin(data: &Data, i: &ComponentInteraction) -> Result<bool, Error> {
+    match (i.guild_id, i.member.as_ref()) {
+        (Some(g), Some(m)) => member_is_admin(&data.app, g.get(), m).await,
+        _ => Ok(false),
+    }
+}
+
+pub async fn audit_page(
+    ctx: &SerenityContext,
+    data: &Data,
+    i: &ComponentInteraction,
+    group_id: Option<i64>,
+    user_id: Option<u64>,
+    upto: i64,
+    page: u32,
+) -> Result<(), Error> {
+    let Some(guild) = i.guild_id else {
+        return refuse(ctx, i, "This only works in a server.").await;
+    };
+    if !is_admin(data, i).await? {
+        tracing::info!(user = i.user.id.get(), "a non-admin pressed an audit page button");
+        return refuse(ctx, i, NOT_ADMIN).await;
+    }
+    let filter = Filter { group_id, user_id, upto: Some(upto) };
+    let p = match crate::service::audit::page(&data.app, guild.get(), filter, page).await {
+        Ok(p) => p,
+        Err(AuditError::NoSuchGroup) => {
+            return refuse(ctx, i, "That group no longer exists. Run /audit again.").await;
+        }
+        Err(AuditError::Db(e)) => return Err(e.into()),
+    };
+    let view = crate::views::audit::render(&p);
+    let r = CreateInteractionResponseMessage::new()
+        .embed(view.embed)
+        .components(view.components)
+        .allowed_mentions(no_pings());
+    i.create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(r)).await?;
+    Ok(())
+}
+
+/// The text typed in the modal's `field`.
+pub fn modal_value(m: &ModalInteraction, field: &str) -> Option<String> {
+    m.data.components.iter().flat_map(|row| row.components.iter()).find_map(|c| match c {
+        ActionRowComponent::InputText(t) if t.custom_id == field => Some(t.value.clone().unwrap_or_default()),
+        _ => None,
+    })
+}
+
+/// The guidelines modal's text field.
+pub const GUIDELINES_FIELD: &str = "text";
+
+pub async fn guidelines_submitted(ctx: &SerenityContext, data: &Data, m: &ModalInteraction) -> Result<(), Error> {
+    let admin = match (m.guild_id, m.member.as_ref()) {
+        (Some(g), Some(member)) => member_is_admin(&data.app, g.get(), member).await?,
+        _ => false,
+    };
+    let Some(guild) = m.guild_id.filter(|_| admin) else {
+        return reply(ctx, m, &format!("Error: {NOT_ADMIN}")).await;
+    };
+    let Some(text) = modal_value(m, GUIDELINES_FIELD) else {
+        return reply(
+            ctx,
+            m,
+            "Error: This form isn't valid (it may be from an older version of the bot). Run /config guidelines again.",
+        )
+        .await;
+    };
+    let msg = match config::set_guidelines(&data.app, guild.get(), m.user.id.get(), &text).await {
+        Ok(GuidelinesChange::Saved(v)) => format!(
+            "Saved the guidelines (version {v}): members will be asked to accept version {v} before their next join or request."
+        ),
+        Ok(GuidelinesChange::Unchanged(v)) => {
+            format!("The guidelines are unchanged (still version {v}), so nobody is asked to accept them again.")
+        }
+        Err(ConfigError::Text(e)) => format!("Error: {e} Nothing was changed."),
+        Err(e) => return Err(Box::new(e)),
+    };
+    reply(ctx, m, &msg).await
+}
+
+/// An ephemeral answer to a modal that pings nobody.
+pub async fn reply(ctx: &SerenityContext, m: &ModalInteraction, msg: &str) -> Result<(), Error> {
+    let r = CreateInteractionResponseMessage::new().content(msg).ephemeral(true).allowed_mentions(no_pings());
+    m.create_response(&ctx.http, CreateInteractionResponse::Message(r)).await?;
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! Server configuration (A1): the admin role, the mod and requests channels
+//! and the guidelines. Every change is audited as `config.<name>` with the
+//! admin as actor.
+
+use super::App;
+use crate::discord::{channels, DiscordError};
+use crate::domain::channels::{ChannelProblem, Use};
+use crate::domain::settings::{self, Settings};
+use crate::domain::{audit, text::TextError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Channel(#[from] ChannelProblem),
+    #[error(transparent)]
+    Text(#[from] TextError),
+    #[error("@everyone can't be the admin role: that would make everyone an admin.")]
+    EveryoneRole,
+    #[error("Discord refused to show me the channel: {0}")]
+    Discord(DiscordError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Every setting of the server.
+pub async fn show(app: &App, guild_id: u64) -> Result<Settings, sqlx::Error> {
+    let mut conn = app.pool.acquire().await?;
+    settings::get(&mut conn, guild_id).await
+}
+
+/// Set (or clear, with `None`) the role whose holders are admins.
+pub async fn set_admin_role(app: &App, guild_id: u64, actor: u64, role: Option<u64>) -> Result<(), ConfigError> {
+    if role == Some(guild_id) {
+        return Err(ConfigError::EveryoneRole);
+    }
+    let mut tx = app.pool.begin().await?;
+    settings::set_admin_role(&mut tx, guild_id, role).await?;
+    let detail = role.map(|r| format!("<@&{r}>")).unwrap_or_else(|| "cleared".into());
+    record(&mut tx, guild_id, actor, "config.admin-role", &detail).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The channel settings that `/config` sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelSetting {
+    Mod,
+    Requests,
+}
+
+impl ChannelSetting {
+    fn action(self) -> &'static str {
+        match self {
+            ChannelSetting::Mod => "config.mod-channel",
+            ChannelSetting::Requests => "config.requests-channel",
+        }
+    }
+
+    fn usage(self) -> Use {
+        match self {
+            ChannelSetting::Mod => Use::Mod,
+            ChannelSetting::Requests => Use::Requests,
+        }
+    }
+}
+
+/// Check that the bot can use `channel_id` for `what`: a text channel of
+/// this server where it can see, post and embed.
+pub async fn verify_channel(app: &App, guild_id: u64, channel_id: u64, what: Use) -> Result<(), ConfigError> {
+    let facts = match channels::facts(&app.http, guild_id, channel_id, app.bot_id).await {
+        Ok(f) => f,
+        Err(DiscordError::Unknown(..)) => return Err(ChannelProblem::Gone.into()),
+        Err(DiscordError::MissingAccess) => return Err(ChannelProblem::CantSee(channel_id).into()),
+        Err(e) => return Err(ConfigError::Discord(e)),
+    };
+    crate::domain::channels::check(&facts, guild_id, what)?;
+    Ok(())
+}
+
+/// Point a channel setting at `channel_id`, once the bot can use it there.
+pub async fn set_channel(
+    app: &App,
+    guild_id: u64,
+    actor: u64,
+    which: ChannelSetting,
+    channel_id: u64,
+) -> Result<(), ConfigError> {
+    verify_channel(app, guild_id, channel_id, which.usage()).await?;
+    let mut tx = app.pool.begin().await?;
+    match which {
+        ChannelSetting::Mod => settings::set_mod_channel(&mut tx, guild_id, Some(channel_id)).await?,
+        ChannelSetting::Requests => settings::set_requests_channel(&mut tx, guild_id, Some(channel_id)).await?,
+    }
+    record(&mut tx, guild_id, actor, which.action(), &format!("<#{channel_id}>")).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What saving the guidelines did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuidelinesChange {
+    /// A new version members will be asked to accept.
+    Saved(i32),
+    /// The same text as the current version: nobody is asked again.
+    Unchanged(i32),
+}
+
+/// Replace the guidelines with what an admin typed (M2): a new text bumps
+/// the version, so members accept it again before their next join.
+pub async fn set_guidelines(app: &App, guild_id: u64, actor: u64, raw: &str) -> Result<GuidelinesChange, ConfigError> {
+    let text = settings::parse_guidelines(raw)?;
+    let mut tx = app.pool.begin().await?;
+    let current = settings::guidelines(&mut tx, guild_id).await?;
+    if current.version > 0 && current.text == text {
+        return Ok(GuidelinesChange::Unchanged(current.version));
+    }
+    let version = settings::set_guidelines(&mut tx, guild_id, &text).await?;
+    record(&mut tx, guild_id, actor, "config.guidelines", &format!("version {version}")).await?;
+    tx.commit().await?;
+    Ok(GuidelinesChange::Saved(version))
+}
+
+/// An audit entry for a configuration change.
+pub(crate) async fn record(
+    conn: &mut sqlx::PgConnection,
+    guild_id: u64,
+    actor: u64,
+    action: &str,
+    detail: &str,
+) -> Result<(), sqlx::Error> {
+    audit::record(
+        conn,
+        &audit::Entry { guild_id, actor_id: Some(actor), action, detail: Some(detail), ..Default::default() },
+    )
+    .await
+}
