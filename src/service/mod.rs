@@ -7,6 +7,8 @@
 //! and render their results.
 
 pub mod groups;
+pub mod journal;
+pub mod manage;
 
 use crate::discord::DiscordHttp;
 use sqlx::PgPool;
