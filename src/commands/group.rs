@@ -36,7 +36,19 @@ pub enum VisibilityChoice {
 }
 
 /// Community groups: create and manage them.
-#[poise::command(slash_command, guild_only, subcommands("create"), subcommand_required)]
+#[poise::command(
+    slash_command,
+    guild_only,
+    subcommands(
+        "create",
+        "super::group_manage::edit",
+        "super::group_manage::archive",
+        "super::group_manage::unarchive",
+        "super::group_manage::delete",
+        "super::group_manage::adopt"
+    ),
+    subcommand_required
+)]
 pub async fn group(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
@@ -89,12 +101,16 @@ pub async fn create(
 
 /// What an admin should do about a Discord refusal.
 pub fn explain_discord(step: &str, e: &DiscordError) -> String {
-    let fix = match e {
+    format!("I couldn't {step}: {e}. Nothing was created. {}", discord_fix(e))
+}
+
+/// How to fix what made Discord refuse.
+pub fn discord_fix(e: &DiscordError) -> &'static str {
+    match e {
         DiscordError::MissingPermissions | DiscordError::MissingAccess => {
             "Discord says I'm missing permissions. Give my role Manage Roles and Manage Channels, and drag it above the group roles in Server Settings → Roles, then try again."
         }
         DiscordError::Unavailable(_) => "Discord is having trouble right now. Please try again in a minute.",
         _ => "Please try again; if it keeps failing, run /health or tell the bot's maintainers.",
-    };
-    format!("I couldn't {step}: {e}. Nothing was created. {fix}")
+    }
 }

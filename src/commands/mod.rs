@@ -2,6 +2,7 @@
 //! use case, render.
 
 pub mod group;
+pub mod group_manage;
 pub mod groups;
 
 use crate::discord::no_pings;
@@ -27,8 +28,15 @@ pub fn guild_id(ctx: Context<'_>) -> Result<u64, Error> {
     ctx.guild_id().map(|g| g.get()).user_error("This command only works in a server.")
 }
 
-/// Autocomplete of group names (G5), for every command that takes a group.
-pub async fn autocomplete_group(ctx: Context<'_>, typed: &str) -> Vec<String> {
+/// Autocomplete of group names (G5), for every command that takes a group
+/// (poise 0.7 wants the response itself from an autocomplete callback).
+pub async fn autocomplete_group(ctx: Context<'_>, typed: &str) -> serenity::all::CreateAutocompleteResponse {
+    let choices = group_names(ctx, typed).await.into_iter().map(serenity::all::AutocompleteChoice::from).collect();
+    serenity::all::CreateAutocompleteResponse::new().set_choices(choices)
+}
+
+/// Names of active groups containing `typed`, at most 25 (Discord's limit).
+async fn group_names(ctx: Context<'_>, typed: &str) -> Vec<String> {
     let Some(guild) = ctx.guild_id() else { return vec![] };
     let Ok(mut conn) = ctx.data().app.pool.acquire().await else { return vec![] };
     crate::domain::group::search_names(&mut conn, guild.get(), typed, 25).await.unwrap_or_default()
@@ -47,16 +55,27 @@ pub async fn find_group(ctx: Context<'_>, name: &str) -> Result<crate::domain::g
 /// Checked on the server side whatever Discord's default permissions say.
 pub async fn require_admin(ctx: Context<'_>) -> Result<(), Error> {
     let member = ctx.author_member().await.user_error("This command only works in a server.")?;
-    let perms = member.permissions.unwrap_or_default();
-    if perms.administrator() || perms.manage_guild() {
+    let guild = guild_id(ctx)?;
+    if member_is_admin(&ctx.data().app, guild, &member).await? {
         return Ok(());
     }
-    let guild = guild_id(ctx)?;
-    let mut conn = ctx.data().app.pool.acquire().await?;
-    if let Some(role) = crate::domain::settings::admin_role(&mut conn, guild).await? {
-        if member.roles.iter().any(|r| r.get() == role) {
-            return Ok(());
-        }
-    }
     Err(user("Only admins can do this: you need the Manage Server permission or the server's Guildhall admin role."))
+}
+
+/// Whether `member` (as an interaction carries it, with its permissions)
+/// counts as an admin of `guild_id`. For commands and components alike.
+pub async fn member_is_admin(
+    app: &crate::service::App,
+    guild_id: u64,
+    member: &serenity::all::Member,
+) -> Result<bool, sqlx::Error> {
+    let perms = member.permissions.unwrap_or_default();
+    if perms.administrator() || perms.manage_guild() {
+        return Ok(true);
+    }
+    let mut conn = app.pool.acquire().await?;
+    Ok(match crate::domain::settings::admin_role(&mut conn, guild_id).await? {
+        Some(role) => member.roles.iter().any(|r| r.get() == role),
+        None => false,
+    })
 }

@@ -5,6 +5,8 @@
 //! else; the handler looks it up again and re-checks who may use it. A
 //! custom id that does not parse, or names something gone, is refused.
 
+mod group_delete;
+
 use crate::discord::no_pings;
 use crate::domain::group::Bucket;
 use crate::types::Data;
@@ -18,6 +20,10 @@ use serenity::all::{
 pub enum CustomId {
     /// A page of the directory, for one bucket or all.
     DirectoryPage { bucket: Option<Bucket>, page: u32 },
+    /// *Delete group* on a `/group delete` confirmation: `gh:gdel:<group id>`.
+    GroupDelete { group_id: i64 },
+    /// *Cancel* on the same confirmation: `gh:gdelx:<group id>`.
+    GroupDeleteCancel { group_id: i64 },
 }
 
 impl CustomId {
@@ -26,6 +32,8 @@ impl CustomId {
             CustomId::DirectoryPage { bucket, page } => {
                 format!("gh:dir:{}:{page}", bucket.map(|b| b.key()).unwrap_or("all"))
             }
+            CustomId::GroupDelete { group_id } => format!("gh:gdel:{group_id}"),
+            CustomId::GroupDeleteCancel { group_id } => format!("gh:gdelx:{group_id}"),
         }
     }
 
@@ -40,9 +48,19 @@ impl CustomId {
                 let page = page.parse::<u32>().ok().filter(|p| *p < 10_000)?;
                 Some(CustomId::DirectoryPage { bucket, page })
             }
+            ["gh", "gdel", id] => Some(CustomId::GroupDelete { group_id: row_id(id)? }),
+            ["gh", "gdelx", id] => Some(CustomId::GroupDeleteCancel { group_id: row_id(id)? }),
             _ => None,
         }
     }
+}
+
+/// A database row id in a custom id: a positive integer, digits only.
+fn row_id(s: &str) -> Option<i64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse::<i64>().ok().filter(|id| *id > 0)
 }
 
 /// Handle a component interaction; every outcome answers it exactly once.
@@ -50,6 +68,8 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
     let _guard = data.inflight.enter();
     let result = match CustomId::parse(&i.data.custom_id) {
         Some(CustomId::DirectoryPage { bucket, page }) => directory_page(ctx, data, i, bucket, page).await,
+        Some(CustomId::GroupDelete { group_id }) => group_delete::confirm(ctx, data, i, group_id).await,
+        Some(CustomId::GroupDeleteCancel { group_id }) => group_delete::cancel(ctx, data, i, group_id).await,
         None => {
             tracing::info!(custom_id = %i.data.custom_id, user = i.user.id.get(), "unknown custom id refused");
             refuse(
@@ -66,7 +86,11 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
     }
 }
 
-async fn refuse(ctx: &SerenityContext, i: &ComponentInteraction, msg: &str) -> Result<(), crate::types::Error> {
+pub(crate) async fn refuse(
+    ctx: &SerenityContext,
+    i: &ComponentInteraction,
+    msg: &str,
+) -> Result<(), crate::types::Error> {
     let r = CreateInteractionResponseMessage::new()
         .content(format!("Error: {msg}"))
         .ephemeral(true)
@@ -102,6 +126,8 @@ mod tests {
         for id in [
             CustomId::DirectoryPage { bucket: None, page: 0 },
             CustomId::DirectoryPage { bucket: Some(Bucket::Impact), page: 9999 },
+            CustomId::GroupDelete { group_id: 1 },
+            CustomId::GroupDeleteCancel { group_id: i64::MAX },
         ] {
             let s = id.encode();
             assert!(s.len() <= 100);
@@ -121,6 +147,15 @@ mod tests {
             "gh:dir:all:99999999999",
             "xx:dir:all:1",
             "gh:dir:all:1:extra",
+            "gh:gdel",
+            "gh:gdel:",
+            "gh:gdel:0",
+            "gh:gdel:-4",
+            "gh:gdel:+4",
+            "gh:gdel:4x",
+            "gh:gdel:99999999999999999999",
+            "gh:gdel:4:5",
+            "gh:gdelx:abc",
         ] {
             assert_eq!(CustomId::parse(bad), None, "{bad:?}");
         }

@@ -2,3 +2,4 @@
 //! values. No database access here.
 
 pub mod directory;
+pub mod group_delete;
