@@ -162,6 +162,34 @@ impl FakeDiscord {
         })
     }
 
+    /// An admin creates a channel by hand (CHANNEL_CREATE), optionally in a
+    /// category, with no permission overwrites. Returns its id.
+    pub fn create_channel_by_hand(&self, name: &str, kind: u8, parent_id: Option<u64>) -> u64 {
+        let gid = self.guild_id;
+        self.mutate(|w| {
+            let id = w.snowflake();
+            let position = w.guilds[&gid].channels.len() as i64;
+            let ch = crate::world::Channel {
+                id,
+                guild_id: Some(gid),
+                kind,
+                name: name.into(),
+                parent_id,
+                position,
+                topic: None,
+                overwrites: vec![],
+                owner_id: None,
+                archived: false,
+                locked: false,
+            };
+            let v = payload::channel(&ch);
+            w.channels.insert(id, ch);
+            w.guilds.get_mut(&gid).expect("guild").channels.push(id);
+            w.emit("CHANNEL_CREATE", v);
+            id
+        })
+    }
+
     /// Move a role to `position` (others shift), as dragging it in the client.
     pub fn move_role(&self, role_id: u64, position: i64) {
         let gid = self.guild_id;
@@ -696,4 +724,21 @@ pub fn components_of(m: &Message) -> Vec<Component> {
 /// Whether a channel is a thread.
 pub fn is_thread(kind: u8) -> bool {
     matches!(kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_channel_made_by_hand_belongs_to_the_guild_and_its_category() {
+        let fake = FakeDiscord::start().await;
+        let category = fake.create_channel_by_hand("Stuff", channel_type::CATEGORY, None);
+        let id = fake.create_channel_by_hand("talk", channel_type::TEXT, Some(category));
+        let ch = fake.channel_named("talk").expect("#talk");
+        assert_eq!((ch.id, ch.kind, ch.parent_id), (id, channel_type::TEXT, Some(category)));
+        assert!(ch.overwrites.is_empty());
+        let alice = fake.member("alice");
+        assert!(alice.can_view(id) && alice.can_send(id), "no overwrites: @everyone's defaults apply");
+    }
 }
