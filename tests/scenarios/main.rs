@@ -7,4 +7,5 @@ mod sim;
 mod commands_doc;
 mod directory;
 mod group_create;
+mod group_manage;
 mod lifecycle;
