@@ -832,4 +832,16 @@ mod tests {
             other => panic!("not a modal submit: {other:?}"),
         }
     }
+
+    #[tokio::test]
+    async fn a_channel_made_by_hand_belongs_to_the_guild_and_its_category() {
+        let fake = FakeDiscord::start().await;
+        let category = fake.create_channel_by_hand("Stuff", channel_type::CATEGORY, None, vec![]);
+        let id = fake.create_channel_by_hand("talk", channel_type::TEXT, Some(category), vec![]);
+        let ch = fake.channel_named("talk").expect("#talk");
+        assert_eq!((ch.id, ch.kind, ch.parent_id), (id, channel_type::TEXT, Some(category)));
+        assert!(ch.overwrites.is_empty());
+        let alice = fake.member("alice");
+        assert!(alice.can_view(id) && alice.can_send(id), "no overwrites: @everyone's defaults apply");
+    }
 }

@@ -42,7 +42,19 @@ pub enum VisibilityChoice {
 #[poise::command(
     slash_command,
     guild_only,
-    subcommands("create", "info", "leader", "remove", "ban", "unban"),
+    subcommands(
+        "create",
+        "info",
+        "leader",
+        "remove",
+        "ban",
+        "unban",
+        "super::group_manage::edit",
+        "super::group_manage::archive",
+        "super::group_manage::unarchive",
+        "super::group_manage::delete",
+        "super::group_manage::adopt"
+    ),
     subcommand_required
 )]
 pub async fn group(_ctx: Context<'_>) -> Result<(), Error> {
@@ -97,14 +109,18 @@ pub async fn create(
 
 /// What an admin should do about a Discord refusal.
 pub fn explain_discord(step: &str, e: &DiscordError) -> String {
-    let fix = match e {
+    format!("I couldn't {step}: {e}. Nothing was created. {}", discord_fix(e))
+}
+
+/// How to fix what made Discord refuse.
+pub fn discord_fix(e: &DiscordError) -> &'static str {
+    match e {
         DiscordError::MissingPermissions | DiscordError::MissingAccess => {
             "Discord says I'm missing permissions. Give my role Manage Roles and Manage Channels, and drag it above the group roles in Server Settings → Roles, then try again."
         }
         DiscordError::Unavailable(_) => "Discord is having trouble right now. Please try again in a minute.",
         _ => "Please try again; if it keeps failing, run /health or tell the bot's maintainers.",
-    };
-    format!("I couldn't {step}: {e}. Nothing was created. {fix}")
+    }
 }
 
 /// Show a group's page: what it is, who leads it, and buttons to join, leave or subscribe.

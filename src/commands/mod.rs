@@ -5,6 +5,7 @@ pub mod audit;
 pub mod config;
 pub mod directory;
 pub mod group;
+pub mod group_manage;
 pub mod groups;
 pub mod membership;
 
@@ -39,14 +40,14 @@ pub fn guild_id(ctx: Context<'_>) -> Result<u64, Error> {
     ctx.guild_id().map(|g| g.get()).user_error("This command only works in a server.")
 }
 
-/// Autocomplete of group names (G5), for every command that takes a group.
-/// (poise 0.7 wants the response itself, not a list of strings.)
+/// Autocomplete of group names (G5), for every command that takes a group
+/// (poise 0.7 wants the response itself from an autocomplete callback).
 pub async fn autocomplete_group(ctx: Context<'_>, typed: &str) -> serenity::all::CreateAutocompleteResponse {
-    let names = group_names(ctx, typed).await;
-    let choices = names.into_iter().map(|n| serenity::all::AutocompleteChoice::new(n.clone(), n)).collect();
+    let choices = group_names(ctx, typed).await.into_iter().map(serenity::all::AutocompleteChoice::from).collect();
     serenity::all::CreateAutocompleteResponse::new().set_choices(choices)
 }
 
+/// Names of active groups containing `typed`, at most 25 (Discord's limit).
 async fn group_names(ctx: Context<'_>, typed: &str) -> Vec<String> {
     let Some(guild) = ctx.guild_id() else { return vec![] };
     let Ok(mut conn) = ctx.data().app.pool.acquire().await else { return vec![] };

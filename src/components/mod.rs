@@ -6,6 +6,7 @@
 //! custom id that does not parse, or names something gone, is refused.
 
 pub mod admin;
+mod group_delete;
 pub mod membership;
 
 use crate::discord::no_pings;
@@ -39,6 +40,10 @@ pub enum CustomId {
     AuditPage { group_id: Option<i64>, user_id: Option<u64>, upto: i64, page: u32 },
     /// The modal in which an admin edits the guidelines.
     GuidelinesModal,
+    /// *Delete group* on a `/group delete` confirmation: `gh:gdel:<group id>`.
+    GroupDelete { group_id: i64 },
+    /// *Cancel* on the same confirmation: `gh:gdelx:<group id>`.
+    GroupDeleteCancel { group_id: i64 },
 }
 
 impl CustomId {
@@ -62,6 +67,8 @@ impl CustomId {
                 )
             }
             CustomId::GuidelinesModal => "gh:cfg:guidelines".to_string(),
+            CustomId::GroupDelete { group_id } => format!("gh:gdel:{group_id}"),
+            CustomId::GroupDeleteCancel { group_id } => format!("gh:gdelx:{group_id}"),
         }
     }
 
@@ -97,6 +104,8 @@ impl CustomId {
                 Some(CustomId::AuditPage { group_id, user_id, upto: strict_number(upto)?, page })
             }
             ["gh", "cfg", "guidelines"] => Some(CustomId::GuidelinesModal),
+            ["gh", "gdel", id] => Some(CustomId::GroupDelete { group_id: row_id(id)? }),
+            ["gh", "gdelx", id] => Some(CustomId::GroupDeleteCancel { group_id: row_id(id)? }),
             _ => None,
         }
     }
@@ -132,6 +141,8 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
         Some(CustomId::AuditPage { group_id, user_id, upto, page }) => {
             admin::audit_page(ctx, data, i, group_id, user_id, upto, page).await
         }
+        Some(CustomId::GroupDelete { group_id }) => group_delete::confirm(ctx, data, i, group_id).await,
+        Some(CustomId::GroupDeleteCancel { group_id }) => group_delete::cancel(ctx, data, i, group_id).await,
         Some(CustomId::GuidelinesModal) | None => {
             tracing::info!(custom_id = %i.data.custom_id, user = i.user.id.get(), "unknown custom id refused");
             refuse(
@@ -218,6 +229,8 @@ mod tests {
             CustomId::AuditPage { group_id: None, user_id: None, upto: 0, page: 0 },
             CustomId::AuditPage { group_id: Some(i64::MAX), user_id: Some(u64::MAX), upto: i64::MAX, page: 9999 },
             CustomId::GuidelinesModal,
+            CustomId::GroupDelete { group_id: 1 },
+            CustomId::GroupDeleteCancel { group_id: i64::MAX },
         ] {
             let s = id.encode();
             assert!(s.len() <= 100);
@@ -249,6 +262,15 @@ mod tests {
             "gh:aud::-:5:0",
             "gh:cfg:guidelines:1",
             "gh:cfg:other",
+            "gh:gdel",
+            "gh:gdel:",
+            "gh:gdel:0",
+            "gh:gdel:-4",
+            "gh:gdel:+4",
+            "gh:gdel:4x",
+            "gh:gdel:99999999999999999999",
+            "gh:gdel:4:5",
+            "gh:gdelx:abc",
         ] {
             assert_eq!(CustomId::parse(bad), None, "{bad:?}");
         }

@@ -3,8 +3,8 @@
 
 use super::{call, DiscordError, DiscordHttp};
 use serenity::all::{
-    ChannelId, ChannelType, CreateChannel, EditRole, GuildId, PermissionOverwrite, PermissionOverwriteType,
-    Permissions, RoleId, TargetId, UserId,
+    ChannelId, ChannelType, CreateChannel, EditChannel, EditRole, GuildId, PermissionOverwrite,
+    PermissionOverwriteType, Permissions, RoleId, TargetId, UserId,
 };
 
 /// What members of a group may do in its channel.
@@ -34,16 +34,30 @@ pub fn posting() -> Permissions {
         | Permissions::CREATE_PRIVATE_THREADS
 }
 
-/// The overwrites of a group channel (G3): open groups are readable by
+/// The overwrites of a new group channel (G3): open groups are readable by
 /// everyone and writable by members; closed groups are hidden from
 /// non-members. The bot keeps sight of both.
 pub fn group_overwrites(open: bool, guild_id: u64, role_id: u64, bot_id: u64) -> Vec<PermissionOverwrite> {
-    let everyone = if open {
-        PermissionOverwrite {
-            allow: Permissions::VIEW_CHANNEL | Permissions::READ_MESSAGE_HISTORY,
-            deny: posting(),
-            kind: PermissionOverwriteType::Role(RoleId::new(guild_id)),
-        }
+    channel_overwrites(Access { open, members_can_post: true, archived: false }, guild_id, role_id, bot_id)
+}
+
+/// Who may do what in a group's channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    /// Open: everyone reads. Closed: only members (and the bot) see it.
+    pub open: bool,
+    /// False: members read but don't post (only leaders and admins do).
+    pub members_can_post: bool,
+    /// Archived: read-only for everyone, members included; history stays.
+    pub archived: bool,
+}
+
+/// The overwrites of a group channel for `access`, in this order:
+/// @everyone, the group role, the bot.
+pub fn channel_overwrites(access: Access, guild_id: u64, role_id: u64, bot_id: u64) -> Vec<PermissionOverwrite> {
+    let read = Permissions::VIEW_CHANNEL | Permissions::READ_MESSAGE_HISTORY;
+    let everyone = if access.open {
+        PermissionOverwrite { allow: read, deny: posting(), kind: PermissionOverwriteType::Role(RoleId::new(guild_id)) }
     } else {
         PermissionOverwrite {
             allow: Permissions::empty(),
@@ -51,13 +65,18 @@ pub fn group_overwrites(open: bool, guild_id: u64, role_id: u64, bot_id: u64) ->
             kind: PermissionOverwriteType::Role(RoleId::new(guild_id)),
         }
     };
-    vec![
-        everyone,
+    let members = if access.archived || !access.members_can_post {
+        PermissionOverwrite { allow: read, deny: posting(), kind: PermissionOverwriteType::Role(RoleId::new(role_id)) }
+    } else {
         PermissionOverwrite {
             allow: member_allow(),
             deny: Permissions::empty(),
             kind: PermissionOverwriteType::Role(RoleId::new(role_id)),
-        },
+        }
+    };
+    vec![
+        everyone,
+        members,
         PermissionOverwrite {
             allow: bot_allow(),
             deny: Permissions::empty(),
@@ -178,6 +197,161 @@ fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
+/// A guild channel as it is now: what an edit changes, and what is put
+/// back when a later step of the same use case fails.
+#[derive(Debug, Clone)]
+pub struct ChannelState {
+    pub id: u64,
+    pub guild_id: Option<u64>,
+    pub kind: ChannelType,
+    pub name: String,
+    pub topic: Option<String>,
+    pub parent_id: Option<u64>,
+    pub overwrites: Vec<PermissionOverwrite>,
+}
+
+impl ChannelState {
+    /// The overwrite for `target` (a role or member id), if any.
+    pub fn overwrite_for(&self, target: u64) -> Option<&PermissionOverwrite> {
+        self.overwrites.iter().find(|o| overwrite_target(o) == target)
+    }
+}
+
+/// The role or member id an overwrite is for.
+pub fn overwrite_target(o: &PermissionOverwrite) -> u64 {
+    match o.kind {
+        PermissionOverwriteType::Role(r) => r.get(),
+        PermissionOverwriteType::Member(u) => u.get(),
+        _ => 0,
+    }
+}
+
+/// Read a channel (404 `Unknown("channel")` when it was deleted; a DM or a
+/// channel of another guild comes back with that `guild_id`).
+pub async fn channel_state(http: &DiscordHttp, channel_id: u64) -> Result<ChannelState, DiscordError> {
+    let ch = call(|| http.get_channel(ChannelId::new(channel_id))).await?;
+    let Some(g) = ch.guild() else {
+        return Ok(ChannelState {
+            id: channel_id,
+            guild_id: None,
+            kind: ChannelType::Private,
+            name: String::new(),
+            topic: None,
+            parent_id: None,
+            overwrites: vec![],
+        });
+    };
+    Ok(ChannelState {
+        id: g.id.get(),
+        guild_id: Some(g.guild_id.get()),
+        kind: g.kind,
+        name: g.name,
+        topic: g.topic,
+        parent_id: g.parent_id.map(|p| p.get()),
+        overwrites: g.permission_overwrites,
+    })
+}
+
+/// Set one overwrite of a channel, leaving the others as they are.
+pub async fn put_overwrite(
+    http: &DiscordHttp,
+    channel_id: u64,
+    o: &PermissionOverwrite,
+    reason: &str,
+) -> Result<(), DiscordError> {
+    let kind = match o.kind {
+        PermissionOverwriteType::Member(_) => 1,
+        _ => 0,
+    };
+    let body = serde_json::json!({
+        "type": kind,
+        "allow": o.allow.bits().to_string(),
+        "deny": o.deny.bits().to_string(),
+    });
+    let target = TargetId::new(overwrite_target(o));
+    call(|| http.create_permission(ChannelId::new(channel_id), target, &body, Some(reason))).await
+}
+
+/// Remove the overwrite for `target` (a role or member id).
+pub async fn delete_overwrite(
+    http: &DiscordHttp,
+    channel_id: u64,
+    target: u64,
+    reason: &str,
+) -> Result<(), DiscordError> {
+    call(|| http.delete_permission(ChannelId::new(channel_id), TargetId::new(target), Some(reason))).await
+}
+
+/// What to change about a channel; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelEdit {
+    pub name: Option<String>,
+    /// `Some("")` clears the topic.
+    pub topic: Option<String>,
+    /// `Some(None)` takes the channel out of its category.
+    pub parent_id: Option<Option<u64>>,
+}
+
+impl ChannelEdit {
+    pub fn is_empty(&self) -> bool {
+        self == &ChannelEdit::default()
+    }
+
+    /// The edit that puts back what `self` changes, as `before` had it.
+    pub fn reverse(&self, before: &ChannelState) -> ChannelEdit {
+        ChannelEdit {
+            name: self.name.as_ref().map(|_| before.name.clone()),
+            topic: self.topic.as_ref().map(|_| before.topic.clone().unwrap_or_default()),
+            parent_id: self.parent_id.map(|_| before.parent_id),
+        }
+    }
+}
+
+/// Rename a channel, change its topic or move it to another category.
+pub async fn edit_channel(
+    http: &DiscordHttp,
+    channel_id: u64,
+    e: &ChannelEdit,
+    reason: &str,
+) -> Result<(), DiscordError> {
+    if e.is_empty() {
+        return Ok(());
+    }
+    let make = || {
+        let mut b = EditChannel::new().audit_log_reason(reason);
+        if let Some(n) = &e.name {
+            b = b.name(n.clone());
+        }
+        if let Some(t) = &e.topic {
+            b = b.topic(truncate(t, 1024));
+        }
+        if let Some(p) = e.parent_id {
+            b = b.category(p.map(ChannelId::new));
+        }
+        ChannelId::new(channel_id).edit(http.as_ref(), b)
+    };
+    call(make).await.map(|_| ())
+}
+
+/// Rename a role.
+pub async fn rename_role(
+    http: &DiscordHttp,
+    guild_id: u64,
+    role_id: u64,
+    name: &str,
+    reason: &str,
+) -> Result<(), DiscordError> {
+    call(|| {
+        GuildId::new(guild_id).edit_role(
+            http.as_ref(),
+            RoleId::new(role_id),
+            EditRole::new().name(name).audit_log_reason(reason),
+        )
+    })
+    .await
+    .map(|_| ())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,5 +384,49 @@ mod tests {
                 assert!(!o.allow.intersects(elevated));
             }
         }
+    }
+
+    #[test]
+    fn archived_channels_are_read_only_for_everyone_and_keep_their_visibility() {
+        for open in [true, false] {
+            let o = channel_overwrites(Access { open, members_can_post: true, archived: true }, 1, 2, 3);
+            assert!(o[1].allow.contains(Permissions::VIEW_CHANNEL | Permissions::READ_MESSAGE_HISTORY));
+            assert!(o[1].deny.contains(posting()), "members can't post in an archived group");
+            assert!(!o[1].allow.intersects(posting()));
+            assert_eq!(o[0].allow.contains(Permissions::VIEW_CHANNEL), open);
+            assert_eq!(o[0].deny.contains(Permissions::VIEW_CHANNEL), !open);
+            assert!(o[2].allow.contains(Permissions::VIEW_CHANNEL), "the bot keeps sight");
+        }
+    }
+
+    #[test]
+    fn members_can_post_false_leaves_members_reading() {
+        let o = channel_overwrites(Access { open: true, members_can_post: false, archived: false }, 1, 2, 3);
+        assert!(o[1].allow.contains(Permissions::VIEW_CHANNEL));
+        assert!(o[1].deny.contains(Permissions::SEND_MESSAGES | Permissions::CREATE_PUBLIC_THREADS));
+        assert_eq!(group_overwrites(true, 1, 2, 3), {
+            channel_overwrites(Access { open: true, members_can_post: true, archived: false }, 1, 2, 3)
+        });
+    }
+
+    #[test]
+    fn a_channel_edit_reverses_only_what_it_changes() {
+        let before = ChannelState {
+            id: 9,
+            guild_id: Some(1),
+            kind: ChannelType::Forum,
+            name: "rust".into(),
+            topic: None,
+            parent_id: Some(4),
+            overwrites: vec![],
+        };
+        let e = ChannelEdit { name: Some("go".into()), topic: Some("Gophers".into()), parent_id: None };
+        assert_eq!(
+            e.reverse(&before),
+            ChannelEdit { name: Some("rust".into()), topic: Some(String::new()), parent_id: None }
+        );
+        let moved = ChannelEdit { parent_id: Some(Some(5)), ..Default::default() };
+        assert_eq!(moved.reverse(&before).parent_id, Some(Some(4)));
+        assert!(ChannelEdit::default().is_empty());
     }
 }

@@ -26,6 +26,28 @@ pub async fn member_role_ids(http: &DiscordHttp, guild_id: u64, user_id: u64) ->
     Ok(m.roles.iter().map(|r| r.get()).collect())
 }
 
+/// The guild's owner, who sits above every role.
+pub async fn guild_owner(http: &DiscordHttp, guild_id: u64) -> Result<u64, DiscordError> {
+    let g = call(|| http.get_guild(GuildId::new(guild_id))).await?;
+    Ok(g.owner_id.get())
+}
+
+/// Everyone in the guild who holds `role_id`, a thousand members a request.
+pub async fn role_holders(http: &DiscordHttp, guild_id: u64, role_id: u64) -> Result<Vec<u64>, DiscordError> {
+    let mut holders = Vec::new();
+    let mut after = None;
+    loop {
+        let page = call(|| http.get_guild_members(GuildId::new(guild_id), Some(1000), after)).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.user.id.get());
+        holders.extend(page.iter().filter(|m| m.roles.iter().any(|r| r.get() == role_id)).map(|m| m.user.id.get()));
+        if page.len() < 1000 {
+            break;
+        }
+    }
+    Ok(holders)
+}
+
 /// The highest position among `held` (0 when only @everyone).
 pub fn top_position(roles: &[RoleFacts], held: &[u64]) -> i64 {
     roles.iter().filter(|r| held.contains(&r.id)).map(|r| r.position).max().unwrap_or(0)

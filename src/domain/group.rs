@@ -184,6 +184,115 @@ pub async fn attach_discord(
     Ok(())
 }
 
+/// A role or channel that another group of the guild already uses.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("another group already uses this role")]
+    RoleInUse,
+    #[error("another group already uses this channel")]
+    ChannelInUse,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Record an adopted role and/or channel on a group (in the transaction
+/// that makes it); the unique constraints refuse one another group uses.
+pub async fn link_adopted(
+    conn: &mut PgConnection,
+    group_id: i64,
+    role_id: Option<u64>,
+    channel_id: Option<u64>,
+) -> Result<(), LinkError> {
+    sqlx::query!(
+        "update groups
+            set role_id = coalesce($2, role_id), adopted_role = $2 is not null,
+                channel_id = coalesce($3, channel_id), adopted_channel = $3 is not null,
+                updated_at = now()
+          where id = $1",
+        group_id,
+        role_id.map(db_id),
+        channel_id.map(db_id)
+    )
+    .execute(conn)
+    .await
+    .map_err(|e| match e.as_database_error().and_then(|d| d.constraint()) {
+        Some("groups_guild_role_key") => LinkError::RoleInUse,
+        Some("groups_guild_channel_key") => LinkError::ChannelInUse,
+        _ => LinkError::Db(e),
+    })?;
+    Ok(())
+}
+
+/// The details an admin edits (G2), validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Details {
+    /// A name as `GroupName::parse` returns it (or as stored).
+    pub name: String,
+    pub bucket: Bucket,
+    pub visibility: Visibility,
+    pub description: String,
+    pub criteria: String,
+    pub members_can_post: bool,
+}
+
+/// Replace a group's details; a name another group has (any letter case)
+/// is refused by the unique index as `NameTaken`.
+pub async fn update_details(conn: &mut PgConnection, group_id: i64, d: &Details) -> Result<(), GroupError> {
+    sqlx::query!(
+        "update groups
+            set name = $2, bucket = $3, visibility = $4, description = $5, criteria = $6,
+                members_can_post = $7, updated_at = now()
+          where id = $1",
+        group_id,
+        d.name,
+        d.bucket as Bucket,
+        d.visibility as Visibility,
+        d.description,
+        d.criteria,
+        d.members_can_post
+    )
+    .execute(conn)
+    .await
+    .map_err(|e| if is_name_conflict(&e) { GroupError::NameTaken } else { GroupError::Db(e) })?;
+    Ok(())
+}
+
+/// Archive (hide from the directory, keep members and history) or restore.
+pub async fn set_archived(conn: &mut PgConnection, group_id: i64, archived: bool) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update groups
+            set archived_at = case when $2 then coalesce(archived_at, now()) end, updated_at = now()
+          where id = $1",
+        group_id,
+        archived
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Delete a group row; memberships, leaders, bans go with it (cascade).
+/// Returns whether a row was deleted.
+pub async fn delete(conn: &mut PgConnection, guild_id: u64, group_id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!("delete from groups where guild_id = $1 and id = $2", db_id(guild_id), group_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Record the people who already hold an adopted role as members.
+pub async fn import_members(conn: &mut PgConnection, group_id: i64, user_ids: &[u64]) -> Result<u64, sqlx::Error> {
+    let ids: Vec<i64> = user_ids.iter().copied().map(db_id).collect();
+    let done = sqlx::query!(
+        "insert into memberships (group_id, user_id) select $1, unnest($2::bigint[]) on conflict do nothing",
+        group_id,
+        &ids
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 pub async fn get(conn: &mut PgConnection, guild_id: u64, group_id: i64) -> Result<Option<Group>, sqlx::Error> {
     let row = sqlx::query!(
         r#"select id, guild_id, name, bucket as "bucket: Bucket", visibility as "visibility: Visibility",
@@ -239,6 +348,28 @@ pub async fn search_names(
     sqlx::query_scalar!(
         r#"select name from groups
            where guild_id = $1 and archived_at is null and role_id is not null
+             and strpos(lower(name), $2) > 0
+           order by strpos(lower(name), $2), lower(name)
+           limit $3"#,
+        db_id(guild_id),
+        typed,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Names of archived groups containing `typed`, for `/group unarchive`.
+pub async fn search_archived_names(
+    conn: &mut PgConnection,
+    guild_id: u64,
+    typed: &str,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    let typed = typed.trim().to_lowercase();
+    sqlx::query_scalar!(
+        r#"select name from groups
+           where guild_id = $1 and archived_at is not null and role_id is not null
              and strpos(lower(name), $2) > 0
            order by strpos(lower(name), $2), lower(name)
            limit $3"#,
@@ -367,5 +498,84 @@ mod tests {
         set_bucket_category(&mut conn, 1, Bucket::Impact, 500).await.unwrap();
         set_bucket_category(&mut conn, 1, Bucket::Impact, 501).await.unwrap();
         assert_eq!(bucket_category(&mut conn, 1, Bucket::Impact).await.unwrap(), Some(501));
+    }
+
+    #[sqlx::test]
+    async fn a_role_or_channel_belongs_to_one_group_only(pool: PgPool) {
+        let mut conn = pool.acquire().await.unwrap();
+        let a = insert(&mut conn, &new_group("Rust", Bucket::Interest, Visibility::Open)).await.unwrap();
+        let b = insert(&mut conn, &new_group("Go", Bucket::Interest, Visibility::Open)).await.unwrap();
+        link_adopted(&mut conn, a, Some(10), Some(20)).await.unwrap();
+        assert!(matches!(link_adopted(&mut conn, b, Some(10), None).await, Err(LinkError::RoleInUse)));
+        assert!(matches!(link_adopted(&mut conn, b, None, Some(20)).await, Err(LinkError::ChannelInUse)));
+        // A made (not adopted) role can't be adopted by another group either.
+        attach_discord(&mut conn, b, 11, 21).await.unwrap();
+        let c = insert(&mut conn, &new_group("Zig", Bucket::Impact, Visibility::Closed)).await.unwrap();
+        assert!(matches!(link_adopted(&mut conn, c, Some(11), None).await, Err(LinkError::RoleInUse)));
+        link_adopted(&mut conn, c, None, Some(22)).await.unwrap();
+        let got = get(&mut conn, 1, c).await.unwrap().unwrap();
+        assert_eq!((got.role_id, got.channel_id, got.adopted_role, got.adopted_channel), (None, Some(22), false, true));
+        let got = get(&mut conn, 1, a).await.unwrap().unwrap();
+        assert!(got.adopted_role && got.adopted_channel);
+        // Another guild may use the same ids (they can't collide on Discord anyway).
+        let mut other = new_group("Rust", Bucket::Interest, Visibility::Open);
+        other.guild_id = 2;
+        let d = insert(&mut conn, &other).await.unwrap();
+        link_adopted(&mut conn, d, Some(10), Some(20)).await.unwrap();
+    }
+
+    #[sqlx::test]
+    async fn details_are_replaced_and_a_taken_name_refused(pool: PgPool) {
+        let mut conn = pool.acquire().await.unwrap();
+        let a = insert(&mut conn, &new_group("Rust", Bucket::Interest, Visibility::Open)).await.unwrap();
+        insert(&mut conn, &new_group("Go", Bucket::Interest, Visibility::Open)).await.unwrap();
+        attach_discord(&mut conn, a, 10, 20).await.unwrap();
+        let mut d = Details {
+            name: "GO".into(),
+            bucket: Bucket::Impact,
+            visibility: Visibility::Closed,
+            description: "d".into(),
+            criteria: "c".into(),
+            members_can_post: false,
+        };
+        assert!(matches!(update_details(&mut conn, a, &d).await, Err(GroupError::NameTaken)));
+        d.name = "RUST".into();
+        update_details(&mut conn, a, &d).await.unwrap();
+        let got = get(&mut conn, 1, a).await.unwrap().unwrap();
+        assert_eq!(got.name, "RUST");
+        assert_eq!((got.bucket, got.visibility), (Bucket::Impact, Visibility::Closed));
+        assert_eq!((got.description.as_str(), got.criteria.as_str(), got.members_can_post), ("d", "c", false));
+    }
+
+    #[sqlx::test]
+    async fn archived_groups_leave_the_directory_but_keep_their_members(pool: PgPool) {
+        let mut conn = pool.acquire().await.unwrap();
+        let a = insert(&mut conn, &new_group("Rust", Bucket::Interest, Visibility::Open)).await.unwrap();
+        attach_discord(&mut conn, a, 10, 20).await.unwrap();
+        assert_eq!(import_members(&mut conn, a, &[7, 8, 7]).await.unwrap(), 2);
+        assert_eq!(import_members(&mut conn, a, &[8, 9]).await.unwrap(), 1, "already members are skipped");
+        set_archived(&mut conn, a, true).await.unwrap();
+        set_archived(&mut conn, a, true).await.unwrap();
+        assert!(list(&mut conn, 1, None).await.unwrap().is_empty());
+        assert!(search_names(&mut conn, 1, "ru", 25).await.unwrap().is_empty());
+        assert_eq!(search_archived_names(&mut conn, 1, "RU", 25).await.unwrap(), ["Rust"]);
+        assert!(get(&mut conn, 1, a).await.unwrap().unwrap().archived);
+        assert!(find_by_name(&mut conn, 1, "rust").await.unwrap().is_some(), "still found by name");
+        set_archived(&mut conn, a, false).await.unwrap();
+        let listed = list(&mut conn, 1, None).await.unwrap();
+        assert_eq!((listed.len(), listed[0].member_count), (1, 3));
+        assert!(search_archived_names(&mut conn, 1, "", 25).await.unwrap().is_empty());
+    }
+
+    #[sqlx::test]
+    async fn deleting_a_group_takes_its_memberships_and_only_in_its_guild(pool: PgPool) {
+        let mut conn = pool.acquire().await.unwrap();
+        let a = insert(&mut conn, &new_group("Rust", Bucket::Interest, Visibility::Open)).await.unwrap();
+        import_members(&mut conn, a, &[7]).await.unwrap();
+        assert!(!delete(&mut conn, 2, a).await.unwrap(), "not from another guild");
+        assert!(delete(&mut conn, 1, a).await.unwrap());
+        assert!(!delete(&mut conn, 1, a).await.unwrap());
+        let left: i64 = sqlx::query_scalar("select count(*) from memberships").fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(left, 0);
     }
 }

@@ -1,10 +1,19 @@
-//! Creating groups (G2) and listing the directory (G4).
+//! Creating and adopting groups (G2, A3) and listing the directory (G4).
+//!
+//! `create` and `adopt` share one path: insert the row, make (or take over)
+//! the role, make sure the bucket's category exists, make (or move) the
+//! channel with the group's overwrites, then attach, audit and commit. A
+//! failure at any step puts Discord back as it was and leaves no row.
 
+use super::journal::{sync_overwrites, Journal, Undo};
 use super::App;
-use crate::discord::{provision, DiscordError};
+use crate::discord::provision::{self, Access, ChannelEdit, ChannelState};
+use crate::discord::{roles, DiscordError};
 use crate::domain::audit;
-use crate::domain::group::{self, Bucket, GroupError, Listed, NewGroup};
-use tracing::{info, warn};
+use crate::domain::group::{self, Bucket, GroupError, LinkError, Listed, NewGroup};
+use crate::domain::role_safety::{self, RoleProblem};
+use serenity::all::ChannelType;
+use tracing::info;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
@@ -25,12 +34,18 @@ impl From<GroupError> for CreateError {
     }
 }
 
-/// What was made on Discord so far, to unmake on failure.
+/// A Discord failure at `step`, for the person acting.
+fn at(step: &'static str) -> impl FnOnce(DiscordError) -> CreateError {
+    move |source| CreateError::Discord { step, source }
+}
+
+/// What an adoption takes over instead of making it.
 #[derive(Default)]
-struct Made {
-    role: Option<u64>,
-    category: Option<u64>,
-    channel: Option<u64>,
+struct Sources {
+    role_id: Option<u64>,
+    channel: Option<ChannelState>,
+    /// Who already holds the adopted role: they become members.
+    holders: Vec<u64>,
 }
 
 /// Create a group: the row, the role, the bucket's category if missing, the
@@ -39,106 +54,234 @@ pub async fn create(app: &App, new: &NewGroup) -> Result<group::Group, CreateErr
     let mut tx = app.pool.begin().await?;
     group::lock_guild(&mut tx, new.guild_id).await?;
     let group_id = group::insert(&mut tx, new).await?;
-    let mut made = Made::default();
-    match provision_discord(app, new, &mut tx, &mut made).await {
-        Ok((role_id, channel_id)) => {
-            group::attach_discord(&mut tx, group_id, role_id, channel_id).await?;
-            audit::record(
-                &mut tx,
-                &audit::Entry {
-                    guild_id: new.guild_id,
-                    actor_id: Some(new.created_by),
-                    group_id: Some(group_id),
-                    action: "group.create",
-                    ..Default::default()
-                },
-            )
-            .await?;
-            tx.commit().await?;
-            info!(group_id, guild_id = new.guild_id, "group created");
-            super::directory::refresh(app, new.guild_id).await;
-            let mut conn = app.pool.acquire().await?;
-            Ok(group::get(&mut conn, new.guild_id, group_id).await?.expect("group just committed"))
+    finish(app, tx, new, group_id, Sources::default(), "group.create").await
+}
+
+/// Make the Discord side of a group inserted in `tx` (taking over what
+/// `src` names), then attach it, audit and commit; or undo everything.
+async fn finish(
+    app: &App,
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    new: &NewGroup,
+    group_id: i64,
+    src: Sources,
+    action: &'static str,
+) -> Result<group::Group, CreateError> {
+    let mut journal = Journal::default();
+    let result = async {
+        let (role_id, channel_id) = provision_discord(app, new, &src, &mut tx, &mut journal).await?;
+        group::attach_discord(&mut tx, group_id, role_id, channel_id).await?;
+        if !src.holders.is_empty() {
+            group::import_members(&mut tx, group_id, &src.holders).await?;
         }
+        audit::record(
+            &mut tx,
+            &audit::Entry {
+                guild_id: new.guild_id,
+                actor_id: Some(new.created_by),
+                group_id: Some(group_id),
+                action,
+                ..Default::default()
+            },
+        )
+        .await?;
+        Ok::<_, CreateError>(())
+    }
+    .await;
+    let result = match result {
+        Ok(()) => tx.commit().await.map_err(CreateError::from),
         Err(e) => {
             drop(tx);
-            undo(app, new.guild_id, &made).await;
             Err(e)
         }
+    };
+    if let Err(e) = result {
+        journal.undo(app, "Guildhall: undoing a group creation that failed").await;
+        return Err(e);
     }
+    info!(group_id, guild_id = new.guild_id, action, "group made");
+    super::directory::refresh(app, new.guild_id).await;
+    let mut conn = app.pool.acquire().await?;
+    Ok(group::get(&mut conn, new.guild_id, group_id).await?.expect("group just committed"))
 }
 
 async fn provision_discord(
     app: &App,
     new: &NewGroup,
+    src: &Sources,
     tx: &mut sqlx::PgConnection,
-    made: &mut Made,
+    journal: &mut Journal,
 ) -> Result<(u64, u64), CreateError> {
-    let reason = format!("Guildhall: group \"{}\" created", new.name.as_str());
-    let role_id = provision::create_role(&app.http, new.guild_id, new.name.as_str(), &reason)
-        .await
-        .map_err(|source| CreateError::Discord { step: "create the group's role", source })?;
-    made.role = Some(role_id);
-    let category_id = ensure_category(app, new.guild_id, new.bucket, tx, made).await?;
-    let slug = new.name.channel_slug();
-    let spec = provision::ChannelSpec {
-        guild_id: new.guild_id,
-        name: &slug,
-        topic: &new.description,
-        category_id,
-        open: new.visibility == group::Visibility::Open,
-        role_id,
-        bot_id: app.bot_id,
+    let verb = if src.role_id.is_some() || src.channel.is_some() { "adopted" } else { "created" };
+    let reason = format!("Guildhall: group \"{}\" {verb}", new.name.as_str());
+    let role_id = match src.role_id {
+        Some(r) => r,
+        None => {
+            let r = provision::create_role(&app.http, new.guild_id, new.name.as_str(), &reason)
+                .await
+                .map_err(at("create the group's role"))?;
+            journal.push(Undo::DeleteRole { guild_id: new.guild_id, role_id: r });
+            r
+        }
     };
-    let channel_id = provision::create_group_channel(&app.http, &spec, &reason)
-        .await
-        .map_err(|source| CreateError::Discord { step: "create the group's channel", source })?;
-    made.channel = Some(channel_id);
+    let category_id = ensure_category(app, new.guild_id, new.bucket, tx, journal).await?;
+    let open = new.visibility == group::Visibility::Open;
+    let channel_id = match &src.channel {
+        Some(state) => {
+            let access = Access { open, members_can_post: true, archived: false };
+            let wanted = provision::channel_overwrites(access, new.guild_id, role_id, app.bot_id);
+            sync_overwrites(app, state, &wanted, &reason, journal)
+                .await
+                .map_err(at("set the channel's permissions"))?;
+            let edit = ChannelEdit {
+                name: None,
+                topic: (!new.description.is_empty()).then(|| new.description.clone()),
+                parent_id: (state.parent_id != Some(category_id)).then_some(Some(category_id)),
+            };
+            provision::edit_channel(&app.http, state.id, &edit, &reason)
+                .await
+                .map_err(at("move the channel under the bucket's category"))?;
+            journal.push(Undo::EditChannel { channel_id: state.id, reverse: edit.reverse(state) });
+            state.id
+        }
+        None => {
+            let slug = new.name.channel_slug();
+            let spec = provision::ChannelSpec {
+                guild_id: new.guild_id,
+                name: &slug,
+                topic: &new.description,
+                category_id,
+                open,
+                role_id,
+                bot_id: app.bot_id,
+            };
+            let c = provision::create_group_channel(&app.http, &spec, &reason)
+                .await
+                .map_err(at("create the group's channel"))?;
+            journal.push(Undo::DeleteChannel { channel_id: c });
+            c
+        }
+    };
     Ok((role_id, channel_id))
 }
 
-/// The bucket's category: the remembered one if it still exists, else a new one.
-async fn ensure_category(
+/// The bucket's category: the remembered one if it still exists, else a new
+/// one (journalled, and remembered in `tx`).
+pub(crate) async fn ensure_category(
     app: &App,
     guild_id: u64,
     bucket: Bucket,
     tx: &mut sqlx::PgConnection,
-    made: &mut Made,
+    journal: &mut Journal,
 ) -> Result<u64, CreateError> {
     let step = "create the bucket's category";
     if let Some(id) = group::bucket_category(tx, guild_id, bucket).await? {
-        let exists =
-            provision::channel_exists(&app.http, id).await.map_err(|source| CreateError::Discord { step, source })?;
-        if exists {
+        if provision::channel_exists(&app.http, id).await.map_err(at(step))? {
             return Ok(id);
         }
     }
     let id = provision::create_category(&app.http, guild_id, bucket.label(), "Guildhall: bucket category")
         .await
-        .map_err(|source| CreateError::Discord { step, source })?;
-    made.category = Some(id);
+        .map_err(at(step))?;
+    journal.push(Undo::DeleteChannel { channel_id: id });
     group::set_bucket_category(tx, guild_id, bucket, id).await?;
     Ok(id)
 }
 
-/// Best effort: remove what a failed create made on Discord.
-async fn undo(app: &App, guild_id: u64, made: &Made) {
-    let reason = "Guildhall: undoing a group creation that failed";
-    if let Some(c) = made.channel {
-        if let Err(e) = provision::delete_channel(&app.http, c, reason).await {
-            warn!(channel_id = c, error = %e, "could not remove a half-made group channel");
-        }
+/// What an admin asks to adopt (at least one of the two).
+#[derive(Debug, Clone, Copy)]
+pub struct Adoption {
+    pub role_id: Option<u64>,
+    pub channel_id: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdoptError {
+    #[error("nothing to adopt")]
+    NothingToAdopt,
+    #[error("{0}")]
+    Role(RoleProblem),
+    #[error("the role no longer exists")]
+    UnknownRole,
+    #[error("another group already uses this role")]
+    RoleInUse,
+    #[error("another group already uses this channel")]
+    ChannelInUse,
+    /// A category, voice channel, thread, or a channel of another server.
+    #[error("this channel can't be a group channel: {0}")]
+    ChannelNotUsable(&'static str),
+    #[error(transparent)]
+    Create(#[from] CreateError),
+}
+
+impl From<sqlx::Error> for AdoptError {
+    fn from(e: sqlx::Error) -> Self {
+        AdoptError::Create(CreateError::Db(e))
     }
-    if let Some(c) = made.category {
-        if let Err(e) = provision::delete_channel(&app.http, c, reason).await {
-            warn!(channel_id = c, error = %e, "could not remove a half-made bucket category");
-        }
+}
+
+/// An adopted group, and how many people already holding its role became
+/// members.
+pub struct Adopted {
+    pub group: group::Group,
+    pub imported: usize,
+}
+
+/// Make a group from an existing role and/or channel (G2). The role must
+/// pass A3 for this admin (`new.created_by`); the channel must be a text or
+/// forum channel of this server. Neither may belong to another group. What
+/// is not given is made as `create` makes it; the channel is moved under
+/// the bucket's category and gets the group's overwrites.
+pub async fn adopt(app: &App, new: &NewGroup, what: Adoption) -> Result<Adopted, AdoptError> {
+    if what.role_id.is_none() && what.channel_id.is_none() {
+        return Err(AdoptError::NothingToAdopt);
     }
-    if let Some(r) = made.role {
-        if let Err(e) = provision::delete_role(&app.http, guild_id, r, reason).await {
-            warn!(role_id = r, error = %e, "could not remove a half-made group role");
-        }
+    let mut src = Sources { role_id: what.role_id, ..Default::default() };
+    if let Some(role_id) = what.role_id {
+        check_role(app, new.guild_id, new.created_by, role_id).await?;
+        src.holders =
+            roles::role_holders(&app.http, new.guild_id, role_id).await.map_err(at("list the role's members"))?;
     }
+    if let Some(channel_id) = what.channel_id {
+        let state = match provision::channel_state(&app.http, channel_id).await {
+            Err(DiscordError::Unknown(..)) => return Err(AdoptError::ChannelNotUsable("it no longer exists")),
+            r => r.map_err(at("read the channel"))?,
+        };
+        if state.guild_id != Some(new.guild_id) {
+            return Err(AdoptError::ChannelNotUsable("it isn't a channel of this server"));
+        }
+        if !matches!(state.kind, ChannelType::Text | ChannelType::Forum) {
+            return Err(AdoptError::ChannelNotUsable("only text and forum channels can be group channels"));
+        }
+        src.channel = Some(state);
+    }
+    let mut tx = app.pool.begin().await?;
+    group::lock_guild(&mut tx, new.guild_id).await?;
+    let group_id = group::insert(&mut tx, new).await.map_err(CreateError::from)?;
+    group::link_adopted(&mut tx, group_id, what.role_id, what.channel_id).await.map_err(|e| match e {
+        LinkError::RoleInUse => AdoptError::RoleInUse,
+        LinkError::ChannelInUse => AdoptError::ChannelInUse,
+        LinkError::Db(e) => e.into(),
+    })?;
+    let imported = src.holders.len();
+    let group = finish(app, tx, new, group_id, src, "group.adopt").await?;
+    Ok(Adopted { group, imported })
+}
+
+/// A3 for adoption: the role may be a group role, and sits below both the
+/// bot's highest role and the admin's (the server owner has no limit).
+async fn check_role(app: &App, guild_id: u64, actor_id: u64, role_id: u64) -> Result<(), AdoptError> {
+    let step = "read the server's roles";
+    let h = roles::Hierarchy::load(&app.http, guild_id, app.bot_id).await.map_err(at(step))?;
+    let role = h.role(role_id).ok_or(AdoptError::UnknownRole)?;
+    let owner = roles::guild_owner(&app.http, guild_id).await.map_err(at(step))?;
+    let actor_top = if actor_id == owner {
+        None
+    } else {
+        let held = roles::member_role_ids(&app.http, guild_id, actor_id).await.map_err(at(step))?;
+        Some(roles::top_position(&h.roles, &held))
+    };
+    role_safety::adoptable(role, h.bot_top, actor_top).map_err(AdoptError::Role)
 }
 
 /// The directory, optionally of one bucket.

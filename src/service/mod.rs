@@ -10,6 +10,8 @@ pub mod audit;
 pub mod config;
 pub mod directory;
 pub mod groups;
+pub mod journal;
+pub mod manage;
 pub mod membership;
 
 use crate::discord::DiscordHttp;

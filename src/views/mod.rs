@@ -5,4 +5,5 @@ pub mod audit;
 pub mod config;
 pub mod directory;
 pub mod directory_message;
+pub mod group_delete;
 pub mod group_page;

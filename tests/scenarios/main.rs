@@ -8,5 +8,6 @@ mod admin;
 mod commands_doc;
 mod directory;
 mod group_create;
+mod group_manage;
 mod lifecycle;
 mod membership;
