@@ -218,6 +218,7 @@ pub async fn edit(
         return Err(e.into());
     }
     commit_or_undo(app, tx, journal, "edit").await?;
+    super::directory::refresh(app, guild_id).await;
     info!(group_id, guild_id, %reason, "group edited");
     let mut conn = app.pool.acquire().await?;
     let group = group::get(&mut conn, guild_id, group_id).await?.ok_or(ManageError::Gone)?;
@@ -328,6 +329,7 @@ pub async fn set_archived(
         return Err(ManageError::Discord { step, source });
     }
     commit_or_undo(app, tx, journal, verb).await?;
+    super::directory::refresh(app, guild_id).await;
     info!(group_id, guild_id, archived, "group archive state changed");
     let mut conn = app.pool.acquire().await?;
     let g = group::get(&mut conn, guild_id, group_id).await?.ok_or(ManageError::Gone)?;
@@ -409,6 +411,7 @@ pub async fn delete(app: &App, guild_id: u64, group_id: i64, actor_id: u64) -> R
         return Err(e.into());
     }
     info!(group_id, guild_id, "group deleted");
+    super::directory::refresh(app, guild_id).await;
     Ok(Deleted {
         name: g.name,
         kept_channel: g.channel_id.filter(|_| g.adopted_channel),

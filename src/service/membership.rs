@@ -145,6 +145,8 @@ async fn admit(app: &App, g: &Group, user_id: u64, actor_id: u64, action: &str) 
     )
     .await?;
     tx.commit().await?;
+    // Member counts changed.
+    super::directory::refresh(app, g.guild_id).await;
     Ok(true)
 }
 
@@ -220,6 +222,8 @@ async fn dismiss(
     )
     .await?;
     tx.commit().await?;
+    // Member counts changed.
+    super::directory::refresh(app, g.guild_id).await;
     Ok(true)
 }
 

@@ -433,3 +433,46 @@ async fn descriptions_with_mentions_are_stored_and_shown_without_pinging() {
         .await;
     assert!(r.text().contains("control characters"), "{}", r.text());
 }
+
+#[tokio::test]
+async fn the_directory_message_follows_joins_leaves_renames_and_archives() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let bob = sim.member("bob");
+    let general = sim.fake.general_channel();
+    group(&sim, &ada, "Rust", "Open").await;
+    group(&sim, &ada, "Go", "Open").await;
+    let r = ada.slash("directory post", &[("channel", &general.to_string())]).await;
+    assert!(r.text().contains("Posted the group directory"), "{}", r.text());
+    let mid = sim.fake.with(|w| {
+        w.channel_messages(general).iter().rfind(|m| !m.is_ephemeral() && m.author_id == w.bot_user_id).unwrap().id
+    });
+    let shows = |needle: &'static str| {
+        let fake = sim.fake.clone();
+        async move {
+            fake.wait_until(needle, move |w| {
+                w.find_message(mid).is_some_and(|m| fake_discord::scenario::message_text(m).contains(needle))
+            })
+            .await
+        }
+    };
+    shows("**Rust** · 0 members").await;
+
+    alice.slash("join", &[("group", "Rust")]).await;
+    bob.slash("join", &[("group", "Rust")]).await;
+    shows("**Rust** · 2 members").await;
+    bob.slash("leave", &[("group", "Rust")]).await;
+    shows("**Rust** · 1 member").await;
+
+    let r = ada.slash("group edit", &[("group", "Go"), ("name", "Golang")]).await;
+    assert!(!r.text().starts_with("Error"), "{}", r.text());
+    shows("**Golang** · 0 members").await;
+    let r = ada.slash("group archive", &[("group", "Golang")]).await;
+    assert!(!r.text().starts_with("Error"), "{}", r.text());
+    sim.fake
+        .wait_until("Golang leaves the directory", move |w| {
+            w.find_message(mid).is_some_and(|m| !fake_discord::scenario::message_text(m).contains("Golang"))
+        })
+        .await;
+}
