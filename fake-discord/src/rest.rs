@@ -129,7 +129,14 @@ pub fn route(w: &mut World, r: &Request) -> Out {
         }
         ("PUT", ["guilds", g, "members", u, "roles", role]) => member_role(w, id(g)?, id(u)?, id(role)?, true),
         ("DELETE", ["guilds", g, "members", u, "roles", role]) => member_role(w, id(g)?, id(u)?, id(role)?, false),
-        ("GET", ["channels", c]) => ok(payload::channel(w.channel(id(c)?)?)),
+        ("GET", ["channels", c]) => {
+            let ch = w.channel(id(c)?)?;
+            // Discord answers 403 Missing Access for a guild channel the bot can't see.
+            if ch.guild_id.is_some() && !w.can_view(ch.id, w.bot_user_id) {
+                return Err(ApiError::missing_access());
+            }
+            ok(payload::channel(ch))
+        }
         ("PATCH", ["channels", c]) => edit_channel(w, id(c)?, r.body()),
         ("DELETE", ["channels", c]) => delete_channel(w, id(c)?),
         ("PUT", ["channels", c, "permissions", target]) => put_overwrite(w, id(c)?, id(target)?, r.body()),
