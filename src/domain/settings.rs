@@ -87,6 +87,26 @@ pub async fn accept(conn: &mut PgConnection, guild_id: u64, user_id: u64, versio
     Ok(())
 }
 
+/// The admins' channel (lead applications, leaderless groups).
+pub async fn mod_channel(conn: &mut PgConnection, guild_id: u64) -> Result<Option<u64>, sqlx::Error> {
+    let r = sqlx::query_scalar!("select mod_channel_id from guild_settings where guild_id = $1", db_id(guild_id))
+        .fetch_optional(conn)
+        .await?;
+    Ok(r.flatten().map(snowflake))
+}
+
+pub async fn set_mod_channel(conn: &mut PgConnection, guild_id: u64, channel: Option<u64>) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into guild_settings (guild_id, mod_channel_id) values ($1, $2)
+         on conflict (guild_id) do update set mod_channel_id = excluded.mod_channel_id, updated_at = now()",
+        db_id(guild_id),
+        channel.map(db_id)
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
