@@ -3,6 +3,7 @@
 
 pub mod group;
 pub mod groups;
+pub mod lead;
 pub mod membership;
 
 use crate::discord::no_pings;
@@ -12,7 +13,7 @@ use poise::CreateReply;
 
 /// Every command the bot registers.
 pub fn all() -> Vec<poise::Command<Data, Error>> {
-    vec![group::group(), groups::groups(), membership::join(), membership::leave()]
+    vec![group::group(), groups::groups(), membership::join(), membership::leave(), lead::lead()]
 }
 
 /// An ephemeral "Error: ..." reply that pings nobody.

@@ -5,6 +5,7 @@
 //! else; the handler looks it up again and re-checks who may use it. A
 //! custom id that does not parse, or names something gone, is refused.
 
+pub mod lead;
 pub mod membership;
 
 use crate::discord::no_pings;
@@ -12,6 +13,7 @@ use crate::domain::group::Bucket;
 use crate::types::Data;
 use serenity::all::{
     ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateInteractionResponseMessage,
+    ModalInteraction,
 };
 
 /// Everything a component's custom id can say. Encoded as `gh:<kind>:...`,
@@ -32,6 +34,18 @@ pub enum CustomId {
     Agree { group: i64, version: i32 },
     /// *Cancel* on the guidelines.
     Disagree,
+    /// The `/lead apply` form for an existing group (a modal).
+    LeadApplyForm { group: i64 },
+    /// The `/lead apply` form proposing a new group in `bucket` (a modal).
+    LeadProposeForm { bucket: Bucket },
+    /// *Approve* on a lead application.
+    LeadApprove { application: i64 },
+    /// *Decline* on a lead application (opens the reason form).
+    LeadDecline { application: i64 },
+    /// The decline reason form (a modal).
+    LeadDeclineForm { application: i64 },
+    /// *Withdraw* in `/lead status`.
+    LeadWithdraw { application: i64 },
 }
 
 impl CustomId {
@@ -46,6 +60,12 @@ impl CustomId {
             CustomId::Request { group } => format!("gh:req:{group}"),
             CustomId::Agree { group, version } => format!("gh:agree:{group}:{version}"),
             CustomId::Disagree => "gh:disagree".to_string(),
+            CustomId::LeadApplyForm { group } => format!("gh:lform:{group}"),
+            CustomId::LeadProposeForm { bucket } => format!("gh:lprop:{}", bucket.key()),
+            CustomId::LeadApprove { application } => format!("gh:lapp:{application}"),
+            CustomId::LeadDecline { application } => format!("gh:ldec:{application}"),
+            CustomId::LeadDeclineForm { application } => format!("gh:ldecm:{application}"),
+            CustomId::LeadWithdraw { application } => format!("gh:lwd:{application}"),
         }
     }
 
@@ -68,6 +88,12 @@ impl CustomId {
                 Some(CustomId::Agree { group: row_id(g)?, version: v.parse().ok().filter(|v| *v > 0)? })
             }
             ["gh", "disagree"] => Some(CustomId::Disagree),
+            ["gh", "lform", g] => Some(CustomId::LeadApplyForm { group: row_id(g)? }),
+            ["gh", "lprop", b] => Some(CustomId::LeadProposeForm { bucket: Bucket::from_key(b)? }),
+            ["gh", "lapp", a] => Some(CustomId::LeadApprove { application: row_id(a)? }),
+            ["gh", "ldec", a] => Some(CustomId::LeadDecline { application: row_id(a)? }),
+            ["gh", "ldecm", a] => Some(CustomId::LeadDeclineForm { application: row_id(a)? }),
+            ["gh", "lwd", a] => Some(CustomId::LeadWithdraw { application: row_id(a)? }),
             _ => None,
         }
     }
@@ -92,7 +118,12 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
         Some(CustomId::Request { group }) => membership::request_button(ctx, data, i, group).await,
         Some(CustomId::Agree { group, version }) => membership::agree_button(ctx, data, i, group, version).await,
         Some(CustomId::Disagree) => membership::disagree_button(ctx, i).await,
-        None => {
+        Some(CustomId::LeadApprove { application }) => lead::approve_button(ctx, data, i, application).await,
+        Some(CustomId::LeadDecline { application }) => lead::decline_button(ctx, data, i, application).await,
+        Some(CustomId::LeadWithdraw { application }) => lead::withdraw_button(ctx, data, i, application).await,
+        // forms are submitted as modals, never pressed as buttons
+        Some(CustomId::LeadApplyForm { .. } | CustomId::LeadProposeForm { .. } | CustomId::LeadDeclineForm { .. })
+        | None => {
             tracing::info!(custom_id = %i.data.custom_id, user = i.user.id.get(), "unknown custom id refused");
             refuse(
                 ctx,
@@ -105,6 +136,29 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
     if let Err(e) = result {
         tracing::warn!(custom_id = %i.data.custom_id, error = %e, "component handler failed");
         let _ = refuse(ctx, i, crate::error::GENERIC).await;
+    }
+}
+
+/// Handle a modal submit; every outcome answers it exactly once.
+pub async fn handle_modal(ctx: &SerenityContext, data: &Data, m: &ModalInteraction) {
+    let _guard = data.inflight.enter();
+    let result = match CustomId::parse(&m.data.custom_id) {
+        Some(CustomId::LeadApplyForm { group }) => lead::apply_submitted(ctx, data, m, Some(group), None).await,
+        Some(CustomId::LeadProposeForm { bucket }) => lead::apply_submitted(ctx, data, m, None, Some(bucket)).await,
+        Some(CustomId::LeadDeclineForm { application }) => lead::decline_submitted(ctx, data, m, application).await,
+        _ => {
+            tracing::info!(custom_id = %m.data.custom_id, user = m.user.id.get(), "unknown modal refused");
+            lead::modal_reply(
+                ctx,
+                m,
+                "Error: This form isn't valid (it may be from an older version of the bot). Run the command again.",
+            )
+            .await
+        }
+    };
+    if let Err(e) = result {
+        tracing::warn!(custom_id = %m.data.custom_id, error = %e, "modal handler failed");
+        let _ = lead::modal_reply(ctx, m, &format!("Error: {}", crate::error::GENERIC)).await;
     }
 }
 
@@ -154,6 +208,12 @@ mod tests {
             CustomId::Request { group: 3 },
             CustomId::Agree { group: 4, version: 7 },
             CustomId::Disagree,
+            CustomId::LeadApplyForm { group: 5 },
+            CustomId::LeadProposeForm { bucket: Bucket::Identity },
+            CustomId::LeadApprove { application: i64::MAX },
+            CustomId::LeadDecline { application: 6 },
+            CustomId::LeadDeclineForm { application: 7 },
+            CustomId::LeadWithdraw { application: 8 },
         ] {
             let s = id.encode();
             assert!(s.len() <= 100);
@@ -173,6 +233,14 @@ mod tests {
             "gh:dir:all:99999999999",
             "xx:dir:all:1",
             "gh:dir:all:1:extra",
+            "gh:lapp:",
+            "gh:lapp:0",
+            "gh:lapp:-3",
+            "gh:lapp:1e3",
+            "gh:lapp:99999999999999999999",
+            "gh:lapp:1:2",
+            "gh:lprop:nope",
+            "gh:ldecm:x",
         ] {
             assert_eq!(CustomId::parse(bad), None, "{bad:?}");
         }

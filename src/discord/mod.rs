@@ -5,6 +5,7 @@
 //! Invariant: this layer knows serenity but not the database and not poise.
 
 pub mod provision;
+pub mod review;
 pub mod roles;
 
 use serenity::all::{CreateAllowedMentions, Http, HttpError};

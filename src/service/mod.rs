@@ -7,6 +7,7 @@
 //! and render their results.
 
 pub mod groups;
+pub mod lead;
 pub mod membership;
 
 use crate::discord::DiscordHttp;

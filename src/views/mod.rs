@@ -3,3 +3,4 @@
 
 pub mod directory;
 pub mod group_page;
+pub mod lead;
