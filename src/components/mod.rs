@@ -158,7 +158,12 @@ pub async fn handle_modal(ctx: &SerenityContext, data: &Data, m: &ModalInteracti
     };
     if let Err(e) = result {
         tracing::warn!(custom_id = %m.data.custom_id, error = %e, "modal handler failed");
-        let _ = lead::modal_reply(ctx, m, &format!("Error: {}", crate::error::GENERIC)).await;
+        let msg = format!("Error: {}", crate::error::GENERIC);
+        // Answered already (deferred)? Then fill in the deferred answer.
+        if lead::modal_reply(ctx, m, &msg).await.is_err() {
+            let edit = serenity::all::EditInteractionResponse::new().content(msg).allowed_mentions(no_pings());
+            let _ = m.edit_response(&ctx.http, edit).await;
+        }
     }
 }
 

@@ -143,12 +143,6 @@ pub enum ApplyError {
     Db(#[from] sqlx::Error),
 }
 
-fn is_open_conflict(e: &sqlx::Error) -> bool {
-    e.as_database_error().and_then(|d| d.constraint()).is_some_and(|c| {
-        c == "lead_applications_open_group_key" || c == "lead_applications_open_proposal_key"
-    })
-}
-
 struct Row {
     id: i64,
     guild_id: i64,
@@ -219,11 +213,14 @@ pub async fn insert(
         Target::Existing { group_id, .. } => (Some(*group_id), None, None, ""),
         Target::Proposal { name, bucket, description } => (None, Some(name.as_str()), Some(*bucket), description.as_str()),
     };
+    // `on conflict do nothing` keeps the transaction usable when an open
+    // application already exists (any of the partial unique indexes).
     let inserted = sqlx::query_scalar!(
         r#"insert into lead_applications
              (guild_id, applicant_id, group_id, proposed_name, proposed_bucket, proposed_description,
               motivation, experience, hours_per_week)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id"#,
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           on conflict do nothing returning id"#,
         db_id(guild_id),
         db_id(applicant_id),
         group_id,
@@ -234,15 +231,14 @@ pub async fn insert(
         answers.experience,
         answers.hours_per_week
     )
-    .fetch_one(&mut *conn)
-    .await;
+    .fetch_optional(&mut *conn)
+    .await?;
     match inserted {
-        Ok(id) => Ok(id),
-        Err(e) if is_open_conflict(&e) => match open_for(conn, guild_id, applicant_id, target).await? {
+        Some(id) => Ok(id),
+        None => match open_for(conn, guild_id, applicant_id, target).await? {
             Some(a) => Err(ApplyError::AlreadyOpen(Box::new(a))),
-            None => Err(ApplyError::Db(e)),
+            None => Err(ApplyError::Db(sqlx::Error::RowNotFound)),
         },
-        Err(e) => Err(ApplyError::Db(e)),
     }
 }
 

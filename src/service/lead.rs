@@ -419,31 +419,29 @@ pub async fn member_left(app: &App, guild_id: u64, user_id: u64) -> Result<(), s
 /// it can't be posted the claim is released, so `/lead pending` lists the
 /// group and a later change tries again.
 pub async fn flag_if_leaderless(app: &App, g: &Group) -> Result<bool, sqlx::Error> {
-    if !lead::claim_leaderless_flag(&mut *app.pool.acquire().await?, g.id).await? {
-        return Ok(false);
-    }
-    let channel = settings::mod_channel(&mut *app.pool.acquire().await?, g.guild_id).await?;
-    let posted = match channel {
-        Some(ch) => {
-            match review::post_card(&app.http, ch, &view::leaderless_flag(g), vec![], vec![]).await {
-                Ok(_) => true,
-                Err(e) => {
-                    warn!(group_id = g.id, error = %e, "could not flag a leaderless group");
-                    false
-                }
-            }
-        }
-        None => false,
-    };
-    let mut conn = app.pool.acquire().await?;
-    if !posted {
-        lead::clear_leaderless_flag(&mut conn, g.id).await?;
+    let mut tx = app.pool.begin().await?;
+    if !lead::claim_leaderless_flag(&mut tx, g.id).await? {
         return Ok(false);
     }
     audit::record(
-        &mut conn,
+        &mut tx,
         &audit::Entry { guild_id: g.guild_id, group_id: Some(g.id), action: "group.leaderless", ..Default::default() },
     )
     .await?;
-    Ok(true)
+    let channel = settings::mod_channel(&mut tx, g.guild_id).await?;
+    tx.commit().await?;
+    let posted = match channel {
+        Some(ch) => match review::post_card(&app.http, ch, &view::leaderless_flag(g), vec![], vec![]).await {
+            Ok(_) => true,
+            Err(e) => {
+                warn!(group_id = g.id, error = %e, "could not flag a leaderless group");
+                false
+            }
+        },
+        None => false,
+    };
+    if !posted {
+        lead::clear_leaderless_flag(&mut *app.pool.acquire().await?, g.id).await?;
+    }
+    Ok(posted)
 }

@@ -7,5 +7,6 @@ mod sim;
 mod commands_doc;
 mod directory;
 mod group_create;
+mod lead;
 mod lifecycle;
 mod membership;
