@@ -11,8 +11,8 @@ use crate::types::{Data, Error};
 use crate::views::lead as view;
 use serenity::all::{
     ActionRowComponent, ComponentInteraction, Context as SerenityContext, CreateActionRow, CreateInputText,
-    CreateInteractionResponse, CreateInteractionResponseMessage, CreateModal, EditInteractionResponse,
-    InputTextStyle, Member, ModalInteraction,
+    CreateInteractionResponse, CreateInteractionResponseMessage, CreateModal, EditInteractionResponse, InputTextStyle,
+    Member, ModalInteraction,
 };
 
 /// Field ids of the forms.

@@ -171,9 +171,7 @@ impl From<Row> for Application {
     fn from(r: Row) -> Application {
         let target = match (r.group_id, r.proposed_name, r.proposed_bucket) {
             (Some(group_id), _, _) => Target::Existing { group_id, group_name: r.group_name.unwrap_or_default() },
-            (None, Some(name), Some(bucket)) => {
-                Target::Proposal { name, bucket, description: r.proposed_description }
-            }
+            (None, Some(name), Some(bucket)) => Target::Proposal { name, bucket, description: r.proposed_description },
             // the table's checks rule this out; a deleted group cascades
             _ => Target::Proposal { name: String::new(), bucket: Bucket::Interest, description: String::new() },
         };
@@ -211,7 +209,9 @@ pub async fn insert(
 ) -> Result<i64, ApplyError> {
     let (group_id, name, bucket, description) = match target {
         Target::Existing { group_id, .. } => (Some(*group_id), None, None, ""),
-        Target::Proposal { name, bucket, description } => (None, Some(name.as_str()), Some(*bucket), description.as_str()),
+        Target::Proposal { name, bucket, description } => {
+            (None, Some(name.as_str()), Some(*bucket), description.as_str())
+        }
     };
     // `on conflict do nothing` keeps the transaction usable when an open
     // application already exists (any of the partial unique indexes).

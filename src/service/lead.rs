@@ -50,7 +50,10 @@ impl From<ApplyError> for LeadError {
 /// Where an application's card went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Posted {
-    Card { channel_id: u64, message_id: u64 },
+    Card {
+        channel_id: u64,
+        message_id: u64,
+    },
     /// No mod channel is configured: the application waits in `/lead pending`.
     NoModChannel,
     /// The configured channel is gone or the bot can't post there.

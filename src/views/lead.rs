@@ -125,8 +125,7 @@ pub fn status(list: &[Application]) -> View {
     if list.is_empty() {
         return View::text("You haven't applied to lead a group. Use `/lead apply` to apply or to propose one.");
     }
-    let lines: Vec<String> =
-        list.iter().map(|a| format!("**#{}** to {}: {}.", a.id, what(a), standing(a))).collect();
+    let lines: Vec<String> = list.iter().map(|a| format!("**#{}** to {}: {}.", a.id, what(a), standing(a))).collect();
     let buttons: Vec<CreateButton> = list
         .iter()
         .filter(|a| a.status == Status::Open)

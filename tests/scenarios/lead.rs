@@ -113,7 +113,9 @@ async fn applying_to_lead_an_existing_group_and_approval_makes_a_leader() {
     assert!(text.contains(&format!("<@{}>", alice.user_id)) && text.contains("I run the local meetup"), "{text}");
     assert!(text.contains("Hours per week: 5"), "{text}");
     assert_eq!(c.allowed_mentions["parse"], serde_json::json!([]), "the card pings nobody");
-    let thread = sim.fake.with(|w| w.channels.values().any(|ch| ch.parent_id == Some(mods) && ch.kind == channel_type::PUBLIC_THREAD));
+    let thread = sim
+        .fake
+        .with(|w| w.channels.values().any(|ch| ch.parent_id == Some(mods) && ch.kind == channel_type::PUBLIC_THREAD));
     assert!(thread, "a discussion thread was started on the card");
 
     let approve = button(&c, "Approve");
@@ -389,7 +391,10 @@ async fn bad_answers_are_refused_and_nothing_is_stored() {
     assert!(r.text().contains("1 to 168"), "{}", r.text());
     let modal = alice.slash("lead apply", &[("bucket", "Impact")]).await.modal();
     let r = alice
-        .submit(&modal, &[("name", "@everyone"), ("description", ""), ("motivation", "x"), ("experience", "y"), ("hours", "3")])
+        .submit(
+            &modal,
+            &[("name", "@everyone"), ("description", ""), ("motivation", "x"), ("experience", "y"), ("hours", "3")],
+        )
         .await;
     assert!(r.text().contains("group name can't contain"), "{}", r.text());
     let r = alice.slash("lead apply", &[]).await;
@@ -436,20 +441,22 @@ async fn a_group_whose_only_leader_leaves_is_flagged_to_admins_once() {
     }
 
     sim.fake.leave_guild(alice.user_id);
-    sim.fake.wait_until("Rust flagged", |w| {
-        w.channel_messages(mods).iter().any(|m| m.content.contains("**Rust** has no active leader"))
-    })
-    .await;
+    sim.fake
+        .wait_until("Rust flagged", |w| {
+            w.channel_messages(mods).iter().any(|m| m.content.contains("**Rust** has no active leader"))
+        })
+        .await;
     assert_eq!(sim.count("select count(*) from group_leaders").await, 1, "the departed leader no longer leads");
 
     // The same departure again (a replayed event), then another group's
     // leader leaves: by the time Go is flagged, Rust was not flagged twice.
     sim.fake.leave_guild(alice.user_id);
     sim.fake.leave_guild(bob.user_id);
-    sim.fake.wait_until("Go flagged", |w| {
-        w.channel_messages(mods).iter().any(|m| m.content.contains("**Go** has no active leader"))
-    })
-    .await;
+    sim.fake
+        .wait_until("Go flagged", |w| {
+            w.channel_messages(mods).iter().any(|m| m.content.contains("**Go** has no active leader"))
+        })
+        .await;
     assert_eq!(flags(&sim, mods, "Rust"), 1);
     assert_eq!(flags(&sim, mods, "Go"), 1);
     assert_eq!(audits(&sim, "group.leaderless").await, 2);
