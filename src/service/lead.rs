@@ -91,17 +91,17 @@ pub async fn apply(
     answers: &Answers,
 ) -> Result<(Application, Posted), LeadError> {
     let mut tx = app.pool.begin().await?;
-    let group_id = match &target {
+    let (group_id, target) = match target {
         Target::Existing { group_id, .. } => {
-            check_can_apply(app, guild_id, user_id, *group_id).await?;
-            Some(*group_id)
+            let g = check_can_apply(app, guild_id, user_id, group_id).await?;
+            (Some(g.id), Target::Existing { group_id: g.id, group_name: g.name })
         }
-        Target::Proposal { name, .. } => {
+        Target::Proposal { ref name, .. } => {
             let name = crate::domain::text::GroupName::parse(name).map_err(|_| LeadError::NameExists)?;
             if group::name_taken(&mut tx, guild_id, &name).await? {
                 return Err(LeadError::NameExists);
             }
-            None
+            (None, target)
         }
     };
     let id = lead::insert(&mut tx, guild_id, user_id, &target, answers).await?;

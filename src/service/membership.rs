@@ -220,7 +220,9 @@ async fn dismiss(
     tx.commit().await?;
     if was_leader {
         // L4: a leader leaving the group may leave it without one.
-        super::lead::flag_if_leaderless(app, g).await?;
+        if let Err(e) = super::lead::flag_if_leaderless(app, g).await {
+            tracing::warn!(group_id = g.id, error = %e, "could not flag a leaderless group");
+        }
     }
     Ok(true)
 }
@@ -354,7 +356,9 @@ pub async fn remove_leader(app: &App, g: &Group, actor_id: u64, user_id: u64) ->
     .await?;
     tx.commit().await?;
     // L4: a group whose last leader stepped down is flagged to admins, once.
-    super::lead::flag_if_leaderless(app, g).await?;
+    if let Err(e) = super::lead::flag_if_leaderless(app, g).await {
+        tracing::warn!(group_id = g.id, error = %e, "could not flag a leaderless group");
+    }
     Ok(true)
 }
 
