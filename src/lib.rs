@@ -132,6 +132,12 @@ async fn on_event(ctx: &serenity::all::Context, event: &FullEvent, data: &Data) 
     if let FullEvent::InteractionCreate { interaction: Interaction::Modal(m) } = event {
         components::handle_modal(ctx, data, m).await;
     }
+    if let FullEvent::GuildMemberRemoval { guild_id, user, .. } = event {
+        let _guard = data.inflight.enter();
+        if let Err(e) = service::lead::member_left(&data.app, guild_id.get(), user.id.get()).await {
+            tracing::warn!(user = user.id.get(), error = %e, "handling a member who left failed");
+        }
+    }
     Ok(())
 }
 

@@ -7,6 +7,7 @@ pub mod directory;
 pub mod group;
 pub mod group_manage;
 pub mod groups;
+pub mod lead;
 pub mod membership;
 
 use crate::discord::no_pings;
@@ -24,6 +25,7 @@ pub fn all() -> Vec<poise::Command<Data, Error>> {
         config::config(),
         audit::audit(),
         directory::directory(),
+        lead::lead(),
     ]
 }
 

@@ -7,6 +7,7 @@
 
 pub mod admin;
 mod group_delete;
+pub mod lead;
 pub mod membership;
 
 use crate::discord::no_pings;
@@ -44,6 +45,18 @@ pub enum CustomId {
     GroupDelete { group_id: i64 },
     /// *Cancel* on the same confirmation: `gh:gdelx:<group id>`.
     GroupDeleteCancel { group_id: i64 },
+    /// The `/lead apply` form for an existing group (a modal).
+    LeadApplyForm { group: i64 },
+    /// The `/lead apply` form proposing a new group in `bucket` (a modal).
+    LeadProposeForm { bucket: Bucket },
+    /// *Approve* on a lead application.
+    LeadApprove { application: i64 },
+    /// *Decline* on a lead application (opens the reason form).
+    LeadDecline { application: i64 },
+    /// The decline reason form (a modal).
+    LeadDeclineForm { application: i64 },
+    /// *Withdraw* in `/lead status`.
+    LeadWithdraw { application: i64 },
 }
 
 impl CustomId {
@@ -69,6 +82,12 @@ impl CustomId {
             CustomId::GuidelinesModal => "gh:cfg:guidelines".to_string(),
             CustomId::GroupDelete { group_id } => format!("gh:gdel:{group_id}"),
             CustomId::GroupDeleteCancel { group_id } => format!("gh:gdelx:{group_id}"),
+            CustomId::LeadApplyForm { group } => format!("gh:lform:{group}"),
+            CustomId::LeadProposeForm { bucket } => format!("gh:lprop:{}", bucket.key()),
+            CustomId::LeadApprove { application } => format!("gh:lapp:{application}"),
+            CustomId::LeadDecline { application } => format!("gh:ldec:{application}"),
+            CustomId::LeadDeclineForm { application } => format!("gh:ldecm:{application}"),
+            CustomId::LeadWithdraw { application } => format!("gh:lwd:{application}"),
         }
     }
 
@@ -106,6 +125,12 @@ impl CustomId {
             ["gh", "cfg", "guidelines"] => Some(CustomId::GuidelinesModal),
             ["gh", "gdel", id] => Some(CustomId::GroupDelete { group_id: row_id(id)? }),
             ["gh", "gdelx", id] => Some(CustomId::GroupDeleteCancel { group_id: row_id(id)? }),
+            ["gh", "lform", g] => Some(CustomId::LeadApplyForm { group: row_id(g)? }),
+            ["gh", "lprop", b] => Some(CustomId::LeadProposeForm { bucket: Bucket::from_key(b)? }),
+            ["gh", "lapp", a] => Some(CustomId::LeadApprove { application: row_id(a)? }),
+            ["gh", "ldec", a] => Some(CustomId::LeadDecline { application: row_id(a)? }),
+            ["gh", "ldecm", a] => Some(CustomId::LeadDeclineForm { application: row_id(a)? }),
+            ["gh", "lwd", a] => Some(CustomId::LeadWithdraw { application: row_id(a)? }),
             _ => None,
         }
     }
@@ -143,7 +168,13 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
         }
         Some(CustomId::GroupDelete { group_id }) => group_delete::confirm(ctx, data, i, group_id).await,
         Some(CustomId::GroupDeleteCancel { group_id }) => group_delete::cancel(ctx, data, i, group_id).await,
-        Some(CustomId::GuidelinesModal) | None => {
+        Some(CustomId::LeadApprove { application }) => lead::approve_button(ctx, data, i, application).await,
+        Some(CustomId::LeadDecline { application }) => lead::decline_button(ctx, data, i, application).await,
+        Some(CustomId::LeadWithdraw { application }) => lead::withdraw_button(ctx, data, i, application).await,
+        // forms are submitted as modals, never pressed as buttons
+        Some(CustomId::LeadApplyForm { .. } | CustomId::LeadProposeForm { .. } | CustomId::LeadDeclineForm { .. })
+        | Some(CustomId::GuidelinesModal)
+        | None => {
             tracing::info!(custom_id = %i.data.custom_id, user = i.user.id.get(), "unknown custom id refused");
             refuse(
                 ctx,
@@ -159,14 +190,17 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
     }
 }
 
-/// Handle a modal submission; every outcome answers it exactly once.
+/// Handle a modal submit; every outcome answers it exactly once.
 pub async fn handle_modal(ctx: &SerenityContext, data: &Data, m: &ModalInteraction) {
     let _guard = data.inflight.enter();
     let result = match CustomId::parse(&m.data.custom_id) {
+        Some(CustomId::LeadApplyForm { group }) => lead::apply_submitted(ctx, data, m, Some(group), None).await,
+        Some(CustomId::LeadProposeForm { bucket }) => lead::apply_submitted(ctx, data, m, None, Some(bucket)).await,
+        Some(CustomId::LeadDeclineForm { application }) => lead::decline_submitted(ctx, data, m, application).await,
         Some(CustomId::GuidelinesModal) => admin::guidelines_submitted(ctx, data, m).await,
         _ => {
             tracing::info!(custom_id = %m.data.custom_id, user = m.user.id.get(), "unknown modal refused");
-            admin::reply(
+            lead::modal_reply(
                 ctx,
                 m,
                 "Error: This form isn't valid (it may be from an older version of the bot). Run the command again.",
@@ -176,7 +210,12 @@ pub async fn handle_modal(ctx: &SerenityContext, data: &Data, m: &ModalInteracti
     };
     if let Err(e) = result {
         tracing::warn!(custom_id = %m.data.custom_id, error = %e, "modal handler failed");
-        let _ = admin::reply(ctx, m, &format!("Error: {}", crate::error::GENERIC)).await;
+        let msg = format!("Error: {}", crate::error::GENERIC);
+        // Answered already (deferred)? Then fill in the deferred answer.
+        if lead::modal_reply(ctx, m, &msg).await.is_err() {
+            let edit = serenity::all::EditInteractionResponse::new().content(msg).allowed_mentions(no_pings());
+            let _ = m.edit_response(&ctx.http, edit).await;
+        }
     }
 }
 
@@ -231,6 +270,12 @@ mod tests {
             CustomId::GuidelinesModal,
             CustomId::GroupDelete { group_id: 1 },
             CustomId::GroupDeleteCancel { group_id: i64::MAX },
+            CustomId::LeadApplyForm { group: 5 },
+            CustomId::LeadProposeForm { bucket: Bucket::Identity },
+            CustomId::LeadApprove { application: i64::MAX },
+            CustomId::LeadDecline { application: 6 },
+            CustomId::LeadDeclineForm { application: 7 },
+            CustomId::LeadWithdraw { application: 8 },
         ] {
             let s = id.encode();
             assert!(s.len() <= 100);
@@ -271,6 +316,14 @@ mod tests {
             "gh:gdel:99999999999999999999",
             "gh:gdel:4:5",
             "gh:gdelx:abc",
+            "gh:lapp:",
+            "gh:lapp:0",
+            "gh:lapp:-3",
+            "gh:lapp:1e3",
+            "gh:lapp:99999999999999999999",
+            "gh:lapp:1:2",
+            "gh:lprop:nope",
+            "gh:ldecm:x",
         ] {
             assert_eq!(CustomId::parse(bad), None, "{bad:?}");
         }

@@ -7,6 +7,7 @@
 pub mod channels;
 pub mod messages;
 pub mod provision;
+pub mod review;
 pub mod roles;
 
 use serenity::all::{CreateAllowedMentions, Http, HttpError};

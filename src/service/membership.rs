@@ -202,7 +202,8 @@ async fn dismiss(
         }
     }
     subscription::unsubscribe(&mut tx, user_id, Kind::Group, g.id).await?;
-    if membership::remove_leader(&mut tx, g.id, user_id).await? {
+    let was_leader = membership::remove_leader(&mut tx, g.id, user_id).await?;
+    if was_leader {
         if let Some(ch) = g.channel_id {
             let _ =
                 provision::remove_member_overwrite(&app.http, ch, user_id, "Guildhall: leader left the group").await;
@@ -224,6 +225,12 @@ async fn dismiss(
     tx.commit().await?;
     // Member counts changed.
     super::directory::refresh(app, g.guild_id).await;
+    if was_leader {
+        // L4: a leader leaving the group may leave it without one.
+        if let Err(e) = super::lead::flag_if_leaderless(app, g).await {
+            tracing::warn!(group_id = g.id, error = %e, "could not flag a leaderless group");
+        }
+    }
     Ok(true)
 }
 
@@ -315,6 +322,7 @@ pub async fn add_leader(app: &App, g: &Group, actor_id: u64, user_id: u64) -> Re
     }
     let reason = format!("Guildhall: leader of \"{}\"", g.name);
     provision::set_leader_overwrite(&app.http, channel, user_id, &reason).await?;
+    crate::domain::lead::clear_leaderless_flag(&mut tx, g.id).await?;
     audit::record(
         &mut tx,
         &audit::Entry {
@@ -357,6 +365,10 @@ pub async fn remove_leader(app: &App, g: &Group, actor_id: u64, user_id: u64) ->
     )
     .await?;
     tx.commit().await?;
+    // L4: a group whose last leader stepped down is flagged to admins, once.
+    if let Err(e) = super::lead::flag_if_leaderless(app, g).await {
+        tracing::warn!(group_id = g.id, error = %e, "could not flag a leaderless group");
+    }
     Ok(true)
 }
 

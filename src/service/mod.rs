@@ -11,6 +11,7 @@ pub mod config;
 pub mod directory;
 pub mod groups;
 pub mod journal;
+pub mod lead;
 pub mod manage;
 pub mod membership;
 

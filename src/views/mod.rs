@@ -7,3 +7,4 @@ pub mod directory;
 pub mod directory_message;
 pub mod group_delete;
 pub mod group_page;
+pub mod lead;

@@ -9,5 +9,6 @@ mod commands_doc;
 mod directory;
 mod group_create;
 mod group_manage;
+mod lead;
 mod lifecycle;
 mod membership;

@@ -1,0 +1,205 @@
+//! Lead applications as admins and applicants see them: the mod-channel
+//! card, the outcome DM, `/lead status` and `/lead pending`, and the
+//! leaderless-group flag.
+
+use super::group_page::View;
+use crate::components::CustomId;
+use crate::domain::group::Group;
+use crate::domain::lead::{Application, Status, Target};
+use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter};
+
+/// Discord's embed field value limit.
+const FIELD_MAX: usize = 1024;
+
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max - 1).collect();
+        out.push('…');
+        out
+    }
+}
+
+fn what(a: &Application) -> String {
+    match &a.target {
+        Target::Existing { group_name, .. } => format!("lead **{group_name}**"),
+        Target::Proposal { name, bucket, .. } => format!("start and lead a new group, **{name}** ({})", bucket.label()),
+    }
+}
+
+fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    format!("<t:{}:f>", t.timestamp())
+}
+
+/// One line saying where an application stands.
+pub fn standing(a: &Application) -> String {
+    match a.status {
+        Status::Open if a.mod_message_id.is_some() => {
+            format!("open since {}, waiting for an admin's decision in the mod channel", when(a.created_at))
+        }
+        Status::Open => format!(
+            "open since {}, saved but not yet in front of admins: they haven't set a mod channel yet",
+            when(a.created_at)
+        ),
+        Status::Approved => format!("approved by <@{}> {}", a.decided_by.unwrap_or_default(), decided(a)),
+        Status::Declined => format!(
+            "declined by <@{}> {}. Reason: {}",
+            a.decided_by.unwrap_or_default(),
+            decided(a),
+            a.reason.as_deref().unwrap_or("none given")
+        ),
+        Status::Withdrawn => format!("withdrawn {}", decided(a)),
+    }
+}
+
+fn decided(a: &Application) -> String {
+    a.decided_at.map(when).unwrap_or_default()
+}
+
+/// Approve / Decline buttons for an open application.
+pub fn decision_buttons(a: &Application) -> CreateActionRow {
+    CreateActionRow::Buttons(vec![
+        CreateButton::new(CustomId::LeadApprove { application: a.id }.encode())
+            .label("Approve")
+            .style(ButtonStyle::Success),
+        CreateButton::new(CustomId::LeadDecline { application: a.id }.encode())
+            .label("Decline")
+            .style(ButtonStyle::Danger),
+    ])
+}
+
+/// The card in the mod channel: who, for what, their answers, and either the
+/// buttons (open) or the decision.
+pub fn card(a: &Application) -> View {
+    let title = match &a.target {
+        Target::Existing { group_name, .. } => format!("Application to lead {group_name}"),
+        Target::Proposal { name, .. } => format!("Proposal for a new group: {name}"),
+    };
+    let mut e = CreateEmbed::new().title(clip(&title, 256)).field("Applicant", format!("<@{}>", a.applicant_id), true);
+    match &a.target {
+        Target::Existing { group_name, .. } => e = e.field("Group", clip(group_name, FIELD_MAX), true),
+        Target::Proposal { name, bucket, description } => {
+            e = e.field("Proposed group", clip(name, FIELD_MAX), true).field("Bucket", bucket.label(), true);
+            if !description.is_empty() {
+                e = e.field("Description", clip(description, FIELD_MAX), false);
+            }
+        }
+    }
+    e = e
+        .field("Motivation", clip(&a.motivation, FIELD_MAX), false)
+        .field("Experience", clip(&a.experience, FIELD_MAX), false)
+        .field("Hours per week", a.hours_per_week.to_string(), true)
+        .field("Status", format!("{}: {}", a.status.label(), standing(a)), false)
+        .footer(CreateEmbedFooter::new(format!("Application #{}", a.id)));
+    let components = if a.status == Status::Open { vec![decision_buttons(a)] } else { vec![] };
+    let content = match a.status {
+        Status::Open => "New lead application. Discuss it in the thread; only admins can decide.".to_string(),
+        s => format!("Lead application {}.", s.label().to_lowercase()),
+    };
+    View { content, embeds: vec![e], components }
+}
+
+/// The DM telling the applicant the outcome.
+pub fn outcome_dm(a: &Application) -> String {
+    match a.status {
+        Status::Approved => match &a.target {
+            Target::Existing { group_name, .. } => format!(
+                "Your application to lead **{group_name}** was approved. You're now one of its leaders, with moderation rights on its channel."
+            ),
+            Target::Proposal { name, .. } => format!(
+                "Your proposal for **{name}** was approved: the group was created and you're its leader."
+            ),
+        },
+        Status::Declined => format!(
+            "Your application to {} was declined. Reason: {}",
+            what(a),
+            a.reason.as_deref().unwrap_or("none given")
+        ),
+        _ => format!("Your application to {} is {}.", what(a), a.status.label().to_lowercase()),
+    }
+}
+
+/// `/lead status`: a member's applications, with *Withdraw* on open ones.
+pub fn status(list: &[Application]) -> View {
+    if list.is_empty() {
+        return View::text("You haven't applied to lead a group. Use `/lead apply` to apply or to propose one.");
+    }
+    let lines: Vec<String> = list.iter().map(|a| format!("**#{}** to {}: {}.", a.id, what(a), standing(a))).collect();
+    let buttons: Vec<CreateButton> = list
+        .iter()
+        .filter(|a| a.status == Status::Open)
+        .take(5)
+        .map(|a| {
+            CreateButton::new(CustomId::LeadWithdraw { application: a.id }.encode())
+                .label(format!("Withdraw #{}", a.id))
+                .style(ButtonStyle::Secondary)
+        })
+        .collect();
+    let embed = CreateEmbed::new().title("Your lead applications").description(clip(&lines.join("\n"), 4000));
+    View {
+        content: String::new(),
+        embeds: vec![embed],
+        components: if buttons.is_empty() { vec![] } else { vec![CreateActionRow::Buttons(buttons)] },
+    }
+}
+
+/// `/lead pending`: open applications (the first five with buttons) and
+/// groups without a leader.
+pub fn pending(p: &crate::service::lead::Pending) -> View {
+    let mut content = match p.mod_channel {
+        Some(c) => format!("Lead applications are posted in <#{c}>."),
+        None => "No mod channel is set, so applications wait here. Set one with `/config mod-channel`.".to_string(),
+    };
+    if p.reposted > 0 {
+        content.push_str(&format!(" Posted {} waiting application(s) there now.", p.reposted));
+    }
+    let mut embeds = vec![];
+    if p.open.is_empty() {
+        content.push_str(" No application is waiting for a decision.");
+    } else {
+        let lines: Vec<String> = p
+            .open
+            .iter()
+            .map(|a| {
+                format!(
+                    "**#{}** <@{}> wants to {} ({} h/week), since {}",
+                    a.id,
+                    a.applicant_id,
+                    what(a),
+                    a.hours_per_week,
+                    when(a.created_at)
+                )
+            })
+            .collect();
+        embeds.push(CreateEmbed::new().title("Open lead applications").description(clip(&lines.join("\n"), 4000)));
+    }
+    if !p.leaderless.is_empty() {
+        let names: Vec<String> = p.leaderless.iter().map(|(_, n, _)| format!("**{n}**")).collect();
+        embeds.push(CreateEmbed::new().title("Groups without a leader").description(clip(&names.join(", "), 4000)));
+    }
+    let components = p
+        .open
+        .iter()
+        .take(5)
+        .map(|a| {
+            CreateActionRow::Buttons(vec![
+                CreateButton::new(CustomId::LeadApprove { application: a.id }.encode())
+                    .label(format!("Approve #{}", a.id))
+                    .style(ButtonStyle::Success),
+                CreateButton::new(CustomId::LeadDecline { application: a.id }.encode())
+                    .label(format!("Decline #{}", a.id))
+                    .style(ButtonStyle::Danger),
+            ])
+        })
+        .collect();
+    View { content, embeds, components }
+}
+
+/// The message admins get in the mod channel when a group loses its last leader.
+pub fn leaderless_flag(g: &Group) -> String {
+    format!(
+        "**{}** has no active leader any more. Make someone a leader with `/group leader add`, or wait for applications (`/lead pending`).",
+        g.name
+    )
+}
