@@ -186,7 +186,15 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
     };
     if let Err(e) = result {
         tracing::warn!(custom_id = %i.data.custom_id, error = %e, "component handler failed");
-        let _ = refuse(ctx, i, crate::error::GENERIC).await;
+        // Deferred already? Then fill in the deferred answer rather than
+        // leave the member looking at "thinking..."; otherwise answer now.
+        // (Editing first never risks a second initial response.)
+        let edit = serenity::all::EditInteractionResponse::new()
+            .content(format!("Error: {}", crate::error::GENERIC))
+            .allowed_mentions(no_pings());
+        if i.edit_response(&ctx.http, edit).await.is_err() {
+            let _ = refuse(ctx, i, crate::error::GENERIC).await;
+        }
     }
 }
 
@@ -211,10 +219,11 @@ pub async fn handle_modal(ctx: &SerenityContext, data: &Data, m: &ModalInteracti
     if let Err(e) = result {
         tracing::warn!(custom_id = %m.data.custom_id, error = %e, "modal handler failed");
         let msg = format!("Error: {}", crate::error::GENERIC);
-        // Answered already (deferred)? Then fill in the deferred answer.
-        if lead::modal_reply(ctx, m, &msg).await.is_err() {
-            let edit = serenity::all::EditInteractionResponse::new().content(msg).allowed_mentions(no_pings());
-            let _ = m.edit_response(&ctx.http, edit).await;
+        // Deferred already? Then fill in the deferred answer; otherwise
+        // answer now. (Editing first never risks a second initial response.)
+        let edit = serenity::all::EditInteractionResponse::new().content(msg.clone()).allowed_mentions(no_pings());
+        if m.edit_response(&ctx.http, edit).await.is_err() {
+            let _ = lead::modal_reply(ctx, m, &msg).await;
         }
     }
 }

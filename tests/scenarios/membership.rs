@@ -476,3 +476,19 @@ async fn the_directory_message_follows_joins_leaves_renames_and_archives() {
         })
         .await;
 }
+
+#[tokio::test]
+async fn an_unexpected_failure_after_a_button_deferred_still_answers_the_member() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    group(&sim, &ada, "Rust", "Open").await;
+    let page = alice.slash("group info", &[("group", "Rust")]).await;
+    // Discord refuses reading the roles for a reason the bot can't explain.
+    sim.fake.inject(fake_discord::Fault::status("GET", "/roles", 400, 50035, "Invalid Form Body"));
+    let r = page.click("Join group").await;
+    assert_eq!(r.callback_type(), 5, "the button deferred first");
+    assert!(r.text().contains("Something went wrong on my side"), "{}", r.text());
+    assert!(!r.text().contains("50035"), "internal error text never reaches users: {}", r.text());
+    assert_eq!(member_rows(&sim, alice.user_id).await, 0);
+}
