@@ -192,24 +192,9 @@ pub async fn get(conn: &mut PgConnection, guild_id: u64, id: i64) -> Result<Opti
     Ok(r.map(|r| to_request!(r)))
 }
 
-/// Lock a request's row for the rest of the transaction: a second decider
-/// waits, then sees the first decision.
-pub async fn lock(conn: &mut PgConnection, guild_id: u64, id: i64) -> Result<Option<Request>, sqlx::Error> {
-    let found = sqlx::query_scalar!(
-        "select id from join_requests where guild_id = $1 and id = $2 for update",
-        db_id(guild_id),
-        id
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    match found {
-        Some(_) => get(conn, guild_id, id).await,
-        None => Ok(None),
-    }
-}
-
-/// Like `lock`, but without waiting: `Err(Busy)` when another decider holds
-/// the row (so waiting deciders never hold pool connections).
+/// Lock a request's row for the rest of the transaction, without waiting:
+/// `Err(Busy)` when another decider holds it (so deciders waiting for the
+/// first decision never hold pool connections).
 pub async fn try_lock(conn: &mut PgConnection, guild_id: u64, id: i64) -> Result<Option<Request>, LockError> {
     let found = sqlx::query_scalar!(
         "select id from join_requests where guild_id = $1 and id = $2 for update nowait",
@@ -370,6 +355,12 @@ pub async fn set_review_thread(
     )
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Forget a group's review thread (it was deleted); the next request makes a new one.
+pub async fn forget_review_thread(conn: &mut PgConnection, group_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!("delete from request_threads where group_id = $1", group_id).execute(conn).await?;
     Ok(())
 }
 

@@ -133,23 +133,24 @@ pub async fn request(
 }
 
 /// The group's private review thread in the requests channel, made on first
-/// use with the group's leaders added. `None` when there is no usable one.
+/// use. Its current leaders are (re-)added each time, so a leader appointed
+/// later sees the next card. `None` when there is no usable one.
 async fn review_thread(app: &App, g: &Group) -> Result<Option<u64>, sqlx::Error> {
     let mut conn = app.pool.acquire().await?;
     let Some(channel) = settings::requests_channel(&mut conn, g.guild_id).await? else { return Ok(None) };
-    if let Some((ch, thread)) = domain::review_thread(&mut conn, g.id).await? {
-        if ch == channel {
-            return Ok(Some(thread));
-        }
-    }
-    let thread = match review::start_private_thread(&app.http, channel, &format!("Requests: {}", g.name)).await {
-        Ok(t) => t,
-        Err(e) => {
-            warn!(group_id = g.id, channel, error = %e, "could not start a private review thread");
-            return Ok(None);
-        }
+    let thread = match domain::review_thread(&mut conn, g.id).await? {
+        Some((ch, thread)) if ch == channel => thread,
+        _ => match review::start_private_thread(&app.http, channel, &format!("Requests: {}", g.name)).await {
+            Ok(t) => {
+                domain::set_review_thread(&mut conn, g.id, channel, t).await?;
+                t
+            }
+            Err(e) => {
+                warn!(group_id = g.id, channel, error = %e, "could not start a private review thread");
+                return Ok(None);
+            }
+        },
     };
-    domain::set_review_thread(&mut conn, g.id, channel, thread).await?;
     for leader in crate::domain::membership::leaders(&mut conn, g.id).await? {
         if let Err(e) = review::add_thread_member(&app.http, thread, leader).await {
             warn!(group_id = g.id, leader, error = %e, "could not add a leader to the review thread");
@@ -158,20 +159,28 @@ async fn review_thread(app: &App, g: &Group) -> Result<Option<u64>, sqlx::Error>
     Ok(Some(thread))
 }
 
-/// Post the request's card in the group's review thread.
+/// Post the request's card in the group's review thread (made again once
+/// if it was deleted).
 async fn post(app: &App, g: &Group, r: &Request, a: &Applicant, checks: &[Check]) -> Result<bool, sqlx::Error> {
-    let Some(thread) = review_thread(app, g).await? else { return Ok(false) };
     let card = view::card(r, Some(a), checks);
-    match review::post_card(&app.http, thread, &card.content, card.embeds, card.components).await {
-        Ok(message) => {
-            domain::set_card(&mut *app.pool.acquire().await?, r.id, thread, message).await?;
-            Ok(true)
-        }
-        Err(e) => {
-            warn!(request = r.id, thread, error = %e, "could not post a join request card");
-            Ok(false)
+    for _ in 0..2 {
+        let Some(thread) = review_thread(app, g).await? else { return Ok(false) };
+        match review::post_card(&app.http, thread, &card.content, card.embeds.clone(), card.components.clone()).await {
+            Ok(message) => {
+                domain::set_card(&mut *app.pool.acquire().await?, r.id, thread, message).await?;
+                return Ok(true);
+            }
+            Err(DiscordError::Unknown(..)) => {
+                warn!(request = r.id, thread, "the review thread is gone; making a new one");
+                domain::forget_review_thread(&mut *app.pool.acquire().await?, g.id).await?;
+            }
+            Err(e) => {
+                warn!(request = r.id, thread, error = %e, "could not post a join request card");
+                return Ok(false);
+            }
         }
     }
+    Ok(false)
 }
 
 /// Whether `actor` may decide the group's requests: one of its leaders now,

@@ -162,7 +162,7 @@ async fn each_criterion_failing_is_named_and_all_passing_sends_the_request() {
 
 #[tokio::test]
 async fn approve_grants_the_role_subscribes_dms_and_updates_the_card() {
-    let Setup { sim, lena, role, thread_parent, .. } = setup().await;
+    let Setup { sim, ada, lena, role, thread_parent } = setup().await;
     let bob = sim.member("bob");
     ask(&bob, "Rust", None).await;
     let c = card(&sim, thread_of(&sim, thread_parent));
@@ -183,6 +183,21 @@ async fn approve_grants_the_role_subscribes_dms_and_updates_the_card() {
     assert!(dms[0].content.contains("approved"), "{}", dms[0].content);
     let r = bob.slash("requests", &[]).await;
     assert!(r.text().contains("approved by"), "{}", r.text());
+
+    // a leader appointed later is added to the review thread with the next card
+    let thread = thread_of(&sim, thread_parent);
+    let mia = sim.member("mia");
+    make_leader(&ada, "Rust", &mia).await;
+    assert!(!sim.fake.with(|w| w.can_view_thread(thread, mia.user_id)));
+    ask(&sim.member("carl"), "Rust", None).await;
+    assert!(sim.fake.with(|w| w.can_view_thread(thread, mia.user_id)));
+    let threads = sim.fake.with(|w| {
+        w.channels
+            .values()
+            .filter(|c| c.parent_id == Some(thread_parent) && c.kind == channel_type::PRIVATE_THREAD)
+            .count()
+    });
+    assert_eq!(threads, 1, "one thread per group");
 }
 
 #[tokio::test]
@@ -338,4 +353,29 @@ async fn the_group_page_button_sends_a_request_behind_the_guidelines() {
     let r = agreed.click("Send request to join").await;
     assert!(r.text().contains("was sent"), "{}", r.text());
     assert_eq!(status_of(&sim, bob.user_id).await, "pending");
+}
+
+#[tokio::test]
+async fn without_a_requests_channel_the_request_waits_in_requests() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let lena = sim.member("lena");
+    let (role, _) = group(&sim, &ada, "Rust", "Closed").await;
+    make_leader(&ada, "Rust", &lena).await;
+    let bob = sim.member("bob");
+    let r = ask(&bob, "Rust", Some("hello")).await;
+    assert!(r.text().contains("will see it in `/requests`"), "{}", r.text());
+    // a leader of another group sees nothing of it
+    group(&sim, &ada, "Go", "Closed").await;
+    let gopher = sim.member("gopher");
+    make_leader(&ada, "Go", &gopher).await;
+    let other = gopher.slash("requests", &[]).await;
+    assert!(!other.text().contains("hello") && !other.has_button("Approve #1"), "{}", other.text());
+    let l = lena.slash("requests", &[]).await;
+    assert!(l.text().contains("hello"), "{}", l.text());
+    let form = l.click("Deny #1").await;
+    let r = lena.submit(&form.modal(), &[]).await;
+    assert!(r.text().contains("Denied request #1"), "{}", r.text());
+    assert!(bob.dms()[0].content.contains("none given"), "{}", bob.dms()[0].content);
+    assert!(!bob.roles().contains(&role));
 }
