@@ -86,6 +86,10 @@ pub async fn criteria(
             c.blocked_role_ids.push(r.id.get());
         }
     }
+    let guild = guild_id(ctx)?;
+    if c.required_role_ids.contains(&guild) || c.blocked_role_ids.contains(&guild) {
+        return Err(user("@everyone can't be a criterion: everyone holds it. Nothing was changed."));
+    }
     if c.required_role_ids.iter().any(|r| c.blocked_role_ids.contains(r)) {
         return Err(user("A role can't be both required and blocked. Nothing was changed."));
     }

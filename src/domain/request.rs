@@ -387,4 +387,24 @@ mod tests {
     fn snowflake_time_reads_the_timestamp() {
         assert_eq!(snowflake_time(175928847299117063).timestamp_millis(), 1462015105796);
     }
+
+    #[sqlx::test]
+    async fn one_pending_request_per_member_per_group_and_the_cooldown(pool: sqlx::PgPool) {
+        use crate::domain::group::{self, Bucket, NewGroup, Visibility};
+        let mut conn = pool.acquire().await.unwrap();
+        let new = NewGroup::parse(1, 9, "Rust", Bucket::Interest, Visibility::Closed, None).unwrap();
+        let gid = group::insert(&mut conn, &new).await.unwrap();
+        let id = insert(&mut conn, 1, gid, 5, Some("hi")).await.unwrap().expect("stored");
+        assert_eq!(insert(&mut conn, 1, gid, 5, None).await.unwrap(), None, "one pending per member per group");
+        insert(&mut conn, 1, gid, 6, None).await.unwrap().expect("someone else may ask");
+        let since = Utc::now() - chrono::Duration::days(COOLDOWN_DAYS);
+        assert_eq!(denied_since(&mut conn, gid, 5, since).await.unwrap(), None);
+        assert!(close(&mut conn, id, Status::Denied, 9, Some("not yet")).await.unwrap());
+        assert!(!close(&mut conn, id, Status::Approved, 9, None).await.unwrap(), "the first decision wins");
+        assert!(denied_since(&mut conn, gid, 5, since).await.unwrap().is_some());
+        let r = get(&mut conn, 1, id).await.unwrap().unwrap();
+        assert_eq!((r.status, r.reason.as_deref(), r.group_name.as_str()), (Status::Denied, Some("not yet"), "Rust"));
+        assert!(get(&mut conn, 2, id).await.unwrap().is_none(), "another guild's id is unknown");
+        insert(&mut conn, 1, gid, 5, None).await.unwrap().expect("a new request once the old one is closed");
+    }
 }
