@@ -183,6 +183,7 @@ pub fn route(w: &mut World, r: &Request) -> Out {
         }
         ("POST", ["channels", c, "threads"]) => start_thread(w, id(c)?, None, r.body()),
         ("POST", ["channels", c, "messages", m, "threads"]) => start_thread(w, id(c)?, Some(id(m)?), r.body()),
+        ("PUT", ["channels", c, "thread-members", u]) => add_thread_member(w, id(c)?, id(u)?),
         (m, segs) => {
             let what = format!("{m} /{}", segs.join("/"));
             w.violations.push(format!("the fake does not implement {what}"));
@@ -782,6 +783,7 @@ pub fn create_thread(
     };
     let mut v = payload::channel(&th);
     w.channels.insert(tid, th);
+    w.thread_members.entry(tid).or_default().insert(author);
     if let Some(g) = pc.guild_id.and_then(|g| w.guilds.get_mut(&g)) {
         g.channels.push(tid);
     }
@@ -794,6 +796,30 @@ pub fn create_thread(
         w.emit("MESSAGE_CREATE", mv);
     }
     Ok(tid)
+}
+
+/// Add a member to a thread: the thread must be unarchived, the bot able to
+/// send messages in it (and be in a private one), the user a guild member.
+fn add_thread_member(w: &mut World, thread: u64, user: u64) -> Out {
+    let th = w.channel(thread)?.clone();
+    if !matches!(th.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD) {
+        return Err(ApiError::new(400, 50024, "Cannot execute action on this channel type"));
+    }
+    if th.archived {
+        return Err(ApiError::new(400, 50083, "Thread is archived"));
+    }
+    bot_needs(w, thread, perms::VIEW_CHANNEL | perms::SEND_MESSAGES_IN_THREADS)?;
+    let bot = w.bot_user_id;
+    if th.kind == channel_type::PRIVATE_THREAD && !w.can_view_thread(thread, bot) {
+        return Err(ApiError::new(403, 50001, "Missing Access"));
+    }
+    let guild = th.guild_id.ok_or_else(ApiError::unknown_channel)?;
+    if !w.guild(guild)?.members.contains_key(&user) {
+        return Err(ApiError::unknown_member());
+    }
+    // (Discord also dispatches THREAD_MEMBERS_UPDATE; the fake doesn't yet.)
+    w.thread_members.entry(thread).or_default().insert(user);
+    no_content()
 }
 
 fn start_thread(w: &mut World, parent: u64, _from_message: Option<u64>, body: &Value) -> Out {

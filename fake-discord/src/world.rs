@@ -211,6 +211,8 @@ pub struct World {
     pub requests: Vec<(String, String, u16)>,
     /// Gateway events produced by the last mutation, drained by the server.
     pub pending_events: Vec<(String, Value)>,
+    /// Members of each thread (its creator, and users added to it).
+    pub thread_members: HashMap<u64, std::collections::BTreeSet<u64>>,
 }
 
 /// A REST error in Discord's shape.
@@ -339,6 +341,19 @@ impl World {
     /// Channel permissions of a member, with overwrites applied in Discord's
     /// order (@everyone, roles together, then the member). Threads use their
     /// parent's overwrites.
+    /// Whether a user can see a thread: a public one with its parent; a
+    /// private one only as a thread member or with Manage Threads there.
+    pub fn can_view_thread(&self, thread_id: u64, user_id: u64) -> bool {
+        let Ok(th) = self.channel(thread_id) else { return false };
+        let p = self.channel_permissions(thread_id, user_id);
+        if p & perms::VIEW_CHANNEL == 0 {
+            return false;
+        }
+        th.kind != channel_type::PRIVATE_THREAD
+            || p & perms::MANAGE_THREADS != 0
+            || self.thread_members.get(&thread_id).is_some_and(|m| m.contains(&user_id))
+    }
+
     pub fn channel_permissions(&self, channel_id: u64, user_id: u64) -> u64 {
         let Ok(mut ch) = self.channel(channel_id) else {
             return 0;

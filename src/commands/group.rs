@@ -53,7 +53,8 @@ pub enum VisibilityChoice {
         "super::group_manage::archive",
         "super::group_manage::unarchive",
         "super::group_manage::delete",
-        "super::group_manage::adopt"
+        "super::group_manage::adopt",
+        "super::requests::criteria"
     ),
     subcommand_required
 )]

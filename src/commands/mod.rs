@@ -9,6 +9,7 @@ pub mod group_manage;
 pub mod groups;
 pub mod lead;
 pub mod membership;
+pub mod requests;
 
 use crate::discord::no_pings;
 use crate::error::{user, UserErrorExt};
@@ -26,6 +27,8 @@ pub fn all() -> Vec<poise::Command<Data, Error>> {
         audit::audit(),
         directory::directory(),
         lead::lead(),
+        requests::request_join(),
+        requests::requests(),
     ]
 }
 

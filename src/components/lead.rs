@@ -23,7 +23,7 @@ pub const EXPERIENCE: &str = "experience";
 pub const HOURS: &str = "hours";
 pub const REASON: &str = "reason";
 
-fn input(id: &str, label: &str, style: InputTextStyle, max: u16, required: bool) -> CreateActionRow {
+pub(crate) fn input(id: &str, label: &str, style: InputTextStyle, max: u16, required: bool) -> CreateActionRow {
     CreateActionRow::InputText(CreateInputText::new(style, label, id).max_length(max).required(required))
 }
 
@@ -53,7 +53,7 @@ pub fn propose_form(bucket: Bucket) -> CreateModal {
         .components(rows)
 }
 
-fn field(m: &ModalInteraction, id: &str) -> String {
+pub(crate) fn field(m: &ModalInteraction, id: &str) -> String {
     m.data
         .components
         .iter()
@@ -72,7 +72,7 @@ pub async fn modal_reply(ctx: &SerenityContext, m: &ModalInteraction, msg: &str)
     Ok(())
 }
 
-async fn defer_modal(ctx: &SerenityContext, m: &ModalInteraction) -> Result<(), Error> {
+pub(crate) async fn defer_modal(ctx: &SerenityContext, m: &ModalInteraction) -> Result<(), Error> {
     m.create_response(
         &ctx.http,
         CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true)),
@@ -81,7 +81,7 @@ async fn defer_modal(ctx: &SerenityContext, m: &ModalInteraction) -> Result<(), 
     Ok(())
 }
 
-async fn edit_modal(ctx: &SerenityContext, m: &ModalInteraction, msg: String) -> Result<(), Error> {
+pub(crate) async fn edit_modal(ctx: &SerenityContext, m: &ModalInteraction, msg: String) -> Result<(), Error> {
     m.edit_response(&ctx.http, EditInteractionResponse::new().content(msg).allowed_mentions(no_pings())).await?;
     Ok(())
 }

@@ -153,6 +153,7 @@ pub async fn subscribe_button(
     Ok(())
 }
 
+/// *Send request to join* on a Group Page or a closed-group explanation.
 pub async fn request_button(
     ctx: &SerenityContext,
     data: &Data,
@@ -160,18 +161,10 @@ pub async fn request_button(
     group: i64,
 ) -> Result<(), Error> {
     let Some(guild) = guild_of(i) else { return refuse(ctx, i, "This only works in a server.").await };
-    let name = group_name(&data.app, guild, group).await?;
-    if name.is_empty() {
-        return refuse(ctx, i, "That group no longer exists.").await;
-    }
-    let r = CreateInteractionResponseMessage::new()
-        .content(format!(
-            "Requests to join closed groups like **{name}** are not open yet: that part of Guildhall is coming soon. Until then, **{name}** can't be joined directly."
-        ))
-        .ephemeral(true)
-        .allowed_mentions(no_pings());
-    i.create_response(&ctx.http, CreateInteractionResponse::Message(r)).await?;
-    Ok(())
+    defer_ephemeral(ctx, i).await?;
+    let a = super::request::applicant(&i.user, i.member.as_ref());
+    let view = super::request::request_view(&data.app, guild, i.user.id.get(), group, &a, None).await?;
+    edit(ctx, i, view).await
 }
 
 /// *I agree*: record acceptance of the version shown, then join; the prompt

@@ -9,6 +9,7 @@ pub mod admin;
 mod group_delete;
 pub mod lead;
 pub mod membership;
+pub mod request;
 
 use crate::discord::no_pings;
 use crate::domain::group::Bucket;
@@ -57,6 +58,14 @@ pub enum CustomId {
     LeadDeclineForm { application: i64 },
     /// *Withdraw* in `/lead status`.
     LeadWithdraw { application: i64 },
+    /// *Approve* on a request to join.
+    RequestApprove { request: i64 },
+    /// *Deny* on a request to join (opens the reason form).
+    RequestDeny { request: i64 },
+    /// The deny reason form (a modal).
+    RequestDenyForm { request: i64 },
+    /// *Withdraw* in `/requests`.
+    RequestWithdraw { request: i64 },
 }
 
 impl CustomId {
@@ -88,6 +97,10 @@ impl CustomId {
             CustomId::LeadDecline { application } => format!("gh:ldec:{application}"),
             CustomId::LeadDeclineForm { application } => format!("gh:ldecm:{application}"),
             CustomId::LeadWithdraw { application } => format!("gh:lwd:{application}"),
+            CustomId::RequestApprove { request } => format!("gh:rqa:{request}"),
+            CustomId::RequestDeny { request } => format!("gh:rqd:{request}"),
+            CustomId::RequestDenyForm { request } => format!("gh:rqdm:{request}"),
+            CustomId::RequestWithdraw { request } => format!("gh:rqw:{request}"),
         }
     }
 
@@ -131,6 +144,10 @@ impl CustomId {
             ["gh", "ldec", a] => Some(CustomId::LeadDecline { application: row_id(a)? }),
             ["gh", "ldecm", a] => Some(CustomId::LeadDeclineForm { application: row_id(a)? }),
             ["gh", "lwd", a] => Some(CustomId::LeadWithdraw { application: row_id(a)? }),
+            ["gh", "rqa", r] => Some(CustomId::RequestApprove { request: row_id(r)? }),
+            ["gh", "rqd", r] => Some(CustomId::RequestDeny { request: row_id(r)? }),
+            ["gh", "rqdm", r] => Some(CustomId::RequestDenyForm { request: row_id(r)? }),
+            ["gh", "rqw", r] => Some(CustomId::RequestWithdraw { request: row_id(r)? }),
             _ => None,
         }
     }
@@ -171,8 +188,12 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
         Some(CustomId::LeadApprove { application }) => lead::approve_button(ctx, data, i, application).await,
         Some(CustomId::LeadDecline { application }) => lead::decline_button(ctx, data, i, application).await,
         Some(CustomId::LeadWithdraw { application }) => lead::withdraw_button(ctx, data, i, application).await,
+        Some(CustomId::RequestApprove { request: r }) => request::approve_button(ctx, data, i, r).await,
+        Some(CustomId::RequestDeny { request: r }) => request::deny_button(ctx, data, i, r).await,
+        Some(CustomId::RequestWithdraw { request: r }) => request::withdraw_button(ctx, data, i, r).await,
         // forms are submitted as modals, never pressed as buttons
         Some(CustomId::LeadApplyForm { .. } | CustomId::LeadProposeForm { .. } | CustomId::LeadDeclineForm { .. })
+        | Some(CustomId::RequestDenyForm { .. })
         | Some(CustomId::GuidelinesModal)
         | None => {
             tracing::info!(custom_id = %i.data.custom_id, user = i.user.id.get(), "unknown custom id refused");
@@ -206,6 +227,7 @@ pub async fn handle_modal(ctx: &SerenityContext, data: &Data, m: &ModalInteracti
         Some(CustomId::LeadProposeForm { bucket }) => lead::apply_submitted(ctx, data, m, None, Some(bucket)).await,
         Some(CustomId::LeadDeclineForm { application }) => lead::decline_submitted(ctx, data, m, application).await,
         Some(CustomId::GuidelinesModal) => admin::guidelines_submitted(ctx, data, m).await,
+        Some(CustomId::RequestDenyForm { request: r }) => request::deny_submitted(ctx, data, m, r).await,
         _ => {
             tracing::info!(custom_id = %m.data.custom_id, user = m.user.id.get(), "unknown modal refused");
             lead::modal_reply(
@@ -285,6 +307,10 @@ mod tests {
             CustomId::LeadDecline { application: 6 },
             CustomId::LeadDeclineForm { application: 7 },
             CustomId::LeadWithdraw { application: 8 },
+            CustomId::RequestApprove { request: i64::MAX },
+            CustomId::RequestDeny { request: 9 },
+            CustomId::RequestDenyForm { request: 10 },
+            CustomId::RequestWithdraw { request: 11 },
         ] {
             let s = id.encode();
             assert!(s.len() <= 100);
@@ -333,6 +359,13 @@ mod tests {
             "gh:lapp:1:2",
             "gh:lprop:nope",
             "gh:ldecm:x",
+            "gh:rqa:",
+            "gh:rqa:0",
+            "gh:rqa:-1",
+            "gh:rqa:01",
+            "gh:rqd:1:2",
+            "gh:rqdm:x",
+            "gh:rqw:99999999999999999999",
         ] {
             assert_eq!(CustomId::parse(bad), None, "{bad:?}");
         }

@@ -81,3 +81,25 @@ pub async fn dm(http: &DiscordHttp, user_id: u64, content: &str) -> Result<(), D
         .await
         .map(|_| ())
 }
+
+/// Start a private thread (only its members and people with Manage Threads
+/// see it) in a text channel; returns its id.
+pub async fn start_private_thread(http: &DiscordHttp, channel_id: u64, name: &str) -> Result<u64, DiscordError> {
+    let name: String = name.chars().take(100).collect();
+    let th = call(|| {
+        ChannelId::new(channel_id).create_thread(
+            http.as_ref(),
+            CreateThread::new(name.clone())
+                .kind(serenity::all::ChannelType::PrivateThread)
+                .invitable(false)
+                .auto_archive_duration(AutoArchiveDuration::OneWeek),
+        )
+    })
+    .await?;
+    Ok(th.id.get())
+}
+
+/// Add a user to a thread (so they see a private one).
+pub async fn add_thread_member(http: &DiscordHttp, thread_id: u64, user_id: u64) -> Result<(), DiscordError> {
+    call(|| ChannelId::new(thread_id).add_thread_member(http.as_ref(), UserId::new(user_id))).await
+}

@@ -418,3 +418,10 @@ pub async fn page_facts(app: &App, guild_id: u64, group_id: i64, viewer: u64) ->
         group,
     })
 }
+
+/// Admit a member whose request to join was approved: the same path as a
+/// join (row, A3 check, grant, group subscription, audit). `Ok(false)` when
+/// they were already a member.
+pub async fn admit_approved(app: &App, g: &Group, user_id: u64, actor_id: u64) -> Result<bool, MembershipError> {
+    admit(app, g, user_id, actor_id, "membership.request_approved").await
+}

@@ -14,6 +14,7 @@ pub mod journal;
 pub mod lead;
 pub mod manage;
 pub mod membership;
+pub mod request;
 
 use crate::discord::DiscordHttp;
 use sqlx::PgPool;

@@ -169,7 +169,7 @@ async fn closed_groups_explain_and_offer_the_request_button() {
     assert!(r.text().contains("**Founders** is a closed group: its leaders decide who joins"), "{}", r.text());
     let request = r.click("Send request to join").await;
     assert!(request.is_ephemeral());
-    assert!(request.text().contains("coming soon"), "{}", request.text());
+    assert!(request.text().contains("was sent"), "the button sends a request now: {}", request.text());
     assert_eq!(member_rows(&sim, alice.user_id).await, 0);
     let page = alice.slash("group info", &[("group", "Founders")]).await;
     assert!(page.has_button("Send request to join") && !page.has_button("Join group"));

@@ -1,0 +1,410 @@
+//! Requests to join closed groups (R1-R4): each group's automatic criteria
+//! as pure rules, the request rows (one pending per member per group, by a
+//! partial unique index), and each group's private review thread.
+
+use super::{db_id, snowflake};
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+/// Days after a deny before the same member may ask again.
+pub const COOLDOWN_DAYS: i64 = 7;
+
+/// A group's automatic criteria (R1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Criteria {
+    pub min_days_in_server: i32,
+    pub min_account_age_days: i32,
+    pub required_role_ids: Vec<u64>,
+    pub blocked_role_ids: Vec<u64>,
+}
+
+/// What is known about a requester when they ask.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applicant {
+    pub account_age_days: i64,
+    pub days_in_server: i64,
+    pub role_ids: Vec<u64>,
+}
+
+/// Whole days between a time and now (never negative).
+pub fn days_since(t: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    (now - t).num_days().max(0)
+}
+
+/// When a Discord id was created (its snowflake timestamp).
+pub fn snowflake_time(id: u64) -> DateTime<Utc> {
+    let ms = (id >> 22) as i64 + 1_420_070_400_000;
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// One line of the criteria checklist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// What the criterion asks, e.g. "at least 7 days in the server".
+    pub label: String,
+    pub ok: bool,
+}
+
+/// Every criterion the group sets, checked against the applicant.
+pub fn check(c: &Criteria, a: &Applicant) -> Vec<Check> {
+    let mut out = vec![];
+    if c.min_days_in_server > 0 {
+        out.push(Check {
+            label: format!("at least {} days in the server (you: {})", c.min_days_in_server, a.days_in_server),
+            ok: a.days_in_server >= c.min_days_in_server as i64,
+        });
+    }
+    if c.min_account_age_days > 0 {
+        out.push(Check {
+            label: format!("an account at least {} days old (yours: {})", c.min_account_age_days, a.account_age_days),
+            ok: a.account_age_days >= c.min_account_age_days as i64,
+        });
+    }
+    for r in &c.required_role_ids {
+        out.push(Check { label: format!("the <@&{r}> role"), ok: a.role_ids.contains(r) });
+    }
+    for r in &c.blocked_role_ids {
+        out.push(Check { label: format!("not the <@&{r}> role"), ok: !a.role_ids.contains(r) });
+    }
+    out
+}
+
+pub async fn criteria(conn: &mut PgConnection, group_id: i64) -> Result<Criteria, sqlx::Error> {
+    let r = sqlx::query!(
+        "select min_days_in_server, min_account_age_days, required_role_ids, blocked_role_ids from groups where id = $1",
+        group_id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(r.map(|r| Criteria {
+        min_days_in_server: r.min_days_in_server,
+        min_account_age_days: r.min_account_age_days,
+        required_role_ids: r.required_role_ids.into_iter().map(snowflake).collect(),
+        blocked_role_ids: r.blocked_role_ids.into_iter().map(snowflake).collect(),
+    })
+    .unwrap_or_default())
+}
+
+pub async fn set_criteria(conn: &mut PgConnection, group_id: i64, c: &Criteria) -> Result<(), sqlx::Error> {
+    let req: Vec<i64> = c.required_role_ids.iter().map(|r| db_id(*r)).collect();
+    let blk: Vec<i64> = c.blocked_role_ids.iter().map(|r| db_id(*r)).collect();
+    sqlx::query!(
+        "update groups set min_days_in_server = $2, min_account_age_days = $3, required_role_ids = $4,
+         blocked_role_ids = $5, updated_at = now() where id = $1",
+        group_id,
+        c.min_days_in_server,
+        c.min_account_age_days,
+        &req,
+        &blk
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum Status {
+    Pending,
+    Approved,
+    Denied,
+    Withdrawn,
+    Expired,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub id: i64,
+    pub guild_id: u64,
+    pub group_id: i64,
+    pub group_name: String,
+    pub user_id: u64,
+    pub message: Option<String>,
+    pub status: Status,
+    pub decided_by: Option<u64>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    pub card_channel_id: Option<u64>,
+    pub card_message_id: Option<u64>,
+    pub dm_delivered: Option<bool>,
+    pub note: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+macro_rules! select_requests {
+    ($where:literal, $($arg:expr),*) => {
+        sqlx::query!(
+            r#"select r.id, r.guild_id, r.group_id, g.name as group_name, r.user_id, r.message,
+                      r.status as "status: Status", r.decided_by, r.decided_at, r.reason,
+                      r.card_channel_id, r.card_message_id, r.dm_delivered, r.note, r.created_at
+               from join_requests r join groups g on g.id = r.group_id "# + $where,
+            $($arg),*
+        )
+    };
+}
+
+macro_rules! to_request {
+    ($r:expr) => {{
+        let r = $r;
+        Request {
+            id: r.id,
+            guild_id: snowflake(r.guild_id),
+            group_id: r.group_id,
+            group_name: r.group_name,
+            user_id: snowflake(r.user_id),
+            message: r.message,
+            status: r.status,
+            decided_by: r.decided_by.map(snowflake),
+            decided_at: r.decided_at,
+            reason: r.reason,
+            card_channel_id: r.card_channel_id.map(snowflake),
+            card_message_id: r.card_message_id.map(snowflake),
+            dm_delivered: r.dm_delivered,
+            note: r.note,
+            created_at: r.created_at,
+        }
+    }};
+}
+
+/// Store a pending request; `None` when the member already has one pending
+/// for the group (the partial unique index decides, not a prior check).
+pub async fn insert(
+    conn: &mut PgConnection,
+    guild_id: u64,
+    group_id: i64,
+    user_id: u64,
+    message: Option<&str>,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "insert into join_requests (guild_id, group_id, user_id, message) values ($1, $2, $3, $4)
+         on conflict (group_id, user_id) where status = 'pending' do nothing returning id",
+        db_id(guild_id),
+        group_id,
+        db_id(user_id),
+        message
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn get(conn: &mut PgConnection, guild_id: u64, id: i64) -> Result<Option<Request>, sqlx::Error> {
+    let r = select_requests!("where r.guild_id = $1 and r.id = $2", db_id(guild_id), id).fetch_optional(conn).await?;
+    Ok(r.map(|r| to_request!(r)))
+}
+
+/// Lock a request's row for the rest of the transaction, without waiting:
+/// `Err(Busy)` when another decider holds it (so deciders waiting for the
+/// first decision never hold pool connections).
+pub async fn try_lock(conn: &mut PgConnection, guild_id: u64, id: i64) -> Result<Option<Request>, LockError> {
+    let found = sqlx::query_scalar!(
+        "select id from join_requests where guild_id = $1 and id = $2 for update nowait",
+        db_id(guild_id),
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await;
+    match found {
+        Ok(Some(_)) => Ok(get(conn, guild_id, id).await?),
+        Ok(None) => Ok(None),
+        Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("55P03") => Err(LockError::Busy),
+        Err(e) => Err(LockError::Db(e)),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("the row is locked by another transaction")]
+    Busy,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// The member's pending request for a group, if any.
+pub async fn pending_for(conn: &mut PgConnection, group_id: i64, user_id: u64) -> Result<Option<Request>, sqlx::Error> {
+    let r =
+        select_requests!("where r.group_id = $1 and r.user_id = $2 and r.status = 'pending'", group_id, db_id(user_id))
+            .fetch_optional(conn)
+            .await?;
+    Ok(r.map(|r| to_request!(r)))
+}
+
+/// When the member's latest deny for the group happened, if it is after `since`.
+pub async fn denied_since(
+    conn: &mut PgConnection,
+    group_id: i64,
+    user_id: u64,
+    since: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let r = sqlx::query_scalar!(
+        "select max(decided_at) from join_requests
+         where group_id = $1 and user_id = $2 and status = 'denied' and decided_at > $3",
+        group_id,
+        db_id(user_id),
+        since
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(r)
+}
+
+/// A member's requests in a guild, newest first.
+pub async fn for_user(
+    conn: &mut PgConnection,
+    guild_id: u64,
+    user_id: u64,
+    limit: i64,
+) -> Result<Vec<Request>, sqlx::Error> {
+    let rows = select_requests!(
+        "where r.guild_id = $1 and r.user_id = $2 order by r.id desc limit $3",
+        db_id(guild_id),
+        db_id(user_id),
+        limit
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| to_request!(r)).collect())
+}
+
+/// Pending requests of the groups `leader` leads (every group when `all`), oldest first.
+pub async fn pending_for_leader(
+    conn: &mut PgConnection,
+    guild_id: u64,
+    leader: u64,
+    all: bool,
+    limit: i64,
+) -> Result<Vec<Request>, sqlx::Error> {
+    let rows = select_requests!(
+        "where r.guild_id = $1 and r.status = 'pending' and ($3 or exists
+            (select 1 from group_leaders l where l.group_id = r.group_id and l.user_id = $2))
+         order by r.id limit $4",
+        db_id(guild_id),
+        db_id(leader),
+        all,
+        limit
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| to_request!(r)).collect())
+}
+
+/// Close a pending request; `false` when it was no longer pending.
+pub async fn close(
+    conn: &mut PgConnection,
+    id: i64,
+    status: Status,
+    decided_by: u64,
+    reason: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let closed = sqlx::query_scalar!(
+        "update join_requests set status = $2, decided_by = $3, decided_at = now(), reason = $4, note = null,
+         updated_at = now() where id = $1 and status = 'pending' returning id",
+        id,
+        status as Status,
+        db_id(decided_by),
+        reason
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(closed.is_some())
+}
+
+pub async fn set_card(conn: &mut PgConnection, id: i64, channel_id: u64, message_id: u64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update join_requests set card_channel_id = $2, card_message_id = $3, updated_at = now() where id = $1",
+        id,
+        db_id(channel_id),
+        db_id(message_id)
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_note(conn: &mut PgConnection, id: i64, note: Option<&str>) -> Result<(), sqlx::Error> {
+    sqlx::query!("update join_requests set note = $2, updated_at = now() where id = $1", id, note)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_dm_delivered(conn: &mut PgConnection, id: i64, delivered: bool) -> Result<(), sqlx::Error> {
+    sqlx::query!("update join_requests set dm_delivered = $2 where id = $1", id, delivered).execute(conn).await?;
+    Ok(())
+}
+
+/// A group's review thread, if one was made.
+pub async fn review_thread(conn: &mut PgConnection, group_id: i64) -> Result<Option<(u64, u64)>, sqlx::Error> {
+    let r = sqlx::query!("select channel_id, thread_id from request_threads where group_id = $1", group_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(r.map(|r| (snowflake(r.channel_id), snowflake(r.thread_id))))
+}
+
+pub async fn set_review_thread(
+    conn: &mut PgConnection,
+    group_id: i64,
+    channel_id: u64,
+    thread_id: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into request_threads (group_id, channel_id, thread_id) values ($1, $2, $3)
+         on conflict (group_id) do update set channel_id = excluded.channel_id, thread_id = excluded.thread_id",
+        group_id,
+        db_id(channel_id),
+        db_id(thread_id)
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Forget a group's review thread (it was deleted); the next request makes a new one.
+pub async fn forget_review_thread(conn: &mut PgConnection, group_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!("delete from request_threads where group_id = $1", group_id).execute(conn).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn criteria_are_checked_and_named() {
+        let c = Criteria {
+            min_days_in_server: 7,
+            min_account_age_days: 30,
+            required_role_ids: vec![5],
+            blocked_role_ids: vec![6],
+        };
+        let ok = Applicant { account_age_days: 30, days_in_server: 7, role_ids: vec![5] };
+        assert!(check(&c, &ok).iter().all(|c| c.ok));
+        let bad = Applicant { account_age_days: 1, days_in_server: 1, role_ids: vec![6] };
+        assert!(check(&c, &bad).iter().all(|c| !c.ok));
+        assert!(check(&Criteria::default(), &bad).is_empty());
+    }
+
+    #[test]
+    fn snowflake_time_reads_the_timestamp() {
+        assert_eq!(snowflake_time(175928847299117063).timestamp_millis(), 1462015105796);
+    }
+
+    #[sqlx::test]
+    async fn one_pending_request_per_member_per_group_and_the_cooldown(pool: sqlx::PgPool) {
+        use crate::domain::group::{self, Bucket, NewGroup, Visibility};
+        let mut conn = pool.acquire().await.unwrap();
+        let new = NewGroup::parse(1, 9, "Rust", Bucket::Interest, Visibility::Closed, None).unwrap();
+        let gid = group::insert(&mut conn, &new).await.unwrap();
+        let id = insert(&mut conn, 1, gid, 5, Some("hi")).await.unwrap().expect("stored");
+        assert_eq!(insert(&mut conn, 1, gid, 5, None).await.unwrap(), None, "one pending per member per group");
+        insert(&mut conn, 1, gid, 6, None).await.unwrap().expect("someone else may ask");
+        let since = Utc::now() - chrono::Duration::days(COOLDOWN_DAYS);
+        assert_eq!(denied_since(&mut conn, gid, 5, since).await.unwrap(), None);
+        assert!(close(&mut conn, id, Status::Denied, 9, Some("not yet")).await.unwrap());
+        assert!(!close(&mut conn, id, Status::Approved, 9, None).await.unwrap(), "the first decision wins");
+        assert!(denied_since(&mut conn, gid, 5, since).await.unwrap().is_some());
+        let r = get(&mut conn, 1, id).await.unwrap().unwrap();
+        assert_eq!((r.status, r.reason.as_deref(), r.group_name.as_str()), (Status::Denied, Some("not yet"), "Rust"));
+        assert!(get(&mut conn, 2, id).await.unwrap().is_none(), "another guild's id is unknown");
+        insert(&mut conn, 1, gid, 5, None).await.unwrap().expect("a new request once the old one is closed");
+    }
+}

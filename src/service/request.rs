@@ -1,0 +1,429 @@
+//! Requests to join closed groups (R1-R4): automatic criteria, the request
+//! card in the group's private review thread, decisions by the group's
+//! leaders (first decision wins, by a row lock), approval through the same
+//! admit path as a join, the outcome by DM, withdrawals.
+
+use super::membership::{self, MembershipError};
+use super::App;
+use crate::discord::{review, DiscordError};
+use crate::domain::group::{self, Group, Visibility};
+use crate::domain::request::{self as domain, Applicant, Check, Criteria, Request, Status};
+use crate::domain::{audit, settings};
+use crate::views::request as view;
+use chrono::{DateTime, Utc};
+use tracing::{info, warn};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error("no such group")]
+    NoGroup,
+    #[error("the group is archived")]
+    Archived,
+    #[error("the group is open")]
+    Open(Group),
+    #[error("already a member")]
+    AlreadyMember(Group),
+    #[error("banned from the group")]
+    Banned(Group),
+    #[error("the guidelines must be accepted first")]
+    NeedsGuidelines(settings::Guidelines, Group),
+    #[error("denied recently")]
+    Cooldown(Group, DateTime<Utc>),
+    #[error("criteria not met")]
+    Criteria(Group, Vec<Check>),
+    #[error("a request is already pending")]
+    AlreadyPending(Box<Request>),
+    #[error("no such request")]
+    NotFound,
+    #[error("the request is no longer pending")]
+    AlreadyDecided(Box<Request>),
+    #[error("not allowed to decide")]
+    NotAllowed,
+    #[error("admitting the member failed: {0}")]
+    Admit(MembershipError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// What a stored request did.
+#[derive(Debug, Clone)]
+pub struct Requested {
+    pub request: Request,
+    /// The card reached the group's review thread.
+    pub posted: bool,
+}
+
+/// What a decision did besides changing the row.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    pub request: Request,
+    pub dm_delivered: bool,
+}
+
+async fn load(app: &App, guild_id: u64, id: i64) -> Result<Request, RequestError> {
+    domain::get(&mut *app.pool.acquire().await?, guild_id, id).await?.ok_or(RequestError::NotFound)
+}
+
+/// `/request-join` and the *Send request to join* button: every automatic
+/// check first, then one pending request per member per group, then the card.
+pub async fn request(
+    app: &App,
+    guild_id: u64,
+    user_id: u64,
+    group_id: i64,
+    applicant: &Applicant,
+    message: Option<&str>,
+) -> Result<Requested, RequestError> {
+    let mut conn = app.pool.acquire().await?;
+    let g = group::get(&mut conn, guild_id, group_id).await?.ok_or(RequestError::NoGroup)?;
+    if g.archived {
+        return Err(RequestError::Archived);
+    }
+    if crate::domain::membership::is_member(&mut conn, g.id, user_id).await? {
+        return Err(RequestError::AlreadyMember(g));
+    }
+    if crate::domain::membership::is_banned(&mut conn, g.id, user_id).await? {
+        return Err(RequestError::Banned(g));
+    }
+    if g.visibility == Visibility::Open {
+        return Err(RequestError::Open(g));
+    }
+    if let Some(r) = domain::pending_for(&mut conn, g.id, user_id).await? {
+        return Err(RequestError::AlreadyPending(Box::new(r)));
+    }
+    let since = Utc::now() - chrono::Duration::days(domain::COOLDOWN_DAYS);
+    if let Some(at) = domain::denied_since(&mut conn, g.id, user_id, since).await? {
+        return Err(RequestError::Cooldown(g, at + chrono::Duration::days(domain::COOLDOWN_DAYS)));
+    }
+    let checks = domain::check(&domain::criteria(&mut conn, g.id).await?, applicant);
+    if checks.iter().any(|c| !c.ok) {
+        return Err(RequestError::Criteria(g, checks));
+    }
+    drop(conn);
+    if let Some(gl) = membership::pending_guidelines(app, guild_id, user_id).await? {
+        return Err(RequestError::NeedsGuidelines(gl, g));
+    }
+    let mut tx = app.pool.begin().await?;
+    let Some(id) = domain::insert(&mut tx, guild_id, g.id, user_id, message).await? else {
+        drop(tx);
+        let r = domain::pending_for(&mut *app.pool.acquire().await?, g.id, user_id).await?;
+        return match r {
+            Some(r) => Err(RequestError::AlreadyPending(Box::new(r))),
+            None => Err(RequestError::NotFound),
+        };
+    };
+    audit::record(
+        &mut tx,
+        &audit::Entry {
+            guild_id,
+            actor_id: Some(user_id),
+            subject_id: Some(user_id),
+            group_id: Some(g.id),
+            action: "request.create",
+            reason: Some(&format!("request {id}")),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    info!(request = id, group_id = g.id, user_id, "join request stored");
+    let r = load(app, guild_id, id).await?;
+    let posted = post(app, &g, &r, applicant, &checks).await?;
+    Ok(Requested { request: load(app, guild_id, id).await?, posted })
+}
+
+/// The group's private review thread in the requests channel, made on first
+/// use. Its current leaders are (re-)added each time, so a leader appointed
+/// later sees the next card. `None` when there is no usable one.
+async fn review_thread(app: &App, g: &Group) -> Result<Option<u64>, sqlx::Error> {
+    let mut conn = app.pool.acquire().await?;
+    let Some(channel) = settings::requests_channel(&mut conn, g.guild_id).await? else { return Ok(None) };
+    let thread = match domain::review_thread(&mut conn, g.id).await? {
+        Some((ch, thread)) if ch == channel => thread,
+        _ => match review::start_private_thread(&app.http, channel, &format!("Requests: {}", g.name)).await {
+            Ok(t) => {
+                domain::set_review_thread(&mut conn, g.id, channel, t).await?;
+                t
+            }
+            Err(e) => {
+                warn!(group_id = g.id, channel, error = %e, "could not start a private review thread");
+                return Ok(None);
+            }
+        },
+    };
+    for leader in crate::domain::membership::leaders(&mut conn, g.id).await? {
+        if let Err(e) = review::add_thread_member(&app.http, thread, leader).await {
+            warn!(group_id = g.id, leader, error = %e, "could not add a leader to the review thread");
+        }
+    }
+    Ok(Some(thread))
+}
+
+/// Post the request's card in the group's review thread (made again once
+/// if it was deleted).
+async fn post(app: &App, g: &Group, r: &Request, a: &Applicant, checks: &[Check]) -> Result<bool, sqlx::Error> {
+    let card = view::card(r, Some(a), checks);
+    for _ in 0..2 {
+        let Some(thread) = review_thread(app, g).await? else { return Ok(false) };
+        match review::post_card(&app.http, thread, &card.content, card.embeds.clone(), card.components.clone()).await {
+            Ok(message) => {
+                domain::set_card(&mut *app.pool.acquire().await?, r.id, thread, message).await?;
+                return Ok(true);
+            }
+            Err(DiscordError::Unknown(..)) => {
+                warn!(request = r.id, thread, "the review thread is gone; making a new one");
+                domain::forget_review_thread(&mut *app.pool.acquire().await?, g.id).await?;
+            }
+            Err(e) => {
+                warn!(request = r.id, thread, error = %e, "could not post a join request card");
+                return Ok(false);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Whether `actor` may decide the group's requests: one of its leaders now,
+/// or someone with Manage Roles or an admin (`privileged`).
+async fn may_decide(app: &App, group_id: i64, actor: u64, privileged: bool) -> Result<bool, sqlx::Error> {
+    Ok(privileged || crate::domain::membership::is_leader(&mut *app.pool.acquire().await?, group_id, actor).await?)
+}
+
+/// The request, if it is still pending and `actor` may decide it (before
+/// asking for a deny reason).
+pub async fn decidable(
+    app: &App,
+    guild_id: u64,
+    id: i64,
+    actor: u64,
+    privileged: bool,
+) -> Result<Request, RequestError> {
+    let r = load(app, guild_id, id).await?;
+    if !may_decide(app, r.group_id, actor, privileged).await? {
+        return Err(RequestError::NotAllowed);
+    }
+    if r.status != Status::Pending {
+        return Err(RequestError::AlreadyDecided(Box::new(r)));
+    }
+    Ok(r)
+}
+
+/// Lock a request's row in a new transaction. While another decider holds
+/// it, wait without holding a connection; once it is decided, say so.
+async fn lock(
+    app: &App,
+    guild_id: u64,
+    id: i64,
+) -> Result<(sqlx::Transaction<'static, sqlx::Postgres>, Request), RequestError> {
+    for _ in 0..600 {
+        let mut tx = app.pool.begin().await?;
+        match domain::try_lock(&mut tx, guild_id, id).await {
+            Ok(Some(r)) => return Ok((tx, r)),
+            Ok(None) => return Err(RequestError::NotFound),
+            Err(domain::LockError::Db(e)) => return Err(e.into()),
+            Err(domain::LockError::Busy) => {
+                drop(tx);
+                let r = load(app, guild_id, id).await?;
+                if r.status != Status::Pending {
+                    return Err(RequestError::AlreadyDecided(Box::new(r)));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+    Err(RequestError::Db(sqlx::Error::PoolTimedOut))
+}
+
+/// Approve: admit the requester as a join does. The row stays locked while
+/// the role is granted, so a second decider waits and then learns who
+/// decided; a failed grant leaves the request pending, with a note.
+pub async fn approve(app: &App, guild_id: u64, id: i64, actor: u64, privileged: bool) -> Result<Decided, RequestError> {
+    if !may_decide(app, load(app, guild_id, id).await?.group_id, actor, privileged).await? {
+        return Err(RequestError::NotAllowed);
+    }
+    let (mut tx, r) = lock(app, guild_id, id).await?;
+    if !privileged && !crate::domain::membership::is_leader(&mut tx, r.group_id, actor).await? {
+        return Err(RequestError::NotAllowed);
+    }
+    if r.status != Status::Pending {
+        return Err(RequestError::AlreadyDecided(Box::new(r)));
+    }
+    let g = group::get(&mut tx, guild_id, r.group_id).await?.ok_or(RequestError::NoGroup)?;
+    if g.archived {
+        return Err(RequestError::Archived);
+    }
+    if let Err(e) = membership::admit_approved(app, &g, r.user_id, actor).await {
+        warn!(request = id, group_id = g.id, error = %e, "approved requester could not be admitted");
+        let note = format!(
+            "An approval by <@{actor}> on <t:{}:f> could not be completed: the bot could not give you the group's role. Admins were told; the request is still pending.",
+            Utc::now().timestamp()
+        );
+        domain::set_note(&mut tx, id, Some(&note)).await?;
+        audit::record(
+            &mut tx,
+            &audit::Entry {
+                guild_id,
+                actor_id: Some(actor),
+                subject_id: Some(r.user_id),
+                group_id: Some(g.id),
+                action: "request.approve_failed",
+                reason: Some(&format!("request {id}: {e}")),
+                ..Default::default()
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        let _ = review::dm(&app.http, r.user_id, &view::approval_failed_dm(&g.name)).await;
+        return Err(RequestError::Admit(e));
+    }
+    domain::close(&mut tx, id, Status::Approved, actor, None).await?;
+    audit::record(
+        &mut tx,
+        &audit::Entry {
+            guild_id,
+            actor_id: Some(actor),
+            subject_id: Some(r.user_id),
+            group_id: Some(g.id),
+            action: "request.approve",
+            reason: Some(&format!("request {id}")),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    info!(request = id, group_id = g.id, actor, "join request approved");
+    finish(app, guild_id, id).await
+}
+
+/// Deny, with an optional reason given to the requester.
+pub async fn deny(
+    app: &App,
+    guild_id: u64,
+    id: i64,
+    actor: u64,
+    privileged: bool,
+    reason: Option<&str>,
+) -> Result<Decided, RequestError> {
+    if !may_decide(app, load(app, guild_id, id).await?.group_id, actor, privileged).await? {
+        return Err(RequestError::NotAllowed);
+    }
+    let (mut tx, r) = lock(app, guild_id, id).await?;
+    if !privileged && !crate::domain::membership::is_leader(&mut tx, r.group_id, actor).await? {
+        return Err(RequestError::NotAllowed);
+    }
+    if !domain::close(&mut tx, id, Status::Denied, actor, reason).await? {
+        return Err(RequestError::AlreadyDecided(Box::new(r)));
+    }
+    audit::record(
+        &mut tx,
+        &audit::Entry {
+            guild_id,
+            actor_id: Some(actor),
+            subject_id: Some(r.user_id),
+            group_id: Some(r.group_id),
+            action: "request.deny",
+            reason,
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    finish(app, guild_id, id).await
+}
+
+/// The requester withdraws a pending request.
+pub async fn withdraw(app: &App, guild_id: u64, id: i64, user_id: u64) -> Result<Request, RequestError> {
+    let (mut tx, r) = lock(app, guild_id, id).await?;
+    if r.user_id != user_id {
+        return Err(RequestError::NotFound);
+    }
+    if !domain::close(&mut tx, id, Status::Withdrawn, user_id, None).await? {
+        return Err(RequestError::AlreadyDecided(Box::new(r)));
+    }
+    audit::record(
+        &mut tx,
+        &audit::Entry {
+            guild_id,
+            actor_id: Some(user_id),
+            subject_id: Some(user_id),
+            group_id: Some(r.group_id),
+            action: "request.withdraw",
+            reason: Some(&format!("request {id}")),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    let r = load(app, guild_id, id).await?;
+    update_card(app, &r).await;
+    Ok(r)
+}
+
+/// Show the outcome on the card; `false` when it's gone.
+async fn update_card(app: &App, r: &Request) -> bool {
+    let (Some(channel), Some(message)) = (r.card_channel_id, r.card_message_id) else { return false };
+    let card = view::card(r, None, &[]);
+    match review::edit_card(&app.http, channel, message, &card.content, card.embeds, card.components).await {
+        Ok(()) => true,
+        Err(e) => {
+            warn!(request = r.id, error = %e, "could not update a join request's card");
+            false
+        }
+    }
+}
+
+/// After a decision: update the card, DM the requester, remember whether the
+/// DM arrived (closed DMs: `/requests` still shows the outcome).
+async fn finish(app: &App, guild_id: u64, id: i64) -> Result<Decided, RequestError> {
+    let r = load(app, guild_id, id).await?;
+    update_card(app, &r).await;
+    let dm_delivered = match review::dm(&app.http, r.user_id, &view::outcome_dm(&r)).await {
+        Ok(()) => true,
+        Err(e) => {
+            if !matches!(e, DiscordError::DmsClosed) {
+                warn!(request = id, error = %e, "could not DM the requester the outcome");
+            }
+            false
+        }
+    };
+    domain::set_dm_delivered(&mut *app.pool.acquire().await?, id, dm_delivered).await?;
+    Ok(Decided { request: load(app, guild_id, id).await?, dm_delivered })
+}
+
+/// What `/requests` shows: the member's own requests, and the pending
+/// requests of the groups they lead (all groups for `privileged`).
+pub struct Listing {
+    pub own: Vec<Request>,
+    pub to_decide: Vec<Request>,
+}
+
+pub async fn listing(app: &App, guild_id: u64, user_id: u64, privileged: bool) -> Result<Listing, sqlx::Error> {
+    let mut conn = app.pool.acquire().await?;
+    Ok(Listing {
+        own: domain::for_user(&mut conn, guild_id, user_id, 10).await?,
+        to_decide: domain::pending_for_leader(&mut conn, guild_id, user_id, privileged, 10).await?,
+    })
+}
+
+/// Set a group's criteria (admins), audited.
+pub async fn set_criteria(app: &App, g: &Group, actor: u64, c: &Criteria) -> Result<(), sqlx::Error> {
+    let mut tx = app.pool.begin().await?;
+    domain::set_criteria(&mut tx, g.id, c).await?;
+    audit::record(
+        &mut tx,
+        &audit::Entry {
+            guild_id: g.guild_id,
+            actor_id: Some(actor),
+            group_id: Some(g.id),
+            action: "group.criteria",
+            reason: Some(&view::criteria_summary(c)),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await
+}
+
+pub async fn criteria(app: &App, group_id: i64) -> Result<Criteria, sqlx::Error> {
+    domain::criteria(&mut *app.pool.acquire().await?, group_id).await
+}

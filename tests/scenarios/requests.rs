@@ -1,0 +1,381 @@
+//! Requests to join closed groups (R1-R4): automatic criteria, the card in
+//! the group's private review thread, decisions by that group's leaders
+//! (first decision wins), the outcome by DM and in `/requests`, withdrawals.
+
+use crate::membership::group;
+use crate::sim::Sim;
+use fake_discord::scenario::{components_of, message_text};
+use fake_discord::world::{channel_type, Message};
+use fake_discord::{Actor, Reply};
+
+/// A text channel made by hand, set as the requests channel.
+async fn requests_channel(sim: &Sim) -> u64 {
+    let id = sim.fake.create_channel_by_hand("join-requests", channel_type::TEXT, None, vec![]);
+    let mut conn = sim.pool.acquire().await.unwrap();
+    guildhall::domain::settings::set_requests_channel(&mut conn, sim.fake.guild_id, Some(id)).await.unwrap();
+    id
+}
+
+async fn make_leader(ada: &Actor, group: &str, who: &Actor) {
+    let r = ada.slash("group leader add", &[("group", group), ("user", &who.user_id.to_string())]).await;
+    assert!(!r.text().contains("Error"), "{}", r.text());
+}
+
+/// The review thread of the (only) group, and its latest card.
+fn thread_of(sim: &Sim, channel: u64) -> u64 {
+    sim.fake
+        .with(|w| {
+            w.channels
+                .values()
+                .find(|c| c.parent_id == Some(channel) && c.kind == channel_type::PRIVATE_THREAD)
+                .map(|c| c.id)
+        })
+        .expect("a private review thread")
+}
+
+fn card(sim: &Sim, thread: u64) -> Message {
+    sim.fake
+        .with(|w| w.channel_messages(thread).to_vec())
+        .into_iter()
+        .rev()
+        .find(|m| !m.embeds.as_array().unwrap().is_empty())
+        .expect("a card")
+}
+
+fn refreshed(sim: &Sim, m: &Message) -> Message {
+    sim.fake.with(|w| w.find_message(m.id).cloned()).expect("card still there")
+}
+
+fn button(m: &Message, label: &str) -> String {
+    components_of(m)
+        .into_iter()
+        .find(|c| c.label == label)
+        .unwrap_or_else(|| panic!("no {label} on {}", message_text(m)))
+        .custom_id
+}
+
+async fn status_of(sim: &Sim, user: u64) -> String {
+    sqlx::query_scalar::<_, String>(&format!(
+        "select status from join_requests where user_id = {user} order by id desc limit 1"
+    ))
+    .fetch_one(&sim.pool)
+    .await
+    .unwrap()
+}
+
+async fn ask(who: &Actor, group: &str, message: Option<&str>) -> Reply {
+    let mut opts = vec![("group", group)];
+    if let Some(m) = message {
+        opts.push(("message", m));
+    }
+    who.slash("request-join", &opts).await
+}
+
+struct Setup {
+    sim: Sim,
+    ada: Actor,
+    lena: Actor,
+    role: u64,
+    thread_parent: u64,
+}
+
+/// A closed group "Rust" led by lena, a requests channel.
+async fn setup() -> Setup {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let lena = sim.member("lena");
+    let (role, _) = group(&sim, &ada, "Rust", "Closed").await;
+    make_leader(&ada, "Rust", &lena).await;
+    let thread_parent = requests_channel(&sim).await;
+    Setup { sim, ada, lena, role, thread_parent }
+}
+
+#[tokio::test]
+async fn each_criterion_failing_is_named_and_all_passing_sends_the_request() {
+    let Setup { sim, ada, lena, thread_parent, .. } = setup().await;
+    let vip = sim.fake.create_role_by_hand("VIP", 0, false);
+    let muted = sim.fake.create_role_by_hand("Muted", 0, false);
+    let r = ada
+        .slash(
+            "group criteria",
+            &[
+                ("group", "Rust"),
+                ("min_days_in_server", "7"),
+                ("min_account_age_days", "30"),
+                ("required_role", &vip.to_string()),
+                ("blocked_role", &muted.to_string()),
+            ],
+        )
+        .await;
+    assert!(r.text().contains("at least 7 days in the server"), "{}", r.text());
+
+    // too new to the server
+    let newcomer = sim.fake.add_user("newcomer", 365, true);
+    sim.fake.join_guild(newcomer, 2);
+    sim.fake.give_role(newcomer, vip);
+    let r = ask(&sim.fake.actor(newcomer), "Rust", None).await;
+    assert!(r.is_ephemeral());
+    assert!(r.text().contains("at least 7 days in the server (you: 2)"), "{}", r.text());
+    assert!(!r.text().contains("account at least"), "only the failing criterion is named: {}", r.text());
+
+    // too young an account
+    let young = sim.fake.add_user("young", 3, true);
+    sim.fake.join_guild(young, 10);
+    sim.fake.give_role(young, vip);
+    let r = ask(&sim.fake.actor(young), "Rust", None).await;
+    assert!(r.text().contains("an account at least 30 days old (yours: 3)"), "{}", r.text());
+
+    // missing the required role
+    let bob = sim.member("bob");
+    let r = ask(&bob, "Rust", None).await;
+    assert!(r.text().contains(&format!("the <@&{vip}> role")), "{}", r.text());
+
+    // holding a blocked role
+    sim.fake.give_role(bob.user_id, vip);
+    sim.fake.give_role(bob.user_id, muted);
+    let r = ask(&bob, "Rust", None).await;
+    assert!(r.text().contains(&format!("not the <@&{muted}> role")), "{}", r.text());
+    assert_eq!(sim.count("select count(*) from join_requests").await, 0, "a failed criterion stores nothing");
+
+    // all passing
+    sim.fake.take_role(bob.user_id, muted);
+    let r = ask(&bob, "Rust", Some("I write Rust at work @everyone")).await;
+    assert!(r.text().contains("was sent"), "{}", r.text());
+    assert_eq!(status_of(&sim, bob.user_id).await, "pending");
+    let thread = thread_of(&sim, thread_parent);
+    let c = card(&sim, thread);
+    let text = message_text(&c);
+    assert!(text.contains(&format!("<@{}>", bob.user_id)), "{text}");
+    assert!(text.contains("I write Rust at work"), "{text}");
+    assert!(text.contains("Days in server") && text.contains("Account age"), "{text}");
+    assert!(text.contains("✅ at least 7 days"), "{text}");
+    assert_eq!(c.allowed_mentions["parse"], serde_json::json!([]), "the card pings nobody");
+    // only the group's leader (and people with Manage Threads) see the thread
+    assert!(sim.fake.with(|w| w.can_view_thread(thread, lena.user_id)), "the leader was added to the thread");
+    assert!(!sim.fake.with(|w| w.can_view_thread(thread, bob.user_id)), "the requester can't see the review thread");
+
+    // one pending request per member per group
+    let r = ask(&bob, "Rust", None).await;
+    assert!(r.text().contains("already have a pending request"), "{}", r.text());
+    assert_eq!(sim.count("select count(*) from join_requests").await, 1);
+}
+
+#[tokio::test]
+async fn approve_grants_the_role_subscribes_dms_and_updates_the_card() {
+    let Setup { sim, ada, lena, role, thread_parent } = setup().await;
+    let bob = sim.member("bob");
+    ask(&bob, "Rust", None).await;
+    let c = card(&sim, thread_of(&sim, thread_parent));
+    let r = lena.click(c.id, &button(&c, "Approve")).await;
+    assert!(r.is_ephemeral());
+    assert!(r.text().contains("is now a member of **Rust**"), "{}", r.text());
+    assert!(bob.roles().contains(&role), "the role was granted");
+    assert_eq!(status_of(&sim, bob.user_id).await, "approved");
+    let subs = sim
+        .count(&format!("select count(*) from subscriptions where user_id = {} and kind = 'group'", bob.user_id))
+        .await;
+    assert_eq!(subs, 1, "subscribed to the group");
+    let c = refreshed(&sim, &c);
+    assert!(components_of(&c).is_empty(), "buttons removed");
+    assert!(message_text(&c).contains(&format!("approved by <@{}>", lena.user_id)), "{}", message_text(&c));
+    let dms = bob.dms();
+    assert_eq!(dms.len(), 1);
+    assert!(dms[0].content.contains("approved"), "{}", dms[0].content);
+    let r = bob.slash("requests", &[]).await;
+    assert!(r.text().contains("approved by"), "{}", r.text());
+
+    // a leader appointed later is added to the review thread with the next card
+    let thread = thread_of(&sim, thread_parent);
+    let mia = sim.member("mia");
+    make_leader(&ada, "Rust", &mia).await;
+    assert!(!sim.fake.with(|w| w.can_view_thread(thread, mia.user_id)));
+    ask(&sim.member("carl"), "Rust", None).await;
+    assert!(sim.fake.with(|w| w.can_view_thread(thread, mia.user_id)));
+    let threads = sim.fake.with(|w| {
+        w.channels
+            .values()
+            .filter(|c| c.parent_id == Some(thread_parent) && c.kind == channel_type::PRIVATE_THREAD)
+            .count()
+    });
+    assert_eq!(threads, 1, "one thread per group");
+}
+
+#[tokio::test]
+async fn deny_with_a_reason_dms_it_and_the_cooldown_says_until_when() {
+    let Setup { sim, lena, thread_parent, .. } = setup().await;
+    let bob = sim.member("bob");
+    ask(&bob, "Rust", None).await;
+    let c = card(&sim, thread_of(&sim, thread_parent));
+    let form = lena.click(c.id, &button(&c, "Deny")).await;
+    let modal = form.modal();
+    assert!(!modal.fields[0].2, "the reason is optional");
+    let r = lena.submit(&modal, &[("reason", "Please introduce yourself first")]).await;
+    assert!(r.text().contains("Denied request"), "{}", r.text());
+    assert_eq!(status_of(&sim, bob.user_id).await, "denied");
+    let dms = bob.dms();
+    assert!(dms[0].content.contains("Please introduce yourself first"), "{}", dms[0].content);
+    let c = refreshed(&sim, &c);
+    assert!(components_of(&c).is_empty());
+    assert!(message_text(&c).contains("denied by"), "{}", message_text(&c));
+
+    let r = ask(&bob, "Rust", None).await;
+    assert!(r.text().contains("You can ask again from <t:"), "{}", r.text());
+    assert_eq!(sim.count("select count(*) from join_requests").await, 1);
+}
+
+#[tokio::test]
+async fn twenty_simultaneous_presses_give_one_decision_and_one_grant() {
+    let Setup { sim, ada, lena, thread_parent, .. } = setup().await;
+    let mia = sim.member("mia");
+    make_leader(&ada, "Rust", &mia).await;
+    let bob = sim.member("bob");
+    ask(&bob, "Rust", None).await;
+    let c = card(&sim, thread_of(&sim, thread_parent));
+    let (approve, deny) = (button(&c, "Approve"), button(&c, "Deny"));
+    let grants_before = sim.fake.with(|w| w.count_requests("PUT", "/roles/"));
+    // twenty presses at the same moment (concurrent tasks on the runtime)
+    let mut set = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let who = if n % 2 == 0 { lena.clone() } else { mia.clone() };
+        let id = if n % 5 == 4 { deny.clone() } else { approve.clone() };
+        let msg = c.id;
+        set.spawn(async move { who.click(msg, &id).await });
+    }
+    let replies: Vec<Reply> = set.join_all().await;
+    let grants = sim.fake.with(|w| w.count_requests("PUT", "/roles/")) - grants_before;
+    assert_eq!(grants, 1, "one role grant");
+    assert_eq!(status_of(&sim, bob.user_id).await, "approved");
+    let approved = replies.iter().filter(|r| r.text().contains("is now a member")).count();
+    assert_eq!(approved, 1, "one decision");
+    for r in replies.iter().filter(|r| r.callback_type() != 9 && !r.text().contains("is now a member")) {
+        assert!(r.text().contains("already approved by <@"), "{}", r.text());
+    }
+    assert_eq!(bob.dms().len(), 1);
+}
+
+#[tokio::test]
+async fn outsiders_other_leaders_forged_ids_and_former_leaders_cannot_decide() {
+    let Setup { sim, ada, lena, role, thread_parent } = setup().await;
+    group(&sim, &ada, "Go", "Closed").await;
+    let gopher = sim.member("gopher");
+    make_leader(&ada, "Go", &gopher).await;
+    let bob = sim.member("bob");
+    let eve = sim.member("eve");
+    ask(&bob, "Rust", None).await;
+    let c = card(&sim, thread_of(&sim, thread_parent));
+    let approve = button(&c, "Approve");
+    for who in [&eve, &gopher, &bob] {
+        let r = who.click(c.id, &approve).await;
+        assert!(r.text().contains("Only this group's leaders"), "{}", r.text());
+        let r = who.click(c.id, &button(&c, "Deny")).await;
+        assert!(r.text().contains("Only this group's leaders"), "{}", r.text());
+    }
+    for forged in ["gh:rqa:999999", "gh:rqa:0", "gh:rqa:1x", "gh:rqa:-1"] {
+        let r = lena.click(c.id, forged).await;
+        assert!(r.text().contains("Error"), "{forged}: {}", r.text());
+    }
+    assert_eq!(status_of(&sim, bob.user_id).await, "pending");
+    assert!(!bob.roles().contains(&role));
+
+    let r = ada.slash("group leader remove", &[("group", "Rust"), ("user", &lena.user_id.to_string())]).await;
+    assert!(!r.text().contains("Error"), "{}", r.text());
+    let r = lena.click(c.id, &approve).await;
+    assert!(r.text().contains("Only this group's leaders"), "{}", r.text());
+    assert_eq!(status_of(&sim, bob.user_id).await, "pending");
+}
+
+#[tokio::test]
+async fn closed_dms_withdraw_already_member_and_banned() {
+    let Setup { sim, ada, lena, .. } = setup().await;
+    let shy = sim.fake.add_user("shy", 365, false);
+    sim.fake.join_guild(shy, 30);
+    let shy = sim.fake.actor(shy);
+    ask(&shy, "Rust", None).await;
+    // leaders decide from /requests too
+    let l = lena.slash("requests", &[]).await;
+    assert!(l.text().contains("waiting for your decision"), "{}", l.text());
+    let r = l.click("Approve #1").await;
+    assert!(r.text().contains("DMs are closed"), "{}", r.text());
+    let mine = shy.slash("requests", &[]).await;
+    assert!(mine.text().contains("approved by"), "{}", mine.text());
+
+    // already a member
+    let r = ask(&shy, "Rust", None).await;
+    assert!(r.text().contains("already a member"), "{}", r.text());
+
+    // withdraw
+    let bob = sim.member("bob");
+    ask(&bob, "Rust", None).await;
+    let mine = bob.slash("requests", &[]).await;
+    let r = mine.click("Withdraw #2").await;
+    assert!(r.text().contains("You withdrew request #2"), "{}", r.text());
+    assert_eq!(status_of(&sim, bob.user_id).await, "withdrawn");
+
+    // banned
+    let eve = sim.member("eve");
+    let r = ada.slash("group ban", &[("group", "Rust"), ("user", &eve.user_id.to_string())]).await;
+    assert!(!r.text().contains("Error"), "{}", r.text());
+    let r = ask(&eve, "Rust", None).await;
+    assert!(r.text().contains("banned"), "{}", r.text());
+}
+
+#[tokio::test]
+async fn a_failed_grant_leaves_the_request_pending_and_tells_both() {
+    let Setup { sim, lena, role, thread_parent, .. } = setup().await;
+    let bob = sim.member("bob");
+    ask(&bob, "Rust", None).await;
+    let c = card(&sim, thread_of(&sim, thread_parent));
+    sim.fake.move_role(role, 1000);
+    let r = lena.click(c.id, &button(&c, "Approve")).await;
+    assert!(r.text().contains("I couldn't admit the requester"), "{}", r.text());
+    assert_eq!(status_of(&sim, bob.user_id).await, "pending");
+    assert!(!bob.roles().contains(&role));
+    assert!(bob.dms().iter().any(|m| m.content.contains("couldn't give you the group's role")));
+    let mine = bob.slash("requests", &[]).await;
+    assert!(mine.text().contains("could not be completed"), "{}", mine.text());
+    assert!(components_of(&refreshed(&sim, &c)).iter().any(|b| b.label == "Approve"), "still decidable");
+}
+
+#[tokio::test]
+async fn the_group_page_button_sends_a_request_behind_the_guidelines() {
+    let Setup { sim, .. } = setup().await;
+    {
+        let mut conn = sim.pool.acquire().await.unwrap();
+        guildhall::domain::settings::set_guidelines(&mut conn, sim.fake.guild_id, "Be kind.").await.unwrap();
+    }
+    let bob = sim.member("bob");
+    let page = bob.slash("group info", &[("group", "Rust")]).await;
+    let r = page.click("Send request to join").await;
+    assert!(r.text().contains("Be kind."), "the guidelines first: {}", r.text());
+    assert_eq!(sim.count("select count(*) from join_requests").await, 0);
+    let agreed = r.click("I agree").await;
+    // agreeing leads back to the closed group's explanation and its button
+    let r = agreed.click("Send request to join").await;
+    assert!(r.text().contains("was sent"), "{}", r.text());
+    assert_eq!(status_of(&sim, bob.user_id).await, "pending");
+}
+
+#[tokio::test]
+async fn without_a_requests_channel_the_request_waits_in_requests() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let lena = sim.member("lena");
+    let (role, _) = group(&sim, &ada, "Rust", "Closed").await;
+    make_leader(&ada, "Rust", &lena).await;
+    let bob = sim.member("bob");
+    let r = ask(&bob, "Rust", Some("hello")).await;
+    assert!(r.text().contains("will see it in `/requests`"), "{}", r.text());
+    // a leader of another group sees nothing of it
+    group(&sim, &ada, "Go", "Closed").await;
+    let gopher = sim.member("gopher");
+    make_leader(&ada, "Go", &gopher).await;
+    let other = gopher.slash("requests", &[]).await;
+    assert!(!other.text().contains("hello") && !other.has_button("Approve #1"), "{}", other.text());
+    let l = lena.slash("requests", &[]).await;
+    assert!(l.text().contains("hello"), "{}", l.text());
+    let form = l.click("Deny #1").await;
+    let r = lena.submit(&form.modal(), &[]).await;
+    assert!(r.text().contains("Denied request #1"), "{}", r.text());
+    assert!(bob.dms()[0].content.contains("none given"), "{}", bob.dms()[0].content);
+    assert!(!bob.roles().contains(&role));
+}
