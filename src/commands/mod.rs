@@ -9,6 +9,7 @@ pub mod group_manage;
 pub mod groups;
 pub mod lead;
 pub mod membership;
+pub mod subscriptions;
 
 use crate::discord::no_pings;
 use crate::error::{user, UserErrorExt};
@@ -26,6 +27,9 @@ pub fn all() -> Vec<poise::Command<Data, Error>> {
         audit::audit(),
         directory::directory(),
         lead::lead(),
+        subscriptions::subscribe(),
+        subscriptions::subscribe_post(),
+        subscriptions::subscriptions(),
     ]
 }
 

@@ -9,6 +9,7 @@ pub mod admin;
 mod group_delete;
 pub mod lead;
 pub mod membership;
+pub mod subscriptions;
 
 use crate::discord::no_pings;
 use crate::domain::group::Bucket;
@@ -57,6 +58,14 @@ pub enum CustomId {
     LeadDeclineForm { application: i64 },
     /// *Withdraw* in `/lead status`.
     LeadWithdraw { application: i64 },
+    /// A page of `/subscriptions` (also *Cancel* on its confirmation).
+    SubscriptionsPage { page: u32 },
+    /// The multi-select on that page: the chosen subscriptions are deleted.
+    SubscriptionsDelete { page: u32 },
+    /// *Unsubscribe from all* (asks to confirm).
+    SubscriptionsAll,
+    /// *Unsubscribe from all* on the confirmation.
+    SubscriptionsAllConfirm,
 }
 
 impl CustomId {
@@ -88,6 +97,10 @@ impl CustomId {
             CustomId::LeadDecline { application } => format!("gh:ldec:{application}"),
             CustomId::LeadDeclineForm { application } => format!("gh:ldecm:{application}"),
             CustomId::LeadWithdraw { application } => format!("gh:lwd:{application}"),
+            CustomId::SubscriptionsPage { page } => format!("gh:subs:{page}"),
+            CustomId::SubscriptionsDelete { page } => format!("gh:subsdel:{page}"),
+            CustomId::SubscriptionsAll => "gh:suball".to_string(),
+            CustomId::SubscriptionsAllConfirm => "gh:subally".to_string(),
         }
     }
 
@@ -131,6 +144,10 @@ impl CustomId {
             ["gh", "ldec", a] => Some(CustomId::LeadDecline { application: row_id(a)? }),
             ["gh", "ldecm", a] => Some(CustomId::LeadDeclineForm { application: row_id(a)? }),
             ["gh", "lwd", a] => Some(CustomId::LeadWithdraw { application: row_id(a)? }),
+            ["gh", "subs", p] => Some(CustomId::SubscriptionsPage { page: page_number(p)? }),
+            ["gh", "subsdel", p] => Some(CustomId::SubscriptionsDelete { page: page_number(p)? }),
+            ["gh", "suball"] => Some(CustomId::SubscriptionsAll),
+            ["gh", "subally"] => Some(CustomId::SubscriptionsAllConfirm),
             _ => None,
         }
     }
@@ -139,6 +156,11 @@ impl CustomId {
 /// A database row id in a custom id: a positive integer, nothing else.
 pub(crate) fn row_id(s: &str) -> Option<i64> {
     strict_number::<i64>(s).filter(|n| *n > 0)
+}
+
+/// A page number in a custom id: strict, below 10,000.
+fn page_number(s: &str) -> Option<u32> {
+    strict_number::<u32>(s).filter(|p| *p < 10_000)
 }
 
 /// A number written the one way `encode` writes it: ASCII digits, no sign,
@@ -171,6 +193,10 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
         Some(CustomId::LeadApprove { application }) => lead::approve_button(ctx, data, i, application).await,
         Some(CustomId::LeadDecline { application }) => lead::decline_button(ctx, data, i, application).await,
         Some(CustomId::LeadWithdraw { application }) => lead::withdraw_button(ctx, data, i, application).await,
+        Some(CustomId::SubscriptionsPage { page }) => subscriptions::page(ctx, data, i, page).await,
+        Some(CustomId::SubscriptionsDelete { page }) => subscriptions::delete_selected(ctx, data, i, page).await,
+        Some(CustomId::SubscriptionsAll) => subscriptions::ask_all(ctx, data, i).await,
+        Some(CustomId::SubscriptionsAllConfirm) => subscriptions::confirm_all(ctx, data, i).await,
         // forms are submitted as modals, never pressed as buttons
         Some(CustomId::LeadApplyForm { .. } | CustomId::LeadProposeForm { .. } | CustomId::LeadDeclineForm { .. })
         | Some(CustomId::GuidelinesModal)
@@ -276,6 +302,10 @@ mod tests {
             CustomId::LeadDecline { application: 6 },
             CustomId::LeadDeclineForm { application: 7 },
             CustomId::LeadWithdraw { application: 8 },
+            CustomId::SubscriptionsPage { page: 0 },
+            CustomId::SubscriptionsDelete { page: 9999 },
+            CustomId::SubscriptionsAll,
+            CustomId::SubscriptionsAllConfirm,
         ] {
             let s = id.encode();
             assert!(s.len() <= 100);
@@ -324,6 +354,14 @@ mod tests {
             "gh:lapp:1:2",
             "gh:lprop:nope",
             "gh:ldecm:x",
+            "gh:subs:",
+            "gh:subs:-1",
+            "gh:subs:01",
+            "gh:subs:10000",
+            "gh:subsdel:x",
+            "gh:subsdel:1:2",
+            "gh:suball:1",
+            "gh:subally:x",
         ] {
             assert_eq!(CustomId::parse(bad), None, "{bad:?}");
         }

@@ -14,6 +14,8 @@ pub mod journal;
 pub mod lead;
 pub mod manage;
 pub mod membership;
+pub mod notify;
+pub mod subscriptions;
 
 use crate::discord::DiscordHttp;
 use sqlx::PgPool;

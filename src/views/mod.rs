@@ -8,3 +8,4 @@ pub mod directory_message;
 pub mod group_delete;
 pub mod group_page;
 pub mod lead;
+pub mod subscriptions;

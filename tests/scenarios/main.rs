@@ -12,3 +12,4 @@ mod group_manage;
 mod lead;
 mod lifecycle;
 mod membership;
+mod subscriptions;
