@@ -136,9 +136,14 @@ async fn a_member_removed_from_a_closed_group_is_not_notified() {
     assert!(!holds(&alice, role) && !alice.can_view(topic));
     assert!(holds(&lea, role));
 
-    // Non-members can't follow a closed group.
+    // Non-members can't follow a closed group, by command or on its page.
     let r = alice.slash("subscribe", &[("group", "Secret")]).await;
     assert!(r.text().contains("only its members can follow it"), "{}", r.text());
+    let page = alice.slash("group info", &[("group", "Secret")]).await;
+    if page.has_button("Subscribe") {
+        let r = page.click("Subscribe").await;
+        assert!(r.text().contains("only its members can follow it"), "{}", r.text());
+    }
     assert_eq!(subs(&sim, alice.user_id, "group").await, 0);
 }
 
