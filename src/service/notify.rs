@@ -176,3 +176,12 @@ pub async fn catch_up(app: &App, guild_id: u64) {
         }
     }
 }
+
+/// Delete a deleted group's notification role, so it doesn't hold a slot
+/// of the role limit. Never fails its caller.
+pub async fn delete_role(app: &App, guild_id: u64, role_id: u64, reason: &str) {
+    match crate::discord::provision::delete_role(&app.http, guild_id, role_id, reason).await {
+        Ok(()) | Err(DiscordError::Unknown(..)) => {}
+        Err(e) => tracing::warn!(guild_id, role_id, error = %e, "could not delete a notification role"),
+    }
+}

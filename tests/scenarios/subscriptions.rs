@@ -297,3 +297,17 @@ async fn my_subscriptions_pages_deletes_selected_and_unsubscribes_from_all() {
     assert!(alice.has_role_named("Rust"), "still a member of the group");
     assert_eq!(sim.count(&format!("select count(*) from subscriptions where user_id = {}", bob.user_id)).await, 3);
 }
+
+#[tokio::test]
+async fn deleting_a_group_deletes_its_notification_role() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    group(&sim, &ada, "Rust", "Open").await;
+    alice.slash("join", &[("group", "Rust")]).await;
+    assert!(notify_role(&sim, "Rust").is_some());
+    let ask = ada.slash("group delete", &[("group", "Rust")]).await;
+    let done = ask.click("Delete group").await;
+    assert!(!done.text().contains("Error"), "{}", done.text());
+    assert!(notify_role(&sim, "Rust").is_none(), "no orphan role left against the 250-role limit");
+}
