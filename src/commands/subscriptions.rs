@@ -19,9 +19,21 @@ fn used_in(ctx: Context<'_>) -> Option<&PartialChannel> {
     }
 }
 
-/// Whether the user can see where they are (Discord says, per interaction).
-fn can_view(ch: &PartialChannel) -> bool {
-    ch.permissions.is_some_and(|p| p.contains(Permissions::VIEW_CHANNEL))
+/// Whether the user can see where they are: the channel's computed
+/// permissions when Discord sends them, else the interaction member's
+/// permissions, which Discord documents as "in the channel, including
+/// overwrites".
+fn can_view(ctx: Context<'_>) -> bool {
+    let perms = match ctx {
+        poise::Context::Application(a) => a
+            .interaction
+            .channel
+            .as_ref()
+            .and_then(|c| c.permissions)
+            .or_else(|| a.interaction.member.as_ref().and_then(|m| m.permissions)),
+        poise::Context::Prefix(_) => None,
+    };
+    perms.is_some_and(|p| p.contains(Permissions::VIEW_CHANNEL))
 }
 
 async fn say(ctx: Context<'_>, text: String) -> Result<(), Error> {
@@ -55,7 +67,7 @@ pub async fn subscribe(
         return say(ctx, text).await;
     }
     let ch = used_in(ctx).ok_or_else(|| user("Use /subscribe in a channel or thread, or name a group."))?;
-    if !can_view(ch) {
+    if !can_view(ctx) {
         return Err(user("You can't follow a channel you can't see."));
     }
     let (kind, what) = match ch.kind {
@@ -78,7 +90,7 @@ pub async fn subscribe(
 #[poise::command(context_menu_command = "Subscribe to post", guild_only, ephemeral)]
 pub async fn subscribe_post(ctx: Context<'_>, message: serenity::all::Message) -> Result<(), Error> {
     let guild = guild_id(ctx)?;
-    if !used_in(ctx).is_some_and(can_view) {
+    if !can_view(ctx) {
         return Err(user("You can't follow a post you can't see."));
     }
     let now =
