@@ -105,14 +105,16 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                     None => poise::builtins::register_globally(ctx, &framework.options().commands).await?,
                 }
                 tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected and commands registered");
-                Ok(Data {
-                    app: App {
-                        pool: setup_pool,
-                        http: ctx.http.clone(),
-                        bot_id: ready.user.id.get(),
-                    },
-                    inflight: setup_inflight,
-                })
+                let app = App { pool: setup_pool, http: ctx.http.clone(), bot_id: ready.user.id.get() };
+                // S6: announce the topics created while the bot was down.
+                for g in &ready.guilds {
+                    let (app, guild, guard) = (app.clone(), g.id.get(), setup_inflight.clone());
+                    tokio::spawn(async move {
+                        let _guard = guard.enter();
+                        service::notify::catch_up(&app, guild).await;
+                    });
+                }
+                Ok(Data { app, inflight: setup_inflight })
             })
         })
         .build();
@@ -131,6 +133,17 @@ async fn on_event(ctx: &serenity::all::Context, event: &FullEvent, data: &Data) 
     }
     if let FullEvent::InteractionCreate { interaction: Interaction::Modal(m) } = event {
         components::handle_modal(ctx, data, m).await;
+    }
+    if let FullEvent::ThreadCreate { thread } = event {
+        if let Some(parent) = thread.parent_id {
+            let _guard = data.inflight.enter();
+            let owner = thread.owner_id.map(|o| o.get());
+            let r =
+                service::notify::topic_created(&data.app, thread.guild_id.get(), thread.id.get(), parent.get(), owner);
+            if let Err(e) = r.await {
+                tracing::warn!(thread_id = thread.id.get(), error = %e, "announcing a new topic failed");
+            }
+        }
     }
     if let FullEvent::GuildMemberRemoval { guild_id, user, .. } = event {
         let _guard = data.inflight.enter();

@@ -133,6 +133,22 @@ pub fn message(w: &World, m: &Message) -> Value {
     if let Some(g) = w.channels.get(&m.channel_id).and_then(|c| c.guild_id) {
         v["guild_id"] = json!(g.to_string());
     }
+    if let Some(r) = m.reply_to {
+        // A reply (type 19) names the message it answers.
+        v["type"] = json!(19);
+        v["message_reference"] =
+            json!({"type": 0, "message_id": r.to_string(), "channel_id": m.channel_id.to_string()});
+    }
+    // The roles the content mentions (`<@&id>`), pinged or not.
+    let roles: Vec<String> = m
+        .content
+        .split("<@&")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('>').map(|(id, _)| id))
+        .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+        .map(String::from)
+        .collect();
+    v["mention_roles"] = json!(roles);
     v
 }
 
@@ -320,6 +336,7 @@ mod tests {
             flags: 0,
             edited: false,
             interaction_id: None,
+            reply_to: Some(98 << 22),
         };
         let _: serenity::model::channel::Message = serde_json::from_value(message(&w, &msg)).expect("Message");
         let _: sm::Ready = serde_json::from_value(ready(&w, "abc")).expect("Ready");

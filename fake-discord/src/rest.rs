@@ -113,6 +113,7 @@ pub fn route(w: &mut World, r: &Request) -> Out {
             ok(json!(list))
         }
         ("POST", ["guilds", g, "channels"]) => create_channel(w, id(g)?, r.body()),
+        ("GET", ["guilds", g, "threads", "active"]) => active_threads(w, id(g)?),
         ("GET", ["guilds", g, "members", u]) => {
             let g = w.guild(id(g)?)?;
             let m = g.members.get(&id(u)?).ok_or_else(ApiError::unknown_member)?;
@@ -228,6 +229,8 @@ fn put_commands(w: &mut World, app: u64, guild: Option<u64>, r: &Request) -> Out
         }
         body.as_object_mut().map(|o| o.entry("type").or_insert(json!(1)));
         body.as_object_mut().map(|o| o.entry("default_member_permissions").or_insert(Value::Null));
+        // Discord answers an empty description for USER and MESSAGE commands.
+        body.as_object_mut().map(|o| o.entry("description").or_insert(json!("")));
         w.commands.push(Command { id: cid, guild_id: guild, body });
     }
     ok(list_commands(w, guild))
@@ -273,6 +276,7 @@ fn message_from_body(w: &mut World, channel_id: u64, author: u64, body: &Value, 
         flags: body["flags"].as_u64().unwrap_or(0),
         edited: false,
         interaction_id: interaction,
+        reply_to: body["message_reference"]["message_id"].as_str().and_then(|s| s.parse().ok()),
     }
 }
 
@@ -754,6 +758,21 @@ fn delete_overwrite(w: &mut World, cid: u64, target: u64) -> Out {
     let v = payload::channel(chm);
     w.emit("CHANNEL_UPDATE", v);
     no_content()
+}
+
+/// List Active Guild Threads: the unarchived threads the bot can see,
+/// newest first (ordered by id, descending).
+fn active_threads(w: &World, gid: u64) -> Out {
+    let g = w.guild(gid)?;
+    let mut threads: Vec<&Channel> = g
+        .channels
+        .iter()
+        .filter_map(|c| w.channels.get(c))
+        .filter(|c| matches!(c.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD) && !c.archived)
+        .filter(|c| w.can_view(c.id, w.bot_user_id))
+        .collect();
+    threads.sort_by_key(|t| std::cmp::Reverse(t.id));
+    ok(json!({"threads": threads.into_iter().map(payload::channel).collect::<Vec<_>>(), "members": []}))
 }
 
 /// Create a thread (a forum post when the parent is a forum) as `author`.

@@ -327,6 +327,79 @@ impl Actor {
         self.send(3, ch, data, Some(message_id)).await
     }
 
+    /// Use a message context-menu command (Apps > `name`) on a message:
+    /// an APPLICATION_COMMAND interaction with `data.type` 3, the message as
+    /// `target_id` and in `resolved.messages`, sent from the message's channel.
+    pub async fn message_command(&self, name: &str, message_id: u64) -> Reply {
+        let def = self
+            .fake
+            .registered_commands()
+            .into_iter()
+            .find(|c| c["name"] == name && c["type"].as_u64() == Some(3))
+            .unwrap_or_else(|| panic!("no registered message command {name:?}"));
+        let ch = self.channel_of(message_id);
+        let msg = self.fake.with(|w| payload::message(w, w.find_message(message_id).expect("message exists")));
+        let mut data = json!({
+            "id": def["id"], "name": name, "type": 3, "target_id": message_id.to_string(),
+            "resolved": {"messages": {message_id.to_string(): msg}},
+        });
+        if let Some(g) = def.get("guild_id") {
+            data["guild_id"] = g.clone();
+        }
+        self.send(2, ch, data, None).await
+    }
+
+    /// Start a topic as this user: a forum post in a forum channel (title and
+    /// first message), a public thread with a first message in a text
+    /// channel. Emits THREAD_CREATE and MESSAGE_CREATE as Discord does; panics
+    /// when the user may not (Send Messages in a forum, Create Public Threads
+    /// in a text channel, both needing View Channel).
+    pub fn create_topic(&self, channel_id: u64, title: &str, content: &str) -> u64 {
+        let uid = self.user_id;
+        self.fake.mutate(|w| {
+            let kind = w.channel(channel_id).expect("channel exists").kind;
+            let p = w.channel_permissions(channel_id, uid);
+            let needed = if kind == channel_type::FORUM {
+                crate::world::perms::SEND_MESSAGES
+            } else {
+                crate::world::perms::CREATE_PUBLIC_THREADS
+            };
+            assert!(
+                p & crate::world::perms::VIEW_CHANNEL != 0 && p & needed != 0,
+                "{} may not start a topic in {channel_id}",
+                self.name
+            );
+            crate::rest::create_thread(w, channel_id, uid, title, Some(&json!({"content": content})), false)
+                .expect("thread created")
+        })
+    }
+
+    /// Post a message as this user, optionally replying to `reply_to`;
+    /// emits MESSAGE_CREATE. Panics when the user may not send there.
+    pub fn post_message(&self, channel_id: u64, content: &str, reply_to: Option<u64>) -> u64 {
+        let uid = self.user_id;
+        self.fake.mutate(|w| {
+            let ch = w.channel(channel_id).expect("channel exists");
+            let needed = if is_thread(ch.kind) {
+                crate::world::perms::SEND_MESSAGES_IN_THREADS
+            } else {
+                crate::world::perms::SEND_MESSAGES
+            };
+            let p = w.channel_permissions(channel_id, uid);
+            assert!(
+                p & crate::world::perms::VIEW_CHANNEL != 0 && p & needed != 0,
+                "{} may not post in {channel_id}",
+                self.name
+            );
+            let mut body = json!({"content": content});
+            if let Some(r) = reply_to {
+                body["message_reference"] = json!({"message_id": r.to_string()});
+            }
+            let v = crate::rest::post_message(w, channel_id, uid, &body, None).expect("message posted");
+            v["id"].as_str().and_then(|s| s.parse().ok()).expect("message id")
+        })
+    }
+
     /// Fill in and submit a modal.
     pub async fn submit(&self, modal: &Modal, values: &[(&str, &str)]) -> Reply {
         let rows: Vec<Value> = values
@@ -773,6 +846,26 @@ mod tests {
         assert!(fake.with(|w| w.guilds[&gid].channels.contains(&hidden)));
         let owner = fake.owner();
         assert!(owner.can_view(hidden), "the owner sees everything");
+    }
+
+    #[tokio::test]
+    async fn users_start_topics_and_reply_with_the_events_discord_sends() {
+        let fake = FakeDiscord::start().await;
+        let general = fake.general_channel();
+        let owner = fake.owner();
+        let tid = owner.create_topic(general, "Hello", "first post");
+        let thread = fake.with(|w| w.channels[&tid].clone());
+        assert_eq!((thread.parent_id, thread.owner_id), (Some(general), Some(owner.user_id)));
+        // (THREAD_CREATE then MESSAGE_CREATE go to the bot: see the scenarios.)
+        let t: serenity::model::channel::GuildChannel =
+            serde_json::from_value(fake.with(|w| payload::channel(&w.channels[&tid]))).expect("thread");
+        assert_eq!(t.owner_id.map(|o| o.get()), Some(owner.user_id));
+        let first = fake.with(|w| w.channel_messages(tid)[0].id);
+        let reply = owner.post_message(tid, "a reply", Some(first));
+        let v = fake.with(|w| payload::message(w, w.find_message(reply).unwrap()));
+        let m: serenity::model::channel::Message = serde_json::from_value(v).expect("Message");
+        assert_eq!(m.message_reference.and_then(|r| r.message_id).map(|id| id.get()), Some(first));
+        assert_eq!(m.channel_id.get(), tid);
     }
 
     #[tokio::test]

@@ -140,6 +140,8 @@ pub struct Message {
     pub edited: bool,
     /// Set on messages that answer an interaction.
     pub interaction_id: Option<u64>,
+    /// The message this one replies to (`message_reference`).
+    pub reply_to: Option<u64>,
 }
 
 impl Message {

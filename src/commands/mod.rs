@@ -10,6 +10,7 @@ pub mod groups;
 pub mod lead;
 pub mod membership;
 pub mod requests;
+pub mod subscriptions;
 
 use crate::discord::no_pings;
 use crate::error::{user, UserErrorExt};
@@ -29,6 +30,9 @@ pub fn all() -> Vec<poise::Command<Data, Error>> {
         lead::lead(),
         requests::request_join(),
         requests::requests(),
+        subscriptions::subscribe(),
+        subscriptions::subscribe_post(),
+        subscriptions::subscriptions(),
     ]
 }
 

@@ -136,6 +136,14 @@ pub async fn subscribe_button(
     if facts.group.archived {
         return refuse(ctx, i, "That group is archived.").await;
     }
+    // A closed group's channel is hidden from non-members: they can't follow it.
+    if facts.group.visibility == crate::domain::group::Visibility::Closed
+        && !facts.viewer_is_member
+        && !facts.viewer_subscribed
+    {
+        return refuse(ctx, i, &format!("**{}** is a closed group: only its members can follow it.", facts.group.name))
+            .await;
+    }
     let now = membership::toggle_group_subscription(&data.app, &facts.group, user).await?;
     let facts = membership::page_facts(&data.app, guild, group, user).await?;
     let mut view = group_page::page(&facts);

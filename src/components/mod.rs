@@ -10,6 +10,7 @@ mod group_delete;
 pub mod lead;
 pub mod membership;
 pub mod request;
+pub mod subscriptions;
 
 use crate::discord::no_pings;
 use crate::domain::group::Bucket;
@@ -66,6 +67,14 @@ pub enum CustomId {
     RequestDenyForm { request: i64 },
     /// *Withdraw* in `/requests`.
     RequestWithdraw { request: i64 },
+    /// A page of `/subscriptions` (also *Cancel* on its confirmation).
+    SubscriptionsPage { page: u32 },
+    /// The multi-select on that page: the chosen subscriptions are deleted.
+    SubscriptionsDelete { page: u32 },
+    /// *Unsubscribe from all* (asks to confirm).
+    SubscriptionsAll,
+    /// *Unsubscribe from all* on the confirmation.
+    SubscriptionsAllConfirm,
 }
 
 impl CustomId {
@@ -101,6 +110,10 @@ impl CustomId {
             CustomId::RequestDeny { request } => format!("gh:rqd:{request}"),
             CustomId::RequestDenyForm { request } => format!("gh:rqdm:{request}"),
             CustomId::RequestWithdraw { request } => format!("gh:rqw:{request}"),
+            CustomId::SubscriptionsPage { page } => format!("gh:subs:{page}"),
+            CustomId::SubscriptionsDelete { page } => format!("gh:subsdel:{page}"),
+            CustomId::SubscriptionsAll => "gh:suball".to_string(),
+            CustomId::SubscriptionsAllConfirm => "gh:subally".to_string(),
         }
     }
 
@@ -148,6 +161,10 @@ impl CustomId {
             ["gh", "rqd", r] => Some(CustomId::RequestDeny { request: row_id(r)? }),
             ["gh", "rqdm", r] => Some(CustomId::RequestDenyForm { request: row_id(r)? }),
             ["gh", "rqw", r] => Some(CustomId::RequestWithdraw { request: row_id(r)? }),
+            ["gh", "subs", p] => Some(CustomId::SubscriptionsPage { page: page_number(p)? }),
+            ["gh", "subsdel", p] => Some(CustomId::SubscriptionsDelete { page: page_number(p)? }),
+            ["gh", "suball"] => Some(CustomId::SubscriptionsAll),
+            ["gh", "subally"] => Some(CustomId::SubscriptionsAllConfirm),
             _ => None,
         }
     }
@@ -156,6 +173,11 @@ impl CustomId {
 /// A database row id in a custom id: a positive integer, nothing else.
 pub(crate) fn row_id(s: &str) -> Option<i64> {
     strict_number::<i64>(s).filter(|n| *n > 0)
+}
+
+/// A page number in a custom id: strict, below 10,000.
+fn page_number(s: &str) -> Option<u32> {
+    strict_number::<u32>(s).filter(|p| *p < 10_000)
 }
 
 /// A number written the one way `encode` writes it: ASCII digits, no sign,
@@ -191,6 +213,10 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
         Some(CustomId::RequestApprove { request: r }) => request::approve_button(ctx, data, i, r).await,
         Some(CustomId::RequestDeny { request: r }) => request::deny_button(ctx, data, i, r).await,
         Some(CustomId::RequestWithdraw { request: r }) => request::withdraw_button(ctx, data, i, r).await,
+        Some(CustomId::SubscriptionsPage { page }) => subscriptions::page(ctx, data, i, page).await,
+        Some(CustomId::SubscriptionsDelete { page }) => subscriptions::delete_selected(ctx, data, i, page).await,
+        Some(CustomId::SubscriptionsAll) => subscriptions::ask_all(ctx, data, i).await,
+        Some(CustomId::SubscriptionsAllConfirm) => subscriptions::confirm_all(ctx, data, i).await,
         // forms are submitted as modals, never pressed as buttons
         Some(CustomId::LeadApplyForm { .. } | CustomId::LeadProposeForm { .. } | CustomId::LeadDeclineForm { .. })
         | Some(CustomId::RequestDenyForm { .. })
@@ -311,6 +337,10 @@ mod tests {
             CustomId::RequestDeny { request: 9 },
             CustomId::RequestDenyForm { request: 10 },
             CustomId::RequestWithdraw { request: 11 },
+            CustomId::SubscriptionsPage { page: 0 },
+            CustomId::SubscriptionsDelete { page: 9999 },
+            CustomId::SubscriptionsAll,
+            CustomId::SubscriptionsAllConfirm,
         ] {
             let s = id.encode();
             assert!(s.len() <= 100);
@@ -366,6 +396,14 @@ mod tests {
             "gh:rqd:1:2",
             "gh:rqdm:x",
             "gh:rqw:99999999999999999999",
+            "gh:subs:",
+            "gh:subs:-1",
+            "gh:subs:01",
+            "gh:subs:10000",
+            "gh:subsdel:x",
+            "gh:subsdel:1:2",
+            "gh:suball:1",
+            "gh:subally:x",
         ] {
             assert_eq!(CustomId::parse(bad), None, "{bad:?}");
         }

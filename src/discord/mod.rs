@@ -6,6 +6,7 @@
 
 pub mod channels;
 pub mod messages;
+pub mod notify;
 pub mod provision;
 pub mod review;
 pub mod roles;

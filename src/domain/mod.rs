@@ -9,6 +9,7 @@ pub mod channels;
 pub mod group;
 pub mod lead;
 pub mod membership;
+pub mod notify;
 pub mod request;
 pub mod role_safety;
 pub mod settings;

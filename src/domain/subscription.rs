@@ -21,6 +21,85 @@ impl Kind {
             Kind::Post => "post",
         }
     }
+
+    pub fn from_key(key: &str) -> Option<Kind> {
+        [Kind::Group, Kind::Forum, Kind::Thread, Kind::Post].into_iter().find(|k| k.key() == key)
+    }
+}
+
+/// One thing a member follows, as "My Subscriptions" lists it (S4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub id: i64,
+    pub kind: Kind,
+    pub target: i64,
+    /// The group's name, for group subscriptions.
+    pub group_name: Option<String>,
+}
+
+/// Everything a member follows in a guild, by type (groups, forums, threads,
+/// posts), oldest first within a type.
+pub async fn list(conn: &mut PgConnection, guild_id: u64, user_id: u64) -> Result<Vec<Item>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select s.id, s.kind, s.target_id, g.name as "group_name?"
+           from subscriptions s
+           left join groups g on s.kind = 'group' and g.id = s.target_id
+           where s.guild_id = $1 and s.user_id = $2
+           order by case s.kind when 'group' then 0 when 'forum' then 1 when 'thread' then 2 else 3 end,
+                    s.created_at, s.id"#,
+        db_id(guild_id),
+        db_id(user_id)
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(Item { id: r.id, kind: Kind::from_key(&r.kind)?, target: r.target_id, group_name: r.group_name })
+        })
+        .collect())
+}
+
+/// Delete some of a member's own subscriptions by row id (ids of anyone
+/// else's are ignored); returns what was deleted.
+pub async fn delete_own(
+    conn: &mut PgConnection,
+    guild_id: u64,
+    user_id: u64,
+    ids: &[i64],
+) -> Result<Vec<(Kind, i64)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "delete from subscriptions where guild_id = $1 and user_id = $2 and id = any($3) returning kind, target_id",
+        db_id(guild_id),
+        db_id(user_id),
+        ids
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().filter_map(|r| Some((Kind::from_key(&r.kind)?, r.target_id))).collect())
+}
+
+/// Delete every subscription a member has in a guild; returns what was deleted.
+pub async fn delete_all(conn: &mut PgConnection, guild_id: u64, user_id: u64) -> Result<Vec<(Kind, i64)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "delete from subscriptions where guild_id = $1 and user_id = $2 returning kind, target_id",
+        db_id(guild_id),
+        db_id(user_id)
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().filter_map(|r| Some((Kind::from_key(&r.kind)?, r.target_id))).collect())
+}
+
+/// How many members follow a group, leaving one user out.
+pub async fn group_subscribers_except(conn: &mut PgConnection, group_id: i64, except: u64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from subscriptions where kind = 'group' and target_id = $1 and user_id <> $2"#,
+        group_id,
+        db_id(except)
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// `false` when already subscribed.
@@ -87,5 +166,22 @@ mod tests {
         assert!(!is_subscribed(&mut conn, 7, Kind::Thread, 3).await.unwrap());
         assert!(unsubscribe(&mut conn, 7, Kind::Group, 3).await.unwrap());
         assert!(!unsubscribe(&mut conn, 7, Kind::Group, 3).await.unwrap());
+    }
+
+    #[sqlx::test]
+    async fn members_list_and_delete_only_their_own(pool: sqlx::PgPool) {
+        let mut conn = pool.acquire().await.unwrap();
+        subscribe(&mut conn, 1, 7, Kind::Post, 30).await.unwrap();
+        subscribe(&mut conn, 1, 7, Kind::Thread, 20).await.unwrap();
+        subscribe(&mut conn, 1, 8, Kind::Thread, 20).await.unwrap();
+        let mine = list(&mut conn, 1, 7).await.unwrap();
+        assert_eq!(mine.iter().map(|i| i.kind).collect::<Vec<_>>(), [Kind::Thread, Kind::Post]);
+        let theirs = list(&mut conn, 1, 8).await.unwrap();
+        // Someone else's row id is ignored.
+        assert!(delete_own(&mut conn, 1, 7, &[theirs[0].id]).await.unwrap().is_empty());
+        assert_eq!(delete_own(&mut conn, 1, 7, &[mine[0].id]).await.unwrap(), [(Kind::Thread, 20)]);
+        assert_eq!(delete_all(&mut conn, 1, 7).await.unwrap(), [(Kind::Post, 30)]);
+        assert_eq!(list(&mut conn, 1, 8).await.unwrap().len(), 1);
+        assert_eq!(group_subscribers_except(&mut conn, 20, 8).await.unwrap(), 0);
     }
 }

@@ -387,6 +387,8 @@ pub async fn delete(app: &App, guild_id: u64, group_id: i64, actor_id: u64) -> R
         ..Default::default()
     };
     audit::record(&mut tx, &entry).await?;
+    // Read before the row (and, by cascade, the notification role's row) goes.
+    let notify_role = crate::domain::notify::role_of(&mut tx, group_id).await?;
     if !group::delete(&mut tx, guild_id, group_id).await? {
         return Err(ManageError::Gone);
     }
@@ -411,6 +413,9 @@ pub async fn delete(app: &App, guild_id: u64, group_id: i64, actor_id: u64) -> R
         return Err(e.into());
     }
     info!(group_id, guild_id, "group deleted");
+    if let Some(role_id) = notify_role {
+        super::notify::delete_role(app, guild_id, role_id, &reason).await;
+    }
     super::directory::refresh(app, guild_id).await;
     Ok(Deleted {
         name: g.name,

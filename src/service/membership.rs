@@ -145,6 +145,8 @@ async fn admit(app: &App, g: &Group, user_id: u64, actor_id: u64, action: &str) 
     )
     .await?;
     tx.commit().await?;
+    // The group subscription comes with the group's notification role.
+    super::notify::sync_member(app, g, user_id).await;
     // Member counts changed.
     super::directory::refresh(app, g.guild_id).await;
     Ok(true)
@@ -223,6 +225,8 @@ async fn dismiss(
     )
     .await?;
     tx.commit().await?;
+    // No longer following: the notification role goes too.
+    super::notify::sync_member(app, g, user_id).await;
     // Member counts changed.
     super::directory::refresh(app, g.guild_id).await;
     if was_leader {
@@ -395,6 +399,7 @@ pub async fn toggle_group_subscription(app: &App, g: &Group, user_id: u64) -> Re
     )
     .await?;
     tx.commit().await?;
+    super::notify::sync_member(app, g, user_id).await;
     Ok(now)
 }
 

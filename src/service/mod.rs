@@ -14,7 +14,9 @@ pub mod journal;
 pub mod lead;
 pub mod manage;
 pub mod membership;
+pub mod notify;
 pub mod request;
+pub mod subscriptions;
 
 use crate::discord::DiscordHttp;
 use sqlx::PgPool;

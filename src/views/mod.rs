@@ -9,3 +9,4 @@ pub mod group_delete;
 pub mod group_page;
 pub mod lead;
 pub mod request;
+pub mod subscriptions;

@@ -21,6 +21,13 @@ async fn commands_md_matches_the_registered_commands() {
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/commands.md")).expect("commands.md");
     let mut leaves = Vec::new();
     for c in sim.fake.registered_commands() {
+        // Context-menu commands (USER 2, MESSAGE 3) have no options and no
+        // slash: they are documented under their menu name.
+        if c["type"].as_u64().unwrap_or(1) != 1 {
+            let heading = format!("### `{}`", c["name"].as_str().unwrap());
+            assert!(doc.lines().any(|l| l == heading), "commands.md has no section {heading}");
+            continue;
+        }
         walk(&format!("/{}", c["name"].as_str().unwrap()), &c["options"], &mut leaves);
         // Every description shows in Discord's client; keep them within its limit.
         assert!(c["description"].as_str().unwrap_or_default().len() <= 100);
@@ -37,6 +44,13 @@ async fn commands_md_matches_the_registered_commands() {
         }
     }
     // And nothing documented that does not exist.
+    for line in doc.lines().filter(|l| l.starts_with("### `") && !l.starts_with("### `/")) {
+        let name = line.trim_start_matches("### `").trim_end_matches('`');
+        assert!(
+            sim.fake.registered_commands().iter().any(|c| c["name"] == name && c["type"].as_u64() != Some(1)),
+            "commands.md documents the context-menu command {name}, which is not registered"
+        );
+    }
     for line in doc.lines().filter(|l| l.starts_with("### `/")) {
         let cmd = line.trim_start_matches("### `").trim_end_matches('`');
         let top = cmd.trim_start_matches('/').split(' ').next().unwrap();

@@ -13,3 +13,4 @@ mod lead;
 mod lifecycle;
 mod membership;
 mod requests;
+mod subscriptions;

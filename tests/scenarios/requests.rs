@@ -225,14 +225,16 @@ async fn deny_with_a_reason_dms_it_and_the_cooldown_says_until_when() {
 
 #[tokio::test]
 async fn twenty_simultaneous_presses_give_one_decision_and_one_grant() {
-    let Setup { sim, ada, lena, thread_parent, .. } = setup().await;
+    let Setup { sim, ada, lena, role, thread_parent } = setup().await;
     let mia = sim.member("mia");
     make_leader(&ada, "Rust", &mia).await;
     let bob = sim.member("bob");
     ask(&bob, "Rust", None).await;
     let c = card(&sim, thread_of(&sim, thread_parent));
     let (approve, deny) = (button(&c, "Approve"), button(&c, "Deny"));
-    let grants_before = sim.fake.with(|w| w.count_requests("PUT", "/roles/"));
+    // the group's role for bob (the notification role is granted separately)
+    let group_role = format!("/members/{}/roles/{role}", bob.user_id);
+    let grants_before = sim.fake.with(|w| w.count_requests("PUT", &group_role));
     // twenty presses at the same moment (concurrent tasks on the runtime)
     let mut set = tokio::task::JoinSet::new();
     for n in 0..20 {
@@ -242,7 +244,7 @@ async fn twenty_simultaneous_presses_give_one_decision_and_one_grant() {
         set.spawn(async move { who.click(msg, &id).await });
     }
     let replies: Vec<Reply> = set.join_all().await;
-    let grants = sim.fake.with(|w| w.count_requests("PUT", "/roles/")) - grants_before;
+    let grants = sim.fake.with(|w| w.count_requests("PUT", &group_role)) - grants_before;
     assert_eq!(grants, 1, "one role grant");
     assert_eq!(status_of(&sim, bob.user_id).await, "approved");
     let approved = replies.iter().filter(|r| r.text().contains("is now a member")).count();

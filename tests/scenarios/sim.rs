@@ -50,6 +50,20 @@ impl Sim {
         self.bot = Some(start_bot_after(&self.fake, &self.database_url, before).await);
     }
 
+    /// Stop the bot (gracefully); Discord goes on without it until `start_bot`.
+    pub async fn stop_bot(&mut self) {
+        if let Some(bot) = self.bot.take() {
+            bot.shutdown().await;
+        }
+    }
+
+    /// Start the bot again after `stop_bot`.
+    pub async fn start_bot(&mut self) {
+        assert!(self.bot.is_none(), "the bot is already running");
+        let before = self.fake.identify_count();
+        self.bot = Some(start_bot_after(&self.fake, &self.database_url, before).await);
+    }
+
     pub fn admin(&self, name: &str) -> Actor {
         self.fake.admin(name)
     }

@@ -1,0 +1,77 @@
+//! "My Subscriptions" components (S4): pages, the delete multi-select and
+//! *Unsubscribe from all*. Each re-reads the presser's own subscriptions; a
+//! selected id that is not theirs is ignored.
+
+use super::{refuse, row_id};
+use crate::discord::no_pings;
+use crate::service::subscriptions;
+use crate::types::{Data, Error};
+use crate::views::group_page::View;
+use crate::views::subscriptions as view;
+use serenity::all::{
+    ComponentInteraction, ComponentInteractionDataKind, Context as SerenityContext, CreateInteractionResponse,
+    CreateInteractionResponseMessage,
+};
+
+async fn update(ctx: &SerenityContext, i: &ComponentInteraction, v: View) -> Result<(), Error> {
+    let r = CreateInteractionResponseMessage::new()
+        .content(v.content)
+        .embeds(v.embeds)
+        .components(v.components)
+        .allowed_mentions(no_pings());
+    i.create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(r)).await?;
+    Ok(())
+}
+
+pub async fn page(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction, page: u32) -> Result<(), Error> {
+    let Some(guild) = i.guild_id else { return refuse(ctx, i, "This only works in a server.").await };
+    let items = subscriptions::mine(&data.app, guild.get(), i.user.id.get()).await?;
+    update(ctx, i, view::render(&items, page as usize, "")).await
+}
+
+pub async fn delete_selected(
+    ctx: &SerenityContext,
+    data: &Data,
+    i: &ComponentInteraction,
+    page: u32,
+) -> Result<(), Error> {
+    let Some(guild) = i.guild_id else { return refuse(ctx, i, "This only works in a server.").await };
+    let ComponentInteractionDataKind::StringSelect { values } = &i.data.kind else {
+        return refuse(ctx, i, "This menu isn't valid. Run /subscriptions again.").await;
+    };
+    let Some(ids) = values.iter().map(|v| row_id(v)).collect::<Option<Vec<i64>>>() else {
+        return refuse(ctx, i, "This menu isn't valid. Run /subscriptions again.").await;
+    };
+    let user = i.user.id.get();
+    let n = subscriptions::delete(&data.app, guild.get(), user, Some(&ids)).await?;
+    let items = subscriptions::mine(&data.app, guild.get(), user).await?;
+    let note = match n {
+        1 => "Deleted 1 subscription.".to_string(),
+        n => format!("Deleted {n} subscriptions."),
+    };
+    update(ctx, i, view::render(&items, page as usize, &note)).await
+}
+
+pub async fn ask_all(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction) -> Result<(), Error> {
+    let Some(guild) = i.guild_id else { return refuse(ctx, i, "This only works in a server.").await };
+    let items = subscriptions::mine(&data.app, guild.get(), i.user.id.get()).await?;
+    if items.is_empty() {
+        return update(ctx, i, view::render(&items, 0, "")).await;
+    }
+    update(ctx, i, view::confirm_all(items.len())).await
+}
+
+pub async fn confirm_all(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction) -> Result<(), Error> {
+    let Some(guild) = i.guild_id else { return refuse(ctx, i, "This only works in a server.").await };
+    // Group subscriptions take their notification roles with them: that can
+    // take longer than 3 seconds, so acknowledge first.
+    i.create_response(&ctx.http, CreateInteractionResponse::Acknowledge).await?;
+    let n = subscriptions::delete(&data.app, guild.get(), i.user.id.get(), None).await?;
+    let edit = serenity::all::EditInteractionResponse::new()
+        .content(format!("You unsubscribed from everything ({n} in all)."))
+        .embeds(vec![])
+        .components(vec![])
+        .allowed_mentions(no_pings());
+    i.edit_response(&ctx.http, edit).await?;
+    Ok(())
+}

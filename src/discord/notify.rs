@@ -1,0 +1,59 @@
+//! Notification side effects (S3, S5 mention mode): the per-group
+//! notification role, the one announcement that mentions it, and the active
+//! threads read at start-up to catch up (S6).
+
+use super::{call, DiscordError, DiscordHttp};
+use serenity::all::{ChannelId, CreateAllowedMentions, CreateMessage, EditRole, GuildId, Permissions, RoleId};
+
+/// Make a group's notification role: no permissions, not hoisted, and
+/// mentionable so the bot's mention lands without Mention @everyone.
+pub async fn create_role(http: &DiscordHttp, guild_id: u64, name: &str, reason: &str) -> Result<u64, DiscordError> {
+    let role = call(|| {
+        GuildId::new(guild_id).create_role(
+            http.as_ref(),
+            EditRole::new()
+                .name(name)
+                .permissions(Permissions::empty())
+                .mentionable(true)
+                .hoist(false)
+                .audit_log_reason(reason),
+        )
+    })
+    .await?;
+    Ok(role.id.get())
+}
+
+/// Post `content` in `channel_id`, allowing exactly one ping: `role_id`.
+pub async fn announce(http: &DiscordHttp, channel_id: u64, content: &str, role_id: u64) -> Result<u64, DiscordError> {
+    let m = call(|| {
+        ChannelId::new(channel_id).send_message(
+            http.as_ref(),
+            CreateMessage::new()
+                .content(content)
+                .allowed_mentions(CreateAllowedMentions::new().roles([RoleId::new(role_id)])),
+        )
+    })
+    .await?;
+    Ok(m.id.get())
+}
+
+/// An active thread of a guild: (thread id, parent channel id, creator).
+pub struct ActiveThread {
+    pub id: u64,
+    pub parent_id: Option<u64>,
+    pub owner_id: Option<u64>,
+}
+
+/// Every active thread of the guild the bot can see.
+pub async fn active_threads(http: &DiscordHttp, guild_id: u64) -> Result<Vec<ActiveThread>, DiscordError> {
+    let data = call(|| http.get_guild_active_threads(GuildId::new(guild_id))).await?;
+    Ok(data
+        .threads
+        .iter()
+        .map(|t| ActiveThread {
+            id: t.id.get(),
+            parent_id: t.parent_id.map(|p| p.get()),
+            owner_id: t.owner_id.map(|o| o.get()),
+        })
+        .collect())
+}

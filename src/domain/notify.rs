@@ -1,0 +1,133 @@
+//! Notifications (S3, S5 mention mode, S6): each group's notification role,
+//! which topics were announced, and from when on topics are announced.
+
+use super::{db_id, snowflake};
+use sqlx::PgConnection;
+
+/// The notification role of a group, if one was made.
+pub async fn role_of(conn: &mut PgConnection, group_id: i64) -> Result<Option<u64>, sqlx::Error> {
+    let r = sqlx::query_scalar!("select role_id from notify_roles where group_id = $1", group_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(r.map(snowflake))
+}
+
+/// Lock the group's row so that only one caller makes its notification role.
+pub async fn lock_group(conn: &mut PgConnection, group_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!("select id from groups where id = $1 for update", group_id).fetch_optional(conn).await?;
+    Ok(())
+}
+
+pub async fn set_role(conn: &mut PgConnection, guild_id: u64, group_id: i64, role_id: u64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into notify_roles (group_id, guild_id, role_id) values ($1, $2, $3)
+         on conflict (group_id) do update set role_id = excluded.role_id, created_at = now()",
+        group_id,
+        db_id(guild_id),
+        db_id(role_id)
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Forget a notification role (deleted on Discord).
+pub async fn forget_role(conn: &mut PgConnection, group_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!("delete from notify_roles where group_id = $1", group_id).execute(conn).await?;
+    Ok(())
+}
+
+/// The active group whose channel is `channel_id`.
+pub async fn group_of_channel(
+    conn: &mut PgConnection,
+    guild_id: u64,
+    channel_id: u64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select id from groups where guild_id = $1 and channel_id = $2 and archived_at is null",
+        db_id(guild_id),
+        db_id(channel_id)
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Claim a topic for announcement; `false` when it was claimed before (S6).
+/// Run inside the transaction that commits after the announcement is sent:
+/// a concurrent claim waits on the key and then finds it taken.
+pub async fn claim_topic(
+    conn: &mut PgConnection,
+    guild_id: u64,
+    group_id: i64,
+    thread_id: u64,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query_scalar!(
+        "insert into announced_topics (thread_id, guild_id, group_id) values ($1, $2, $3)
+         on conflict do nothing returning thread_id",
+        db_id(thread_id),
+        db_id(guild_id),
+        group_id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(r.is_some())
+}
+
+pub async fn set_announcement(conn: &mut PgConnection, thread_id: u64, message_id: u64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update announced_topics set message_id = $2 where thread_id = $1",
+        db_id(thread_id),
+        db_id(message_id)
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn is_announced(conn: &mut PgConnection, thread_id: u64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists(select 1 from announced_topics where thread_id = $1) as "yes!""#,
+        db_id(thread_id)
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// From when on topics are announced in the guild (unix milliseconds); set
+/// on the first call.
+pub async fn watermark_ms(conn: &mut PgConnection, guild_id: u64) -> Result<i64, sqlx::Error> {
+    sqlx::query!("insert into notify_watermarks (guild_id) values ($1) on conflict do nothing", db_id(guild_id))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_scalar!(
+        r#"select (extract(epoch from since) * 1000)::bigint as "ms!" from notify_watermarks where guild_id = $1"#,
+        db_id(guild_id)
+    )
+    .fetch_one(conn)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[sqlx::test]
+    async fn a_topic_is_claimed_once(pool: sqlx::PgPool) {
+        let mut conn = pool.acquire().await.unwrap();
+        let gid: i64 = sqlx::query_scalar(
+            "insert into groups (guild_id, name, bucket, visibility, description, created_by)
+             values (1, 'Rust', 'interest', 'open', '', 1) returning id",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        assert!(claim_topic(&mut conn, 1, gid, 99).await.unwrap());
+        assert!(!claim_topic(&mut conn, 1, gid, 99).await.unwrap());
+        assert!(is_announced(&mut conn, 99).await.unwrap());
+        let w = watermark_ms(&mut conn, 1).await.unwrap();
+        assert_eq!(watermark_ms(&mut conn, 1).await.unwrap(), w, "set once");
+        assert_eq!(role_of(&mut conn, gid).await.unwrap(), None);
+        set_role(&mut conn, 1, gid, 5).await.unwrap();
+        assert_eq!(role_of(&mut conn, gid).await.unwrap(), Some(5));
+    }
+}

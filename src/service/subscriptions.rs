@@ -1,0 +1,115 @@
+//! Subscriptions (S2, S4): toggling what a member follows, "My
+//! Subscriptions", and deleting some or all of them. Group subscriptions keep
+//! the group's notification role in step (`notify::sync_member`).
+
+use super::App;
+use crate::domain::group::{self, Group, Visibility};
+use crate::domain::subscription::{self, Item, Kind};
+use crate::domain::{audit, membership};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubscribeError {
+    #[error("no such group")]
+    NoGroup,
+    #[error("the group is archived")]
+    Archived,
+    #[error("a closed group the member is not in")]
+    CannotSee,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+async fn audit_change(
+    conn: &mut sqlx::PgConnection,
+    guild_id: u64,
+    user_id: u64,
+    group_id: Option<i64>,
+    now: bool,
+    what: &str,
+) -> Result<(), sqlx::Error> {
+    audit::record(
+        conn,
+        &audit::Entry {
+            guild_id,
+            actor_id: Some(user_id),
+            subject_id: Some(user_id),
+            group_id,
+            action: if now { "subscription.add" } else { "subscription.remove" },
+            reason: Some(what),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Toggle a group subscription (`/subscribe group`); returns the group and
+/// whether the member now follows it. A closed group is only followed by
+/// its members, who can see its channel.
+pub async fn toggle_group(
+    app: &App,
+    guild_id: u64,
+    user_id: u64,
+    group_id: i64,
+) -> Result<(Group, bool), SubscribeError> {
+    let g = {
+        let mut conn = app.pool.acquire().await?;
+        let g = group::get(&mut conn, guild_id, group_id).await?.ok_or(SubscribeError::NoGroup)?;
+        let following = subscription::is_subscribed(&mut conn, user_id, Kind::Group, g.id).await?;
+        if !following {
+            if g.archived {
+                return Err(SubscribeError::Archived);
+            }
+            if g.visibility == Visibility::Closed && !membership::is_member(&mut conn, g.id, user_id).await? {
+                return Err(SubscribeError::CannotSee);
+            }
+        }
+        g
+    };
+    let now = super::membership::toggle_group_subscription(app, &g, user_id).await?;
+    Ok((g, now))
+}
+
+/// Toggle a forum, thread or post subscription. The caller vouches that the
+/// member can see it (`/subscribe` runs in the channel, so Discord tells
+/// the member's permissions there).
+pub async fn toggle(app: &App, guild_id: u64, user_id: u64, kind: Kind, target: u64) -> Result<bool, sqlx::Error> {
+    let target = crate::domain::db_id(target);
+    let mut tx = app.pool.begin().await?;
+    let now = if subscription::unsubscribe(&mut tx, user_id, kind, target).await? {
+        false
+    } else {
+        subscription::subscribe(&mut tx, guild_id, user_id, kind, target).await?
+    };
+    audit_change(&mut tx, guild_id, user_id, None, now, kind.key()).await?;
+    tx.commit().await?;
+    Ok(now)
+}
+
+/// Everything the member follows in the guild.
+pub async fn mine(app: &App, guild_id: u64, user_id: u64) -> Result<Vec<Item>, sqlx::Error> {
+    subscription::list(&mut *app.pool.acquire().await?, guild_id, user_id).await
+}
+
+/// Delete some of the member's own subscriptions (ids of others' are
+/// ignored), or all of them; returns how many went.
+pub async fn delete(app: &App, guild_id: u64, user_id: u64, ids: Option<&[i64]>) -> Result<usize, sqlx::Error> {
+    let mut tx = app.pool.begin().await?;
+    let gone = match ids {
+        Some(ids) => subscription::delete_own(&mut tx, guild_id, user_id, ids).await?,
+        None => subscription::delete_all(&mut tx, guild_id, user_id).await?,
+    };
+    for (kind, target) in &gone {
+        let group = (*kind == Kind::Group).then_some(*target);
+        audit_change(&mut tx, guild_id, user_id, group, false, kind.key()).await?;
+    }
+    tx.commit().await?;
+    for (kind, target) in &gone {
+        if *kind == Kind::Group {
+            let g = group::get(&mut *app.pool.acquire().await?, guild_id, *target).await?;
+            if let Some(g) = g {
+                super::notify::sync_member(app, &g, user_id).await;
+            }
+        }
+    }
+    Ok(gone.len())
+}

@@ -1,0 +1,313 @@
+//! Subscriptions and notifications (S1-S4, S5's mention mode, S6).
+
+use crate::membership::group;
+use crate::sim::Sim;
+use fake_discord::world::Message;
+use fake_discord::Actor;
+use std::time::Duration;
+
+async fn subs(sim: &Sim, user: u64, kind: &str) -> i64 {
+    sim.count(&format!("select count(*) from subscriptions where user_id = {user} and kind = '{kind}'")).await
+}
+
+async fn total(sim: &Sim, user: u64) -> i64 {
+    sim.count(&format!("select count(*) from subscriptions where user_id = {user}")).await
+}
+
+fn notify_role(sim: &Sim, group: &str) -> Option<u64> {
+    sim.fake.role_named(&format!("{group} notify")).map(|r| r.id)
+}
+
+/// The bot's messages in a thread.
+fn bot_messages(sim: &Sim, channel: u64) -> Vec<Message> {
+    let bot = sim.fake.bot_user_id();
+    sim.fake.with(|w| w.channel_messages(channel).iter().filter(|m| m.author_id == bot).cloned().collect())
+}
+
+/// Wait for the announcement of a topic and return it.
+async fn announcement(sim: &Sim, thread: u64) -> Message {
+    let bot = sim.fake.bot_user_id();
+    sim.fake
+        .wait_until("the topic is announced", |w| w.channel_messages(thread).iter().any(|m| m.author_id == bot))
+        .await;
+    bot_messages(sim, thread).remove(0)
+}
+
+/// Give the bot time to (not) act on an event.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+}
+
+/// The one role an announcement pings: named in its content and the only
+/// mention its allowed mentions let through.
+fn pinged_role(m: &Message) -> u64 {
+    let roles = m.allowed_mentions["roles"].as_array().cloned().unwrap_or_default();
+    assert_eq!(roles.len(), 1, "exactly one role may be pinged: {}", m.allowed_mentions);
+    assert!(m.allowed_mentions["parse"].as_array().is_none_or(|p| p.is_empty()), "{}", m.allowed_mentions);
+    assert!(m.allowed_mentions["users"].as_array().is_none_or(|u| u.is_empty()), "{}", m.allowed_mentions);
+    let role: u64 = roles[0].as_str().unwrap().parse().unwrap();
+    assert!(m.content.contains(&format!("<@&{role}>")), "{}", m.content);
+    role
+}
+
+fn holds(a: &Actor, role: u64) -> bool {
+    a.roles().contains(&role)
+}
+
+#[tokio::test]
+async fn a_new_topic_pings_the_groups_subscribers_once_and_not_after_they_leave() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let bob = sim.member("bob");
+    let carol = sim.member("carol");
+    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+    for m in [&alice, &bob, &carol] {
+        m.slash("join", &[("group", "Rust")]).await;
+    }
+    let role = notify_role(&sim, "Rust").expect("a notification role for a group with subscribers");
+    assert!(holds(&alice, role) && holds(&carol, role));
+    let r = sim.fake.with(|w| w.role(sim.fake.guild_id, role).cloned()).unwrap();
+    assert_eq!(r.permissions, 0, "the notification role grants nothing");
+
+    let topic = bob.create_topic(channel, "Lifetimes", "How do they work?");
+    let a = announcement(&sim, topic).await;
+    assert_eq!(pinged_role(&a), role);
+    assert!(a.content.contains("New topic in **Rust**"), "{}", a.content);
+    assert!(alice.can_view(topic), "the ping lands where the member can see");
+
+    // Replayed after a RESUME: still announced once.
+    let resumes = sim.fake.resume_count();
+    sim.fake.drop_gateway();
+    sim.fake.wait_for_resume(resumes).await;
+    sim.fake.wait_for_bot().await;
+    assert!(sim.fake.replay_event("THREAD_CREATE"));
+    settle().await;
+    assert_eq!(bot_messages(&sim, topic).len(), 1, "announced exactly once");
+
+    // Alice leaves: the notification role goes with the group subscription.
+    alice.slash("leave", &[("group", "Rust")]).await;
+    assert!(!holds(&alice, role));
+    let topic = bob.create_topic(channel, "Traits", "Dyn or impl?");
+    let a = announcement(&sim, topic).await;
+    assert_eq!(pinged_role(&a), role);
+    assert!(!holds(&alice, role), "alice is not pinged any more");
+    assert!(holds(&carol, role));
+    // One message per topic, whatever the number of subscribers.
+    assert_eq!(bot_messages(&sim, topic).len(), 1);
+}
+
+#[tokio::test]
+async fn the_author_alone_is_not_told_of_their_own_topic() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let bob = sim.member("bob");
+    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+    bob.slash("join", &[("group", "Rust")]).await;
+    let topic = bob.create_topic(channel, "Mine", "only me here");
+    settle().await;
+    assert!(bot_messages(&sim, topic).is_empty(), "nobody else follows the group: no announcement");
+    assert_eq!(sim.count(&format!("select count(*) from announced_topics where thread_id = {topic}")).await, 1);
+}
+
+#[tokio::test]
+async fn a_member_removed_from_a_closed_group_is_not_notified() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let lea = sim.member("lea");
+    let dan = sim.member("dan");
+    let (_, channel) = group(&sim, &ada, "Secret", "Closed").await;
+    for m in [&alice, &lea, &dan] {
+        let r = ada.slash("group leader add", &[("group", "Secret"), ("user", &m.user_id.to_string())]).await;
+        assert!(r.text().contains("now leads"), "{}", r.text());
+    }
+    let role = notify_role(&sim, "Secret").unwrap();
+    assert!(holds(&alice, role));
+    let r = lea
+        .slash("group remove", &[("group", "Secret"), ("user", &alice.user_id.to_string()), ("reason", "spam")])
+        .await;
+    assert!(!r.text().contains("Error"), "{}", r.text());
+    assert!(!holds(&alice, role), "removal takes the notification role too");
+
+    let topic = dan.create_topic(channel, "Plans", "secret plans");
+    let a = announcement(&sim, topic).await;
+    assert_eq!(pinged_role(&a), role);
+    assert!(!holds(&alice, role) && !alice.can_view(topic));
+    assert!(holds(&lea, role));
+
+    // Non-members can't follow a closed group, by command or on its page.
+    let r = alice.slash("subscribe", &[("group", "Secret")]).await;
+    assert!(r.text().contains("only its members can follow it"), "{}", r.text());
+    let page = alice.slash("group info", &[("group", "Secret")]).await;
+    if page.has_button("Subscribe") {
+        let r = page.click("Subscribe").await;
+        assert!(r.text().contains("only its members can follow it"), "{}", r.text());
+    }
+    assert_eq!(subs(&sim, alice.user_id, "group").await, 0);
+}
+
+#[tokio::test]
+async fn a_topic_started_while_the_bot_was_down_is_announced_once_after_start_up() {
+    let mut sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let bob = sim.member("bob");
+    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+    alice.slash("join", &[("group", "Rust")]).await;
+    bob.slash("join", &[("group", "Rust")]).await;
+    let role = notify_role(&sim, "Rust").unwrap();
+
+    sim.stop_bot().await;
+    let topic = bob.create_topic(channel, "Missed", "while you were out");
+    sim.start_bot().await;
+    let a = announcement(&sim, topic).await;
+    assert_eq!(pinged_role(&a), role);
+
+    sim.restart().await;
+    settle().await;
+    assert_eq!(bot_messages(&sim, topic).len(), 1, "not announced again after another restart");
+}
+
+#[tokio::test]
+async fn toggles_for_groups_channels_threads_and_posts() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+
+    // A group, by name: the notification role follows the subscription.
+    let r = alice.slash("subscribe", &[("group", "Rust")]).await;
+    assert!(r.is_ephemeral());
+    assert!(r.text().contains("You're now subscribed to **Rust**"), "{}", r.text());
+    let role = notify_role(&sim, "Rust").unwrap();
+    assert!(holds(&alice, role));
+    let r = alice.slash("subscribe", &[("group", "Rust")]).await;
+    assert!(r.text().contains("no longer subscribed to **Rust**"), "{}", r.text());
+    assert!(!holds(&alice, role));
+
+    // The Group Page button keeps the role in step too.
+    let page = alice.slash("group info", &[("group", "Rust")]).await;
+    let page = page.click("Subscribe").await;
+    assert!(page.text().contains("now subscribed"), "{}", page.text());
+    assert!(holds(&alice, role));
+    let page = page.click("Unsubscribe").await;
+    assert!(page.text().contains("no longer subscribed"), "{}", page.text());
+    assert!(!holds(&alice, role));
+    assert_eq!(subs(&sim, alice.user_id, "group").await, 0);
+
+    // A channel: where the command is used.
+    let general = sim.fake.general_channel();
+    let r = alice.slash_in(general, "subscribe", &[]).await;
+    assert!(r.text().contains("now following this channel"), "{}", r.text());
+    assert_eq!(subs(&sim, alice.user_id, "forum").await, 1);
+
+    // A thread: a topic in the group's forum.
+    let bob = sim.member("bob");
+    bob.slash("join", &[("group", "Rust")]).await;
+    let topic = bob.create_topic(channel, "Hello", "first");
+    let r = alice.slash_in(topic, "subscribe", &[]).await;
+    assert!(r.text().contains("now following this thread"), "{}", r.text());
+    assert_eq!(subs(&sim, alice.user_id, "thread").await, 1);
+    let r = alice.slash_in(topic, "subscribe", &[]).await;
+    assert!(r.text().contains("no longer following this thread"), "{}", r.text());
+    assert_eq!(subs(&sim, alice.user_id, "thread").await, 0);
+
+    // A post: the message context menu.
+    let post = bob.post_message(topic, "a post worth following", None);
+    let r = alice.message_command("Subscribe to post", post).await;
+    assert!(r.is_ephemeral());
+    assert!(r.text().contains("now following [this post]"), "{}", r.text());
+    assert_eq!(
+        sim.count(&format!(
+            "select count(*) from subscriptions where user_id = {} and kind = 'post' and target_id = {post}",
+            alice.user_id
+        ))
+        .await,
+        1
+    );
+    let r = alice.message_command("Subscribe to post", post).await;
+    assert!(r.text().contains("no longer following"), "{}", r.text());
+    assert_eq!(subs(&sim, alice.user_id, "post").await, 0);
+}
+
+#[tokio::test]
+async fn my_subscriptions_pages_deletes_selected_and_unsubscribes_from_all() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let bob = sim.member("bob");
+    group(&sim, &ada, "Rust", "Open").await;
+    alice.slash("join", &[("group", "Rust")]).await;
+    let role = notify_role(&sim, "Rust").unwrap();
+    let guild = sim.fake.guild_id as i64;
+    for (user, n) in [(alice.user_id, 59), (bob.user_id, 3)] {
+        sqlx::query(
+            "insert into subscriptions (guild_id, user_id, kind, target_id)
+             select $1, $2, 'thread', 1000 + g from generate_series(1, $3) g",
+        )
+        .bind(guild)
+        .bind(user as i64)
+        .bind(n)
+        .execute(&sim.pool)
+        .await
+        .unwrap();
+    }
+    assert_eq!(total(&sim, alice.user_id).await, 60);
+
+    let list = alice.slash("subscriptions", &[]).await;
+    assert!(list.is_ephemeral());
+    assert!(list.text().contains("Page 1 of 3") && list.text().contains("60 followed"), "{}", list.text());
+    assert!(list.text().contains("**Rust**"), "groups come first: {}", list.text());
+    let (mid, select) = list.components().into_iter().find(|(_, c)| c.kind == 3).expect("a select");
+    assert_eq!(select.options.len(), 25, "a page fills Discord's select");
+
+    let next = list.click("Next").await;
+    assert!(next.text().contains("Page 2 of 3"), "{}", next.text());
+    let (_, select) = next.components().into_iter().find(|(_, c)| c.kind == 3).unwrap();
+    let chosen: Vec<&str> = select.options.iter().take(3).map(|(_, v)| v.as_str()).collect();
+    let done = alice.select(mid, &select.custom_id, &chosen).await;
+    assert!(done.text().contains("Deleted 3 subscriptions"), "{}", done.text());
+    assert!(done.text().contains("57 followed"), "{}", done.text());
+    assert_eq!(total(&sim, alice.user_id).await, 57);
+
+    // Someone else's row ids are ignored.
+    let bobs: Vec<String> =
+        sqlx::query_scalar::<_, i64>(&format!("select id from subscriptions where user_id = {}", bob.user_id))
+            .fetch_all(&sim.pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.to_string())
+            .collect();
+    let forged = alice.select(mid, &select.custom_id, &[bobs[0].as_str()]).await;
+    assert!(forged.text().contains("Deleted 0 subscriptions"), "{}", forged.text());
+    assert_eq!(sim.count(&format!("select count(*) from subscriptions where user_id = {}", bob.user_id)).await, 3);
+
+    let ask = forged.click("Unsubscribe from all").await;
+    assert!(ask.text().contains("Unsubscribe from all 57"), "{}", ask.text());
+    let cancelled = ask.click("Cancel").await;
+    assert!(cancelled.text().contains("Page 1 of 3"), "{}", cancelled.text());
+    assert_eq!(total(&sim, alice.user_id).await, 57);
+    let ask = cancelled.click("Unsubscribe from all").await;
+    let gone = ask.click("Unsubscribe from all").await;
+    assert!(gone.text().contains("You unsubscribed from everything (57 in all)"), "{}", gone.text());
+    assert_eq!(total(&sim, alice.user_id).await, 0);
+    assert!(!holds(&alice, role), "the group subscription's role went too");
+    assert!(alice.has_role_named("Rust"), "still a member of the group");
+    assert_eq!(sim.count(&format!("select count(*) from subscriptions where user_id = {}", bob.user_id)).await, 3);
+}
+
+#[tokio::test]
+async fn deleting_a_group_deletes_its_notification_role() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    group(&sim, &ada, "Rust", "Open").await;
+    alice.slash("join", &[("group", "Rust")]).await;
+    assert!(notify_role(&sim, "Rust").is_some());
+    let ask = ada.slash("group delete", &[("group", "Rust")]).await;
+    let done = ask.click("Delete group").await;
+    assert!(!done.text().contains("Error"), "{}", done.text());
+    assert!(notify_role(&sim, "Rust").is_none(), "no orphan role left against the 250-role limit");
+}
