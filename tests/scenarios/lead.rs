@@ -469,3 +469,25 @@ async fn a_group_whose_only_leader_leaves_is_flagged_to_admins_once() {
     let p = ada.slash("lead pending", &[]).await;
     assert!(p.text().contains("Groups without a leader") && p.text().contains("**Rust**"), "{}", p.text());
 }
+
+#[tokio::test]
+async fn an_approved_lead_can_decide_join_requests_of_their_group() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let bob = sim.member("bob");
+    group(&sim, &ada, "Founders", "Closed").await;
+    let mods = mod_channel(&sim).await;
+    apply(&alice, "Founders").await;
+    let c = card(&sim, mods);
+    let decided = ada.click(c.id, &button(&c, "Approve")).await;
+    assert!(decided.text().contains("now leads **Founders**"), "{}", decided.text());
+
+    let asked = bob.slash("request-join", &[("group", "Founders")]).await;
+    assert!(!asked.text().starts_with("Error"), "{}", asked.text());
+    let pending = alice.slash("requests", &[]).await;
+    assert!(pending.text().contains("waiting for your decision"), "{}", pending.text());
+    let r = pending.click("Approve #1").await;
+    assert!(r.text().contains("is now a member"), "{}", r.text());
+    assert!(bob.has_role_named("Founders"));
+}
