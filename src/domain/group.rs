@@ -271,13 +271,19 @@ pub async fn set_archived(conn: &mut PgConnection, group_id: i64, archived: bool
     Ok(())
 }
 
-/// Delete a group row; memberships, leaders, bans go with it (cascade).
-/// Returns whether a row was deleted.
+/// Delete a group row; memberships, leaders, bans go with it (cascade), and
+/// so do subscriptions to the group (they name it by id, without a foreign
+/// key, since other kinds name Discord objects). Returns whether a row was
+/// deleted.
 pub async fn delete(conn: &mut PgConnection, guild_id: u64, group_id: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!("delete from groups where guild_id = $1 and id = $2", db_id(guild_id), group_id)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query!("delete from subscriptions where kind = 'group' and target_id = $1", group_id).execute(conn).await?;
+    Ok(true)
 }
 
 /// Record the people who already hold an adopted role as members.

@@ -323,14 +323,17 @@ async fn deleting_asks_first_cancel_keeps_everything_and_confirm_removes_it_all(
         .execute(&sim.pool)
         .await
         .unwrap();
+    let followed = alice.slash("group info", &[("group", "Rust")]).await.click("Subscribe").await;
+    assert!(followed.text().contains("now subscribed"), "{}", followed.text());
 
     let ask = ada.slash("group delete", &[("group", "Rust")]).await;
     assert!(ask.is_ephemeral());
     assert!(ask.text().contains("Delete the group **Rust**?"), "{}", ask.text());
     assert_eq!(ask.button("Delete group").style, 4, "a danger button");
     assert!(ask.has_button("Cancel"));
-    // Nothing is removed until confirmed.
-    assert_eq!(role_count(&sim), roles_before + 1);
+    // Nothing is removed until confirmed (the group's role and, since alice
+    // follows it, its notification role).
+    assert_eq!(role_count(&sim), roles_before + 2);
     assert_eq!(channel_count(&sim), channels_with_group);
     assert_eq!(sim.count("select count(*) from groups").await, 1);
 
@@ -353,6 +356,7 @@ async fn deleting_asks_first_cancel_keeps_everything_and_confirm_removes_it_all(
     assert_eq!(channel_count(&sim), channels_with_group - 1, "the bucket category stays");
     assert_eq!(sim.count("select count(*) from groups").await, 0);
     assert_eq!(sim.count("select count(*) from memberships").await, 0);
+    assert_eq!(sim.count("select count(*) from subscriptions").await, 0, "nobody follows a deleted group");
     assert_eq!(
         text(&sim, "select reason from audit_log where action = 'group.delete'").await,
         "deleted group \"Rust\""
