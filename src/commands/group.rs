@@ -134,7 +134,7 @@ pub async fn info(
 ) -> Result<(), Error> {
     let g = find_group(ctx, &group).await?;
     let facts = membership::page_facts(&ctx.data().app, guild_id(ctx)?, g.id, ctx.author().id.get()).await?;
-    super::membership::send_view(ctx, crate::views::group_page::page(&facts)).await
+    super::send_view(ctx, crate::views::group_page::page(&facts)).await
 }
 
 /// Add or remove a group's leaders (admins).

@@ -3,7 +3,7 @@
 //! `components::group_delete` do the deleting.
 
 use super::group::{discord_fix, BucketChoice, VisibilityChoice};
-use super::{find_group, guild_id, require_admin};
+use super::{autocomplete_archived_group, find_group, guild_id, require_admin};
 use crate::discord::no_pings;
 use crate::domain::group::{Group, NewGroup, Visibility, DESCRIPTION_MAX};
 use crate::domain::text::{free_text, GroupName};
@@ -12,7 +12,6 @@ use crate::service::groups::{self, AdoptError, Adoption, CreateError};
 use crate::service::manage::{self, ArchiveOutcome, Change, EditOutcome, EditRequest, ManageError};
 use crate::types::{Context, Error};
 use poise::CreateReply;
-use serenity::all::{AutocompleteChoice, CreateAutocompleteResponse};
 
 /// Criteria: free text shown on the Group Page (G4).
 const CRITERIA_MAX: usize = 1000;
@@ -47,16 +46,6 @@ fn explain(e: ManageError, nothing: &str) -> Error {
         }
         ManageError::Db(e) => Box::new(e),
     }
-}
-
-/// Archived groups whose name contains what was typed (for unarchive).
-pub async fn autocomplete_archived_group(ctx: Context<'_>, typed: &str) -> CreateAutocompleteResponse {
-    let mut names = vec![];
-    if let (Some(guild), Ok(mut conn)) = (ctx.guild_id(), ctx.data().app.pool.acquire().await) {
-        names =
-            crate::domain::group::search_archived_names(&mut conn, guild.get(), typed, 25).await.unwrap_or_default();
-    }
-    CreateAutocompleteResponse::new().set_choices(names.into_iter().map(AutocompleteChoice::from).collect())
 }
 
 fn describe(c: &Change) -> String {

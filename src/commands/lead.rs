@@ -55,7 +55,7 @@ pub async fn apply(
 #[poise::command(slash_command, guild_only, ephemeral)]
 pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
     let list = lead::status(&ctx.data().app, guild_id(ctx)?, ctx.author().id.get()).await?;
-    super::membership::send_view(ctx, view::status(&list)).await
+    super::send_view(ctx, view::status(&list)).await
 }
 
 /// Open lead applications and groups without a leader, with buttons (admins).
@@ -64,5 +64,5 @@ pub async fn pending(ctx: Context<'_>) -> Result<(), Error> {
     require_admin(ctx).await?;
     ctx.defer_ephemeral().await?;
     let p = lead::pending(&ctx.data().app, guild_id(ctx)?).await?;
-    super::membership::send_view(ctx, view::pending(&p)).await
+    super::send_view(ctx, view::pending(&p)).await
 }

@@ -1,23 +1,8 @@
 //! `/join` and `/leave` (M1, M3).
 
-use super::{autocomplete_group, find_group, guild_id};
+use super::{autocomplete_group, find_group, guild_id, send_view};
 use crate::components::membership::{join_view, leave_view};
 use crate::types::{Context, Error};
-use crate::views::group_page::View;
-use poise::CreateReply;
-
-pub async fn send_view(ctx: Context<'_>, view: View) -> Result<(), Error> {
-    let mut reply =
-        CreateReply::default().ephemeral(true).allowed_mentions(crate::discord::no_pings()).components(view.components);
-    if !view.content.is_empty() {
-        reply = reply.content(view.content);
-    }
-    for e in view.embeds {
-        reply = reply.embed(e);
-    }
-    ctx.send(reply).await?;
-    Ok(())
-}
 
 /// Join an open group (closed groups: send a request instead).
 #[poise::command(slash_command, guild_only, ephemeral)]

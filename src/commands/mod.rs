@@ -63,6 +63,31 @@ async fn group_names(ctx: Context<'_>, typed: &str) -> Vec<String> {
     crate::domain::group::search_names(&mut conn, guild.get(), typed, 25).await.unwrap_or_default()
 }
 
+/// Send a rendered view as an ephemeral reply that pings nobody.
+pub async fn send_view(ctx: Context<'_>, view: crate::views::group_page::View) -> Result<(), Error> {
+    let mut reply =
+        CreateReply::default().ephemeral(true).allowed_mentions(crate::discord::no_pings()).components(view.components);
+    if !view.content.is_empty() {
+        reply = reply.content(view.content);
+    }
+    for e in view.embeds {
+        reply = reply.embed(e);
+    }
+    ctx.send(reply).await?;
+    Ok(())
+}
+
+/// Archived groups whose name contains what was typed (for unarchive).
+pub async fn autocomplete_archived_group(ctx: Context<'_>, typed: &str) -> serenity::all::CreateAutocompleteResponse {
+    let mut names = vec![];
+    if let (Some(guild), Ok(mut conn)) = (ctx.guild_id(), ctx.data().app.pool.acquire().await) {
+        names =
+            crate::domain::group::search_archived_names(&mut conn, guild.get(), typed, 25).await.unwrap_or_default();
+    }
+    serenity::all::CreateAutocompleteResponse::new()
+        .set_choices(names.into_iter().map(serenity::all::AutocompleteChoice::from).collect())
+}
+
 /// The group a command names, or a user error that says so.
 pub async fn find_group(ctx: Context<'_>, name: &str) -> Result<crate::domain::group::Group, Error> {
     let guild = guild_id(ctx)?;

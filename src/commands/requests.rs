@@ -1,7 +1,7 @@
 //! `/request-join`, `/requests` (R1, R4) and `/group criteria` (admins set a
 //! group's automatic criteria).
 
-use super::membership::send_view;
+use super::send_view;
 use super::{autocomplete_group, find_group, guild_id, require_admin};
 use crate::components::request::{applicant, privileged, request_view};
 use crate::domain::request::Criteria;
