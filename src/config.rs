@@ -30,7 +30,15 @@ pub struct Config {
     pub dev_guild_id: Option<u64>,
     /// Base URL of Discord's API, e.g. a rate-limit proxy; `None` for discord.com.
     pub api_base_url: Option<String>,
+    /// The time deadlines are measured against: the system clock, or a
+    /// test's manual clock.
+    pub clock: crate::clock::Clock,
+    /// How often the background pass runs (reminders, expiry, digests).
+    pub tick: std::time::Duration,
 }
+
+/// The background pass's default period.
+pub const DEFAULT_TICK: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -72,7 +80,14 @@ impl Config {
                 return Err(ConfigError::Malformed("DISCORD_API_BASE_URL", "it must start with http:// or https://"))
             }
         };
-        Ok(Config { token: Token(token), database_url, dev_guild_id, api_base_url })
+        Ok(Config {
+            token: Token(token),
+            database_url,
+            dev_guild_id,
+            api_base_url,
+            clock: crate::clock::Clock::system(),
+            tick: DEFAULT_TICK,
+        })
     }
 
     pub fn from_env() -> Result<Config, ConfigError> {

