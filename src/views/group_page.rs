@@ -1,5 +1,6 @@
 //! The Group Page (G4) and the guidelines prompt (M2).
 
+use super::{clip, FIELD_MAX};
 use crate::components::CustomId;
 use crate::domain::group::Visibility;
 use crate::domain::settings::Guidelines;
@@ -15,19 +16,6 @@ pub struct View {
 impl View {
     pub fn text(content: impl Into<String>) -> View {
         View { content: content.into(), embeds: vec![], components: vec![] }
-    }
-}
-
-/// Discord's embed field value limit.
-const FIELD_MAX: usize = 1024;
-
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(max - 1).collect();
-        out.push('…');
-        out
     }
 }
 

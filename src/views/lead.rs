@@ -3,23 +3,11 @@
 //! leaderless-group flag.
 
 use super::group_page::View;
+use super::{clip, FIELD_MAX};
 use crate::components::CustomId;
 use crate::domain::group::Group;
 use crate::domain::lead::{Application, Status, Target};
 use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter};
-
-/// Discord's embed field value limit.
-const FIELD_MAX: usize = 1024;
-
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(max - 1).collect();
-        out.push('…');
-        out
-    }
-}
 
 fn what(a: &Application) -> String {
     match &a.target {

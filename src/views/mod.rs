@@ -10,3 +10,17 @@ pub mod group_page;
 pub mod lead;
 pub mod request;
 pub mod subscriptions;
+
+/// Discord's limit on an embed field's value.
+pub(crate) const FIELD_MAX: usize = 1024;
+
+/// `s` cut to at most `max` characters, with an ellipsis when cut.
+pub(crate) fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max - 1).collect();
+        out.push('…');
+        out
+    }
+}

@@ -1,20 +1,11 @@
 //! Requests to join as leaders and requesters see them: the card in the
 //! group's review thread, the outcome DM, `/requests`, the criteria.
 
+use super::clip;
 use super::group_page::View;
 use crate::components::CustomId;
 use crate::domain::request::{Applicant, Check, Criteria, Request, Status};
 use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter};
-
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(max - 1).collect();
-        out.push('…');
-        out
-    }
-}
 
 fn when(t: chrono::DateTime<chrono::Utc>) -> String {
     format!("<t:{}:f>", t.timestamp())
