@@ -30,6 +30,9 @@ pub async fn run(app: App, clock: Clock, every: Duration, inflight: InFlight, mu
 /// One pass of every periodic job. A failing job is logged and retried on
 /// the next pass; it never stops the others.
 async fn pass(app: &App) {
-    let now = app.clock.now();
-    let _ = now;
+    match crate::service::invite::expire_due(app).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(expired = n, "invitations expired"),
+        Err(e) => tracing::warn!(error = %e, "invitation expiry failed; retried next pass"),
+    }
 }

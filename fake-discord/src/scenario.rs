@@ -7,7 +7,7 @@
 
 use crate::payload;
 use crate::server::FakeDiscord;
-use crate::world::{channel_type, Interaction, Member, Message, User, World};
+use crate::world::{channel_type, perms, Interaction, Member, Message, User, World};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -316,6 +316,7 @@ impl Actor {
     /// Press a button on a message.
     pub async fn click(&self, message_id: u64, custom_id: &str) -> Reply {
         let ch = self.channel_of(message_id);
+        self.assert_sees_dm(ch);
         let data = json!({"custom_id": custom_id, "component_type": 2});
         self.send(3, ch, data, Some(message_id)).await
     }
@@ -411,7 +412,17 @@ impl Actor {
             Some(m) => self.channel_of(m),
             None => self.fake.general_channel(),
         };
+        self.assert_sees_dm(ch);
         self.send(5, ch, data, modal.source_message).await
+    }
+
+    /// Only a DM's recipient sees (and can press buttons in) a DM with the bot.
+    fn assert_sees_dm(&self, channel_id: u64) {
+        let owner =
+            self.fake.with(|w| w.channels.get(&channel_id).filter(|c| c.kind == channel_type::DM).map(|c| c.owner_id));
+        if let Some(owner) = owner {
+            assert_eq!(owner, Some(self.user_id), "{} can't see another user's DMs", self.name);
+        }
     }
 
     fn channel_of(&self, message_id: u64) -> u64 {
@@ -544,6 +555,8 @@ impl Actor {
             let iid = w.snowflake();
             let token = format!("tok-{iid}-{}", w.snowflake());
             let payload = interaction_payload(w, iid, &token, kind, gid, uid, channel_id, data, source_message);
+            // From a DM with the bot there is no guild.
+            let in_dm = w.channels.get(&channel_id).is_some_and(|c| c.guild_id.is_none());
             w.interactions.insert(
                 iid,
                 Interaction {
@@ -551,7 +564,7 @@ impl Actor {
                     token: token.clone(),
                     kind,
                     user_id: uid,
-                    guild_id: Some(gid),
+                    guild_id: if in_dm { None } else { Some(gid) },
                     channel_id,
                     sent_at: Instant::now(),
                     callbacks: vec![],
@@ -616,6 +629,29 @@ fn interaction_payload(
         "context": 0,
         "attachment_size_limit": 10_485_760,
     });
+    if w.channels.get(&channel_id).is_some_and(|c| c.guild_id.is_none()) {
+        // Invoked in a DM with the bot, as Discord documents it: `user`
+        // instead of `member`, no `guild_id` (nor guild locale), context
+        // BOT_DM (1), the guild-install owner "0", and the DM permissions.
+        let o = v.as_object_mut().expect("object");
+        for k in ["guild_id", "member", "guild_locale"] {
+            o.remove(k);
+        }
+        o.insert("user".into(), w.users.get(&uid).map(payload::user).unwrap_or(Value::Null));
+        o.insert("context".into(), json!(1));
+        o.insert("authorizing_integration_owners".into(), json!({"0": "0"}));
+        let dm_perms = perms::VIEW_CHANNEL
+            | perms::SEND_MESSAGES
+            | perms::READ_MESSAGE_HISTORY
+            | perms::EMBED_LINKS
+            | perms::ATTACH_FILES
+            | perms::MENTION_EVERYONE
+            | perms::USE_EXTERNAL_EMOJIS;
+        o.insert("app_permissions".into(), json!(dm_perms.to_string()));
+        if let Some(ch) = o.get_mut("channel") {
+            ch.as_object_mut().map(|c| c.remove("permissions"));
+        }
+    }
     if let Some(m) = source_message.and_then(|m| w.find_message(m)) {
         v["message"] = payload::message(w, m);
     }
@@ -924,6 +960,80 @@ mod tests {
             }
             other => panic!("not a modal submit: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_button_pressed_in_a_dm_arrives_with_user_and_no_guild() {
+        let mut w = World::new();
+        let gid = crate::server::seed_guild(&mut w, "Test");
+        let owner = w.guilds[&gid].owner_id;
+        let bot = w.bot_user_id;
+        let dm = w.snowflake();
+        w.channels.insert(
+            dm,
+            crate::world::Channel {
+                id: dm,
+                guild_id: None,
+                kind: channel_type::DM,
+                name: String::new(),
+                parent_id: None,
+                position: 0,
+                topic: None,
+                overwrites: vec![],
+                owner_id: Some(owner),
+                archived: false,
+                locked: false,
+            },
+        );
+        let msg = crate::rest::post_message(
+            &mut w,
+            dm,
+            bot,
+            &json!({"content": "x", "components": [{"type": 1, "components": [{"type": 2, "style": 1, "label": "Go", "custom_id": "go"}]}]}),
+            None,
+        )
+        .unwrap();
+        let mid: u64 = msg["id"].as_str().unwrap().parse().unwrap();
+        let click = interaction_payload(
+            &w,
+            1 << 22,
+            "t",
+            3,
+            gid,
+            owner,
+            dm,
+            json!({"custom_id": "go", "component_type": 2}),
+            Some(mid),
+        );
+        assert!(click.get("guild_id").is_none() && click.get("member").is_none(), "{click}");
+        assert_eq!(click["user"]["id"], json!(owner.to_string()));
+        assert_eq!(click["context"], json!(1));
+        assert_eq!(click["authorizing_integration_owners"], json!({"0": "0"}));
+        match serde_json::from_value::<SerenityInteraction>(click).expect("component interaction") {
+            SerenityInteraction::Component(c) => {
+                assert_eq!(c.data.custom_id, "go");
+                assert!(c.guild_id.is_none() && c.member.is_none());
+                assert_eq!(c.user.id.get(), owner);
+                assert_eq!(c.channel_id.get(), dm);
+                assert_eq!(c.message.id.get(), mid);
+            }
+            other => panic!("not a component interaction: {other:?}"),
+        }
+        // In a server the same press carries the member and the guild.
+        let general = w.guilds[&gid].channels[0];
+        let in_guild = interaction_payload(
+            &w,
+            2 << 22,
+            "t2",
+            3,
+            gid,
+            owner,
+            general,
+            json!({"custom_id": "go", "component_type": 2}),
+            Some(mid),
+        );
+        assert!(in_guild.get("user").is_none() && in_guild["member"].is_object());
+        assert_eq!(in_guild["guild_id"], json!(gid.to_string()));
     }
 
     #[tokio::test]

@@ -21,8 +21,10 @@ pub mod perms {
     pub const SEND_MESSAGES: u64 = 1 << 11;
     pub const MANAGE_MESSAGES: u64 = 1 << 13;
     pub const EMBED_LINKS: u64 = 1 << 14;
+    pub const ATTACH_FILES: u64 = 1 << 15;
     pub const READ_MESSAGE_HISTORY: u64 = 1 << 16;
     pub const MENTION_EVERYONE: u64 = 1 << 17;
+    pub const USE_EXTERNAL_EMOJIS: u64 = 1 << 18;
     pub const MANAGE_ROLES: u64 = 1 << 28;
     pub const MANAGE_WEBHOOKS: u64 = 1 << 29;
     pub const MANAGE_THREADS: u64 = 1 << 34;

@@ -14,7 +14,14 @@ use poise::CreateReply;
     slash_command,
     guild_only,
     default_member_permissions = "MANAGE_GUILD",
-    subcommands("show", "admin_role", "mod_channel", "requests_channel", "guidelines"),
+    subcommands(
+        "show",
+        "admin_role",
+        "mod_channel",
+        "requests_channel",
+        "guidelines",
+        "super::invites::config_invitations"
+    ),
     subcommand_required
 )]
 pub async fn config(_ctx: Context<'_>) -> Result<(), Error> {
@@ -45,7 +52,11 @@ pub async fn show(ctx: Context<'_>) -> Result<(), Error> {
     require_admin(ctx).await?;
     let guild = guild_id(ctx)?;
     let settings = config::show(&ctx.data().app, guild).await?;
-    let embed = crate::views::config::render(&settings, guild);
+    let mut embed = crate::views::config::render(&settings, guild);
+    // Invitations (M5): their own section.
+    let (name, value) =
+        crate::views::invite::config_field(&crate::service::invite::limits(&ctx.data().app, guild).await?);
+    embed = embed.field(name, value, false);
     ctx.send(CreateReply::default().embed(embed).ephemeral(true).allowed_mentions(no_pings())).await?;
     Ok(())
 }

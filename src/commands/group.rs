@@ -54,7 +54,8 @@ pub enum VisibilityChoice {
         "super::group_manage::unarchive",
         "super::group_manage::delete",
         "super::group_manage::adopt",
-        "super::requests::criteria"
+        "super::requests::criteria",
+        "super::invites::invite_policy"
     ),
     subcommand_required
 )]

@@ -7,6 +7,7 @@ pub mod directory;
 pub mod group;
 pub mod group_manage;
 pub mod groups;
+pub mod invites;
 pub mod lead;
 pub mod membership;
 pub mod requests;
@@ -33,6 +34,8 @@ pub fn all() -> Vec<poise::Command<Data, Error>> {
         subscriptions::subscribe(),
         subscriptions::subscribe_post(),
         subscriptions::subscriptions(),
+        invites::invite(),
+        invites::invites(),
     ]
 }
 

@@ -63,7 +63,7 @@ fn guild_of(i: &ComponentInteraction) -> Option<u64> {
 }
 
 /// Acknowledge at once with an ephemeral "thinking" message.
-async fn defer_ephemeral(ctx: &SerenityContext, i: &ComponentInteraction) -> Result<(), Error> {
+pub(crate) async fn defer_ephemeral(ctx: &SerenityContext, i: &ComponentInteraction) -> Result<(), Error> {
     i.create_response(
         &ctx.http,
         CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true)),
@@ -73,7 +73,7 @@ async fn defer_ephemeral(ctx: &SerenityContext, i: &ComponentInteraction) -> Res
 }
 
 /// Fill in the deferred answer (or the message being updated).
-async fn edit(ctx: &SerenityContext, i: &ComponentInteraction, view: View) -> Result<(), Error> {
+pub(crate) async fn edit(ctx: &SerenityContext, i: &ComponentInteraction, view: View) -> Result<(), Error> {
     i.edit_response(
         &ctx.http,
         EditInteractionResponse::new()

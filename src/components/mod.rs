@@ -7,6 +7,7 @@
 
 pub mod admin;
 mod group_delete;
+pub mod invite;
 pub mod lead;
 pub mod membership;
 pub mod request;
@@ -75,6 +76,14 @@ pub enum CustomId {
     SubscriptionsAll,
     /// *Unsubscribe from all* on the confirmation.
     SubscriptionsAllConfirm,
+    /// *Accept* on an invitation (its DM card or `/invites`).
+    InviteAccept { invitation: i64 },
+    /// *Decline* on an invitation.
+    InviteDecline { invitation: i64 },
+    /// *Revoke* in `/invites` (the inviter, the group's leaders, admins).
+    InviteRevoke { invitation: i64 },
+    /// *I agree* to the guidelines shown, then accept the invitation.
+    InviteAgree { invitation: i64, version: i32 },
 }
 
 impl CustomId {
@@ -114,6 +123,10 @@ impl CustomId {
             CustomId::SubscriptionsDelete { page } => format!("gh:subsdel:{page}"),
             CustomId::SubscriptionsAll => "gh:suball".to_string(),
             CustomId::SubscriptionsAllConfirm => "gh:subally".to_string(),
+            CustomId::InviteAccept { invitation } => format!("gh:inva:{invitation}"),
+            CustomId::InviteDecline { invitation } => format!("gh:invd:{invitation}"),
+            CustomId::InviteRevoke { invitation } => format!("gh:invr:{invitation}"),
+            CustomId::InviteAgree { invitation, version } => format!("gh:invag:{invitation}:{version}"),
         }
     }
 
@@ -165,6 +178,13 @@ impl CustomId {
             ["gh", "subsdel", p] => Some(CustomId::SubscriptionsDelete { page: page_number(p)? }),
             ["gh", "suball"] => Some(CustomId::SubscriptionsAll),
             ["gh", "subally"] => Some(CustomId::SubscriptionsAllConfirm),
+            ["gh", "inva", i] => Some(CustomId::InviteAccept { invitation: row_id(i)? }),
+            ["gh", "invd", i] => Some(CustomId::InviteDecline { invitation: row_id(i)? }),
+            ["gh", "invr", i] => Some(CustomId::InviteRevoke { invitation: row_id(i)? }),
+            ["gh", "invag", i, v] => Some(CustomId::InviteAgree {
+                invitation: row_id(i)?,
+                version: strict_number::<i32>(v).filter(|v| *v > 0)?,
+            }),
             _ => None,
         }
     }
@@ -217,6 +237,12 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
         Some(CustomId::SubscriptionsDelete { page }) => subscriptions::delete_selected(ctx, data, i, page).await,
         Some(CustomId::SubscriptionsAll) => subscriptions::ask_all(ctx, data, i).await,
         Some(CustomId::SubscriptionsAllConfirm) => subscriptions::confirm_all(ctx, data, i).await,
+        Some(CustomId::InviteAccept { invitation }) => invite::accept_button(ctx, data, i, invitation).await,
+        Some(CustomId::InviteDecline { invitation }) => invite::decline_button(ctx, data, i, invitation).await,
+        Some(CustomId::InviteRevoke { invitation }) => invite::revoke_button(ctx, data, i, invitation).await,
+        Some(CustomId::InviteAgree { invitation, version }) => {
+            invite::agree_button(ctx, data, i, invitation, version).await
+        }
         // forms are submitted as modals, never pressed as buttons
         Some(CustomId::LeadApplyForm { .. } | CustomId::LeadProposeForm { .. } | CustomId::LeadDeclineForm { .. })
         | Some(CustomId::RequestDenyForm { .. })
@@ -341,6 +367,10 @@ mod tests {
             CustomId::SubscriptionsDelete { page: 9999 },
             CustomId::SubscriptionsAll,
             CustomId::SubscriptionsAllConfirm,
+            CustomId::InviteAccept { invitation: i64::MAX },
+            CustomId::InviteDecline { invitation: 1 },
+            CustomId::InviteRevoke { invitation: 2 },
+            CustomId::InviteAgree { invitation: i64::MAX, version: i32::MAX },
         ] {
             let s = id.encode();
             assert!(s.len() <= 100);
@@ -404,6 +434,18 @@ mod tests {
             "gh:subsdel:1:2",
             "gh:suball:1",
             "gh:subally:x",
+            "gh:inva:",
+            "gh:inva:0",
+            "gh:inva:-1",
+            "gh:inva:01",
+            "gh:inva:1:2",
+            "gh:invd:x",
+            "gh:invr:99999999999999999999",
+            "gh:invag:1",
+            "gh:invag:1:0",
+            "gh:invag:1:-1",
+            "gh:invag:0:1",
+            "gh:invag:1:1:1",
         ] {
             assert_eq!(CustomId::parse(bad), None, "{bad:?}");
         }

@@ -82,6 +82,21 @@ pub async fn dm(http: &DiscordHttp, user_id: u64, content: &str) -> Result<(), D
         .map(|_| ())
 }
 
+/// DM a user a card (content, embeds, buttons); returns the DM channel and
+/// the message, so the card can be edited later. Closed DMs are
+/// `DiscordError::DmsClosed`.
+pub async fn dm_card(
+    http: &DiscordHttp,
+    user_id: u64,
+    content: &str,
+    embeds: Vec<CreateEmbed>,
+    components: Vec<CreateActionRow>,
+) -> Result<(u64, u64), DiscordError> {
+    let ch = call(|| UserId::new(user_id).create_dm_channel(http.as_ref())).await?;
+    let message_id = post_card(http, ch.id.get(), content, embeds, components).await?;
+    Ok((ch.id.get(), message_id))
+}
+
 /// Start a private thread (only its members and people with Manage Threads
 /// see it) in a text channel; returns its id.
 pub async fn start_private_thread(http: &DiscordHttp, channel_id: u64, name: &str) -> Result<u64, DiscordError> {

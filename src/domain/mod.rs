@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod channels;
 pub mod group;
+pub mod invite;
 pub mod lead;
 pub mod membership;
 pub mod notify;

@@ -430,3 +430,10 @@ pub async fn page_facts(app: &App, guild_id: u64, group_id: i64, viewer: u64) ->
 pub async fn admit_approved(app: &App, g: &Group, user_id: u64, actor_id: u64) -> Result<bool, MembershipError> {
     admit(app, g, user_id, actor_id, "membership.request_approved").await
 }
+
+/// Admit an invitee who accepted an invitation: the same path as a join (row,
+/// A3 check, grant, group subscription, audit), with the invitee as actor.
+/// `Ok(false)` when they were already a member.
+pub async fn admit_invited(app: &App, g: &Group, user_id: u64) -> Result<bool, MembershipError> {
+    admit(app, g, user_id, user_id, "membership.invite_accepted").await
+}

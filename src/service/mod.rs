@@ -10,6 +10,7 @@ pub mod audit;
 pub mod config;
 pub mod directory;
 pub mod groups;
+pub mod invite;
 pub mod journal;
 pub mod lead;
 pub mod manage;

@@ -427,3 +427,42 @@ pub async fn set_criteria(app: &App, g: &Group, actor: u64, c: &Criteria) -> Res
 pub async fn criteria(app: &App, group_id: i64) -> Result<Criteria, sqlx::Error> {
     domain::criteria(&mut *app.pool.acquire().await?, group_id).await
 }
+
+/// The member joined the group another way (an accepted invitation): their
+/// pending request to it, if any, is closed as approved by `by`, with a note
+/// saying why, audited, and its card updated. Never fails its caller.
+pub async fn settle_joined_otherwise(app: &App, g: &Group, user_id: u64, by: u64, note: &str) {
+    let settled = async {
+        let Some(r) = domain::pending_for(&mut *app.pool.acquire().await?, g.id, user_id).await? else {
+            return Ok::<_, RequestError>(None);
+        };
+        let (mut tx, r) = lock(app, g.guild_id, r.id).await?;
+        if !domain::close(&mut tx, r.id, Status::Approved, by, None).await? {
+            return Ok(None);
+        }
+        domain::set_note(&mut tx, r.id, Some(note)).await?;
+        audit::record(
+            &mut tx,
+            &audit::Entry {
+                guild_id: g.guild_id,
+                actor_id: Some(by),
+                subject_id: Some(user_id),
+                group_id: Some(g.id),
+                action: "request.approve",
+                reason: Some(&format!("request {}: {note}", r.id)),
+                ..Default::default()
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(load(app, g.guild_id, r.id).await?))
+    }
+    .await;
+    match settled {
+        Ok(Some(r)) => {
+            update_card(app, &r).await;
+        }
+        Ok(None) => {}
+        Err(e) => warn!(group_id = g.id, user_id, error = %e, "could not settle a pending join request"),
+    }
+}

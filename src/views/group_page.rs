@@ -83,14 +83,18 @@ pub fn page(f: &PageFacts) -> View {
 
 /// The guidelines, with *I agree* / *Cancel*, before joining `group`.
 pub fn guidelines_prompt(gl: &Guidelines, group: i64, group_name: &str) -> View {
+    guidelines_prompt_then(gl, CustomId::Agree { group, version: gl.version }, group_name)
+}
+
+/// The guidelines, with *I agree* (`agree`, which goes on to the join it
+/// names, e.g. accepting an invitation) / *Cancel*.
+pub fn guidelines_prompt_then(gl: &Guidelines, agree: CustomId, group_name: &str) -> View {
     let embed = CreateEmbed::new()
         .title(format!("Community guidelines (version {})", gl.version))
         .description(clip(&gl.text, 4000))
         .footer(CreateEmbedFooter::new("You're asked once, and again whenever the guidelines change."));
     let buttons = vec![
-        CreateButton::new(CustomId::Agree { group, version: gl.version }.encode())
-            .label("I agree")
-            .style(ButtonStyle::Success),
+        CreateButton::new(agree.encode()).label("I agree").style(ButtonStyle::Success),
         CreateButton::new(CustomId::Disagree.encode()).label("Cancel").style(ButtonStyle::Secondary),
     ];
     View {

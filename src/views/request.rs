@@ -33,7 +33,11 @@ pub fn standing(r: &Request) -> String {
             }
             s
         }
-        Status::Approved => format!("approved by <@{by}> {at}"),
+        Status::Approved => match &r.note {
+            // e.g. joined through an invitation instead
+            Some(n) => format!("approved by <@{by}> {at}. {n}"),
+            None => format!("approved by <@{by}> {at}"),
+        },
         Status::Denied => {
             format!("denied by <@{by}> {at}. Reason: {}", r.reason.as_deref().unwrap_or("none given"))
         }

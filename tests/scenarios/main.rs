@@ -9,6 +9,7 @@ mod commands_doc;
 mod directory;
 mod group_create;
 mod group_manage;
+mod invites;
 mod lead;
 mod lifecycle;
 mod membership;

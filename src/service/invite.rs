@@ -1,0 +1,456 @@
+//! Invitations (M5): a leader (or a member, where the group allows it)
+//! invites someone; the invitee gets a DM with the group card and *Accept* /
+//! *Decline* (or finds it in `/invites` when their DMs are closed). Accepting
+//! admits through membership's admit path, behind the guidelines gate, into
+//! open and closed groups alike. Invitations expire (background pass) and are
+//! capped per inviter per day; leaders and the inviter can revoke a pending
+//! one. Every outcome reaches the inviter by DM (closed DMs: recorded, shown
+//! in `/invites`) and is audited.
+
+use super::membership::{self, MembershipError};
+use super::App;
+use crate::discord::{review, roles, DiscordError};
+use crate::domain::group::{self, Group};
+use crate::domain::invite::{self as domain, Invitation, Limits, Status};
+use crate::domain::{audit, membership as members, settings};
+use crate::views::invite as view;
+use chrono::{DateTime, Duration, Utc};
+use tracing::{info, warn};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InviteError {
+    #[error("no such group")]
+    NoGroup,
+    #[error("the group is archived")]
+    Archived(String),
+    #[error("not allowed to invite to the group")]
+    NotAllowed(String),
+    #[error("bots can't be invited")]
+    Bot,
+    #[error("you can't invite yourself")]
+    Yourself,
+    #[error("not in the server")]
+    NotInServer,
+    #[error("already a member")]
+    AlreadyMember(String),
+    #[error("banned from the group")]
+    Banned(String),
+    #[error("an invitation is already pending")]
+    AlreadyPending(Box<Invitation>),
+    #[error("the daily cap is reached")]
+    Cap { cap: i32, free_at: DateTime<Utc> },
+    #[error("no such invitation")]
+    NotFound,
+    #[error("the invitation is someone else's")]
+    NotYours,
+    #[error("the invitation is no longer pending")]
+    NoLongerOpen(Box<Invitation>),
+    #[error("not allowed to revoke")]
+    NotAllowedToRevoke,
+    #[error("only the group's leaders and admins may do this")]
+    NotModerator(String),
+    #[error("the guidelines must be accepted first")]
+    NeedsGuidelines(settings::Guidelines, Box<Invitation>),
+    #[error("admitting the invitee failed: {0}")]
+    Admit(MembershipError),
+    #[error("Discord refused: {0}")]
+    Discord(#[from] DiscordError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// What `/invite` did.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub invitation: Invitation,
+    /// The invitation card reached the invitee's DMs.
+    pub dm_delivered: bool,
+}
+
+/// What a decision did besides changing the row.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    pub invitation: Invitation,
+    /// `None` when the inviter was not told (they decided it themselves).
+    pub inviter_told: Option<bool>,
+}
+
+async fn load(app: &App, id: i64) -> Result<Invitation, InviteError> {
+    domain::get(&mut *app.pool.acquire().await?, id).await?.ok_or(InviteError::NotFound)
+}
+
+/// Whether `actor` may invite people to `g`: its leaders and admins; members
+/// too when the group allows it.
+async fn may_invite(app: &App, g: &Group, actor: u64, actor_is_admin: bool) -> Result<bool, sqlx::Error> {
+    if actor_is_admin {
+        return Ok(true);
+    }
+    let mut conn = app.pool.acquire().await?;
+    if members::is_leader(&mut conn, g.id, actor).await? {
+        return Ok(true);
+    }
+    Ok(domain::members_can_invite(&mut conn, g.id).await? && members::is_member(&mut conn, g.id, actor).await?)
+}
+
+/// Whether the user is still in the server (asked of Discord).
+async fn in_server(app: &App, guild_id: u64, user_id: u64) -> Result<bool, InviteError> {
+    match roles::member_role_ids(&app.http, guild_id, user_id).await {
+        Ok(_) => Ok(true),
+        Err(DiscordError::Unknown(..)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `/invite <user> <group>`: every check first, then the row (under the
+/// inviter's cap), then the DM card.
+pub async fn invite(
+    app: &App,
+    g: &Group,
+    inviter: u64,
+    inviter_is_admin: bool,
+    invitee: u64,
+    invitee_is_bot: bool,
+) -> Result<Sent, InviteError> {
+    if g.archived {
+        return Err(InviteError::Archived(g.name.clone()));
+    }
+    if !may_invite(app, g, inviter, inviter_is_admin).await? {
+        return Err(InviteError::NotAllowed(g.name.clone()));
+    }
+    if invitee_is_bot {
+        return Err(InviteError::Bot);
+    }
+    if invitee == inviter {
+        return Err(InviteError::Yourself);
+    }
+    {
+        let mut conn = app.pool.acquire().await?;
+        if members::is_member(&mut conn, g.id, invitee).await? {
+            return Err(InviteError::AlreadyMember(g.name.clone()));
+        }
+        if members::is_banned(&mut conn, g.id, invitee).await? {
+            return Err(InviteError::Banned(g.name.clone()));
+        }
+        if let Some(i) = domain::pending_for(&mut conn, g.id, invitee).await? {
+            return Err(InviteError::AlreadyPending(Box::new(i)));
+        }
+    }
+    if !in_server(app, g.guild_id, invitee).await? {
+        return Err(InviteError::NotInServer);
+    }
+    let now = app.clock.now();
+    let mut tx = app.pool.begin().await?;
+    domain::lock_inviter(&mut tx, g.guild_id, inviter).await?;
+    let limits = domain::limits(&mut tx, g.guild_id).await?;
+    let (sent, oldest) = domain::sent_in_last_day(&mut tx, g.guild_id, inviter, now).await?;
+    if sent >= limits.daily_cap as i64 {
+        let free_at = oldest.unwrap_or(now) + Duration::hours(24);
+        return Err(InviteError::Cap { cap: limits.daily_cap, free_at });
+    }
+    let expires_at = now + Duration::days(limits.expiry_days as i64);
+    let Some(id) = domain::insert(&mut tx, g.guild_id, g.id, inviter, invitee, now, expires_at).await? else {
+        drop(tx);
+        return match domain::pending_for(&mut *app.pool.acquire().await?, g.id, invitee).await? {
+            Some(i) => Err(InviteError::AlreadyPending(Box::new(i))),
+            None => Err(InviteError::NotFound),
+        };
+    };
+    audit::record(
+        &mut tx,
+        &audit::Entry {
+            guild_id: g.guild_id,
+            actor_id: Some(inviter),
+            subject_id: Some(invitee),
+            group_id: Some(g.id),
+            action: "invite.create",
+            reason: Some(&format!("invitation {id}")),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    info!(invitation = id, group_id = g.id, inviter, invitee, "invitation stored");
+    let inv = load(app, id).await?;
+    let facts = membership::page_facts(app, g.guild_id, g.id, invitee).await.map_err(|e| match e {
+        MembershipError::Db(e) => InviteError::Db(e),
+        _ => InviteError::NoGroup,
+    })?;
+    let card = view::dm_card(&inv, &facts);
+    let delivered = match review::dm_card(&app.http, invitee, &card.content, card.embeds, card.components).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            if !matches!(e, DiscordError::DmsClosed) {
+                warn!(invitation = id, error = %e, "could not DM an invitation");
+            }
+            None
+        }
+    };
+    domain::set_card(&mut *app.pool.acquire().await?, id, delivered).await?;
+    Ok(Sent { invitation: load(app, id).await?, dm_delivered: delivered.is_some() })
+}
+
+/// The invitation, if `user` is its invitee (for the guidelines step).
+pub async fn own(app: &App, id: i64, user: u64) -> Result<Invitation, InviteError> {
+    let inv = load(app, id).await?;
+    if inv.invitee_id != user {
+        return Err(InviteError::NotYours);
+    }
+    Ok(inv)
+}
+
+/// *Accept*: only the invitee, only while pending and unexpired, only while
+/// they are in the server and not banned; behind the guidelines gate; then
+/// admitted as a join is (a closed group needs no request). The row stays
+/// locked meanwhile, so a concurrent revoke or a double click waits.
+pub async fn accept(app: &App, id: i64, user: u64) -> Result<Decided, InviteError> {
+    let now = app.clock.now();
+    let mut tx = app.pool.begin().await?;
+    let inv = domain::lock(&mut tx, id).await?.ok_or(InviteError::NotFound)?;
+    if inv.invitee_id != user {
+        return Err(InviteError::NotYours);
+    }
+    if !inv.is_open(now) {
+        return Err(InviteError::NoLongerOpen(Box::new(inv)));
+    }
+    let g = group::get(&mut tx, inv.guild_id, inv.group_id).await?.ok_or(InviteError::NoGroup)?;
+    if g.archived {
+        return Err(InviteError::Archived(g.name));
+    }
+    if members::is_banned(&mut tx, g.id, user).await? {
+        return Err(InviteError::Banned(g.name));
+    }
+    let already = members::is_member(&mut tx, g.id, user).await?;
+    if !already {
+        if !in_server(app, g.guild_id, user).await? {
+            return Err(InviteError::NotInServer);
+        }
+        if let Some(gl) = membership::pending_guidelines(app, g.guild_id, user).await? {
+            return Err(InviteError::NeedsGuidelines(gl, Box::new(inv)));
+        }
+        if let Err(e) = membership::admit_invited(app, &g, user).await {
+            warn!(invitation = id, group_id = g.id, error = %e, "invitee could not be admitted");
+            return Err(InviteError::Admit(e));
+        }
+    }
+    domain::close(&mut tx, id, Status::Accepted, Some(user), now).await?;
+    audit::record(
+        &mut tx,
+        &audit::Entry {
+            guild_id: g.guild_id,
+            actor_id: Some(user),
+            subject_id: Some(user),
+            group_id: Some(g.id),
+            action: "invite.accept",
+            reason: Some(&format!("invitation {id} from <@{}>", inv.inviter_id)),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    info!(invitation = id, group_id = g.id, user, "invitation accepted");
+    let note = format!("Joined through <@{}>'s invitation #{id} instead.", inv.inviter_id);
+    super::request::settle_joined_otherwise(app, &g, user, inv.inviter_id, &note).await;
+    finish(app, id).await
+}
+
+/// *Decline*: only the invitee, only while pending.
+pub async fn decline(app: &App, id: i64, user: u64) -> Result<Decided, InviteError> {
+    let now = app.clock.now();
+    let mut tx = app.pool.begin().await?;
+    let inv = domain::lock(&mut tx, id).await?.ok_or(InviteError::NotFound)?;
+    if inv.invitee_id != user {
+        return Err(InviteError::NotYours);
+    }
+    if !inv.is_open(now) {
+        return Err(InviteError::NoLongerOpen(Box::new(inv)));
+    }
+    domain::close(&mut tx, id, Status::Declined, Some(user), now).await?;
+    audit::record(
+        &mut tx,
+        &audit::Entry {
+            guild_id: inv.guild_id,
+            actor_id: Some(user),
+            subject_id: Some(user),
+            group_id: Some(inv.group_id),
+            action: "invite.decline",
+            reason: Some(&format!("invitation {id} from <@{}>", inv.inviter_id)),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    finish(app, id).await
+}
+
+/// Revoke a pending invitation: its inviter, the group's leaders, admins
+/// (`privileged`). The invitee's card then says so and *Accept* refuses.
+pub async fn revoke(app: &App, guild_id: u64, id: i64, actor: u64, privileged: bool) -> Result<Decided, InviteError> {
+    let now = app.clock.now();
+    let mut tx = app.pool.begin().await?;
+    let inv = domain::lock(&mut tx, id).await?.filter(|i| i.guild_id == guild_id).ok_or(InviteError::NotFound)?;
+    let allowed = privileged || inv.inviter_id == actor || members::is_leader(&mut tx, inv.group_id, actor).await?;
+    if !allowed {
+        return Err(InviteError::NotAllowedToRevoke);
+    }
+    if inv.status != Status::Pending {
+        return Err(InviteError::NoLongerOpen(Box::new(inv)));
+    }
+    domain::close(&mut tx, id, Status::Revoked, Some(actor), now).await?;
+    audit::record(
+        &mut tx,
+        &audit::Entry {
+            guild_id,
+            actor_id: Some(actor),
+            subject_id: Some(inv.invitee_id),
+            group_id: Some(inv.group_id),
+            action: "invite.revoke",
+            reason: Some(&format!("invitation {id} from <@{}>", inv.inviter_id)),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    finish(app, id).await
+}
+
+/// The background pass: every pending invitation past its expiry is marked
+/// expired (claimed row by row, so two processes never both act), its card
+/// loses its buttons and the inviter is told. Returns how many expired.
+pub async fn expire_due(app: &App) -> Result<usize, sqlx::Error> {
+    let now = app.clock.now();
+    let mut n = 0;
+    // Bounded per pass; the next pass picks up the rest.
+    while n < 200 {
+        let mut tx = app.pool.begin().await?;
+        let Some(inv) = domain::claim_expired(&mut tx, now).await? else { break };
+        audit::record(
+            &mut tx,
+            &audit::Entry {
+                guild_id: inv.guild_id,
+                subject_id: Some(inv.invitee_id),
+                group_id: Some(inv.group_id),
+                action: "invite.expire",
+                reason: Some(&format!("invitation {} from <@{}>", inv.id, inv.inviter_id)),
+                ..Default::default()
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        n += 1;
+        if let Err(e) = finish(app, inv.id).await {
+            warn!(invitation = inv.id, error = %e, "could not announce an expired invitation");
+        }
+    }
+    Ok(n)
+}
+
+/// After a decision: the invitee's card shows the outcome without buttons,
+/// and the inviter is told by DM (unless they decided it themselves);
+/// whether that DM arrived is recorded for `/invites`.
+async fn finish(app: &App, id: i64) -> Result<Decided, InviteError> {
+    let inv = load(app, id).await?;
+    if let (Some(channel), Some(message)) = (inv.card_channel_id, inv.card_message_id) {
+        let card = view::closed_card(&inv);
+        if let Err(e) =
+            review::edit_card(&app.http, channel, message, &card.content, card.embeds, card.components).await
+        {
+            warn!(invitation = id, error = %e, "could not update an invitation card");
+        }
+    }
+    let inviter_told = if inv.decided_by == Some(inv.inviter_id) {
+        None
+    } else {
+        let delivered = match review::dm(&app.http, inv.inviter_id, &view::inviter_dm(&inv)).await {
+            Ok(()) => true,
+            Err(e) => {
+                if !matches!(e, DiscordError::DmsClosed) {
+                    warn!(invitation = id, error = %e, "could not DM the inviter the outcome");
+                }
+                false
+            }
+        };
+        domain::set_inviter_dm_delivered(&mut *app.pool.acquire().await?, id, delivered).await?;
+        Some(delivered)
+    };
+    Ok(Decided { invitation: load(app, id).await?, inviter_told })
+}
+
+/// What `/invites` shows.
+pub struct Listing {
+    /// Invitations the member received (pending first).
+    pub received: Vec<Invitation>,
+    /// Invitations the member sent, newest first.
+    pub sent: Vec<Invitation>,
+    /// Pending invitations others sent to groups the member leads (all
+    /// groups for admins), which they may revoke.
+    pub to_manage: Vec<Invitation>,
+    pub now: DateTime<Utc>,
+}
+
+pub async fn listing(app: &App, guild_id: u64, user: u64, privileged: bool) -> Result<Listing, sqlx::Error> {
+    let mut conn = app.pool.acquire().await?;
+    Ok(Listing {
+        received: domain::received(&mut conn, guild_id, user, 10).await?,
+        sent: domain::sent(&mut conn, guild_id, user, 10).await?,
+        to_manage: domain::pending_for_leader(&mut conn, guild_id, user, privileged, 10).await?,
+        now: app.clock.now(),
+    })
+}
+
+/// Let (or stop letting) members who don't lead the group invite people to
+/// it: its leaders and admins only. Audited.
+pub async fn set_members_can_invite(
+    app: &App,
+    g: &Group,
+    actor: u64,
+    actor_is_admin: bool,
+    allowed: bool,
+) -> Result<(), InviteError> {
+    if !membership::may_moderate(app, g, actor, actor_is_admin).await? {
+        return Err(InviteError::NotModerator(g.name.clone()));
+    }
+    let mut tx = app.pool.begin().await?;
+    domain::set_members_can_invite(&mut tx, g.id, allowed).await?;
+    audit::record(
+        &mut tx,
+        &audit::Entry {
+            guild_id: g.guild_id,
+            actor_id: Some(actor),
+            group_id: Some(g.id),
+            action: "group.invite-policy",
+            detail: Some(if allowed { "members can invite" } else { "leaders and admins invite" }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The server's invitation limits.
+pub async fn limits(app: &App, guild_id: u64) -> Result<Limits, sqlx::Error> {
+    domain::limits(&mut *app.pool.acquire().await?, guild_id).await
+}
+
+/// `/config invitations`: change the expiry and/or the daily cap (admins),
+/// validated and audited as `config.invitations`. Returns the limits now in
+/// force; pending invitations keep the expiry they were sent with.
+pub async fn set_limits(
+    app: &App,
+    guild_id: u64,
+    actor: u64,
+    expiry_days: Option<i64>,
+    daily_cap: Option<i64>,
+) -> Result<Result<Limits, domain::LimitError>, sqlx::Error> {
+    let mut tx = app.pool.begin().await?;
+    let current = domain::limits(&mut tx, guild_id).await?;
+    let l = match current.with(expiry_days, daily_cap) {
+        Ok(l) => l,
+        Err(e) => return Ok(Err(e)),
+    };
+    domain::set_limits(&mut tx, guild_id, l).await?;
+    let detail = format!("expiry {} days, cap {} per day", l.expiry_days, l.daily_cap);
+    super::config::record(&mut tx, guild_id, actor, "config.invitations", &detail).await?;
+    tx.commit().await?;
+    Ok(Ok(l))
+}
