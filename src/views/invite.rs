@@ -2,6 +2,7 @@
 //! card once decided, the outcome DM to the inviter, `/invites`, and the
 //! invitation limits in `/config show`.
 
+use super::clip;
 use super::group_page::{self, View};
 use crate::components::CustomId;
 use crate::domain::invite::{Invitation, Limits, Status};
@@ -9,16 +10,6 @@ use crate::service::invite::Listing;
 use crate::service::membership::PageFacts;
 use chrono::{DateTime, Utc};
 use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed};
-
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(max - 1).collect();
-        out.push('…');
-        out
-    }
-}
 
 fn at(t: DateTime<Utc>) -> String {
     format!("<t:{}:f>", t.timestamp())
