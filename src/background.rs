@@ -30,6 +30,5 @@ pub async fn run(app: App, clock: Clock, every: Duration, inflight: InFlight, mu
 /// One pass of every periodic job. A failing job is logged and retried on
 /// the next pass; it never stops the others.
 async fn pass(app: &App) {
-    let now = app.clock.now();
-    let _ = now;
+    crate::service::sla::pass(app).await;
 }

@@ -9,4 +9,5 @@ pub mod group_delete;
 pub mod group_page;
 pub mod lead;
 pub mod request;
+pub mod sla;
 pub mod subscriptions;
