@@ -12,5 +12,6 @@ mod group_manage;
 mod lead;
 mod lifecycle;
 mod membership;
+mod request_sla;
 mod requests;
 mod subscriptions;

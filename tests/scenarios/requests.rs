@@ -9,14 +9,14 @@ use fake_discord::world::{channel_type, Message};
 use fake_discord::{Actor, Reply};
 
 /// A text channel made by hand, set as the requests channel.
-async fn requests_channel(sim: &Sim) -> u64 {
+pub(crate) async fn requests_channel(sim: &Sim) -> u64 {
     let id = sim.fake.create_channel_by_hand("join-requests", channel_type::TEXT, None, vec![]);
     let mut conn = sim.pool.acquire().await.unwrap();
     guildhall::domain::settings::set_requests_channel(&mut conn, sim.fake.guild_id, Some(id)).await.unwrap();
     id
 }
 
-async fn make_leader(ada: &Actor, group: &str, who: &Actor) {
+pub(crate) async fn make_leader(ada: &Actor, group: &str, who: &Actor) {
     let r = ada.slash("group leader add", &[("group", group), ("user", &who.user_id.to_string())]).await;
     assert!(!r.text().contains("Error"), "{}", r.text());
 }
@@ -33,7 +33,7 @@ fn thread_of(sim: &Sim, channel: u64) -> u64 {
         .expect("a private review thread")
 }
 
-fn card(sim: &Sim, thread: u64) -> Message {
+pub(crate) fn card(sim: &Sim, thread: u64) -> Message {
     sim.fake
         .with(|w| w.channel_messages(thread).to_vec())
         .into_iter()
@@ -42,11 +42,11 @@ fn card(sim: &Sim, thread: u64) -> Message {
         .expect("a card")
 }
 
-fn refreshed(sim: &Sim, m: &Message) -> Message {
+pub(crate) fn refreshed(sim: &Sim, m: &Message) -> Message {
     sim.fake.with(|w| w.find_message(m.id).cloned()).expect("card still there")
 }
 
-fn button(m: &Message, label: &str) -> String {
+pub(crate) fn button(m: &Message, label: &str) -> String {
     components_of(m)
         .into_iter()
         .find(|c| c.label == label)
@@ -54,7 +54,7 @@ fn button(m: &Message, label: &str) -> String {
         .custom_id
 }
 
-async fn status_of(sim: &Sim, user: u64) -> String {
+pub(crate) async fn status_of(sim: &Sim, user: u64) -> String {
     sqlx::query_scalar::<_, String>(&format!(
         "select status from join_requests where user_id = {user} order by id desc limit 1"
     ))
@@ -63,7 +63,7 @@ async fn status_of(sim: &Sim, user: u64) -> String {
     .unwrap()
 }
 
-async fn ask(who: &Actor, group: &str, message: Option<&str>) -> Reply {
+pub(crate) async fn ask(who: &Actor, group: &str, message: Option<&str>) -> Reply {
     let mut opts = vec![("group", group)];
     if let Some(m) = message {
         opts.push(("message", m));
