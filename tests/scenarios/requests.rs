@@ -178,6 +178,7 @@ async fn approve_grants_the_role_subscribes_dms_and_updates_the_card() {
     let c = refreshed(&sim, &c);
     assert!(components_of(&c).is_empty(), "buttons removed");
     assert!(message_text(&c).contains(&format!("approved by <@{}>", lena.user_id)), "{}", message_text(&c));
+    assert!(message_text(&c).contains("Days in server"), "the decided card keeps the requester's standing");
     let dms = bob.dms();
     assert_eq!(dms.len(), 1);
     assert!(dms[0].content.contains("approved"), "{}", dms[0].content);
@@ -217,6 +218,7 @@ async fn deny_with_a_reason_dms_it_and_the_cooldown_says_until_when() {
     let c = refreshed(&sim, &c);
     assert!(components_of(&c).is_empty());
     assert!(message_text(&c).contains("denied by"), "{}", message_text(&c));
+    assert!(message_text(&c).contains("Criteria"), "the decided card keeps the checklist: {}", message_text(&c));
 
     let r = ask(&bob, "Rust", None).await;
     assert!(r.text().contains("You can ask again from <t:"), "{}", r.text());
