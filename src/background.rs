@@ -35,4 +35,5 @@ async fn pass(app: &App) {
         Ok(n) => tracing::info!(expired = n, "invitations expired"),
         Err(e) => tracing::warn!(error = %e, "invitation expiry failed; retried next pass"),
     }
+    crate::service::sla::pass(app).await;
 }

@@ -93,6 +93,20 @@ impl Clock {
         assert!(waited.is_ok(), "background loops did not finish a pass within 30 s");
     }
 
+    /// Wait (at most 30 s) until exactly `n` background loops are registered
+    /// and running on this manual clock (e.g. a second bot process started).
+    /// Panics on the system clock.
+    pub async fn wait_for_loops(&self, n: usize) {
+        let m = self.0.as_ref().expect("only a manual clock counts its loops");
+        let mut rx = m.passes.subscribe();
+        let waited = tokio::time::timeout(
+            Duration::from_secs(30),
+            rx.wait_for(|slots| slots.iter().filter(|s| s.is_some()).count() == n),
+        )
+        .await;
+        assert!(waited.is_ok(), "expected {n} running background loops within 30 s");
+    }
+
     /// Register a background loop with this clock.
     pub fn ticker(&self, every: Duration) -> Ticker {
         let slot = self.0.as_ref().map(|m| {
@@ -181,7 +195,9 @@ mod tests {
     async fn a_stopped_loop_does_not_hold_up_advance() {
         let clock = Clock::manual(Utc::now());
         let t = clock.ticker(Duration::from_secs(3600));
+        clock.wait_for_loops(1).await;
         drop(t);
+        clock.wait_for_loops(0).await;
         clock.advance(chrono::Duration::minutes(1)).await;
     }
 }

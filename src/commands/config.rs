@@ -5,6 +5,7 @@ use crate::components::CustomId;
 use crate::discord::no_pings;
 use crate::error::user;
 use crate::service::config::{self, ChannelSetting, ConfigError};
+use crate::service::sla;
 use crate::types::{Context, Error};
 use poise::serenity_prelude as serenity;
 use poise::CreateReply;
@@ -20,7 +21,8 @@ use poise::CreateReply;
         "mod_channel",
         "requests_channel",
         "guidelines",
-        "super::invites::config_invitations"
+        "super::invites::config_invitations",
+        "request_sla"
     ),
     subcommand_required
 )]
@@ -57,6 +59,7 @@ pub async fn show(ctx: Context<'_>) -> Result<(), Error> {
     let (name, value) =
         crate::views::invite::config_field(&crate::service::invite::limits(&ctx.data().app, guild).await?);
     embed = embed.field(name, value, false);
+    let embed = request_sla_fields(ctx, guild, embed).await?;
     ctx.send(CreateReply::default().embed(embed).ephemeral(true).allowed_mentions(no_pings())).await?;
     Ok(())
 }
@@ -130,4 +133,66 @@ pub async fn guidelines(ctx: Context<'_>) -> Result<(), Error> {
     actx.interaction.create_response(ctx.serenity_context(), serenity::CreateInteractionResponse::Modal(modal)).await?;
     actx.has_sent_initial_response.store(true, std::sync::atomic::Ordering::SeqCst);
     Ok(())
+}
+
+// ---- Join request times (R5): T1, T2, T3 and the deny cooldown.
+
+async fn request_sla_fields(
+    ctx: Context<'_>,
+    guild: u64,
+    embed: serenity::CreateEmbed,
+) -> Result<serenity::CreateEmbed, Error> {
+    let app = &ctx.data().app;
+    let (s, undelivered) = (sla::get(app, guild).await?, sla::undelivered(app, guild).await?);
+    Ok(crate::views::sla::config_fields(embed, &s, &undelivered))
+}
+
+/// Set when join requests remind leaders, alert admins and expire, and the cooldown after a deny.
+#[poise::command(slash_command, guild_only, ephemeral, rename = "request-sla")]
+pub async fn request_sla(
+    ctx: Context<'_>,
+    #[description = "Remind the group's leaders after this many hours (default 24)"]
+    #[min = 1]
+    #[max = 720]
+    remind_hours: Option<i32>,
+    #[description = "Alert the admins in the mod channel after this many hours (default 72)"]
+    #[min = 1]
+    #[max = 1440]
+    escalate_hours: Option<i32>,
+    #[description = "A request expires after this many days (default 7)"]
+    #[min = 1]
+    #[max = 90]
+    expire_days: Option<i32>,
+    #[description = "Days after a deny before the member may ask again (default 7; 0 for none)"]
+    #[min = 0]
+    #[max = 365]
+    cooldown_days: Option<i32>,
+    #[description = "Back to the defaults (other options apply on top)"] reset: Option<bool>,
+) -> Result<(), Error> {
+    require_admin(ctx).await?;
+    let guild = guild_id(ctx)?;
+    let change =
+        sla::SlaChange { remind_hours, escalate_hours, expire_days, cooldown_days, reset: reset.unwrap_or(false) };
+    if !change.reset && [remind_hours, escalate_hours, expire_days, cooldown_days].iter().all(Option::is_none) {
+        return Err(user(
+            "Give at least one time to change (or `reset`). Nothing was changed. See them with /config show.",
+        ));
+    }
+    let new = match sla::set(&ctx.data().app, guild, ctx.author().id.get(), &change).await {
+        Ok(s) => s,
+        Err(sla::SetError::Invalid(e)) => return Err(user(format!("{e} Nothing was changed."))),
+        Err(sla::SetError::Db(e)) => return Err(Box::new(e)),
+    };
+    let h = crate::views::sla::hours;
+    say(
+        ctx,
+        format!(
+            "Done: leaders are reminded of a pending request after {}, admins alerted after {}, and it expires after {}. A deny blocks a new request for {} days. Requests already waiting follow the new times.",
+            h(new.remind_hours),
+            h(new.escalate_hours),
+            h(new.expire_hours),
+            new.cooldown_days
+        ),
+    )
+    .await
 }

@@ -14,6 +14,7 @@ pub mod notify;
 pub mod request;
 pub mod role_safety;
 pub mod settings;
+pub mod sla;
 pub mod subscription;
 pub mod text;
 

@@ -6,7 +6,8 @@ use super::{db_id, snowflake};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-/// Days after a deny before the same member may ask again.
+/// Days after a deny before the same member may ask again, unless the
+/// server sets another (`domain::sla::Sla::cooldown_days`).
 pub const COOLDOWN_DAYS: i64 = 7;
 
 /// A group's automatic criteria (R1).
@@ -43,6 +44,29 @@ pub struct Check {
     /// What the criterion asks, e.g. "at least 7 days in the server".
     pub label: String,
     pub ok: bool,
+}
+
+/// The checklist as stored with a request: one line per check, `+` met, `-` not.
+pub fn encode_checks(checks: &[Check]) -> String {
+    checks
+        .iter()
+        .map(|c| format!("{}{}", if c.ok { '+' } else { '-' }, c.label.replace('\n', " ")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The checklist read back (lines that are neither `+` nor `-` are skipped).
+pub fn decode_checks(s: &str) -> Vec<Check> {
+    s.lines()
+        .filter_map(|l| {
+            let ok = match l.chars().next()? {
+                '+' => true,
+                '-' => false,
+                _ => return None,
+            };
+            Some(Check { label: l[1..].to_string(), ok })
+        })
+        .collect()
 }
 
 /// Every criterion the group sets, checked against the applicant.
@@ -129,6 +153,22 @@ pub struct Request {
     pub dm_delivered: Option<bool>,
     pub note: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The leaders were reminded (R5, T1).
+    pub reminded_at: Option<DateTime<Utc>>,
+    /// The admins were alerted (R5, T2) ...
+    pub escalated_at: Option<DateTime<Utc>>,
+    /// ... in the mod channel (`Some(true)`), or it could not be (`Some(false)`).
+    pub escalation_delivered: Option<bool>,
+    /// The requester when they asked (shown on the card after a decision).
+    pub snapshot: Option<Snapshot>,
+}
+
+/// What the card showed about the requester when they asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub account_age_days: i64,
+    pub days_in_server: i64,
+    pub checks: Vec<Check>,
 }
 
 macro_rules! select_requests {
@@ -136,7 +176,9 @@ macro_rules! select_requests {
         sqlx::query!(
             r#"select r.id, r.guild_id, r.group_id, g.name as group_name, r.user_id, r.message,
                       r.status as "status: Status", r.decided_by, r.decided_at, r.reason,
-                      r.card_channel_id, r.card_message_id, r.dm_delivered, r.note, r.created_at
+                      r.card_channel_id, r.card_message_id, r.dm_delivered, r.note, r.created_at,
+                      r.reminded_at, r.escalated_at, r.escalation_delivered, r.account_age_days,
+                      r.days_in_server, r.checklist
                from join_requests r join groups g on g.id = r.group_id "# + $where,
             $($arg),*
         )
@@ -162,26 +204,51 @@ macro_rules! to_request {
             dm_delivered: r.dm_delivered,
             note: r.note,
             created_at: r.created_at,
+            reminded_at: r.reminded_at,
+            escalated_at: r.escalated_at,
+            escalation_delivered: r.escalation_delivered,
+            snapshot: match (r.account_age_days, r.days_in_server) {
+                (Some(a), Some(d)) => Some(Snapshot {
+                    account_age_days: a as i64,
+                    days_in_server: d as i64,
+                    checks: decode_checks(r.checklist.as_deref().unwrap_or("")),
+                }),
+                _ => None,
+            },
         }
     }};
 }
 
+/// A request about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewRequest<'a> {
+    pub guild_id: u64,
+    pub group_id: i64,
+    pub user_id: u64,
+    pub message: Option<&'a str>,
+    pub snapshot: &'a Snapshot,
+    /// When it was made (the bot's clock): the SLA counts from here.
+    pub now: DateTime<Utc>,
+}
+
 /// Store a pending request; `None` when the member already has one pending
 /// for the group (the partial unique index decides, not a prior check).
-pub async fn insert(
-    conn: &mut PgConnection,
-    guild_id: u64,
-    group_id: i64,
-    user_id: u64,
-    message: Option<&str>,
-) -> Result<Option<i64>, sqlx::Error> {
+pub async fn insert(conn: &mut PgConnection, n: &NewRequest<'_>) -> Result<Option<i64>, sqlx::Error> {
+    let clamp = |v: i64| v.clamp(0, i32::MAX as i64) as i32;
+    let checklist: String = encode_checks(&n.snapshot.checks).chars().take(1024).collect();
     sqlx::query_scalar!(
-        "insert into join_requests (guild_id, group_id, user_id, message) values ($1, $2, $3, $4)
+        "insert into join_requests (guild_id, group_id, user_id, message, account_age_days, days_in_server,
+                                    checklist, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $8)
          on conflict (group_id, user_id) where status = 'pending' do nothing returning id",
-        db_id(guild_id),
-        group_id,
-        db_id(user_id),
-        message
+        db_id(n.guild_id),
+        n.group_id,
+        db_id(n.user_id),
+        n.message,
+        clamp(n.snapshot.account_age_days),
+        clamp(n.snapshot.days_in_server),
+        checklist,
+        n.now
     )
     .fetch_optional(conn)
     .await
@@ -189,6 +256,12 @@ pub async fn insert(
 
 pub async fn get(conn: &mut PgConnection, guild_id: u64, id: i64) -> Result<Option<Request>, sqlx::Error> {
     let r = select_requests!("where r.guild_id = $1 and r.id = $2", db_id(guild_id), id).fetch_optional(conn).await?;
+    Ok(r.map(|r| to_request!(r)))
+}
+
+/// A request by id alone (the background pass, which serves every server).
+pub async fn get_any(conn: &mut PgConnection, id: i64) -> Result<Option<Request>, sqlx::Error> {
+    let r = select_requests!("where r.id = $1", id).fetch_optional(conn).await?;
     Ok(r.map(|r| to_request!(r)))
 }
 
@@ -287,21 +360,24 @@ pub async fn pending_for_leader(
     Ok(rows.into_iter().map(|r| to_request!(r)).collect())
 }
 
-/// Close a pending request; `false` when it was no longer pending.
+/// Close a pending request at `now`; `false` when it was no longer pending.
+/// `decided_by` is `None` when nobody decided (it expired).
 pub async fn close(
     conn: &mut PgConnection,
     id: i64,
     status: Status,
-    decided_by: u64,
+    decided_by: Option<u64>,
     reason: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let closed = sqlx::query_scalar!(
-        "update join_requests set status = $2, decided_by = $3, decided_at = now(), reason = $4, note = null,
+        "update join_requests set status = $2, decided_by = $3, decided_at = $5, reason = $4, note = null,
          updated_at = now() where id = $1 and status = 'pending' returning id",
         id,
         status as Status,
-        db_id(decided_by),
-        reason
+        decided_by.map(db_id),
+        reason,
+        now
     )
     .fetch_optional(conn)
     .await?;
@@ -388,23 +464,47 @@ mod tests {
         assert_eq!(snowflake_time(175928847299117063).timestamp_millis(), 1462015105796);
     }
 
+    fn new<'a>(gid: i64, user_id: u64, message: Option<&'a str>, snapshot: &'a Snapshot) -> NewRequest<'a> {
+        NewRequest { guild_id: 1, group_id: gid, user_id, message, snapshot, now: Utc::now() }
+    }
+
+    #[test]
+    fn the_checklist_is_stored_and_read_back() {
+        let checks =
+            vec![Check { label: "a\nb".into(), ok: true }, Check { label: "the <@&5> role".into(), ok: false }];
+        let back = decode_checks(&encode_checks(&checks));
+        assert_eq!(back[0], Check { label: "a b".into(), ok: true });
+        assert_eq!(back[1], checks[1]);
+        assert!(decode_checks("").is_empty());
+    }
+
     #[sqlx::test]
     async fn one_pending_request_per_member_per_group_and_the_cooldown(pool: sqlx::PgPool) {
         use crate::domain::group::{self, Bucket, NewGroup, Visibility};
         let mut conn = pool.acquire().await.unwrap();
-        let new = NewGroup::parse(1, 9, "Rust", Bucket::Interest, Visibility::Closed, None).unwrap();
-        let gid = group::insert(&mut conn, &new).await.unwrap();
-        let id = insert(&mut conn, 1, gid, 5, Some("hi")).await.unwrap().expect("stored");
-        assert_eq!(insert(&mut conn, 1, gid, 5, None).await.unwrap(), None, "one pending per member per group");
-        insert(&mut conn, 1, gid, 6, None).await.unwrap().expect("someone else may ask");
+        let new_group = NewGroup::parse(1, 9, "Rust", Bucket::Interest, Visibility::Closed, None).unwrap();
+        let gid = group::insert(&mut conn, &new_group).await.unwrap();
+        let snap =
+            Snapshot { account_age_days: 40, days_in_server: 3, checks: vec![Check { label: "x".into(), ok: true }] };
+        let id = insert(&mut conn, &new(gid, 5, Some("hi"), &snap)).await.unwrap().expect("stored");
+        assert_eq!(
+            insert(&mut conn, &new(gid, 5, None, &snap)).await.unwrap(),
+            None,
+            "one pending per member per group"
+        );
+        insert(&mut conn, &new(gid, 6, None, &snap)).await.unwrap().expect("someone else may ask");
         let since = Utc::now() - chrono::Duration::days(COOLDOWN_DAYS);
         assert_eq!(denied_since(&mut conn, gid, 5, since).await.unwrap(), None);
-        assert!(close(&mut conn, id, Status::Denied, 9, Some("not yet")).await.unwrap());
-        assert!(!close(&mut conn, id, Status::Approved, 9, None).await.unwrap(), "the first decision wins");
+        assert!(close(&mut conn, id, Status::Denied, Some(9), Some("not yet"), Utc::now()).await.unwrap());
+        assert!(
+            !close(&mut conn, id, Status::Approved, Some(9), None, Utc::now()).await.unwrap(),
+            "the first decision wins"
+        );
         assert!(denied_since(&mut conn, gid, 5, since).await.unwrap().is_some());
         let r = get(&mut conn, 1, id).await.unwrap().unwrap();
         assert_eq!((r.status, r.reason.as_deref(), r.group_name.as_str()), (Status::Denied, Some("not yet"), "Rust"));
+        assert_eq!(r.snapshot, Some(snap.clone()), "the requester's standing is kept");
         assert!(get(&mut conn, 2, id).await.unwrap().is_none(), "another guild's id is unknown");
-        insert(&mut conn, 1, gid, 5, None).await.unwrap().expect("a new request once the old one is closed");
+        insert(&mut conn, &new(gid, 5, None, &snap)).await.unwrap().expect("a new request once the old one is closed");
     }
 }

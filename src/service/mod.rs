@@ -17,6 +17,7 @@ pub mod manage;
 pub mod membership;
 pub mod notify;
 pub mod request;
+pub mod sla;
 pub mod subscriptions;
 
 use crate::discord::DiscordHttp;

@@ -7,7 +7,7 @@ use super::membership::{self, MembershipError};
 use super::App;
 use crate::discord::{review, DiscordError};
 use crate::domain::group::{self, Group, Visibility};
-use crate::domain::request::{self as domain, Applicant, Check, Criteria, Request, Status};
+use crate::domain::request::{self as domain, Applicant, Check, Criteria, Request, Snapshot, Status};
 use crate::domain::{audit, settings};
 use crate::views::request as view;
 use chrono::{DateTime, Utc};
@@ -91,9 +91,10 @@ pub async fn request(
     if let Some(r) = domain::pending_for(&mut conn, g.id, user_id).await? {
         return Err(RequestError::AlreadyPending(Box::new(r)));
     }
-    let since = Utc::now() - chrono::Duration::days(domain::COOLDOWN_DAYS);
-    if let Some(at) = domain::denied_since(&mut conn, g.id, user_id, since).await? {
-        return Err(RequestError::Cooldown(g, at + chrono::Duration::days(domain::COOLDOWN_DAYS)));
+    let now = app.clock.now();
+    let cooldown = crate::domain::sla::get(&mut conn, guild_id).await?.cooldown();
+    if let Some(at) = domain::denied_since(&mut conn, g.id, user_id, now - cooldown).await? {
+        return Err(RequestError::Cooldown(g, at + cooldown));
     }
     let checks = domain::check(&domain::criteria(&mut conn, g.id).await?, applicant);
     if checks.iter().any(|c| !c.ok) {
@@ -104,7 +105,13 @@ pub async fn request(
         return Err(RequestError::NeedsGuidelines(gl, g));
     }
     let mut tx = app.pool.begin().await?;
-    let Some(id) = domain::insert(&mut tx, guild_id, g.id, user_id, message).await? else {
+    let snapshot = Snapshot {
+        account_age_days: applicant.account_age_days,
+        days_in_server: applicant.days_in_server,
+        checks: checks.clone(),
+    };
+    let new = domain::NewRequest { guild_id, group_id: g.id, user_id, message, snapshot: &snapshot, now };
+    let Some(id) = domain::insert(&mut tx, &new).await? else {
         drop(tx);
         let r = domain::pending_for(&mut *app.pool.acquire().await?, g.id, user_id).await?;
         return match r {
@@ -128,14 +135,14 @@ pub async fn request(
     tx.commit().await?;
     info!(request = id, group_id = g.id, user_id, "join request stored");
     let r = load(app, guild_id, id).await?;
-    let posted = post(app, &g, &r, applicant, &checks).await?;
+    let posted = post(app, &g, &r).await?;
     Ok(Requested { request: load(app, guild_id, id).await?, posted })
 }
 
 /// The group's private review thread in the requests channel, made on first
 /// use. Its current leaders are (re-)added each time, so a leader appointed
 /// later sees the next card. `None` when there is no usable one.
-async fn review_thread(app: &App, g: &Group) -> Result<Option<u64>, sqlx::Error> {
+pub(crate) async fn review_thread(app: &App, g: &Group) -> Result<Option<u64>, sqlx::Error> {
     let mut conn = app.pool.acquire().await?;
     let Some(channel) = settings::requests_channel(&mut conn, g.guild_id).await? else { return Ok(None) };
     let thread = match domain::review_thread(&mut conn, g.id).await? {
@@ -161,8 +168,8 @@ async fn review_thread(app: &App, g: &Group) -> Result<Option<u64>, sqlx::Error>
 
 /// Post the request's card in the group's review thread (made again once
 /// if it was deleted).
-async fn post(app: &App, g: &Group, r: &Request, a: &Applicant, checks: &[Check]) -> Result<bool, sqlx::Error> {
-    let card = view::card(r, Some(a), checks);
+async fn post(app: &App, g: &Group, r: &Request) -> Result<bool, sqlx::Error> {
+    let card = view::card(r);
     for _ in 0..2 {
         let Some(thread) = review_thread(app, g).await? else { return Ok(false) };
         match review::post_card(&app.http, thread, &card.content, card.embeds.clone(), card.components.clone()).await {
@@ -256,7 +263,7 @@ pub async fn approve(app: &App, guild_id: u64, id: i64, actor: u64, privileged: 
         warn!(request = id, group_id = g.id, error = %e, "approved requester could not be admitted");
         let note = format!(
             "An approval by <@{actor}> on <t:{}:f> could not be completed: the bot could not give you the group's role. Admins were told; the request is still pending.",
-            Utc::now().timestamp()
+            app.clock.now().timestamp()
         );
         domain::set_note(&mut tx, id, Some(&note)).await?;
         audit::record(
@@ -276,7 +283,7 @@ pub async fn approve(app: &App, guild_id: u64, id: i64, actor: u64, privileged: 
         let _ = review::dm(&app.http, r.user_id, &view::approval_failed_dm(&g.name)).await;
         return Err(RequestError::Admit(e));
     }
-    domain::close(&mut tx, id, Status::Approved, actor, None).await?;
+    domain::close(&mut tx, id, Status::Approved, Some(actor), None, app.clock.now()).await?;
     audit::record(
         &mut tx,
         &audit::Entry {
@@ -311,7 +318,7 @@ pub async fn deny(
     if !privileged && !crate::domain::membership::is_leader(&mut tx, r.group_id, actor).await? {
         return Err(RequestError::NotAllowed);
     }
-    if !domain::close(&mut tx, id, Status::Denied, actor, reason).await? {
+    if !domain::close(&mut tx, id, Status::Denied, Some(actor), reason, app.clock.now()).await? {
         return Err(RequestError::AlreadyDecided(Box::new(r)));
     }
     audit::record(
@@ -337,7 +344,7 @@ pub async fn withdraw(app: &App, guild_id: u64, id: i64, user_id: u64) -> Result
     if r.user_id != user_id {
         return Err(RequestError::NotFound);
     }
-    if !domain::close(&mut tx, id, Status::Withdrawn, user_id, None).await? {
+    if !domain::close(&mut tx, id, Status::Withdrawn, Some(user_id), None, app.clock.now()).await? {
         return Err(RequestError::AlreadyDecided(Box::new(r)));
     }
     audit::record(
@@ -360,9 +367,9 @@ pub async fn withdraw(app: &App, guild_id: u64, id: i64, user_id: u64) -> Result
 }
 
 /// Show the outcome on the card; `false` when it's gone.
-async fn update_card(app: &App, r: &Request) -> bool {
+pub(crate) async fn update_card(app: &App, r: &Request) -> bool {
     let (Some(channel), Some(message)) = (r.card_channel_id, r.card_message_id) else { return false };
-    let card = view::card(r, None, &[]);
+    let card = view::card(r);
     match review::edit_card(&app.http, channel, message, &card.content, card.embeds, card.components).await {
         Ok(()) => true,
         Err(e) => {
@@ -437,7 +444,7 @@ pub async fn settle_joined_otherwise(app: &App, g: &Group, user_id: u64, by: u64
             return Ok::<_, RequestError>(None);
         };
         let (mut tx, r) = lock(app, g.guild_id, r.id).await?;
-        if !domain::close(&mut tx, r.id, Status::Approved, by, None).await? {
+        if !domain::close(&mut tx, r.id, Status::Approved, Some(by), None, app.clock.now()).await? {
             return Ok(None);
         }
         domain::set_note(&mut tx, r.id, Some(note)).await?;

@@ -4,7 +4,7 @@
 use super::clip;
 use super::group_page::View;
 use crate::components::CustomId;
-use crate::domain::request::{Applicant, Check, Criteria, Request, Status};
+use crate::domain::request::{Check, Criteria, Request, Status};
 use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter};
 
 fn when(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -42,7 +42,7 @@ pub fn standing(r: &Request) -> String {
             format!("denied by <@{by}> {at}. Reason: {}", r.reason.as_deref().unwrap_or("none given"))
         }
         Status::Withdrawn => format!("withdrawn {at}"),
-        Status::Expired => format!("expired {at}"),
+        Status::Expired => format!("expired {at} without a decision"),
     }
 }
 
@@ -66,19 +66,20 @@ pub fn decision_buttons(r: &Request, numbered: bool) -> CreateActionRow {
     ])
 }
 
-/// The card in the group's review thread: who, their standing, their
-/// message, the checklist, and the buttons (pending) or the decision.
-pub fn card(r: &Request, a: Option<&Applicant>, checks: &[Check]) -> View {
+/// The card in the group's review thread: who, their standing when they
+/// asked (kept after the decision), their message, the checklist, and the
+/// buttons (pending) or the decision.
+pub fn card(r: &Request) -> View {
     let mut e = CreateEmbed::new().title(clip(&format!("Request to join {}", r.group_name), 256)).field(
         "Requester",
         format!("<@{}>", r.user_id),
         true,
     );
-    if let Some(a) = a {
+    if let Some(a) = &r.snapshot {
         e = e
             .field("Account age", format!("{} days", a.account_age_days), true)
             .field("Days in server", a.days_in_server.to_string(), true)
-            .field("Criteria", clip(&checklist(checks), 1024), false);
+            .field("Criteria", clip(&checklist(&a.checks), 1024), false);
     }
     e = e
         .field("Message", clip(r.message.as_deref().unwrap_or("(none)"), 1024), false)
@@ -89,9 +90,19 @@ pub fn card(r: &Request, a: Option<&Applicant>, checks: &[Check]) -> View {
             "New request to join. Only this group's leaders and admins can decide.".to_string(),
             vec![decision_buttons(r, false)],
         ),
+        Status::Expired => ("Request to join expired: nobody decided in time.".to_string(), vec![]),
         s => (format!("Request to join {}.", status_label(s)), vec![]),
     };
     View { content, embeds: vec![e], components }
+}
+
+/// A pending request past the admins' alert time, as leaders and admins see it.
+fn overdue(r: &Request) -> &'static str {
+    match r.escalation_delivered {
+        Some(false) => " ⚠️ Overdue: the admins could not be alerted (no usable mod channel).",
+        Some(true) => " ⚠️ Overdue: the admins were alerted.",
+        None => "",
+    }
 }
 
 /// The DM telling the requester the outcome.
@@ -105,6 +116,10 @@ pub fn outcome_dm(r: &Request) -> String {
             "Your request to join **{}** was denied. Reason: {}",
             r.group_name,
             r.reason.as_deref().unwrap_or("none given")
+        ),
+        Status::Expired => format!(
+            "Your request to join **{}** expired: the group's leaders didn't decide in time. You may ask again with `/request-join`.",
+            r.group_name
         ),
         s => format!("Your request to join **{}** is {}.", r.group_name, status_label(s)),
     }
@@ -129,11 +144,12 @@ pub fn listing(l: &crate::service::request::Listing) -> View {
             .map(|r| {
                 let msg = r.message.as_deref().map(|m| format!(": \"{}\"", clip(m, 100))).unwrap_or_default();
                 format!(
-                    "**#{}** <@{}> wants to join **{}** since {}{msg}",
+                    "**#{}** <@{}> wants to join **{}** since {}{msg}{}",
                     r.id,
                     r.user_id,
                     r.group_name,
-                    when(r.created_at)
+                    when(r.created_at),
+                    overdue(r)
                 )
             })
             .collect();
@@ -143,8 +159,14 @@ pub fn listing(l: &crate::service::request::Listing) -> View {
         components.extend(l.to_decide.iter().take(4).map(|r| decision_buttons(r, true)));
     }
     if !l.own.is_empty() {
-        let lines: Vec<String> =
-            l.own.iter().map(|r| format!("**#{}** to join **{}**: {}.", r.id, r.group_name, standing(r))).collect();
+        let lines: Vec<String> = l
+            .own
+            .iter()
+            .map(|r| {
+                let again = if r.status == Status::Expired { " You may ask again with `/request-join`." } else { "" };
+                format!("**#{}** to join **{}**: {}.{again}", r.id, r.group_name, standing(r))
+            })
+            .collect();
         embeds.push(CreateEmbed::new().title("Your requests to join").description(clip(&lines.join("\n"), 4000)));
         let buttons: Vec<CreateButton> = l
             .own

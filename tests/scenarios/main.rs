@@ -13,5 +13,6 @@ mod invites;
 mod lead;
 mod lifecycle;
 mod membership;
+mod request_sla;
 mod requests;
 mod subscriptions;

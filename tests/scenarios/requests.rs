@@ -9,14 +9,14 @@ use fake_discord::world::{channel_type, Message};
 use fake_discord::{Actor, Reply};
 
 /// A text channel made by hand, set as the requests channel.
-async fn requests_channel(sim: &Sim) -> u64 {
+pub(crate) async fn requests_channel(sim: &Sim) -> u64 {
     let id = sim.fake.create_channel_by_hand("join-requests", channel_type::TEXT, None, vec![]);
     let mut conn = sim.pool.acquire().await.unwrap();
     guildhall::domain::settings::set_requests_channel(&mut conn, sim.fake.guild_id, Some(id)).await.unwrap();
     id
 }
 
-async fn make_leader(ada: &Actor, group: &str, who: &Actor) {
+pub(crate) async fn make_leader(ada: &Actor, group: &str, who: &Actor) {
     let r = ada.slash("group leader add", &[("group", group), ("user", &who.user_id.to_string())]).await;
     assert!(!r.text().contains("Error"), "{}", r.text());
 }
@@ -33,7 +33,7 @@ fn thread_of(sim: &Sim, channel: u64) -> u64 {
         .expect("a private review thread")
 }
 
-fn card(sim: &Sim, thread: u64) -> Message {
+pub(crate) fn card(sim: &Sim, thread: u64) -> Message {
     sim.fake
         .with(|w| w.channel_messages(thread).to_vec())
         .into_iter()
@@ -42,11 +42,11 @@ fn card(sim: &Sim, thread: u64) -> Message {
         .expect("a card")
 }
 
-fn refreshed(sim: &Sim, m: &Message) -> Message {
+pub(crate) fn refreshed(sim: &Sim, m: &Message) -> Message {
     sim.fake.with(|w| w.find_message(m.id).cloned()).expect("card still there")
 }
 
-fn button(m: &Message, label: &str) -> String {
+pub(crate) fn button(m: &Message, label: &str) -> String {
     components_of(m)
         .into_iter()
         .find(|c| c.label == label)
@@ -54,7 +54,7 @@ fn button(m: &Message, label: &str) -> String {
         .custom_id
 }
 
-async fn status_of(sim: &Sim, user: u64) -> String {
+pub(crate) async fn status_of(sim: &Sim, user: u64) -> String {
     sqlx::query_scalar::<_, String>(&format!(
         "select status from join_requests where user_id = {user} order by id desc limit 1"
     ))
@@ -63,7 +63,7 @@ async fn status_of(sim: &Sim, user: u64) -> String {
     .unwrap()
 }
 
-async fn ask(who: &Actor, group: &str, message: Option<&str>) -> Reply {
+pub(crate) async fn ask(who: &Actor, group: &str, message: Option<&str>) -> Reply {
     let mut opts = vec![("group", group)];
     if let Some(m) = message {
         opts.push(("message", m));
@@ -178,6 +178,7 @@ async fn approve_grants_the_role_subscribes_dms_and_updates_the_card() {
     let c = refreshed(&sim, &c);
     assert!(components_of(&c).is_empty(), "buttons removed");
     assert!(message_text(&c).contains(&format!("approved by <@{}>", lena.user_id)), "{}", message_text(&c));
+    assert!(message_text(&c).contains("Days in server"), "the decided card keeps the requester's standing");
     let dms = bob.dms();
     assert_eq!(dms.len(), 1);
     assert!(dms[0].content.contains("approved"), "{}", dms[0].content);
@@ -217,6 +218,7 @@ async fn deny_with_a_reason_dms_it_and_the_cooldown_says_until_when() {
     let c = refreshed(&sim, &c);
     assert!(components_of(&c).is_empty());
     assert!(message_text(&c).contains("denied by"), "{}", message_text(&c));
+    assert!(message_text(&c).contains("Criteria"), "the decided card keeps the checklist: {}", message_text(&c));
 
     let r = ask(&bob, "Rust", None).await;
     assert!(r.text().contains("You can ask again from <t:"), "{}", r.text());

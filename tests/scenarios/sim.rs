@@ -14,6 +14,9 @@ pub struct Sim {
     /// have run at the new time.
     pub clock: Clock,
     bot: Option<guildhall::Running>,
+    /// A second bot process against the same database and Discord (see
+    /// `start_second_bot`).
+    second: Option<guildhall::Running>,
 }
 
 fn base_url() -> String {
@@ -43,7 +46,7 @@ impl Sim {
         let clock = Clock::manual(chrono::Utc::now());
         let bot = start_bot(&fake, &database_url, &clock).await;
         let pool = sqlx::PgPool::connect(&database_url).await.expect("connect to the test database");
-        Sim { fake, database_url, pool, clock, bot: Some(bot) }
+        Sim { fake, database_url, pool, clock, bot: Some(bot), second: None }
     }
 
     /// Stop the bot process and start a new one against the same database
@@ -68,6 +71,28 @@ impl Sim {
         assert!(self.bot.is_none(), "the bot is already running");
         let before = self.fake.identify_count();
         self.bot = Some(start_bot_after(&self.fake, &self.database_url, &self.clock, before).await);
+    }
+
+    /// Start a second bot process against the same fake Discord, database and
+    /// clock, and wait until both background loops run (`clock.advance` then
+    /// waits for a pass of each). Background work only: the fake, like a
+    /// gateway with two sessions on one shard, dispatches every event to both
+    /// processes, so INTERACTION_CREATE would reach both and be answered
+    /// twice (a violation). Keep users' commands and clicks out of the window
+    /// between this and `stop_second_bot`.
+    pub async fn start_second_bot(&mut self) {
+        assert!(self.bot.is_some() && self.second.is_none(), "one bot runs, and no second one yet");
+        let before = self.fake.identify_count();
+        self.second = Some(start_bot_after(&self.fake, &self.database_url, &self.clock, before).await);
+        self.clock.wait_for_loops(2).await;
+    }
+
+    /// Stop the second bot process (gracefully).
+    pub async fn stop_second_bot(&mut self) {
+        if let Some(bot) = self.second.take() {
+            bot.shutdown().await;
+        }
+        self.clock.wait_for_loops(1).await;
     }
 
     pub fn admin(&self, name: &str) -> Actor {
