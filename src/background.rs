@@ -30,6 +30,8 @@ pub async fn run(app: App, clock: Clock, every: Duration, inflight: InFlight, mu
 /// One pass of every periodic job. A failing job is logged and retried on
 /// the next pass; it never stops the others.
 async fn pass(app: &App) {
-    let now = app.clock.now();
-    let _ = now;
+    if let Err(e) = crate::service::deliveries::queue_digests(app).await {
+        tracing::warn!(error = %e, "queueing daily digests failed");
+    }
+    crate::service::deliveries::run_due(app).await;
 }

@@ -14,7 +14,7 @@ use poise::CreateReply;
     slash_command,
     guild_only,
     default_member_permissions = "MANAGE_GUILD",
-    subcommands("show", "admin_role", "mod_channel", "requests_channel", "guidelines"),
+    subcommands("show", "admin_role", "mod_channel", "requests_channel", "guidelines", "notification_mode"),
     subcommand_required
 )]
 pub async fn config(_ctx: Context<'_>) -> Result<(), Error> {
@@ -119,4 +119,35 @@ pub async fn guidelines(ctx: Context<'_>) -> Result<(), Error> {
     actx.interaction.create_response(ctx.serenity_context(), serenity::CreateInteractionResponse::Modal(modal)).await?;
     actx.has_sent_initial_response.store(true, std::sync::atomic::Ordering::SeqCst);
     Ok(())
+}
+
+/// Set how members hear about what they follow unless they chose with /notifications.
+#[poise::command(slash_command, guild_only, ephemeral, rename = "notification-mode")]
+pub async fn notification_mode(
+    ctx: Context<'_>,
+    #[description = "The default for members who haven't chosen"] mode: super::notifications::ModeChoice,
+) -> Result<(), Error> {
+    require_admin(ctx).await?;
+    let guild = guild_id(ctx)?;
+    ctx.defer_ephemeral().await?;
+    let mode: crate::domain::delivery::Mode = mode.into();
+    let app = ctx.data().app.clone();
+    let before = crate::service::notifications::set_default(&app, guild, ctx.author().id.get(), mode).await?;
+    if before != mode {
+        // Members on the default get their roles and thread memberships in step, in the background.
+        let guard = ctx.data().inflight.enter();
+        tokio::spawn(async move {
+            let _guard = guard;
+            crate::service::notifications::resync_default(&app, guild).await;
+        });
+    }
+    say(
+        ctx,
+        format!(
+            "Done: members who haven't chosen with /notifications now get **{}** (was {}).",
+            mode.label(),
+            before.label()
+        ),
+    )
+    .await
 }

@@ -9,6 +9,7 @@ pub mod group_manage;
 pub mod groups;
 pub mod lead;
 pub mod membership;
+pub mod notifications;
 pub mod requests;
 pub mod subscriptions;
 
@@ -33,6 +34,7 @@ pub fn all() -> Vec<poise::Command<Data, Error>> {
         subscriptions::subscribe(),
         subscriptions::subscribe_post(),
         subscriptions::subscriptions(),
+        notifications::notifications(),
     ]
 }
 

@@ -8,5 +8,6 @@ pub mod directory_message;
 pub mod group_delete;
 pub mod group_page;
 pub mod lead;
+pub mod notifications;
 pub mod request;
 pub mod subscriptions;

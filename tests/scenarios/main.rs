@@ -12,5 +12,6 @@ mod group_manage;
 mod lead;
 mod lifecycle;
 mod membership;
+mod notifications;
 mod requests;
 mod subscriptions;
