@@ -36,4 +36,8 @@ async fn pass(app: &App) {
         Err(e) => tracing::warn!(error = %e, "invitation expiry failed; retried next pass"),
     }
     crate::service::sla::pass(app).await;
+    if let Err(e) = crate::service::deliveries::queue_digests(app).await {
+        tracing::warn!(error = %e, "queueing daily digests failed");
+    }
+    crate::service::deliveries::run_due(app).await;
 }

@@ -69,6 +69,13 @@ pub async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
             tracing::debug!(?input, %error, "bad argument");
             crate::commands::reply_error(ctx, "One of the options isn't valid. Check them and try again.").await;
         }
+        E::CommandStructureMismatch { ctx, description, .. } => {
+            // An option value Discord let through that the command can't
+            // read (a choice that is not one of its choices): answer anyway.
+            tracing::debug!(%description, "an option didn't match the command");
+            let ctx = poise::Context::Application(ctx);
+            crate::commands::reply_error(ctx, "One of the options isn't valid. Check them and try again.").await;
+        }
         other => {
             if let Err(e) = poise::builtins::on_error(other).await {
                 tracing::warn!(error = %e, "error while handling an error");

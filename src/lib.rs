@@ -112,9 +112,16 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                     None => poise::builtins::register_globally(ctx, &framework.options().commands).await?,
                 }
                 tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected and commands registered");
-                let app =
-                    App { pool: setup_pool, http: ctx.http.clone(), bot_id: ready.user.id.get(), clock: clock.clone() };
-                tokio::spawn(background::run(app.clone(), clock, tick, setup_inflight.clone(), stop_rx));
+                let app = App {
+                    pool: setup_pool,
+                    http: ctx.http.clone(),
+                    bot_id: ready.user.id.get(),
+                    clock: clock.clone(),
+                    deliveries: Default::default(),
+                };
+                tokio::spawn(background::run(app.clone(), clock, tick, setup_inflight.clone(), stop_rx.clone()));
+                // S5: the DM queue's worker (woken by new jobs, polling for others).
+                tokio::spawn(service::deliveries::run(app.clone(), setup_inflight.clone(), stop_rx));
                 // S6: announce the topics created while the bot was down.
                 for g in &ready.guilds {
                     let (app, guild, guard) = (app.clone(), g.id.get(), setup_inflight.clone());
@@ -144,13 +151,34 @@ async fn on_event(ctx: &serenity::all::Context, event: &FullEvent, data: &Data) 
         components::handle_modal(ctx, data, m).await;
     }
     if let FullEvent::ThreadCreate { thread } = event {
-        if let Some(parent) = thread.parent_id {
+        // A private thread is not a topic: only its members see it.
+        let private = thread.kind == serenity::all::ChannelType::PrivateThread;
+        if let Some(parent) = thread.parent_id.filter(|_| !private) {
             let _guard = data.inflight.enter();
             let owner = thread.owner_id.map(|o| o.get());
             let r =
                 service::notify::topic_created(&data.app, thread.guild_id.get(), thread.id.get(), parent.get(), owner);
             if let Err(e) = r.await {
                 tracing::warn!(thread_id = thread.id.get(), error = %e, "announcing a new topic failed");
+            }
+        }
+    }
+    if let FullEvent::Message { new_message: m } = event {
+        // S3: a message in a followed thread, a reply to a followed post.
+        // Only ids are read: no MESSAGE_CONTENT intent is needed.
+        if let (Some(guild), false) = (m.guild_id, m.author.bot) {
+            let _guard = data.inflight.enter();
+            let reply_to = m.message_reference.as_ref().and_then(|r| r.message_id).map(|id| id.get());
+            let r = service::notify::message_created(
+                &data.app,
+                guild.get(),
+                m.channel_id.get(),
+                m.id.get(),
+                m.author.id.get(),
+                reply_to,
+            );
+            if let Err(e) = r.await {
+                tracing::warn!(message_id = m.id.get(), error = %e, "notifying followers of a message failed");
             }
         }
     }

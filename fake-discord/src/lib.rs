@@ -17,7 +17,7 @@ pub mod spec;
 pub mod world;
 
 pub use scenario::{Actor, Component, Modal, Reply};
-pub use server::{FakeDiscord, Fault};
+pub use server::{FakeDiscord, Fault, RateLimit};
 pub use world::{perms, ApiError, World};
 
 /// The permissions the bot's managed role gets in a seeded guild: what the

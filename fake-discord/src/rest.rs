@@ -185,6 +185,7 @@ pub fn route(w: &mut World, r: &Request) -> Out {
         ("POST", ["channels", c, "threads"]) => start_thread(w, id(c)?, None, r.body()),
         ("POST", ["channels", c, "messages", m, "threads"]) => start_thread(w, id(c)?, Some(id(m)?), r.body()),
         ("PUT", ["channels", c, "thread-members", u]) => add_thread_member(w, id(c)?, id(u)?),
+        ("DELETE", ["channels", c, "thread-members", u]) => remove_thread_member(w, id(c)?, id(u)?),
         (m, segs) => {
             let what = format!("{m} /{}", segs.join("/"));
             w.violations.push(format!("the fake does not implement {what}"));
@@ -311,7 +312,28 @@ pub fn post_message(
     if content.chars().count() > 2000 {
         return Err(ApiError::invalid_form("content: Must be 2000 or fewer in length."));
     }
+    // Create Message: "If [enforce_nonce is] true and nonce is present, it will be checked for
+    // uniqueness in the past few minutes. If another message was created by the same author with
+    // the same nonce, that message will be returned and no new message will be created."
+    let nonce = match &body["nonce"] {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    if let (Some(n), true) = (&nonce, body["enforce_nonce"].as_bool() == Some(true)) {
+        let key = (author, n.clone());
+        if let Some((mid, at)) = w.nonces.get(&key).copied() {
+            if at.elapsed() < crate::world::NONCE_WINDOW {
+                if let Some(m) = w.find_message(mid) {
+                    return Ok(payload::message(w, m));
+                }
+            }
+        }
+    }
     let msg = message_from_body(w, channel_id, author, body, interaction);
+    if let Some(n) = nonce {
+        w.nonces.insert((author, n), (msg.id, Instant::now()));
+    }
     let v = payload::message(w, &msg);
     w.messages.entry(channel_id).or_default().push(msg);
     if interaction.is_none() || body["flags"].as_u64().unwrap_or(0) & 64 == 0 {
@@ -838,6 +860,27 @@ fn add_thread_member(w: &mut World, thread: u64, user: u64) -> Out {
     }
     // (Discord also dispatches THREAD_MEMBERS_UPDATE; the fake doesn't yet.)
     w.thread_members.entry(thread).or_default().insert(user);
+    no_content()
+}
+
+/// Remove a member from a thread. Discord: "Requires the MANAGE_THREADS
+/// permission, or the creator of the thread if it is a PRIVATE_THREAD. Also
+/// requires the thread is not archived."
+fn remove_thread_member(w: &mut World, thread: u64, user: u64) -> Out {
+    let th = w.channel(thread)?.clone();
+    if !matches!(th.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD) {
+        return Err(ApiError::new(400, 50024, "Cannot execute action on this channel type"));
+    }
+    if th.archived {
+        return Err(ApiError::new(400, 50083, "Thread is archived"));
+    }
+    let creator = th.kind == channel_type::PRIVATE_THREAD && th.owner_id == Some(w.bot_user_id);
+    bot_needs(w, thread, if creator { perms::VIEW_CHANNEL } else { perms::VIEW_CHANNEL | perms::MANAGE_THREADS })?;
+    let guild = th.guild_id.ok_or_else(ApiError::unknown_channel)?;
+    if !w.guild(guild)?.members.contains_key(&user) {
+        return Err(ApiError::unknown_member());
+    }
+    w.thread_members.entry(thread).or_default().remove(&user);
     no_content()
 }
 

@@ -34,6 +34,91 @@ pub struct Fault {
     pub times: usize,
     /// How many matching requests to let through first.
     pub skip: usize,
+    /// Handle the request first, then answer with the failure anyway (a 5xx
+    /// whose work was done: the client can't tell and may try again).
+    pub after_processing: bool,
+}
+
+/// An opt-in rate limit on message sends (`POST /channels/{id}/messages`),
+/// as Discord documents them (topics/rate-limits): every answer carries
+/// `X-RateLimit-Limit`, `-Remaining`, `-Reset`, `-Reset-After` and
+/// `-Bucket`; past `limit` sends in `window`, the answer is a 429 with
+/// `Retry-After`, `X-RateLimit-Scope` (and `X-RateLimit-Global` for the
+/// global limit) and the body `{message, retry_after, global}`. With
+/// `per_channel` each channel has its own bucket (a per-route limit counts
+/// per top-level resource); otherwise one bucket holds every send (the
+/// bot's global limit, 50 requests a second on Discord).
+#[derive(Clone, Debug)]
+pub struct RateLimit {
+    pub limit: u32,
+    pub window: Duration,
+    pub per_channel: bool,
+}
+
+impl RateLimit {
+    /// Discord's global limit: 50 requests per second.
+    pub fn global(limit: u32, window: Duration) -> RateLimit {
+        RateLimit { limit, window, per_channel: false }
+    }
+    pub fn per_channel(limit: u32, window: Duration) -> RateLimit {
+        RateLimit { limit, window, per_channel: true }
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Buckets {
+    pub rule: Option<RateLimit>,
+    /// bucket key -> (window start, sends in it)
+    pub used: std::collections::HashMap<u64, (std::time::Instant, u32)>,
+}
+
+/// What a rate-limited answer says.
+struct Limited {
+    headers: Vec<(&'static str, String)>,
+    /// `Some(retry_after)` when the request is refused.
+    refused: Option<(f64, bool)>,
+}
+
+fn rate_limit(inner: &Inner, method: &str, api_path: &str) -> Option<Limited> {
+    let segs: Vec<&str> = api_path.trim_start_matches('/').split('/').collect();
+    let ["channels", channel, "messages"] = segs.as_slice() else { return None };
+    if method != "POST" {
+        return None;
+    }
+    let mut b = inner.buckets.lock();
+    let rule = b.rule.clone()?;
+    let key = if rule.per_channel { channel.parse().unwrap_or(0) } else { 0 };
+    let now = std::time::Instant::now();
+    let entry = b.used.entry(key).or_insert((now, 0));
+    if now.duration_since(entry.0) >= rule.window {
+        *entry = (now, 0);
+    }
+    let reset_after = rule.window.saturating_sub(now.duration_since(entry.0)).as_secs_f64();
+    let refused = if entry.1 >= rule.limit {
+        Some((reset_after, !rule.per_channel))
+    } else {
+        entry.1 += 1;
+        None
+    };
+    let remaining = rule.limit.saturating_sub(entry.1);
+    let reset_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64()
+        + reset_after;
+    let bucket = if rule.per_channel { "channel-messages" } else { "global" };
+    let mut headers = vec![
+        ("x-ratelimit-limit", rule.limit.to_string()),
+        ("x-ratelimit-remaining", remaining.to_string()),
+        ("x-ratelimit-reset", format!("{reset_at:.3}")),
+        ("x-ratelimit-reset-after", format!("{reset_after:.3}")),
+        ("x-ratelimit-bucket", bucket.to_string()),
+    ];
+    if let Some((retry, global)) = refused {
+        headers.push(("retry-after", retry.ceil().max(1.0).to_string()));
+        headers.push(("x-ratelimit-scope", if global { "global" } else { "user" }.to_string()));
+        if global {
+            headers.push(("x-ratelimit-global", "true".to_string()));
+        }
+    }
+    Some(Limited { headers, refused })
 }
 
 impl Fault {
@@ -47,6 +132,7 @@ impl Fault {
             retry_after: None,
             times: 1,
             skip: 0,
+            after_processing: false,
         }
     }
     pub fn missing_permissions(method: &str, path_contains: &str) -> Fault {
@@ -60,6 +146,10 @@ impl Fault {
     }
     pub fn server_error(method: &str, path_contains: &str) -> Fault {
         Self::status(method, path_contains, 500, 0, "Internal Server Error")
+    }
+    /// A 500 returned after the request was handled (its effect happened).
+    pub fn server_error_after_processing(method: &str, path_contains: &str) -> Fault {
+        Fault { after_processing: true, ..Self::server_error(method, path_contains) }
     }
     pub fn times(mut self, n: usize) -> Fault {
         self.times = n;
@@ -77,6 +167,7 @@ pub(crate) struct Inner {
     pub changed: Notify,
     pub hub: Hub,
     pub faults: Mutex<Vec<Fault>>,
+    pub buckets: Mutex<Buckets>,
     pub addr: SocketAddr,
 }
 
@@ -119,6 +210,7 @@ impl FakeDiscord {
             changed: Notify::new(),
             hub: Hub::default(),
             faults: Mutex::new(Vec::new()),
+            buckets: Mutex::new(Buckets::default()),
             addr,
         });
         let app = Router::new().route("/gateway", get(gateway_upgrade)).fallback(rest_entry).with_state(inner.clone());
@@ -155,6 +247,22 @@ impl FakeDiscord {
 
     pub fn clear_faults(&self) {
         self.inner.faults.lock().clear();
+    }
+
+    /// Rate-limit message sends from now on (`None`: no limit, the default).
+    pub fn set_rate_limit(&self, rule: Option<RateLimit>) {
+        let mut b = self.inner.buckets.lock();
+        b.rule = rule;
+        b.used.clear();
+    }
+
+    /// A user opens or closes their DMs to the bot (50007 when closed).
+    pub fn set_dms_open(&self, user_id: u64, open: bool) {
+        self.mutate(|w| {
+            if let Some(u) = w.users.get_mut(&user_id) {
+                u.dms_open = open;
+            }
+        });
     }
 
     /// Rules broken so far (late or double interaction responses, requests
@@ -341,10 +449,22 @@ async fn rest_entry(
             }
         }
     };
-    let status_and_body = handle(&inner, &method, &raw_path, &headers, json_body.as_ref());
+    let path_only = raw_path.split('?').next().unwrap_or_default().strip_prefix("/api/v10").unwrap_or_default();
+    let limited = rate_limit(&inner, method.as_str(), path_only);
+    let status_and_body = match limited.as_ref().and_then(|l| l.refused) {
+        Some((retry, global)) => Err((ApiError::new(429, 0, "You are being rate limited."), Some(retry), global)),
+        None => handle(&inner, &method, &raw_path, &headers, json_body.as_ref()).map_err(|(e, r)| (e, r, false)),
+    };
     let (status, out, retry_after) = match status_and_body {
         Ok((status, v)) => (status, v, None),
-        Err((e, retry)) => (e.status, Some(e.body()), retry),
+        Err((e, retry, global)) => {
+            let mut body = e.body();
+            if let (429, Some(r)) = (e.status, retry) {
+                // Discord's rate limit response: message, retry_after, global.
+                body = json!({"message": e.message, "retry_after": r, "global": global});
+            }
+            (e.status, Some(body), retry.filter(|_| limited.as_ref().is_none_or(|l| l.refused.is_none())))
+        }
     };
     crate::reqlog::log_request(method.as_str(), &raw_path, json_body.as_ref(), status);
     {
@@ -356,6 +476,12 @@ async fn rest_entry(
         Some(v) => (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), axum::Json(v)).into_response(),
         None => StatusCode::from_u16(status).unwrap_or(StatusCode::NO_CONTENT).into_response(),
     };
+    if let Some(l) = &limited {
+        let h = resp.headers_mut();
+        for (k, v) in &l.headers {
+            h.insert(*k, v.parse().expect("header"));
+        }
+    }
     if let Some(r) = retry_after {
         let h = resp.headers_mut();
         h.insert("retry-after", r.ceil().to_string().parse().expect("header"));
@@ -377,7 +503,8 @@ fn handle(inner: &Inner, method: &Method, raw_path: &str, headers: &HeaderMap, b
         inner.world.lock().violations.push(why.clone());
         return Err((ApiError::invalid_form(&why), None));
     }
-    if let Some(fault) = take_fault(inner, method.as_str(), api_path) {
+    let fault = take_fault(inner, method.as_str(), api_path);
+    if let Some(fault) = fault.as_ref().filter(|f| !f.after_processing) {
         let e = ApiError::new(fault.status, fault.code, &fault.message);
         return Err((e, fault.retry_after));
     }
@@ -397,7 +524,11 @@ fn handle(inner: &Inner, method: &Method, raw_path: &str, headers: &HeaderMap, b
         reason,
         ws_url: format!("ws://{}/gateway", inner.addr),
     };
-    inner.mutate(|w| rest::route(w, &req)).map_err(|e| (e, None))
+    let out = inner.mutate(|w| rest::route(w, &req)).map_err(|e| (e, None));
+    match fault {
+        Some(f) => Err((ApiError::new(f.status, f.code, &f.message), f.retry_after)),
+        None => out,
+    }
 }
 
 fn take_fault(inner: &Inner, method: &str, path: &str) -> Option<Fault> {
@@ -441,4 +572,108 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn send(fake: &FakeDiscord, channel: u64, body: Value) -> reqwest::Response {
+        reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .post(format!("{}/api/v10/channels/{channel}/messages", fake.base_url()))
+            .header("Authorization", "Bot test")
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    fn id_of(v: &Value) -> u64 {
+        v["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn enforce_nonce_returns_the_first_message_instead_of_posting_again() {
+        let fake = FakeDiscord::start().await;
+        let general = fake.general_channel();
+        let body = json!({"content": "once", "nonce": "job-1", "enforce_nonce": true});
+        let first: Value = send(&fake, general, body.clone()).await.json().await.unwrap();
+        let again: Value = send(&fake, general, body).await.json().await.unwrap();
+        assert_eq!(id_of(&first), id_of(&again));
+        assert_eq!(fake.with(|w| w.channel_messages(general).len()), 1);
+        // Without enforce_nonce, the same nonce posts again (Discord only checks when asked).
+        send(&fake, general, json!({"content": "twice", "nonce": "job-1"})).await;
+        assert_eq!(fake.with(|w| w.channel_messages(general).len()), 2);
+        // A different nonce is a different message.
+        send(&fake, general, json!({"content": "other", "nonce": "job-2", "enforce_nonce": true})).await;
+        assert_eq!(fake.with(|w| w.channel_messages(general).len()), 3);
+    }
+
+    #[tokio::test]
+    async fn a_5xx_after_processing_has_done_the_work() {
+        let fake = FakeDiscord::start().await;
+        let general = fake.general_channel();
+        fake.inject(Fault::server_error_after_processing("POST", "/messages"));
+        let body = json!({"content": "x", "nonce": "n", "enforce_nonce": true});
+        assert_eq!(send(&fake, general, body.clone()).await.status(), 500);
+        assert_eq!(fake.with(|w| w.channel_messages(general).len()), 1, "posted despite the 500");
+        assert_eq!(send(&fake, general, body).await.status(), 200);
+        assert_eq!(fake.with(|w| w.channel_messages(general).len()), 1, "the nonce keeps the retry from posting again");
+    }
+
+    #[tokio::test]
+    async fn message_sends_are_rate_limited_with_discords_headers_and_body() {
+        let fake = FakeDiscord::start().await;
+        let general = fake.general_channel();
+        // Off by default: no headers.
+        let r = send(&fake, general, json!({"content": "free"})).await;
+        assert!(r.headers().get("x-ratelimit-limit").is_none());
+        fake.set_rate_limit(Some(RateLimit::global(2, Duration::from_secs(60))));
+        let r = send(&fake, general, json!({"content": "1"})).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["x-ratelimit-limit"], "2");
+        assert_eq!(r.headers()["x-ratelimit-remaining"], "1");
+        assert!(r.headers().contains_key("x-ratelimit-reset") && r.headers().contains_key("x-ratelimit-bucket"));
+        let r = send(&fake, general, json!({"content": "2"})).await;
+        assert_eq!(r.headers()["x-ratelimit-remaining"], "0");
+        let reset_after: f64 = r.headers()["x-ratelimit-reset-after"].to_str().unwrap().parse().unwrap();
+        assert!(reset_after > 0.0 && reset_after <= 60.0);
+        let r = send(&fake, general, json!({"content": "3"})).await;
+        assert_eq!(r.status(), 429);
+        assert_eq!(r.headers()["x-ratelimit-global"], "true");
+        assert_eq!(r.headers()["x-ratelimit-scope"], "global");
+        assert!(r.headers().contains_key("retry-after"));
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["global"], true);
+        assert!(body["retry_after"].as_f64().unwrap() > 0.0, "{body}");
+        assert_eq!(fake.with(|w| w.channel_messages(general).len()), 3, "the refused send posted nothing");
+        // Per channel: another channel has its own bucket.
+        fake.set_rate_limit(Some(RateLimit::per_channel(1, Duration::from_secs(60))));
+        assert_eq!(send(&fake, general, json!({"content": "a"})).await.status(), 200);
+        let r = send(&fake, general, json!({"content": "b"})).await;
+        assert_eq!(r.status(), 429);
+        assert_eq!(r.headers()["x-ratelimit-scope"], "user");
+        let thread = fake.owner().create_topic(general, "t", "x");
+        assert_eq!(send(&fake, thread, json!({"content": "c"})).await.status(), 200);
+        fake.set_rate_limit(None);
+        assert_eq!(send(&fake, general, json!({"content": "d"})).await.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn members_are_removed_from_threads() {
+        let fake = FakeDiscord::start().await;
+        let general = fake.general_channel();
+        let alice = fake.member("alice");
+        let thread = fake.owner().create_topic(general, "t", "x");
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let url = format!("{}/api/v10/channels/{thread}/thread-members/{}", fake.base_url(), alice.user_id);
+        assert_eq!(client.put(&url).header("Authorization", "Bot t").send().await.unwrap().status(), 204);
+        assert!(fake.with(|w| w.thread_members[&thread].contains(&alice.user_id)));
+        assert_eq!(client.delete(&url).header("Authorization", "Bot t").send().await.unwrap().status(), 204);
+        assert!(!fake.with(|w| w.thread_members[&thread].contains(&alice.user_id)));
+        fake.assert_no_violations();
+    }
 }

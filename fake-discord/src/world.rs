@@ -217,7 +217,13 @@ pub struct World {
     pub pending_events: Vec<(String, Value)>,
     /// Members of each thread (its creator, and users added to it).
     pub thread_members: HashMap<u64, std::collections::BTreeSet<u64>>,
+    /// Message nonces by author: (author, nonce) -> (message, when), for
+    /// `enforce_nonce` (Discord checks "the past few minutes").
+    pub nonces: HashMap<(u64, String), (u64, Instant)>,
 }
+
+/// How long `enforce_nonce` remembers a nonce ("the past few minutes").
+pub const NONCE_WINDOW: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 
 /// A REST error in Discord's shape.
 #[derive(Debug, Clone)]

@@ -22,7 +22,8 @@ use poise::CreateReply;
         "requests_channel",
         "guidelines",
         "super::invites::config_invitations",
-        "request_sla"
+        "request_sla",
+        "notification_mode"
     ),
     subcommand_required
 )]
@@ -192,6 +193,37 @@ pub async fn request_sla(
             h(new.escalate_hours),
             h(new.expire_hours),
             new.cooldown_days
+        ),
+    )
+    .await
+}
+
+/// Set how members hear about what they follow unless they chose with /notifications.
+#[poise::command(slash_command, guild_only, ephemeral, rename = "notification-mode")]
+pub async fn notification_mode(
+    ctx: Context<'_>,
+    #[description = "The default for members who haven't chosen"] mode: super::notifications::ModeChoice,
+) -> Result<(), Error> {
+    require_admin(ctx).await?;
+    let guild = guild_id(ctx)?;
+    ctx.defer_ephemeral().await?;
+    let mode: crate::domain::delivery::Mode = mode.into();
+    let app = ctx.data().app.clone();
+    let before = crate::service::notifications::set_default(&app, guild, ctx.author().id.get(), mode).await?;
+    if before != mode {
+        // Members on the default get their roles and thread memberships in step, in the background.
+        let guard = ctx.data().inflight.enter();
+        tokio::spawn(async move {
+            let _guard = guard;
+            crate::service::notifications::resync_default(&app, guild).await;
+        });
+    }
+    say(
+        ctx,
+        format!(
+            "Done: members who haven't chosen with /notifications now get **{}** (was {}).",
+            mode.label(),
+            before.label()
         ),
     )
     .await

@@ -10,6 +10,7 @@ pub mod groups;
 pub mod invites;
 pub mod lead;
 pub mod membership;
+pub mod notifications;
 pub mod requests;
 pub mod subscriptions;
 
@@ -36,6 +37,7 @@ pub fn all() -> Vec<poise::Command<Data, Error>> {
         subscriptions::subscriptions(),
         invites::invite(),
         invites::invites(),
+        notifications::notifications(),
     ]
 }
 

@@ -5,6 +5,7 @@
 //! Invariant: this layer knows serenity but not the database and not poise.
 
 pub mod channels;
+pub mod dm;
 pub mod messages;
 pub mod notify;
 pub mod provision;

@@ -1,9 +1,13 @@
 //! Notification side effects (S3, S5 mention mode): the per-group
-//! notification role, the one announcement that mentions it, and the active
-//! threads read at start-up to catch up (S6).
+//! notification role, the one announcement that mentions it, the active
+//! threads read at start-up to catch up (S6), thread membership for
+//! followed threads, and the one reply that mentions a post's followers.
 
 use super::{call, DiscordError, DiscordHttp};
-use serenity::all::{ChannelId, CreateAllowedMentions, CreateMessage, EditRole, GuildId, Permissions, RoleId};
+use serenity::all::{
+    ChannelId, CreateAllowedMentions, CreateMessage, EditRole, GuildId, MessageId, MessageReference, Permissions,
+    RoleId, UserId,
+};
 
 /// Make a group's notification role: no permissions, not hoisted, and
 /// mentionable so the bot's mention lands without Mention @everyone.
@@ -23,15 +27,22 @@ pub async fn create_role(http: &DiscordHttp, guild_id: u64, name: &str, reason: 
     Ok(role.id.get())
 }
 
-/// Post `content` in `channel_id`, allowing exactly one ping: `role_id`.
-pub async fn announce(http: &DiscordHttp, channel_id: u64, content: &str, role_id: u64) -> Result<u64, DiscordError> {
+/// Post `content` in `channel_id`, allowing exactly these pings: `role_id`
+/// and `users`.
+pub async fn announce(
+    http: &DiscordHttp,
+    channel_id: u64,
+    content: &str,
+    role_id: Option<u64>,
+    users: &[u64],
+) -> Result<u64, DiscordError> {
     let m = call(|| {
-        ChannelId::new(channel_id).send_message(
-            http.as_ref(),
-            CreateMessage::new()
-                .content(content)
-                .allowed_mentions(CreateAllowedMentions::new().roles([RoleId::new(role_id)])),
-        )
+        let mut allowed = CreateAllowedMentions::new().roles(role_id.map(RoleId::new));
+        if !users.is_empty() {
+            allowed = allowed.users(users.iter().map(|u| UserId::new(*u)));
+        }
+        ChannelId::new(channel_id)
+            .send_message(http.as_ref(), CreateMessage::new().content(content).allowed_mentions(allowed))
     })
     .await?;
     Ok(m.id.get())
@@ -42,6 +53,8 @@ pub struct ActiveThread {
     pub id: u64,
     pub parent_id: Option<u64>,
     pub owner_id: Option<u64>,
+    /// Private threads are not topics: only their members see them.
+    pub private: bool,
 }
 
 /// Every active thread of the guild the bot can see.
@@ -54,6 +67,48 @@ pub async fn active_threads(http: &DiscordHttp, guild_id: u64) -> Result<Vec<Act
             id: t.id.get(),
             parent_id: t.parent_id.map(|p| p.get()),
             owner_id: t.owner_id.map(|o| o.get()),
+            private: t.kind == serenity::all::ChannelType::PrivateThread,
         })
         .collect())
+}
+
+/// Add a member to a thread (following it in mention mode: Discord then
+/// notifies them of new messages natively).
+pub async fn add_to_thread(http: &DiscordHttp, thread_id: u64, user_id: u64) -> Result<(), DiscordError> {
+    call(|| http.add_thread_channel_member(ChannelId::new(thread_id), UserId::new(user_id))).await
+}
+
+/// Take a member out of a thread.
+pub async fn remove_from_thread(http: &DiscordHttp, thread_id: u64, user_id: u64) -> Result<(), DiscordError> {
+    call(|| http.remove_thread_channel_member(ChannelId::new(thread_id), UserId::new(user_id))).await
+}
+
+/// Reply to `message_id` in `channel_id`, pinging exactly `users`.
+pub async fn reply_pinging(
+    http: &DiscordHttp,
+    channel_id: u64,
+    message_id: u64,
+    content: &str,
+    users: &[u64],
+) -> Result<u64, DiscordError> {
+    let m = call(|| {
+        ChannelId::new(channel_id).send_message(
+            http.as_ref(),
+            CreateMessage::new()
+                .content(content)
+                .reference_message(MessageReference::from((ChannelId::new(channel_id), MessageId::new(message_id))))
+                .allowed_mentions(CreateAllowedMentions::new().users(users.iter().map(|u| UserId::new(*u)))),
+        )
+    })
+    .await?;
+    Ok(m.id.get())
+}
+
+/// A thread's parent channel and guild (`None` when it is not a thread).
+pub async fn thread_parent(http: &DiscordHttp, channel_id: u64) -> Result<Option<u64>, DiscordError> {
+    let ch = call(|| http.get_channel(ChannelId::new(channel_id))).await?;
+    Ok(match ch {
+        serenity::all::Channel::Guild(g) if g.thread_metadata.is_some() => g.parent_id.map(|p| p.get()),
+        _ => None,
+    })
 }

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod channels;
+pub mod delivery;
 pub mod group;
 pub mod invite;
 pub mod lead;

@@ -58,7 +58,7 @@ pub async fn group_of_channel(
 pub async fn claim_topic(
     conn: &mut PgConnection,
     guild_id: u64,
-    group_id: i64,
+    group_id: Option<i64>,
     thread_id: u64,
 ) -> Result<bool, sqlx::Error> {
     let r = sqlx::query_scalar!(
@@ -121,8 +121,9 @@ mod tests {
         .fetch_one(&mut *conn)
         .await
         .unwrap();
-        assert!(claim_topic(&mut conn, 1, gid, 99).await.unwrap());
-        assert!(!claim_topic(&mut conn, 1, gid, 99).await.unwrap());
+        assert!(claim_topic(&mut conn, 1, Some(gid), 99).await.unwrap());
+        assert!(!claim_topic(&mut conn, 1, Some(gid), 99).await.unwrap());
+        assert!(claim_topic(&mut conn, 1, None, 98).await.unwrap(), "a topic outside any group");
         assert!(is_announced(&mut conn, 99).await.unwrap());
         let w = watermark_ms(&mut conn, 1).await.unwrap();
         assert_eq!(watermark_ms(&mut conn, 1).await.unwrap(), w, "set once");

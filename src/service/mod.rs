@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod deliveries;
 pub mod directory;
 pub mod groups;
 pub mod invite;
@@ -15,6 +16,7 @@ pub mod journal;
 pub mod lead;
 pub mod manage;
 pub mod membership;
+pub mod notifications;
 pub mod notify;
 pub mod request;
 pub mod sla;
@@ -24,11 +26,13 @@ use crate::discord::DiscordHttp;
 use sqlx::PgPool;
 
 /// What the use cases need: the database, Discord's REST client, the bot's
-/// own user id, and the clock deadlines are measured against.
+/// own user id, the clock deadlines are measured against, and the bell that
+/// wakes this process's DM worker (`deliveries`).
 #[derive(Clone)]
 pub struct App {
     pub pool: PgPool,
     pub http: DiscordHttp,
     pub bot_id: u64,
     pub clock: crate::clock::Clock,
+    pub deliveries: std::sync::Arc<tokio::sync::Notify>,
 }

@@ -12,9 +12,11 @@
 
 use super::App;
 use crate::discord::{notify as dn, roles, DiscordError};
+use crate::domain::delivery::{self, Follower, Mode};
 use crate::domain::group::{self, Group};
 use crate::domain::subscription::{self, Kind};
 use crate::domain::{audit, notify};
+use crate::views::notifications as nv;
 
 /// Discord allows 250 roles per guild; notification roles are only made
 /// while the guild has fewer than this many, leaving room for group roles
@@ -62,7 +64,8 @@ async fn ensure_role(app: &App, g: &Group) -> Result<Option<u64>, Box<dyn std::e
 }
 
 /// Give or take the group's notification role so that it matches whether
-/// the member follows the group. Never fails its caller: a failure is logged
+/// the member follows the group in mention mode (members in another mode
+/// must not hold it, or they would be pinged too). Never fails its caller: a failure is logged
 /// (the membership or subscription change already happened).
 pub async fn sync_member(app: &App, g: &Group, user_id: u64) {
     if let Err(e) = try_sync_member(app, g, user_id).await {
@@ -74,7 +77,8 @@ async fn try_sync_member(app: &App, g: &Group, user_id: u64) -> Result<(), Box<d
     let (subscribed, role) = {
         let mut conn = app.pool.acquire().await?;
         (
-            subscription::is_subscribed(&mut conn, user_id, Kind::Group, g.id).await?,
+            subscription::is_subscribed(&mut conn, user_id, Kind::Group, g.id).await?
+                && delivery::mode_of(&mut conn, g.guild_id, user_id).await? == Mode::Mention,
             notify::role_of(&mut conn, g.id).await?,
         )
     };
@@ -103,21 +107,76 @@ async fn try_sync_member(app: &App, g: &Group, user_id: u64) -> Result<(), Box<d
     Ok(())
 }
 
+/// Discord allows 100 user ids in `allowed_mentions.users`; an announcement
+/// mentions at most this many followers by name (members who follow the
+/// channel but not its group; group followers are reached by the role).
+pub const MAX_USER_PINGS: usize = 100;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Who hears about an event, split by how.
+#[derive(Debug, Default)]
+struct Fanout {
+    /// Mention mode, reached through the group's notification role.
+    by_role: bool,
+    /// Mention mode, pinged by name.
+    by_name: Vec<u64>,
+    dm: Vec<u64>,
+    digest: Vec<u64>,
+}
+
+fn split(followers: &[Follower], role_covers_group: bool) -> Fanout {
+    let mut f = Fanout::default();
+    for x in followers {
+        match x.mode {
+            Mode::Mention if x.via_group && role_covers_group => f.by_role = true,
+            Mode::Mention => f.by_name.push(x.user_id),
+            Mode::Dm => f.dm.push(x.user_id),
+            Mode::Digest => f.digest.push(x.user_id),
+            Mode::Off => {}
+        }
+    }
+    f
+}
+
+/// Queue DMs and digest lines for an event, in the caller's transaction.
+async fn queue(
+    app: &App,
+    conn: &mut sqlx::PgConnection,
+    guild_id: u64,
+    key: &str,
+    line: &str,
+    f: &Fanout,
+) -> Result<bool, sqlx::Error> {
+    let now = app.clock.now();
+    let dms = delivery::enqueue_dms(conn, guild_id, &f.dm, key, &nv::dm(line), "dm", now).await?;
+    delivery::add_digest_items(conn, guild_id, &f.digest, key, line, now).await?;
+    Ok(dms > 0)
+}
+
 /// A thread was created (THREAD_CREATE, or found at start-up): announce it
-/// once if it is a topic in a group's channel. Returns whether an
-/// announcement was sent now.
+/// once if it is a topic in a group's channel or in a followed channel.
+/// Mention mode: ONE message in the topic, mentioning the group's
+/// notification role (and, by name, up to `MAX_USER_PINGS` followers of the
+/// channel who don't follow the group). DM and digest modes: a queued DM or
+/// a digest line per member. The author is never told, and a closed group's
+/// topics reach its members only. Returns whether an announcement was sent.
 pub async fn topic_created(
     app: &App,
     guild_id: u64,
     thread_id: u64,
     parent_id: u64,
     author_id: Option<u64>,
-) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<bool, BoxError> {
     if author_id == Some(app.bot_id) {
         return Ok(false);
     }
     let mut tx = app.pool.begin().await?;
-    let Some(group_id) = notify::group_of_channel(&mut tx, guild_id, parent_id).await? else { return Ok(false) };
+    let group_id = notify::group_of_channel(&mut tx, guild_id, parent_id).await?;
+    let forum = (Kind::Forum, crate::domain::db_id(parent_id));
+    if group_id.is_none() && !delivery::anyone_follows(&mut tx, &[forum]).await? {
+        return Ok(false);
+    }
     // Topics older than the feature (or than the bot's first start) are not news.
     if snowflake_ms(thread_id) < notify::watermark_ms(&mut tx, guild_id).await? {
         return Ok(false);
@@ -125,23 +184,127 @@ pub async fn topic_created(
     if !notify::claim_topic(&mut tx, guild_id, group_id, thread_id).await? {
         return Ok(false);
     }
-    let Some(g) = group::get(&mut tx, guild_id, group_id).await? else { return Ok(false) };
-    let others = subscription::group_subscribers_except(&mut tx, group_id, author_id.unwrap_or(0)).await?;
-    let role = notify::role_of(&mut tx, group_id).await?;
-    let Some(role) = role.filter(|_| others > 0) else {
-        // Nobody to tell (the author is not told of their own topic).
-        tx.commit().await?;
-        return Ok(false);
+    let g = match group_id {
+        Some(id) => group::get(&mut tx, guild_id, id).await?,
+        None => None,
     };
+    let mut targets = vec![forum];
+    if let Some(g) = &g {
+        targets.push((Kind::Group, g.id));
+    }
+    let closed = g.as_ref().filter(|g| g.visibility == crate::domain::group::Visibility::Closed).map(|g| g.id);
+    let followers = delivery::followers(&mut tx, guild_id, &targets, author_id.unwrap_or(0), closed).await?;
+    let role = match &g {
+        Some(g) => notify::role_of(&mut tx, g.id).await?,
+        None => None,
+    };
+    let mut f = split(&followers, role.is_some());
+    let where_ = match &g {
+        Some(g) => format!("**{}**", g.name),
+        None => format!("<#{parent_id}>"),
+    };
+    let woke =
+        queue(app, &mut tx, guild_id, &format!("topic:{thread_id}"), &nv::topic_line(guild_id, thread_id, &where_), &f)
+            .await?;
+    f.by_name.truncate(MAX_USER_PINGS);
+    let role = role.filter(|_| f.by_role);
+    if role.is_none() && f.by_name.is_empty() {
+        // Nobody to ping here (the author is not told of their own topic).
+        tx.commit().await?;
+        if woke {
+            super::deliveries::wake(app);
+        }
+        return Ok(false);
+    }
     let by = author_id.map(|a| format!(" by <@{a}>")).unwrap_or_default();
+    let mut pings: Vec<String> = role.iter().map(|r| format!("<@&{r}>")).collect();
+    pings.extend(f.by_name.iter().map(|u| format!("<@{u}>")));
+    let why = match &g {
+        Some(g) => format!("you follow **{}** or this channel", g.name),
+        None => "you follow this channel".to_string(),
+    };
     let content = format!(
-        "📣 New topic in **{}**: <#{thread_id}>{by}. <@&{role}>\n-# You get this because you follow **{}**; manage what you follow with /subscriptions.",
-        g.name, g.name
+        "📣 New topic in {where_}: <#{thread_id}>{by}. {}\n-# You get this because {why}; manage what you follow with /subscriptions, how you hear with /notifications.",
+        pings.join(" ")
     );
-    let message = dn::announce(&app.http, thread_id, &content, role).await?;
+    let message = dn::announce(&app.http, thread_id, &content, role, &f.by_name).await?;
     notify::set_announcement(&mut tx, thread_id, message).await?;
     tx.commit().await?;
+    if woke {
+        super::deliveries::wake(app);
+    }
     Ok(true)
+}
+
+/// A message was posted (MESSAGE_CREATE): tell the followers of its thread
+/// and, for a reply, of the post it answers. Mention mode: thread followers
+/// are members of the thread, which Discord notifies natively (nothing
+/// posted); post followers get ONE reply mentioning them (at most
+/// `MAX_USER_PINGS`). DM and digest modes: queued. Never the author, never
+/// about a closed group's channel to a non-member; once per message.
+pub async fn message_created(
+    app: &App,
+    guild_id: u64,
+    channel_id: u64,
+    message_id: u64,
+    author_id: u64,
+    reply_to: Option<u64>,
+) -> Result<bool, BoxError> {
+    if author_id == app.bot_id {
+        return Ok(false);
+    }
+    let thread = (Kind::Thread, crate::domain::db_id(channel_id));
+    let post = reply_to.map(|p| (Kind::Post, crate::domain::db_id(p)));
+    let targets: Vec<_> = std::iter::once(thread).chain(post).collect();
+    if !delivery::anyone_follows(&mut *app.pool.acquire().await?, &targets).await? {
+        return Ok(false);
+    }
+    // Where the message is decides who can see it: a thread's parent, or
+    // the channel itself.
+    let home = dn::thread_parent(&app.http, channel_id).await?.unwrap_or(channel_id);
+    let mut tx = app.pool.begin().await?;
+    if !delivery::claim_message(&mut tx, guild_id, message_id, app.clock.now()).await? {
+        return Ok(false);
+    }
+    let closed = match notify::group_of_channel(&mut tx, guild_id, home).await? {
+        Some(id) => group::get(&mut tx, guild_id, id)
+            .await?
+            .filter(|g| g.visibility == crate::domain::group::Visibility::Closed)
+            .map(|g| g.id),
+        None => None,
+    };
+    let mut woke = false;
+    let mut told: Vec<u64> = Vec::new();
+    let mut pinged: Vec<u64> = Vec::new();
+    if let Some(p) = post {
+        let f = split(&delivery::followers(&mut tx, guild_id, &[p], author_id, closed).await?, false);
+        let line = nv::post_reply_line(guild_id, channel_id, message_id);
+        woke |= queue(app, &mut tx, guild_id, &format!("msg:{message_id}"), &line, &f).await?;
+        told.extend(f.dm.iter().chain(&f.digest));
+        pinged = f.by_name;
+    }
+    let mut f = split(&delivery::followers(&mut tx, guild_id, &[thread], author_id, closed).await?, false);
+    // Someone following both hears once.
+    f.dm.retain(|u| !told.contains(u));
+    f.digest.retain(|u| !told.contains(u));
+    let line = nv::thread_message_line(guild_id, channel_id, message_id);
+    woke |= queue(app, &mut tx, guild_id, &format!("msg:{message_id}"), &line, &f).await?;
+    pinged.truncate(MAX_USER_PINGS);
+    let mut sent = false;
+    if !pinged.is_empty() {
+        let mentions: Vec<String> = pinged.iter().map(|u| format!("<@{u}>")).collect();
+        let content = format!(
+            "↩️ A new reply to a post you follow. {}\n-# Manage what you follow with /subscriptions, how you hear with /notifications.",
+            mentions.join(" ")
+        );
+        dn::reply_pinging(&app.http, channel_id, message_id, &content, &pinged).await?;
+        sent = true;
+    }
+    tx.commit().await?;
+    if woke {
+        super::deliveries::wake(app);
+    }
+    Ok(sent)
 }
 
 /// At start-up: announce the active topics in group channels created while
@@ -168,7 +331,7 @@ pub async fn catch_up(app: &App, guild_id: u64) {
         }
     };
     for t in threads {
-        let Some(parent) = t.parent_id else { continue };
+        let Some(parent) = t.parent_id.filter(|_| !t.private) else { continue };
         match topic_created(app, guild_id, t.id, parent, t.owner_id).await {
             Ok(true) => tracing::info!(guild_id, thread_id = t.id, "announced a topic missed while down"),
             Ok(false) => {}

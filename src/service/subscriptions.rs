@@ -81,7 +81,14 @@ pub async fn toggle(app: &App, guild_id: u64, user_id: u64, kind: Kind, target: 
         subscription::subscribe(&mut tx, guild_id, user_id, kind, target).await?
     };
     audit_change(&mut tx, guild_id, user_id, None, now, kind.key()).await?;
+    let mention =
+        crate::domain::delivery::mode_of(&mut tx, guild_id, user_id).await? == crate::domain::delivery::Mode::Mention;
     tx.commit().await?;
+    // Following a thread in mention mode makes the member a thread member:
+    // Discord then notifies them of its new messages itself.
+    if kind == Kind::Thread && mention {
+        super::notifications::sync_thread(app, target as u64, user_id, now).await;
+    }
     Ok(now)
 }
 

@@ -9,6 +9,7 @@ pub mod group_delete;
 pub mod group_page;
 pub mod invite;
 pub mod lead;
+pub mod notifications;
 pub mod request;
 pub mod sla;
 pub mod subscriptions;

@@ -13,6 +13,7 @@ mod invites;
 mod lead;
 mod lifecycle;
 mod membership;
+mod notifications;
 mod request_sla;
 mod requests;
 mod subscriptions;

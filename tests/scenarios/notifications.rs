@@ -1,0 +1,444 @@
+//! Delivery modes (S5): `/notifications`, the server default, the durable
+//! DM queue (429s, 500s, closed DMs, a restart mid-delivery), the daily
+//! digest, and thread-message / post-reply notifications (S3).
+
+use crate::membership::group;
+use crate::sim::Sim;
+use fake_discord::world::Message;
+use fake_discord::{Actor, Fault, RateLimit};
+use std::time::Duration;
+
+fn notify_role(sim: &Sim, group: &str) -> Option<u64> {
+    sim.fake.role_named(&format!("{group} notify")).map(|r| r.id)
+}
+
+async fn set_mode(a: &Actor, mode: &str) {
+    let r = a.slash("notifications", &[("mode", mode)]).await;
+    assert!(r.text().starts_with("Done."), "{}", r.text());
+}
+
+/// DMs a member got that mention `needle`.
+fn dms_about(a: &Actor, needle: &str) -> Vec<Message> {
+    a.dms().into_iter().filter(|m| m.content.contains(needle)).collect()
+}
+
+/// Wait until no DM is waiting in the queue (sent, dropped or failed).
+async fn queue_drained(sim: &Sim) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let n = sim.count("select count(*) from deliveries where state = 'pending'").await;
+        if n == 0 {
+            // And the last answer reached the fake before we look at it.
+            sim.clock.settle().await;
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{n} DMs still queued after 60 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Give the bot time to (not) act on an event.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+}
+
+#[tokio::test]
+async fn notifications_shows_and_sets_each_mode_and_the_server_default() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    group(&sim, &ada, "Rust", "Open").await;
+    alice.slash("join", &[("group", "Rust")]).await;
+    let role = notify_role(&sim, "Rust").unwrap();
+    assert!(alice.roles().contains(&role));
+
+    let r = alice.slash("notifications", &[]).await;
+    assert!(r.is_ephemeral());
+    assert!(r.text().contains("**Mentions in Discord** (this server's default)"), "{}", r.text());
+
+    // Each mode; the notification role is held in mention mode only.
+    for (choice, label, holds) in [
+        ("Direct message for each", "Direct messages", false),
+        ("Daily digest by direct message", "Daily digest", false),
+        ("Off", "Off", false),
+        ("Mentions in Discord (default)", "Mentions in Discord", true),
+    ] {
+        let r = alice.slash("notifications", &[("mode", choice)]).await;
+        assert!(r.is_ephemeral());
+        assert!(r.text().contains(&format!("Done. Your notifications: **{label}**.")), "{}", r.text());
+        assert!(!r.text().contains("(this server's default)"), "{}", r.text());
+        assert_eq!(alice.roles().contains(&role), holds, "{choice}");
+        let mode: String =
+            sqlx::query_scalar(&format!("select mode from notification_prefs where user_id = {}", alice.user_id))
+                .fetch_one(&sim.pool)
+                .await
+                .unwrap();
+        assert_eq!(guildhall::domain::delivery::Mode::from_key(&mode).unwrap().label(), label);
+    }
+    assert_eq!(sim.count("select count(*) from audit_log where action = 'notifications.mode'").await, 4);
+
+    // Bad input: a value that is not one of the choices.
+    let r = alice.slash("notifications", &[("mode", "9")]).await;
+    assert!(r.text().contains("isn't valid"), "{}", r.text());
+
+    // The server default: admins only.
+    let r = alice.slash("config notification-mode", &[("mode", "Off")]).await;
+    assert!(r.text().starts_with("Error:"), "{}", r.text());
+    let bob = sim.member("bob");
+    bob.slash("join", &[("group", "Rust")]).await;
+    assert!(bob.roles().contains(&role));
+    let r = ada.slash("config notification-mode", &[("mode", "Direct message for each")]).await;
+    assert!(r.text().contains("now get **Direct messages** (was Mentions in Discord)"), "{}", r.text());
+    // Bob is on the default: his role goes (in the background).
+    sim.fake
+        .wait_until("bob's notification role is taken", |w| {
+            !w.guilds[&sim.fake.guild_id].members[&bob.user_id].roles.contains(&role)
+        })
+        .await;
+    let r = bob.slash("notifications", &[]).await;
+    assert!(r.text().contains("**Direct messages** (this server's default)"), "{}", r.text());
+    assert!(alice.roles().contains(&role), "alice chose mention mode herself");
+    assert_eq!(sim.count("select count(*) from audit_log where action = 'config.notification-mode'").await, 1);
+}
+
+#[tokio::test]
+async fn dm_mode_delivers_each_notification_once_through_429s_and_500s_and_stops_for_closed_dms() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let bob = sim.member("bob");
+    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+    let readers: Vec<Actor> = (0..5).map(|i| sim.member(&format!("reader{i}"))).collect();
+    let closed = sim.member("closed");
+    sim.fake.set_dms_open(closed.user_id, false);
+    for m in readers.iter().chain([&closed, &bob]) {
+        m.slash("join", &[("group", "Rust")]).await;
+        set_mode(m, "Direct message for each").await;
+    }
+    let role = notify_role(&sim, "Rust").unwrap();
+    assert!(readers.iter().all(|r| !r.roles().contains(&role)), "DM mode: no ping role");
+
+    // Discord has a bad moment on message sends.
+    sim.fake.inject(Fault::rate_limited("POST", "/messages", 0.2).times(2));
+    sim.fake.inject(Fault::server_error("POST", "/messages").skip(1).times(2));
+    sim.fake.inject(Fault::server_error_after_processing("POST", "/messages").skip(3));
+    let topic = bob.create_topic(channel, "Lifetimes", "How do they work?");
+    let needle = format!("<#{topic}>");
+    for r in &readers {
+        sim.fake.wait_for(20, "every reader has the DM", || !dms_about(r, &needle).is_empty()).await;
+    }
+    queue_drained(&sim).await;
+    for r in &readers {
+        assert_eq!(dms_about(r, &needle).len(), 1, "{} got the DM once", r.name);
+    }
+    assert!(dms_about(&bob, &needle).is_empty(), "the author is not told of their own topic");
+    let throttled = sim
+        .fake
+        .with(|w| w.requests.iter().filter(|(m, p, s)| m == "POST" && p.ends_with("/messages") && *s == 429).count());
+    assert_eq!(throttled, 2);
+    let failed = sim
+        .fake
+        .with(|w| w.requests.iter().filter(|(m, p, s)| m == "POST" && p.ends_with("/messages") && *s == 500).count());
+    assert_eq!(failed, 3);
+    assert!(
+        sim.fake.with(|w| w.channel_messages(topic).iter().all(|m| m.author_id != w.bot_user_id)),
+        "no ping message"
+    );
+
+    // The member with closed DMs is marked, and never tried again.
+    assert!(closed.dms().is_empty());
+    assert_eq!(
+        sim.count(&format!(
+            "select count(*) from dm_status where user_id = {} and closed_at is not null",
+            closed.user_id
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        sim.count(&format!("select count(*) from deliveries where user_id = {} and state = 'dropped'", closed.user_id))
+            .await,
+        1
+    );
+    let dm_channel = sim.fake.with(|w| w.dm_channel_of(closed.user_id)).expect("a DM channel was opened");
+    let tries = || {
+        sim.fake.with(|w| {
+            w.requests
+                .iter()
+                .filter(|(m, p, _)| m == "POST" && p == &format!("/api/v10/channels/{dm_channel}/messages"))
+                .count()
+        })
+    };
+    assert_eq!(tries(), 1, "50007 is not retried");
+    let r = closed.slash("notifications", &[]).await;
+    assert!(r.text().contains("direct messages are closed to me"), "{}", r.text());
+
+    let second = bob.create_topic(channel, "Traits", "dyn or impl?");
+    let needle2 = format!("<#{second}>");
+    for r in &readers {
+        sim.fake.wait_for(20, "the second DM", || !dms_about(r, &needle2).is_empty()).await;
+    }
+    queue_drained(&sim).await;
+    assert_eq!(tries(), 1, "nothing is queued for closed DMs");
+    assert_eq!(sim.count(&format!("select count(*) from deliveries where user_id = {}", closed.user_id)).await, 1);
+    for r in &readers {
+        assert_eq!(r.dms().len(), 2, "{}: one DM per topic, none twice", r.name);
+    }
+
+    // Opening DMs and choosing DM again clears the mark.
+    sim.fake.set_dms_open(closed.user_id, true);
+    let r = closed.slash("notifications", &[("mode", "Direct message for each")]).await;
+    assert!(r.text().contains("I'll try again"), "{}", r.text());
+    let third = bob.create_topic(channel, "Macros", "how?");
+    sim.fake.wait_for(20, "the reopened member hears", || !dms_about(&closed, &format!("<#{third}>")).is_empty()).await;
+}
+
+#[tokio::test]
+async fn a_restart_while_dming_500_members_loses_none_and_sends_none_twice() {
+    let mut sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let bob = sim.member("bob");
+    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+    bob.slash("join", &[("group", "Rust")]).await;
+    let group_id: i64 =
+        sqlx::query_scalar("select id from groups where name = 'Rust'").fetch_one(&sim.pool).await.unwrap();
+    let members: Vec<Actor> = (0..500).map(|i| sim.member(&format!("m{i}"))).collect();
+    let ids: Vec<i64> = members.iter().map(|m| m.user_id as i64).collect();
+    let guild = sim.fake.guild_id as i64;
+    sqlx::query("insert into subscriptions (guild_id, user_id, kind, target_id) select $1, u, 'group', $2 from unnest($3::bigint[]) u")
+        .bind(guild)
+        .bind(group_id)
+        .bind(&ids)
+        .execute(&sim.pool)
+        .await
+        .unwrap();
+    sqlx::query("insert into notification_prefs (guild_id, user_id, mode, updated_at) select $1, u, 'dm', now() from unnest($2::bigint[]) u")
+        .bind(guild)
+        .bind(&ids)
+        .execute(&sim.pool)
+        .await
+        .unwrap();
+    // Discord's global limit, smaller, so delivery takes a while (and earns 429s).
+    sim.fake.set_rate_limit(Some(RateLimit::global(50, Duration::from_millis(500))));
+    let topic = bob.create_topic(channel, "Big news", "everyone");
+    let needle = format!("<#{topic}>");
+    let delivered = |sim: &Sim| {
+        sim.fake.with(|w| {
+            members
+                .iter()
+                .filter(|m| {
+                    w.dm_channel_of(m.user_id)
+                        .is_some_and(|c| w.channel_messages(c).iter().any(|x| x.content.contains(&needle)))
+                })
+                .count()
+        })
+    };
+    sim.fake.wait_for(30, "a hundred DMs are out", || delivered(&sim) >= 100).await;
+    sim.stop_bot().await;
+    let at_stop = delivered(&sim);
+    assert!(at_stop < 500, "stopped in the middle ({at_stop} sent)");
+    sim.start_bot().await;
+    sim.fake.wait_for(60, "all 500 DMs", || delivered(&sim) == 500).await;
+    queue_drained(&sim).await;
+    for m in &members {
+        assert_eq!(dms_about(m, &needle).len(), 1, "{} got exactly one DM", m.name);
+    }
+    assert_eq!(sim.count("select count(*) from deliveries where state = 'sent'").await, 500);
+}
+
+#[tokio::test]
+async fn the_daily_digest_is_one_dm_per_member_per_day_with_that_days_topics() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let bob = sim.member("bob");
+    let (_, rust) = group(&sim, &ada, "Rust", "Open").await;
+    let (_, go) = group(&sim, &ada, "Go", "Open").await;
+    for g in ["Rust", "Go"] {
+        alice.slash("join", &[("group", g)]).await;
+        bob.slash("join", &[("group", g)]).await;
+    }
+    set_mode(&alice, "Daily digest by direct message").await;
+    // Start from the beginning of a day, so the test's "day" is the clock's.
+    let now = sim.clock.now();
+    let midnight = now.date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc() + chrono::Duration::days(1);
+    sim.clock.advance(midnight - now + chrono::Duration::hours(1)).await;
+
+    let t1 = bob.create_topic(rust, "One", "x");
+    let t2 = bob.create_topic(go, "Two", "y");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while sim.count("select count(*) from digest_items").await < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "the digest items were not recorded");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sim.clock.advance(chrono::Duration::hours(12)).await;
+    assert!(alice.dms().is_empty(), "nothing before the day is over");
+
+    sim.clock.advance(chrono::Duration::hours(12)).await;
+    sim.fake.wait_for(20, "the digest arrives", || !alice.dms().is_empty()).await;
+    let d = alice.dms();
+    assert_eq!(d.len(), 1);
+    assert!(d[0].content.contains("daily digest") && d[0].content.contains("(2 new)"), "{}", d[0].content);
+    assert!(
+        d[0].content.contains(&format!("<#{t1}>")) && d[0].content.contains(&format!("<#{t2}>")),
+        "{}",
+        d[0].content
+    );
+    assert!(bob.dms().is_empty(), "the author gets no digest of his own topics");
+
+    // A quiet day: no digest. The next day's topic: its own digest.
+    sim.clock.advance(chrono::Duration::days(1)).await;
+    queue_drained(&sim).await;
+    assert_eq!(alice.dms().len(), 1);
+    let t3 = bob.create_topic(rust, "Three", "z");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while sim.count("select count(*) from digest_items").await < 3 {
+        assert!(tokio::time::Instant::now() < deadline, "the digest item was not recorded");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sim.clock.advance(chrono::Duration::days(1)).await;
+    sim.fake.wait_for(20, "the second digest", || alice.dms().len() == 2).await;
+    let d2 = &alice.dms()[1];
+    assert!(d2.content.contains(&format!("<#{t3}>")) && !d2.content.contains(&format!("<#{t1}>")), "{}", d2.content);
+    sim.clock.advance(chrono::Duration::days(1)).await;
+    queue_drained(&sim).await;
+    assert_eq!(alice.dms().len(), 2, "one digest per day, never twice");
+}
+
+#[tokio::test]
+async fn thread_messages_and_post_replies_notify_followers_but_never_the_author() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let bob = sim.member("bob");
+    let alice = sim.member("alice"); // mention mode, follows the thread
+    let carol = sim.member("carol"); // DM mode, follows the thread
+    let dave = sim.member("dave"); // mention mode, follows the post
+    let erin = sim.member("erin"); // DM mode, follows the post
+    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+    for a in [&bob, &alice, &carol, &dave, &erin, &ada] {
+        a.slash("join", &[("group", "Rust")]).await;
+        // Joining follows the group; stop that: this test is about threads and posts.
+        a.slash("subscribe", &[("group", "Rust")]).await;
+    }
+    let topic = bob.create_topic(channel, "Hello", "first");
+    set_mode(&carol, "Direct message for each").await;
+    set_mode(&erin, "Direct message for each").await;
+    for a in [&alice, &carol] {
+        let r = a.slash_in(topic, "subscribe", &[]).await;
+        assert!(r.text().contains("now following this thread"), "{}", r.text());
+    }
+    let members = |t: u64| sim.fake.with(|w| w.thread_members.get(&t).cloned().unwrap_or_default());
+    assert!(members(topic).contains(&alice.user_id), "mention mode: a thread member, notified by Discord itself");
+    assert!(!members(topic).contains(&carol.user_id), "DM mode: not a thread member (no double notification)");
+
+    let post = bob.post_message(topic, "a post worth following", None);
+    for a in [&dave, &erin] {
+        let r = a.message_command("Subscribe to post", post).await;
+        assert!(r.text().contains("now following"), "{}", r.text());
+    }
+    // That post was a thread message: carol heard of it by DM.
+    sim.fake
+        .wait_for(20, "carol hears of the thread message", || !dms_about(&carol, &post.to_string()).is_empty())
+        .await;
+    let bot = sim.fake.bot_user_id();
+    let bot_messages = |c: u64| {
+        sim.fake.with(|w| w.channel_messages(c).iter().filter(|m| m.author_id == bot).cloned().collect::<Vec<_>>())
+    };
+
+    // Carol's own message: not told. Alice's message: carol is told.
+    let own = carol.post_message(topic, "me again", None);
+    let other = alice.post_message(topic, "hi carol", None);
+    sim.fake.wait_for(20, "carol hears of alice's message", || !dms_about(&carol, &other.to_string()).is_empty()).await;
+    assert!(dms_about(&carol, &own.to_string()).is_empty(), "not told of her own message");
+
+    // A reply to the followed post: one reply pinging dave only; erin by DM; the thread's DM follower too.
+    let reply = ada.post_message(topic, "I agree", Some(post));
+    sim.fake.wait_for(20, "the reply ping", || bot_messages(topic).iter().any(|m| m.reply_to == Some(reply))).await;
+    let ping: Vec<Message> = bot_messages(topic).into_iter().filter(|m| m.reply_to == Some(reply)).collect();
+    assert_eq!(ping.len(), 1);
+    let users = ping[0].allowed_mentions["users"].as_array().cloned().unwrap_or_default();
+    assert_eq!(users, vec![serde_json::json!(dave.user_id.to_string())], "{}", ping[0].allowed_mentions);
+    assert!(ping[0].allowed_mentions["roles"].as_array().is_none_or(|r| r.is_empty()));
+    sim.fake.wait_for(20, "erin hears of the reply", || !dms_about(&erin, &reply.to_string()).is_empty()).await;
+    sim.fake
+        .wait_for(20, "carol hears of it as a thread message", || !dms_about(&carol, &reply.to_string()).is_empty())
+        .await;
+
+    // Dave replies to the post himself: nobody pings him about it.
+    let his = dave.post_message(topic, "me too", Some(post));
+    sim.fake.wait_for(20, "erin hears of dave's reply", || !dms_about(&erin, &his.to_string()).is_empty()).await;
+    assert!(
+        bot_messages(topic).iter().all(|m| m.reply_to != Some(his)),
+        "no ping for the only mention-mode follower's own reply"
+    );
+    // A replayed MESSAGE_CREATE notifies nobody twice.
+    assert!(sim.fake.replay_event("MESSAGE_CREATE"));
+    settle().await;
+    queue_drained(&sim).await;
+    assert_eq!(dms_about(&erin, &his.to_string()).len(), 1);
+    assert_eq!(dms_about(&erin, &reply.to_string()).len(), 1);
+    assert_eq!(dms_about(&carol, &reply.to_string()).len(), 1, "follows the thread only: one DM");
+
+    // Unfollowing the thread takes alice out of it.
+    alice.slash_in(topic, "subscribe", &[]).await;
+    assert!(!members(topic).contains(&alice.user_id));
+}
+
+#[tokio::test]
+async fn a_member_removed_from_a_closed_group_hears_nothing_more_of_its_channel() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let lea = sim.member("lea");
+    let dan = sim.member("dan");
+    let (_, channel) = group(&sim, &ada, "Secret", "Closed").await;
+    let r = ada.slash("group leader add", &[("group", "Secret"), ("user", &dan.user_id.to_string())]).await;
+    assert!(r.text().contains("now leads"), "{}", r.text());
+    for m in [&alice, &lea] {
+        let r = ada.slash("group leader add", &[("group", "Secret"), ("user", &m.user_id.to_string())]).await;
+        assert!(r.text().contains("now leads"), "{}", r.text());
+        set_mode(m, "Direct message for each").await;
+    }
+    // Alice also follows the group's channel itself.
+    let r = alice.slash_in(channel, "subscribe", &[]).await;
+    assert!(r.text().contains("now following this channel"), "{}", r.text());
+    let first = lea.create_topic(channel, "Before", "x");
+    sim.fake.wait_for(20, "alice hears while a member", || !dms_about(&alice, &format!("<#{first}>")).is_empty()).await;
+
+    let r = lea
+        .slash("group remove", &[("group", "Secret"), ("user", &alice.user_id.to_string()), ("reason", "spam")])
+        .await;
+    assert!(!r.text().contains("Error"), "{}", r.text());
+    assert!(!alice.can_view(channel));
+    let later = dan.create_topic(channel, "After", "y");
+    settle().await;
+    queue_drained(&sim).await;
+    assert!(dms_about(&alice, &format!("<#{later}>")).is_empty(), "can't see it any more: not told");
+    sim.fake.wait_for(20, "lea is told", || !dms_about(&lea, &format!("<#{later}>")).is_empty()).await;
+}
+
+#[tokio::test]
+async fn a_followed_channel_outside_any_group_announces_its_new_topics() {
+    let sim = Sim::start().await;
+    let alice = sim.member("alice");
+    let carol = sim.member("carol");
+    let bob = sim.member("bob");
+    let general = sim.fake.general_channel();
+    for a in [&alice, &carol, &bob] {
+        a.slash_in(general, "subscribe", &[]).await;
+    }
+    set_mode(&carol, "Direct message for each").await;
+    let topic = bob.create_topic(general, "Hello", "first");
+    let bot = sim.fake.bot_user_id();
+    sim.fake
+        .wait_until("the topic is announced", |w| w.channel_messages(topic).iter().any(|m| m.author_id == bot))
+        .await;
+    let a: Vec<Message> =
+        sim.fake.with(|w| w.channel_messages(topic).iter().filter(|m| m.author_id == bot).cloned().collect());
+    assert_eq!(a.len(), 1);
+    assert_eq!(
+        a[0].allowed_mentions["users"],
+        serde_json::json!([alice.user_id.to_string()]),
+        "only alice is pinged: bob wrote it, carol is on DMs"
+    );
+    sim.fake.wait_for(20, "carol's DM", || !dms_about(&carol, &format!("<#{topic}>")).is_empty()).await;
+}
