@@ -866,7 +866,7 @@ fn add_thread_member(w: &mut World, thread: u64, user: u64) -> Out {
 /// Remove a member from a thread. Discord: "Requires the MANAGE_THREADS
 /// permission, or the creator of the thread if it is a PRIVATE_THREAD. Also
 /// requires the thread is not archived."
-fn remove_thread_member(w: &mut World, thread: u64, user: u64) -> Out {
+pub fn remove_thread_member(w: &mut World, thread: u64, user: u64) -> Out {
     let th = w.channel(thread)?.clone();
     if !matches!(th.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD) {
         return Err(ApiError::new(400, 50024, "Cannot execute action on this channel type"));

@@ -905,6 +905,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn removing_a_thread_member_hides_a_private_thread_again() {
+        let fake = FakeDiscord::start().await;
+        let general = fake.general_channel();
+        let user = fake.add_user("someone", 30, true);
+        fake.join_guild(user, 3);
+        let owner = fake.owner().user_id;
+        fake.mutate(|w| {
+            let bot = w.bot_user_id;
+            let thread = crate::rest::create_thread(w, general, bot, "Review", None, true).unwrap();
+            w.thread_members.entry(thread).or_default().insert(user);
+            assert!(w.can_view_thread(thread, user));
+            crate::rest::remove_thread_member(w, thread, user).expect("the creator of a private thread may remove");
+            assert!(!w.can_view_thread(thread, user), "a private thread is hidden from a removed member");
+            crate::rest::remove_thread_member(w, thread, user).expect("removing a non-member succeeds");
+            assert!(w.can_view_thread(thread, owner), "the owner still sees it");
+            w.channels.get_mut(&thread).unwrap().archived = true;
+            assert_eq!(crate::rest::remove_thread_member(w, thread, owner).unwrap_err().code, 50083);
+            assert_eq!(crate::rest::remove_thread_member(w, general, owner).unwrap_err().code, 50024);
+        });
+    }
+
+    #[tokio::test]
     async fn messages_deleted_by_hand_are_gone() {
         let fake = FakeDiscord::start().await;
         let general = fake.general_channel();

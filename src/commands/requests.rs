@@ -29,7 +29,7 @@ pub async fn request_join(
         .map_err(|e| user(format!("{e} Nothing was sent.")))?
         .filter(|m| !m.is_empty());
     let member = ctx.author_member().await.user_error("This command only works in a server.")?;
-    let a = applicant(ctx.author(), Some(&member));
+    let a = applicant(ctx.author(), Some(&member), ctx.data().app.clock.now());
     ctx.defer_ephemeral().await?;
     let view =
         request_view(&ctx.data().app, guild_id(ctx)?, ctx.author().id.get(), g.id, &a, message.as_deref()).await?;

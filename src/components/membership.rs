@@ -170,7 +170,7 @@ pub async fn request_button(
 ) -> Result<(), Error> {
     let Some(guild) = guild_of(i) else { return refuse(ctx, i, "This only works in a server.").await };
     defer_ephemeral(ctx, i).await?;
-    let a = super::request::applicant(&i.user, i.member.as_ref());
+    let a = super::request::applicant(&i.user, i.member.as_ref(), data.app.clock.now());
     let view = super::request::request_view(&data.app, guild, i.user.id.get(), group, &a, None).await?;
     edit(ctx, i, view).await
 }

@@ -19,9 +19,9 @@ use serenity::all::{
 pub const REASON: &str = "reason";
 
 /// What Discord tells us about a requester: account age from the id's
-/// snowflake, days in the server from the member's `joined_at`, roles.
-pub fn applicant(user: &User, member: Option<&Member>) -> Applicant {
-    let now = chrono::Utc::now();
+/// snowflake, days in the server from the member's `joined_at`, roles; ages
+/// as of `now` (the app's clock).
+pub fn applicant(user: &User, member: Option<&Member>, now: chrono::DateTime<chrono::Utc>) -> Applicant {
     let joined = member.and_then(|m| m.joined_at).and_then(|t| chrono::DateTime::from_timestamp(t.unix_timestamp(), 0));
     Applicant {
         account_age_days: domain::days_since(domain::snowflake_time(user.id.get()), now),

@@ -119,6 +119,11 @@ pub async fn add_thread_member(http: &DiscordHttp, thread_id: u64, user_id: u64)
     call(|| ChannelId::new(thread_id).add_thread_member(http.as_ref(), UserId::new(user_id))).await
 }
 
+/// Take a user out of a thread (a private one is then hidden from them).
+pub async fn remove_thread_member(http: &DiscordHttp, thread_id: u64, user_id: u64) -> Result<(), DiscordError> {
+    call(|| ChannelId::new(thread_id).remove_thread_member(http.as_ref(), UserId::new(user_id))).await
+}
+
 /// Post a plain message that pings exactly `users` (and nobody else, whatever
 /// the text mentions); returns its id.
 pub async fn post_pinging(

@@ -230,12 +230,20 @@ async fn dismiss(
     // Member counts changed.
     super::directory::refresh(app, g.guild_id).await;
     if was_leader {
-        // L4: a leader leaving the group may leave it without one.
-        if let Err(e) = super::lead::flag_if_leaderless(app, g).await {
-            tracing::warn!(group_id = g.id, error = %e, "could not flag a leaderless group");
-        }
+        leadership_ended(app, g, user_id).await;
     }
     Ok(true)
+}
+
+/// After someone stopped leading `g` (stepped down, removed as leader, left
+/// the group): they leave the group's request review thread, and the group
+/// is flagged to admins if it has no leader left (L4). Never fails its
+/// caller; problems are logged.
+async fn leadership_ended(app: &App, g: &Group, user_id: u64) {
+    super::request::leave_review_thread(app, g, user_id).await;
+    if let Err(e) = super::lead::flag_if_leaderless(app, g).await {
+        tracing::warn!(group_id = g.id, error = %e, "could not flag a leaderless group");
+    }
 }
 
 /// `/leave` and the *Leave group* button.
@@ -369,10 +377,7 @@ pub async fn remove_leader(app: &App, g: &Group, actor_id: u64, user_id: u64) ->
     )
     .await?;
     tx.commit().await?;
-    // L4: a group whose last leader stepped down is flagged to admins, once.
-    if let Err(e) = super::lead::flag_if_leaderless(app, g).await {
-        tracing::warn!(group_id = g.id, error = %e, "could not flag a leaderless group");
-    }
+    leadership_ended(app, g, user_id).await;
     Ok(true)
 }
 

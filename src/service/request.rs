@@ -166,6 +166,26 @@ pub(crate) async fn review_thread(app: &App, g: &Group) -> Result<Option<u64>, s
     Ok(Some(thread))
 }
 
+/// Someone no longer leads `g`: take them out of its private review thread,
+/// so they stop seeing its requests (they could no longer decide them
+/// anyway). Never fails its caller.
+pub async fn leave_review_thread(app: &App, g: &Group, user_id: u64) {
+    let thread = match app.pool.acquire().await {
+        Ok(mut conn) => domain::review_thread(&mut conn, g.id).await,
+        Err(e) => Err(e),
+    };
+    match thread {
+        Ok(Some((_, thread))) => match review::remove_thread_member(&app.http, thread, user_id).await {
+            Ok(()) | Err(DiscordError::Unknown(..)) => {}
+            Err(e) => {
+                warn!(group_id = g.id, user_id, error = %e, "could not take a former leader out of the review thread")
+            }
+        },
+        Ok(None) => {}
+        Err(e) => warn!(group_id = g.id, error = %e, "could not look up the review thread"),
+    }
+}
+
 /// Post the request's card in the group's review thread (made again once
 /// if it was deleted).
 async fn post(app: &App, g: &Group, r: &Request) -> Result<bool, sqlx::Error> {

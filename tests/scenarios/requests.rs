@@ -281,8 +281,14 @@ async fn outsiders_other_leaders_forged_ids_and_former_leaders_cannot_decide() {
     assert_eq!(status_of(&sim, bob.user_id).await, "pending");
     assert!(!bob.roles().contains(&role));
 
+    let thread = thread_of(&sim, thread_parent);
+    assert!(sim.fake.with(|w| w.can_view_thread(thread, lena.user_id)));
     let r = ada.slash("group leader remove", &[("group", "Rust"), ("user", &lena.user_id.to_string())]).await;
     assert!(!r.text().contains("Error"), "{}", r.text());
+    assert!(
+        !sim.fake.with(|w| w.can_view_thread(thread, lena.user_id)),
+        "a former leader no longer sees the group's review thread"
+    );
     let r = lena.click(c.id, &approve).await;
     assert!(r.text().contains("Only this group's leaders"), "{}", r.text());
     assert_eq!(status_of(&sim, bob.user_id).await, "pending");
