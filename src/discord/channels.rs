@@ -1,5 +1,7 @@
 //! Reading a channel as the bot sees it: its type and the bot's own
-//! permissions there, for the A1 checks before a channel is configured.
+//! permissions there, for the A1 checks before a channel is configured;
+//! and a thread's members (a private thread is seen by its members only;
+//! a member of any thread is notified by Discord of its new messages).
 
 use super::{call, DiscordError, DiscordHttp};
 use crate::domain::channels::ChannelFacts;
@@ -35,4 +37,15 @@ pub async fn facts(
         kind: u8::from(channel.kind),
         bot_permissions: perms.bits(),
     })
+}
+
+/// Add a user to a thread (so they see a private one, and Discord notifies
+/// them of its messages).
+pub async fn add_thread_member(http: &DiscordHttp, thread_id: u64, user_id: u64) -> Result<(), DiscordError> {
+    call(|| ChannelId::new(thread_id).add_thread_member(http.as_ref(), UserId::new(user_id))).await
+}
+
+/// Take a user out of a thread (a private one is then hidden from them).
+pub async fn remove_thread_member(http: &DiscordHttp, thread_id: u64, user_id: u64) -> Result<(), DiscordError> {
+    call(|| ChannelId::new(thread_id).remove_thread_member(http.as_ref(), UserId::new(user_id))).await
 }

@@ -1,8 +1,11 @@
 //! Messages the bot posts on its own (not answers to an interaction): post,
-//! edit and delete, always with empty allowed mentions (A6).
+//! edit and delete, always with empty allowed mentions (A6), except
+//! `post_pinging`, which pings exactly the users it is given.
 
 use super::{call, no_pings, DiscordError, DiscordHttp};
-use serenity::all::{ChannelId, CreateEmbed, CreateMessage, EditMessage, MessageId};
+use serenity::all::{
+    ChannelId, CreateAllowedMentions, CreateEmbed, CreateMessage, EditMessage, MessageId, MessageReference, UserId,
+};
 
 /// Post a message with `content` and `embeds`; returns its id.
 pub async fn post(
@@ -43,4 +46,25 @@ pub async fn edit(
 
 pub async fn delete(http: &DiscordHttp, channel_id: u64, message_id: u64, reason: &str) -> Result<(), DiscordError> {
     call(|| http.delete_message(ChannelId::new(channel_id), MessageId::new(message_id), Some(reason))).await
+}
+
+/// Post a plain message that pings exactly `users` (and nobody else, whatever
+/// the text mentions), as a reply to `reply_to` when given; returns its id.
+pub async fn post_pinging(
+    http: &DiscordHttp,
+    channel_id: u64,
+    content: &str,
+    users: &[u64],
+    reply_to: Option<u64>,
+) -> Result<u64, DiscordError> {
+    let allowed = CreateAllowedMentions::new().users(users.iter().map(|u| UserId::new(*u)));
+    let m = call(|| {
+        let mut msg = CreateMessage::new().content(content).allowed_mentions(allowed.clone());
+        if let Some(r) = reply_to {
+            msg = msg.reference_message(MessageReference::from((ChannelId::new(channel_id), MessageId::new(r))));
+        }
+        ChannelId::new(channel_id).send_message(http.as_ref(), msg)
+    })
+    .await?;
+    Ok(m.id.get())
 }

@@ -4,10 +4,7 @@
 //! followed threads, and the one reply that mentions a post's followers.
 
 use super::{call, DiscordError, DiscordHttp};
-use serenity::all::{
-    ChannelId, CreateAllowedMentions, CreateMessage, EditRole, GuildId, MessageId, MessageReference, Permissions,
-    RoleId, UserId,
-};
+use serenity::all::{ChannelId, CreateAllowedMentions, CreateMessage, EditRole, GuildId, Permissions, RoleId, UserId};
 
 /// Make a group's notification role: no permissions, not hoisted, and
 /// mentionable so the bot's mention lands without Mention @everyone.
@@ -70,38 +67,6 @@ pub async fn active_threads(http: &DiscordHttp, guild_id: u64) -> Result<Vec<Act
             private: t.kind == serenity::all::ChannelType::PrivateThread,
         })
         .collect())
-}
-
-/// Add a member to a thread (following it in mention mode: Discord then
-/// notifies them of new messages natively).
-pub async fn add_to_thread(http: &DiscordHttp, thread_id: u64, user_id: u64) -> Result<(), DiscordError> {
-    call(|| http.add_thread_channel_member(ChannelId::new(thread_id), UserId::new(user_id))).await
-}
-
-/// Take a member out of a thread.
-pub async fn remove_from_thread(http: &DiscordHttp, thread_id: u64, user_id: u64) -> Result<(), DiscordError> {
-    call(|| http.remove_thread_channel_member(ChannelId::new(thread_id), UserId::new(user_id))).await
-}
-
-/// Reply to `message_id` in `channel_id`, pinging exactly `users`.
-pub async fn reply_pinging(
-    http: &DiscordHttp,
-    channel_id: u64,
-    message_id: u64,
-    content: &str,
-    users: &[u64],
-) -> Result<u64, DiscordError> {
-    let m = call(|| {
-        ChannelId::new(channel_id).send_message(
-            http.as_ref(),
-            CreateMessage::new()
-                .content(content)
-                .reference_message(MessageReference::from((ChannelId::new(channel_id), MessageId::new(message_id))))
-                .allowed_mentions(CreateAllowedMentions::new().users(users.iter().map(|u| UserId::new(*u)))),
-        )
-    })
-    .await?;
-    Ok(m.id.get())
 }
 
 /// A thread's parent channel and guild (`None` when it is not a thread).

@@ -113,30 +113,3 @@ pub async fn start_private_thread(http: &DiscordHttp, channel_id: u64, name: &st
     .await?;
     Ok(th.id.get())
 }
-
-/// Add a user to a thread (so they see a private one).
-pub async fn add_thread_member(http: &DiscordHttp, thread_id: u64, user_id: u64) -> Result<(), DiscordError> {
-    call(|| ChannelId::new(thread_id).add_thread_member(http.as_ref(), UserId::new(user_id))).await
-}
-
-/// Take a user out of a thread (a private one is then hidden from them).
-pub async fn remove_thread_member(http: &DiscordHttp, thread_id: u64, user_id: u64) -> Result<(), DiscordError> {
-    call(|| ChannelId::new(thread_id).remove_thread_member(http.as_ref(), UserId::new(user_id))).await
-}
-
-/// Post a plain message that pings exactly `users` (and nobody else, whatever
-/// the text mentions); returns its id.
-pub async fn post_pinging(
-    http: &DiscordHttp,
-    channel_id: u64,
-    content: &str,
-    users: &[u64],
-) -> Result<u64, DiscordError> {
-    let allowed = serenity::all::CreateAllowedMentions::new().users(users.iter().map(|u| UserId::new(*u)));
-    let m = call(|| {
-        ChannelId::new(channel_id)
-            .send_message(http.as_ref(), CreateMessage::new().content(content).allowed_mentions(allowed.clone()))
-    })
-    .await?;
-    Ok(m.id.get())
-}

@@ -4,7 +4,7 @@
 //! (held only in mention mode) and membership of followed threads.
 
 use super::App;
-use crate::discord::{notify as dn, DiscordError};
+use crate::discord::DiscordError;
 use crate::domain::delivery::{self, Mode};
 use crate::domain::subscription::{self, Kind};
 use crate::domain::{audit, group};
@@ -105,9 +105,9 @@ pub async fn sync_native(app: &App, guild_id: u64, user_id: u64, mode: Mode) {
 /// Add the member to a followed thread (mention mode) or take them out.
 pub async fn sync_thread(app: &App, thread_id: u64, user_id: u64, member: bool) {
     let r = if member {
-        dn::add_to_thread(&app.http, thread_id, user_id).await
+        crate::discord::channels::add_thread_member(&app.http, thread_id, user_id).await
     } else {
-        dn::remove_from_thread(&app.http, thread_id, user_id).await
+        crate::discord::channels::remove_thread_member(&app.http, thread_id, user_id).await
     };
     match r {
         Ok(()) | Err(DiscordError::Unknown(..)) => {}

@@ -297,7 +297,7 @@ pub async fn message_created(
             "↩️ A new reply to a post you follow. {}\n-# Manage what you follow with /subscriptions, how you hear with /notifications.",
             mentions.join(" ")
         );
-        dn::reply_pinging(&app.http, channel_id, message_id, &content, &pinged).await?;
+        crate::discord::messages::post_pinging(&app.http, channel_id, &content, &pinged, Some(message_id)).await?;
         sent = true;
     }
     tx.commit().await?;

@@ -159,7 +159,7 @@ pub(crate) async fn review_thread(app: &App, g: &Group) -> Result<Option<u64>, s
         },
     };
     for leader in crate::domain::membership::leaders(&mut conn, g.id).await? {
-        if let Err(e) = review::add_thread_member(&app.http, thread, leader).await {
+        if let Err(e) = crate::discord::channels::add_thread_member(&app.http, thread, leader).await {
             warn!(group_id = g.id, leader, error = %e, "could not add a leader to the review thread");
         }
     }
@@ -175,7 +175,8 @@ pub async fn leave_review_thread(app: &App, g: &Group, user_id: u64) {
         Err(e) => Err(e),
     };
     match thread {
-        Ok(Some((_, thread))) => match review::remove_thread_member(&app.http, thread, user_id).await {
+        Ok(Some((_, thread))) => match crate::discord::channels::remove_thread_member(&app.http, thread, user_id).await
+        {
             Ok(()) | Err(DiscordError::Unknown(..)) => {}
             Err(e) => {
                 warn!(group_id = g.id, user_id, error = %e, "could not take a former leader out of the review thread")

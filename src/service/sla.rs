@@ -63,7 +63,7 @@ async fn remind(app: &App, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
             None => Err("no review thread (no usable requests channel); the leaders see them in /requests".to_string()),
             Some(thread) => {
                 let text = view::reminder(&g.name, &leaders, &due, &s, now);
-                match review::post_pinging(&app.http, thread, &text, &leaders).await {
+                match crate::discord::messages::post_pinging(&app.http, thread, &text, &leaders, None).await {
                     Ok(_) => Ok(()),
                     Err(e) if e.is_transient() => {
                         warn!(group_id, error = %e, "reminder not sent; retrying next pass");
