@@ -61,6 +61,12 @@ pub async fn show(ctx: Context<'_>) -> Result<(), Error> {
         crate::views::invite::config_field(&crate::service::invite::limits(&ctx.data().app, guild).await?);
     embed = embed.field(name, value, false);
     let embed = request_sla_fields(ctx, guild, embed).await?;
+    let mode = crate::service::notifications::default_mode(&ctx.data().app, guild).await?;
+    let embed = embed.field(
+        "Notifications",
+        format!("Members who haven't chosen with /notifications get: **{}**", mode.label()),
+        false,
+    );
     ctx.send(CreateReply::default().embed(embed).ephemeral(true).allowed_mentions(no_pings())).await?;
     Ok(())
 }

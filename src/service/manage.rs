@@ -222,6 +222,9 @@ pub async fn edit(
     info!(group_id, guild_id, %reason, "group edited");
     let mut conn = app.pool.acquire().await?;
     let group = group::get(&mut conn, guild_id, group_id).await?.ok_or(ManageError::Gone)?;
+    if new_name.is_some() {
+        super::notify::group_renamed(app, &group).await;
+    }
     Ok(EditOutcome::Edited { group, changes })
 }
 

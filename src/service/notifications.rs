@@ -115,6 +115,11 @@ pub async fn sync_thread(app: &App, thread_id: u64, user_id: u64, member: bool) 
     }
 }
 
+/// The server's default mode (for `/config show`).
+pub async fn default_mode(app: &App, guild_id: u64) -> Result<Mode, sqlx::Error> {
+    delivery::default_mode(&mut *app.pool.acquire().await?, guild_id).await
+}
+
 /// Set the server's default mode (admins). Returns the previous one.
 pub async fn set_default(app: &App, guild_id: u64, actor: u64, mode: Mode) -> Result<Mode, sqlx::Error> {
     let mut tx = app.pool.begin().await?;

@@ -55,12 +55,42 @@ async fn ensure_role(app: &App, g: &Group) -> Result<Option<u64>, Box<dyn std::e
         tracing::warn!(group_id = g.id, roles = count, "no notification role: the guild is near the role limit");
         return Ok(None);
     }
-    let name: String = format!("{} notify", g.name).chars().take(100).collect();
+    let name = role_name(&g.name);
     let role =
         dn::create_role(&app.http, g.guild_id, &name, &format!("Guildhall: notifications for \"{}\"", g.name)).await?;
     notify::set_role(&mut tx, g.guild_id, g.id, role).await?;
     tx.commit().await?;
     Ok(Some(role))
+}
+
+/// The name of a group's notification role (Discord allows 100 characters).
+fn role_name(group_name: &str) -> String {
+    format!("{group_name} notify").chars().take(100).collect()
+}
+
+/// The group was renamed: its notification role follows. Never fails its
+/// caller (the rename already happened); a failure is logged.
+pub async fn group_renamed(app: &App, g: &Group) {
+    let role = match app.pool.acquire().await {
+        Ok(mut conn) => notify::role_of(&mut conn, g.id).await,
+        Err(e) => Err(e),
+    };
+    let result = match role {
+        Ok(Some(role)) => crate::discord::provision::rename_role(
+            &app.http,
+            g.guild_id,
+            role,
+            &role_name(&g.name),
+            &format!("Guildhall: group renamed to \"{}\"", g.name),
+        )
+        .await
+        .map_err(|e| e.to_string()),
+        Ok(None) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = result {
+        tracing::warn!(group_id = g.id, error = %e, "could not rename the notification role");
+    }
 }
 
 /// Give or take the group's notification role so that it matches whether

@@ -99,6 +99,8 @@ async fn notifications_shows_and_sets_each_mode_and_the_server_default() {
     assert!(r.text().contains("**Direct messages** (this server's default)"), "{}", r.text());
     assert!(alice.roles().contains(&role), "alice chose mention mode herself");
     assert_eq!(sim.count("select count(*) from audit_log where action = 'config.notification-mode'").await, 1);
+    let r = ada.slash("config show", &[]).await;
+    assert!(r.text().contains("haven't chosen with /notifications get: **Direct messages**"), "{}", r.text());
 }
 
 #[tokio::test]

@@ -95,6 +95,12 @@ async fn a_new_topic_pings_the_groups_subscribers_once_and_not_after_they_leave(
     assert!(holds(&carol, role));
     // One message per topic, whatever the number of subscribers.
     assert_eq!(bot_messages(&sim, topic).len(), 1);
+
+    // Renaming the group renames its notification role: the same role, the new name.
+    let r = ada.slash("group edit", &[("group", "Rust"), ("name", "Rustaceans")]).await;
+    assert!(!r.text().contains("Error"), "{}", r.text());
+    assert_eq!(notify_role(&sim, "Rustaceans"), Some(role));
+    assert_eq!(notify_role(&sim, "Rust"), None);
 }
 
 #[tokio::test]
