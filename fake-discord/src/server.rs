@@ -499,6 +499,18 @@ fn handle(inner: &Inner, method: &Method, raw_path: &str, headers: &HeaderMap, b
         inner.world.lock().violations.push(format!("{method} {raw_path}: not under /api/v10"));
         return Err((ApiError::new(404, 0, "404: Not Found"), None));
     };
+    // Discord: every request carries the bot's token and a
+    // `DiscordBot (url, version)` user agent (without one Cloudflare may
+    // block it, 40333).
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !header("authorization").starts_with("Bot ") {
+        inner.world.lock().violations.push(format!("{method} {raw_path}: no `Authorization: Bot <token>` header"));
+        return Err((ApiError::new(401, 0, "401: Unauthorized"), None));
+    }
+    if !header("user-agent").starts_with("DiscordBot") {
+        inner.world.lock().violations.push(format!("{method} {raw_path}: no `User-Agent: DiscordBot (url, version)`"));
+        return Err((ApiError::new(403, 40333, "internal network error"), None));
+    }
     if let Err(why) = Spec::global().check(method.as_str(), raw_path, body) {
         inner.world.lock().violations.push(why.clone());
         return Err((ApiError::invalid_form(&why), None));
@@ -580,6 +592,7 @@ mod tests {
 
     async fn send(fake: &FakeDiscord, channel: u64, body: Value) -> reqwest::Response {
         reqwest::Client::builder()
+            .user_agent("DiscordBot (test, 1)")
             .no_proxy()
             .build()
             .unwrap()
@@ -663,12 +676,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn requests_without_a_token_or_a_discordbot_user_agent_are_refused() {
+        let fake = FakeDiscord::start().await;
+        let url = format!("{}/api/v10/channels/{}/messages", fake.base_url(), fake.general_channel());
+        let body = json!({"content": "hi"});
+        let plain = reqwest::Client::builder().no_proxy().build().unwrap();
+        let r = plain.post(&url).header("Authorization", "Bot t").json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 403);
+        assert_eq!(r.json::<Value>().await.unwrap()["code"], 40333);
+        let bot = reqwest::Client::builder().user_agent("DiscordBot (test, 1)").no_proxy().build().unwrap();
+        assert_eq!(bot.post(&url).json(&body).send().await.unwrap().status(), 401);
+        assert_eq!(fake.with(|w| w.violations.len()), 2, "both are recorded as the bot's mistakes");
+        assert_eq!(bot.post(&url).header("Authorization", "Bot t").json(&body).send().await.unwrap().status(), 200);
+    }
+
+    #[tokio::test]
     async fn members_are_removed_from_threads() {
         let fake = FakeDiscord::start().await;
         let general = fake.general_channel();
         let alice = fake.member("alice");
         let thread = fake.owner().create_topic(general, "t", "x");
-        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let client = reqwest::Client::builder().user_agent("DiscordBot (test, 1)").no_proxy().build().unwrap();
         let url = format!("{}/api/v10/channels/{thread}/thread-members/{}", fake.base_url(), alice.user_id);
         assert_eq!(client.put(&url).header("Authorization", "Bot t").send().await.unwrap().status(), 204);
         assert!(fake.with(|w| w.thread_members[&thread].contains(&alice.user_id)));

@@ -33,7 +33,10 @@ pub enum SendOutcome {
 fn client() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
+        // Discord asks every client for a `DiscordBot (url, version)` user
+        // agent (without one Cloudflare may block the request: 40333).
         reqwest::Client::builder()
+            .user_agent(serenity::constants::USER_AGENT)
             .no_proxy()
             .timeout(Duration::from_secs(15))
             .build()
