@@ -25,6 +25,9 @@ pub fn refusal(e: InviteError, as_invitee: bool) -> Result<String, Error> {
         InviteError::NotAllowed(g) => format!(
             "Only leaders of **{g}** and admins can invite people to it (its leaders haven't let members invite)."
         ),
+        InviteError::InviterNoLongerMay { group, inviter } => format!(
+            "This invitation to **{group}** no longer holds: <@{inviter}> can no longer invite people to it. Ask its leaders for a new one, or use `/request-join`."
+        ),
         InviteError::Bot => "Bots can't be invited to groups.".into(),
         InviteError::Yourself => "You can't invite yourself. Use `/join` or `/request-join` instead.".into(),
         InviteError::NotInServer if as_invitee => {

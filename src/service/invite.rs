@@ -25,6 +25,8 @@ pub enum InviteError {
     Archived(String),
     #[error("not allowed to invite to the group")]
     NotAllowed(String),
+    #[error("the inviter may no longer invite to the group")]
+    InviterNoLongerMay { group: String, inviter: u64 },
     #[error("bots can't be invited")]
     Bot,
     #[error("you can't invite yourself")]
@@ -90,6 +92,32 @@ async fn may_invite(app: &App, g: &Group, actor: u64, actor_is_admin: bool) -> R
         return Ok(true);
     }
     Ok(domain::members_can_invite(&mut conn, g.id).await? && members::is_member(&mut conn, g.id, actor).await?)
+}
+
+/// Whether the inviter may still invite to `g` now: an invitation is only as
+/// good as its inviter's right to send it (a leader removed, a member who
+/// left or lost the group's permission to invite, an admin no longer one).
+/// Leaders and members from Postgres; admins asked of Discord (the owner,
+/// Administrator or Manage Server, or the admin role).
+async fn inviter_still_may(app: &App, g: &Group, inviter: u64) -> Result<bool, InviteError> {
+    if may_invite(app, g, inviter, false).await? {
+        return Ok(true);
+    }
+    let held = match roles::member_role_ids(&app.http, g.guild_id, inviter).await {
+        Ok(held) => held,
+        Err(DiscordError::Unknown(..)) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    };
+    if roles::guild_owner(&app.http, g.guild_id).await? == inviter {
+        return Ok(true);
+    }
+    let perms = roles::guild_roles(&app.http, g.guild_id)
+        .await?
+        .iter()
+        .filter(|r| r.id == g.guild_id || held.contains(&r.id))
+        .fold(0, |acc, r| acc | r.permissions);
+    let perms = serenity::all::Permissions::from_bits_truncate(perms);
+    Ok(crate::auth::is_admin(app, g.guild_id, perms, &held).await?)
 }
 
 /// Whether the user is still in the server (asked of Discord).
@@ -218,6 +246,9 @@ pub async fn accept(app: &App, id: i64, user: u64) -> Result<Decided, InviteErro
     }
     if members::is_banned(&mut tx, g.id, user).await? {
         return Err(InviteError::Banned(g.name));
+    }
+    if !inviter_still_may(app, &g, inv.inviter_id).await? {
+        return Err(InviteError::InviterNoLongerMay { group: g.name, inviter: inv.inviter_id });
     }
     let already = members::is_member(&mut tx, g.id, user).await?;
     if !already {

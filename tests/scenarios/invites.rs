@@ -426,3 +426,26 @@ async fn invitations_refuse_bots_members_duplicates_bans_archived_groups_and_oth
     let r = invite(&ada, carl.user_id, "Rust").await;
     assert!(r.text().contains("archived"), "{}", r.text());
 }
+
+#[tokio::test]
+async fn an_invitation_no_longer_holds_once_its_inviter_may_not_invite() {
+    let Setup { sim, ada, lena, bob } = setup().await;
+    // lena invites bob, then stops leading the group: her invitation no longer admits.
+    invite(&lena, bob.user_id, "Rust").await;
+    let card = dm_card(&bob);
+    let r = ada.slash("group leader remove", &[("group", "Rust"), ("user", &lena.user_id.to_string())]).await;
+    assert!(!r.text().contains("Error"), "{}", r.text());
+    let r = bob.click(card.id, &button_id(&card, "Accept")).await;
+    assert!(r.text().contains("no longer holds") && r.text().contains("/request-join"), "{}", r.text());
+    assert!(!bob.has_role_named("Rust"), "not admitted");
+    assert_eq!(status_of(&sim, bob.user_id).await, "pending");
+
+    // An admin's invitation holds: checked with Discord (Manage Server through the Admins role).
+    let carol = sim.member("carol");
+    let r = invite(&ada, carol.user_id, "Rust").await;
+    assert!(!r.text().contains("Error"), "{}", r.text());
+    let card = dm_card(&carol);
+    let r = carol.click(card.id, &button_id(&card, "Accept")).await;
+    assert!(!r.text().contains("Error"), "{}", r.text());
+    assert!(carol.has_role_named("Rust"));
+}
