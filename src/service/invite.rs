@@ -280,7 +280,7 @@ pub async fn accept(app: &App, id: i64, user: u64) -> Result<Decided, InviteErro
     tx.commit().await?;
     info!(invitation = id, group_id = g.id, user, "invitation accepted");
     let note = format!("Joined through <@{}>'s invitation #{id} instead.", inv.inviter_id);
-    super::request::settle_joined_otherwise(app, &g, user, inv.inviter_id, &note).await;
+    super::request::settle_joined_otherwise(app, &g, user, &note).await;
     finish(app, id).await
 }
 

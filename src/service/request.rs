@@ -457,15 +457,16 @@ pub async fn criteria(app: &App, group_id: i64) -> Result<Criteria, sqlx::Error>
 }
 
 /// The member joined the group another way (an accepted invitation): their
-/// pending request to it, if any, is closed as approved by `by`, with a note
-/// saying why, audited, and its card updated. Never fails its caller.
-pub async fn settle_joined_otherwise(app: &App, g: &Group, user_id: u64, by: u64, note: &str) {
+/// pending request to it, if any, is closed as withdrawn by them (nobody
+/// approved it), with a note saying why, audited, and its card updated.
+/// Never fails its caller.
+pub async fn settle_joined_otherwise(app: &App, g: &Group, user_id: u64, note: &str) {
     let settled = async {
         let Some(r) = domain::pending_for(&mut *app.pool.acquire().await?, g.id, user_id).await? else {
             return Ok::<_, RequestError>(None);
         };
         let (mut tx, r) = lock(app, g.guild_id, r.id).await?;
-        if !domain::close(&mut tx, r.id, Status::Approved, Some(by), None, app.clock.now()).await? {
+        if !domain::close(&mut tx, r.id, Status::Withdrawn, Some(user_id), None, app.clock.now()).await? {
             return Ok(None);
         }
         domain::set_note(&mut tx, r.id, Some(note)).await?;
@@ -473,10 +474,10 @@ pub async fn settle_joined_otherwise(app: &App, g: &Group, user_id: u64, by: u64
             &mut tx,
             &audit::Entry {
                 guild_id: g.guild_id,
-                actor_id: Some(by),
+                actor_id: Some(user_id),
                 subject_id: Some(user_id),
                 group_id: Some(g.id),
-                action: "request.approve",
+                action: "request.withdraw",
                 reason: Some(&format!("request {}: {note}", r.id)),
                 ..Default::default()
             },

@@ -33,15 +33,15 @@ pub fn standing(r: &Request) -> String {
             }
             s
         }
-        Status::Approved => match &r.note {
-            // e.g. joined through an invitation instead
-            Some(n) => format!("approved by <@{by}> {at}. {n}"),
-            None => format!("approved by <@{by}> {at}"),
-        },
+        Status::Approved => format!("approved by <@{by}> {at}"),
         Status::Denied => {
             format!("denied by <@{by}> {at}. Reason: {}", r.reason.as_deref().unwrap_or("none given"))
         }
-        Status::Withdrawn => format!("withdrawn {at}"),
+        Status::Withdrawn => match &r.note {
+            // e.g. joined through an invitation instead
+            Some(n) => format!("withdrawn {at}. {n}"),
+            None => format!("withdrawn {at}"),
+        },
         Status::Expired => format!("expired {at} without a decision"),
     }
 }

@@ -123,9 +123,18 @@ async fn invitations_accept_into_a_closed_group_from_the_dm() {
         .fetch_one(&sim.pool)
         .await
         .unwrap();
-    assert_eq!(status, "approved");
+    assert_eq!(status, "withdrawn", "nobody approved it: it gave way to the invitation");
     let mine = bob.slash("requests", &[]).await;
     assert!(mine.text().contains("Joined through"), "{}", mine.text());
+    assert_eq!(
+        sim.count(&format!(
+            "select count(*) from audit_log where action = 'request.withdraw' and actor_id = {}",
+            bob.user_id
+        ))
+        .await,
+        1,
+        "audited as the invitee's, not as an approval by the inviter"
+    );
 
     // pressing again changes nothing
     let again = bob.click(card.id, &CustomIdOf::accept(1)).await;
