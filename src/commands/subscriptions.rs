@@ -77,6 +77,8 @@ pub async fn subscribe(
         ChannelType::Text | ChannelType::Forum | ChannelType::News => (Kind::Forum, "this channel"),
         _ => return Err(user("Use /subscribe in a text channel, a forum or a thread, or name a group.")),
     };
+    // Following a thread may add the member to it on Discord: answer in time (N1).
+    ctx.defer_ephemeral().await?;
     let now = subscriptions::toggle(&ctx.data().app, guild, user_id, kind, ch.id.get()).await?;
     let text = if now {
         format!("You're now following {what} (<#{}>).", ch.id.get())

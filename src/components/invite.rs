@@ -12,7 +12,8 @@ use crate::types::{Data, Error};
 use crate::views::group_page::{self, View};
 use crate::views::invite as view;
 use serenity::all::{
-    ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateInteractionResponseMessage,
+    ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateInteractionResponseFollowup,
+    EditInteractionResponse,
 };
 
 /// The user-facing text for a refused invitation action; internal errors
@@ -165,19 +166,27 @@ pub async fn revoke_button(ctx: &SerenityContext, data: &Data, i: &ComponentInte
         Some(m) => crate::commands::member_is_admin(&data.app, guild, m).await?,
         None => false,
     };
+    // Revoking edits the invitee's card and DMs the inviter: answer in time
+    // (N1) by deferring the update of the listing.
+    i.create_response(&ctx.http, CreateInteractionResponse::Acknowledge).await?;
     let msg = match invite::revoke(&data.app, guild, id, user, privileged).await {
         Ok(d) => format!(
             "You revoked invitation #{} for <@{}> to join **{}**.",
             d.invitation.id, d.invitation.invitee_id, d.invitation.group_name
         ),
-        Err(e) => return refuse(ctx, i, &refusal(e, false)?).await,
+        Err(e) => {
+            let text = refusal(e, false)?;
+            let f = CreateInteractionResponseFollowup::new().content(text).ephemeral(true).allowed_mentions(no_pings());
+            i.create_followup(&ctx.http, f).await?;
+            return Ok(());
+        }
     };
     let v = view::listing(&invite::listing(&data.app, guild, user, privileged).await?);
-    let r = CreateInteractionResponseMessage::new()
+    let r = EditInteractionResponse::new()
         .content(msg)
         .embeds(v.embeds)
         .components(v.components)
         .allowed_mentions(no_pings());
-    i.create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(r)).await?;
+    i.edit_response(&ctx.http, r).await?;
     Ok(())
 }
