@@ -4,7 +4,8 @@
 
 use super::{call, no_pings, DiscordError, DiscordHttp};
 use serenity::all::{
-    ChannelId, CreateAllowedMentions, CreateEmbed, CreateMessage, EditMessage, MessageId, MessageReference, UserId,
+    ChannelId, CreateAllowedMentions, CreateEmbed, CreateMessage, EditMessage, MessageId, MessageReference, Nonce,
+    UserId,
 };
 
 /// Post a message with `content` and `embeds`; returns its id.
@@ -49,19 +50,26 @@ pub async fn delete(http: &DiscordHttp, channel_id: u64, message_id: u64, reason
 }
 
 /// Post a plain message that pings exactly `users` (and nobody else, whatever
-/// the text mentions), as a reply to `reply_to` when given; returns its id.
+/// the text mentions; none when empty), as a reply to `reply_to` when given;
+/// returns its id. With a `nonce` (at most 25 characters) Discord returns the
+/// first message when the same nonce is sent again within minutes, so a
+/// retry after a lost answer (a 5xx after Discord posted) does not post twice.
 pub async fn post_pinging(
     http: &DiscordHttp,
     channel_id: u64,
     content: &str,
     users: &[u64],
     reply_to: Option<u64>,
+    nonce: Option<&str>,
 ) -> Result<u64, DiscordError> {
     let allowed = CreateAllowedMentions::new().users(users.iter().map(|u| UserId::new(*u)));
     let m = call(|| {
         let mut msg = CreateMessage::new().content(content).allowed_mentions(allowed.clone());
         if let Some(r) = reply_to {
             msg = msg.reference_message(MessageReference::from((ChannelId::new(channel_id), MessageId::new(r))));
+        }
+        if let Some(n) = nonce {
+            msg = msg.nonce(Nonce::String(n.to_string())).enforce_nonce(true);
         }
         ChannelId::new(channel_id).send_message(http.as_ref(), msg)
     })

@@ -327,7 +327,8 @@ pub async fn message_created(
             "↩️ A new reply to a post you follow. {}\n-# Manage what you follow with /subscriptions, how you hear with /notifications.",
             mentions.join(" ")
         );
-        crate::discord::messages::post_pinging(&app.http, channel_id, &content, &pinged, Some(message_id)).await?;
+        crate::discord::messages::post_pinging(&app.http, channel_id, &content, &pinged, Some(message_id), None)
+            .await?;
         sent = true;
     }
     tx.commit().await?;

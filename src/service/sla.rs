@@ -63,7 +63,12 @@ async fn remind(app: &App, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
             None => Err("no review thread (no usable requests channel); the leaders see them in /requests".to_string()),
             Some(thread) => {
                 let text = view::reminder(&g.name, &leaders, &due, &s, now);
-                match crate::discord::messages::post_pinging(&app.http, thread, &text, &leaders, None).await {
+                // One nonce per reminder (its first request is reminded once):
+                // a retried send after a lost answer posts it once.
+                let nonce = format!("gh-remind-{}", first.id);
+                match crate::discord::messages::post_pinging(&app.http, thread, &text, &leaders, None, Some(&nonce))
+                    .await
+                {
                     Ok(_) => Ok(()),
                     Err(e) if e.is_transient() => {
                         warn!(group_id, error = %e, "reminder not sent; retrying next pass");
@@ -109,7 +114,8 @@ async fn escalate(app: &App, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
         let outcome = match settings::mod_channel(&mut tx, guild_id).await? {
             None => Err("no mod channel is set".to_string()),
             Some(channel) => {
-                match review::post_card(&app.http, channel, &view::escalation(&due, &s, now), vec![], vec![]).await {
+                let (text, nonce) = (view::escalation(&due, &s, now), format!("gh-alert-{}", due[0].id));
+                match crate::discord::messages::post_pinging(&app.http, channel, &text, &[], None, Some(&nonce)).await {
                     Ok(_) => Ok(()),
                     Err(e) if e.is_transient() => {
                         warn!(guild_id, error = %e, "escalation not sent; retrying next pass");

@@ -293,3 +293,32 @@ async fn a_leader_deciding_as_the_request_expires_gives_one_outcome() {
     assert_eq!(bob.dms().len(), 1, "and only one");
     assert_eq!(status_of(&sim, bob.user_id).await, status);
 }
+
+#[tokio::test]
+async fn a_reminder_and_an_alert_whose_answer_was_lost_are_posted_once() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let lena = sim.member("lena");
+    group(&sim, &ada, "Rust", "Closed").await;
+    make_leader(&ada, "Rust", &lena).await;
+    requests_channel(&sim).await;
+    let mods = mod_channel(&sim).await;
+    let bob = sim.member("bob");
+    assert!(ask(&bob, "Rust", None).await.text().contains("was sent"));
+    let rust = thread_named(&sim, "Rust");
+    // Discord posts the reminder and the alert but answers 500 (the answer is
+    // lost); the bot tries again with the same nonce and Discord returns the
+    // first message instead of posting a second.
+    sim.fake.inject(
+        fake_discord::Fault::server_error_after_processing("POST", &format!("/channels/{rust}/messages")).times(1),
+    );
+    sim.fake.inject(
+        fake_discord::Fault::server_error_after_processing("POST", &format!("/channels/{mods}/messages")).times(1),
+    );
+    sim.clock.advance(Duration::hours(25)).await;
+    assert_eq!(plain_messages(&sim, rust).len(), 1, "one reminder despite the lost answer");
+    sim.clock.advance(Duration::hours(48)).await;
+    assert_eq!(plain_messages(&sim, mods).len(), 1, "one alert despite the lost answer");
+    assert_eq!(audit_count(&sim, "request.remind").await, 1);
+    assert_eq!(audit_count(&sim, "request.escalate").await, 1);
+}
