@@ -30,7 +30,7 @@ fn clip(s: &str, max: usize) -> String {
 
 /// One entry: `<t:…:R> · <@actor> · `action` → detail · subject <@…> · group **…** · reason “…”`.
 pub fn line(e: &Recorded) -> String {
-    let mut parts = vec![format!("<t:{}:R>", e.created_at.timestamp())];
+    let mut parts = vec![super::relative(e.created_at)];
     parts.push(match e.actor_id {
         Some(a) => format!("<@{a}>"),
         None => "Guildhall".to_string(),

@@ -2,8 +2,8 @@
 //! card once decided, the outcome DM to the inviter, `/invites`, and the
 //! invitation limits in `/config show`.
 
-use super::clip;
 use super::group_page::{self, View};
+use super::{clip, relative, when};
 use crate::components::CustomId;
 use crate::domain::invite::{Invitation, Limits, Status};
 use crate::service::invite::Listing;
@@ -11,24 +11,16 @@ use crate::service::membership::PageFacts;
 use chrono::{DateTime, Utc};
 use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed};
 
-fn at(t: DateTime<Utc>) -> String {
-    format!("<t:{}:f>", t.timestamp())
-}
-
-fn relative(t: DateTime<Utc>) -> String {
-    format!("<t:{}:R>", t.timestamp())
-}
-
 /// One phrase saying where an invitation stands at `now`.
 pub fn standing(i: &Invitation, now: DateTime<Utc>) -> String {
-    let when = i.decided_at.map(at).unwrap_or_default();
+    let decided = i.decided_at.map(when).unwrap_or_default();
     match i.status {
-        Status::Pending if now >= i.expires_at => format!("expired {}", at(i.expires_at)),
+        Status::Pending if now >= i.expires_at => format!("expired {}", when(i.expires_at)),
         Status::Pending => format!("pending, expires {}", relative(i.expires_at)),
-        Status::Accepted => format!("accepted {when}"),
-        Status::Declined => format!("declined {when}"),
-        Status::Expired => format!("expired {when}"),
-        Status::Revoked => format!("revoked by <@{}> {when}", i.decided_by.unwrap_or_default()),
+        Status::Accepted => format!("accepted {decided}"),
+        Status::Declined => format!("declined {decided}"),
+        Status::Expired => format!("expired {decided}"),
+        Status::Revoked => format!("revoked by <@{}> {decided}", i.decided_by.unwrap_or_default()),
     }
 }
 

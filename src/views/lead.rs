@@ -3,7 +3,7 @@
 //! leaderless-group flag.
 
 use super::group_page::View;
-use super::{clip, FIELD_MAX};
+use super::{clip, when, FIELD_MAX};
 use crate::components::CustomId;
 use crate::domain::group::Group;
 use crate::domain::lead::{Application, Status, Target};
@@ -14,10 +14,6 @@ fn what(a: &Application) -> String {
         Target::Existing { group_name, .. } => format!("lead **{group_name}**"),
         Target::Proposal { name, bucket, .. } => format!("start and lead a new group, **{name}** ({})", bucket.label()),
     }
-}
-
-fn when(t: chrono::DateTime<chrono::Utc>) -> String {
-    format!("<t:{}:f>", t.timestamp())
 }
 
 /// One line saying where an application stands.

@@ -27,3 +27,13 @@ pub(crate) fn clip(s: &str, max: usize) -> String {
         out
     }
 }
+
+/// A moment as Discord shows it in each reader's own time zone and locale.
+pub(crate) fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    format!("<t:{}:f>", t.timestamp())
+}
+
+/// A moment relative to now ("in 3 days"), kept current by Discord.
+pub(crate) fn relative(t: chrono::DateTime<chrono::Utc>) -> String {
+    format!("<t:{}:R>", t.timestamp())
+}

@@ -1,15 +1,11 @@
 //! Requests to join as leaders and requesters see them: the card in the
 //! group's review thread, the outcome DM, `/requests`, the criteria.
 
-use super::clip;
 use super::group_page::View;
+use super::{clip, when};
 use crate::components::CustomId;
 use crate::domain::request::{Check, Criteria, Request, Status};
 use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter};
-
-fn when(t: chrono::DateTime<chrono::Utc>) -> String {
-    format!("<t:{}:f>", t.timestamp())
-}
 
 pub fn status_label(s: Status) -> &'static str {
     match s {
