@@ -88,19 +88,29 @@ pub async fn admin_role(
     say(ctx, text).await
 }
 
-async fn set_channel(ctx: Context<'_>, which: ChannelSetting, channel: serenity::PartialChannel) -> Result<(), Error> {
+async fn set_channel(
+    ctx: Context<'_>,
+    which: ChannelSetting,
+    channel: Option<serenity::PartialChannel>,
+) -> Result<(), Error> {
     require_admin(ctx).await?;
     let guild = guild_id(ctx)?;
     ctx.defer_ephemeral().await?;
-    let id = channel.id.get();
+    let id = channel.map(|c| c.id.get());
     config::set_channel(&ctx.data().app, guild, ctx.author().id.get(), which, id).await.map_err(explain)?;
-    let text = match which {
-        ChannelSetting::Mod => {
+    let text = match (which, id) {
+        (ChannelSetting::Mod, Some(id)) => {
             format!("Done: the mod channel is <#{id}>. Lead applications and admin alerts go there.")
         }
-        ChannelSetting::Requests => {
+        (ChannelSetting::Mod, None) => "Done: there is no mod channel now. Lead applications wait in `/lead pending`; \
+             alerts about unanswered join requests are listed in `/config show`."
+            .to_string(),
+        (ChannelSetting::Requests, Some(id)) => {
             format!("Done: the requests channel is <#{id}>. Join requests are reviewed there, in a private thread per group.")
         }
+        (ChannelSetting::Requests, None) => "Done: there is no requests channel now. New join requests wait in \
+             `/requests`, where the groups' leaders decide them."
+            .to_string(),
     };
     say(ctx, text).await
 }
@@ -109,9 +119,9 @@ async fn set_channel(ctx: Context<'_>, which: ChannelSetting, channel: serenity:
 #[poise::command(slash_command, guild_only, ephemeral, rename = "mod-channel")]
 pub async fn mod_channel(
     ctx: Context<'_>,
-    #[description = "A text channel only admins can see"]
+    #[description = "A text channel only admins can see (leave empty to clear)"]
     #[channel_types("Text")]
-    channel: serenity::PartialChannel,
+    channel: Option<serenity::PartialChannel>,
 ) -> Result<(), Error> {
     set_channel(ctx, ChannelSetting::Mod, channel).await
 }
@@ -120,9 +130,9 @@ pub async fn mod_channel(
 #[poise::command(slash_command, guild_only, ephemeral, rename = "requests-channel")]
 pub async fn requests_channel(
     ctx: Context<'_>,
-    #[description = "A text channel; each group gets a private thread in it"]
+    #[description = "A text channel; each group gets a private thread in it (leave empty to clear)"]
     #[channel_types("Text")]
-    channel: serenity::PartialChannel,
+    channel: Option<serenity::PartialChannel>,
 ) -> Result<(), Error> {
     set_channel(ctx, ChannelSetting::Requests, channel).await
 }

@@ -77,21 +77,25 @@ pub async fn verify_channel(app: &App, guild_id: u64, channel_id: u64, what: Use
     Ok(())
 }
 
-/// Point a channel setting at `channel_id`, once the bot can use it there.
+/// Point a channel setting at `channel_id`, once the bot can use it there;
+/// `None` clears it.
 pub async fn set_channel(
     app: &App,
     guild_id: u64,
     actor: u64,
     which: ChannelSetting,
-    channel_id: u64,
+    channel_id: Option<u64>,
 ) -> Result<(), ConfigError> {
-    verify_channel(app, guild_id, channel_id, which.usage()).await?;
+    if let Some(id) = channel_id {
+        verify_channel(app, guild_id, id, which.usage()).await?;
+    }
     let mut tx = app.pool.begin().await?;
     match which {
-        ChannelSetting::Mod => settings::set_mod_channel(&mut tx, guild_id, Some(channel_id)).await?,
-        ChannelSetting::Requests => settings::set_requests_channel(&mut tx, guild_id, Some(channel_id)).await?,
+        ChannelSetting::Mod => settings::set_mod_channel(&mut tx, guild_id, channel_id).await?,
+        ChannelSetting::Requests => settings::set_requests_channel(&mut tx, guild_id, channel_id).await?,
     }
-    record(&mut tx, guild_id, actor, which.action(), &format!("<#{channel_id}>")).await?;
+    let value = channel_id.map_or_else(|| "cleared".to_string(), |id| format!("<#{id}>"));
+    record(&mut tx, guild_id, actor, which.action(), &value).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -168,6 +168,20 @@ async fn an_admin_sets_and_shows_every_setting() {
     assert!(r.text().contains("@everyone can't be the admin role"), "{}", r.text());
     assert_eq!(settings_now(&sim).await.admin_role_id, Some(stewards));
 
+    // Clearing the channels: nothing is posted there any more; audited.
+    let r = ada.slash("config mod-channel", &[]).await;
+    assert!(r.text().contains("there is no mod channel now") && r.text().contains("/lead pending"), "{}", r.text());
+    let r = ada.slash("config requests-channel", &[]).await;
+    assert!(r.text().contains("there is no requests channel now"), "{}", r.text());
+    let s = settings_now(&sim).await;
+    assert_eq!((s.mod_channel_id, s.requests_channel_id), (None, None));
+    let text = ada.slash("config show", &[]).await.text();
+    assert!(text.contains("Mod channel: Not set") && text.contains("Requests channel: Not set"), "{text}");
+    assert_eq!(
+        sim.count("select count(*) from audit_log where action = 'config.mod-channel' and detail = 'cleared'").await,
+        1
+    );
+
     // Clearing the role: Carol is no longer an admin.
     let r = ada.slash("config admin-role", &[]).await;
     assert!(r.text().contains("the admin role is cleared"), "{}", r.text());
