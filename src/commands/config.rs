@@ -78,6 +78,13 @@ pub async fn admin_role(
     #[description = "The admin role; leave empty to clear it"] role: Option<serenity::Role>,
 ) -> Result<(), Error> {
     require_admin(ctx).await?;
+    // Who counts as an admin is decided by the server's own managers: a
+    // holder of the admin role may not hand it on or take it from others.
+    let member = ctx.author_member().await.ok_or_else(|| user("This command only works in a server."))?;
+    let perms = member.permissions.unwrap_or_default();
+    if !(perms.administrator() || perms.manage_guild()) {
+        return Err(user("Only members with the Manage Server permission can change the admin role."));
+    }
     let guild = guild_id(ctx)?;
     let role_id = role.as_ref().map(|r| r.id.get());
     config::set_admin_role(&ctx.data().app, guild, ctx.author().id.get(), role_id).await.map_err(explain)?;

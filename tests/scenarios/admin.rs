@@ -134,6 +134,9 @@ async fn an_admin_sets_and_shows_every_setting() {
 
     // Carol holds the admin role now: she is an admin.
     let shown = carol.slash("config show", &[]).await;
+    // ... but only Manage Server may change who the admins are.
+    let r = carol.slash("config admin-role", &[]).await;
+    assert!(r.text().contains("Only members with the Manage Server permission"), "{}", r.text());
     let text = shown.text();
     assert!(text.contains(&format!("Admin role: <@&{stewards}>")), "{text}");
     assert!(text.contains(&format!("Mod channel: <#{staff}>")), "{text}");
