@@ -104,10 +104,15 @@ async fn set_channel(
     let guild = guild_id(ctx)?;
     ctx.defer_ephemeral().await?;
     let id = channel.map(|c| c.id.get());
-    config::set_channel(&ctx.data().app, guild, ctx.author().id.get(), which, id).await.map_err(explain)?;
+    let posted =
+        config::set_channel(&ctx.data().app, guild, ctx.author().id.get(), which, id).await.map_err(explain)?;
     let text = match (which, id) {
         (ChannelSetting::Mod, Some(id)) => {
-            format!("Done: the mod channel is <#{id}>. Lead applications and admin alerts go there.")
+            let mut t = format!("Done: the mod channel is <#{id}>. Lead applications and admin alerts go there.");
+            if posted > 0 {
+                t.push_str(&format!(" Posted {posted} lead application(s) that were waiting for it."));
+            }
+            t
         }
         (ChannelSetting::Mod, None) => "Done: there is no mod channel now. Lead applications wait in `/lead pending`; \
              alerts about unanswered join requests are listed in `/config show`."

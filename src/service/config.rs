@@ -78,14 +78,15 @@ pub async fn verify_channel(app: &App, guild_id: u64, channel_id: u64, what: Use
 }
 
 /// Point a channel setting at `channel_id`, once the bot can use it there;
-/// `None` clears it.
+/// `None` clears it. A new mod channel gets the lead applications that were
+/// waiting for one at once; returns how many were posted.
 pub async fn set_channel(
     app: &App,
     guild_id: u64,
     actor: u64,
     which: ChannelSetting,
     channel_id: Option<u64>,
-) -> Result<(), ConfigError> {
+) -> Result<usize, ConfigError> {
     if let Some(id) = channel_id {
         verify_channel(app, guild_id, id, which.usage()).await?;
     }
@@ -97,7 +98,10 @@ pub async fn set_channel(
     let value = channel_id.map_or_else(|| "cleared".to_string(), |id| format!("<#{id}>"));
     record(&mut tx, guild_id, actor, which.action(), &value).await?;
     tx.commit().await?;
-    Ok(())
+    if which == ChannelSetting::Mod && channel_id.is_some() {
+        return Ok(super::lead::pending(app, guild_id).await?.reposted);
+    }
+    Ok(0)
 }
 
 /// What saving the guidelines did.

@@ -491,3 +491,20 @@ async fn an_approved_lead_can_decide_join_requests_of_their_group() {
     assert!(r.text().contains("is now a member"), "{}", r.text());
     assert!(bob.has_role_named("Founders"));
 }
+
+#[tokio::test]
+async fn setting_the_mod_channel_posts_the_applications_that_were_waiting() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    group(&sim, &ada, "Rust", "Open").await;
+    let r = apply(&alice, "Rust").await;
+    assert!(r.text().contains("haven't set a mod channel"), "{}", r.text());
+    let mods = sim.fake.create_channel_by_hand("mods", fake_discord::world::channel_type::TEXT, None, vec![]);
+    let r = ada.slash("config mod-channel", &[("channel", &mods.to_string())]).await;
+    assert!(r.text().contains("Posted 1 lead application(s) that were waiting"), "{}", r.text());
+    let c = card(&sim, mods);
+    assert!(message_text(&c).contains("Application to lead Rust"), "{}", message_text(&c));
+    let st = alice.slash("lead status", &[]).await;
+    assert!(!st.text().contains("not yet in front of admins"), "{}", st.text());
+}
