@@ -380,26 +380,13 @@ pub async fn expire_due(app: &App) -> Result<usize, sqlx::Error> {
 /// whether that DM arrived is recorded for `/invites`.
 async fn finish(app: &App, id: i64) -> Result<Decided, InviteError> {
     let inv = load(app, id).await?;
-    if let (Some(channel), Some(message)) = (inv.card_channel_id, inv.card_message_id) {
-        let card = view::closed_card(&inv);
-        if let Err(e) =
-            review::edit_card(&app.http, channel, message, &card.content, card.embeds, card.components).await
-        {
-            warn!(invitation = id, error = %e, "could not update an invitation card");
-        }
-    }
+    let what = format!("invitation {id}");
+    let at = (inv.card_channel_id, inv.card_message_id);
+    super::outcome::show_on_card(app, at, view::closed_card(&inv), &what).await;
     let inviter_told = if inv.decided_by == Some(inv.inviter_id) {
         None
     } else {
-        let delivered = match review::dm(&app.http, inv.inviter_id, &view::inviter_dm(&inv)).await {
-            Ok(()) => true,
-            Err(e) => {
-                if !matches!(e, DiscordError::DmsClosed) {
-                    warn!(invitation = id, error = %e, "could not DM the inviter the outcome");
-                }
-                false
-            }
-        };
+        let delivered = super::outcome::tell(app, inv.inviter_id, &view::inviter_dm(&inv), &what).await.is_ok();
         domain::set_inviter_dm_delivered(&mut *app.pool.acquire().await?, id, delivered).await?;
         Some(delivered)
     };

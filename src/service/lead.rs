@@ -308,15 +308,8 @@ pub async fn withdraw(app: &App, guild_id: u64, id: i64, user_id: u64) -> Result
 
 /// Update the card to show the outcome; `false` when it's gone.
 async fn update_card(app: &App, a: &Application) -> bool {
-    let (Some(channel), Some(message)) = (a.mod_channel_id, a.mod_message_id) else { return false };
-    let card = view::card(a);
-    match review::edit_card(&app.http, channel, message, &card.content, card.embeds, card.components).await {
-        Ok(()) => true,
-        Err(e) => {
-            warn!(application = a.id, error = %e, "could not update a lead application's card");
-            false
-        }
-    }
+    let what = format!("lead application {}", a.id);
+    super::outcome::show_on_card(app, (a.mod_channel_id, a.mod_message_id), view::card(a), &what).await
 }
 
 /// After a decision: update the card, tell the applicant by DM, remember
@@ -324,10 +317,10 @@ async fn update_card(app: &App, a: &Application) -> bool {
 async fn finish(app: &App, guild_id: u64, id: i64) -> Result<Decided, LeadError> {
     let a = load(app, guild_id, id).await?;
     let card_updated = update_card(app, &a).await;
-    let dm_delivered = match review::dm(&app.http, a.applicant_id, &view::outcome_dm(&a)).await {
+    let what = format!("lead application {id}");
+    let dm_delivered = match super::outcome::tell(app, a.applicant_id, &view::outcome_dm(&a), &what).await {
         Ok(()) => true,
         Err(e) => {
-            warn!(application = id, error = %e, "could not DM the applicant the outcome");
             let mut conn = app.pool.acquire().await?;
             audit::record(
                 &mut conn,

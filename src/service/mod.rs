@@ -18,6 +18,7 @@ pub mod manage;
 pub mod membership;
 pub mod notifications;
 pub mod notify;
+pub mod outcome;
 pub mod request;
 pub mod sla;
 pub mod subscriptions;

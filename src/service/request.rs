@@ -389,15 +389,8 @@ pub async fn withdraw(app: &App, guild_id: u64, id: i64, user_id: u64) -> Result
 
 /// Show the outcome on the card; `false` when it's gone.
 pub(crate) async fn update_card(app: &App, r: &Request) -> bool {
-    let (Some(channel), Some(message)) = (r.card_channel_id, r.card_message_id) else { return false };
-    let card = view::card(r);
-    match review::edit_card(&app.http, channel, message, &card.content, card.embeds, card.components).await {
-        Ok(()) => true,
-        Err(e) => {
-            warn!(request = r.id, error = %e, "could not update a join request's card");
-            false
-        }
-    }
+    let what = format!("join request {}", r.id);
+    super::outcome::show_on_card(app, (r.card_channel_id, r.card_message_id), view::card(r), &what).await
 }
 
 /// After a decision: update the card, DM the requester, remember whether the
@@ -405,15 +398,8 @@ pub(crate) async fn update_card(app: &App, r: &Request) -> bool {
 async fn finish(app: &App, guild_id: u64, id: i64) -> Result<Decided, RequestError> {
     let r = load(app, guild_id, id).await?;
     update_card(app, &r).await;
-    let dm_delivered = match review::dm(&app.http, r.user_id, &view::outcome_dm(&r)).await {
-        Ok(()) => true,
-        Err(e) => {
-            if !matches!(e, DiscordError::DmsClosed) {
-                warn!(request = id, error = %e, "could not DM the requester the outcome");
-            }
-            false
-        }
-    };
+    let what = format!("join request {id}");
+    let dm_delivered = super::outcome::tell(app, r.user_id, &view::outcome_dm(&r), &what).await.is_ok();
     domain::set_dm_delivered(&mut *app.pool.acquire().await?, id, dm_delivered).await?;
     Ok(Decided { request: load(app, guild_id, id).await?, dm_delivered })
 }
