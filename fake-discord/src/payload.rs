@@ -133,11 +133,27 @@ pub fn message(w: &World, m: &Message) -> Value {
     if let Some(g) = w.channels.get(&m.channel_id).and_then(|c| c.guild_id) {
         v["guild_id"] = json!(g.to_string());
     }
+    v["type"] = json!(m.kind);
     if let Some(r) = m.reply_to {
-        // A reply (type 19) names the message it answers.
-        v["type"] = json!(19);
+        // A reply (type 19) names the message it answers, a pin notice
+        // (type 6) the pinned one, a forward (reference type 1) the
+        // forwarded one, maybe in another channel.
+        let channel = m.reference_channel.unwrap_or(m.channel_id);
         v["message_reference"] =
-            json!({"type": 0, "message_id": r.to_string(), "channel_id": m.channel_id.to_string()});
+            json!({"type": m.reference_type, "message_id": r.to_string(), "channel_id": channel.to_string()});
+        if let Some(g) = w.channels.get(&channel).and_then(|c| c.guild_id) {
+            v["message_reference"]["guild_id"] = json!(g.to_string());
+        }
+        if m.reference_type == 1 {
+            // Forwards carry a snapshot of the forwarded message.
+            if let Some(o) = w.find_message(r) {
+                v["message_snapshots"] = json!([{"message": {
+                    "type": o.kind, "content": o.content, "embeds": o.embeds, "attachments": [],
+                    "timestamp": timestamp(snowflake_time(o.id)), "edited_timestamp": null, "flags": o.flags,
+                    "mentions": [], "mention_roles": [],
+                }}]);
+            }
+        }
     }
     // The roles the content mentions (`<@&id>`), pinged or not.
     let roles: Vec<String> = m
@@ -337,6 +353,9 @@ mod tests {
             edited: false,
             interaction_id: None,
             reply_to: Some(98 << 22),
+            kind: 19,
+            reference_type: 0,
+            reference_channel: None,
         };
         let _: serenity::model::channel::Message = serde_json::from_value(message(&w, &msg)).expect("Message");
         let _: sm::Ready = serde_json::from_value(ready(&w, "abc")).expect("Ready");

@@ -317,3 +317,57 @@ async fn deleting_a_group_deletes_its_notification_role() {
     assert!(!done.text().contains("Error"), "{}", done.text());
     assert!(notify_role(&sim, "Rust").is_none(), "no orphan role left against the 250-role limit");
 }
+
+#[tokio::test]
+async fn deleting_followed_threads_from_my_subscriptions_takes_the_member_out_of_them() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let bob = sim.member("bob");
+    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+    for a in [&alice, &bob] {
+        a.slash("join", &[("group", "Rust")]).await;
+        // Joining follows the group; stop that: this test is about threads.
+        a.slash("subscribe", &[("group", "Rust")]).await;
+    }
+    let t1 = bob.create_topic(channel, "One", "x");
+    let t2 = bob.create_topic(channel, "Two", "y");
+    let t3 = bob.create_topic(channel, "Three", "z");
+    for t in [t1, t2, t3] {
+        let r = alice.slash_in(t, "subscribe", &[]).await;
+        assert!(r.text().contains("now following this thread"), "{}", r.text());
+    }
+    let members = |t: u64| sim.fake.with(|w| w.thread_members.get(&t).cloned().unwrap_or_default());
+    for t in [t1, t2, t3] {
+        assert!(members(t).contains(&alice.user_id), "mention mode: following made alice a thread member");
+    }
+
+    // Delete selected: the first thread only.
+    let list = alice.slash("subscriptions", &[]).await;
+    let (mid, select) = list.components().into_iter().find(|(_, c)| c.kind == 3).expect("a select");
+    assert_eq!(select.options.len(), 3, "alice follows the three threads only");
+    let one = &select.options[0];
+    let id: i64 = one.1.parse().unwrap();
+    let target: i64 = sqlx::query_scalar("select target_id from subscriptions where id = $1")
+        .bind(id)
+        .fetch_one(&sim.pool)
+        .await
+        .unwrap();
+    let done = alice.select(mid, &select.custom_id, &[one.1.as_str()]).await;
+    assert!(done.text().contains("Deleted 1 subscription"), "{}", done.text());
+    let deleted = target as u64;
+    assert!(!members(deleted).contains(&alice.user_id), "no longer a member of the deleted thread");
+    let rest: Vec<u64> = [t1, t2, t3].into_iter().filter(|t| *t != deleted).collect();
+    for t in &rest {
+        assert!(members(*t).contains(&alice.user_id), "the other threads are still followed");
+    }
+
+    // An archived thread refuses (50083): the rest still go, nothing breaks.
+    sim.fake.mutate(|w| w.channels.get_mut(&rest[1]).unwrap().archived = true);
+    let ask = done.click("Unsubscribe from all").await;
+    let gone = ask.click("Unsubscribe from all").await;
+    assert!(gone.text().contains("You unsubscribed from everything"), "{}", gone.text());
+    assert_eq!(total(&sim, alice.user_id).await, 0);
+    assert!(!members(rest[0]).contains(&alice.user_id), "Unsubscribe from all takes her out of the thread");
+    assert!(members(rest[1]).contains(&alice.user_id), "an archived thread refuses: she stays in it (logged)");
+}
