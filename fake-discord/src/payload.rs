@@ -358,6 +358,26 @@ mod tests {
             reference_channel: None,
         };
         let _: serenity::model::channel::Message = serde_json::from_value(message(&w, &msg)).expect("Message");
+        // A pin notice and a forward (of a stored message) parse as Discord's.
+        let mut w = w;
+        w.messages.entry(5).or_default().push(world::Message { id: 98 << 22, reply_to: None, kind: 0, ..msg.clone() });
+        let pin = world::Message { id: 100 << 22, kind: 6, ..msg.clone() };
+        let m: serenity::model::channel::Message = serde_json::from_value(message(&w, &pin)).expect("pin");
+        assert_eq!(m.kind, serenity::model::channel::MessageType::PinsAdd);
+        assert_eq!(m.message_reference.and_then(|r| r.message_id).map(|i| i.get()), Some(98 << 22));
+        let fwd = world::Message {
+            id: 101 << 22,
+            channel_id: 6,
+            kind: 0,
+            reference_type: 1,
+            reference_channel: Some(5),
+            ..msg
+        };
+        let v = message(&w, &fwd);
+        assert_eq!(v["message_snapshots"][0]["message"]["content"], "hi");
+        let m: serenity::model::channel::Message = serde_json::from_value(v).expect("forward");
+        let r = m.message_reference.expect("a reference");
+        assert_eq!((r.kind, r.channel_id.get()), (serenity::model::channel::MessageReferenceKind::Forward, 5));
         let _: sm::Ready = serde_json::from_value(ready(&w, "abc")).expect("Ready");
         let _: sm::CurrentApplicationInfo = serde_json::from_value(application(&w)).expect("app info");
     }

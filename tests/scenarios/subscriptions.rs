@@ -371,3 +371,34 @@ async fn deleting_followed_threads_from_my_subscriptions_takes_the_member_out_of
     assert!(!members(rest[0]).contains(&alice.user_id), "Unsubscribe from all takes her out of the thread");
     assert!(members(rest[1]).contains(&alice.user_id), "an archived thread refuses: she stays in it (logged)");
 }
+
+#[tokio::test]
+async fn past_the_role_cap_a_groups_followers_are_pinged_by_name() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let carol = sim.member("carol");
+    let bob = sim.member("bob");
+    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+    let existing = sim.fake.with(|w| w.guilds[&sim.fake.guild_id].roles.len());
+    for i in existing..230 {
+        sim.fake.create_role_by_hand(&format!("filler {i}"), 0, false);
+    }
+    for a in [&alice, &carol, &bob] {
+        a.slash("join", &[("group", "Rust")]).await;
+    }
+    assert!(notify_role(&sim, "Rust").is_none(), "no notification role near Discord's role limit");
+    assert!(sim.count("select count(*) from audit_log where action = 'notify.role_cap'").await >= 1);
+    let topic = bob.create_topic(channel, "Hello", "first");
+    let a = announcement(&sim, topic).await;
+    let mut users: Vec<String> =
+        a.allowed_mentions["users"].as_array().unwrap().iter().map(|u| u.as_str().unwrap().to_string()).collect();
+    users.sort();
+    let mut want = vec![alice.user_id.to_string(), carol.user_id.to_string()];
+    want.sort();
+    assert_eq!(users, want, "the group's followers by name, not bob (the author)");
+    assert!(a.allowed_mentions["roles"].as_array().is_none_or(|r| r.is_empty()));
+    assert!(
+        a.content.contains(&format!("<@{}>", alice.user_id)) && a.content.contains(&format!("<@{}>", carol.user_id))
+    );
+}
