@@ -168,7 +168,7 @@ async fn on_event(ctx: &serenity::all::Context, event: &FullEvent, data: &Data) 
         // Only ids are read: no MESSAGE_CONTENT intent is needed.
         if let (Some(guild), false) = (m.guild_id, m.author.bot) {
             let _guard = data.inflight.enter();
-            let reply_to = m.message_reference.as_ref().and_then(|r| r.message_id).map(|id| id.get());
+            let reply_to = reply_target(m);
             let r = service::notify::message_created(
                 &data.app,
                 guild.get(),
@@ -191,6 +191,23 @@ async fn on_event(ctx: &serenity::all::Context, event: &FullEvent, data: &Data) 
     Ok(())
 }
 
+/// The message `m` replies to, if it is a reply. Discord also sets
+/// `message_reference` on pin notices (type 6), crossposts, channel-follow
+/// notices and forwards (reference type FORWARD, maybe from another
+/// channel): none of those is a reply. A reply is of type InlineReply (19),
+/// its reference is of type DEFAULT and names the message's own channel.
+fn reply_target(m: &serenity::all::Message) -> Option<u64> {
+    use serenity::all::{MessageReferenceKind, MessageType};
+    if m.kind != MessageType::InlineReply {
+        return None;
+    }
+    let r = m.message_reference.as_ref()?;
+    if r.kind != MessageReferenceKind::Default || r.channel_id != m.channel_id {
+        return None;
+    }
+    r.message_id.map(|id| id.get())
+}
+
 /// Run until `shutdown` resolves (or the client fails), then stop gracefully.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let mut running = start(config).await?;
@@ -201,5 +218,41 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             Ok(())
         }
         r = running.stopped() => r,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reply_target;
+    use serde_json::json;
+
+    fn message(kind: u8, reference: Option<serde_json::Value>) -> serenity::all::Message {
+        let mut v = json!({
+            "id": "500", "channel_id": "10", "guild_id": "1",
+            "author": {"id": "7", "username": "bob", "discriminator": "0", "global_name": null, "avatar": null},
+            "content": "", "timestamp": "2026-01-01T00:00:00.000000+00:00", "edited_timestamp": null,
+            "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [], "attachments": [],
+            "embeds": [], "pinned": false, "type": kind,
+        });
+        if let Some(r) = reference {
+            v["message_reference"] = r;
+        }
+        serde_json::from_value(v).expect("a message")
+    }
+
+    #[test]
+    fn only_an_inline_reply_in_the_same_channel_is_a_reply() {
+        let same = json!({"type": 0, "message_id": "400", "channel_id": "10", "guild_id": "1"});
+        assert_eq!(reply_target(&message(19, Some(same.clone()))), Some(400));
+        // Reference type unset: DEFAULT is assumed.
+        assert_eq!(reply_target(&message(19, Some(json!({"message_id": "400", "channel_id": "10"})))), Some(400));
+        assert_eq!(reply_target(&message(0, None)), None);
+        assert_eq!(reply_target(&message(6, Some(same.clone()))), None, "a pin notice");
+        assert_eq!(reply_target(&message(0, Some(same))), None, "a crosspost");
+        let forward = json!({"type": 1, "message_id": "400", "channel_id": "11", "guild_id": "1"});
+        assert_eq!(reply_target(&message(0, Some(forward))), None, "a forward");
+        let other = json!({"type": 0, "message_id": "400", "channel_id": "11", "guild_id": "1"});
+        assert_eq!(reply_target(&message(19, Some(other))), None, "another channel");
+        assert_eq!(reply_target(&message(12, Some(json!({"channel_id": "11", "guild_id": "1"})))), None, "follow add");
     }
 }

@@ -133,11 +133,27 @@ pub fn message(w: &World, m: &Message) -> Value {
     if let Some(g) = w.channels.get(&m.channel_id).and_then(|c| c.guild_id) {
         v["guild_id"] = json!(g.to_string());
     }
+    v["type"] = json!(m.kind);
     if let Some(r) = m.reply_to {
-        // A reply (type 19) names the message it answers.
-        v["type"] = json!(19);
+        // A reply (type 19) names the message it answers, a pin notice
+        // (type 6) the pinned one, a forward (reference type 1) the
+        // forwarded one, maybe in another channel.
+        let channel = m.reference_channel.unwrap_or(m.channel_id);
         v["message_reference"] =
-            json!({"type": 0, "message_id": r.to_string(), "channel_id": m.channel_id.to_string()});
+            json!({"type": m.reference_type, "message_id": r.to_string(), "channel_id": channel.to_string()});
+        if let Some(g) = w.channels.get(&channel).and_then(|c| c.guild_id) {
+            v["message_reference"]["guild_id"] = json!(g.to_string());
+        }
+        if m.reference_type == 1 {
+            // Forwards carry a snapshot of the forwarded message.
+            if let Some(o) = w.find_message(r) {
+                v["message_snapshots"] = json!([{"message": {
+                    "type": o.kind, "content": o.content, "embeds": o.embeds, "attachments": [],
+                    "timestamp": timestamp(snowflake_time(o.id)), "edited_timestamp": null, "flags": o.flags,
+                    "mentions": [], "mention_roles": [],
+                }}]);
+            }
+        }
     }
     // The roles the content mentions (`<@&id>`), pinged or not.
     let roles: Vec<String> = m
@@ -337,8 +353,31 @@ mod tests {
             edited: false,
             interaction_id: None,
             reply_to: Some(98 << 22),
+            kind: 19,
+            reference_type: 0,
+            reference_channel: None,
         };
         let _: serenity::model::channel::Message = serde_json::from_value(message(&w, &msg)).expect("Message");
+        // A pin notice and a forward (of a stored message) parse as Discord's.
+        let mut w = w;
+        w.messages.entry(5).or_default().push(world::Message { id: 98 << 22, reply_to: None, kind: 0, ..msg.clone() });
+        let pin = world::Message { id: 100 << 22, kind: 6, ..msg.clone() };
+        let m: serenity::model::channel::Message = serde_json::from_value(message(&w, &pin)).expect("pin");
+        assert_eq!(m.kind, serenity::model::channel::MessageType::PinsAdd);
+        assert_eq!(m.message_reference.and_then(|r| r.message_id).map(|i| i.get()), Some(98 << 22));
+        let fwd = world::Message {
+            id: 101 << 22,
+            channel_id: 6,
+            kind: 0,
+            reference_type: 1,
+            reference_channel: Some(5),
+            ..msg
+        };
+        let v = message(&w, &fwd);
+        assert_eq!(v["message_snapshots"][0]["message"]["content"], "hi");
+        let m: serenity::model::channel::Message = serde_json::from_value(v).expect("forward");
+        let r = m.message_reference.expect("a reference");
+        assert_eq!((r.kind, r.channel_id.get()), (serenity::model::channel::MessageReferenceKind::Forward, 5));
         let _: sm::Ready = serde_json::from_value(ready(&w, "abc")).expect("Ready");
         let _: sm::CurrentApplicationInfo = serde_json::from_value(application(&w)).expect("app info");
     }

@@ -266,6 +266,14 @@ fn open_dm(w: &mut World, r: &Request) -> Out {
 }
 
 fn message_from_body(w: &mut World, channel_id: u64, author: u64, body: &Value, interaction: Option<u64>) -> Message {
+    let reference = &body["message_reference"];
+    let reply_to: Option<u64> = reference["message_id"].as_str().and_then(|s| s.parse().ok());
+    // "If `type` is unset, `DEFAULT` can be assumed."
+    let reference_type = reference["type"].as_u64().unwrap_or(0) as u8;
+    let reference_channel: Option<u64> =
+        reference["channel_id"].as_str().and_then(|s| s.parse().ok()).filter(|c| *c != channel_id);
+    // A reply is of type REPLY (19); a forward stays DEFAULT (0).
+    let kind = if reply_to.is_some() && reference_type == 0 { 19 } else { 0 };
     Message {
         id: w.snowflake(),
         channel_id,
@@ -277,7 +285,10 @@ fn message_from_body(w: &mut World, channel_id: u64, author: u64, body: &Value, 
         flags: body["flags"].as_u64().unwrap_or(0),
         edited: false,
         interaction_id: interaction,
-        reply_to: body["message_reference"]["message_id"].as_str().and_then(|s| s.parse().ok()),
+        reply_to,
+        kind,
+        reference_type,
+        reference_channel,
     }
 }
 

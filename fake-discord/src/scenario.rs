@@ -401,6 +401,60 @@ impl Actor {
         })
     }
 
+    /// Forward `message_id` (in `from_channel`) into `channel_id` as this
+    /// user: a DEFAULT message whose `message_reference` is of type FORWARD
+    /// and names the original channel, with a snapshot. Emits MESSAGE_CREATE.
+    pub fn forward_message(&self, channel_id: u64, from_channel: u64, message_id: u64) -> u64 {
+        let uid = self.user_id;
+        assert!(self.can_view(from_channel), "{} may not read {from_channel}", self.name);
+        assert!(self.can_send(channel_id), "{} may not post in {channel_id}", self.name);
+        self.fake.mutate(|w| {
+            let body = json!({"content": "", "message_reference": {
+                "type": 1, "message_id": message_id.to_string(), "channel_id": from_channel.to_string(),
+            }});
+            let v = crate::rest::post_message(w, channel_id, uid, &body, None).expect("message forwarded");
+            v["id"].as_str().and_then(|s| s.parse().ok()).expect("message id")
+        })
+    }
+
+    /// Pin `message_id` in `channel_id` as this user, as from a client:
+    /// Discord posts a CHANNEL_PINNED_MESSAGE (type 6) system message by
+    /// the pinning user whose `message_reference` names the pinned message.
+    /// Emits MESSAGE_CREATE.
+    pub fn pin_message(&self, channel_id: u64, message_id: u64) -> u64 {
+        let uid = self.user_id;
+        self.fake.mutate(|w| {
+            assert!(w.find_message(message_id).is_some_and(|m| m.channel_id == channel_id), "no such message");
+            let p = w.channel_permissions(channel_id, uid);
+            assert!(
+                p & perms::VIEW_CHANNEL != 0 && p & perms::MANAGE_MESSAGES != 0,
+                "{} may not pin in {channel_id}",
+                self.name
+            );
+            let msg = crate::world::Message {
+                id: w.snowflake(),
+                channel_id,
+                author_id: uid,
+                content: String::new(),
+                embeds: json!([]),
+                components: json!([]),
+                allowed_mentions: Value::Null,
+                flags: 0,
+                edited: false,
+                interaction_id: None,
+                reply_to: Some(message_id),
+                kind: 6,
+                reference_type: 0,
+                reference_channel: None,
+            };
+            let id = msg.id;
+            let v = crate::payload::message(w, &msg);
+            w.messages.entry(channel_id).or_default().push(msg);
+            w.emit("MESSAGE_CREATE", v);
+            id
+        })
+    }
+
     /// Fill in and submit a modal.
     pub async fn submit(&self, modal: &Modal, values: &[(&str, &str)]) -> Reply {
         let rows: Vec<Value> = values

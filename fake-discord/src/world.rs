@@ -142,8 +142,15 @@ pub struct Message {
     pub edited: bool,
     /// Set on messages that answer an interaction.
     pub interaction_id: Option<u64>,
-    /// The message this one replies to (`message_reference`).
+    /// The message this one refers to (`message_reference.message_id`):
+    /// the message it replies to, or the pinned / forwarded one.
     pub reply_to: Option<u64>,
+    /// The message type: 0 DEFAULT, 6 CHANNEL_PINNED_MESSAGE, 19 REPLY.
+    pub kind: u8,
+    /// `message_reference.type` (0 DEFAULT, 1 FORWARD) and
+    /// `message_reference.channel_id` when it is not this message's channel.
+    pub reference_type: u8,
+    pub reference_channel: Option<u64>,
 }
 
 impl Message {

@@ -111,7 +111,10 @@ pub async fn sync_thread(app: &App, thread_id: u64, user_id: u64, member: bool) 
     };
     match r {
         Ok(()) | Err(DiscordError::Unknown(..)) => {}
-        Err(e) => tracing::warn!(thread_id, user_id, error = %e, "could not sync thread membership"),
+        // Taking a member out of a public thread needs Manage Threads, and
+        // Discord refuses it in an archived thread (50083): the member stays
+        // in it and can leave it themselves.
+        Err(e) => tracing::warn!(thread_id, user_id, member, error = %e, "could not sync thread membership"),
     }
 }
 

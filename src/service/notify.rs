@@ -5,10 +5,14 @@
 //! step by `sync_member` after every group (un)subscription, join, leave and
 //! removal). A new topic in the group's channel is announced by ONE message
 //! in the topic itself that mentions that role, whatever the number of
-//! subscribers. The announcement is claimed in `announced_topics` inside the
-//! transaction that commits after the send, so it happens once across
-//! replayed events, resumes and restarts; `catch_up` announces at start-up
-//! the topics created while the bot was down.
+//! subscribers (plus, by name, followers the role doesn't cover, split over
+//! as few messages as Discord's 2,000 characters allow). The topic is claimed
+//! in `announced_topics`, and the DMs and digest lines queued, in one
+//! transaction that commits BEFORE the pings are posted: it happens once
+//! across replayed events, resumes and restarts, and a refused post (400,
+//! 403, a deleted message) costs nobody their DM or digest line and is not
+//! retried (it is logged and audited as `notify.post_failed`). `catch_up`
+//! announces at start-up the topics created while the bot was down.
 
 use super::App;
 use crate::discord::{notify as dn, roles, DiscordError};
@@ -46,7 +50,7 @@ async fn ensure_role(app: &App, g: &Group) -> Result<Option<u64>, Box<dyn std::e
                 guild_id: g.guild_id,
                 group_id: Some(g.id),
                 action: "notify.role_cap",
-                reason: Some("too many roles for a notification role; new topics are not announced"),
+                reason: Some("too many roles for a notification role; the group's followers are pinged by name"),
                 ..Default::default()
             },
         )
@@ -137,12 +141,104 @@ async fn try_sync_member(app: &App, g: &Group, user_id: u64) -> Result<(), Box<d
     Ok(())
 }
 
-/// Discord allows 100 user ids in `allowed_mentions.users`; an announcement
-/// mentions at most this many followers by name (members who follow the
-/// channel but not its group; group followers are reached by the role).
+/// Discord allows 100 user ids in `allowed_mentions.users`: one message
+/// pings at most this many members by name.
 pub const MAX_USER_PINGS: usize = 100;
 
+/// Discord's limit on a message's content, in characters.
+pub const MAX_CONTENT: usize = 2000;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One message of pings: its content and exactly who it may ping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pings {
+    content: String,
+    role: Option<u64>,
+    users: Vec<u64>,
+}
+
+/// Spread the mentions of `role` and `users` over as few messages as needed,
+/// nobody left out: each is `head` (`next_head` after the first), a space
+/// and a mention per pinged one, then `tail`, within `MAX_CONTENT`
+/// characters and `MAX_USER_PINGS` users. The role goes in the first.
+fn ping_messages(head: &str, next_head: &str, tail: &str, role: Option<u64>, users: &[u64]) -> Vec<Pings> {
+    let len = |s: &str| s.chars().count();
+    let mut out = Vec::new();
+    let start = |head: &str, role: Option<u64>| {
+        let mut content = head.to_string();
+        if let Some(r) = role {
+            content.push_str(&format!(" <@&{r}>"));
+        }
+        Pings { content, role, users: Vec::new() }
+    };
+    let mut cur = start(head, role);
+    for u in users {
+        let mention = format!(" <@{u}>");
+        if !cur.users.is_empty()
+            && (cur.users.len() == MAX_USER_PINGS || len(&cur.content) + len(&mention) + len(tail) > MAX_CONTENT)
+        {
+            cur.content.push_str(tail);
+            out.push(std::mem::replace(&mut cur, start(next_head, None)));
+        }
+        cur.content.push_str(&mention);
+        cur.users.push(*u);
+    }
+    if cur.role.is_some() || !cur.users.is_empty() {
+        cur.content.push_str(tail);
+        out.push(cur);
+    }
+    out
+}
+
+/// Post ping messages (after the claim and the queued rows are committed).
+/// Returns the first message's id. A refusal stops the posting; the caller
+/// reports it (`post_failed`) and nothing retries it.
+async fn post_pings(
+    app: &App,
+    channel_id: u64,
+    reply_to: Option<u64>,
+    messages: &[Pings],
+) -> Result<Option<u64>, DiscordError> {
+    let mut first = None;
+    for m in messages {
+        let id = match reply_to {
+            Some(r) => {
+                crate::discord::messages::post_pinging(&app.http, channel_id, &m.content, &m.users, Some(r), None)
+                    .await?
+            }
+            None => dn::announce(&app.http, channel_id, &m.content, m.role, &m.users).await?,
+        };
+        first.get_or_insert(id);
+    }
+    Ok(first)
+}
+
+/// A ping post was refused: log it and leave a line in the audit trail.
+async fn post_failed(app: &App, guild_id: u64, group_id: Option<i64>, channel_id: u64, e: &DiscordError) {
+    tracing::warn!(guild_id, channel_id, error = %e, "could not post notification pings; not retried");
+    let detail: String = format!("<#{channel_id}>: {e}").chars().take(200).collect();
+    let r = match app.pool.acquire().await {
+        Ok(mut conn) => {
+            audit::record(
+                &mut conn,
+                &audit::Entry {
+                    guild_id,
+                    group_id,
+                    action: "notify.post_failed",
+                    reason: Some("Discord refused the notification pings; DMs and digests were still queued"),
+                    detail: Some(&detail),
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = r {
+        tracing::warn!(guild_id, error = %e, "could not audit a refused ping post");
+    }
+}
 
 /// Who hears about an event, split by how.
 #[derive(Debug, Default)]
@@ -186,11 +282,14 @@ async fn queue(
 
 /// A thread was created (THREAD_CREATE, or found at start-up): announce it
 /// once if it is a topic in a group's channel or in a followed channel.
-/// Mention mode: ONE message in the topic, mentioning the group's
-/// notification role (and, by name, up to `MAX_USER_PINGS` followers of the
-/// channel who don't follow the group). DM and digest modes: a queued DM or
-/// a digest line per member. The author is never told, and a closed group's
-/// topics reach its members only. Returns whether an announcement was sent.
+/// Mention mode: a message in the topic mentioning the group's
+/// notification role and, by name, the followers the role doesn't cover
+/// (followers of the channel only, or every group follower when the group
+/// has no role because of `ROLE_CAP`), in as many messages as Discord's
+/// limits need (`ping_messages`). DM and digest modes: a queued DM or a
+/// digest line per member, committed with the claim before any ping is
+/// posted. The author is never told, and a closed group's topics reach its
+/// members only. Returns whether an announcement was sent.
 pub async fn topic_created(
     app: &App,
     guild_id: u64,
@@ -228,7 +327,7 @@ pub async fn topic_created(
         Some(g) => notify::role_of(&mut tx, g.id).await?,
         None => None,
     };
-    let mut f = split(&followers, role.is_some());
+    let f = split(&followers, role.is_some());
     let where_ = match &g {
         Some(g) => format!("**{}**", g.name),
         None => format!("<#{parent_id}>"),
@@ -236,42 +335,50 @@ pub async fn topic_created(
     let woke =
         queue(app, &mut tx, guild_id, &format!("topic:{thread_id}"), &nv::topic_line(guild_id, thread_id, &where_), &f)
             .await?;
-    f.by_name.truncate(MAX_USER_PINGS);
-    let role = role.filter(|_| f.by_role);
-    if role.is_none() && f.by_name.is_empty() {
-        // Nobody to ping here (the author is not told of their own topic).
-        tx.commit().await?;
-        if woke {
-            super::deliveries::wake(app);
-        }
-        return Ok(false);
-    }
-    let by = author_id.map(|a| format!(" by <@{a}>")).unwrap_or_default();
-    let mut pings: Vec<String> = role.iter().map(|r| format!("<@&{r}>")).collect();
-    pings.extend(f.by_name.iter().map(|u| format!("<@{u}>")));
-    let why = match &g {
-        Some(g) => format!("you follow **{}** or this channel", g.name),
-        None => "you follow this channel".to_string(),
-    };
-    let content = format!(
-        "📣 New topic in {where_}: <#{thread_id}>{by}. {}\n-# You get this because {why}; manage what you follow with /subscriptions, how you hear with /notifications.",
-        pings.join(" ")
-    );
-    let message = dn::announce(&app.http, thread_id, &content, role, &f.by_name).await?;
-    notify::set_announcement(&mut tx, thread_id, message).await?;
+    // The claim and the queued DMs and digest lines stand whatever becomes
+    // of the pings below.
     tx.commit().await?;
     if woke {
         super::deliveries::wake(app);
     }
-    Ok(true)
+    let role = role.filter(|_| f.by_role);
+    if role.is_none() && f.by_name.is_empty() {
+        // Nobody to ping here (the author is not told of their own topic).
+        return Ok(false);
+    }
+    let by = author_id.map(|a| format!(" by <@{a}>")).unwrap_or_default();
+    let why = match &g {
+        Some(g) => format!("you follow **{}** or this channel", g.name),
+        None => "you follow this channel".to_string(),
+    };
+    let messages = ping_messages(
+        &format!("📣 New topic in {where_}: <#{thread_id}>{by}."),
+        &format!("📣 New topic <#{thread_id}> (continued):"),
+        &format!("\n-# You get this because {why}; manage what you follow with /subscriptions, how you hear with /notifications."),
+        role,
+        &f.by_name,
+    );
+    match post_pings(app, thread_id, None, &messages).await {
+        Ok(Some(message)) => {
+            notify::set_announcement(&mut *app.pool.acquire().await?, thread_id, message).await?;
+            Ok(true)
+        }
+        Ok(None) => Ok(false),
+        Err(e) => {
+            post_failed(app, guild_id, g.as_ref().map(|g| g.id), thread_id, &e).await;
+            Ok(false)
+        }
+    }
 }
 
 /// A message was posted (MESSAGE_CREATE): tell the followers of its thread
 /// and, for a reply, of the post it answers. Mention mode: thread followers
 /// are members of the thread, which Discord notifies natively (nothing
-/// posted); post followers get ONE reply mentioning them (at most
-/// `MAX_USER_PINGS`). DM and digest modes: queued. Never the author, never
-/// about a closed group's channel to a non-member; once per message.
+/// posted); post followers get a reply mentioning them (more than one when
+/// Discord's limits need it, `ping_messages`), posted after the claim and
+/// the queued rows are committed. DM and digest modes: queued. Never the
+/// author, never about a closed group's channel to a non-member; once per
+/// message.
 pub async fn message_created(
     app: &App,
     guild_id: u64,
@@ -319,23 +426,27 @@ pub async fn message_created(
     f.digest.retain(|u| !told.contains(u));
     let line = nv::thread_message_line(guild_id, channel_id, message_id);
     woke |= queue(app, &mut tx, guild_id, &format!("msg:{message_id}"), &line, &f).await?;
-    pinged.truncate(MAX_USER_PINGS);
-    let mut sent = false;
-    if !pinged.is_empty() {
-        let mentions: Vec<String> = pinged.iter().map(|u| format!("<@{u}>")).collect();
-        let content = format!(
-            "↩️ A new reply to a post you follow. {}\n-# Manage what you follow with /subscriptions, how you hear with /notifications.",
-            mentions.join(" ")
-        );
-        crate::discord::messages::post_pinging(&app.http, channel_id, &content, &pinged, Some(message_id), None)
-            .await?;
-        sent = true;
-    }
     tx.commit().await?;
     if woke {
         super::deliveries::wake(app);
     }
-    Ok(sent)
+    if pinged.is_empty() {
+        return Ok(false);
+    }
+    let messages = ping_messages(
+        "↩️ A new reply to a post you follow.",
+        "↩️ A new reply to a post you follow (continued):",
+        "\n-# Manage what you follow with /subscriptions, how you hear with /notifications.",
+        None,
+        &pinged,
+    );
+    match post_pings(app, channel_id, Some(message_id), &messages).await {
+        Ok(first) => Ok(first.is_some()),
+        Err(e) => {
+            post_failed(app, guild_id, None, channel_id, &e).await;
+            Ok(false)
+        }
+    }
 }
 
 /// At start-up: announce the active topics in group channels created while
@@ -377,5 +488,46 @@ pub async fn delete_role(app: &App, guild_id: u64, role_id: u64, reason: &str) {
     match crate::discord::provision::delete_role(&app.http, guild_id, role_id, reason).await {
         Ok(()) | Err(DiscordError::Unknown(..)) => {}
         Err(e) => tracing::warn!(guild_id, role_id, error = %e, "could not delete a notification role"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pings_are_spread_over_messages_within_discords_limits_and_nobody_is_dropped() {
+        let head = "📣 New topic in **Rust**: <#1234567890123456789> by <@1234567890123456789>.";
+        let next = "📣 New topic <#1234567890123456789> (continued):";
+        let tail = "\n-# You get this because you follow **Rust** or this channel; manage it with /subscriptions.";
+        for n in [0usize, 1, 77, 78, 90, 100, 101, 250, 1000] {
+            let users: Vec<u64> = (0..n as u64).map(|i| 1_200_000_000_000_000_000 + i).collect();
+            for role in [None, Some(987_654_321_987_654_321u64)] {
+                let out = ping_messages(head, next, tail, role, &users);
+                if n == 0 && role.is_none() {
+                    assert!(out.is_empty());
+                    continue;
+                }
+                let all: Vec<u64> = out.iter().flat_map(|m| m.users.clone()).collect();
+                assert_eq!(all, users, "everyone once, in order");
+                for (i, m) in out.iter().enumerate() {
+                    assert!(m.content.chars().count() <= MAX_CONTENT, "{} chars", m.content.chars().count());
+                    assert!(m.users.len() <= MAX_USER_PINGS);
+                    assert!(m.content.starts_with(if i == 0 { head } else { next }) && m.content.ends_with(tail));
+                    assert_eq!(m.role, if i == 0 { role } else { None });
+                    for u in &m.users {
+                        assert!(m.content.contains(&format!("<@{u}>")));
+                    }
+                }
+                // As few messages as needed: each but the last was full.
+                for m in &out[..out.len() - 1] {
+                    let room = MAX_CONTENT - m.content.chars().count();
+                    assert!(m.users.len() == MAX_USER_PINGS || room < " <@1200000000000000000>".len());
+                }
+                if n == 90 {
+                    assert_eq!(out.len(), 2, "90 mentions don't fit one message");
+                }
+            }
+        }
     }
 }

@@ -109,13 +109,23 @@ pub async fn delete(app: &App, guild_id: u64, user_id: u64, ids: Option<&[i64]>)
         let group = (*kind == Kind::Group).then_some(*target);
         audit_change(&mut tx, guild_id, user_id, group, false, kind.key()).await?;
     }
+    let mention =
+        crate::domain::delivery::mode_of(&mut tx, guild_id, user_id).await? == crate::domain::delivery::Mode::Mention;
     tx.commit().await?;
     for (kind, target) in &gone {
-        if *kind == Kind::Group {
-            let g = group::get(&mut *app.pool.acquire().await?, guild_id, *target).await?;
-            if let Some(g) = g {
-                super::notify::sync_member(app, &g, user_id).await;
+        match kind {
+            Kind::Group => {
+                let g = group::get(&mut *app.pool.acquire().await?, guild_id, *target).await?;
+                if let Some(g) = g {
+                    super::notify::sync_member(app, &g, user_id).await;
+                }
             }
+            // Following a thread in mention mode made the member a thread
+            // member: take them out, or Discord keeps notifying them. (A
+            // failure, e.g. an archived thread or no Manage Threads, is
+            // logged by `sync_thread`.)
+            Kind::Thread if mention => super::notifications::sync_thread(app, *target as u64, user_id, false).await,
+            Kind::Thread | Kind::Forum | Kind::Post => {}
         }
     }
     Ok(gone.len())

@@ -444,3 +444,201 @@ async fn a_followed_channel_outside_any_group_announces_its_new_topics() {
     );
     sim.fake.wait_for(20, "carol's DM", || !dms_about(&carol, &format!("<#{topic}>")).is_empty()).await;
 }
+
+#[tokio::test]
+async fn ninety_channel_followers_are_all_pinged_and_a_refused_ping_costs_nobody_their_dm() {
+    let mut sim = Sim::start().await;
+    let bob = sim.member("bob");
+    let carol = sim.member("carol");
+    let general = sim.fake.general_channel();
+    let followers: Vec<Actor> = (0..90).map(|i| sim.member(&format!("follower{i}"))).collect();
+    // Mention mode (the default), following the channel only: pinged by name.
+    for a in &followers {
+        sqlx::query("insert into subscriptions (guild_id, user_id, kind, target_id) values ($1, $2, 'forum', $3)")
+            .bind(sim.fake.guild_id as i64)
+            .bind(a.user_id as i64)
+            .bind(general as i64)
+            .execute(&sim.pool)
+            .await
+            .unwrap();
+    }
+    let r = carol.slash_in(general, "subscribe", &[]).await;
+    assert!(r.text().contains("now following this channel"), "{}", r.text());
+    set_mode(&carol, "Direct message for each").await;
+
+    let topic = bob.create_topic(general, "Hello", "first");
+    let bot = sim.fake.bot_user_id();
+    let pinged = |t: u64| {
+        sim.fake.with(|w| {
+            w.channel_messages(t)
+                .iter()
+                .filter(|m| m.author_id == bot)
+                .flat_map(|m| m.allowed_mentions["users"].as_array().cloned().unwrap_or_default())
+                .filter_map(|u| u.as_str().and_then(|s| s.parse::<u64>().ok()))
+                .collect::<Vec<u64>>()
+        })
+    };
+    sim.fake.wait_for(20, "all 90 are pinged", || pinged(topic).len() >= 90).await;
+    let messages: Vec<Message> =
+        sim.fake.with(|w| w.channel_messages(topic).iter().filter(|m| m.author_id == bot).cloned().collect());
+    assert!(messages.len() >= 2, "90 mentions don't fit in 2,000 characters");
+    for m in &messages {
+        assert!(m.content.chars().count() <= 2000, "{} characters", m.content.chars().count());
+        let users = m.allowed_mentions["users"].as_array().map(|u| u.len()).unwrap_or(0);
+        assert!(users <= 100);
+        assert!(m.allowed_mentions["roles"].as_array().is_none_or(|r| r.is_empty()), "no role to ping");
+    }
+    let mut all = pinged(topic);
+    all.sort();
+    let mut want: Vec<u64> = followers.iter().map(|a| a.user_id).collect();
+    want.sort();
+    assert_eq!(all, want, "every follower once; neither bob (the author) nor carol (DMs)");
+    for a in &followers {
+        assert!(messages.iter().any(|m| m.content.contains(&format!("<@{}>", a.user_id))));
+    }
+    sim.fake.wait_for(20, "carol's DM", || !dms_about(&carol, &format!("<#{topic}>")).is_empty()).await;
+
+    // The bot may no longer post in the channel's threads: the ping post is
+    // refused (403), yet carol still gets her DM, and nothing retries it.
+    sim.fake.mutate(|w| {
+        w.channels.get_mut(&general).unwrap().overwrites.push(fake_discord::world::Overwrite {
+            id: bot,
+            kind: 1,
+            allow: 0,
+            deny: fake_discord::world::perms::SEND_MESSAGES_IN_THREADS,
+        })
+    });
+    let refused = bob.create_topic(general, "Again", "second");
+    sim.fake
+        .wait_for(20, "carol's DM despite the refusal", || !dms_about(&carol, &format!("<#{refused}>")).is_empty())
+        .await;
+    let failed = "select count(*) from audit_log where action = 'notify.post_failed'";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while sim.count(failed).await == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the refusal is audited");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(pinged(refused).is_empty());
+    let attempts = sim.fake.with(|w| {
+        w.requests
+            .iter()
+            .filter(|(m, p, _)| m == "POST" && p.contains(&format!("/channels/{refused}/messages")))
+            .count()
+    });
+    assert_eq!(attempts, 1, "a 403 is not retried");
+    // A restart's catch-up doesn't try again either.
+    sim.restart().await;
+    settle().await;
+    let after = sim.fake.with(|w| {
+        w.requests
+            .iter()
+            .filter(|(m, p, _)| m == "POST" && p.contains(&format!("/channels/{refused}/messages")))
+            .count()
+    });
+    assert_eq!(after, 1, "not retried at start-up");
+    assert_eq!(sim.count(failed).await, 1);
+    queue_drained(&sim).await;
+    assert_eq!(dms_about(&carol, &format!("<#{refused}>")).len(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_reply_ping_still_dms_the_posts_other_followers() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let bob = sim.member("bob");
+    let dave = sim.member("dave"); // mention mode, follows the post
+    let erin = sim.member("erin"); // DM mode, follows the post
+    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+    for a in [&bob, &dave, &erin, &ada] {
+        a.slash("join", &[("group", "Rust")]).await;
+        a.slash("subscribe", &[("group", "Rust")]).await;
+    }
+    set_mode(&erin, "Direct message for each").await;
+    let topic = bob.create_topic(channel, "Hello", "first");
+    let post = bob.post_message(topic, "a post worth following", None);
+    for a in [&dave, &erin] {
+        let r = a.message_command("Subscribe to post", post).await;
+        assert!(r.text().contains("now following"), "{}", r.text());
+    }
+    // Discord refuses the ping (e.g. the replied-to message was deleted).
+    sim.fake.inject(fake_discord::Fault::status(
+        "POST",
+        &format!("/channels/{topic}/messages"),
+        400,
+        50035,
+        "Invalid Form Body",
+    ));
+    let reply = ada.post_message(topic, "I agree", Some(post));
+    sim.fake.wait_for(20, "erin hears of the reply", || !dms_about(&erin, &reply.to_string()).is_empty()).await;
+    let bot = sim.fake.bot_user_id();
+    let posted: Vec<Message> =
+        sim.fake.with(|w| w.channel_messages(topic).iter().filter(|m| m.reply_to == Some(reply)).cloned().collect());
+    assert!(posted.is_empty(), "the ping was refused: {posted:?}");
+    let failed = "select count(*) from audit_log where action = 'notify.post_failed'";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while sim.count(failed).await == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the refusal is audited");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The next reply pings dave as usual.
+    let again = ada.post_message(topic, "really", Some(post));
+    sim.fake
+        .wait_for(20, "dave is pinged", || {
+            sim.fake.with(|w| w.channel_messages(topic).iter().any(|m| m.author_id == bot && m.reply_to == Some(again)))
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn pin_notices_and_forwards_of_a_followed_post_are_not_replies() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let bob = sim.member("bob");
+    let dave = sim.member("dave"); // mention mode, follows the post
+    let erin = sim.member("erin"); // DM mode, follows the post
+    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+    for a in [&bob, &dave, &erin, &ada] {
+        a.slash("join", &[("group", "Rust")]).await;
+        a.slash("subscribe", &[("group", "Rust")]).await;
+    }
+    set_mode(&erin, "Direct message for each").await;
+    let topic = bob.create_topic(channel, "Hello", "first");
+    let post = bob.post_message(topic, "a post worth following", None);
+    for a in [&dave, &erin] {
+        let r = a.message_command("Subscribe to post", post).await;
+        assert!(r.text().contains("now following"), "{}", r.text());
+    }
+    let bot = sim.fake.bot_user_id();
+    let bot_replies_to = |m: u64| {
+        sim.fake.with(|w| w.channel_messages(topic).iter().any(|x| x.author_id == bot && x.reply_to == Some(m)))
+    };
+
+    let pin = sim.fake.owner().pin_message(topic, post);
+    let general = sim.fake.general_channel();
+    let forward = bob.forward_message(general, topic, post);
+    let forward_here = bob.forward_message(topic, topic, post);
+    // As Discord sends them: a pin notice (type 6) and forwards (reference type FORWARD).
+    sim.fake.with(|w| {
+        let p = fake_discord::payload::message(w, w.find_message(pin).unwrap());
+        assert_eq!(
+            (p["type"].as_u64(), p["message_reference"]["message_id"].as_str()),
+            (Some(6), Some(&*post.to_string()))
+        );
+        let f = fake_discord::payload::message(w, w.find_message(forward).unwrap());
+        assert_eq!(f["type"], 0);
+        assert_eq!(f["message_reference"]["type"], 1);
+        assert_eq!(f["message_reference"]["channel_id"], topic.to_string());
+        assert_eq!(f["message_snapshots"][0]["message"]["content"], "a post worth following");
+    });
+    // A real reply afterwards is notified; the pin and the forwards never.
+    let reply = ada.post_message(topic, "I agree", Some(post));
+    sim.fake.wait_for(20, "erin hears of the reply", || !dms_about(&erin, &reply.to_string()).is_empty()).await;
+    sim.fake.wait_for(20, "dave is pinged for the reply", || bot_replies_to(reply)).await;
+    settle().await;
+    queue_drained(&sim).await;
+    for m in [pin, forward, forward_here] {
+        assert!(!bot_replies_to(m), "no ping for {m}");
+        assert!(dms_about(&erin, &m.to_string()).is_empty(), "no DM for {m}");
+    }
+    assert_eq!(sim.count("select count(*) from deliveries").await, 1, "only the reply was queued");
+}

@@ -317,3 +317,88 @@ async fn deleting_a_group_deletes_its_notification_role() {
     assert!(!done.text().contains("Error"), "{}", done.text());
     assert!(notify_role(&sim, "Rust").is_none(), "no orphan role left against the 250-role limit");
 }
+
+#[tokio::test]
+async fn deleting_followed_threads_from_my_subscriptions_takes_the_member_out_of_them() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let bob = sim.member("bob");
+    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+    for a in [&alice, &bob] {
+        a.slash("join", &[("group", "Rust")]).await;
+        // Joining follows the group; stop that: this test is about threads.
+        a.slash("subscribe", &[("group", "Rust")]).await;
+    }
+    let t1 = bob.create_topic(channel, "One", "x");
+    let t2 = bob.create_topic(channel, "Two", "y");
+    let t3 = bob.create_topic(channel, "Three", "z");
+    for t in [t1, t2, t3] {
+        let r = alice.slash_in(t, "subscribe", &[]).await;
+        assert!(r.text().contains("now following this thread"), "{}", r.text());
+    }
+    let members = |t: u64| sim.fake.with(|w| w.thread_members.get(&t).cloned().unwrap_or_default());
+    for t in [t1, t2, t3] {
+        assert!(members(t).contains(&alice.user_id), "mention mode: following made alice a thread member");
+    }
+
+    // Delete selected: the first thread only.
+    let list = alice.slash("subscriptions", &[]).await;
+    let (mid, select) = list.components().into_iter().find(|(_, c)| c.kind == 3).expect("a select");
+    assert_eq!(select.options.len(), 3, "alice follows the three threads only");
+    let one = &select.options[0];
+    let id: i64 = one.1.parse().unwrap();
+    let target: i64 = sqlx::query_scalar("select target_id from subscriptions where id = $1")
+        .bind(id)
+        .fetch_one(&sim.pool)
+        .await
+        .unwrap();
+    let done = alice.select(mid, &select.custom_id, &[one.1.as_str()]).await;
+    assert!(done.text().contains("Deleted 1 subscription"), "{}", done.text());
+    let deleted = target as u64;
+    assert!(!members(deleted).contains(&alice.user_id), "no longer a member of the deleted thread");
+    let rest: Vec<u64> = [t1, t2, t3].into_iter().filter(|t| *t != deleted).collect();
+    for t in &rest {
+        assert!(members(*t).contains(&alice.user_id), "the other threads are still followed");
+    }
+
+    // An archived thread refuses (50083): the rest still go, nothing breaks.
+    sim.fake.mutate(|w| w.channels.get_mut(&rest[1]).unwrap().archived = true);
+    let ask = done.click("Unsubscribe from all").await;
+    let gone = ask.click("Unsubscribe from all").await;
+    assert!(gone.text().contains("You unsubscribed from everything"), "{}", gone.text());
+    assert_eq!(total(&sim, alice.user_id).await, 0);
+    assert!(!members(rest[0]).contains(&alice.user_id), "Unsubscribe from all takes her out of the thread");
+    assert!(members(rest[1]).contains(&alice.user_id), "an archived thread refuses: she stays in it (logged)");
+}
+
+#[tokio::test]
+async fn past_the_role_cap_a_groups_followers_are_pinged_by_name() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let carol = sim.member("carol");
+    let bob = sim.member("bob");
+    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+    let existing = sim.fake.with(|w| w.guilds[&sim.fake.guild_id].roles.len());
+    for i in existing..230 {
+        sim.fake.create_role_by_hand(&format!("filler {i}"), 0, false);
+    }
+    for a in [&alice, &carol, &bob] {
+        a.slash("join", &[("group", "Rust")]).await;
+    }
+    assert!(notify_role(&sim, "Rust").is_none(), "no notification role near Discord's role limit");
+    assert!(sim.count("select count(*) from audit_log where action = 'notify.role_cap'").await >= 1);
+    let topic = bob.create_topic(channel, "Hello", "first");
+    let a = announcement(&sim, topic).await;
+    let mut users: Vec<String> =
+        a.allowed_mentions["users"].as_array().unwrap().iter().map(|u| u.as_str().unwrap().to_string()).collect();
+    users.sort();
+    let mut want = vec![alice.user_id.to_string(), carol.user_id.to_string()];
+    want.sort();
+    assert_eq!(users, want, "the group's followers by name, not bob (the author)");
+    assert!(a.allowed_mentions["roles"].as_array().is_none_or(|r| r.is_empty()));
+    assert!(
+        a.content.contains(&format!("<@{}>", alice.user_id)) && a.content.contains(&format!("<@{}>", carol.user_id))
+    );
+}
