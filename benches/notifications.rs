@@ -8,8 +8,9 @@
 //!    bot makes per new topic, and the time from THREAD_CREATE to the
 //!    announcement reaching the fake, over several topics;
 //! 2. DM mode, 1,000 members, with the fake enforcing Discord's global limit
-//!    (50 message sends a second): the time until every DM arrived, and the
-//!    429s the bot received.
+//!    (50 requests a second over message sends and DM channel opens): the
+//!    time until every DM arrived, the DM channel opens and sends it took,
+//!    and the 429s the bot received on either route.
 
 use fake_discord::{FakeDiscord, RateLimit};
 use guildhall::clock::Clock;
@@ -121,12 +122,21 @@ async fn main() {
     let readers: Vec<u64> = members[..DM_MEMBERS].to_vec();
     bulk_follow(&pool, fake.guild_id, dm_group, &readers, "dm").await;
     fake.set_rate_limit(Some(RateLimit::global(50, Duration::from_secs(1))));
-    let throttled = |fake: &FakeDiscord| {
+    // (DM channel opens, message sends, 429s on either) so far.
+    let counts = |fake: &FakeDiscord| {
         fake.with(|w| {
-            w.requests.iter().filter(|(m, p, s)| m == "POST" && p.ends_with("/messages") && *s == 429).count()
+            let (mut opens, mut sends, mut throttled) = (0, 0, 0);
+            for (m, p, s) in &w.requests {
+                let open = m == "POST" && p == "/api/v10/users/@me/channels";
+                let send = m == "POST" && p.ends_with("/messages");
+                opens += usize::from(open);
+                sends += usize::from(send);
+                throttled += usize::from((open || send) && *s == 429);
+            }
+            (opens, sends, throttled)
         })
     };
-    let t429 = throttled(&fake);
+    let before = counts(&fake);
     let start = Instant::now();
     let topic = author.create_topic(dm_channel, "Letter", "to everyone");
     let needle = format!("<#{topic}>");
@@ -154,13 +164,18 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let total = start.elapsed();
-    println!("## DM mode: {DM_MEMBERS} members, the fake enforcing 50 message sends a second");
+    // Let the last answers land before counting.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let after = counts(&fake);
+    let (opens, sends, throttled) = (after.0 - before.0, after.1 - before.1, after.2 - before.2);
+    println!("## DM mode: {DM_MEMBERS} members, the fake enforcing Discord's global 50 requests a second");
     println!(
-        "first DM after {}, all {DM_MEMBERS} after {:.2} s ({:.1} DMs/s); 429s received: {}",
+        "first DM after {}, all {DM_MEMBERS} after {:.2} s ({:.1} DMs/s); DM channel opens: {opens}, \
+         message sends: {sends} ({:.1} limited requests/s); 429s received (opens + sends): {throttled}",
         ms(first.unwrap_or_default()),
         total.as_secs_f64(),
         DM_MEMBERS as f64 / total.as_secs_f64(),
-        throttled(&fake) - t429
+        (opens + sends) as f64 / total.as_secs_f64(),
     );
 
     bot.shutdown().await;

@@ -39,15 +39,20 @@ pub struct Fault {
     pub after_processing: bool,
 }
 
-/// An opt-in rate limit on message sends (`POST /channels/{id}/messages`),
-/// as Discord documents them (topics/rate-limits): every answer carries
-/// `X-RateLimit-Limit`, `-Remaining`, `-Reset`, `-Reset-After` and
-/// `-Bucket`; past `limit` sends in `window`, the answer is a 429 with
-/// `Retry-After`, `X-RateLimit-Scope` (and `X-RateLimit-Global` for the
-/// global limit) and the body `{message, retry_after, global}`. With
-/// `per_channel` each channel has its own bucket (a per-route limit counts
-/// per top-level resource); otherwise one bucket holds every send (the
-/// bot's global limit, 50 requests a second on Discord).
+/// An opt-in rate limit, as Discord documents them (topics/rate-limits).
+/// - `per_channel`: a per-route limit on message sends
+///   (`POST /channels/{id}/messages`), one bucket per channel (a per-route
+///   limit counts per top-level resource). Every answer carries the route's
+///   `X-RateLimit-Limit`, `-Remaining`, `-Reset`, `-Reset-After` and
+///   `-Bucket`; past `limit` sends in `window` the answer is a 429 with
+///   `Retry-After`, `X-RateLimit-Scope: user` and `{message, retry_after,
+///   global: false}`.
+/// - otherwise the bot's global limit (50 requests a second on Discord): one
+///   bucket for message sends AND DM channel opens (`POST
+///   /users/@me/channels`). The global limit is never reported in the
+///   per-route headers of a success; past it the answer is a 429 with
+///   `Retry-After`, `X-RateLimit-Global: true`, `X-RateLimit-Scope: global`
+///   and `{message, retry_after, global: true}`.
 #[derive(Clone, Debug)]
 pub struct RateLimit {
     pub limit: u32,
@@ -80,14 +85,21 @@ struct Limited {
 }
 
 fn rate_limit(inner: &Inner, method: &str, api_path: &str) -> Option<Limited> {
-    let segs: Vec<&str> = api_path.trim_start_matches('/').split('/').collect();
-    let ["channels", channel, "messages"] = segs.as_slice() else { return None };
     if method != "POST" {
         return None;
     }
+    let segs: Vec<&str> = api_path.trim_start_matches('/').split('/').collect();
+    let (send_channel, dm_open) = match segs.as_slice() {
+        ["channels", channel, "messages"] => (Some(*channel), false),
+        ["users", "@me", "channels"] => (None, true),
+        _ => return None,
+    };
     let mut b = inner.buckets.lock();
     let rule = b.rule.clone()?;
-    let key = if rule.per_channel { channel.parse().unwrap_or(0) } else { 0 };
+    if rule.per_channel && dm_open {
+        return None;
+    }
+    let key = if rule.per_channel { send_channel.and_then(|c| c.parse().ok()).unwrap_or(0) } else { 0 };
     let now = std::time::Instant::now();
     let entry = b.used.entry(key).or_insert((now, 0));
     if now.duration_since(entry.0) >= rule.window {
@@ -100,17 +112,20 @@ fn rate_limit(inner: &Inner, method: &str, api_path: &str) -> Option<Limited> {
         entry.1 += 1;
         None
     };
-    let remaining = rule.limit.saturating_sub(entry.1);
-    let reset_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64()
-        + reset_after;
-    let bucket = if rule.per_channel { "channel-messages" } else { "global" };
-    let mut headers = vec![
-        ("x-ratelimit-limit", rule.limit.to_string()),
-        ("x-ratelimit-remaining", remaining.to_string()),
-        ("x-ratelimit-reset", format!("{reset_at:.3}")),
-        ("x-ratelimit-reset-after", format!("{reset_after:.3}")),
-        ("x-ratelimit-bucket", bucket.to_string()),
-    ];
+    let mut headers = Vec::new();
+    if rule.per_channel {
+        let remaining = rule.limit.saturating_sub(entry.1);
+        let reset_at =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64()
+                + reset_after;
+        headers.extend([
+            ("x-ratelimit-limit", rule.limit.to_string()),
+            ("x-ratelimit-remaining", remaining.to_string()),
+            ("x-ratelimit-reset", format!("{reset_at:.3}")),
+            ("x-ratelimit-reset-after", format!("{reset_after:.3}")),
+            ("x-ratelimit-bucket", "channel-messages".to_string()),
+        ]);
+    }
     if let Some((retry, global)) = refused {
         headers.push(("retry-after", retry.ceil().max(1.0).to_string()));
         headers.push(("x-ratelimit-scope", if global { "global" } else { "user" }.to_string()));
@@ -644,16 +659,27 @@ mod tests {
         // Off by default: no headers.
         let r = send(&fake, general, json!({"content": "free"})).await;
         assert!(r.headers().get("x-ratelimit-limit").is_none());
-        fake.set_rate_limit(Some(RateLimit::global(2, Duration::from_secs(60))));
+        fake.set_rate_limit(Some(RateLimit::global(3, Duration::from_secs(60))));
         let r = send(&fake, general, json!({"content": "1"})).await;
         assert_eq!(r.status(), 200);
-        assert_eq!(r.headers()["x-ratelimit-limit"], "2");
-        assert_eq!(r.headers()["x-ratelimit-remaining"], "1");
-        assert!(r.headers().contains_key("x-ratelimit-reset") && r.headers().contains_key("x-ratelimit-bucket"));
-        let r = send(&fake, general, json!({"content": "2"})).await;
-        assert_eq!(r.headers()["x-ratelimit-remaining"], "0");
-        let reset_after: f64 = r.headers()["x-ratelimit-reset-after"].to_str().unwrap().parse().unwrap();
-        assert!(reset_after > 0.0 && reset_after <= 60.0);
+        assert!(
+            r.headers().get("x-ratelimit-remaining").is_none(),
+            "the global limit is not reported in a success's per-route headers"
+        );
+        // Opening a DM channel counts toward the same global limit.
+        let alice = fake.member("alice");
+        let client = reqwest::Client::builder().user_agent("DiscordBot (test, 1)").no_proxy().build().unwrap();
+        let open = |c: &reqwest::Client| {
+            c.post(format!("{}/api/v10/users/@me/channels", fake.base_url()))
+                .header("Authorization", "Bot t")
+                .json(&json!({"recipient_id": alice.user_id.to_string()}))
+                .send()
+        };
+        assert_eq!(open(&client).await.unwrap().status(), 200);
+        assert_eq!(send(&fake, general, json!({"content": "2"})).await.status(), 200);
+        let r = open(&client).await.unwrap();
+        assert_eq!(r.status(), 429, "the DM channel open is past the global limit too");
+        assert_eq!(r.headers()["x-ratelimit-global"], "true");
         let r = send(&fake, general, json!({"content": "3"})).await;
         assert_eq!(r.status(), 429);
         assert_eq!(r.headers()["x-ratelimit-global"], "true");
@@ -663,6 +689,18 @@ mod tests {
         assert_eq!(body["global"], true);
         assert!(body["retry_after"].as_f64().unwrap() > 0.0, "{body}");
         assert_eq!(fake.with(|w| w.channel_messages(general).len()), 3, "the refused send posted nothing");
+        // A per-route limit reports its bucket in every answer.
+        fake.set_rate_limit(Some(RateLimit::per_channel(2, Duration::from_secs(60))));
+        let r = send(&fake, general, json!({"content": "p1"})).await;
+        assert_eq!(r.headers()["x-ratelimit-limit"], "2");
+        assert_eq!(r.headers()["x-ratelimit-remaining"], "1");
+        assert!(r.headers().contains_key("x-ratelimit-reset") && r.headers().contains_key("x-ratelimit-bucket"));
+        let r = send(&fake, general, json!({"content": "p2"})).await;
+        assert_eq!(r.headers()["x-ratelimit-remaining"], "0");
+        let reset_after: f64 = r.headers()["x-ratelimit-reset-after"].to_str().unwrap().parse().unwrap();
+        assert!(reset_after > 0.0 && reset_after <= 60.0);
+        assert_eq!(send(&fake, general, json!({"content": "p3"})).await.status(), 429);
+        fake.set_rate_limit(Some(RateLimit::per_channel(1, Duration::from_secs(60))));
         // Per channel: another channel has its own bucket.
         fake.set_rate_limit(Some(RateLimit::per_channel(1, Duration::from_secs(60))));
         assert_eq!(send(&fake, general, json!({"content": "a"})).await.status(), 200);

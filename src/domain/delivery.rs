@@ -283,11 +283,16 @@ pub struct Job {
     pub user_id: u64,
     pub content: String,
     pub attempts: i32,
+    /// This claim's token: the job is finished (or renewed) only while it
+    /// is still the job's current claim.
+    pub token: i64,
 }
 
 /// Claim up to `limit` due jobs for `lease`: nobody else claims them until
 /// the lease runs out (a crashed worker's jobs come back then). Two workers
-/// never claim the same row (`for update skip locked`).
+/// never claim the same row (`for update skip locked`); each claim gets a new
+/// token, which `renew`, `mark_sent`, `retry_at`, `finish` and `release`
+/// check.
 pub async fn claim(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
@@ -295,14 +300,15 @@ pub async fn claim(
     limit: i64,
 ) -> Result<Vec<Job>, sqlx::Error> {
     let rows = sqlx::query!(
-        "update deliveries d set locked_until = $2, attempts = d.attempts + 1
+        "update deliveries d set locked_until = $2, attempts = d.attempts + 1,
+                claim_token = nextval('deliveries_claim_seq')
          where d.id in (
              select id from deliveries
              where state = 'pending' and run_at <= $1 and (locked_until is null or locked_until <= $1)
              order by run_at, id
              limit $3
              for update skip locked)
-         returning d.id, d.guild_id, d.user_id, d.content, d.attempts",
+         returning d.id, d.guild_id, d.user_id, d.content, d.attempts, d.claim_token as \"claim_token!\"",
         now,
         now + lease,
         limit
@@ -317,50 +323,82 @@ pub async fn claim(
             user_id: snowflake(r.user_id),
             content: r.content,
             attempts: r.attempts,
+            token: r.claim_token,
         })
         .collect();
     jobs.sort_by_key(|j| j.id);
     Ok(jobs)
 }
 
-/// The job was delivered.
+/// Extend a claim to `until` (before each send); `false` when the claim
+/// is no longer this worker's (another worker took the job over, or it was
+/// finished): the caller must not send.
+pub async fn renew(conn: &mut PgConnection, job: &Job, until: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query!(
+        "update deliveries set locked_until = $3 where id = $1 and claim_token = $2 and state = 'pending'",
+        job.id,
+        job.token,
+        until
+    )
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
+}
+
+/// The job was delivered. `false` when the claim was no longer the job's
+/// (nothing is changed then).
 pub async fn mark_sent(
     conn: &mut PgConnection,
-    id: i64,
+    job: &Job,
     message_id: u64,
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "update deliveries set state = 'sent', message_id = $2, done_at = $3, locked_until = null, last_error = null
-         where id = $1",
-        id,
+) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query!(
+        "update deliveries set state = 'sent', message_id = $3, done_at = $4, locked_until = null, last_error = null
+         where id = $1 and claim_token = $2 and state = 'pending'",
+        job.id,
+        job.token,
         db_id(message_id),
         now
     )
     .execute(conn)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(n > 0)
 }
 
-/// Try again at `run_at`.
-pub async fn retry_at(conn: &mut PgConnection, id: i64, run_at: DateTime<Utc>, error: &str) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "update deliveries set run_at = $2, locked_until = null, last_error = $3 where id = $1 and state = 'pending'",
-        id,
+/// Try again at `run_at` (only while the claim is the job's).
+pub async fn retry_at(
+    conn: &mut PgConnection,
+    job: &Job,
+    run_at: DateTime<Utc>,
+    error: &str,
+) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query!(
+        "update deliveries set run_at = $3, locked_until = null, last_error = $4
+         where id = $1 and claim_token = $2 and state = 'pending'",
+        job.id,
+        job.token,
         run_at,
         error
     )
     .execute(conn)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(n > 0)
 }
 
-/// Give a claimed job back untouched (the worker is stopping).
-pub async fn release(conn: &mut PgConnection, ids: &[i64]) -> Result<(), sqlx::Error> {
+/// Give claimed jobs back untouched (the worker is stopping).
+pub async fn release(conn: &mut PgConnection, jobs: &[Job]) -> Result<(), sqlx::Error> {
+    let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+    let tokens: Vec<i64> = jobs.iter().map(|j| j.token).collect();
     sqlx::query!(
-        "update deliveries set locked_until = null, attempts = greatest(attempts - 1, 0)
-         where id = any($1) and state = 'pending'",
-        ids
+        "update deliveries d set locked_until = null, attempts = greatest(d.attempts - 1, 0)
+         from unnest($1::bigint[], $2::bigint[]) c(id, token)
+         where d.id = c.id and d.claim_token = c.token and d.state = 'pending'",
+        &ids,
+        &tokens
     )
     .execute(conn)
     .await?;
@@ -368,24 +406,27 @@ pub async fn release(conn: &mut PgConnection, ids: &[i64]) -> Result<(), sqlx::E
 }
 
 /// Stop: `dropped` (DMs closed) or `failed` (a permanent error, or out of
-/// attempts). Never retried.
+/// attempts). Never retried. `false` when the claim was no longer the job's.
 pub async fn finish(
     conn: &mut PgConnection,
-    id: i64,
+    job: &Job,
     state: &str,
     error: &str,
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "update deliveries set state = $2, last_error = $3, done_at = $4, locked_until = null where id = $1",
-        id,
+) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query!(
+        "update deliveries set state = $3, last_error = $4, done_at = $5, locked_until = null
+         where id = $1 and claim_token = $2 and state = 'pending'",
+        job.id,
+        job.token,
         state,
         error,
         now
     )
     .execute(conn)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(n > 0)
 }
 
 /// Drop every pending job of a user whose DMs turned out closed.
@@ -438,43 +479,76 @@ pub struct Digest {
     pub guild_id: u64,
     pub user_id: u64,
     pub day: NaiveDate,
+    /// 1 for the day's first digest of this member; 2, 3, ... for items
+    /// that came in after it was taken (they get a digest of their own).
+    pub run: i32,
     pub lines: Vec<String>,
 }
 
+impl Digest {
+    /// The dedupe key prefix of this digest's DM (one per member-day run).
+    pub fn key(&self) -> String {
+        format!("digest:{}:{}:{}", self.guild_id, self.day, self.run)
+    }
+}
+
 /// Take the digests (at most `limit` member-days) of days before `today`
-/// that were not queued yet: the items are marked in this transaction, so
-/// only one caller gets each.
+/// that were not queued yet. Each member-day is taken whole by one caller:
+/// its `digest_runs` row is locked (and its run counted) before its items are
+/// marked, in the caller's transaction, so a second pass at the same time
+/// waits and then finds the items taken, and items that arrive for a day
+/// after its digest was taken make a digest of their own (the next run).
 pub async fn take_due_digests(
     conn: &mut PgConnection,
     today: NaiveDate,
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<Digest>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"with due as (
-               select distinct guild_id, user_id, day from digest_items
-               where digested_at is null and day < $1
-               order by guild_id, user_id, day limit $3),
-           items as (
-               select i.id from digest_items i join due using (guild_id, user_id, day)
-               where i.digested_at is null
-               for update of i skip locked)
-           update digest_items i set digested_at = $2 from items where i.id = items.id
-           returning i.guild_id, i.user_id, i.day, i.line, i.id"#,
+    let due = sqlx::query!(
+        r#"select distinct guild_id, user_id, day from digest_items
+           where digested_at is null and day < $1
+           order by guild_id, user_id, day limit $2"#,
         today,
-        now,
         limit
     )
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
-    let mut rows: Vec<_> = rows.into_iter().map(|r| (r.guild_id, r.user_id, r.day, r.id, r.line)).collect();
-    rows.sort();
-    let mut out: Vec<Digest> = Vec::new();
-    for (g, u, day, _, line) in rows {
-        match out.last_mut() {
-            Some(d) if d.guild_id == snowflake(g) && d.user_id == snowflake(u) && d.day == day => d.lines.push(line),
-            _ => out.push(Digest { guild_id: snowflake(g), user_id: snowflake(u), day, lines: vec![line] }),
+    let mut out = Vec::new();
+    for d in due {
+        // Locks the member-day until the caller commits.
+        let run = sqlx::query_scalar!(
+            "insert into digest_runs (guild_id, user_id, day, runs) values ($1, $2, $3, 1)
+             on conflict (guild_id, user_id, day) do update set runs = digest_runs.runs + 1
+             returning runs",
+            d.guild_id,
+            d.user_id,
+            d.day
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        let mut lines = sqlx::query!(
+            "update digest_items set digested_at = $4
+             where guild_id = $1 and user_id = $2 and day = $3 and digested_at is null
+             returning id, line",
+            d.guild_id,
+            d.user_id,
+            d.day,
+            now
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        if lines.is_empty() {
+            // Another pass took them while this one waited.
+            continue;
         }
+        lines.sort_by_key(|r| r.id);
+        out.push(Digest {
+            guild_id: snowflake(d.guild_id),
+            user_id: snowflake(d.user_id),
+            day: d.day,
+            run,
+            lines: lines.into_iter().map(|r| r.line).collect(),
+        });
     }
     Ok(out)
 }
@@ -588,16 +662,89 @@ mod tests {
         let again = claim(&mut conn, t0() + lease, lease, 10).await.unwrap();
         assert_eq!(again.iter().map(|j| j.id).collect::<Vec<_>>(), [a[0].id, b[0].id]);
         assert_eq!(again[0].attempts, 2);
-        mark_sent(&mut conn, a[0].id, 100, t0()).await.unwrap();
-        retry_at(&mut conn, b[0].id, t0() + chrono::Duration::minutes(20), "500").await.unwrap();
+        assert!(!mark_sent(&mut conn, &a[0], 100, t0()).await.unwrap(), "the first claim was taken over");
+        assert!(!retry_at(&mut conn, &b[0], t0(), "500").await.unwrap());
+        assert!(mark_sent(&mut conn, &again[0], 100, t0()).await.unwrap());
+        assert!(retry_at(&mut conn, &again[1], t0() + chrono::Duration::minutes(20), "500").await.unwrap());
         assert!(claim(&mut conn, t0() + chrono::Duration::minutes(19), lease, 10).await.unwrap().is_empty());
         let late = claim(&mut conn, t0() + chrono::Duration::minutes(20), lease, 10).await.unwrap();
         assert_eq!(late.len(), 1);
-        release(&mut conn, &[late[0].id]).await.unwrap();
+        release(&mut conn, &late).await.unwrap();
         assert_eq!(drop_pending_of(&mut conn, 8, t0()).await.unwrap(), 1);
         assert!(claim(&mut conn, t0() + chrono::Duration::hours(1), lease, 10).await.unwrap().is_empty());
         assert!(clear_dms_closed(&mut conn, 9).await.unwrap());
         assert_eq!(dms_closed_since(&mut conn, 9).await.unwrap(), None);
+    }
+
+    /// A worker sends a DM and dies before recording it: the job comes back
+    /// once the short lease ends, to a worker that sends it again with the
+    /// same nonce (Discord returns the first message); the dead worker's
+    /// claim can neither renew nor finish the job any more.
+    #[sqlx::test]
+    async fn a_crash_between_send_and_commit_resends_with_the_same_nonce_and_one_claim_wins(pool: sqlx::PgPool) {
+        let mut conn = pool.acquire().await.unwrap();
+        enqueue_dms(&mut conn, 1, &[7], "topic:1", "hi", "dm", t0()).await.unwrap();
+        let lease = chrono::Duration::seconds(45);
+        let first = claim(&mut conn, t0(), lease, 1).await.unwrap().remove(0);
+        assert!(renew(&mut conn, &first, t0() + lease).await.unwrap(), "renewed before the send");
+        // ... sent, then the process died: nothing recorded.
+        assert!(claim(&mut conn, t0() + chrono::Duration::seconds(44), lease, 1).await.unwrap().is_empty());
+        let at = t0() + chrono::Duration::seconds(45);
+        let second = claim(&mut conn, at, lease, 1).await.unwrap().remove(0);
+        assert_eq!(second.id, first.id, "same row, so the same nonce (gh-dm-<id>)");
+        assert_ne!(second.token, first.token);
+        assert!(!renew(&mut conn, &first, at + lease).await.unwrap(), "the old claim may not send again");
+        assert!(!finish(&mut conn, &first, "failed", "x", at).await.unwrap());
+        assert!(renew(&mut conn, &second, at + lease).await.unwrap());
+        assert!(mark_sent(&mut conn, &second, 100, at).await.unwrap());
+        assert!(!mark_sent(&mut conn, &first, 101, at).await.unwrap());
+        let (state, msg) = sqlx::query_as::<_, (String, Option<i64>)>("select state, message_id from deliveries")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!((state.as_str(), msg), ("sent", Some(100)));
+        assert!(!renew(&mut conn, &second, at + lease).await.unwrap(), "a sent job is not sent again");
+    }
+
+    /// Two passes taking digests at once never split a member-day: the
+    /// second waits for the first and finds the items taken; items that come
+    /// in for the day afterwards get a digest (and a key) of their own.
+    #[sqlx::test]
+    async fn a_member_day_is_taken_whole_by_one_pass_and_late_items_get_a_new_digest(pool: sqlx::PgPool) {
+        let mut conn = pool.acquire().await.unwrap();
+        add_digest_items(&mut conn, 1, &[7], "topic:1", "one", t0()).await.unwrap();
+        add_digest_items(&mut conn, 1, &[7], "topic:2", "two", t0()).await.unwrap();
+        let next = t0() + chrono::Duration::days(1);
+        let mut first = pool.begin().await.unwrap();
+        let a = take_due_digests(&mut first, next.date_naive(), next, 100).await.unwrap();
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].lines, ["one", "two"]);
+        assert_eq!(a[0].run, 1);
+        // A second pass starts while the first hasn't committed: it waits.
+        let pool2 = pool.clone();
+        let second = tokio::spawn(async move {
+            let mut tx = pool2.begin().await.unwrap();
+            let d = take_due_digests(&mut tx, next.date_naive(), next, 100).await.unwrap();
+            tx.commit().await.unwrap();
+            d
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(!second.is_finished(), "the member-day is held by the first pass");
+        enqueue_dms(&mut first, 1, &[7], &a[0].key(), "digest", "digest", next).await.unwrap();
+        first.commit().await.unwrap();
+        assert!(second.await.unwrap().is_empty(), "nothing left for the second pass: no line is split off");
+        // A late item for that day: a digest of its own, under a new key.
+        add_digest_items(&mut conn, 1, &[7], "topic:3", "three", t0()).await.unwrap();
+        let late = take_due_digests(&mut conn, next.date_naive(), next, 100).await.unwrap();
+        assert_eq!(late.len(), 1);
+        assert_eq!(late[0].lines, ["three"]);
+        assert_ne!(late[0].key(), a[0].key());
+        assert_eq!(enqueue_dms(&mut conn, 1, &[7], &late[0].key(), "digest", "digest", next).await.unwrap(), 1);
+        let n: i64 = sqlx::query_scalar("select count(*) from deliveries where kind = 'digest'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(n, 2, "both digests are queued; no line lost");
     }
 
     #[sqlx::test]

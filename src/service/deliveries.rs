@@ -2,14 +2,20 @@
 //!
 //! Events put one row per recipient into `deliveries` (a unique key per
 //! event and member, in the transaction that claims the event), then wake
-//! this process's worker. The worker claims due rows with a lease
-//! (`for update skip locked`), sends them one at a time, and records the
-//! outcome:
+//! this process's worker. The worker claims one due row at a time with a
+//! short lease and a claim token (`for update skip locked`), renews the
+//! lease before every try (and sends nothing if the claim was taken over),
+//! sends, and records the outcome only while the claim is still its own:
 //! - sent: `state = 'sent'` with the message id. The row id is the message's
 //!   nonce (`enforce_nonce`), so a resend after a crash between the send and
-//!   the commit returns the first message instead of posting a second one.
+//!   the commit (the job comes back when its lease ends, within a minute)
+//!   returns the first message instead of posting a second one.
+//! - pacing: every DM channel open and DM send takes a slot of the
+//!   process's share of Discord's global limit (`Queue::limiter`, 40/s); a
+//!   route's headers saying its bucket is empty add a wait.
 //! - 429: wait `retry_after` (short waits in real time, here; long ones by
-//!   moving `run_at`); a global 429 pauses every send of this worker.
+//!   moving `run_at`); a global 429 pauses the limiter, so every DM of this
+//!   process (worker and background pass) waits.
 //! - 5xx / network: a few quick retries, then `run_at` moves out with
 //!   exponential backoff (measured by the bot's clock), until `MAX_ATTEMPTS`.
 //! - 50007 (DMs closed): the member is marked, this and their other pending
@@ -29,10 +35,14 @@ use crate::inflight::InFlight;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// How long a claim holds a job: a worker that died gives its jobs back then.
-const LEASE_MINUTES: i64 = 5;
-/// Jobs claimed at once.
-const BATCH: i64 = 20;
+/// How long a claim holds a job: a worker that died gives its job back then.
+/// Renewed before every try, so it only has to cover one send (15 s
+/// timeout) or one short 429 wait (10 s), and stays well inside the few
+/// minutes Discord remembers a nonce for.
+const LEASE: chrono::Duration = chrono::Duration::seconds(45);
+/// Jobs claimed at once: one, so no claimed job waits in memory behind
+/// another's retries while its lease runs.
+const BATCH: i64 = 1;
 /// How often the worker looks for jobs it was not woken for.
 const POLL: Duration = Duration::from_secs(2);
 /// Quick tries in a row before the job goes back to the queue.
@@ -44,9 +54,18 @@ const MAX_ATTEMPTS: i32 = 8;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// This process's DM queue: the bell that wakes its worker, and its share
+/// of Discord's global rate limit, taken by every DM channel open and every
+/// DM send of the worker and of the background pass alike.
+#[derive(Debug, Default)]
+pub struct Queue {
+    bell: tokio::sync::Notify,
+    pub limiter: crate::discord::limiter::GlobalLimiter,
+}
+
 /// Wake this process's worker (jobs were queued).
 pub fn wake(app: &App) {
-    app.deliveries.notify_one();
+    app.deliveries.bell.notify_one();
 }
 
 /// The worker: runs until `stop` turns true.
@@ -72,7 +91,7 @@ pub async fn run(app: App, inflight: InFlight, mut stop: watch::Receiver<bool>) 
             break;
         }
         tokio::select! {
-            _ = app.deliveries.notified() => {}
+            _ = app.deliveries.bell.notified() => {}
             _ = tokio::time::sleep(POLL) => {}
             _ = stop.wait_for(|s| *s) => break,
         }
@@ -98,13 +117,12 @@ pub async fn run_due(app: &App) {
 async fn drain_once(app: &App, stop: &watch::Receiver<bool>) -> Result<usize, BoxError> {
     let jobs = {
         let mut conn = app.pool.acquire().await?;
-        dd::claim(&mut conn, app.clock.now(), chrono::Duration::minutes(LEASE_MINUTES), BATCH).await?
+        dd::claim(&mut conn, app.clock.now(), LEASE, BATCH).await?
     };
     let n = jobs.len();
     for (i, job) in jobs.iter().enumerate() {
         if *stop.borrow() {
-            let rest: Vec<i64> = jobs[i..].iter().map(|j| j.id).collect();
-            dd::release(&mut *app.pool.acquire().await?, &rest).await?;
+            dd::release(&mut *app.pool.acquire().await?, &jobs[i..]).await?;
             return Ok(n);
         }
         deliver(app, job).await?;
@@ -117,6 +135,7 @@ async fn channel_for(app: &App, user_id: u64) -> Result<Result<u64, SendOutcome>
     if let Some(c) = dd::dm_channel(&mut *app.pool.acquire().await?, user_id).await? {
         return Ok(Ok(c));
     }
+    app.deliveries.limiter.acquire().await;
     match dm::open(&app.http, user_id).await {
         Ok(c) => {
             dd::set_dm_channel(&mut *app.pool.acquire().await?, user_id, c).await?;
@@ -129,7 +148,7 @@ async fn channel_for(app: &App, user_id: u64) -> Result<Result<u64, SendOutcome>
 }
 
 /// Exponential backoff for the `attempts`-th failed claim: 30 s, 1 min,
-/// 2 min, ... at most an hour.
+/// 2 min, ... at most 32 min (1,920 s, from the 7th on).
 fn backoff(attempts: i32) -> chrono::Duration {
     let secs = 30i64.saturating_mul(1i64 << attempts.clamp(1, 7).saturating_sub(1));
     chrono::Duration::seconds(secs.min(3600))
@@ -141,9 +160,23 @@ async fn deliver(app: &App, job: &dd::Job) -> Result<(), BoxError> {
     let mut outcome = SendOutcome::Transient("not tried".into());
     for _ in 0..QUICK_TRIES {
         outcome = match channel_for(app, job.user_id).await? {
-            Ok(channel) => dm::send(&app.http, channel, &job.content, &nonce).await,
+            Ok(channel) => {
+                app.deliveries.limiter.acquire().await;
+                // Only while the claim is still ours, and for long enough to
+                // cover this send: otherwise another worker may hold the job.
+                let until = app.clock.now() + LEASE;
+                if !dd::renew(&mut *app.pool.acquire().await?, job, until).await? {
+                    tracing::info!(job = job.id, "the claim on a DM ran out and was taken over; not sending");
+                    return Ok(());
+                }
+                dm::send(&app.http, channel, &job.content, &nonce).await
+            }
             Err(o) => o,
         };
+        if let SendOutcome::RateLimited { retry_after, global: true } = &outcome {
+            // Discord's global limit: hold every DM of this process.
+            app.deliveries.limiter.pause(*retry_after);
+        }
         match &outcome {
             SendOutcome::RateLimited { retry_after, global } if *retry_after <= SHORT_WAIT => {
                 tracing::debug!(job = job.id, ?retry_after, global, "rate limited; waiting");
@@ -161,7 +194,9 @@ async fn deliver(app: &App, job: &dd::Job) -> Result<(), BoxError> {
     let mut conn = app.pool.acquire().await?;
     match outcome {
         SendOutcome::Sent { message_id, pace } => {
-            dd::mark_sent(&mut conn, job.id, message_id, now).await?;
+            if !dd::mark_sent(&mut conn, job, message_id, now).await? {
+                tracing::warn!(job = job.id, "a DM was sent after its claim was taken over (the nonce dedupes it)");
+            }
             if let Some(p) = pace {
                 // The route's bucket is empty: wait for it instead of earning a 429.
                 tokio::time::sleep(p.min(SHORT_WAIT)).await;
@@ -169,23 +204,23 @@ async fn deliver(app: &App, job: &dd::Job) -> Result<(), BoxError> {
         }
         SendOutcome::DmsClosed => {
             dd::mark_dms_closed(&mut conn, job.user_id, now).await?;
-            dd::finish(&mut conn, job.id, "dropped", "dms closed (50007)", now).await?;
+            dd::finish(&mut conn, job, "dropped", "dms closed (50007)", now).await?;
             let more = dd::drop_pending_of(&mut conn, job.user_id, now).await?;
             tracing::info!(user = job.user_id, dropped_also = more, "DMs closed: the member is marked and not retried");
         }
         SendOutcome::Failed(e) => {
             tracing::warn!(job = job.id, error = %e, "a DM failed for good");
-            dd::finish(&mut conn, job.id, "failed", &e, now).await?;
+            dd::finish(&mut conn, job, "failed", &e, now).await?;
         }
         SendOutcome::RateLimited { retry_after, .. } => {
             let wait = chrono::Duration::from_std(retry_after).unwrap_or(chrono::Duration::hours(1));
-            dd::retry_at(&mut conn, job.id, now + wait, "429").await?;
+            dd::retry_at(&mut conn, job, now + wait, "429").await?;
         }
         SendOutcome::Transient(e) => {
             if job.attempts >= MAX_ATTEMPTS {
-                dd::finish(&mut conn, job.id, "failed", &format!("gave up: {e}"), now).await?;
+                dd::finish(&mut conn, job, "failed", &format!("gave up: {e}"), now).await?;
             } else {
-                dd::retry_at(&mut conn, job.id, now + backoff(job.attempts), &e).await?;
+                dd::retry_at(&mut conn, job, now + backoff(job.attempts), &e).await?;
             }
         }
     }
@@ -205,8 +240,7 @@ pub async fn queue_digests(app: &App) -> Result<u64, BoxError> {
         }
         for d in &digests {
             let content = crate::views::notifications::digest(d);
-            let key = format!("digest:{}:{}", d.guild_id, d.day);
-            queued += dd::enqueue_dms(&mut tx, d.guild_id, &[d.user_id], &key, &content, "digest", now).await?;
+            queued += dd::enqueue_dms(&mut tx, d.guild_id, &[d.user_id], &d.key(), &content, "digest", now).await?;
         }
         tx.commit().await?;
     }

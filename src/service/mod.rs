@@ -28,12 +28,13 @@ use sqlx::PgPool;
 
 /// What the use cases need: the database, Discord's REST client, the bot's
 /// own user id, the clock deadlines are measured against, and the bell that
-/// wakes this process's DM worker (`deliveries`).
+/// wakes this process's DM worker with the process's share of Discord's
+/// global rate limit (`deliveries`).
 #[derive(Clone)]
 pub struct App {
     pub pool: PgPool,
     pub http: DiscordHttp,
     pub bot_id: u64,
     pub clock: crate::clock::Clock,
-    pub deliveries: std::sync::Arc<tokio::sync::Notify>,
+    pub deliveries: std::sync::Arc<deliveries::Queue>,
 }

@@ -92,6 +92,7 @@ mod tests {
             guild_id: 1,
             user_id: 2,
             day: "2026-11-28".parse().unwrap(),
+            run: 1,
             lines: (0..200).map(|i| format!("line {i} {}", "x".repeat(40))).collect(),
         };
         let s = digest(&d);

@@ -247,6 +247,59 @@ async fn a_restart_while_dming_500_members_loses_none_and_sends_none_twice() {
     assert_eq!(sim.count("select count(*) from deliveries where state = 'sent'").await, 500);
 }
 
+/// Discord's global limit (50 requests a second for the bot, every route)
+/// is reported only in a global 429, and a DM channel open counts toward it
+/// as much as a send: the queue paces both under it and earns no 429.
+#[tokio::test]
+async fn dm_mode_stays_under_discords_global_limit_counting_dm_channel_opens() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let bob = sim.member("bob");
+    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+    bob.slash("join", &[("group", "Rust")]).await;
+    let group_id: i64 =
+        sqlx::query_scalar("select id from groups where name = 'Rust'").fetch_one(&sim.pool).await.unwrap();
+    let members: Vec<Actor> = (0..60).map(|i| sim.member(&format!("m{i}"))).collect();
+    let ids: Vec<i64> = members.iter().map(|m| m.user_id as i64).collect();
+    let guild = sim.fake.guild_id as i64;
+    sqlx::query("insert into subscriptions (guild_id, user_id, kind, target_id) select $1, u, 'group', $2 from unnest($3::bigint[]) u")
+        .bind(guild)
+        .bind(group_id)
+        .bind(&ids)
+        .execute(&sim.pool)
+        .await
+        .unwrap();
+    sqlx::query("insert into notification_prefs (guild_id, user_id, mode, updated_at) select $1, u, 'dm', now() from unnest($2::bigint[]) u")
+        .bind(guild)
+        .bind(&ids)
+        .execute(&sim.pool)
+        .await
+        .unwrap();
+    sim.fake.set_rate_limit(Some(RateLimit::global(50, Duration::from_secs(1))));
+    let topic = bob.create_topic(channel, "Big news", "everyone");
+    let needle = format!("<#{topic}>");
+    for m in &members {
+        sim.fake.wait_for(30, "every member has the DM", || !dms_about(m, &needle).is_empty()).await;
+    }
+    queue_drained(&sim).await;
+    for m in &members {
+        assert_eq!(dms_about(m, &needle).len(), 1, "{} got the DM once", m.name);
+    }
+    let (opens, sends, throttled) = sim.fake.with(|w| {
+        let limited = |(m, p, _): &&(String, String, u16)| {
+            m == "POST" && (p == "/api/v10/users/@me/channels" || p.ends_with("/messages"))
+        };
+        (
+            w.requests.iter().filter(|(m, p, _)| m == "POST" && p == "/api/v10/users/@me/channels").count(),
+            w.requests.iter().filter(|(m, p, s)| m == "POST" && p.ends_with("/messages") && *s == 200).count(),
+            w.requests.iter().filter(limited).filter(|(_, _, s)| *s == 429).count(),
+        )
+    });
+    assert_eq!(opens, 60, "one DM channel open per member, each counted by the global limit");
+    assert!(sends >= 60, "{sends}");
+    assert_eq!(throttled, 0, "paced under the global limit: no 429 (which would count as invalid requests)");
+}
+
 #[tokio::test]
 async fn the_daily_digest_is_one_dm_per_member_per_day_with_that_days_topics() {
     let sim = Sim::start().await;
