@@ -4,7 +4,7 @@
 //! followed threads, and the one reply that mentions a post's followers.
 
 use super::{call, DiscordError, DiscordHttp};
-use serenity::all::{ChannelId, CreateAllowedMentions, CreateMessage, EditRole, GuildId, Permissions, RoleId, UserId};
+use serenity::all::{ChannelId, EditRole, GuildId, Permissions};
 
 /// Make a group's notification role: no permissions, not hoisted, and
 /// mentionable so the bot's mention lands without Mention @everyone.
@@ -22,27 +22,6 @@ pub async fn create_role(http: &DiscordHttp, guild_id: u64, name: &str, reason: 
     })
     .await?;
     Ok(role.id.get())
-}
-
-/// Post `content` in `channel_id`, allowing exactly these pings: `role_id`
-/// and `users`.
-pub async fn announce(
-    http: &DiscordHttp,
-    channel_id: u64,
-    content: &str,
-    role_id: Option<u64>,
-    users: &[u64],
-) -> Result<u64, DiscordError> {
-    let m = call(|| {
-        let mut allowed = CreateAllowedMentions::new().roles(role_id.map(RoleId::new));
-        if !users.is_empty() {
-            allowed = allowed.users(users.iter().map(|u| UserId::new(*u)));
-        }
-        ChannelId::new(channel_id)
-            .send_message(http.as_ref(), CreateMessage::new().content(content).allowed_mentions(allowed))
-    })
-    .await?;
-    Ok(m.id.get())
 }
 
 /// An active thread of a guild: (thread id, parent channel id, creator).

@@ -15,6 +15,7 @@
 //! announces at start-up the topics created while the bot was down.
 
 use super::App;
+use crate::discord::messages::{post_pinging, Mentions};
 use crate::discord::{notify as dn, roles, DiscordError};
 use crate::domain::delivery::{self, Follower, Mode};
 use crate::domain::group::{self, Group};
@@ -201,14 +202,12 @@ async fn post_pings(
     messages: &[Pings],
 ) -> Result<Option<u64>, DiscordError> {
     let mut first = None;
-    for m in messages {
-        let id = match reply_to {
-            Some(r) => {
-                crate::discord::messages::post_pinging(&app.http, channel_id, &m.content, &m.users, Some(r), None)
-                    .await?
-            }
-            None => dn::announce(&app.http, channel_id, &m.content, m.role, &m.users).await?,
-        };
+    for (i, m) in messages.iter().enumerate() {
+        // One nonce per message (a topic's thread or the replied-to message
+        // names it): a send retried after a lost answer posts once.
+        let nonce = format!("gh{:x}.{i}", reply_to.unwrap_or(channel_id));
+        let pings = Mentions { users: &m.users, role: m.role, reply_to, nonce: Some(&nonce) };
+        let id = post_pinging(&app.http, channel_id, &m.content, pings).await?;
         first.get_or_insert(id);
     }
     Ok(first)

@@ -10,6 +10,7 @@
 //! permanent one is recorded (audit) and not retried.
 
 use super::App;
+use crate::discord::messages::{post_pinging, Mentions};
 use crate::discord::{review, DiscordError};
 use crate::domain::request::{self as requests, Request, Status};
 use crate::domain::sla::{self, Sla, SlaError};
@@ -66,8 +67,13 @@ async fn remind(app: &App, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
                 // One nonce per reminder (its first request is reminded once):
                 // a retried send after a lost answer posts it once.
                 let nonce = format!("gh-remind-{}", first.id);
-                match crate::discord::messages::post_pinging(&app.http, thread, &text, &leaders, None, Some(&nonce))
-                    .await
+                match post_pinging(
+                    &app.http,
+                    thread,
+                    &text,
+                    Mentions { users: &leaders, nonce: Some(&nonce), ..Default::default() },
+                )
+                .await
                 {
                     Ok(_) => Ok(()),
                     Err(e) if e.is_transient() => {
@@ -115,7 +121,9 @@ async fn escalate(app: &App, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
             None => Err("no mod channel is set".to_string()),
             Some(channel) => {
                 let (text, nonce) = (view::escalation(&due, &s, now), format!("gh-alert-{}", due[0].id));
-                match crate::discord::messages::post_pinging(&app.http, channel, &text, &[], None, Some(&nonce)).await {
+                match post_pinging(&app.http, channel, &text, Mentions { nonce: Some(&nonce), ..Default::default() })
+                    .await
+                {
                     Ok(_) => Ok(()),
                     Err(e) if e.is_transient() => {
                         warn!(guild_id, error = %e, "escalation not sent; retrying next pass");

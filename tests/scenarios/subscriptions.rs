@@ -402,3 +402,20 @@ async fn past_the_role_cap_a_groups_followers_are_pinged_by_name() {
         a.content.contains(&format!("<@{}>", alice.user_id)) && a.content.contains(&format!("<@{}>", carol.user_id))
     );
 }
+
+#[tokio::test]
+async fn an_announcement_whose_answer_was_lost_is_posted_once() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let (alice, bob) = (sim.member("alice"), sim.member("bob"));
+    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+    alice.slash("join", &[("group", "Rust")]).await;
+    bob.slash("join", &[("group", "Rust")]).await;
+    // Discord posts the announcement but answers 500; the retry carries the
+    // same nonce, so Discord hands back the first message.
+    sim.fake.inject(fake_discord::Fault::server_error_after_processing("POST", "/messages").times(1));
+    let topic = bob.create_topic(channel, "Lifetimes", "How do they work?");
+    announcement(&sim, topic).await;
+    settle().await;
+    assert_eq!(bot_messages(&sim, topic).len(), 1, "announced once despite the lost answer");
+}
