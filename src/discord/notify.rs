@@ -1,7 +1,7 @@
 //! Notification side effects (S3, S5 mention mode): the per-group
-//! notification role, the one announcement that mentions it, the active
-//! threads read at start-up to catch up (S6), thread membership for
-//! followed threads, and the one reply that mentions a post's followers.
+//! notification role, the active threads read at start-up to catch up (S6),
+//! and a thread's parent. The messages that ping are posted with
+//! `messages::post_pinging`; thread membership is in `channels`.
 
 use super::{call, DiscordError, DiscordHttp};
 use serenity::all::{ChannelId, EditRole, GuildId, Permissions};
