@@ -43,9 +43,12 @@ pub fn member(w: &World, m: &Member) -> Value {
 }
 
 /// A member as it appears in an interaction (with permissions).
-pub fn interaction_member(w: &World, guild_id: u64, m: &Member) -> Value {
+/// A member as an interaction carries it: Discord adds `permissions`, "total
+/// permissions of the member in the channel, including overwrites" (the
+/// channel the interaction came from).
+pub fn interaction_member(w: &World, channel_id: u64, m: &Member) -> Value {
     let mut v = member(w, m);
-    v["permissions"] = json!(w.base_permissions(guild_id, m.user_id).to_string());
+    v["permissions"] = json!(w.channel_permissions(channel_id, m.user_id).to_string());
     v
 }
 

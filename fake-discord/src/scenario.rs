@@ -301,14 +301,14 @@ impl Actor {
     }
 
     pub async fn slash_in(&self, channel_id: u64, command: &str, options: &[(&str, &str)]) -> Reply {
-        let data = self.command_data(command, options, None);
+        let data = self.command_data(channel_id, command, options, None);
         self.send(2, channel_id, data, None).await
     }
 
     /// Type into an option with autocomplete; returns the choices' names.
     pub async fn autocomplete(&self, command: &str, options: &[(&str, &str)], focused: &str) -> Vec<String> {
         let ch = self.fake.general_channel();
-        let data = self.command_data(command, options, Some(focused));
+        let data = self.command_data(ch, command, options, Some(focused));
         let r = self.send(4, ch, data, None).await;
         r.choices().into_iter().map(|(n, _)| n).collect()
     }
@@ -484,7 +484,7 @@ impl Actor {
     }
 
     /// Build `data` for a chat-input command from the registered definition.
-    fn command_data(&self, command: &str, options: &[(&str, &str)], focused: Option<&str>) -> Value {
+    fn command_data(&self, channel_id: u64, command: &str, options: &[(&str, &str)], focused: Option<&str>) -> Value {
         let mut path = command.split_whitespace();
         let top = path.next().expect("command name");
         let def = self
@@ -526,7 +526,7 @@ impl Actor {
                     5 => json!(*value == "true"),
                     10 => json!(value.parse::<f64>().unwrap_or_else(|_| panic!("{name} wants a number"))),
                     6 => {
-                        self.resolve_user(&mut resolved, value);
+                        self.resolve_user(channel_id, &mut resolved, value);
                         json!(value)
                     }
                     7 => {
@@ -567,14 +567,14 @@ impl Actor {
         data
     }
 
-    fn resolve_user(&self, resolved: &mut Value, id: &str) {
+    fn resolve_user(&self, channel_id: u64, resolved: &mut Value, id: &str) {
         let uid: u64 = id.parse().expect("user id");
         self.fake.with(|w| {
             if let Some(u) = w.users.get(&uid) {
                 resolved["users"][id] = payload::user(u);
             }
             if let Some(m) = w.guilds[&self.guild_id].members.get(&uid) {
-                let mut mv = payload::interaction_member(w, self.guild_id, m);
+                let mut mv = payload::interaction_member(w, channel_id, m);
                 mv.as_object_mut().map(|o| o.remove("user"));
                 resolved["members"][id] = mv;
             }
@@ -654,7 +654,7 @@ fn interaction_payload(
     source_message: Option<u64>,
 ) -> Value {
     let g = &w.guilds[&gid];
-    let member = g.members.get(&uid).map(|m| payload::interaction_member(w, gid, m)).unwrap_or(Value::Null);
+    let member = g.members.get(&uid).map(|m| payload::interaction_member(w, channel_id, m)).unwrap_or(Value::Null);
     let channel = w
         .channels
         .get(&channel_id)
@@ -978,6 +978,27 @@ mod tests {
             assert_eq!(crate::rest::remove_thread_member(w, thread, owner).unwrap_err().code, 50083);
             assert_eq!(crate::rest::remove_thread_member(w, general, owner).unwrap_err().code, 50024);
         });
+    }
+
+    #[tokio::test]
+    async fn an_interactions_member_permissions_are_those_in_its_channel() {
+        let fake = FakeDiscord::start().await;
+        let gid = fake.guild_id;
+        let quiet = fake.create_channel_by_hand(
+            "announcements",
+            channel_type::TEXT,
+            None,
+            vec![Overwrite { id: gid, kind: 0, allow: 0, deny: perms::SEND_MESSAGES }],
+        );
+        let alice = fake.member("alice");
+        let perms_in = |channel: u64| -> u64 {
+            fake.with(|w| {
+                let v = interaction_payload(w, 1 << 22, "t", 2, gid, alice.user_id, channel, json!({}), None);
+                v["member"]["permissions"].as_str().unwrap().parse().unwrap()
+            })
+        };
+        assert_ne!(perms_in(fake.general_channel()) & perms::SEND_MESSAGES, 0);
+        assert_eq!(perms_in(quiet) & perms::SEND_MESSAGES, 0, "the channel's overwrite counts, as on Discord");
     }
 
     #[tokio::test]
