@@ -52,7 +52,7 @@ pub fn refusal(e: InviteError, as_invitee: bool) -> Result<String, Error> {
             "You've sent {cap} invitations in the last 24 hours, the most this server allows. You can invite again from <t:{}:f>.",
             free_at.timestamp()
         ),
-        InviteError::NotFound => "That invitation doesn't exist.".into(),
+        InviteError::NotFound => "That invitation doesn't exist any more (its group may have been deleted).".into(),
         InviteError::NotYours => "That invitation isn't yours: only the person invited can answer it.".into(),
         InviteError::NoLongerOpen(i) => format!(
             "Invitation #{} to join **{}** is no longer open: {}.",

@@ -94,7 +94,9 @@ pub fn refusal(e: RequestError) -> Result<String, Error> {
             r.group_name,
             view::standing(&r)
         ),
-        RequestError::NotFound => "That request doesn't exist (or isn't yours).".into(),
+        RequestError::NotFound => {
+            "That request doesn't exist (its group may have been deleted), or it isn't yours.".into()
+        }
         RequestError::AlreadyDecided(r) => format!("Request #{} was already {}.", r.id, view::standing(&r)),
         RequestError::NotAllowed => {
             "Only this group's leaders, and people with Manage Roles, can decide its requests.".into()

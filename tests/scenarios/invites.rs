@@ -458,3 +458,16 @@ async fn an_invitation_no_longer_holds_once_its_inviter_may_not_invite() {
     assert!(!r.text().contains("Error"), "{}", r.text());
     assert!(carol.has_role_named("Rust"));
 }
+
+#[tokio::test]
+async fn an_invitation_to_a_deleted_group_says_so_when_pressed() {
+    let Setup { sim, ada, lena, bob } = setup().await;
+    invite(&lena, bob.user_id, "Rust").await;
+    let card = dm_card(&bob);
+    let ask = ada.slash("group delete", &[("group", "Rust")]).await;
+    let done = ask.click("Delete group").await;
+    assert!(!done.text().contains("Error"), "{}", done.text());
+    let r = bob.click(card.id, &button_id(&card, "Accept")).await;
+    assert!(r.text().contains("doesn't exist any more") && r.text().contains("deleted"), "{}", r.text());
+    assert_eq!(sim.count("select count(*) from invitations").await, 0);
+}
