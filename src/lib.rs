@@ -166,7 +166,7 @@ async fn on_event(ctx: &serenity::all::Context, event: &FullEvent, data: &Data) 
     if let FullEvent::Message { new_message: m } = event {
         // S3: a message in a followed thread, a reply to a followed post.
         // Only ids are read: no MESSAGE_CONTENT intent is needed.
-        if let (Some(guild), false) = (m.guild_id, m.author.bot) {
+        if let (Some(guild), false, true) = (m.guild_id, m.author.bot, posted_by_a_member(m)) {
             let _guard = data.inflight.enter();
             let reply_to = reply_target(m);
             let r = service::notify::message_created(
@@ -206,6 +206,14 @@ fn reply_target(m: &serenity::all::Message) -> Option<u64> {
         return None;
     }
     r.message_id.map(|id| id.get())
+}
+
+/// Whether a message is something a member wrote (a message or a reply),
+/// rather than a notice Discord posts on its own (a pin, a member joining, a
+/// thread created, a boost...): followers hear only of the former.
+fn posted_by_a_member(m: &serenity::all::Message) -> bool {
+    use serenity::all::MessageType;
+    matches!(m.kind, MessageType::Regular | MessageType::InlineReply)
 }
 
 /// Run until `shutdown` resolves (or the client fails), then stop gracefully.

@@ -695,3 +695,25 @@ async fn pin_notices_and_forwards_of_a_followed_post_are_not_replies() {
     }
     assert_eq!(sim.count("select count(*) from deliveries").await, 1, "only the reply was queued");
 }
+
+#[tokio::test]
+async fn a_pin_notice_in_a_followed_thread_is_not_a_new_message() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let (bob, frank) = (sim.member("bob"), sim.member("frank"));
+    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+    for a in [&bob, &frank] {
+        a.slash("join", &[("group", "Rust")]).await;
+    }
+    set_mode(&frank, "Direct message for each").await;
+    let topic = bob.create_topic(channel, "Hello", "first");
+    let r = frank.slash_in(topic, "subscribe", &[]).await;
+    assert!(r.text().contains("now following this thread"), "{}", r.text());
+    let post = bob.post_message(topic, "worth pinning", None);
+    sim.fake.wait_for(20, "frank hears of the message", || !dms_about(&frank, &post.to_string()).is_empty()).await;
+    let pin = sim.fake.owner().pin_message(topic, post);
+    settle().await;
+    queue_drained(&sim).await;
+    assert!(dms_about(&frank, &pin.to_string()).is_empty(), "a pin notice is Discord's, not a new message");
+    assert_eq!(dms_about(&frank, &post.to_string()).len(), 1);
+}
