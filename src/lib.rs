@@ -42,6 +42,8 @@ pub struct Running {
     inflight: inflight::InFlight,
     /// Turned true to stop the background loop.
     stop: tokio::sync::watch::Sender<bool>,
+    /// The background loop and the DM worker, for `crash`.
+    tasks: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
 }
 
 impl Running {
@@ -56,6 +58,20 @@ impl Running {
         let _ = self.client_task.await;
         self.pool.close().await;
         tracing::info!("stopped");
+    }
+
+    /// Stop at once, as a crash would: the background loop and the DM worker
+    /// are dropped wherever they are (mid-send included), nothing is drained
+    /// or given back, connections are cut. For tests of what survives a crash.
+    pub async fn crash(self) {
+        for t in self.tasks.lock().expect("task list").drain(..) {
+            t.abort();
+        }
+        self.client_task.abort();
+        let _ = self.client_task.await;
+        self.shard_manager.shutdown_all().await;
+        self.pool.close().await;
+        tracing::info!("crashed on purpose");
     }
 
     /// Wait until the client stops by itself (a fatal gateway error).
@@ -89,6 +105,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let setup_pool = pool.clone();
     let setup_inflight = inflight.clone();
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let setup_tasks = tasks.clone();
     let (clock, tick) = (config.clock.clone(), config.tick);
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
@@ -119,9 +137,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                     clock: clock.clone(),
                     deliveries: Default::default(),
                 };
-                tokio::spawn(background::run(app.clone(), clock, tick, setup_inflight.clone(), stop_rx.clone()));
+                let pass = tokio::spawn(background::run(app.clone(), clock, tick, setup_inflight.clone(), stop_rx.clone()));
                 // S5: the DM queue's worker (woken by new jobs, polling for others).
-                tokio::spawn(service::deliveries::run(app.clone(), setup_inflight.clone(), stop_rx));
+                let worker = tokio::spawn(service::deliveries::run(app.clone(), setup_inflight.clone(), stop_rx));
+                setup_tasks.lock().expect("task list").extend([pass.abort_handle(), worker.abort_handle()]);
                 // S6: announce the topics created while the bot was down.
                 for g in &ready.guilds {
                     let (app, guild, guard) = (app.clone(), g.id.get(), setup_inflight.clone());
@@ -140,7 +159,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .context("building the Discord client")?;
     let shard_manager = client.shard_manager.clone();
     let client_task = tokio::spawn(async move { client.start().await });
-    Ok(Running { shard_manager, client_task, pool, inflight, stop })
+    Ok(Running { shard_manager, client_task, pool, inflight, stop, tasks })
 }
 
 async fn on_event(ctx: &serenity::all::Context, event: &FullEvent, data: &Data) -> Result<(), Error> {

@@ -37,6 +37,9 @@ pub struct Fault {
     /// Handle the request first, then answer with the failure anyway (a 5xx
     /// whose work was done: the client can't tell and may try again).
     pub after_processing: bool,
+    /// Handle the request normally but hold the answer this long (a slow
+    /// network: the client may give up, or die, while it waits).
+    pub answer_after: Option<Duration>,
 }
 
 /// An opt-in rate limit, as Discord documents them (topics/rate-limits).
@@ -148,7 +151,13 @@ impl Fault {
             times: 1,
             skip: 0,
             after_processing: false,
+            answer_after: None,
         }
+    }
+    /// The request is handled at once (its effect happens) but answered only
+    /// after `after`.
+    pub fn slow_answer(method: &str, path_contains: &str, after: Duration) -> Fault {
+        Fault { answer_after: Some(after), ..Self::status(method, path_contains, 200, 0, "") }
     }
     pub fn missing_permissions(method: &str, path_contains: &str) -> Fault {
         Self::status(method, path_contains, 403, 50013, "Missing Permissions")
@@ -466,10 +475,15 @@ async fn rest_entry(
     };
     let path_only = raw_path.split('?').next().unwrap_or_default().strip_prefix("/api/v10").unwrap_or_default();
     let limited = rate_limit(&inner, method.as_str(), path_only);
+    let mut answer_after = None;
     let status_and_body = match limited.as_ref().and_then(|l| l.refused) {
         Some((retry, global)) => Err((ApiError::new(429, 0, "You are being rate limited."), Some(retry), global)),
-        None => handle(&inner, &method, &raw_path, &headers, json_body.as_ref()).map_err(|(e, r)| (e, r, false)),
+        None => handle(&inner, &method, &raw_path, &headers, json_body.as_ref(), &mut answer_after)
+            .map_err(|(e, r)| (e, r, false)),
     };
+    if let Some(after) = answer_after {
+        tokio::time::sleep(after).await;
+    }
     let (status, out, retry_after) = match status_and_body {
         Ok((status, v)) => (status, v, None),
         Err((e, retry, global)) => {
@@ -508,7 +522,14 @@ async fn rest_entry(
 
 type Handled = Result<(u16, Option<Value>), (ApiError, Option<f64>)>;
 
-fn handle(inner: &Inner, method: &Method, raw_path: &str, headers: &HeaderMap, body: Option<&Value>) -> Handled {
+fn handle(
+    inner: &Inner,
+    method: &Method,
+    raw_path: &str,
+    headers: &HeaderMap,
+    body: Option<&Value>,
+    answer_after: &mut Option<Duration>,
+) -> Handled {
     let path = raw_path.split('?').next().unwrap_or("");
     let Some(api_path) = path.strip_prefix("/api/v10") else {
         inner.world.lock().violations.push(format!("{method} {raw_path}: not under /api/v10"));
@@ -530,7 +551,11 @@ fn handle(inner: &Inner, method: &Method, raw_path: &str, headers: &HeaderMap, b
         inner.world.lock().violations.push(why.clone());
         return Err((ApiError::invalid_form(&why), None));
     }
-    let fault = take_fault(inner, method.as_str(), api_path);
+    let mut fault = take_fault(inner, method.as_str(), api_path);
+    if let Some(after) = fault.as_ref().and_then(|f| f.answer_after) {
+        *answer_after = Some(after);
+        fault = None;
+    }
     if let Some(fault) = fault.as_ref().filter(|f| !f.after_processing) {
         let e = ApiError::new(fault.status, fault.code, &fault.message);
         return Err((e, fault.retry_after));
@@ -650,6 +675,25 @@ mod tests {
         assert_eq!(fake.with(|w| w.channel_messages(general).len()), 1, "posted despite the 500");
         assert_eq!(send(&fake, general, body).await.status(), 200);
         assert_eq!(fake.with(|w| w.channel_messages(general).len()), 1, "the nonce keeps the retry from posting again");
+    }
+
+    #[tokio::test]
+    async fn a_slow_answer_does_the_work_at_once_and_answers_later() {
+        let fake = FakeDiscord::start().await;
+        let general = fake.general_channel();
+        fake.inject(Fault::slow_answer("POST", "/messages", Duration::from_millis(600)));
+        let started = std::time::Instant::now();
+        let pending = tokio::spawn({
+            let fake = fake.clone();
+            async move { send(&fake, general, json!({"content": "slow"})).await.status() }
+        });
+        fake.wait_for(5, "the message is posted before the answer", || {
+            fake.with(|w| w.channel_messages(general).len()) == 1
+        })
+        .await;
+        assert!(!pending.is_finished(), "the answer is still held");
+        assert_eq!(pending.await.unwrap(), 200);
+        assert!(started.elapsed() >= Duration::from_millis(600));
     }
 
     #[tokio::test]

@@ -717,3 +717,30 @@ async fn a_pin_notice_in_a_followed_thread_is_not_a_new_message() {
     assert!(dms_about(&frank, &pin.to_string()).is_empty(), "a pin notice is Discord's, not a new message");
     assert_eq!(dms_about(&frank, &post.to_string()).len(), 1);
 }
+
+#[tokio::test]
+async fn a_crash_after_discord_posted_a_dm_but_before_it_was_recorded_sends_it_once() {
+    let mut sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let (bob, reader) = (sim.member("bob"), sim.member("reader"));
+    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+    for a in [&bob, &reader] {
+        a.slash("join", &[("group", "Rust")]).await;
+    }
+    set_mode(&reader, "Direct message for each").await;
+    // Discord posts the DM at once but its answer is slow: the bot dies
+    // waiting for it, so the job is claimed, sent and never recorded.
+    sim.fake.inject(fake_discord::Fault::slow_answer("POST", "/messages", Duration::from_secs(3)));
+    let topic = bob.create_topic(channel, "Crash course", "hold on");
+    let needle = format!("<#{topic}>");
+    sim.fake.wait_for(20, "the DM reached Discord", || !dms_about(&reader, &needle).is_empty()).await;
+    sim.crash_bot().await;
+    assert_eq!(sim.count("select count(*) from deliveries where state = 'sent'").await, 0, "never recorded");
+    // A new process takes the job over once the dead one's claim lapses,
+    // and sends it again with the same nonce: Discord returns the first DM.
+    sim.start_bot().await;
+    sim.clock.advance(chrono::Duration::minutes(2)).await;
+    queue_drained(&sim).await;
+    assert_eq!(sim.count("select count(*) from deliveries where state = 'sent'").await, 1);
+    assert_eq!(dms_about(&reader, &needle).len(), 1, "one DM, not two");
+}

@@ -59,6 +59,14 @@ impl Sim {
         self.bot = Some(start_bot_after(&self.fake, &self.database_url, &self.clock, before).await);
     }
 
+    /// Stop the bot at once, as a crash would (nothing drained or given
+    /// back); Discord goes on without it until `start_bot`.
+    pub async fn crash_bot(&mut self) {
+        if let Some(bot) = self.bot.take() {
+            bot.crash().await;
+        }
+    }
+
     /// Stop the bot (gracefully); Discord goes on without it until `start_bot`.
     pub async fn stop_bot(&mut self) {
         if let Some(bot) = self.bot.take() {
