@@ -22,6 +22,30 @@ fn dms_about(a: &Actor, needle: &str) -> Vec<Message> {
     a.dms().into_iter().filter(|m| m.content.contains(needle)).collect()
 }
 
+/// `n` new members who follow `group` in DM mode (rows written directly:
+/// hundreds of /join and /notifications calls would only slow the test).
+async fn dm_followers(sim: &Sim, group: &str, n: usize) -> Vec<Actor> {
+    let group_id: i64 =
+        sqlx::query_scalar("select id from groups where name = $1").bind(group).fetch_one(&sim.pool).await.unwrap();
+    let members: Vec<Actor> = (0..n).map(|i| sim.member(&format!("m{i}"))).collect();
+    let ids: Vec<i64> = members.iter().map(|m| m.user_id as i64).collect();
+    let guild = sim.fake.guild_id as i64;
+    sqlx::query("insert into subscriptions (guild_id, user_id, kind, target_id) select $1, u, 'group', $2 from unnest($3::bigint[]) u")
+        .bind(guild)
+        .bind(group_id)
+        .bind(&ids)
+        .execute(&sim.pool)
+        .await
+        .unwrap();
+    sqlx::query("insert into notification_prefs (guild_id, user_id, mode, updated_at) select $1, u, 'dm', now() from unnest($2::bigint[]) u")
+        .bind(guild)
+        .bind(&ids)
+        .execute(&sim.pool)
+        .await
+        .unwrap();
+    members
+}
+
 /// Wait until no DM is waiting in the queue (sent, dropped or failed).
 async fn queue_drained(sim: &Sim) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -201,24 +225,7 @@ async fn a_restart_while_dming_500_members_loses_none_and_sends_none_twice() {
     let bob = sim.member("bob");
     let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
     bob.slash("join", &[("group", "Rust")]).await;
-    let group_id: i64 =
-        sqlx::query_scalar("select id from groups where name = 'Rust'").fetch_one(&sim.pool).await.unwrap();
-    let members: Vec<Actor> = (0..500).map(|i| sim.member(&format!("m{i}"))).collect();
-    let ids: Vec<i64> = members.iter().map(|m| m.user_id as i64).collect();
-    let guild = sim.fake.guild_id as i64;
-    sqlx::query("insert into subscriptions (guild_id, user_id, kind, target_id) select $1, u, 'group', $2 from unnest($3::bigint[]) u")
-        .bind(guild)
-        .bind(group_id)
-        .bind(&ids)
-        .execute(&sim.pool)
-        .await
-        .unwrap();
-    sqlx::query("insert into notification_prefs (guild_id, user_id, mode, updated_at) select $1, u, 'dm', now() from unnest($2::bigint[]) u")
-        .bind(guild)
-        .bind(&ids)
-        .execute(&sim.pool)
-        .await
-        .unwrap();
+    let members = dm_followers(&sim, "Rust", 500).await;
     // Discord's global limit, smaller, so delivery takes a while (and earns 429s).
     sim.fake.set_rate_limit(Some(RateLimit::global(50, Duration::from_millis(500))));
     let topic = bob.create_topic(channel, "Big news", "everyone");
@@ -257,24 +264,7 @@ async fn dm_mode_stays_under_discords_global_limit_counting_dm_channel_opens() {
     let bob = sim.member("bob");
     let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
     bob.slash("join", &[("group", "Rust")]).await;
-    let group_id: i64 =
-        sqlx::query_scalar("select id from groups where name = 'Rust'").fetch_one(&sim.pool).await.unwrap();
-    let members: Vec<Actor> = (0..60).map(|i| sim.member(&format!("m{i}"))).collect();
-    let ids: Vec<i64> = members.iter().map(|m| m.user_id as i64).collect();
-    let guild = sim.fake.guild_id as i64;
-    sqlx::query("insert into subscriptions (guild_id, user_id, kind, target_id) select $1, u, 'group', $2 from unnest($3::bigint[]) u")
-        .bind(guild)
-        .bind(group_id)
-        .bind(&ids)
-        .execute(&sim.pool)
-        .await
-        .unwrap();
-    sqlx::query("insert into notification_prefs (guild_id, user_id, mode, updated_at) select $1, u, 'dm', now() from unnest($2::bigint[]) u")
-        .bind(guild)
-        .bind(&ids)
-        .execute(&sim.pool)
-        .await
-        .unwrap();
+    let members = dm_followers(&sim, "Rust", 60).await;
     sim.fake.set_rate_limit(Some(RateLimit::global(50, Duration::from_secs(1))));
     let topic = bob.create_topic(channel, "Big news", "everyone");
     let needle = format!("<#{topic}>");
