@@ -17,6 +17,26 @@ pub struct Entry<'a> {
     pub detail: Option<&'a str>,
 }
 
+impl<'a> Entry<'a> {
+    /// `actor` did `action` to `subject` in a group: the common case.
+    pub fn of(guild_id: u64, group_id: i64, actor: u64, subject: u64, action: &'a str) -> Entry<'a> {
+        Entry {
+            guild_id,
+            actor_id: Some(actor),
+            subject_id: Some(subject),
+            group_id: Some(group_id),
+            action,
+            ..Default::default()
+        }
+    }
+
+    /// With a reason (the person's own words, or what happened).
+    pub fn because(mut self, reason: &'a str) -> Entry<'a> {
+        self.reason = Some(reason);
+        self
+    }
+}
+
 /// Record a change. The group's current name is kept with the entry, so the
 /// trail still names the group after it is deleted.
 pub async fn record(conn: &mut PgConnection, e: &Entry<'_>) -> Result<(), sqlx::Error> {

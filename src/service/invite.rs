@@ -185,15 +185,7 @@ pub async fn invite(
     };
     audit::record(
         &mut tx,
-        &audit::Entry {
-            guild_id: g.guild_id,
-            actor_id: Some(inviter),
-            subject_id: Some(invitee),
-            group_id: Some(g.id),
-            action: "invite.create",
-            reason: Some(&format!("invitation {id}")),
-            ..Default::default()
-        },
+        &audit::Entry::of(g.guild_id, g.id, inviter, invitee, "invite.create").because(&format!("invitation {id}")),
     )
     .await?;
     tx.commit().await?;
@@ -266,15 +258,8 @@ pub async fn accept(app: &App, id: i64, user: u64) -> Result<Decided, InviteErro
     domain::close(&mut tx, id, Status::Accepted, Some(user), now).await?;
     audit::record(
         &mut tx,
-        &audit::Entry {
-            guild_id: g.guild_id,
-            actor_id: Some(user),
-            subject_id: Some(user),
-            group_id: Some(g.id),
-            action: "invite.accept",
-            reason: Some(&format!("invitation {id} from <@{}>", inv.inviter_id)),
-            ..Default::default()
-        },
+        &audit::Entry::of(g.guild_id, g.id, user, user, "invite.accept")
+            .because(&format!("invitation {id} from <@{}>", inv.inviter_id)),
     )
     .await?;
     tx.commit().await?;
@@ -298,15 +283,8 @@ pub async fn decline(app: &App, id: i64, user: u64) -> Result<Decided, InviteErr
     domain::close(&mut tx, id, Status::Declined, Some(user), now).await?;
     audit::record(
         &mut tx,
-        &audit::Entry {
-            guild_id: inv.guild_id,
-            actor_id: Some(user),
-            subject_id: Some(user),
-            group_id: Some(inv.group_id),
-            action: "invite.decline",
-            reason: Some(&format!("invitation {id} from <@{}>", inv.inviter_id)),
-            ..Default::default()
-        },
+        &audit::Entry::of(inv.guild_id, inv.group_id, user, user, "invite.decline")
+            .because(&format!("invitation {id} from <@{}>", inv.inviter_id)),
     )
     .await?;
     tx.commit().await?;
@@ -329,15 +307,8 @@ pub async fn revoke(app: &App, guild_id: u64, id: i64, actor: u64, privileged: b
     domain::close(&mut tx, id, Status::Revoked, Some(actor), now).await?;
     audit::record(
         &mut tx,
-        &audit::Entry {
-            guild_id,
-            actor_id: Some(actor),
-            subject_id: Some(inv.invitee_id),
-            group_id: Some(inv.group_id),
-            action: "invite.revoke",
-            reason: Some(&format!("invitation {id} from <@{}>", inv.inviter_id)),
-            ..Default::default()
-        },
+        &audit::Entry::of(guild_id, inv.group_id, actor, inv.invitee_id, "invite.revoke")
+            .because(&format!("invitation {id} from <@{}>", inv.inviter_id)),
     )
     .await?;
     tx.commit().await?;

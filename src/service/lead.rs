@@ -226,15 +226,8 @@ pub async fn approve(app: &App, guild_id: u64, id: i64, admin_id: u64) -> Result
     lead::close(&mut tx, id, Status::Approved, admin_id, None, created).await?;
     audit::record(
         &mut tx,
-        &audit::Entry {
-            guild_id,
-            actor_id: Some(admin_id),
-            subject_id: Some(a.applicant_id),
-            group_id: Some(g.id),
-            action: "lead.approve",
-            reason: Some(&format!("application {id}")),
-            ..Default::default()
-        },
+        &audit::Entry::of(guild_id, g.id, admin_id, a.applicant_id, "lead.approve")
+            .because(&format!("application {id}")),
     )
     .await?;
     tx.commit().await?;

@@ -116,34 +116,14 @@ async fn admit(app: &App, g: &Group, user_id: u64, actor_id: u64, action: &str) 
         let mut conn = app.pool.acquire().await?;
         audit::record(
             &mut conn,
-            &audit::Entry {
-                guild_id: g.guild_id,
-                actor_id: Some(actor_id),
-                subject_id: Some(user_id),
-                group_id: Some(g.id),
-                action: "membership.grant_failed",
-                reason: Some(&e.to_string()),
-                ..Default::default()
-            },
+            &audit::Entry::of(g.guild_id, g.id, actor_id, user_id, "membership.grant_failed").because(&e.to_string()),
         )
         .await?;
         tracing::warn!(group_id = g.id, user_id, error = %e, "could not grant a group role");
         return Err(e);
     }
     subscription::subscribe(&mut tx, g.guild_id, user_id, Kind::Group, g.id).await?;
-    audit::record(
-        &mut tx,
-        &audit::Entry {
-            guild_id: g.guild_id,
-            actor_id: Some(actor_id),
-            subject_id: Some(user_id),
-            group_id: Some(g.id),
-            action,
-            reason: None,
-            ..Default::default()
-        },
-    )
-    .await?;
+    audit::record(&mut tx, &audit::Entry::of(g.guild_id, g.id, actor_id, user_id, action)).await?;
     tx.commit().await?;
     // The group subscription comes with the group's notification role.
     super::notify::sync_member(app, g, user_id).await;
@@ -335,19 +315,7 @@ pub async fn add_leader(app: &App, g: &Group, actor_id: u64, user_id: u64) -> Re
     let reason = format!("Guildhall: leader of \"{}\"", g.name);
     provision::set_leader_overwrite(&app.http, channel, user_id, &reason).await?;
     crate::domain::lead::clear_leaderless_flag(&mut tx, g.id).await?;
-    audit::record(
-        &mut tx,
-        &audit::Entry {
-            guild_id: g.guild_id,
-            actor_id: Some(actor_id),
-            subject_id: Some(user_id),
-            group_id: Some(g.id),
-            action: "leader.add",
-            reason: None,
-            ..Default::default()
-        },
-    )
-    .await?;
+    audit::record(&mut tx, &audit::Entry::of(g.guild_id, g.id, actor_id, user_id, "leader.add")).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -363,19 +331,7 @@ pub async fn remove_leader(app: &App, g: &Group, actor_id: u64, user_id: u64) ->
             Err(e) => return Err(e.into()),
         }
     }
-    audit::record(
-        &mut tx,
-        &audit::Entry {
-            guild_id: g.guild_id,
-            actor_id: Some(actor_id),
-            subject_id: Some(user_id),
-            group_id: Some(g.id),
-            action: "leader.remove",
-            reason: None,
-            ..Default::default()
-        },
-    )
-    .await?;
+    audit::record(&mut tx, &audit::Entry::of(g.guild_id, g.id, actor_id, user_id, "leader.remove")).await?;
     tx.commit().await?;
     leadership_ended(app, g, user_id).await;
     Ok(true)
@@ -392,15 +348,14 @@ pub async fn toggle_group_subscription(app: &App, g: &Group, user_id: u64) -> Re
     };
     audit::record(
         &mut tx,
-        &audit::Entry {
-            guild_id: g.guild_id,
-            actor_id: Some(user_id),
-            subject_id: Some(user_id),
-            group_id: Some(g.id),
-            action: if now { "subscription.add" } else { "subscription.remove" },
-            reason: Some("group"),
-            ..Default::default()
-        },
+        &audit::Entry::of(
+            g.guild_id,
+            g.id,
+            user_id,
+            user_id,
+            if now { "subscription.add" } else { "subscription.remove" },
+        )
+        .because("group"),
     )
     .await?;
     tx.commit().await?;

@@ -121,15 +121,7 @@ pub async fn request(
     };
     audit::record(
         &mut tx,
-        &audit::Entry {
-            guild_id,
-            actor_id: Some(user_id),
-            subject_id: Some(user_id),
-            group_id: Some(g.id),
-            action: "request.create",
-            reason: Some(&format!("request {id}")),
-            ..Default::default()
-        },
+        &audit::Entry::of(guild_id, g.id, user_id, user_id, "request.create").because(&format!("request {id}")),
     )
     .await?;
     tx.commit().await?;
@@ -289,15 +281,8 @@ pub async fn approve(app: &App, guild_id: u64, id: i64, actor: u64, privileged: 
         domain::set_note(&mut tx, id, Some(&note)).await?;
         audit::record(
             &mut tx,
-            &audit::Entry {
-                guild_id,
-                actor_id: Some(actor),
-                subject_id: Some(r.user_id),
-                group_id: Some(g.id),
-                action: "request.approve_failed",
-                reason: Some(&format!("request {id}: {e}")),
-                ..Default::default()
-            },
+            &audit::Entry::of(guild_id, g.id, actor, r.user_id, "request.approve_failed")
+                .because(&format!("request {id}: {e}")),
         )
         .await?;
         tx.commit().await?;
@@ -307,15 +292,7 @@ pub async fn approve(app: &App, guild_id: u64, id: i64, actor: u64, privileged: 
     domain::close(&mut tx, id, Status::Approved, Some(actor), None, app.clock.now()).await?;
     audit::record(
         &mut tx,
-        &audit::Entry {
-            guild_id,
-            actor_id: Some(actor),
-            subject_id: Some(r.user_id),
-            group_id: Some(g.id),
-            action: "request.approve",
-            reason: Some(&format!("request {id}")),
-            ..Default::default()
-        },
+        &audit::Entry::of(guild_id, g.id, actor, r.user_id, "request.approve").because(&format!("request {id}")),
     )
     .await?;
     tx.commit().await?;
@@ -370,15 +347,7 @@ pub async fn withdraw(app: &App, guild_id: u64, id: i64, user_id: u64) -> Result
     }
     audit::record(
         &mut tx,
-        &audit::Entry {
-            guild_id,
-            actor_id: Some(user_id),
-            subject_id: Some(user_id),
-            group_id: Some(r.group_id),
-            action: "request.withdraw",
-            reason: Some(&format!("request {id}")),
-            ..Default::default()
-        },
+        &audit::Entry::of(guild_id, r.group_id, user_id, user_id, "request.withdraw").because(&format!("request {id}")),
     )
     .await?;
     tx.commit().await?;
@@ -458,15 +427,8 @@ pub async fn settle_joined_otherwise(app: &App, g: &Group, user_id: u64, note: &
         domain::set_note(&mut tx, r.id, Some(note)).await?;
         audit::record(
             &mut tx,
-            &audit::Entry {
-                guild_id: g.guild_id,
-                actor_id: Some(user_id),
-                subject_id: Some(user_id),
-                group_id: Some(g.id),
-                action: "request.withdraw",
-                reason: Some(&format!("request {}: {note}", r.id)),
-                ..Default::default()
-            },
+            &audit::Entry::of(g.guild_id, g.id, user_id, user_id, "request.withdraw")
+                .because(&format!("request {}: {note}", r.id)),
         )
         .await?;
         tx.commit().await?;
