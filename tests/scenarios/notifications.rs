@@ -46,6 +46,38 @@ async fn dm_followers(sim: &Sim, group: &str, n: usize) -> Vec<Actor> {
     members
 }
 
+/// A topic by bob in the open group Rust with a post of his that dave
+/// (mention mode) and erin (DM mode) follow; ada takes part too.
+struct FollowedPost {
+    sim: Sim,
+    ada: Actor,
+    bob: Actor,
+    erin: Actor,
+    topic: u64,
+    post: u64,
+}
+
+async fn followed_post() -> FollowedPost {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let bob = sim.member("bob");
+    let dave = sim.member("dave"); // mention mode, follows the post
+    let erin = sim.member("erin"); // DM mode, follows the post
+    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+    for a in [&bob, &dave, &erin, &ada] {
+        a.slash("join", &[("group", "Rust")]).await;
+        a.slash("subscribe", &[("group", "Rust")]).await;
+    }
+    set_mode(&erin, "Direct message for each").await;
+    let topic = bob.create_topic(channel, "Hello", "first");
+    let post = bob.post_message(topic, "a post worth following", None);
+    for a in [&dave, &erin] {
+        let r = a.message_command("Subscribe to post", post).await;
+        assert!(r.text().contains("now following"), "{}", r.text());
+    }
+    FollowedPost { sim, ada, bob, erin, topic, post }
+}
+
 /// Wait until no DM is waiting in the queue (sent, dropped or failed).
 async fn queue_drained(sim: &Sim) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -586,23 +618,7 @@ async fn ninety_channel_followers_are_all_pinged_and_a_refused_ping_costs_nobody
 
 #[tokio::test]
 async fn a_refused_reply_ping_still_dms_the_posts_other_followers() {
-    let sim = Sim::start().await;
-    let ada = sim.admin("ada");
-    let bob = sim.member("bob");
-    let dave = sim.member("dave"); // mention mode, follows the post
-    let erin = sim.member("erin"); // DM mode, follows the post
-    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
-    for a in [&bob, &dave, &erin, &ada] {
-        a.slash("join", &[("group", "Rust")]).await;
-        a.slash("subscribe", &[("group", "Rust")]).await;
-    }
-    set_mode(&erin, "Direct message for each").await;
-    let topic = bob.create_topic(channel, "Hello", "first");
-    let post = bob.post_message(topic, "a post worth following", None);
-    for a in [&dave, &erin] {
-        let r = a.message_command("Subscribe to post", post).await;
-        assert!(r.text().contains("now following"), "{}", r.text());
-    }
+    let FollowedPost { sim, ada, erin, topic, post, .. } = followed_post().await;
     // Discord refuses the ping (e.g. the replied-to message was deleted).
     sim.fake.inject(fake_discord::Fault::status(
         "POST",
@@ -634,23 +650,7 @@ async fn a_refused_reply_ping_still_dms_the_posts_other_followers() {
 
 #[tokio::test]
 async fn pin_notices_and_forwards_of_a_followed_post_are_not_replies() {
-    let sim = Sim::start().await;
-    let ada = sim.admin("ada");
-    let bob = sim.member("bob");
-    let dave = sim.member("dave"); // mention mode, follows the post
-    let erin = sim.member("erin"); // DM mode, follows the post
-    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
-    for a in [&bob, &dave, &erin, &ada] {
-        a.slash("join", &[("group", "Rust")]).await;
-        a.slash("subscribe", &[("group", "Rust")]).await;
-    }
-    set_mode(&erin, "Direct message for each").await;
-    let topic = bob.create_topic(channel, "Hello", "first");
-    let post = bob.post_message(topic, "a post worth following", None);
-    for a in [&dave, &erin] {
-        let r = a.message_command("Subscribe to post", post).await;
-        assert!(r.text().contains("now following"), "{}", r.text());
-    }
+    let FollowedPost { sim, ada, bob, erin, topic, post, .. } = followed_post().await;
     let bot = sim.fake.bot_user_id();
     let bot_replies_to = |m: u64| {
         sim.fake.with(|w| w.channel_messages(topic).iter().any(|x| x.author_id == bot && x.reply_to == Some(m)))
