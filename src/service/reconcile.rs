@@ -144,12 +144,13 @@ pub async fn reconcile_member(
                     if membership::remove_leader(&mut tx, g.group_id, user_id).await? {
                         ended_leadership.push(g.group_id);
                     }
-                    let why = format!("the group role was taken by hand ({SOMEONE})");
-                    audit::record(
-                        &mut tx,
-                        &entry(guild_id, g.group_id, user_id, "membership.role_taken_by_hand").because(&why),
-                    )
-                    .await?;
+                    let (action, why) = match d {
+                        Drift::BannedMember { .. } => {
+                            ("membership.banned_member_ended", "banned from the group, without its role".to_string())
+                        }
+                        _ => ("membership.role_taken_by_hand", format!("the group role was taken by hand ({SOMEONE})")),
+                    };
+                    audit::record(&mut tx, &entry(guild_id, g.group_id, user_id, action).because(&why)).await?;
                 }
                 Repair::RecordMembership => {
                     membership::add_member(&mut tx, g.group_id, user_id).await?;

@@ -12,6 +12,7 @@ pub fn member_line(user_id: u64, group: &str, d: Drift, r: Repair) -> String {
         Drift::Given { .. } => format!("<@{user_id}> was given the role of **{group}** by hand"),
         Drift::BannedHolds { .. } => format!("<@{user_id}>, banned from **{group}**, was given its role by hand"),
         Drift::Owed { .. } => format!("<@{user_id}> is owed the re-made role of **{group}**"),
+        Drift::BannedMember { .. } => format!("<@{user_id}> is banned from **{group}** but still recorded as a member"),
     };
     format!("{what}: {}", r.describe())
 }

@@ -13,6 +13,7 @@ mod invites;
 mod lead;
 mod lifecycle;
 mod membership;
+mod reconcile;
 mod notifications;
 mod request_sla;
 mod requests;
