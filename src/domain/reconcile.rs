@@ -335,13 +335,9 @@ pub async fn come_back(
     guild_id: u64,
     user_id: u64,
 ) -> Result<Vec<AwayMembership>, sqlx::Error> {
-    sqlx::query!(
-        "delete from departed_members where guild_id = $1 and user_id = $2",
-        db_id(guild_id),
-        db_id(user_id)
-    )
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query!("delete from departed_members where guild_id = $1 and user_id = $2", db_id(guild_id), db_id(user_id))
+        .execute(&mut *conn)
+        .await?;
     let rows = sqlx::query!(
         r#"select m.group_id, m.was_subscribed, g.archived_at is not null as "archived!",
                   exists (select 1 from group_bans b where b.group_id = m.group_id and b.user_id = m.user_id) as "banned!"
@@ -671,9 +667,12 @@ pub async fn note_role_problem(
 
 /// Every notification role of the guild: (group, role).
 pub async fn notify_roles(conn: &mut PgConnection, guild_id: u64) -> Result<Vec<(i64, u64)>, sqlx::Error> {
-    let rows = sqlx::query!("select group_id, role_id from notify_roles where guild_id = $1 order by group_id", db_id(guild_id))
-        .fetch_all(conn)
-        .await?;
+    let rows = sqlx::query!(
+        "select group_id, role_id from notify_roles where guild_id = $1 order by group_id",
+        db_id(guild_id)
+    )
+    .fetch_all(conn)
+    .await?;
     Ok(rows.into_iter().map(|r| (r.group_id, snowflake(r.role_id))).collect())
 }
 
@@ -704,10 +703,7 @@ pub async fn standings_of(
     Ok(rows
         .into_iter()
         .map(|r| {
-            (
-                snowflake(r.user_id),
-                Standing { group_id: r.group_id, member: r.member, away: r.away, banned: r.banned },
-            )
+            (snowflake(r.user_id), Standing { group_id: r.group_id, member: r.member, away: r.away, banned: r.banned })
         })
         .collect())
 }

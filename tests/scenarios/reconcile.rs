@@ -53,10 +53,11 @@ async fn a_group_role_taken_by_hand_ends_the_membership_and_its_notifications() 
     let (role, _) = group(&sim, &ada, "Rust", "Open").await;
     alice.slash("join", &[("group", "Rust")]).await;
     bob.slash("join", &[("group", "Rust")]).await;
-    sim.fake.wait_until("alice holds the notify role", |w| {
-        w.guilds.values().any(|g| g.roles.iter().any(|r| r.name == "Rust notify"))
-    })
-    .await;
+    sim.fake
+        .wait_until("alice holds the notify role", |w| {
+            w.guilds.values().any(|g| g.roles.iter().any(|r| r.name == "Rust notify"))
+        })
+        .await;
     assert!(alice.has_role_named("Rust notify"));
 
     sim.fake.take_role(alice.user_id, role);
@@ -64,12 +65,13 @@ async fn a_group_role_taken_by_hand_ends_the_membership_and_its_notifications() 
     let page = ada.slash("group info", &[("group", "Rust")]).await;
     assert_eq!(page_members(&page.text()), "Members: 1", "{}", page.text());
     // No longer following: the notification role went with it.
-    sim.fake.wait_until("alice loses the notify role", |w| {
-        let g = &w.guilds[&w.guilds.keys().next().copied().unwrap()];
-        let notify = g.roles.iter().find(|r| r.name == "Rust notify").map(|r| r.id);
-        !g.members[&alice.user_id].roles.iter().any(|r| Some(*r) == notify)
-    })
-    .await;
+    sim.fake
+        .wait_until("alice loses the notify role", |w| {
+            let g = &w.guilds[&w.guilds.keys().next().copied().unwrap()];
+            let notify = g.roles.iter().find(|r| r.name == "Rust notify").map(|r| r.id);
+            !g.members[&alice.user_id].roles.iter().any(|r| Some(*r) == notify)
+        })
+        .await;
     assert_eq!(
         sim.count(&format!("select count(*) from subscriptions where user_id = {} and kind = 'group'", alice.user_id))
             .await,
@@ -113,14 +115,23 @@ async fn under_restore_a_hand_change_is_put_back_as_guildhall_says() {
     set_policy(&ada, RESTORE).await;
 
     sim.fake.take_role(alice.user_id, role);
-    sim.fake.wait_until("alice has the role back", |w| w.guilds.values().any(|g| g.members[&alice.user_id].roles.contains(&role))).await;
-    sim.fake.give_role(carl.user_id, role);
-    sim.fake.wait_until("carl's hand-given role is taken back", |w| {
-        w.guilds.values().any(|g| !g.members[&carl.user_id].roles.contains(&role))
-    })
-    .await;
-    sim.wait_count("both repairs audited", "select count(*) from audit_log where action like 'reconcile.role_%_back'", 2)
+    sim.fake
+        .wait_until("alice has the role back", |w| {
+            w.guilds.values().any(|g| g.members[&alice.user_id].roles.contains(&role))
+        })
         .await;
+    sim.fake.give_role(carl.user_id, role);
+    sim.fake
+        .wait_until("carl's hand-given role is taken back", |w| {
+            w.guilds.values().any(|g| !g.members[&carl.user_id].roles.contains(&role))
+        })
+        .await;
+    sim.wait_count(
+        "both repairs audited",
+        "select count(*) from audit_log where action like 'reconcile.role_%_back'",
+        2,
+    )
+    .await;
     assert_eq!(members_of(&sim, "Rust").await, 1, "alice only");
 }
 
@@ -144,9 +155,10 @@ async fn under_report_nothing_changes_and_admins_are_told() {
     assert_eq!(members_of(&sim, "Rust").await, 1, "alice is still a member, carl is not");
     assert!(!alice.has_role_named("Rust") && carl.has_role_named("Rust"), "nothing was changed on Discord");
     // Nobody was pinged by the notices.
-    assert!(sim.fake.with(|w| w.channel_messages(staff).iter().all(|m| m.allowed_mentions["parse"]
-        .as_array()
-        .is_none_or(|a| a.is_empty()))));
+    assert!(sim.fake.with(|w| w
+        .channel_messages(staff)
+        .iter()
+        .all(|m| m.allowed_mentions["parse"].as_array().is_none_or(|a| a.is_empty()))));
 }
 
 #[tokio::test]
@@ -161,7 +173,9 @@ async fn a_banned_member_keeps_no_hand_given_role_under_any_policy() {
         set_policy(&ada, policy).await;
         sim.fake.give_role(eve.user_id, role);
         sim.fake
-            .wait_until("the role is taken from eve", |w| w.guilds.values().any(|g| !g.members[&eve.user_id].roles.contains(&role)))
+            .wait_until("the role is taken from eve", |w| {
+                w.guilds.values().any(|g| !g.members[&eve.user_id].roles.contains(&role))
+            })
             .await;
     }
     assert_eq!(members_of(&sim, "Rust").await, 0);
@@ -174,7 +188,8 @@ async fn a_member_who_leaves_is_away_and_gets_their_groups_back_on_return() {
     let sim = Sim::start().await;
     let ada = sim.admin("ada");
     let (lena, bob) = (sim.member("lena"), sim.member("bob"));
-    let reviews = sim.fake.create_channel_by_hand("join-requests", fake_discord::world::channel_type::TEXT, None, vec![]);
+    let reviews =
+        sim.fake.create_channel_by_hand("join-requests", fake_discord::world::channel_type::TEXT, None, vec![]);
     let r = ada.slash("config requests-channel", &[("channel", &reviews.to_string())]).await;
     assert!(r.text().contains("the requests channel is"), "{}", r.text());
     let (rust_role, _) = group(&sim, &ada, "Rust", "Open").await;
@@ -191,7 +206,8 @@ async fn a_member_who_leaves_is_away_and_gets_their_groups_back_on_return() {
 
     sim.fake.leave_guild(bob.user_id);
     wait_members(&sim, "Rust", 0).await;
-    sim.wait_count("the request is withdrawn", "select count(*) from join_requests where status = 'withdrawn'", 1).await;
+    sim.wait_count("the request is withdrawn", "select count(*) from join_requests where status = 'withdrawn'", 1)
+        .await;
     sim.wait_count("the invitation is cancelled", "select count(*) from invitations where status = 'revoked'", 1).await;
     let page = ada.slash("group info", &[("group", "Rust")]).await;
     assert_eq!(page_members(&page.text()), "Members: 0", "away members don't count: {}", page.text());
@@ -199,7 +215,9 @@ async fn a_member_who_leaves_is_away_and_gets_their_groups_back_on_return() {
     sim.fake
         .wait_until("the card shows the withdrawal", |w| {
             w.channels.values().filter(|c| c.parent_id == Some(reviews)).any(|t| {
-                w.channel_messages(t.id).iter().any(|m| fake_discord::scenario::message_text(m).contains("They left the server"))
+                w.channel_messages(t.id)
+                    .iter()
+                    .any(|m| fake_discord::scenario::message_text(m).contains("They left the server"))
             })
         })
         .await;
@@ -213,11 +231,14 @@ async fn a_member_who_leaves_is_away_and_gets_their_groups_back_on_return() {
 
     sim.fake.rejoin_guild(bob.user_id);
     sim.fake
-        .wait_until("bob has Rust again", |w| w.guilds.values().any(|g| g.members.get(&bob.user_id).is_some_and(|m| m.roles.contains(&rust_role))))
+        .wait_until("bob has Rust again", |w| {
+            w.guilds.values().any(|g| g.members.get(&bob.user_id).is_some_and(|m| m.roles.contains(&rust_role)))
+        })
         .await;
     wait_members(&sim, "Rust", 1).await;
     assert_eq!(
-        sim.count(&format!("select count(*) from subscriptions where user_id = {} and kind = 'group'", bob.user_id)).await,
+        sim.count(&format!("select count(*) from subscriptions where user_id = {} and kind = 'group'", bob.user_id))
+            .await,
         1,
         "his group subscription is back"
     );
@@ -335,7 +356,8 @@ async fn a_deleted_configured_channel_is_forgotten_and_admins_are_told() {
     let sim = Sim::start().await;
     let ada = sim.admin("ada");
     let staff = sim.mod_channel(&ada).await;
-    let reviews = sim.fake.create_channel_by_hand("join-requests", fake_discord::world::channel_type::TEXT, None, vec![]);
+    let reviews =
+        sim.fake.create_channel_by_hand("join-requests", fake_discord::world::channel_type::TEXT, None, vec![]);
     ada.slash("config requests-channel", &[("channel", &reviews.to_string())]).await;
     sim.fake.delete_channel_by_hand(reviews);
     notice(&sim, staff, "The requests channel was deleted in Discord").await;
@@ -366,7 +388,9 @@ async fn a_403_while_repairing_tells_the_admins_and_leaves_nothing_half_made() {
     let done = dry.click("Apply").await;
     assert!(done.text().contains("1 repaired"), "{}", done.text());
     let new = sim.fake.role_named("Rust").expect("made again").id;
-    sim.fake.wait_until("alice has it", move |w| w.guilds.values().any(|g| g.members[&alice.user_id].roles.contains(&new))).await;
+    sim.fake
+        .wait_until("alice has it", move |w| w.guilds.values().any(|g| g.members[&alice.user_id].roles.contains(&new)))
+        .await;
 }
 
 #[tokio::test]
@@ -387,11 +411,20 @@ async fn changes_made_while_the_bot_was_stopped_are_found_at_start() {
     sim.start_bot().await;
 
     sim.fake.wait_until("the Go channel is made again", |w| w.channels.values().any(|c| c.name == "go")).await;
-    sim.wait_count("alice's membership ended, carl's recorded", &format!(
-        "select count(*) from memberships where user_id = {} and away_since is null", carl.user_id), 1).await;
+    sim.wait_count(
+        "alice's membership ended, carl's recorded",
+        &format!("select count(*) from memberships where user_id = {} and away_since is null", carl.user_id),
+        1,
+    )
+    .await;
     wait_members(&sim, "Rust", 1).await;
     sim.wait_count("bob is away", "select count(*) from memberships where away_since is not null", 1).await;
-    sim.wait_count("the pass is recorded", "select count(*) from reconcile_runs where trigger = 'session' and found >= 4", 1).await;
+    sim.wait_count(
+        "the pass is recorded",
+        "select count(*) from reconcile_runs where trigger = 'session' and found >= 4",
+        1,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -405,8 +438,19 @@ async fn two_bot_processes_repair_each_change_once() {
     sim.start_second_bot().await;
 
     sim.fake.delete_role_by_hand(role);
-    sim.fake.wait_until("a new Rust role", |w| w.guilds.values().any(|g| g.roles.iter().any(|r| r.name == "Rust"))).await;
-    sim.fake.take_role(bob.user_id, sim.fake.role_named("Rust").unwrap().id);
+    sim.fake
+        .wait_until("a new Rust role", |w| w.guilds.values().any(|g| g.roles.iter().any(|r| r.name == "Rust")))
+        .await;
+    // While the new role is being handed out, a member without it is owed
+    // it; take it by hand once everyone has it.
+    let new = sim.fake.role_named("Rust").unwrap().id;
+    sim.wait_count(
+        "the regrant finished",
+        &format!("select count(*) from groups where role_id = {new} and not regrant_pending"),
+        1,
+    )
+    .await;
+    sim.fake.take_role(bob.user_id, new);
     sim.wait_count("bob's membership ends", &membership_count("Rust"), 1).await;
     // Let both processes finish what they were doing, then count.
     sim.stop_second_bot().await;
@@ -485,8 +529,14 @@ async fn reconcile_lists_the_differences_and_apply_repairs_them_for_admins_only(
     let dry = ada.slash("reconcile", &[]).await;
     let text = dry.text();
     assert!(text.contains("2 difference(s)"), "{text}");
-    assert!(text.contains(&format!("<@{}>'s role of **Rust** was taken by hand: end the membership", alice.user_id)), "{text}");
-    assert!(text.contains(&format!("<@{}> was given the role of **Rust** by hand: record the membership", carl.user_id)), "{text}");
+    assert!(
+        text.contains(&format!("<@{}>'s role of **Rust** was taken by hand: end the membership", alice.user_id)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("<@{}> was given the role of **Rust** by hand: record the membership", carl.user_id)),
+        "{text}"
+    );
     assert!(text.contains("policy is **report**"), "{text}");
     assert_eq!(members_of(&sim, "Rust").await, 1, "a dry run changes nothing");
 
@@ -505,4 +555,105 @@ async fn reconcile_lists_the_differences_and_apply_repairs_them_for_admins_only(
     let restore = ada.slash("reconcile", &[("policy", RESTORE)]).await;
     assert!(restore.text().contains("nothing to repair"), "{}", restore.text());
     assert_eq!(sim.count("select count(*) from reconcile_runs where trigger = 'command' and repaired = 2").await, 1);
+}
+
+#[tokio::test]
+async fn the_audit_trail_names_who_changed_a_role_when_the_bot_may_read_the_audit_log() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let (alice, bob) = (sim.member("alice"), sim.member("bob"));
+    let (role, _) = group(&sim, &ada, "Rust", "Open").await;
+    alice.slash("join", &[("group", "Rust")]).await;
+    bob.slash("join", &[("group", "Rust")]).await;
+    // Without View Audit Log: "someone in Discord".
+    sim.fake.set_member_role(ada.user_id, alice.user_id, role, false);
+    wait_members(&sim, "Rust", 1).await;
+    // With it: the person who did it.
+    let gid = sim.fake.guild_id;
+    sim.fake.mutate(|w| {
+        let g = w.guilds.get_mut(&gid).unwrap();
+        let bot = g.roles.iter_mut().find(|r| r.managed).unwrap();
+        bot.permissions |= perms::VIEW_AUDIT_LOG;
+    });
+    sim.fake.set_member_role(ada.user_id, bob.user_id, role, false);
+    wait_members(&sim, "Rust", 0).await;
+    let rows: Vec<(Option<i64>, String)> = sqlx::query_as(
+        "select actor_id, reason from audit_log where action = 'membership.role_taken_by_hand' order by id",
+    )
+    .fetch_all(&sim.pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].0, None);
+    assert!(rows[0].1.contains("someone in Discord"), "{:?}", rows[0]);
+    assert_eq!(rows[1].0, Some(ada.user_id as i64));
+    assert!(rows[1].1.contains(&format!("by <@{}>", ada.user_id)), "{:?}", rows[1]);
+}
+
+#[tokio::test]
+async fn a_deleted_notification_role_is_made_again_for_the_groups_followers() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    group(&sim, &ada, "Rust", "Open").await;
+    alice.slash("join", &[("group", "Rust")]).await;
+    sim.fake
+        .wait_until("a notify role", |w| w.guilds.values().any(|g| g.roles.iter().any(|r| r.name == "Rust notify")))
+        .await;
+    let old = sim.fake.role_named("Rust notify").unwrap().id;
+    sim.fake.delete_role_by_hand(old);
+    sim.fake
+        .wait_until("alice holds a new notify role", move |w| {
+            let g = w.guilds.values().next().unwrap();
+            g.roles
+                .iter()
+                .find(|r| r.name == "Rust notify" && r.id != old)
+                .is_some_and(|r| g.members[&alice.user_id].roles.contains(&r.id))
+        })
+        .await;
+    assert_eq!(sim.audited("reconcile.notify_role_remade").await, 1);
+}
+
+#[tokio::test]
+async fn a_group_role_moved_above_the_bot_is_reported_once() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let staff = sim.mod_channel(&ada).await;
+    let (role, _) = group(&sim, &ada, "Rust", "Open").await;
+    let top = sim.fake.with(|w| w.guilds.values().next().unwrap().roles.iter().map(|r| r.position).max().unwrap());
+    sim.fake.move_role(role, top + 1);
+    let n = notice(&sim, staff, "The role of **Rust** changed in Discord").await;
+    assert!(n.contains("not below my highest role"), "{n}");
+    // Moving other roles re-sends every role: still one notice.
+    let other = sim.fake.create_role_by_hand("Other", 0, false);
+    sim.fake.move_role(other, 1);
+    sim.fake.edit_role_by_hand(other, 0);
+    let dry = ada.slash("reconcile", &[]).await;
+    assert!(dry.text().contains("not below my highest role"), "{}", dry.text());
+    assert_eq!(sim.audited("reconcile.role_unsafe").await, 1);
+    assert_eq!(sim.texts_in(staff).iter().filter(|t| t.contains("changed in Discord")).count(), 1);
+}
+
+#[tokio::test]
+async fn the_full_pass_pages_through_a_guild_larger_than_one_page() {
+    let mut sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let (role, _) = group(&sim, &ada, "Rust", "Open").await;
+    let crowd = sim.fake.seed_members("m", 2_300);
+    // Three of them hold the role already (given by hand before).
+    let (first, middle, last) = (crowd[0], crowd[1_500], crowd[2_299]);
+    sim.stop_bot().await;
+    for u in [first, middle, last] {
+        sim.fake.give_role(u, role);
+    }
+    let pages_before = sim.fake.with(|w| w.count_requests("GET", "/members"));
+    sim.start_bot().await;
+    sim.wait_count("three memberships recorded", &membership_count("Rust"), 3).await;
+    let pages = sim.fake.with(|w| w.count_requests("GET", "/members")) - pages_before;
+    assert!(pages >= 3, "2,300 members are three pages of 1,000: {pages} requests");
+    let ids: Vec<i64> =
+        sqlx::query_scalar("select user_id from memberships order by user_id").fetch_all(&sim.pool).await.unwrap();
+    let mut want = vec![first as i64, middle as i64, last as i64];
+    want.sort();
+    assert_eq!(ids, want);
 }
