@@ -495,10 +495,7 @@ pub async fn role_changed(app: &App, guild_id: u64, role_id: u64) -> Result<Opti
     };
     let h = Hierarchy::load(&app.http, guild_id, app.bot_id).await?;
     let Some(role) = h.role(role_id) else { return Ok(None) };
-    let problem = match role_safety::grantable(role, h.bot_top) {
-        Ok(()) => None,
-        Err(p) => Some(p),
-    };
+    let problem = role_safety::grantable(role, h.bot_top).err();
     let policy = rc::policy(&mut *app.pool.acquire().await?, guild_id).await?;
     let mut conn = app.pool.acquire().await?;
     let key = problem.as_ref().map(|p| p.to_string());
