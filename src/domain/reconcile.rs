@@ -445,13 +445,6 @@ pub async fn regranted(conn: &mut PgConnection, group_id: i64) -> Result<(), sql
     Ok(())
 }
 
-/// The groups of a guild whose new role is still being handed out.
-pub async fn regrants_pending(conn: &mut PgConnection, guild_id: u64) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar!("select id from groups where guild_id = $1 and regrant_pending order by id", db_id(guild_id))
-        .fetch_all(conn)
-        .await
-}
-
 /// Active members of a group (not away), by user id.
 pub async fn active_members(conn: &mut PgConnection, group_id: i64) -> Result<Vec<u64>, sqlx::Error> {
     let ids = sqlx::query_scalar!(

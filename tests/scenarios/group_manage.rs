@@ -246,13 +246,15 @@ async fn archiving_makes_the_channel_read_only_and_hides_the_group_but_keeps_mem
     create(&ada, "Circle", "Identity", "Closed").await;
     let rust_role = sim.fake.role_named("Rust").unwrap().id;
     let circle_role = sim.fake.role_named("Circle").unwrap().id;
+    // Given by hand: the bot records the memberships (A5).
     sim.fake.give_role(alice.user_id, rust_role);
     sim.fake.give_role(alice.user_id, circle_role);
-    sqlx::query("insert into memberships (group_id, user_id) select id, $1 from groups")
-        .bind(alice.user_id as i64)
-        .execute(&sim.pool)
-        .await
-        .unwrap();
+    sim.wait_count(
+        "alice's memberships recorded",
+        &format!("select count(*) from memberships where user_id = {}", alice.user_id),
+        2,
+    )
+    .await;
     let rust = sim.fake.channel_named("rust").unwrap().id;
     let circle = sim.fake.channel_named("circle").unwrap().id;
 
