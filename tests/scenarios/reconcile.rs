@@ -84,6 +84,8 @@ async fn a_group_role_taken_by_hand_ends_the_membership_and_its_notifications() 
     assert!(trail.text().contains("someone in Discord"), "{}", trail.text());
     // Bob is untouched.
     assert!(bob.has_role_named("Rust"));
+    // Postgres and Discord agree afterwards.
+    sim.assert_consistent().await;
 }
 
 #[tokio::test]
@@ -133,6 +135,8 @@ async fn under_restore_a_hand_change_is_put_back_as_guildhall_says() {
     )
     .await;
     assert_eq!(members_of(&sim, "Rust").await, 1, "alice only");
+    // Postgres and Discord agree afterwards.
+    sim.assert_consistent().await;
 }
 
 #[tokio::test]
@@ -181,6 +185,8 @@ async fn a_banned_member_keeps_no_hand_given_role_under_any_policy() {
     assert_eq!(members_of(&sim, "Rust").await, 0);
     sim.wait_count("three take-backs", "select count(*) from audit_log where action = 'reconcile.role_taken_back'", 3)
         .await;
+    // Postgres and Discord agree afterwards.
+    sim.assert_consistent().await;
 }
 
 #[tokio::test]
@@ -244,6 +250,8 @@ async fn a_member_who_leaves_is_away_and_gets_their_groups_back_on_return() {
     );
     assert_eq!(sim.audited("member.returned").await, 1, "one audit entry");
     assert!(!bob.has_role_named("Vault") && !bob.has_role_named("Den"), "nothing he wasn't a member of");
+    // Postgres and Discord agree afterwards.
+    sim.assert_consistent().await;
 }
 
 #[tokio::test]
@@ -263,6 +271,8 @@ async fn a_returning_member_gets_nothing_back_when_the_server_turned_it_off() {
     sim.wait_count("the return is audited", "select count(*) from audit_log where action = 'member.returned'", 1).await;
     assert!(!bob.has_role_named("Rust"));
     assert_eq!(sim.count("select count(*) from memberships").await, 0, "the old membership ended");
+    // Postgres and Discord agree afterwards.
+    sim.assert_consistent().await;
 }
 
 #[tokio::test]
@@ -303,6 +313,8 @@ async fn a_deleted_role_of_a_closed_group_is_made_again_and_given_back_to_every_
     assert_eq!(sim.audited("membership.role_taken_by_hand").await, 0);
     let stored = sim.count(&format!("select count(*) from groups where role_id = {new_role}")).await;
     assert_eq!(stored, 1);
+    // Postgres and Discord agree afterwards.
+    sim.assert_consistent().await;
 }
 
 #[tokio::test]
@@ -338,6 +350,8 @@ async fn a_deleted_group_channel_is_made_again_and_admins_are_told_its_history_i
     let joined = outsider.slash("join", &[("group", "Go")]).await;
     assert!(joined.text().contains(&format!("<#{go}>")), "{}", joined.text());
     assert!(outsider.can_send(go));
+    // Postgres and Discord agree afterwards.
+    sim.assert_consistent().await;
 }
 
 #[tokio::test]
@@ -356,6 +370,8 @@ async fn a_deleted_bucket_category_is_made_again_with_its_channels_moved_back() 
         let id = ch;
         sim.fake.wait_until("moved back", move |w| w.channels[&id].parent_id == Some(new)).await;
     }
+    // Postgres and Discord agree afterwards.
+    sim.assert_consistent().await;
 }
 
 #[tokio::test]
@@ -398,6 +414,8 @@ async fn a_403_while_repairing_tells_the_admins_and_leaves_nothing_half_made() {
     sim.fake
         .wait_until("alice has it", move |w| w.guilds.values().any(|g| g.members[&alice.user_id].roles.contains(&new)))
         .await;
+    // Postgres and Discord agree afterwards.
+    sim.assert_consistent().await;
 }
 
 #[tokio::test]
@@ -432,6 +450,8 @@ async fn changes_made_while_the_bot_was_stopped_are_found_at_start() {
         1,
     )
     .await;
+    // Postgres and Discord agree afterwards.
+    sim.assert_consistent().await;
 }
 
 #[tokio::test]
@@ -466,6 +486,8 @@ async fn two_bot_processes_repair_each_change_once() {
     assert_eq!(sim.audited("reconcile.role_remade").await, 1);
     assert_eq!(sim.audited("membership.role_taken_by_hand").await, 1);
     assert!(alice.has_role_named("Rust"));
+    // Postgres and Discord agree afterwards.
+    sim.assert_consistent().await;
 }
 
 #[tokio::test]
@@ -492,6 +514,8 @@ async fn a_topic_started_while_the_session_was_invalidated_is_announced_after_th
         .await;
     wait_members(&sim, "Rust", 1).await;
     assert_eq!(sim.fake.resume_count(), 0, "a new session, not a resume");
+    // Postgres and Discord agree afterwards.
+    sim.assert_consistent().await;
 }
 
 #[tokio::test]
@@ -562,6 +586,8 @@ async fn reconcile_lists_the_differences_and_apply_repairs_them_for_admins_only(
     let restore = ada.slash("reconcile", &[("policy", RESTORE)]).await;
     assert!(restore.text().contains("nothing to repair"), "{}", restore.text());
     assert_eq!(sim.count("select count(*) from reconcile_runs where trigger = 'command' and repaired = 2").await, 1);
+    // Postgres and Discord agree afterwards.
+    sim.assert_consistent().await;
 }
 
 #[tokio::test]
@@ -595,6 +621,8 @@ async fn the_audit_trail_names_who_changed_a_role_when_the_bot_may_read_the_audi
     assert!(rows[0].1.contains("someone in Discord"), "{:?}", rows[0]);
     assert_eq!(rows[1].0, Some(ada.user_id as i64));
     assert!(rows[1].1.contains(&format!("by <@{}>", ada.user_id)), "{:?}", rows[1]);
+    // Postgres and Discord agree afterwards.
+    sim.assert_consistent().await;
 }
 
 #[tokio::test]
@@ -619,6 +647,8 @@ async fn a_deleted_notification_role_is_made_again_for_the_groups_followers() {
         })
         .await;
     assert_eq!(sim.audited("reconcile.notify_role_remade").await, 1);
+    // Postgres and Discord agree afterwards.
+    sim.assert_consistent().await;
 }
 
 #[tokio::test]
@@ -663,6 +693,8 @@ async fn the_full_pass_pages_through_a_guild_larger_than_one_page() {
     let mut want = vec![first as i64, middle as i64, last as i64];
     want.sort();
     assert_eq!(ids, want);
+    // Postgres and Discord agree afterwards.
+    sim.assert_consistent().await;
 }
 
 #[tokio::test]
@@ -696,4 +728,6 @@ async fn handing_a_remade_role_back_resumes_after_a_failure_and_a_restart() {
     sim.wait_count("the regrant finished", "select count(*) from groups where regrant_pending", 0).await;
     assert_eq!(holders(), 3);
     assert_eq!(sim.audited("reconcile.role_remade").await, 1, "made once");
+    // Postgres and Discord agree afterwards.
+    sim.assert_consistent().await;
 }

@@ -147,6 +147,100 @@ impl Sim {
         id
     }
 
+    /// Every way Postgres and the fake's guild disagree, named: members that
+    /// are not away ⇔ holders of the group role; each group's role and
+    /// channel exist (a closed group's channel hidden from @everyone and open
+    /// to its role); holders of a notification role ⇔ the group's followers
+    /// in mention mode who are in the server.
+    pub async fn differences(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let groups: Vec<(i64, String, i64, i64, String)> = sqlx::query_as(
+            "select id, name, role_id, channel_id, visibility from groups where role_id is not null and channel_id is not null",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .expect("groups");
+        let (gid, guild) = (self.fake.guild_id, self.fake.with(|w| w.guilds[&self.fake.guild_id].clone()));
+        for (id, name, role, channel, visibility) in groups {
+            let (role, channel) = (role as u64, channel as u64);
+            if !guild.roles.iter().any(|r| r.id == role) {
+                out.push(format!("group {name}: its role {role} is gone"));
+            }
+            match self.fake.with(|w| w.channels.get(&channel).cloned()) {
+                None => out.push(format!("group {name}: its channel {channel} is gone")),
+                Some(ch) if visibility == "closed" => {
+                    let everyone = ch.overwrites.iter().find(|o| o.id == gid);
+                    if !everyone.is_some_and(|o| o.deny & fake_discord::perms::VIEW_CHANNEL != 0) {
+                        out.push(format!("group {name}: its closed channel is not hidden from @everyone"));
+                    }
+                    if !ch.overwrites.iter().any(|o| o.id == role && o.allow & fake_discord::perms::VIEW_CHANNEL != 0) {
+                        out.push(format!("group {name}: its role can't see its closed channel"));
+                    }
+                }
+                Some(_) => {}
+            }
+            let members: Vec<i64> = sqlx::query_scalar(
+                "select user_id from memberships where group_id = $1 and away_since is null order by user_id",
+            )
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .expect("members");
+            let mut holders: Vec<i64> =
+                guild.members.values().filter(|m| m.roles.contains(&role)).map(|m| m.user_id as i64).collect();
+            holders.sort();
+            for m in members.iter().filter(|m| !holders.contains(m)) {
+                out.push(format!("group {name}: member <@{m}> lacks its role"));
+            }
+            for h in holders.iter().filter(|h| !members.contains(h)) {
+                out.push(format!("group {name}: <@{h}> holds its role but is no member"));
+            }
+            let notify: Option<i64> = sqlx::query_scalar("select role_id from notify_roles where group_id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .expect("notify role");
+            if let Some(notify) = notify.map(|r| r as u64) {
+                let mut want: Vec<i64> = sqlx::query_scalar(
+                    "select s.user_id from subscriptions s
+                     left join notification_prefs p on p.guild_id = s.guild_id and p.user_id = s.user_id
+                     left join guild_settings gs on gs.guild_id = s.guild_id
+                     where s.kind = 'group' and s.target_id = $1
+                       and coalesce(p.mode, gs.notify_default_mode, 'mention') = 'mention'
+                     order by s.user_id",
+                )
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await
+                .expect("followers");
+                want.retain(|u| guild.members.contains_key(&(*u as u64)));
+                let mut have: Vec<i64> =
+                    guild.members.values().filter(|m| m.roles.contains(&notify)).map(|m| m.user_id as i64).collect();
+                have.sort();
+                if want != have && guild.roles.iter().any(|r| r.id == notify) {
+                    out.push(format!("group {name}: notify role holders {have:?}, mention-mode followers {want:?}"));
+                }
+            }
+        }
+        out
+    }
+
+    /// Wait (up to 15 s) until Postgres and the guild agree; panics naming
+    /// each difference that remains.
+    pub async fn assert_consistent(&self) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let d = self.differences().await;
+            if d.is_empty() {
+                return;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("Postgres and Discord disagree:\n{}", d.join("\n"));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+
     /// The texts the bot posted in a channel, oldest first.
     pub fn texts_in(&self, channel: u64) -> Vec<String> {
         self.fake.with(|w| w.channel_messages(channel).iter().map(fake_discord::scenario::message_text).collect())
