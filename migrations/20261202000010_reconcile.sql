@@ -29,7 +29,10 @@ create table departed_members (
 -- are being given the new role (resumable after a crash: a full pass or the
 -- background loop finishes it). While set, a member without the role is
 -- missing it, not someone whose role was taken by hand.
-alter table groups add column regrant_pending boolean not null default false;
+alter table groups add column regrant_pending boolean not null default false,
+    -- the last problem with the group's role that admins were told of (an
+    -- elevated permission, a place above the bot), so each is told once
+    add column role_problem text;
 
 -- Every full pass: when, why, by whom, and what it found.
 create table reconcile_runs (
@@ -49,3 +52,7 @@ create table reconcile_runs (
     summary text not null default '' check (char_length(summary) <= 4000)
 );
 create index reconcile_runs_guild_idx on reconcile_runs (guild_id, id desc);
+
+-- Why an invitation closed without anyone deciding (its invitee or inviter
+-- left the server), shown on its card and to the inviter.
+alter table invitations add column note text check (char_length(note) <= 200);

@@ -141,14 +141,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                 // S5: the DM queue's worker (woken by new jobs, polling for others).
                 let worker = tokio::spawn(service::deliveries::run(app.clone(), setup_inflight.clone(), stop_rx));
                 setup_tasks.lock().expect("task list").extend([pass.abort_handle(), worker.abort_handle()]);
-                // S6: announce the topics created while the bot was down.
-                for g in &ready.guilds {
-                    let (app, guild, guard) = (app.clone(), g.id.get(), setup_inflight.clone());
-                    tokio::spawn(async move {
-                        let _guard = guard.enter();
-                        service::notify::catch_up(&app, guild).await;
-                    });
-                }
+                // The catch-up of missed topics (S6) and the full reconcile
+                // pass (A5) run on every READY, this first one included
+                // (`on_event`), not once per process.
                 Ok(Data { app, inflight: setup_inflight })
             })
         })
@@ -201,13 +196,62 @@ async fn on_event(ctx: &serenity::all::Context, event: &FullEvent, data: &Data) 
             }
         }
     }
-    if let FullEvent::GuildMemberRemoval { guild_id, user, .. } = event {
-        let _guard = data.inflight.enter();
-        if let Err(e) = service::lead::member_left(&data.app, guild_id.get(), user.id.get()).await {
-            tracing::warn!(user = user.id.get(), error = %e, "handling a member who left failed");
-        }
-    }
+    on_guild_change(event, data).await;
     Ok(())
+}
+
+/// Discord changed under the bot (A5): a new gateway session (READY, after
+/// start-up or an invalidated session: nothing from the gap is replayed),
+/// members' roles, members leaving and coming back, roles and channels
+/// edited or deleted. Each is reconciled; failures are logged (and admins
+/// told by the reconciler where it matters).
+async fn on_guild_change(event: &FullEvent, data: &Data) {
+    let app = &data.app;
+    let outcome: Result<(), Box<dyn std::error::Error + Send + Sync>> = match event {
+        FullEvent::Ready { data_about_bot } => {
+            let since = app.clock.now();
+            for g in &data_about_bot.guilds {
+                let (app, guild, guard) = (app.clone(), g.id.get(), data.inflight.clone());
+                tokio::spawn(async move {
+                    let _guard = guard.enter();
+                    // S6: topics started while the bot was down or the session was gone.
+                    service::notify::catch_up(&app, guild).await;
+                    service::reconcile::after_session(&app, guild, since).await;
+                });
+            }
+            Ok(())
+        }
+        FullEvent::GuildMemberUpdate { event: m, .. } => {
+            let _guard = data.inflight.enter();
+            let roles: Vec<u64> = m.roles.iter().map(|r| r.get()).collect();
+            service::reconcile::member_updated(app, m.guild_id.get(), m.user.id.get(), &roles).await
+        }
+        FullEvent::GuildMemberRemoval { guild_id, user, .. } => {
+            let _guard = data.inflight.enter();
+            service::reconcile::member_left(app, guild_id.get(), user.id.get()).await
+        }
+        FullEvent::GuildMemberAddition { new_member } => {
+            let _guard = data.inflight.enter();
+            service::reconcile::member_returned(app, new_member.guild_id.get(), new_member.user.id.get()).await
+        }
+        FullEvent::GuildRoleDelete { guild_id, removed_role_id, .. } => {
+            let _guard = data.inflight.enter();
+            service::reconcile::role_deleted(app, guild_id.get(), removed_role_id.get()).await.map(|_| ())
+        }
+        FullEvent::GuildRoleUpdate { new, .. } => {
+            let _guard = data.inflight.enter();
+            service::reconcile::role_changed(app, new.guild_id.get(), new.id.get()).await.map(|_| ())
+        }
+        FullEvent::ChannelDelete { channel, .. } => {
+            let _guard = data.inflight.enter();
+            let (guild, id, name) = (channel.guild_id.get(), channel.id.get(), channel.name.clone());
+            service::reconcile::channel_deleted(app, guild, id, Some(&name)).await.map(|_| ())
+        }
+        _ => Ok(()),
+    };
+    if let Err(e) = outcome {
+        tracing::warn!(event = ?std::mem::discriminant(event), error = %e, "reconciling a change on Discord failed");
+    }
 }
 
 /// The message `m` replies to, if it is a reply. Discord also sets

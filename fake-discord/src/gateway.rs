@@ -49,9 +49,19 @@ struct Session {
     ready: bool,
 }
 
+/// An IDENTIFY the fake is holding back (see `Hub::hold_identify`).
+struct HeldIdentify {
+    tx: mpsc::UnboundedSender<WsMessage>,
+    conn: u64,
+    d: Value,
+}
+
 #[derive(Default)]
 pub struct Hub {
     sessions: Mutex<Vec<Session>>,
+    /// While true, IDENTIFYs wait here unanswered (the gap after an
+    /// invalidated session, made as long as a test needs).
+    held: Mutex<Option<Vec<HeldIdentify>>>,
     next_conn: AtomicUsize,
     identifies: AtomicUsize,
     resumes: AtomicUsize,
@@ -83,6 +93,28 @@ impl Hub {
                 })));
             }
         }
+    }
+
+    /// Invalidate every session, as Discord does with op 9 (Invalid Session,
+    /// `d: false`: not resumable): each connection is sent op 9 and the
+    /// session is forgotten, so dispatches until the client identifies again
+    /// reach nobody and are never replayed. With `hold`, new IDENTIFYs are
+    /// left unanswered until `release_identify`, so a test controls the gap.
+    pub fn invalidate_sessions(&self, hold: bool) {
+        if hold {
+            self.held.lock().get_or_insert_with(Vec::new);
+        }
+        let gone: Vec<Session> = std::mem::take(&mut *self.sessions.lock());
+        for s in gone {
+            if let Some(tx) = s.tx {
+                let _ = tx.send(WsMessage::Text(json!({"op": 9, "d": false}).to_string().into()));
+            }
+        }
+    }
+
+    /// Answer the IDENTIFYs held since `invalidate_sessions(true)`.
+    pub(crate) fn take_held(&self) -> Vec<(mpsc::UnboundedSender<WsMessage>, u64, Value)> {
+        self.held.lock().take().unwrap_or_default().into_iter().map(|h| (h.tx, h.conn, h.d)).collect()
     }
 
     /// Send the last dispatch named `event` again, with a new sequence number.
@@ -165,6 +197,11 @@ pub(crate) async fn serve(inner: Arc<Inner>, socket: WebSocket) {
 }
 
 fn identify(inner: &Arc<Inner>, tx: &mpsc::UnboundedSender<WsMessage>, conn: u64, d: &Value) {
+    if let Some(held) = inner.hub.held.lock().as_mut() {
+        held.push(HeldIdentify { tx: tx.clone(), conn, d: d.clone() });
+        inner.changed.notify_waiters();
+        return;
+    }
     inner.hub.identifies.fetch_add(1, Ordering::SeqCst);
     let n = inner.hub.identifies.load(Ordering::SeqCst);
     let session_id = format!("session-{n}-{conn}");
@@ -184,6 +221,17 @@ fn identify(inner: &Arc<Inner>, tx: &mpsc::UnboundedSender<WsMessage>, conn: u64
     s.ready = true;
     inner.hub.sessions.lock().push(s);
     inner.changed.notify_waiters();
+}
+
+/// Answer the IDENTIFYs that were held back.
+pub(crate) fn release_identify(inner: &Arc<Inner>) {
+    for (tx, conn, d) in inner.hub.take_held() {
+        identify(inner, &tx, conn, &d);
+    }
+}
+
+pub(crate) fn held_identify_count(inner: &Arc<Inner>) -> usize {
+    inner.hub.held.lock().as_ref().map_or(0, |h| h.len())
 }
 
 fn resume(inner: &Arc<Inner>, tx: &mpsc::UnboundedSender<WsMessage>, conn: u64, d: &Value) {

@@ -565,12 +565,7 @@ fn edit_role(w: &mut World, gid: u64, rid: u64, body: &Value) -> Out {
 
 fn delete_role(w: &mut World, gid: u64, rid: u64) -> Out {
     w.bot_can_manage_role(gid, rid)?;
-    let g = w.guild_mut(gid)?;
-    g.roles.retain(|r| r.id != rid);
-    for m in g.members.values_mut() {
-        m.roles.retain(|r| *r != rid);
-    }
-    w.emit("GUILD_ROLE_DELETE", json!({"guild_id": gid.to_string(), "role_id": rid.to_string()}));
+    w.remove_role(gid, rid);
     no_content()
 }
 
@@ -753,16 +748,9 @@ fn edit_channel(w: &mut World, cid: u64, body: &Value) -> Out {
 }
 
 fn delete_channel(w: &mut World, cid: u64) -> Out {
-    let ch = manage_channel_check(w, cid)?;
-    w.channels.remove(&cid);
-    w.messages.remove(&cid);
-    if let Some(g) = ch.guild_id.and_then(|g| w.guilds.get_mut(&g)) {
-        g.channels.retain(|c| *c != cid);
-    }
-    let v = payload::channel(&ch);
-    let event = if channel_event(&ch) == "THREAD_UPDATE" { "THREAD_DELETE" } else { "CHANNEL_DELETE" };
-    w.emit(event, v.clone());
-    ok(v)
+    manage_channel_check(w, cid)?;
+    let ch = w.remove_channel(cid).ok_or_else(ApiError::unknown_channel)?;
+    ok(payload::channel(&ch))
 }
 
 fn put_overwrite(w: &mut World, cid: u64, target: u64, body: &Value) -> Out {

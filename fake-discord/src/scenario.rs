@@ -220,6 +220,39 @@ impl FakeDiscord {
         })
     }
 
+    /// An admin deletes a role in Server Settings: holders lose it, its
+    /// channel overwrites go, GUILD_ROLE_DELETE is emitted.
+    pub fn delete_role_by_hand(&self, role_id: u64) {
+        let gid = self.guild_id;
+        self.mutate(|w| w.remove_role(gid, role_id));
+    }
+
+    /// An admin deletes a channel or a category in Discord's client. A
+    /// category's children are moved out of it (CHANNEL_UPDATE each), a
+    /// channel's threads go with it. Returns whether it existed.
+    pub fn delete_channel_by_hand(&self, channel_id: u64) -> bool {
+        self.mutate(|w| w.remove_channel(channel_id).is_some())
+    }
+
+    /// An admin edits a role's permissions in Server Settings
+    /// (GUILD_ROLE_UPDATE).
+    pub fn edit_role_by_hand(&self, role_id: u64, permissions: u64) {
+        let gid = self.guild_id;
+        self.mutate(|w| {
+            let g = w.guilds.get_mut(&gid).expect("guild");
+            let r = g.roles.iter_mut().find(|r| r.id == role_id).expect("role");
+            r.permissions = permissions;
+            let v = payload::role(r);
+            w.emit("GUILD_ROLE_UPDATE", json!({"guild_id": gid.to_string(), "role": v}));
+        })
+    }
+
+    /// A user who was a member comes back (same user id): GUILD_MEMBER_ADD
+    /// with no roles, as Discord gives a returning member.
+    pub fn rejoin_guild(&self, user_id: u64) {
+        self.join_guild(user_id, 0)
+    }
+
     /// Someone deletes a message by hand in Discord's client: MESSAGE_DELETE
     /// is emitted. Returns whether the message existed.
     pub fn delete_message_by_hand(&self, message_id: u64) -> bool {

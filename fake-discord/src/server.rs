@@ -337,6 +337,30 @@ impl FakeDiscord {
         self.inner.hub.drop_connections();
     }
 
+    /// Invalidate the bot's gateway sessions (op 9, not resumable): events
+    /// from now until it identifies again are lost, as on Discord. With
+    /// `hold`, its new IDENTIFY is left unanswered until `end_session_gap`,
+    /// so what happens in between is surely missed.
+    pub fn invalidate_session(&self, hold: bool) {
+        self.inner.hub.invalidate_sessions(hold);
+        self.inner.changed.notify_waiters();
+    }
+
+    /// Wait until the bot, its session invalidated, has sent a new IDENTIFY
+    /// that the fake is holding back.
+    pub async fn wait_for_held_identify(&self) {
+        let inner = self.inner.clone();
+        self.wait_for(30, "the bot identified again after op 9", move || {
+            crate::gateway::held_identify_count(&inner) > 0
+        })
+        .await
+    }
+
+    /// Answer the held IDENTIFY: READY and GUILD_CREATE, a new session.
+    pub fn end_session_gap(&self) {
+        crate::gateway::release_identify(&self.inner);
+    }
+
     /// Send an already-sent dispatch again (as Discord may after a resume).
     pub fn replay_event(&self, event_name: &str) -> bool {
         self.inner.hub.replay_last(event_name)

@@ -433,6 +433,63 @@ impl World {
         Ok(())
     }
 
+    /// Delete a role as Discord does: members lose it and every permission
+    /// overwrite naming it goes with it. Emits GUILD_ROLE_DELETE (Discord
+    /// sends no GUILD_MEMBER_UPDATE or CHANNEL_UPDATE for these).
+    pub fn remove_role(&mut self, guild_id: u64, role_id: u64) {
+        let Some(g) = self.guilds.get_mut(&guild_id) else { return };
+        g.roles.retain(|r| r.id != role_id);
+        for m in g.members.values_mut() {
+            m.roles.retain(|r| *r != role_id);
+        }
+        let channels = g.channels.clone();
+        for c in channels {
+            if let Some(ch) = self.channels.get_mut(&c) {
+                ch.overwrites.retain(|o| o.id != role_id);
+            }
+        }
+        self.emit("GUILD_ROLE_DELETE", json!({"guild_id": guild_id.to_string(), "role_id": role_id.to_string()}));
+    }
+
+    /// Delete a channel as Discord does: a category's children move out of
+    /// it (parent_id null, each with CHANNEL_UPDATE), a channel's threads and
+    /// messages go with it (no THREAD_DELETE is sent for those). Emits
+    /// CHANNEL_DELETE, or THREAD_DELETE for a thread. Returns the channel.
+    pub fn remove_channel(&mut self, channel_id: u64) -> Option<Channel> {
+        let ch = self.channels.remove(&channel_id)?;
+        self.messages.remove(&channel_id);
+        self.thread_members.remove(&channel_id);
+        let siblings = ch.guild_id.and_then(|g| self.guilds.get(&g)).map(|g| g.channels.clone()).unwrap_or_default();
+        let mut gone = vec![channel_id];
+        for c in siblings {
+            let Some(child) = self.channels.get_mut(&c) else { continue };
+            if child.parent_id != Some(channel_id) {
+                continue;
+            }
+            if matches!(child.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD) {
+                self.channels.remove(&c);
+                self.messages.remove(&c);
+                self.thread_members.remove(&c);
+                gone.push(c);
+            } else {
+                child.parent_id = None;
+                let v = crate::payload::channel(child);
+                self.emit("CHANNEL_UPDATE", v);
+            }
+        }
+        if let Some(g) = ch.guild_id.and_then(|g| self.guilds.get_mut(&g)) {
+            g.channels.retain(|c| !gone.contains(c));
+        }
+        let event = if matches!(ch.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD) {
+            "THREAD_DELETE"
+        } else {
+            "CHANNEL_DELETE"
+        };
+        let v = crate::payload::channel(&ch);
+        self.emit(event, v);
+        Some(ch)
+    }
+
     /// Messages of a channel, oldest first.
     pub fn channel_messages(&self, channel_id: u64) -> &[Message] {
         self.messages.get(&channel_id).map(|v| v.as_slice()).unwrap_or(&[])

@@ -23,7 +23,9 @@ use poise::CreateReply;
         "guidelines",
         "super::invites::config_invitations",
         "request_sla",
-        "notification_mode"
+        "notification_mode",
+        "reconcile_policy",
+        "returning_members"
     ),
     subcommand_required
 )]
@@ -67,8 +69,59 @@ pub async fn show(ctx: Context<'_>) -> Result<(), Error> {
         format!("Members who haven't chosen with /notifications get: **{}**", mode.label()),
         false,
     );
+    let (policy, returning) = {
+        let mut conn = ctx.data().app.pool.acquire().await?;
+        (
+            crate::domain::reconcile::policy(&mut conn, guild).await?,
+            crate::domain::reconcile::restore_returning(&mut conn, guild).await?,
+        )
+    };
+    let embed = embed.field(
+        "Reconciliation",
+        format!(
+            "Policy **{}** ({}).
+Members who come back get their groups back: **{}**.",
+            policy.key(),
+            policy.describe(),
+            if returning { "yes" } else { "no" }
+        ),
+        false,
+    );
     ctx.send(CreateReply::default().embed(embed).ephemeral(true).allowed_mentions(no_pings())).await?;
     Ok(())
+}
+
+/// Set what wins when someone changes a group role by hand in Discord (A5).
+#[poise::command(slash_command, guild_only, ephemeral, rename = "reconcile-policy")]
+pub async fn reconcile_policy(
+    ctx: Context<'_>,
+    #[description = "What happens when a group role is taken or given by hand"]
+    policy: super::reconcile::PolicyChoice,
+) -> Result<(), Error> {
+    require_admin(ctx).await?;
+    let guild = guild_id(ctx)?;
+    let policy: crate::domain::reconcile::Policy = policy.into();
+    let before =
+        crate::service::config::set_reconcile_policy(&ctx.data().app, guild, ctx.author().id.get(), policy).await?;
+    say(ctx, format!("Done: reconciliation policy is **{}** (was {}): {}.", policy.key(), before.key(), policy.describe()))
+        .await
+}
+
+/// Choose whether members who leave and come back get their groups back (A5).
+#[poise::command(slash_command, guild_only, ephemeral, rename = "returning-members")]
+pub async fn returning_members(
+    ctx: Context<'_>,
+    #[description = "Give a returning member the groups they had (not ones that banned them)"] restore: bool,
+) -> Result<(), Error> {
+    require_admin(ctx).await?;
+    let guild = guild_id(ctx)?;
+    crate::service::config::set_restore_returning(&ctx.data().app, guild, ctx.author().id.get(), restore).await?;
+    let text = if restore {
+        "Done: a member who leaves and comes back gets their groups back (except groups that banned them or were archived)."
+    } else {
+        "Done: a member who leaves and comes back starts with no groups; their old memberships end when they return."
+    };
+    say(ctx, text.to_string()).await
 }
 
 /// Set the role whose members are admins (besides Manage Server); empty clears it.

@@ -11,6 +11,7 @@ pub mod invites;
 pub mod lead;
 pub mod membership;
 pub mod notifications;
+pub mod reconcile;
 pub mod requests;
 pub mod subscriptions;
 
@@ -38,6 +39,7 @@ pub fn all() -> Vec<poise::Command<Data, Error>> {
         invites::invite(),
         invites::invites(),
         notifications::notifications(),
+        reconcile::reconcile(),
     ]
 }
 

@@ -55,6 +55,38 @@ pub async fn audit_page(
     Ok(())
 }
 
+/// *Apply* on `/reconcile`'s dry run (admins): find the differences again
+/// (the server may have changed since the dry run) and repair them.
+pub async fn reconcile_apply(
+    ctx: &SerenityContext,
+    data: &Data,
+    i: &ComponentInteraction,
+    policy: crate::domain::reconcile::Policy,
+) -> Result<(), Error> {
+    let Some(guild) = i.guild_id else {
+        return refuse(ctx, i, "This only works in a server.").await;
+    };
+    if !is_admin(data, i).await? {
+        tracing::info!(user = i.user.id.get(), "a non-admin pressed Apply on a reconcile");
+        return refuse(ctx, i, NOT_ADMIN).await;
+    }
+    // Repairs can take a while: answer Discord first (N1).
+    i.defer_ephemeral(&ctx.http).await?;
+    let trigger = crate::domain::reconcile::Trigger::Command;
+    let report =
+        crate::service::reconcile::pass(&data.app, guild.get(), trigger, Some(i.user.id.get()), Some(policy), None)
+            .await?;
+    let text = if report.skipped {
+        "Another reconcile is running for this server right now; run /reconcile again in a minute.".to_string()
+    } else {
+        let c = report.counts;
+        crate::views::reconcile::applied(c.found, c.repaired, c.reported, c.failed, &report.lines)
+    };
+    let edit = serenity::all::EditInteractionResponse::new().content(text).allowed_mentions(no_pings());
+    i.edit_response(&ctx.http, edit).await?;
+    Ok(())
+}
+
 /// The text typed in the modal's `field`.
 pub fn modal_value(m: &ModalInteraction, field: &str) -> Option<String> {
     m.data.components.iter().flat_map(|row| row.components.iter()).find_map(|c| match c {

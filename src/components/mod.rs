@@ -84,6 +84,9 @@ pub enum CustomId {
     InviteRevoke { invitation: i64 },
     /// *I agree* to the guidelines shown, then accept the invitation.
     InviteAgree { invitation: i64, version: i32 },
+    /// *Apply* on `/reconcile`'s dry run, repairing as `policy` would (the
+    /// differences are found again when pressed, never read from the id).
+    ReconcileApply { policy: crate::domain::reconcile::Policy },
 }
 
 impl CustomId {
@@ -127,6 +130,7 @@ impl CustomId {
             CustomId::InviteDecline { invitation } => format!("gh:invd:{invitation}"),
             CustomId::InviteRevoke { invitation } => format!("gh:invr:{invitation}"),
             CustomId::InviteAgree { invitation, version } => format!("gh:invag:{invitation}:{version}"),
+            CustomId::ReconcileApply { policy } => format!("gh:rec:{}", policy.key()),
         }
     }
 
@@ -185,6 +189,9 @@ impl CustomId {
                 invitation: row_id(i)?,
                 version: strict_number::<i32>(v).filter(|v| *v > 0)?,
             }),
+            ["gh", "rec", p] => {
+                Some(CustomId::ReconcileApply { policy: crate::domain::reconcile::Policy::from_key(p)? })
+            }
             _ => None,
         }
     }
@@ -243,6 +250,7 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
         Some(CustomId::InviteAgree { invitation, version }) => {
             invite::agree_button(ctx, data, i, invitation, version).await
         }
+        Some(CustomId::ReconcileApply { policy }) => admin::reconcile_apply(ctx, data, i, policy).await,
         // forms are submitted as modals, never pressed as buttons
         Some(CustomId::LeadApplyForm { .. } | CustomId::LeadProposeForm { .. } | CustomId::LeadDeclineForm { .. })
         | Some(CustomId::RequestDenyForm { .. })
@@ -371,6 +379,8 @@ mod tests {
             CustomId::InviteDecline { invitation: 1 },
             CustomId::InviteRevoke { invitation: 2 },
             CustomId::InviteAgree { invitation: i64::MAX, version: i32::MAX },
+            CustomId::ReconcileApply { policy: crate::domain::reconcile::Policy::Follow },
+            CustomId::ReconcileApply { policy: crate::domain::reconcile::Policy::Report },
         ] {
             let s = id.encode();
             assert!(s.len() <= 100);
@@ -446,6 +456,11 @@ mod tests {
             "gh:invag:1:-1",
             "gh:invag:0:1",
             "gh:invag:1:1:1",
+            "gh:rec",
+            "gh:rec:",
+            "gh:rec:Follow",
+            "gh:rec:everything",
+            "gh:rec:follow:1",
         ] {
             assert_eq!(CustomId::parse(bad), None, "{bad:?}");
         }

@@ -6,6 +6,7 @@
 
 pub mod channels;
 pub mod dm;
+pub mod guild;
 pub mod limiter;
 pub mod messages;
 pub mod notify;

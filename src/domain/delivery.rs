@@ -147,8 +147,8 @@ pub struct Follower {
     pub via_group: bool,
 }
 
-/// Everyone who follows one of `targets` in the guild, except `author`,
-/// with their mode. `closed_group`: the event is in a closed group's
+/// Everyone who follows one of `targets` in the guild, except `author` and
+/// members who left the server, with their mode. `closed_group`: the event is in a closed group's
 /// channel, which only its members can see; others are left out.
 pub async fn followers(
     conn: &mut PgConnection,
@@ -167,8 +167,10 @@ pub async fn followers(
            left join notification_prefs p on p.guild_id = s.guild_id and p.user_id = s.user_id
            left join guild_settings gs on gs.guild_id = s.guild_id
            where s.guild_id = $1 and s.user_id <> $4
+             and not exists (select 1 from departed_members d where d.guild_id = s.guild_id and d.user_id = s.user_id)
              and ($5::bigint is null
-                  or exists (select 1 from memberships m where m.group_id = $5 and m.user_id = s.user_id))
+                  or exists (select 1 from memberships m
+                             where m.group_id = $5 and m.user_id = s.user_id and m.away_since is null))
            group by s.user_id
            order by s.user_id"#,
         db_id(guild_id),

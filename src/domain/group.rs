@@ -392,7 +392,7 @@ pub async fn search_archived_names(
 pub async fn list(conn: &mut PgConnection, guild_id: u64, bucket: Option<Bucket>) -> Result<Vec<Listed>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select g.id, g.name, g.bucket as "bucket: Bucket", g.visibility as "visibility: Visibility",
-                  (select count(*) from memberships m where m.group_id = g.id) as "member_count!"
+                  (select count(*) from memberships m where m.group_id = g.id and m.away_since is null) as "member_count!"
            from groups g
            where g.guild_id = $1 and g.archived_at is null and g.role_id is not null
              and ($2::text is null or g.bucket = $2)
@@ -412,6 +412,23 @@ pub async fn list(conn: &mut PgConnection, guild_id: u64, bucket: Option<Bucket>
             member_count: r.member_count,
         })
         .collect())
+}
+
+/// The channels of a bucket's groups: (group, channel).
+pub async fn channels_of_bucket(
+    conn: &mut PgConnection,
+    guild_id: u64,
+    bucket: Bucket,
+) -> Result<Vec<(i64, u64)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select id, channel_id as "channel_id!" from groups
+           where guild_id = $1 and bucket = $2 and channel_id is not null order by id"#,
+        db_id(guild_id),
+        bucket as Bucket
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, snowflake(r.channel_id))).collect())
 }
 
 /// The category that holds a bucket's channels, if one was made.

@@ -40,6 +40,8 @@ pub struct Invitation {
     pub card_message_id: Option<u64>,
     pub invitee_dm_delivered: Option<bool>,
     pub inviter_dm_delivered: Option<bool>,
+    /// Why it closed without anyone deciding (someone left the server).
+    pub note: Option<String>,
 }
 
 impl Invitation {
@@ -135,7 +137,7 @@ macro_rules! select_invitations {
         sqlx::query!(
             r#"select i.id, i.guild_id, i.group_id, g.name as group_name, i.inviter_id, i.invitee_id,
                       i.status as "status: Status", i.created_at, i.expires_at, i.decided_by, i.decided_at,
-                      i.card_channel_id, i.card_message_id, i.invitee_dm_delivered, i.inviter_dm_delivered
+                      i.card_channel_id, i.card_message_id, i.invitee_dm_delivered, i.inviter_dm_delivered, i.note
                from invitations i join groups g on g.id = i.group_id "# + $where,
             $($arg),*
         )
@@ -161,6 +163,7 @@ macro_rules! to_invitation {
             card_message_id: r.card_message_id.map(snowflake),
             invitee_dm_delivered: r.invitee_dm_delivered,
             inviter_dm_delivered: r.inviter_dm_delivered,
+            note: r.note,
         }
     }};
 }
@@ -274,6 +277,38 @@ pub async fn close(
         status as Status,
         decided_by.map(db_id),
         now
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(r.is_some())
+}
+
+/// The pending invitations a user sent or received in a guild, locked, for
+/// cancelling them when the user leaves the server.
+pub async fn lock_pending_involving(
+    conn: &mut PgConnection,
+    guild_id: u64,
+    user_id: u64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select id from invitations where guild_id = $1 and status = 'pending'
+           and (inviter_id = $2 or invitee_id = $2) order by id for update",
+        db_id(guild_id),
+        db_id(user_id)
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Close a pending invitation that nobody decided (revoked by the bot, with
+/// a note saying why); `false` when it was no longer pending.
+pub async fn cancel(conn: &mut PgConnection, id: i64, note: &str, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query_scalar!(
+        "update invitations set status = 'revoked', decided_by = null, decided_at = $2, note = $3
+         where id = $1 and status = 'pending' returning id",
+        id,
+        now,
+        note
     )
     .fetch_optional(conn)
     .await?;

@@ -3,12 +3,16 @@
 use super::{db_id, snowflake};
 use sqlx::PgConnection;
 
-/// Insert a membership; `false` when the user already was a member. A
-/// concurrent insert for the same member waits on this row's lock until the
-/// first transaction ends, so a double click yields one membership.
+/// Insert a membership (or make an away one active again); `false` when the
+/// user already was a member. A concurrent insert for the same member waits
+/// on this row's lock until the first transaction ends, so a double click
+/// yields one membership.
 pub async fn add_member(conn: &mut PgConnection, group_id: i64, user_id: u64) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query_scalar!(
-        "insert into memberships (group_id, user_id) values ($1, $2) on conflict do nothing returning group_id",
+        "insert into memberships (group_id, user_id) values ($1, $2)
+         on conflict (group_id, user_id) do update set away_since = null, was_subscribed = false, joined_at = now()
+         where memberships.away_since is not null
+         returning group_id",
         group_id,
         db_id(user_id)
     )
@@ -28,7 +32,7 @@ pub async fn remove_member(conn: &mut PgConnection, group_id: i64, user_id: u64)
 
 pub async fn is_member(conn: &mut PgConnection, group_id: i64, user_id: u64) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"select exists(select 1 from memberships where group_id = $1 and user_id = $2) as "yes!""#,
+        r#"select exists(select 1 from memberships where group_id = $1 and user_id = $2 and away_since is null) as "yes!""#,
         group_id,
         db_id(user_id)
     )
@@ -36,8 +40,9 @@ pub async fn is_member(conn: &mut PgConnection, group_id: i64, user_id: u64) -> 
     .await
 }
 
+/// Members who count: memberships that are not away.
 pub async fn member_count(conn: &mut PgConnection, group_id: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(r#"select count(*) as "n!" from memberships where group_id = $1"#, group_id)
+    sqlx::query_scalar!(r#"select count(*) as "n!" from memberships where group_id = $1 and away_since is null"#, group_id)
         .fetch_one(conn)
         .await
 }

@@ -12,6 +12,7 @@ pub mod invite;
 pub mod lead;
 pub mod membership;
 pub mod notify;
+pub mod reconcile;
 pub mod request;
 pub mod role_safety;
 pub mod settings;

@@ -1,6 +1,6 @@
 //! Subscriptions (S1, S2): what a member follows.
 
-use super::db_id;
+use super::{db_id, snowflake};
 use sqlx::PgConnection;
 
 /// What can be followed.
@@ -184,4 +184,15 @@ mod tests {
         assert_eq!(list(&mut conn, 1, 8).await.unwrap().len(), 1);
         assert_eq!(group_subscribers_except(&mut conn, 20, 8).await.unwrap(), 0);
     }
+}
+
+/// Everyone who follows a group (a group subscription), by user id.
+pub async fn followers_of_group(conn: &mut PgConnection, group_id: i64) -> Result<Vec<u64>, sqlx::Error> {
+    let ids = sqlx::query_scalar!(
+        "select user_id from subscriptions where kind = 'group' and target_id = $1 order by user_id",
+        group_id
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(ids.into_iter().map(snowflake).collect())
 }

@@ -143,3 +143,48 @@ pub(crate) async fn record(
     )
     .await
 }
+
+/// Set the reconciliation policy (A5), audited; returns the one before.
+pub async fn set_reconcile_policy(
+    app: &App,
+    guild_id: u64,
+    actor: u64,
+    policy: crate::domain::reconcile::Policy,
+) -> Result<crate::domain::reconcile::Policy, sqlx::Error> {
+    use crate::domain::reconcile as rc;
+    let mut tx = app.pool.begin().await?;
+    let before = rc::policy(&mut tx, guild_id).await?;
+    rc::set_policy(&mut tx, guild_id, policy).await?;
+    audit::record(
+        &mut tx,
+        &audit::Entry {
+            guild_id,
+            actor_id: Some(actor),
+            action: "config.reconcile_policy",
+            detail: Some(policy.key()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(before)
+}
+
+/// Whether returning members get their groups back (A5), audited.
+pub async fn set_restore_returning(app: &App, guild_id: u64, actor: u64, on: bool) -> Result<(), sqlx::Error> {
+    let mut tx = app.pool.begin().await?;
+    crate::domain::reconcile::set_restore_returning(&mut tx, guild_id, on).await?;
+    audit::record(
+        &mut tx,
+        &audit::Entry {
+            guild_id,
+            actor_id: Some(actor),
+            action: "config.returning_members",
+            detail: Some(if on { "restore" } else { "don't restore" }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

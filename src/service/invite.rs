@@ -315,6 +315,60 @@ pub async fn revoke(app: &App, guild_id: u64, id: i64, actor: u64, privileged: b
     finish(app, id).await
 }
 
+/// The note on an invitation whose inviter left the server (not told: gone).
+const INVITER_LEFT: &str = "the person who sent it left the server";
+
+/// Someone left the server (A5): every pending invitation they sent or
+/// received there is cancelled with a note; its card says so and the inviter
+/// (when it is not the one who left) is told. Never fails its caller.
+pub async fn cancel_departed(app: &App, guild_id: u64, user_id: u64) -> usize {
+    let now = app.clock.now();
+    let cancelled = async {
+        let mut tx = app.pool.begin().await?;
+        let ids = domain::lock_pending_involving(&mut tx, guild_id, user_id).await?;
+        let mut done = Vec::new();
+        for id in ids {
+            let Some(inv) = domain::get(&mut tx, id).await? else { continue };
+            let note = if inv.invitee_id == user_id {
+                "the invitee left the server"
+            } else {
+                INVITER_LEFT
+            };
+            if domain::cancel(&mut tx, id, note, now).await? {
+                audit::record(
+                    &mut tx,
+                    &audit::Entry {
+                        guild_id,
+                        subject_id: Some(inv.invitee_id),
+                        group_id: Some(inv.group_id),
+                        action: "invite.cancelled_left_server",
+                        reason: Some(&format!("invitation {id}: {note}")),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                done.push(id);
+            }
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(done)
+    }
+    .await;
+    let ids = match cancelled {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::warn!(guild_id, user_id, error = %e, "could not cancel the invitations of a member who left");
+            return 0;
+        }
+    };
+    for id in &ids {
+        if let Err(e) = finish(app, *id).await {
+            tracing::warn!(invitation = id, error = %e, "could not show a cancelled invitation");
+        }
+    }
+    ids.len()
+}
+
 /// The background pass: every pending invitation past its expiry is marked
 /// expired (claimed row by row, so two processes never both act), its card
 /// loses its buttons and the inviter is told. Returns how many expired.
@@ -354,7 +408,7 @@ async fn finish(app: &App, id: i64) -> Result<Decided, InviteError> {
     let what = format!("invitation {id}");
     let at = (inv.card_channel_id, inv.card_message_id);
     super::outcome::show_on_card(app, at, view::closed_card(&inv), &what).await;
-    let inviter_told = if inv.decided_by == Some(inv.inviter_id) {
+    let inviter_told = if inv.decided_by == Some(inv.inviter_id) || inv.note.as_deref() == Some(INVITER_LEFT) {
         None
     } else {
         let delivered = super::outcome::tell(app, inv.inviter_id, &view::inviter_dm(&inv), &what).await.is_ok();

@@ -8,7 +8,7 @@ use crate::discord::{provision, DiscordError};
 use crate::domain::group::{self, Group, Visibility};
 use crate::domain::role_safety::{self, RoleProblem};
 use crate::domain::subscription::{self, Kind};
-use crate::domain::{audit, membership, settings};
+use crate::domain::{audit, membership, reconcile, settings};
 use sqlx::PgConnection;
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +101,7 @@ async fn check_grantable(app: &App, g: &Group) -> Result<u64, MembershipError> {
 /// can see why.
 async fn admit(app: &App, g: &Group, user_id: u64, actor_id: u64, action: &str) -> Result<bool, MembershipError> {
     let mut tx = app.pool.begin().await?;
+    reconcile::lock_member(&mut tx, g.guild_id, user_id).await?;
     if !membership::add_member(&mut tx, g.id, user_id).await? {
         return Ok(false);
     }
@@ -171,6 +172,7 @@ async fn dismiss(
     reason: Option<&str>,
 ) -> Result<bool, MembershipError> {
     let mut tx = app.pool.begin().await?;
+    reconcile::lock_member(&mut tx, g.guild_id, user_id).await?;
     if !membership::remove_member(&mut tx, g.id, user_id).await? {
         return Ok(false);
     }
@@ -219,7 +221,7 @@ async fn dismiss(
 /// the group): they leave the group's request review thread, and the group
 /// is flagged to admins if it has no leader left (L4). Never fails its
 /// caller; problems are logged.
-async fn leadership_ended(app: &App, g: &Group, user_id: u64) {
+pub(crate) async fn leadership_ended(app: &App, g: &Group, user_id: u64) {
     super::request::leave_review_thread(app, g, user_id).await;
     if let Err(e) = super::lead::flag_if_leaderless(app, g).await {
         tracing::warn!(group_id = g.id, error = %e, "could not flag a leaderless group");

@@ -19,6 +19,7 @@ pub mod membership;
 pub mod notifications;
 pub mod notify;
 pub mod outcome;
+pub mod reconcile;
 pub mod request;
 pub mod sla;
 pub mod subscriptions;

@@ -477,6 +477,57 @@ pub async fn withdraw(app: &App, guild_id: u64, id: i64, user_id: u64) -> Result
     Ok(r)
 }
 
+/// The requester left the server (A5): each of their pending requests in it
+/// is withdrawn with a note the leaders see on the card. Never fails its
+/// caller; problems are logged.
+pub async fn withdraw_departed(app: &App, guild_id: u64, user_id: u64) -> usize {
+    let pending = match app.pool.acquire().await {
+        Ok(mut conn) => domain::for_user(&mut conn, guild_id, user_id, 100).await,
+        Err(e) => Err(e),
+    };
+    let pending: Vec<i64> = match pending {
+        Ok(list) => list.into_iter().filter(|r| r.status == Status::Pending).map(|r| r.id).collect(),
+        Err(e) => {
+            tracing::warn!(guild_id, user_id, error = %e, "could not list the requests of a member who left");
+            return 0;
+        }
+    };
+    let mut n = 0;
+    for id in pending {
+        let done = async {
+            let (mut tx, r) = lock(app, guild_id, id).await?;
+            if !domain::close(&mut tx, id, Status::Withdrawn, None, None, app.clock.now()).await? {
+                return Ok::<_, RequestError>(None);
+            }
+            domain::set_note(&mut tx, id, Some("They left the server.")).await?;
+            audit::record(
+                &mut tx,
+                &audit::Entry {
+                    guild_id,
+                    subject_id: Some(user_id),
+                    group_id: Some(r.group_id),
+                    action: "request.withdrawn_left_server",
+                    reason: Some(&format!("request {id}")),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(Some(load(app, guild_id, id).await?))
+        }
+        .await;
+        match done {
+            Ok(Some(r)) => {
+                update_card(app, &r).await;
+                n += 1;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(request = id, error = %e, "could not withdraw the request of a member who left"),
+        }
+    }
+    n
+}
+
 /// Show where the request stands on every copy of its card (the review
 /// thread's, each leader's DM, the mod channel's); whether any was updated.
 pub(crate) async fn update_card(app: &App, r: &Request) -> bool {

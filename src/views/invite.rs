@@ -20,7 +20,11 @@ pub fn standing(i: &Invitation, now: DateTime<Utc>) -> String {
         Status::Accepted => format!("accepted {decided}"),
         Status::Declined => format!("declined {decided}"),
         Status::Expired => format!("expired {decided}"),
-        Status::Revoked => format!("revoked by <@{}> {decided}", i.decided_by.unwrap_or_default()),
+        Status::Revoked => match (i.decided_by, &i.note) {
+            (Some(by), _) => format!("revoked by <@{by}> {decided}"),
+            (None, Some(note)) => format!("cancelled {decided}: {note}"),
+            (None, None) => format!("cancelled {decided}"),
+        },
     }
 }
 
@@ -72,10 +76,13 @@ pub fn inviter_dm(i: &Invitation) -> String {
         Status::Accepted => format!("<@{who}> accepted your invitation to join **{g}**: they're a member now."),
         Status::Declined => format!("<@{who}> declined your invitation to join **{g}**."),
         Status::Expired => format!("Your invitation to <@{who}> to join **{g}** expired without an answer."),
-        Status::Revoked => format!(
-            "Your invitation to <@{who}> to join **{g}** was revoked by <@{}>.",
-            i.decided_by.unwrap_or_default()
-        ),
+        Status::Revoked => match (i.decided_by, &i.note) {
+            (Some(by), _) => format!("Your invitation to <@{who}> to join **{g}** was revoked by <@{by}>."),
+            (None, note) => format!(
+                "Your invitation to <@{who}> to join **{g}** was cancelled: {}.",
+                note.as_deref().unwrap_or("it can no longer be accepted")
+            ),
+        },
         Status::Pending => format!("Your invitation to <@{who}> to join **{g}** is pending."),
     }
 }

@@ -10,6 +10,7 @@ pub mod group_page;
 pub mod invite;
 pub mod lead;
 pub mod notifications;
+pub mod reconcile;
 pub mod request;
 pub mod sla;
 pub mod subscriptions;

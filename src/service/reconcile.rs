@@ -1,0 +1,933 @@
+//! Reconciliation (A5): Discord changes under the bot, and the bot notices,
+//! from gateway events and from a full pass after every new session.
+//!
+//! What wins (ARCHITECTURE.md, "Reconciliation"):
+//! - a person's hand change of a member's group role: the server's policy
+//!   (`follow`, the default: the membership follows Discord; `restore`: the
+//!   role is put back as Postgres says; `report`: nothing changes, admins are
+//!   told). A banned member keeps no hand-given role under any policy;
+//! - a member who leaves keeps their memberships "away" (not counted, not
+//!   notified); coming back gives their groups back (a setting turns it off);
+//! - a deleted group role, group channel or bucket category is made again
+//!   (under `report` only flagged); a deleted configured channel is cleared.
+//!
+//! Every repair re-reads the state under a lock first (a member's advisory
+//! lock, or the guild's), so the bot never mistakes its own change in flight
+//! for a hand change, and two processes that both see an event act once.
+
+use super::App;
+use crate::discord::provision::{self, Access};
+use crate::discord::roles::{self, Hierarchy};
+use crate::discord::{guild as dg, messages, DiscordError};
+use crate::domain::group::{self, Bucket, Group, Visibility};
+use crate::domain::reconcile::{self as rc, ConfigChannel, Counts, Drift, Expected, Policy, Repair, Trigger};
+use crate::domain::role_safety;
+use crate::domain::subscription::{self, Kind};
+use crate::domain::{audit, membership, settings};
+use crate::views::reconcile as view;
+use super::journal::{sync_overwrites, Journal};
+use tracing::{info, warn};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Who made a change in Discord, as the audit trail names it.
+pub const SOMEONE: &str = "someone in Discord";
+
+/// One difference between Postgres and the guild.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// What differs, for admins ("<@1>'s role of **Rust** was taken by hand").
+    pub what: String,
+    /// What the bot does about it under the policy.
+    pub action: String,
+    pub kind: FindingKind,
+}
+
+/// What a finding is about, so that applying it re-checks exactly that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FindingKind {
+    Member { user_id: u64 },
+    Left { user_id: u64 },
+    Back { user_id: u64 },
+    RoleMissing { group_id: i64, role_id: u64 },
+    NotifyRoleMissing { group_id: i64, role_id: u64 },
+    RoleUnsafe { group_id: i64, role_id: u64 },
+    ChannelMissing { group_id: i64, channel_id: u64 },
+    CategoryMissing { channel_id: u64 },
+    ConfiguredMissing { channel_id: u64 },
+    RegrantPending { group_id: i64 },
+}
+
+/// Tell admins in the mod channel (no pings). Never fails its caller: with
+/// no usable mod channel the audit trail and `/health` still hold it.
+pub async fn tell_admins(app: &App, guild_id: u64, text: &str) {
+    let channel = match app.pool.acquire().await {
+        Ok(mut c) => settings::mod_channel(&mut c, guild_id).await.ok().flatten(),
+        Err(_) => None,
+    };
+    let Some(channel) = channel else {
+        info!(guild_id, "no mod channel to tell admins: {text}");
+        return;
+    };
+    if let Err(e) = messages::post(&app.http, channel, text, vec![]).await {
+        warn!(guild_id, error = %e, "could not tell admins in the mod channel");
+    }
+}
+
+async fn group_of(app: &App, guild_id: u64, group_id: i64) -> Result<Option<Group>, sqlx::Error> {
+    group::get(&mut *app.pool.acquire().await?, guild_id, group_id).await
+}
+
+// ---- Members.
+
+/// GUILD_MEMBER_UPDATE: the member's roles now. A cheap look at Postgres
+/// first; only when their group roles and memberships disagree is the
+/// member reconciled (under their lock, with their roles read again).
+pub async fn member_updated(app: &App, guild_id: u64, user_id: u64, roles_now: &[u64]) -> Result<(), BoxError> {
+    let drift = {
+        let mut conn = app.pool.acquire().await?;
+        let groups = rc::group_roles(&mut conn, guild_id).await?;
+        if groups.is_empty() {
+            return Ok(());
+        }
+        let standing = rc::standings(&mut conn, guild_id, user_id).await?;
+        rc::member_drift(&groups, &standing, roles_now)
+    };
+    if drift.is_empty() {
+        return Ok(());
+    }
+    let policy = rc::policy(&mut *app.pool.acquire().await?, guild_id).await?;
+    reconcile_member(app, guild_id, user_id, policy).await?;
+    Ok(())
+}
+
+/// What reconciling one member did.
+#[derive(Debug, Default)]
+pub struct MemberOutcome {
+    pub repaired: Vec<String>,
+    pub reported: Vec<String>,
+    pub failed: Vec<String>,
+}
+
+/// Bring one member's memberships and group roles in step under `policy`.
+/// Holds the member's lock throughout, reads their roles from Discord under
+/// it, and changes Postgres and Discord in one transaction per member.
+pub async fn reconcile_member(
+    app: &App,
+    guild_id: u64,
+    user_id: u64,
+    policy: Policy,
+) -> Result<MemberOutcome, BoxError> {
+    let mut out = MemberOutcome::default();
+    let mut tx = app.pool.begin().await?;
+    rc::lock_member(&mut tx, guild_id, user_id).await?;
+    let Some(held) = dg::member_roles(&app.http, guild_id, user_id).await? else {
+        // Not in the server: GUILD_MEMBER_REMOVE (or the pass) handles it.
+        return Ok(out);
+    };
+    let groups = rc::group_roles(&mut tx, guild_id).await?;
+    let standing = rc::standings(&mut tx, guild_id, user_id).await?;
+    let drifts = rc::member_drift(&groups, &standing, &held);
+    let mut touched = Vec::new();
+    let mut ended_leadership = Vec::new();
+    for d in drifts {
+        let Some(g) = groups.iter().find(|g| g.group_id == d.group_id()) else { continue };
+        let name = g.name.clone();
+        let r = rc::repair(d, policy);
+        let line = view::member_line(user_id, &name, d, r);
+        let reason = format!("Guildhall: reconcile ({})", r.describe());
+        let result: Result<(), BoxError> = async {
+            match r {
+                Repair::EndMembership => {
+                    membership::remove_member(&mut tx, g.group_id, user_id).await?;
+                    subscription::unsubscribe(&mut tx, user_id, Kind::Group, g.group_id).await?;
+                    if membership::remove_leader(&mut tx, g.group_id, user_id).await? {
+                        ended_leadership.push(g.group_id);
+                    }
+                    let why = format!("the group role was taken by hand ({SOMEONE})");
+                    audit::record(
+                        &mut tx,
+                        &entry(guild_id, g.group_id, user_id, "membership.role_taken_by_hand").because(&why),
+                    )
+                    .await?;
+                }
+                Repair::RecordMembership => {
+                    membership::add_member(&mut tx, g.group_id, user_id).await?;
+                    subscription::subscribe(&mut tx, guild_id, user_id, Kind::Group, g.group_id).await?;
+                    let why = format!("the group role was given by hand ({SOMEONE})");
+                    audit::record(
+                        &mut tx,
+                        &entry(guild_id, g.group_id, user_id, "membership.role_given_by_hand").because(&why),
+                    )
+                    .await?;
+                }
+                Repair::GrantRole => {
+                    roles::grant(&app.http, guild_id, user_id, g.role_id, &reason).await?;
+                    let why = match d {
+                        Drift::Owed { .. } => "the group role was made again".to_string(),
+                        _ => format!("the group role was taken by hand ({SOMEONE}); policy restore"),
+                    };
+                    audit::record(&mut tx, &entry(guild_id, g.group_id, user_id, "reconcile.role_given_back").because(&why))
+                        .await?;
+                }
+                Repair::RevokeRole => {
+                    roles::revoke(&app.http, guild_id, user_id, g.role_id, &reason).await?;
+                    let why = match d {
+                        Drift::BannedHolds { .. } => format!("banned from the group; role given by hand ({SOMEONE})"),
+                        _ => format!("the group role was given by hand ({SOMEONE}); policy restore"),
+                    };
+                    audit::record(&mut tx, &entry(guild_id, g.group_id, user_id, "reconcile.role_taken_back").because(&why))
+                        .await?;
+                }
+                Repair::Report => {
+                    audit::record(&mut tx, &entry(guild_id, g.group_id, user_id, "reconcile.reported").because(&line))
+                        .await?;
+                }
+            }
+            Ok(())
+        }
+        .await;
+        match (result, r) {
+            (Ok(()), Repair::Report) => out.reported.push(line),
+            (Ok(()), _) => {
+                touched.push(g.group_id);
+                out.repaired.push(line);
+            }
+            (Err(e), _) => {
+                warn!(guild_id, user_id, group_id = g.group_id, error = %e, "a reconcile repair failed");
+                out.failed.push(view::failed_line(&line, &e.to_string()));
+            }
+        }
+    }
+    tx.commit().await?;
+    for group_id in touched {
+        if let Some(g) = group_of(app, guild_id, group_id).await? {
+            super::notify::sync_member(app, &g, user_id).await;
+            if ended_leadership.contains(&group_id) {
+                if let Some(ch) = g.channel_id {
+                    let _ = provision::remove_member_overwrite(&app.http, ch, user_id, "Guildhall: no longer a member")
+                        .await;
+                }
+                super::membership::leadership_ended(app, &g, user_id).await;
+            }
+        }
+    }
+    if !out.repaired.is_empty() {
+        super::directory::refresh(app, guild_id).await;
+    }
+    let mut notice = out.reported.clone();
+    notice.extend(out.failed.iter().cloned());
+    if !notice.is_empty() {
+        tell_admins(app, guild_id, &view::notice(policy, &notice)).await;
+    }
+    Ok(out)
+}
+
+fn entry(guild_id: u64, group_id: i64, user_id: u64, action: &str) -> audit::Entry<'_> {
+    audit::Entry { guild_id, subject_id: Some(user_id), group_id: Some(group_id), action, ..Default::default() }
+}
+
+/// GUILD_MEMBER_REMOVE: their memberships go away (kept, not counted, not
+/// notified), their pending requests are withdrawn and invitations
+/// cancelled, groups they led are flagged if leaderless.
+pub async fn member_left(app: &App, guild_id: u64, user_id: u64) -> Result<(), BoxError> {
+    let groups = {
+        let mut tx = app.pool.begin().await?;
+        rc::lock_member(&mut tx, guild_id, user_id).await?;
+        let groups = rc::mark_away(&mut tx, guild_id, user_id, app.clock.now()).await?;
+        if !groups.is_empty() {
+            let why = format!("left the server; {} membership(s) kept until they come back", groups.len());
+            audit::record(
+                &mut tx,
+                &audit::Entry {
+                    guild_id,
+                    subject_id: Some(user_id),
+                    action: "member.left_server",
+                    reason: Some(&why),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        groups
+    };
+    super::request::withdraw_departed(app, guild_id, user_id).await;
+    super::invite::cancel_departed(app, guild_id, user_id).await;
+    super::lead::member_left(app, guild_id, user_id).await?;
+    if !groups.is_empty() {
+        super::directory::refresh(app, guild_id).await;
+    }
+    Ok(())
+}
+
+/// GUILD_MEMBER_ADD of someone who was here before: the roles of their
+/// groups are given back and their group subscriptions restored, except
+/// groups that banned them and archived groups; one audit entry.
+pub async fn member_returned(app: &App, guild_id: u64, user_id: u64) -> Result<(), BoxError> {
+    let mut tx = app.pool.begin().await?;
+    rc::lock_member(&mut tx, guild_id, user_id).await?;
+    let away = rc::come_back(&mut tx, guild_id, user_id).await?;
+    if away.is_empty() {
+        tx.commit().await?;
+        return Ok(());
+    }
+    let restore = rc::restore_returning(&mut tx, guild_id).await?;
+    let groups = rc::group_roles(&mut tx, guild_id).await?;
+    let (mut back, mut not_back, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+    for a in away {
+        let Some(g) = groups.iter().find(|g| g.group_id == a.group_id) else { continue };
+        if !restore || a.banned {
+            membership::remove_member(&mut tx, a.group_id, user_id).await?;
+            not_back.push(g.name.clone());
+            continue;
+        }
+        if a.archived {
+            // Stays away: an archived group takes nobody back.
+            not_back.push(g.name.clone());
+            continue;
+        }
+        let reason = format!("Guildhall: came back to the server, member of \"{}\"", g.name);
+        match roles::grant(&app.http, guild_id, user_id, g.role_id, &reason).await {
+            Ok(()) => {
+                rc::return_membership(&mut tx, a.group_id, user_id).await?;
+                if a.was_subscribed {
+                    subscription::subscribe(&mut tx, guild_id, user_id, Kind::Group, a.group_id).await?;
+                }
+                back.push((a.group_id, g.name.clone()));
+            }
+            Err(e) => {
+                warn!(guild_id, user_id, group_id = a.group_id, error = %e, "could not give a returning member their role");
+                failed.push(view::failed_line(&format!("<@{user_id}> came back: the role of **{}**", g.name), &e.to_string()));
+            }
+        }
+    }
+    let names: Vec<&str> = back.iter().map(|(_, n)| n.as_str()).collect();
+    let why = view::returned_reason(&names, &not_back, restore);
+    audit::record(
+        &mut tx,
+        &audit::Entry {
+            guild_id,
+            subject_id: Some(user_id),
+            action: "member.returned",
+            reason: Some(&why),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    for (group_id, _) in &back {
+        if let Some(g) = group_of(app, guild_id, *group_id).await? {
+            super::notify::sync_member(app, &g, user_id).await;
+        }
+    }
+    super::directory::refresh(app, guild_id).await;
+    if !failed.is_empty() {
+        tell_admins(app, guild_id, &view::notice(Policy::Follow, &failed)).await;
+    }
+    Ok(())
+}
+
+// ---- Roles.
+
+/// GUILD_ROLE_DELETE (or a role the pass found missing): a group role is
+/// made again as it was (its name, no permissions), the channel's overwrite
+/// points at it, and every member is given it again (paced, resumable: the
+/// group stays marked until all have it). A notification role is made again
+/// for the group's mention-mode followers. Under `report`: only flagged.
+pub async fn role_deleted(app: &App, guild_id: u64, role_id: u64) -> Result<Option<String>, BoxError> {
+    let mut tx = app.pool.begin().await?;
+    group::lock_guild(&mut tx, guild_id).await?;
+    let policy = rc::policy(&mut tx, guild_id).await?;
+    if let Some(group_id) = rc::group_with_role(&mut tx, guild_id, role_id).await? {
+        let g = group::get(&mut tx, guild_id, group_id).await?.ok_or("group gone")?;
+        if !policy.repairs_structure() {
+            let line = format!("The role of **{}** was deleted in Discord; its members lost it.", g.name);
+            audit::record(&mut tx, &group_entry(guild_id, group_id, "reconcile.reported", &line)).await?;
+            tx.commit().await?;
+            tell_admins(app, guild_id, &view::notice(policy, std::slice::from_ref(&line))).await;
+            return Ok(Some(line));
+        }
+        let mut journal = Journal::default();
+        let made = async {
+            let reason = format!("Guildhall: the role of \"{}\" was deleted; made again", g.name);
+            let new_role = provision::create_role(&app.http, guild_id, &g.name, &reason).await?;
+            journal.push(super::journal::Undo::DeleteRole { guild_id, role_id: new_role });
+            if let Some(ch) = g.channel_id {
+                match provision::channel_state(&app.http, ch).await {
+                    Ok(state) => {
+                        let wanted = provision::channel_overwrites(access(&g), guild_id, new_role, app.bot_id);
+                        sync_overwrites(app, &state, &wanted, &reason, &mut journal).await?;
+                    }
+                    // The channel went too: its own repair makes it with the new role.
+                    Err(DiscordError::Unknown(..)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok::<_, DiscordError>(new_role)
+        }
+        .await;
+        let new_role = match made {
+            Ok(r) => r,
+            Err(e) => {
+                drop(tx);
+                journal.undo(app, "Guildhall: undoing a role repair that failed").await;
+                let line = view::failed_line(&format!("The role of **{}** was deleted in Discord", g.name), &e.to_string());
+                record_failure(app, guild_id, Some(group_id), &line).await;
+                tell_admins(app, guild_id, &view::notice(policy, std::slice::from_ref(&line))).await;
+                return Err(e.into());
+            }
+        };
+        rc::replace_role(&mut tx, group_id, new_role).await?;
+        let line = format!("The role of **{}** was deleted in Discord; I made it again (<@&{new_role}>).", g.name);
+        audit::record(&mut tx, &group_entry(guild_id, group_id, "reconcile.role_remade", &line)).await?;
+        if let Err(e) = tx.commit().await {
+            journal.undo(app, "Guildhall: undoing a role repair that failed").await;
+            return Err(e.into());
+        }
+        info!(guild_id, group_id, new_role, "group role made again");
+        let members = rc::active_members(&mut *app.pool.acquire().await?, group_id).await?.len();
+        tell_admins(app, guild_id, &view::role_remade(&g.name, new_role, members)).await;
+        regrant(app, guild_id, group_id).await?;
+        return Ok(Some(line));
+    }
+    if let Some(group_id) = rc::group_with_notify_role(&mut tx, guild_id, role_id).await? {
+        let g = group::get(&mut tx, guild_id, group_id).await?.ok_or("group gone")?;
+        if !policy.repairs_structure() {
+            let line = format!("The notification role of **{}** was deleted in Discord.", g.name);
+            audit::record(&mut tx, &group_entry(guild_id, group_id, "reconcile.reported", &line)).await?;
+            tx.commit().await?;
+            tell_admins(app, guild_id, &view::notice(policy, std::slice::from_ref(&line))).await;
+            return Ok(Some(line));
+        }
+        crate::domain::notify::forget_role(&mut tx, group_id).await?;
+        let line = format!("The notification role of **{}** was deleted in Discord; I made it again.", g.name);
+        audit::record(&mut tx, &group_entry(guild_id, group_id, "reconcile.notify_role_remade", &line)).await?;
+        tx.commit().await?;
+        // Giving it to each mention-mode follower makes it again, once.
+        let followers = subscription::followers_of_group(&mut *app.pool.acquire().await?, group_id).await?;
+        for user in followers {
+            super::notify::sync_member(app, &g, user).await;
+        }
+        return Ok(Some(line));
+    }
+    tx.commit().await?;
+    Ok(None)
+}
+
+fn group_entry<'a>(guild_id: u64, group_id: i64, action: &'a str, reason: &'a str) -> audit::Entry<'a> {
+    audit::Entry { guild_id, group_id: Some(group_id), action, reason: Some(reason), ..Default::default() }
+}
+
+async fn record_failure(app: &App, guild_id: u64, group_id: Option<i64>, line: &str) {
+    let r = async {
+        let mut conn = app.pool.acquire().await?;
+        let e = audit::Entry { guild_id, group_id, action: "reconcile.failed", reason: Some(line), ..Default::default() };
+        audit::record(&mut conn, &e).await
+    }
+    .await;
+    if let Err(e) = r {
+        warn!(guild_id, error = %e, "could not audit a failed repair");
+    }
+}
+
+fn access(g: &Group) -> Access {
+    Access { open: g.visibility == Visibility::Open, members_can_post: g.members_can_post, archived: g.archived }
+}
+
+/// Give a group's re-made role to every member who should hold it, one at a
+/// time under each member's lock (Discord's per-route limit paces it; a 429
+/// is waited out by `discord::call`). The group stays marked until every
+/// member has it, so a crash half-way is finished by the next pass.
+pub async fn regrant(app: &App, guild_id: u64, group_id: i64) -> Result<usize, BoxError> {
+    let Some(g) = group_of(app, guild_id, group_id).await? else { return Ok(0) };
+    let Some(role_id) = g.role_id else { return Ok(0) };
+    let members = rc::active_members(&mut *app.pool.acquire().await?, group_id).await?;
+    let reason = format!("Guildhall: the role of \"{}\" was made again", g.name);
+    let mut n = 0;
+    for user in members {
+        let mut tx = app.pool.begin().await?;
+        rc::lock_member(&mut tx, guild_id, user).await?;
+        if !membership::is_member(&mut tx, group_id, user).await? {
+            continue;
+        }
+        match roles::grant(&app.http, guild_id, user, role_id, &reason).await {
+            Ok(()) => n += 1,
+            // Left meanwhile: GUILD_MEMBER_REMOVE makes them away.
+            Err(DiscordError::Unknown("member", _)) => {}
+            Err(e) => {
+                let line = view::failed_line(&format!("Giving the new role of **{}** back to its members", g.name), &e.to_string());
+                record_failure(app, guild_id, Some(group_id), &line).await;
+                tell_admins(app, guild_id, &view::notice(Policy::Follow, std::slice::from_ref(&line))).await;
+                return Err(e.into());
+            }
+        }
+        tx.commit().await?;
+    }
+    rc::regranted(&mut *app.pool.acquire().await?, group_id).await?;
+    info!(guild_id, group_id, given = n, "re-made role given back to every member");
+    Ok(n)
+}
+
+/// GUILD_ROLE_UPDATE (or the pass): a group role given an elevated
+/// permission, or moved to or above the bot's highest role, is reported
+/// once (A3); under `restore` its permissions are taken off again.
+pub async fn role_changed(app: &App, guild_id: u64, role_id: u64) -> Result<Option<String>, BoxError> {
+    let group_id = {
+        let mut conn = app.pool.acquire().await?;
+        let groups = rc::group_roles(&mut conn, guild_id).await?;
+        match groups.iter().find(|g| g.role_id == role_id) {
+            Some(g) => g.group_id,
+            None => return Ok(None),
+        }
+    };
+    let h = Hierarchy::load(&app.http, guild_id, app.bot_id).await?;
+    let Some(role) = h.role(role_id) else { return Ok(None) };
+    let problem = match role_safety::grantable(role, h.bot_top) {
+        Ok(()) => None,
+        Err(p) => Some(p),
+    };
+    let policy = rc::policy(&mut *app.pool.acquire().await?, guild_id).await?;
+    let mut conn = app.pool.acquire().await?;
+    let key = problem.as_ref().map(|p| p.to_string());
+    if !rc::note_role_problem(&mut conn, group_id, key.as_deref()).await? {
+        return Ok(None);
+    }
+    let Some(problem) = problem else { return Ok(None) };
+    let g = group::get(&mut conn, guild_id, group_id).await?.ok_or("group gone")?;
+    let elevated = role.permissions & role_safety::ELEVATED != 0;
+    let mut line = format!("The role of **{}** changed in Discord: {problem}", g.name);
+    if policy == Policy::Restore && elevated && role.position < h.bot_top {
+        let reason = format!("Guildhall: a group role carries no permissions (\"{}\")", g.name);
+        match dg::clear_role_permissions(&app.http, guild_id, role_id, &reason).await {
+            Ok(()) => {
+                line.push_str(" I took its permissions off again (policy restore).");
+                rc::note_role_problem(&mut conn, group_id, None).await?;
+            }
+            Err(e) => line = view::failed_line(&line, &e.to_string()),
+        }
+    }
+    audit::record(&mut conn, &group_entry(guild_id, group_id, "reconcile.role_unsafe", &line)).await?;
+    drop(conn);
+    tell_admins(app, guild_id, &view::notice(policy, std::slice::from_ref(&line))).await;
+    Ok(Some(line))
+}
+
+// ---- Channels.
+
+/// CHANNEL_DELETE (or a channel the pass found missing): a group channel is
+/// made again with its overwrites (closed stays hidden, leaders keep their
+/// rights) and admins are told its old messages are gone; a bucket's
+/// category is made again and the bucket's channels moved back into it; a
+/// configured channel is forgotten and admins told. Under `report`: flagged.
+pub async fn channel_deleted(app: &App, guild_id: u64, channel_id: u64, name: Option<&str>) -> Result<Option<String>, BoxError> {
+    let mut tx = app.pool.begin().await?;
+    group::lock_guild(&mut tx, guild_id).await?;
+    let policy = rc::policy(&mut tx, guild_id).await?;
+    if let Some(group_id) = rc::group_with_channel(&mut tx, guild_id, channel_id).await? {
+        let g = group::get(&mut tx, guild_id, group_id).await?.ok_or("group gone")?;
+        if !policy.repairs_structure() {
+            let line = format!("The channel of **{}** was deleted in Discord.", g.name);
+            audit::record(&mut tx, &group_entry(guild_id, group_id, "reconcile.reported", &line)).await?;
+            tx.commit().await?;
+            tell_admins(app, guild_id, &view::notice(policy, std::slice::from_ref(&line))).await;
+            return Ok(Some(line));
+        }
+        let Some(role_id) = g.role_id else { return Ok(None) };
+        let mut journal = Journal::default();
+        let made = async {
+            let category = super::groups::ensure_category(app, guild_id, g.bucket, &mut tx, &mut journal)
+                .await
+                .map_err(|e| e.to_string())?;
+            let slug = crate::domain::text::GroupName::parse(&g.name).map(|n| n.channel_slug()).unwrap_or_default();
+            let spec = provision::ChannelSpec {
+                guild_id,
+                name: name.filter(|n| !n.is_empty()).unwrap_or(&slug),
+                topic: &g.description,
+                category_id: category,
+                open: g.visibility == Visibility::Open,
+                role_id,
+                bot_id: app.bot_id,
+            };
+            let reason = format!("Guildhall: the channel of \"{}\" was deleted; made again", g.name);
+            let new = provision::create_group_channel(&app.http, &spec, &reason).await.map_err(|e| e.to_string())?;
+            journal.push(super::journal::Undo::DeleteChannel { channel_id: new });
+            let a = access(&g);
+            if a.archived || !a.members_can_post {
+                let state = provision::channel_state(&app.http, new).await.map_err(|e| e.to_string())?;
+                let wanted = provision::channel_overwrites(a, guild_id, role_id, app.bot_id);
+                sync_overwrites(app, &state, &wanted, &reason, &mut journal).await.map_err(|e| e.to_string())?;
+            }
+            for leader in membership::leaders(&mut tx, group_id).await.map_err(|e| e.to_string())? {
+                provision::set_leader_overwrite(&app.http, new, leader, &reason).await.map_err(|e| e.to_string())?;
+            }
+            rc::replace_channel(&mut tx, group_id, channel_id, new).await.map_err(|e| e.to_string())?;
+            Ok::<_, String>(new)
+        }
+        .await;
+        let new = match made {
+            Ok(n) => n,
+            Err(e) => {
+                drop(tx);
+                journal.undo(app, "Guildhall: undoing a channel repair that failed").await;
+                let line = view::failed_line(&format!("The channel of **{}** was deleted in Discord", g.name), &e);
+                record_failure(app, guild_id, Some(group_id), &line).await;
+                tell_admins(app, guild_id, &view::notice(policy, std::slice::from_ref(&line))).await;
+                return Err(e.into());
+            }
+        };
+        let line = format!("The channel of **{}** was deleted in Discord; I made <#{new}> again.", g.name);
+        audit::record(&mut tx, &group_entry(guild_id, group_id, "reconcile.channel_remade", &line)).await?;
+        if let Err(e) = tx.commit().await {
+            journal.undo(app, "Guildhall: undoing a channel repair that failed").await;
+            return Err(e.into());
+        }
+        info!(guild_id, group_id, new, "group channel made again");
+        tell_admins(app, guild_id, &view::channel_remade(&g.name, new)).await;
+        super::directory::refresh(app, guild_id).await;
+        return Ok(Some(line));
+    }
+    if let Some(bucket) = rc::bucket_of_category(&mut tx, guild_id, channel_id).await? {
+        let bucket = Bucket::from_key(&bucket).ok_or("unknown bucket")?;
+        if !policy.repairs_structure() {
+            let line = format!("The **{}** category was deleted in Discord.", bucket.label());
+            audit::record(&mut tx, &guild_entry(guild_id, "reconcile.reported", &line)).await?;
+            tx.commit().await?;
+            tell_admins(app, guild_id, &view::notice(policy, std::slice::from_ref(&line))).await;
+            return Ok(Some(line));
+        }
+        let mut journal = Journal::default();
+        let made = async {
+            let category = super::groups::ensure_category(app, guild_id, bucket, &mut tx, &mut journal)
+                .await
+                .map_err(|e| e.to_string())?;
+            let reason = format!("Guildhall: the {} category was deleted; made again", bucket.label());
+            for (gid, ch) in group::channels_of_bucket(&mut tx, guild_id, bucket).await.map_err(|e| e.to_string())? {
+                let edit = provision::ChannelEdit { name: None, topic: None, parent_id: Some(Some(category)) };
+                match provision::edit_channel(&app.http, ch, &edit, &reason).await {
+                    Ok(()) => {}
+                    // That channel went too; its own repair makes it in the new category.
+                    Err(DiscordError::Unknown(..)) => info!(group_id = gid, "a bucket channel is gone too"),
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            Ok::<_, String>(category)
+        }
+        .await;
+        let category = match made {
+            Ok(c) => c,
+            Err(e) => {
+                drop(tx);
+                journal.undo(app, "Guildhall: undoing a category repair that failed").await;
+                let line = view::failed_line(&format!("The **{}** category was deleted in Discord", bucket.label()), &e);
+                record_failure(app, guild_id, None, &line).await;
+                tell_admins(app, guild_id, &view::notice(policy, std::slice::from_ref(&line))).await;
+                return Err(e.into());
+            }
+        };
+        let line = format!(
+            "The **{}** category was deleted in Discord; I made it again and moved its group channels back.",
+            bucket.label()
+        );
+        audit::record(&mut tx, &guild_entry(guild_id, "reconcile.category_remade", &line)).await?;
+        if let Err(e) = tx.commit().await {
+            journal.undo(app, "Guildhall: undoing a category repair that failed").await;
+            return Err(e.into());
+        }
+        info!(guild_id, category, "bucket category made again");
+        tell_admins(app, guild_id, &line).await;
+        return Ok(Some(line));
+    }
+    let configured = rc::configured_as(&mut tx, guild_id, channel_id).await?;
+    if configured.is_empty() {
+        tx.commit().await?;
+        return Ok(None);
+    }
+    let labels: Vec<&str> = configured.iter().map(|c| c.label()).collect();
+    let line = if policy.repairs_structure() {
+        for c in &configured {
+            rc::clear_configured(&mut tx, guild_id, *c).await?;
+        }
+        view::configured_cleared(&labels)
+    } else {
+        format!("The {} was deleted in Discord.", labels.join(" and "))
+    };
+    audit::record(&mut tx, &guild_entry(guild_id, "reconcile.config_channel_deleted", &line)).await?;
+    tx.commit().await?;
+    if configured.contains(&ConfigChannel::Requests) && policy.repairs_structure() {
+        info!(guild_id, "requests channel deleted; requests now reach leaders another way");
+    }
+    tell_admins(app, guild_id, &view::notice(policy, std::slice::from_ref(&line))).await;
+    Ok(Some(line))
+}
+
+fn guild_entry<'a>(guild_id: u64, action: &'a str, reason: &'a str) -> audit::Entry<'a> {
+    audit::Entry { guild_id, action, reason: Some(reason), ..Default::default() }
+}
+
+// ---- The full pass.
+
+/// What a pass found and, when it applied them, did.
+#[derive(Debug, Default)]
+pub struct PassReport {
+    pub findings: Vec<Finding>,
+    pub counts: Counts,
+    /// Lines of what was done (or, for a dry run, would be).
+    pub lines: Vec<String>,
+    /// Skipped: another process held the pass, or already ran one this session.
+    pub skipped: bool,
+}
+
+/// After a READY (start-up or a new gateway session), for each guild: the
+/// full pass under the server's policy, once across processes (a lock; a
+/// pass another process finished after `session_start` counts).
+pub async fn after_session(app: &App, guild_id: u64, session_start: chrono::DateTime<chrono::Utc>) {
+    match pass(app, guild_id, Trigger::Session, None, None, Some(session_start)).await {
+        Ok(r) if r.skipped => info!(guild_id, "reconcile pass skipped: another process ran it"),
+        Ok(r) => info!(guild_id, found = r.counts.found, repaired = r.counts.repaired, "reconcile pass done"),
+        Err(e) => warn!(guild_id, error = %e, "the reconcile pass failed"),
+    }
+}
+
+/// Compare Postgres with the guild (roles, channels, categories, configured
+/// channels, then every member a page at a time) and, unless it is a dry
+/// run, repair or report each difference under `policy` (the server's when
+/// None). `session_start`: skip when another process passed since then.
+pub async fn pass(
+    app: &App,
+    guild_id: u64,
+    trigger: Trigger,
+    actor: Option<u64>,
+    policy: Option<Policy>,
+    session_start: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<PassReport, BoxError> {
+    let apply = trigger != Trigger::DryRun;
+    // One pass per guild at a time across processes: a session-level lock
+    // on a connection held for the whole pass.
+    let mut lock_conn = app.pool.acquire().await?;
+    if apply && !rc::try_lock_pass(&mut lock_conn, guild_id).await? {
+        return Ok(PassReport { skipped: true, ..Default::default() });
+    }
+    let result = async {
+        if let Some(since) = session_start {
+            if rc::passed_since(&mut lock_conn, guild_id, since).await? {
+                return Ok(PassReport { skipped: true, ..Default::default() });
+            }
+        }
+        let policy = match policy {
+            Some(p) => p,
+            None => rc::policy(&mut lock_conn, guild_id).await?,
+        };
+        let run = rc::start_run(&mut lock_conn, guild_id, trigger, actor, policy, app.clock.now()).await?;
+        let findings = find(app, guild_id, policy).await?;
+        let mut report = PassReport { counts: Counts { found: findings.len() as i32, ..Default::default() }, ..Default::default() };
+        for f in &findings {
+            if !apply {
+                report.lines.push(format!("{} → {}", f.what, f.action));
+                continue;
+            }
+            match apply_finding(app, guild_id, policy, f).await {
+                Ok(Applied::Repaired(l)) => {
+                    report.counts.repaired += 1;
+                    report.lines.push(l);
+                }
+                Ok(Applied::Reported(l)) => {
+                    report.counts.reported += 1;
+                    report.lines.push(l);
+                }
+                Ok(Applied::Nothing) => {}
+                Err(e) => {
+                    report.counts.failed += 1;
+                    report.lines.push(view::failed_line(&f.what, &e.to_string()));
+                }
+            }
+        }
+        let summary = report.lines.join("\n");
+        rc::finish_run(&mut lock_conn, run, report.counts, &summary, app.clock.now()).await?;
+        report.findings = findings;
+        Ok::<_, BoxError>(report)
+    }
+    .await;
+    if apply {
+        let _ = rc::unlock_pass(&mut lock_conn, guild_id).await;
+    }
+    result
+}
+
+enum Applied {
+    Repaired(String),
+    Reported(String),
+    Nothing,
+}
+
+async fn apply_finding(app: &App, guild_id: u64, policy: Policy, f: &Finding) -> Result<Applied, BoxError> {
+    let structural = |line: Option<String>| match line {
+        Some(l) if policy.repairs_structure() => Applied::Repaired(l),
+        Some(l) => Applied::Reported(l),
+        None => Applied::Nothing,
+    };
+    Ok(match &f.kind {
+        FindingKind::Member { user_id } => {
+            let out = reconcile_member(app, guild_id, *user_id, policy).await?;
+            if let Some(e) = out.failed.first() {
+                return Err(e.clone().into());
+            }
+            match (out.repaired.is_empty(), out.reported.is_empty()) {
+                (false, _) => Applied::Repaired(out.repaired.join("; ")),
+                (true, false) => Applied::Reported(out.reported.join("; ")),
+                (true, true) => Applied::Nothing,
+            }
+        }
+        FindingKind::Left { user_id } => {
+            member_left(app, guild_id, *user_id).await?;
+            Applied::Repaired(f.what.clone())
+        }
+        FindingKind::Back { user_id } => {
+            member_returned(app, guild_id, *user_id).await?;
+            Applied::Repaired(f.what.clone())
+        }
+        FindingKind::RoleMissing { role_id, .. } | FindingKind::NotifyRoleMissing { role_id, .. } => {
+            structural(role_deleted(app, guild_id, *role_id).await?)
+        }
+        FindingKind::RoleUnsafe { role_id, .. } => match role_changed(app, guild_id, *role_id).await? {
+            Some(l) => Applied::Reported(l),
+            None => Applied::Nothing,
+        },
+        FindingKind::ChannelMissing { channel_id, .. }
+        | FindingKind::CategoryMissing { channel_id }
+        | FindingKind::ConfiguredMissing { channel_id } => {
+            structural(channel_deleted(app, guild_id, *channel_id, None).await?)
+        }
+        FindingKind::RegrantPending { group_id } => {
+            let n = regrant(app, guild_id, *group_id).await?;
+            Applied::Repaired(format!("{} ({n} given)", f.what))
+        }
+    })
+}
+
+/// Every difference between Postgres and the guild, found without changing
+/// anything. Members are read a page (1,000) at a time and compared with the
+/// memberships in that page's id range, so the guild is never held in
+/// memory.
+pub async fn find(app: &App, guild_id: u64, policy: Policy) -> Result<Vec<Finding>, BoxError> {
+    let mut out = Vec::new();
+    let h = Hierarchy::load(&app.http, guild_id, app.bot_id).await?;
+    let mut conn = app.pool.acquire().await?;
+    let groups = rc::group_roles(&mut conn, guild_id).await?;
+    let structure = if policy.repairs_structure() { "make it again" } else { "only report it" };
+    for g in &groups {
+        match h.role(g.role_id) {
+            None => out.push(Finding {
+                what: format!("The role of **{}** is gone", g.name),
+                action: format!("{structure} and give it back to the members"),
+                kind: FindingKind::RoleMissing { group_id: g.group_id, role_id: g.role_id },
+            }),
+            Some(role) => {
+                if let Err(p) = role_safety::grantable(role, h.bot_top) {
+                    out.push(Finding {
+                        what: format!("The role of **{}**: {p}", g.name),
+                        action: "report it".into(),
+                        kind: FindingKind::RoleUnsafe { group_id: g.group_id, role_id: g.role_id },
+                    });
+                }
+            }
+        }
+        if g.regrant_pending && h.role(g.role_id).is_some() {
+            out.push(Finding {
+                what: format!("The role of **{}** was made again and not every member has it yet", g.name),
+                action: "give it to the rest".into(),
+                kind: FindingKind::RegrantPending { group_id: g.group_id },
+            });
+        }
+    }
+    for (group_id, role_id) in rc::notify_roles(&mut conn, guild_id).await? {
+        if h.role(role_id).is_none() {
+            let name = groups.iter().find(|g| g.group_id == group_id).map(|g| g.name.clone()).unwrap_or_default();
+            out.push(Finding {
+                what: format!("The notification role of **{name}** is gone"),
+                action: structure.into(),
+                kind: FindingKind::NotifyRoleMissing { group_id, role_id },
+            });
+        }
+    }
+    let channels = dg::channels(&app.http, guild_id).await?;
+    for (e, id) in rc::expected_channels(&mut conn, guild_id).await? {
+        if channels.iter().any(|c| c.id == id) {
+            continue;
+        }
+        out.push(match e {
+            Expected::GroupChannel(group_id) => {
+                let name = groups.iter().find(|g| g.group_id == group_id).map(|g| g.name.clone()).unwrap_or_default();
+                Finding {
+                    what: format!("The channel of **{name}** is gone"),
+                    action: structure.into(),
+                    kind: FindingKind::ChannelMissing { group_id, channel_id: id },
+                }
+            }
+            Expected::Category(bucket) => Finding {
+                what: format!("The **{}** category is gone", Bucket::from_key(&bucket).map(|b| b.label()).unwrap_or("?")),
+                action: format!("{structure} and move its group channels back"),
+                kind: FindingKind::CategoryMissing { channel_id: id },
+            },
+            Expected::Configured(c) => Finding {
+                what: format!("The {} is gone", c.label()),
+                action: if policy.repairs_structure() { "forget the setting".into() } else { "only report it".into() },
+                kind: FindingKind::ConfiguredMissing { channel_id: id },
+            },
+        });
+    }
+    // Members, a page at a time.
+    let mut after = 0u64;
+    loop {
+        let page = dg::members_page(&app.http, guild_id, after).await?;
+        let last_page = (page.len() as u64) < dg::MEMBER_PAGE;
+        let upto = if last_page { None } else { page.last().map(|m| m.user_id) };
+        let known = rc::members_in_range(&mut conn, guild_id, after, upto).await?;
+        let ids: Vec<u64> = page.iter().filter(|m| !m.bot).map(|m| m.user_id).collect();
+        let standings = rc::standings_of(&mut conn, guild_id, &ids).await?;
+        for k in &known {
+            let present = page.iter().any(|m| m.user_id == k.user_id);
+            if !present && k.active {
+                out.push(Finding {
+                    what: format!("<@{}> is no longer in the server", k.user_id),
+                    action: "keep their memberships away, withdraw their requests".into(),
+                    kind: FindingKind::Left { user_id: k.user_id },
+                });
+            } else if present && k.departed {
+                out.push(Finding {
+                    what: format!("<@{}> came back to the server", k.user_id),
+                    action: "give their groups back".into(),
+                    kind: FindingKind::Back { user_id: k.user_id },
+                });
+            }
+        }
+        for m in page.iter().filter(|m| !m.bot) {
+            if known.iter().any(|k| k.user_id == m.user_id && k.departed) {
+                continue; // coming back: handled above
+            }
+            let mine: Vec<rc::Standing> = standings.iter().filter(|(u, _)| *u == m.user_id).map(|(_, s)| *s).collect();
+            let drifts = rc::member_drift(&groups, &mine, &m.roles);
+            if drifts.is_empty() {
+                continue;
+            }
+            let lines: Vec<String> = drifts
+                .iter()
+                .filter_map(|d| {
+                    let g = groups.iter().find(|g| g.group_id == d.group_id())?;
+                    Some(view::member_line(m.user_id, &g.name, *d, rc::repair(*d, policy)))
+                })
+                .collect();
+            let actions: Vec<&str> = drifts.iter().map(|d| rc::repair(*d, policy).describe()).collect();
+            out.push(Finding {
+                what: lines.join("; "),
+                action: actions.join(", "),
+                kind: FindingKind::Member { user_id: m.user_id },
+            });
+        }
+        match page.last() {
+            Some(m) if !last_page => after = m.user_id,
+            _ => break,
+        }
+    }
+    Ok(out)
+}
