@@ -1033,9 +1033,8 @@ mod tests {
     /// participate in it, or be a moderator (`MANAGE_THREADS` permission)".
     #[test]
     fn the_bot_posts_in_a_private_thread_only_as_a_member_or_moderator() {
-        let (mut w, staff) = world_with(|_, bot| {
-            vec![Overwrite { id: bot, kind: 1, allow: 0, deny: perms::MANAGE_THREADS }]
-        });
+        let (mut w, staff) =
+            world_with(|_, bot| vec![Overwrite { id: bot, kind: 1, allow: 0, deny: perms::MANAGE_THREADS }]);
         let gid = w.channels[&staff].guild_id.unwrap();
         let owner = w.guilds[&gid].owner_id;
         let theirs = create_thread(&mut w, staff, owner, "private", None, true).unwrap();

@@ -255,7 +255,8 @@ mod tests {
 
     #[test]
     fn a_requests_channel_needs_no_send_messages_but_its_thread_permissions() {
-        let staff_only = VIEW_CHANNEL | READ_MESSAGE_HISTORY | EMBED_LINKS | CREATE_PRIVATE_THREADS | SEND_MESSAGES_IN_THREADS;
+        let staff_only =
+            VIEW_CHANNEL | READ_MESSAGE_HISTORY | EMBED_LINKS | CREATE_PRIVATE_THREADS | SEND_MESSAGES_IN_THREADS;
         assert_eq!(check(&facts(kind::TEXT, staff_only), 1, Use::Requests), Ok(()));
         let plain = VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | READ_MESSAGE_HISTORY;
         assert_eq!(

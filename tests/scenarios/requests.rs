@@ -4,8 +4,8 @@
 
 use crate::membership::group;
 use crate::sim::Sim;
-use fake_discord::scenario::{components_of, message_text};
 use fake_discord::perms;
+use fake_discord::scenario::{components_of, message_text};
 use fake_discord::world::{channel_type, Message, Overwrite};
 use fake_discord::{Actor, Reply};
 
