@@ -292,7 +292,7 @@ pub fn examine(f: &Facts) -> Vec<Finding> {
     }
 
     for (bucket, id) in &f.buckets {
-        if !channel(*id).is_some_and(|c| c.kind == kind::CATEGORY) {
+        if channel(*id).is_none_or(|c| c.kind != kind::CATEGORY) {
             out.push(Finding::CategoryGone { bucket: *bucket, channel_id: *id });
         }
     }
