@@ -4,7 +4,7 @@
 use crate::membership::group;
 use crate::sim::Sim;
 use fake_discord::world::channel_type;
-use fake_discord::{perms, Actor, Reply, BOT_PERMISSIONS};
+use fake_discord::{perms, Actor, Fault, Reply, BOT_PERMISSIONS};
 
 const NOT_ADMIN: &str = "Only admins can do this";
 
@@ -135,4 +135,17 @@ async fn a_role_above_the_bot_lost_manage_roles_and_a_deleted_channel_are_each_n
     sim.fake.move_role(rust_role, 1);
     let text = health(&ada).await.text();
     assert!(text.contains("Found 1 problem(s)") && text.contains("**Go**'s channel"), "{text}");
+}
+
+#[tokio::test]
+async fn discord_not_answering_is_said_plainly_and_the_next_check_works() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let channels = format!("/guilds/{}/channels", sim.fake.guild_id);
+    sim.fake.inject(Fault::server_error("GET", &channels).times(20));
+    let r = health(&ada).await;
+    assert!(r.text().starts_with("Error: I couldn't read this server from Discord"), "{}", r.text());
+    assert!(r.text().contains("try again"), "{}", r.text());
+    sim.fake.clear_faults();
+    assert!(health(&ada).await.text().contains("All good"));
 }

@@ -457,6 +457,24 @@ async fn without_a_requests_channel_the_leader_gets_the_card_by_dm_and_approves_
 }
 
 #[tokio::test]
+async fn a_requests_channel_the_bot_can_no_longer_use_sends_the_card_by_dm() {
+    let Setup { sim, lena, thread_parent, .. } = setup().await;
+    // Someone hides the requests channel from the bot.
+    sim.fake.mutate(|w| {
+        let bot = w.bot_user_id;
+        let ch = w.channels.get_mut(&thread_parent).unwrap();
+        ch.overwrites.push(Overwrite { id: bot, kind: 1, allow: 0, deny: perms::VIEW_CHANNEL });
+    });
+    let bob = sim.member("bob");
+    let r = ask(&bob, "Rust", None).await;
+    assert!(r.text().contains("The group's leaders have it now"), "{}", r.text());
+    assert!(sim.fake.with(|w| w.channels.values().all(|c| c.parent_id != Some(thread_parent))), "no thread");
+    let c = dm_card(&lena);
+    let r = lena.click(c.id, &button(&c, "Approve")).await;
+    assert!(r.text().contains("is now a member of **Rust**"), "{}", r.text());
+}
+
+#[tokio::test]
 async fn two_leaders_each_get_a_card_and_both_show_the_first_decision() {
     let (sim, ada) = no_requests_channel().await;
     let (lena, mia) = (sim.member("lena"), sim.member("mia"));
