@@ -242,7 +242,8 @@ async fn on_guild_change(event: &FullEvent, data: &Data) {
             let _guard = data.inflight.enter();
             service::reconcile::role_changed(app, new.guild_id.get(), new.id.get()).await.map(|_| ())
         }
-        FullEvent::ChannelDelete { channel, .. } => {
+        // serenity dispatches a deleted category as CategoryDelete.
+        FullEvent::ChannelDelete { channel, .. } | FullEvent::CategoryDelete { category: channel } => {
             let _guard = data.inflight.enter();
             let (guild, id, name) = (channel.guild_id.get(), channel.id.get(), channel.name.clone());
             service::reconcile::channel_deleted(app, guild, id, Some(&name)).await.map(|_| ())

@@ -209,7 +209,9 @@ fn identify(inner: &Arc<Inner>, tx: &mpsc::UnboundedSender<WsMessage>, conn: u64
     let (ready, guilds) = {
         let w = inner.world.lock();
         let ready = payload::ready(&w, &session_id);
-        let guilds: Vec<Value> = w.guilds.values().map(|g| payload::guild_create(&w, g)).collect();
+        let threshold = d["large_threshold"].as_u64().unwrap_or(50).clamp(50, 250);
+        let guilds: Vec<Value> =
+            w.guilds.values().map(|g| payload::guild_create_for(&w, g, intents, threshold)).collect();
         (ready, guilds)
     };
     let mut s =

@@ -171,6 +171,25 @@ pub fn message(w: &World, m: &Message) -> Value {
     v
 }
 
+/// GUILD_CREATE as a session with `intents` and `large_threshold` gets it
+/// (gateway-events.md, Request Guild Members): without GUILD_PRESENCES only
+/// the connecting user's own member is listed (no one is in voice here);
+/// with it, a guild over `large_threshold` lists no offline members (the
+/// fake has no presences, so: only the bot). `large` says whether the guild
+/// is over the threshold. A bot must page through List Guild Members (or
+/// request members) to see everyone.
+pub fn guild_create_for(w: &World, g: &Guild, intents: u64, large_threshold: u64) -> Value {
+    const GUILD_PRESENCES: u64 = 1 << 8;
+    let mut v = guild_create(w, g);
+    let large = g.members.len() as u64 > large_threshold;
+    if intents & GUILD_PRESENCES == 0 || large {
+        let own: Vec<Value> = g.members.get(&w.bot_user_id).map(|m| member(w, m)).into_iter().collect();
+        v["members"] = json!(own);
+    }
+    v["large"] = json!(large);
+    v
+}
+
 pub fn guild_create(w: &World, g: &Guild) -> Value {
     let channels: Vec<Value> = g
         .channels

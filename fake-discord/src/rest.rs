@@ -95,6 +95,7 @@ pub fn route(w: &mut World, r: &Request) -> Out {
             Ok(out)
         }
         ("GET", ["guilds", g]) => ok(payload::partial_guild(w.guild(id(g)?)?)),
+        ("GET", ["guilds", g, "audit-logs"]) => audit_logs(w, id(g)?, r),
         ("GET", ["guilds", g, "roles"]) => {
             ok(json!(w.guild(id(g)?)?.roles.iter().map(payload::role).collect::<Vec<_>>()))
         }
@@ -569,6 +570,35 @@ fn delete_role(w: &mut World, gid: u64, rid: u64) -> Out {
     no_content()
 }
 
+/// Get Guild Audit Log: needs View Audit Log; newest first, filtered by
+/// `action_type` and `user_id`, at most `limit` (1-100, default 50).
+fn audit_logs(w: &World, gid: u64, r: &Request) -> Out {
+    w.guild(gid)?;
+    if bot_guild_perms(w, gid) & perms::VIEW_AUDIT_LOG == 0 {
+        return Err(ApiError::missing_permissions());
+    }
+    let q = |k: &str| r.query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let limit: usize = q("limit").and_then(|v| v.parse().ok()).unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::invalid_form("limit must be between 1 and 100"));
+    }
+    let action: Option<u64> = q("action_type").and_then(|v| v.parse().ok());
+    let user = q("user_id");
+    let entries: Vec<Value> = w
+        .audit_log
+        .iter()
+        .rev()
+        .filter(|(g, e)| *g == gid && action.is_none_or(|a| e["action_type"] == a))
+        .filter(|(_, e)| user.as_ref().is_none_or(|u| e["user_id"] == json!(u)))
+        .take(limit)
+        .map(|(_, e)| e.clone())
+        .collect();
+    ok(json!({
+        "audit_log_entries": entries, "users": [], "integrations": [], "webhooks": [],
+        "guild_scheduled_events": [], "threads": [], "application_commands": [], "auto_moderation_rules": [],
+    }))
+}
+
 fn member_role(w: &mut World, gid: u64, uid: u64, rid: u64, add: bool) -> Out {
     w.guild(gid)?.members.get(&uid).ok_or_else(ApiError::unknown_member)?;
     w.bot_can_manage_role(gid, rid)?;
@@ -588,6 +618,8 @@ fn member_role(w: &mut World, gid: u64, uid: u64, rid: u64, add: bool) -> Out {
     };
     if changed {
         let m = m.clone();
+        let bot = w.bot_user_id;
+        w.log_role_update(gid, bot, uid, rid, add);
         let mut v = payload::member(w, &m);
         v["guild_id"] = json!(gid.to_string());
         w.emit("GUILD_MEMBER_UPDATE", v);

@@ -73,6 +73,26 @@ impl FakeDiscord {
         });
     }
 
+    /// `n` members who were in the guild before anyone started watching (no
+    /// GUILD_MEMBER_ADD is sent): a big server's existing population.
+    /// Returns their ids, in id order.
+    pub fn seed_members(&self, prefix: &str, n: usize) -> Vec<u64> {
+        let gid = self.guild_id;
+        self.mutate(|w| {
+            let joined = chrono::Utc::now() - chrono::Duration::days(60);
+            (0..n)
+                .map(|i| {
+                    let id = w.snowflake_at(chrono::Utc::now().timestamp_millis() - 400 * 86_400_000);
+                    let name = format!("{prefix}{i}");
+                    w.users.insert(id, User { id, username: name, bot: false, dms_open: true });
+                    let m = Member { user_id: id, roles: vec![], joined_at: joined };
+                    w.guilds.get_mut(&gid).expect("guild").members.insert(id, m);
+                    id
+                })
+                .collect()
+        })
+    }
+
     /// A member leaves the guild (GUILD_MEMBER_REMOVE).
     pub fn leave_guild(&self, user_id: u64) {
         let gid = self.guild_id;
@@ -111,18 +131,24 @@ impl FakeDiscord {
         Actor { fake: self.clone(), user_id, guild_id: self.guild_id, name }
     }
 
-    /// An admin hands a role to a member in Discord's client (no bot involved).
+    /// An admin hands a role to a member in Discord's client (no bot
+    /// involved); the guild's owner is the one who did it in the audit log.
     pub fn give_role(&self, user_id: u64, role_id: u64) {
-        self.set_member_role(user_id, role_id, true)
+        let owner = self.owner().user_id;
+        self.set_member_role(owner, user_id, role_id, true)
     }
 
     pub fn take_role(&self, user_id: u64, role_id: u64) {
-        self.set_member_role(user_id, role_id, false)
+        let owner = self.owner().user_id;
+        self.set_member_role(owner, user_id, role_id, false)
     }
 
-    fn set_member_role(&self, user_id: u64, role_id: u64, add: bool) {
+    /// `actor` gives or takes a member's role in Discord's client: the change
+    /// and who made it are in the guild's audit log (MEMBER_ROLE_UPDATE).
+    pub fn set_member_role(&self, actor: u64, user_id: u64, role_id: u64, add: bool) {
         let gid = self.guild_id;
         self.mutate(|w| {
+            w.log_role_update(gid, actor, user_id, role_id, add);
             let g = w.guilds.get_mut(&gid).expect("guild");
             let m = g.members.get_mut(&user_id).expect("member");
             m.roles.retain(|r| *r != role_id);

@@ -810,4 +810,124 @@ mod tests {
         assert!(!fake.with(|w| w.thread_members[&thread].contains(&alice.user_id)));
         fake.assert_no_violations();
     }
+
+    fn events_of(fake: &FakeDiscord, f: impl FnOnce(&mut World)) -> Vec<(String, Value)> {
+        // Run on the world directly to see what it would emit.
+        let mut w = fake.inner.world.lock();
+        f(&mut w);
+        std::mem::take(&mut w.pending_events)
+    }
+
+    /// channel.md, Delete/Close Channel: "Deleting a category does not delete
+    /// its child channels; they will have their parent_id removed and a
+    /// Channel Update Gateway event will fire for each of them."
+    #[tokio::test]
+    async fn deleting_a_category_moves_its_children_out_with_channel_update_each() {
+        let fake = FakeDiscord::start().await;
+        let cat = fake.create_channel_by_hand("Interest", crate::world::channel_type::CATEGORY, None, vec![]);
+        let a = fake.create_channel_by_hand("a", crate::world::channel_type::TEXT, Some(cat), vec![]);
+        let b = fake.create_channel_by_hand("b", crate::world::channel_type::FORUM, Some(cat), vec![]);
+        let events = events_of(&fake, |w| {
+            w.remove_channel(cat);
+        });
+        let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["CHANNEL_UPDATE", "CHANNEL_UPDATE", "CHANNEL_DELETE"]);
+        for (n, v) in &events[..2] {
+            assert_eq!(n, "CHANNEL_UPDATE");
+            assert!(v["parent_id"].is_null());
+        }
+        fake.with(|w| {
+            assert!(w.channels[&a].parent_id.is_none() && w.channels[&b].parent_id.is_none());
+            assert!(!w.channels.contains_key(&cat));
+        });
+    }
+
+    /// channel.md, Delete/Close Channel: a channel's threads go with it.
+    #[tokio::test]
+    async fn deleting_a_channel_deletes_its_threads() {
+        let fake = FakeDiscord::start().await;
+        let alice = fake.member("alice");
+        let forum = fake.create_channel_by_hand("rust", crate::world::channel_type::FORUM, None, vec![]);
+        let topic = alice.create_topic(forum, "Hello", "first");
+        assert!(fake.delete_channel_by_hand(forum));
+        fake.with(|w| {
+            assert!(!w.channels.contains_key(&topic), "the thread is gone");
+            assert!(w.channel_messages(topic).is_empty());
+            assert!(!w.guilds[&fake.guild_id].channels.contains(&topic));
+        });
+        assert!(!fake.delete_channel_by_hand(forum), "already gone");
+    }
+
+    /// guild.md, Delete Guild Role: the role is gone from every member, and
+    /// (as in the client) the permission overwrites naming it go with it.
+    #[tokio::test]
+    async fn deleting_a_role_takes_it_from_members_and_overwrites() {
+        let fake = FakeDiscord::start().await;
+        let alice = fake.member("alice");
+        let role = fake.create_role_by_hand("Rust", 0, false);
+        fake.give_role(alice.user_id, role);
+        let o = crate::world::Overwrite { id: role, kind: 0, allow: perms::VIEW_CHANNEL, deny: 0 };
+        let ch = fake.create_channel_by_hand("rust", crate::world::channel_type::TEXT, None, vec![o]);
+        let events = events_of(&fake, |w| w.remove_role(fake.guild_id, role));
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].0, "GUILD_ROLE_DELETE");
+        assert_eq!(events[0].1["role_id"], json!(role.to_string()));
+        fake.with(|w| {
+            assert!(!w.guilds[&fake.guild_id].members[&alice.user_id].roles.contains(&role));
+            assert!(w.channels[&ch].overwrites.is_empty());
+        });
+    }
+
+    /// gateway-events.md, Request Guild Members: without the GUILD_PRESENCES
+    /// intent, GUILD_CREATE lists only the connecting user's own member (and
+    /// members in voice); `large` says whether the guild is over the threshold.
+    #[tokio::test]
+    async fn guild_create_without_presences_lists_only_the_bots_member() {
+        let fake = FakeDiscord::start().await;
+        fake.seed_members("m", 60);
+        let (bot, v, full) = fake.with(|w| {
+            let g = &w.guilds[&fake.guild_id];
+            (
+                w.bot_user_id,
+                crate::payload::guild_create_for(w, g, 1 | 2, 50),
+                crate::payload::guild_create_for(w, g, 1 | 2 | 256, 250),
+            )
+        });
+        let members = v["members"].as_array().unwrap();
+        assert_eq!(members.len(), 1);
+        assert_eq!(members[0]["user"]["id"], json!(bot.to_string()));
+        assert_eq!(v["large"], json!(true));
+        assert!(full["members"].as_array().unwrap().len() > 60, "with presences and under the threshold: everyone");
+        assert_eq!(full["large"], json!(false));
+    }
+
+    /// audit-log.md: "Viewing audit logs requires the VIEW_AUDIT_LOG
+    /// permission"; entries are sorted from most to least recent.
+    #[tokio::test]
+    async fn the_audit_log_needs_view_audit_log_and_lists_newest_first() {
+        let fake = FakeDiscord::start().await;
+        let alice = fake.member("alice");
+        let role = fake.create_role_by_hand("Rust", 0, false);
+        fake.give_role(alice.user_id, role);
+        fake.take_role(alice.user_id, role);
+        let client = reqwest::Client::builder().user_agent("DiscordBot (test, 1)").no_proxy().build().unwrap();
+        let url = format!("{}/api/v10/guilds/{}/audit-logs?action_type=25&limit=10", fake.base_url(), fake.guild_id);
+        let denied = client.get(&url).header("Authorization", "Bot t").send().await.unwrap();
+        assert_eq!(denied.status(), 403);
+        let gid = fake.guild_id;
+        fake.mutate(|w| {
+            let g = w.guilds.get_mut(&gid).unwrap();
+            g.roles.iter_mut().find(|r| r.managed).unwrap().permissions |= perms::VIEW_AUDIT_LOG;
+        });
+        let v: Value = client.get(&url).header("Authorization", "Bot t").send().await.unwrap().json().await.unwrap();
+        let entries = v["audit_log_entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0]["changes"][0]["key"], json!("$remove"), "newest first");
+        assert_eq!(entries[1]["changes"][0]["key"], json!("$add"));
+        assert_eq!(entries[0]["target_id"], json!(alice.user_id.to_string()));
+        let owner = fake.owner().user_id;
+        assert_eq!(entries[0]["user_id"], json!(owner.to_string()));
+        // It deserializes as serenity's AuditLogs.
+        let _: serenity::all::AuditLogs = serde_json::from_value(v).expect("serenity reads it");
+    }
 }

@@ -17,6 +17,7 @@ pub mod perms {
     pub const ADMINISTRATOR: u64 = 1 << 3;
     pub const MANAGE_CHANNELS: u64 = 1 << 4;
     pub const MANAGE_GUILD: u64 = 1 << 5;
+    pub const VIEW_AUDIT_LOG: u64 = 1 << 7;
     pub const VIEW_CHANNEL: u64 = 1 << 10;
     pub const SEND_MESSAGES: u64 = 1 << 11;
     pub const MANAGE_MESSAGES: u64 = 1 << 13;
@@ -215,6 +216,9 @@ pub struct World {
     pub tokens: HashMap<String, u64>,
     pub commands: Vec<Command>,
     pub audit: Vec<AuditEntry>,
+    /// Each guild's audit log as Discord keeps it (GET
+    /// /guilds/{id}/audit-logs), newest last: who changed a member's roles.
+    pub audit_log: Vec<(u64, Value)>,
     /// Broken rules (late or double interaction responses, requests outside
     /// the contract): a test fails when this is not empty.
     pub violations: Vec<String>,
@@ -488,6 +492,22 @@ impl World {
         let v = crate::payload::channel(&ch);
         self.emit(event, v);
         Some(ch)
+    }
+
+    /// Record a MEMBER_ROLE_UPDATE (action type 25) in the guild's audit
+    /// log: `actor` gave (`$add`) or took (`$remove`) `role_id` from `target`.
+    pub fn log_role_update(&mut self, guild_id: u64, actor: u64, target: u64, role_id: u64, added: bool) {
+        let name = self.role(guild_id, role_id).map(|r| r.name.clone()).unwrap_or_default();
+        let id = self.snowflake();
+        let entry = json!({
+            "id": id.to_string(),
+            "user_id": actor.to_string(),
+            "target_id": target.to_string(),
+            "action_type": 25,
+            "changes": [{"key": if added { "$add" } else { "$remove" },
+                         "new_value": [{"id": role_id.to_string(), "name": name}]}],
+        });
+        self.audit_log.push((guild_id, entry));
     }
 
     /// Messages of a channel, oldest first.

@@ -95,16 +95,18 @@ Members who come back get their groups back: **{}**.",
 #[poise::command(slash_command, guild_only, ephemeral, rename = "reconcile-policy")]
 pub async fn reconcile_policy(
     ctx: Context<'_>,
-    #[description = "What happens when a group role is taken or given by hand"]
-    policy: super::reconcile::PolicyChoice,
+    #[description = "What happens when a group role is taken or given by hand"] policy: super::reconcile::PolicyChoice,
 ) -> Result<(), Error> {
     require_admin(ctx).await?;
     let guild = guild_id(ctx)?;
     let policy: crate::domain::reconcile::Policy = policy.into();
     let before =
         crate::service::config::set_reconcile_policy(&ctx.data().app, guild, ctx.author().id.get(), policy).await?;
-    say(ctx, format!("Done: reconciliation policy is **{}** (was {}): {}.", policy.key(), before.key(), policy.describe()))
-        .await
+    say(
+        ctx,
+        format!("Done: reconciliation policy is **{}** (was {}): {}.", policy.key(), before.key(), policy.describe()),
+    )
+    .await
 }
 
 /// Choose whether members who leave and come back get their groups back (A5).

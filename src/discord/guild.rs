@@ -79,3 +79,43 @@ pub async fn clear_role_permissions(
     .await
     .map(|_| ())
 }
+
+/// Who gave (`added`) or took `role_id` from `user_id` most recently, from
+/// the guild's audit log (MEMBER_ROLE_UPDATE). `None` when the bot may not
+/// read the audit log (View Audit Log), when the entry isn't there, or when
+/// it was the bot itself.
+pub async fn role_change_actor(
+    http: &DiscordHttp,
+    guild_id: u64,
+    bot_id: u64,
+    user_id: u64,
+    role_id: u64,
+    added: bool,
+) -> Option<u64> {
+    use serenity::all::audit_log::{Action, Change, MemberAction};
+    let logs = call(|| {
+        http.get_audit_logs(
+            GuildId::new(guild_id),
+            Some(Action::Member(MemberAction::RoleUpdate)),
+            None,
+            None,
+            Some(25),
+        )
+    })
+    .await
+    .ok()?;
+    logs.entries
+        .iter()
+        .filter(|e| e.target_id.map(|t| t.get()) == Some(user_id))
+        .find(|e| {
+            e.changes.iter().flatten().any(|c| {
+                let roles = match (c, added) {
+                    (Change::RolesAdded { new, .. }, true) | (Change::RolesRemove { new, .. }, false) => new.as_ref(),
+                    _ => None,
+                };
+                roles.is_some_and(|rs| rs.iter().any(|r| r.id.get() == role_id))
+            })
+        })
+        .map(|e| e.user_id.get())
+        .filter(|actor| *actor != bot_id)
+}

@@ -42,9 +42,12 @@ pub async fn is_member(conn: &mut PgConnection, group_id: i64, user_id: u64) -> 
 
 /// Members who count: memberships that are not away.
 pub async fn member_count(conn: &mut PgConnection, group_id: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(r#"select count(*) as "n!" from memberships where group_id = $1 and away_since is null"#, group_id)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from memberships where group_id = $1 and away_since is null"#,
+        group_id
+    )
+    .fetch_one(conn)
+    .await
 }
 
 pub async fn is_leader(conn: &mut PgConnection, group_id: i64, user_id: u64) -> Result<bool, sqlx::Error> {

@@ -154,7 +154,7 @@ pub struct Standing {
 pub async fn standings(conn: &mut PgConnection, guild_id: u64, user_id: u64) -> Result<Vec<Standing>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select g.id,
-                  coalesce(m.away_since is null, false) as "member!",
+                  coalesce(m.user_id is not null and m.away_since is null, false) as "member!",
                   coalesce(m.away_since is not null, false) as "away!",
                   b.user_id is not null as "banned!"
            from groups g
@@ -182,6 +182,8 @@ pub enum Drift {
     Given { group_id: i64 },
     /// The role held by someone banned from the group.
     BannedHolds { group_id: i64 },
+    /// A membership (without the role) of someone banned from the group.
+    BannedMember { group_id: i64 },
     /// A member without the role while the role, made again, is being
     /// handed out: they are owed it, nobody took it.
     Owed { group_id: i64 },
@@ -193,6 +195,7 @@ impl Drift {
             Drift::Taken { group_id }
             | Drift::Given { group_id }
             | Drift::BannedHolds { group_id }
+            | Drift::BannedMember { group_id }
             | Drift::Owed { group_id } => group_id,
         }
     }
@@ -208,6 +211,7 @@ pub fn member_drift(groups: &[GroupRole], standing: &[Standing], held: &[u64]) -
         let has = held.contains(&g.role_id);
         match (has, s.member, s.banned) {
             (true, _, true) => out.push(Drift::BannedHolds { group_id: g.group_id }),
+            (false, true, true) => out.push(Drift::BannedMember { group_id: g.group_id }),
             (true, false, false) => out.push(Drift::Given { group_id: g.group_id }),
             (false, true, _) if g.regrant_pending => out.push(Drift::Owed { group_id: g.group_id }),
             (false, true, _) => out.push(Drift::Taken { group_id: g.group_id }),
@@ -245,11 +249,14 @@ impl Repair {
 }
 
 /// The repair of a difference under a policy. A banned member keeps no
-/// hand-given role under any policy; a role owed after a re-make is given
-/// under any policy (nobody took it).
+/// hand-given role under any policy (and a banned member's leftover
+/// membership ends, so `restore` never gives the role back to them); a role
+/// owed after a re-make is given under any policy (nobody took it).
 pub fn repair(d: Drift, p: Policy) -> Repair {
     match (d, p) {
         (Drift::BannedHolds { .. }, _) => Repair::RevokeRole,
+        (Drift::BannedMember { .. }, Policy::Report) => Repair::Report,
+        (Drift::BannedMember { .. }, _) => Repair::EndMembership,
         (Drift::Owed { .. }, _) => Repair::GrantRole,
         (_, Policy::Report) => Repair::Report,
         (Drift::Taken { .. }, Policy::Follow) => Repair::EndMembership,
@@ -328,13 +335,9 @@ pub async fn come_back(
     guild_id: u64,
     user_id: u64,
 ) -> Result<Vec<AwayMembership>, sqlx::Error> {
-    sqlx::query!(
-        "delete from departed_members where guild_id = $1 and user_id = $2",
-        db_id(guild_id),
-        db_id(user_id)
-    )
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query!("delete from departed_members where guild_id = $1 and user_id = $2", db_id(guild_id), db_id(user_id))
+        .execute(&mut *conn)
+        .await?;
     let rows = sqlx::query!(
         r#"select m.group_id, m.was_subscribed, g.archived_at is not null as "archived!",
                   exists (select 1 from group_bans b where b.group_id = m.group_id and b.user_id = m.user_id) as "banned!"
@@ -664,9 +667,12 @@ pub async fn note_role_problem(
 
 /// Every notification role of the guild: (group, role).
 pub async fn notify_roles(conn: &mut PgConnection, guild_id: u64) -> Result<Vec<(i64, u64)>, sqlx::Error> {
-    let rows = sqlx::query!("select group_id, role_id from notify_roles where guild_id = $1 order by group_id", db_id(guild_id))
-        .fetch_all(conn)
-        .await?;
+    let rows = sqlx::query!(
+        "select group_id, role_id from notify_roles where guild_id = $1 order by group_id",
+        db_id(guild_id)
+    )
+    .fetch_all(conn)
+    .await?;
     Ok(rows.into_iter().map(|r| (r.group_id, snowflake(r.role_id))).collect())
 }
 
@@ -697,10 +703,7 @@ pub async fn standings_of(
     Ok(rows
         .into_iter()
         .map(|r| {
-            (
-                snowflake(r.user_id),
-                Standing { group_id: r.group_id, member: r.member, away: r.away, banned: r.banned },
-            )
+            (snowflake(r.user_id), Standing { group_id: r.group_id, member: r.member, away: r.away, banned: r.banned })
         })
         .collect())
 }
@@ -881,6 +884,11 @@ mod tests {
             vec![Drift::Taken { group_id: 2 }, Drift::Given { group_id: 3 }, Drift::BannedHolds { group_id: 4 }]
         );
         assert!(member_drift(&groups, &standing[..2], &[100, 200]).is_empty());
+        // Banned while a member: without the role the membership goes, so
+        // no policy ever hands the role back.
+        let banned_member = [Standing { group_id: 1, member: true, banned: true, ..Default::default() }];
+        assert_eq!(member_drift(&groups[..1], &banned_member, &[]), vec![Drift::BannedMember { group_id: 1 }]);
+        assert_eq!(member_drift(&groups[..1], &banned_member, &[100]), vec![Drift::BannedHolds { group_id: 1 }]);
     }
 
     #[test]
@@ -908,6 +916,8 @@ mod tests {
         assert_eq!(repair(g, Policy::Restore), Repair::RevokeRole);
         assert_eq!(repair(t, Policy::Report), Repair::Report);
         assert_eq!(repair(g, Policy::Report), Repair::Report);
+        assert_eq!(repair(Drift::BannedMember { group_id: 1 }, Policy::Restore), Repair::EndMembership);
+        assert_eq!(repair(Drift::BannedMember { group_id: 1 }, Policy::Report), Repair::Report);
         for p in Policy::ALL {
             assert_eq!(repair(Drift::BannedHolds { group_id: 1 }, p), Repair::RevokeRole, "{p:?}");
             assert_eq!(repair(Drift::Owed { group_id: 1 }, p), Repair::GrantRole, "{p:?}");

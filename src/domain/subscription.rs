@@ -153,6 +153,17 @@ pub async fn is_subscribed(
     .await
 }
 
+/// Everyone who follows a group (a group subscription), by user id.
+pub async fn followers_of_group(conn: &mut PgConnection, group_id: i64) -> Result<Vec<u64>, sqlx::Error> {
+    let ids = sqlx::query_scalar!(
+        "select user_id from subscriptions where kind = 'group' and target_id = $1 order by user_id",
+        group_id
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(ids.into_iter().map(snowflake).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,15 +195,4 @@ mod tests {
         assert_eq!(list(&mut conn, 1, 8).await.unwrap().len(), 1);
         assert_eq!(group_subscribers_except(&mut conn, 20, 8).await.unwrap(), 0);
     }
-}
-
-/// Everyone who follows a group (a group subscription), by user id.
-pub async fn followers_of_group(conn: &mut PgConnection, group_id: i64) -> Result<Vec<u64>, sqlx::Error> {
-    let ids = sqlx::query_scalar!(
-        "select user_id from subscriptions where kind = 'group' and target_id = $1 order by user_id",
-        group_id
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(ids.into_iter().map(snowflake).collect())
 }

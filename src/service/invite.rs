@@ -329,11 +329,7 @@ pub async fn cancel_departed(app: &App, guild_id: u64, user_id: u64) -> usize {
         let mut done = Vec::new();
         for id in ids {
             let Some(inv) = domain::get(&mut tx, id).await? else { continue };
-            let note = if inv.invitee_id == user_id {
-                "the invitee left the server"
-            } else {
-                INVITER_LEFT
-            };
+            let note = if inv.invitee_id == user_id { "the invitee left the server" } else { INVITER_LEFT };
             if domain::cancel(&mut tx, id, note, now).await? {
                 audit::record(
                     &mut tx,

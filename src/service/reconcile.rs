@@ -15,6 +15,7 @@
 //! lock, or the guild's), so the bot never mistakes its own change in flight
 //! for a hand change, and two processes that both see an event act once.
 
+use super::journal::{sync_overwrites, Journal};
 use super::App;
 use crate::discord::provision::{self, Access};
 use crate::discord::roles::{self, Hierarchy};
@@ -25,7 +26,6 @@ use crate::domain::role_safety;
 use crate::domain::subscription::{self, Kind};
 use crate::domain::{audit, membership, settings};
 use crate::views::reconcile as view;
-use super::journal::{sync_overwrites, Journal};
 use tracing::{info, warn};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -136,6 +136,16 @@ pub async fn reconcile_member(
         let r = rc::repair(d, policy);
         let line = view::member_line(user_id, &name, d, r);
         let reason = format!("Guildhall: reconcile ({})", r.describe());
+        // Who did it, where Discord tells (the audit log, when the bot may read it).
+        let actor = match d {
+            Drift::Taken { .. } | Drift::Given { .. } | Drift::BannedHolds { .. } => {
+                let added = !matches!(d, Drift::Taken { .. });
+                dg::role_change_actor(&app.http, guild_id, app.bot_id, user_id, g.role_id, added).await
+            }
+            _ => None,
+        };
+        let who = actor.map_or_else(|| SOMEONE.to_string(), |a| format!("by <@{a}>"));
+        let entry = |action| audit::Entry { actor_id: actor, ..entry(guild_id, g.group_id, user_id, action) };
         let result: Result<(), BoxError> = async {
             match r {
                 Repair::EndMembership => {
@@ -144,44 +154,38 @@ pub async fn reconcile_member(
                     if membership::remove_leader(&mut tx, g.group_id, user_id).await? {
                         ended_leadership.push(g.group_id);
                     }
-                    let why = format!("the group role was taken by hand ({SOMEONE})");
-                    audit::record(
-                        &mut tx,
-                        &entry(guild_id, g.group_id, user_id, "membership.role_taken_by_hand").because(&why),
-                    )
-                    .await?;
+                    let (action, why) = match d {
+                        Drift::BannedMember { .. } => {
+                            ("membership.banned_member_ended", "banned from the group, without its role".to_string())
+                        }
+                        _ => ("membership.role_taken_by_hand", format!("the group role was taken by hand ({who})")),
+                    };
+                    audit::record(&mut tx, &entry(action).because(&why)).await?;
                 }
                 Repair::RecordMembership => {
                     membership::add_member(&mut tx, g.group_id, user_id).await?;
                     subscription::subscribe(&mut tx, guild_id, user_id, Kind::Group, g.group_id).await?;
-                    let why = format!("the group role was given by hand ({SOMEONE})");
-                    audit::record(
-                        &mut tx,
-                        &entry(guild_id, g.group_id, user_id, "membership.role_given_by_hand").because(&why),
-                    )
-                    .await?;
+                    let why = format!("the group role was given by hand ({who})");
+                    audit::record(&mut tx, &entry("membership.role_given_by_hand").because(&why)).await?;
                 }
                 Repair::GrantRole => {
                     roles::grant(&app.http, guild_id, user_id, g.role_id, &reason).await?;
                     let why = match d {
                         Drift::Owed { .. } => "the group role was made again".to_string(),
-                        _ => format!("the group role was taken by hand ({SOMEONE}); policy restore"),
+                        _ => format!("the group role was taken by hand ({who}); policy restore"),
                     };
-                    audit::record(&mut tx, &entry(guild_id, g.group_id, user_id, "reconcile.role_given_back").because(&why))
-                        .await?;
+                    audit::record(&mut tx, &entry("reconcile.role_given_back").because(&why)).await?;
                 }
                 Repair::RevokeRole => {
                     roles::revoke(&app.http, guild_id, user_id, g.role_id, &reason).await?;
                     let why = match d {
-                        Drift::BannedHolds { .. } => format!("banned from the group; role given by hand ({SOMEONE})"),
-                        _ => format!("the group role was given by hand ({SOMEONE}); policy restore"),
+                        Drift::BannedHolds { .. } => format!("banned from the group; role given by hand ({who})"),
+                        _ => format!("the group role was given by hand ({who}); policy restore"),
                     };
-                    audit::record(&mut tx, &entry(guild_id, g.group_id, user_id, "reconcile.role_taken_back").because(&why))
-                        .await?;
+                    audit::record(&mut tx, &entry("reconcile.role_taken_back").because(&why)).await?;
                 }
                 Repair::Report => {
-                    audit::record(&mut tx, &entry(guild_id, g.group_id, user_id, "reconcile.reported").because(&line))
-                        .await?;
+                    audit::record(&mut tx, &entry("reconcile.reported").because(&line)).await?;
                 }
             }
             Ok(())
@@ -298,7 +302,10 @@ pub async fn member_returned(app: &App, guild_id: u64, user_id: u64) -> Result<(
             }
             Err(e) => {
                 warn!(guild_id, user_id, group_id = a.group_id, error = %e, "could not give a returning member their role");
-                failed.push(view::failed_line(&format!("<@{user_id}> came back: the role of **{}**", g.name), &e.to_string()));
+                failed.push(view::failed_line(
+                    &format!("<@{user_id}> came back: the role of **{}**", g.name),
+                    &e.to_string(),
+                ));
             }
         }
     }
@@ -372,7 +379,8 @@ pub async fn role_deleted(app: &App, guild_id: u64, role_id: u64) -> Result<Opti
             Err(e) => {
                 drop(tx);
                 journal.undo(app, "Guildhall: undoing a role repair that failed").await;
-                let line = view::failed_line(&format!("The role of **{}** was deleted in Discord", g.name), &e.to_string());
+                let line =
+                    view::failed_line(&format!("The role of **{}** was deleted in Discord", g.name), &e.to_string());
                 record_failure(app, guild_id, Some(group_id), &line).await;
                 tell_admins(app, guild_id, &view::notice(policy, std::slice::from_ref(&line))).await;
                 return Err(e.into());
@@ -422,7 +430,8 @@ fn group_entry<'a>(guild_id: u64, group_id: i64, action: &'a str, reason: &'a st
 async fn record_failure(app: &App, guild_id: u64, group_id: Option<i64>, line: &str) {
     let r = async {
         let mut conn = app.pool.acquire().await?;
-        let e = audit::Entry { guild_id, group_id, action: "reconcile.failed", reason: Some(line), ..Default::default() };
+        let e =
+            audit::Entry { guild_id, group_id, action: "reconcile.failed", reason: Some(line), ..Default::default() };
         audit::record(&mut conn, &e).await
     }
     .await;
@@ -456,7 +465,10 @@ pub async fn regrant(app: &App, guild_id: u64, group_id: i64) -> Result<usize, B
             // Left meanwhile: GUILD_MEMBER_REMOVE makes them away.
             Err(DiscordError::Unknown("member", _)) => {}
             Err(e) => {
-                let line = view::failed_line(&format!("Giving the new role of **{}** back to its members", g.name), &e.to_string());
+                let line = view::failed_line(
+                    &format!("Giving the new role of **{}** back to its members", g.name),
+                    &e.to_string(),
+                );
                 record_failure(app, guild_id, Some(group_id), &line).await;
                 tell_admins(app, guild_id, &view::notice(Policy::Follow, std::slice::from_ref(&line))).await;
                 return Err(e.into());
@@ -483,10 +495,7 @@ pub async fn role_changed(app: &App, guild_id: u64, role_id: u64) -> Result<Opti
     };
     let h = Hierarchy::load(&app.http, guild_id, app.bot_id).await?;
     let Some(role) = h.role(role_id) else { return Ok(None) };
-    let problem = match role_safety::grantable(role, h.bot_top) {
-        Ok(()) => None,
-        Err(p) => Some(p),
-    };
+    let problem = role_safety::grantable(role, h.bot_top).err();
     let policy = rc::policy(&mut *app.pool.acquire().await?, guild_id).await?;
     let mut conn = app.pool.acquire().await?;
     let key = problem.as_ref().map(|p| p.to_string());
@@ -520,7 +529,12 @@ pub async fn role_changed(app: &App, guild_id: u64, role_id: u64) -> Result<Opti
 /// rights) and admins are told its old messages are gone; a bucket's
 /// category is made again and the bucket's channels moved back into it; a
 /// configured channel is forgotten and admins told. Under `report`: flagged.
-pub async fn channel_deleted(app: &App, guild_id: u64, channel_id: u64, name: Option<&str>) -> Result<Option<String>, BoxError> {
+pub async fn channel_deleted(
+    app: &App,
+    guild_id: u64,
+    channel_id: u64,
+    name: Option<&str>,
+) -> Result<Option<String>, BoxError> {
     let mut tx = app.pool.begin().await?;
     group::lock_guild(&mut tx, guild_id).await?;
     let policy = rc::policy(&mut tx, guild_id).await?;
@@ -619,7 +633,8 @@ pub async fn channel_deleted(app: &App, guild_id: u64, channel_id: u64, name: Op
             Err(e) => {
                 drop(tx);
                 journal.undo(app, "Guildhall: undoing a category repair that failed").await;
-                let line = view::failed_line(&format!("The **{}** category was deleted in Discord", bucket.label()), &e);
+                let line =
+                    view::failed_line(&format!("The **{}** category was deleted in Discord", bucket.label()), &e);
                 record_failure(app, guild_id, None, &line).await;
                 tell_admins(app, guild_id, &view::notice(policy, std::slice::from_ref(&line))).await;
                 return Err(e.into());
@@ -720,7 +735,8 @@ pub async fn pass(
         };
         let run = rc::start_run(&mut lock_conn, guild_id, trigger, actor, policy, app.clock.now()).await?;
         let findings = find(app, guild_id, policy).await?;
-        let mut report = PassReport { counts: Counts { found: findings.len() as i32, ..Default::default() }, ..Default::default() };
+        let mut report =
+            PassReport { counts: Counts { found: findings.len() as i32, ..Default::default() }, ..Default::default() };
         for f in &findings {
             if !apply {
                 report.lines.push(format!("{} → {}", f.what, f.action));
@@ -865,7 +881,10 @@ pub async fn find(app: &App, guild_id: u64, policy: Policy) -> Result<Vec<Findin
                 }
             }
             Expected::Category(bucket) => Finding {
-                what: format!("The **{}** category is gone", Bucket::from_key(&bucket).map(|b| b.label()).unwrap_or("?")),
+                what: format!(
+                    "The **{}** category is gone",
+                    Bucket::from_key(&bucket).map(|b| b.label()).unwrap_or("?")
+                ),
                 action: format!("{structure} and move its group channels back"),
                 kind: FindingKind::CategoryMissing { channel_id: id },
             },

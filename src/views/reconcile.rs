@@ -12,6 +12,7 @@ pub fn member_line(user_id: u64, group: &str, d: Drift, r: Repair) -> String {
         Drift::Given { .. } => format!("<@{user_id}> was given the role of **{group}** by hand"),
         Drift::BannedHolds { .. } => format!("<@{user_id}>, banned from **{group}**, was given its role by hand"),
         Drift::Owed { .. } => format!("<@{user_id}> is owed the re-made role of **{group}**"),
+        Drift::BannedMember { .. } => format!("<@{user_id}> is banned from **{group}** but still recorded as a member"),
     };
     format!("{what}: {}", r.describe())
 }
@@ -29,7 +30,9 @@ pub fn failed_line(what: &str, error: &str) -> String {
 /// A notice for the mod channel: what happened, under which policy.
 pub fn notice(policy: Policy, lines: &[String]) -> String {
     let head = match policy {
-        Policy::Report => "**Discord changed under Guildhall** (policy: report, so nothing was changed; /reconcile repairs):",
+        Policy::Report => {
+            "**Discord changed under Guildhall** (policy: report, so nothing was changed; /reconcile repairs):"
+        }
         _ => "**Discord changed under Guildhall:**",
     };
     let mut out = head.to_string();
@@ -77,7 +80,12 @@ pub fn returned_reason(back: &[&str], not_back: &[String], restore: bool) -> Str
 
 /// `/reconcile`'s dry run: the differences, what each would get, and the
 /// *Apply* button when there is anything to do.
-pub fn dry_run(policy: Policy, server_policy: Policy, lines: &[String], apply_id: &str) -> (CreateEmbed, Vec<CreateActionRow>) {
+pub fn dry_run(
+    policy: Policy,
+    server_policy: Policy,
+    lines: &[String],
+    apply_id: &str,
+) -> (CreateEmbed, Vec<CreateActionRow>) {
     let mut desc = String::new();
     if server_policy == Policy::Report && policy != Policy::Report {
         desc.push_str(&format!(
@@ -111,7 +119,8 @@ pub fn dry_run(policy: Policy, server_policy: Policy, lines: &[String], apply_id
 
 /// What *Apply* did.
 pub fn applied(found: i32, repaired: i32, reported: i32, failed: i32, lines: &[String]) -> String {
-    let mut out = format!("Reconcile applied: {found} found, {repaired} repaired, {reported} reported, {failed} failed.");
+    let mut out =
+        format!("Reconcile applied: {found} found, {repaired} repaired, {reported} reported, {failed} failed.");
     for l in lines.iter().take(10) {
         out.push_str("\n- ");
         out.push_str(l);

@@ -317,14 +317,10 @@ async fn deleting_asks_first_cancel_keeps_everything_and_confirm_removes_it_all(
     let roles_before = role_count(&sim);
     create(&ada, "Rust", "Interest", "Open").await;
     let channels_with_group = channel_count(&sim);
-    sim.fake.give_role(alice.user_id, sim.fake.role_named("Rust").unwrap().id);
-    sqlx::query("insert into memberships (group_id, user_id) select id, $1 from groups")
-        .bind(alice.user_id as i64)
-        .execute(&sim.pool)
-        .await
-        .unwrap();
-    let followed = alice.slash("group info", &[("group", "Rust")]).await.click("Subscribe").await;
-    assert!(followed.text().contains("now subscribed"), "{}", followed.text());
+    let joined = alice.slash("join", &[("group", "Rust")]).await;
+    assert!(joined.text().contains("You joined **Rust**"), "{}", joined.text());
+    let page = alice.slash("group info", &[("group", "Rust")]).await;
+    assert!(page.has_button("Unsubscribe"), "joining subscribed her: {}", page.text());
 
     let ask = ada.slash("group delete", &[("group", "Rust")]).await;
     assert!(ask.is_ephemeral());

@@ -422,12 +422,26 @@ async fn invitations_refuse_bots_members_duplicates_bans_archived_groups_and_oth
     assert!(r.text().contains("banned you"), "{}", r.text());
     assert!(!bob.has_role_named("Rust"));
 
-    // an invitee who left the server can't accept
+    // an invitee who leaves the server: the invitation is cancelled (A5),
+    // the inviter told, and Accept refuses
     lena.slash("group unban", &[("group", "Rust"), ("user", &bob.user_id.to_string())]).await;
     sim.fake.leave_guild(bob.user_id);
+    sim.wait_count(
+        "the invitation is cancelled",
+        &format!("select count(*) from invitations where invitee_id = {} and status = 'revoked'", bob.user_id),
+        1,
+    )
+    .await;
     let r = bob.click(card.id, &button_id(&card, "Accept")).await;
-    assert!(r.text().contains("no longer a member of the server"), "{}", r.text());
-    assert_eq!(status_of(&sim, bob.user_id).await, "pending");
+    assert!(r.text().contains("no longer") || r.text().contains("cancelled"), "{}", r.text());
+    let inviter = lena.user_id;
+    sim.fake
+        .wait_until("the inviter is told", move |w| {
+            w.dm_channel_of(inviter).is_some_and(|c| {
+                w.channel_messages(c).iter().any(|m| m.content.contains("was cancelled: the invitee left the server"))
+            })
+        })
+        .await;
 
     // archived groups take no invitations
     let r = ada.slash("group archive", &[("group", "Rust")]).await;

@@ -115,6 +115,42 @@ impl Sim {
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar::<_, i64>(sql).fetch_one(&self.pool).await.expect(sql)
     }
+
+    /// Wait (up to 15 s) until a count from the database is `want`. The bot
+    /// writes Postgres after its last call to Discord, so a wait on the fake's
+    /// state can't see it: this polls the database instead.
+    pub async fn wait_count(&self, what: &str, sql: &str, want: i64) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let n = self.count(sql).await;
+            if n == want {
+                return;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("timed out waiting for {what}: {sql} is {n}, not {want}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+
+    /// How many audit entries of `action` the server has.
+    pub async fn audited(&self, action: &str) -> i64 {
+        self.count(&format!("select count(*) from audit_log where action = '{action}'")).await
+    }
+
+    /// A text channel made by hand and set as the mod channel with
+    /// `/config mod-channel`, as an admin would. Returns its id.
+    pub async fn mod_channel(&self, admin: &Actor) -> u64 {
+        let id = self.fake.create_channel_by_hand("staff", fake_discord::world::channel_type::TEXT, None, vec![]);
+        let r = admin.slash("config mod-channel", &[("channel", &id.to_string())]).await;
+        assert!(r.text().contains("the mod channel is"), "{}", r.text());
+        id
+    }
+
+    /// The texts the bot posted in a channel, oldest first.
+    pub fn texts_in(&self, channel: u64) -> Vec<String> {
+        self.fake.with(|w| w.channel_messages(channel).iter().map(fake_discord::scenario::message_text).collect())
+    }
 }
 
 async fn start_bot(fake: &FakeDiscord, database_url: &str, clock: &Clock) -> guildhall::Running {
