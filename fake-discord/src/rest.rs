@@ -309,12 +309,16 @@ pub fn post_message(
                 return Err(ApiError::new(403, 50007, "Cannot send messages to this user"));
             }
         } else {
-            let needed = if matches!(ch.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD) {
-                perms::SEND_MESSAGES_IN_THREADS
-            } else {
-                perms::SEND_MESSAGES
-            };
+            // permissions.md: "The `SEND_MESSAGES` permission is not inherited
+            // [by threads]; users must have `SEND_MESSAGES_IN_THREADS` to send a
+            // message in a thread"; threads.md: a private thread is for those
+            // invited to it, or moderators (MANAGE_THREADS).
+            let in_thread = matches!(ch.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD);
+            let needed = if in_thread { perms::SEND_MESSAGES_IN_THREADS } else { perms::SEND_MESSAGES };
             bot_needs(w, channel_id, perms::VIEW_CHANNEL | needed)?;
+            if ch.kind == channel_type::PRIVATE_THREAD && !w.can_view_thread(channel_id, w.bot_user_id) {
+                return Err(ApiError::missing_access());
+            }
             if ch.kind == channel_type::FORUM || ch.kind == channel_type::CATEGORY {
                 return Err(ApiError::new(400, 50008, "Cannot send messages in a non-text channel"));
             }
@@ -837,8 +841,22 @@ pub fn create_thread(
     first_message: Option<&Value>,
     private: bool,
 ) -> ApiResult<u64> {
-    let pc = w.channel(parent)?.clone();
     let tid = w.snowflake();
+    insert_thread(w, tid, parent, author, name, first_message, private)
+}
+
+/// Create a thread whose id is `tid` (a thread started from a message takes
+/// the message's id).
+fn insert_thread(
+    w: &mut World,
+    tid: u64,
+    parent: u64,
+    author: u64,
+    name: &str,
+    first_message: Option<&Value>,
+    private: bool,
+) -> ApiResult<u64> {
+    let pc = w.channel(parent)?.clone();
     let kind = if private { channel_type::PRIVATE_THREAD } else { channel_type::PUBLIC_THREAD };
     let th = Channel {
         id: tid,
@@ -915,18 +933,177 @@ pub fn remove_thread_member(w: &mut World, thread: u64, user: u64) -> Out {
     no_content()
 }
 
-fn start_thread(w: &mut World, parent: u64, _from_message: Option<u64>, body: &Value) -> Out {
+/// Start a thread as the bot, by Discord's rules (channel.md, permissions.md):
+/// - Start Thread without Message: "`type` currently defaults to
+///   `PRIVATE_THREAD`"; CREATE_PRIVATE_THREADS "allows for creating private
+///   threads", CREATE_PUBLIC_THREADS public ones. Sending Messages is not
+///   needed to create either.
+/// - Start Thread in Forum or Media Channel: "The type of the created thread
+///   is `PUBLIC_THREAD`"; "The current user must have the `SEND_MESSAGES`
+///   permission (`CREATE_PUBLIC_THREADS` is ignored)".
+/// - Start Thread from Message: "When called on a `GUILD_TEXT` channel,
+///   creates a `PUBLIC_THREAD`"; "Does not work on a `GUILD_FORUM`"; "The id
+///   of the created thread will be the same as the id of the source message,
+///   and as such a message can only have a single thread created from it."
+fn start_thread(w: &mut World, parent: u64, from_message: Option<u64>, body: &Value) -> Out {
     let pc = w.channel(parent)?.clone();
-    let private = body["type"].as_u64() == Some(channel_type::PRIVATE_THREAD as u64);
+    let forum = pc.kind == channel_type::FORUM;
+    let name = body["name"].as_str().unwrap_or("thread").to_string();
+    let author = w.bot_user_id;
+    if let Some(mid) = from_message {
+        if forum {
+            return Err(ApiError::new(400, 50024, "Cannot execute action on this channel type"));
+        }
+        bot_needs(w, parent, perms::VIEW_CHANNEL | perms::CREATE_PUBLIC_THREADS)?;
+        w.channel_messages(parent).iter().find(|m| m.id == mid).ok_or_else(ApiError::unknown_message)?;
+        if w.channels.contains_key(&mid) {
+            return Err(ApiError::new(400, 160004, "A thread has already been created for this message"));
+        }
+        let tid = insert_thread(w, mid, parent, author, &name, None, false)?;
+        return created(payload::channel(w.channel(tid)?));
+    }
+    if forum {
+        bot_needs(w, parent, perms::VIEW_CHANNEL | perms::SEND_MESSAGES)?;
+        let first =
+            body.get("message").cloned().ok_or_else(|| ApiError::invalid_form("message: required for forum posts"))?;
+        let tid = create_thread(w, parent, author, &name, Some(&first), false)?;
+        return created(payload::channel(w.channel(tid)?));
+    }
+    let private = match body.get("type").and_then(Value::as_u64) {
+        None => true,
+        Some(t) => t == channel_type::PRIVATE_THREAD as u64,
+    };
     let needed = if private { perms::CREATE_PRIVATE_THREADS } else { perms::CREATE_PUBLIC_THREADS };
     bot_needs(w, parent, perms::VIEW_CHANNEL | needed)?;
-    let name = body["name"].as_str().unwrap_or("thread").to_string();
-    let first = if pc.kind == channel_type::FORUM {
-        Some(body.get("message").cloned().ok_or_else(|| ApiError::invalid_form("message: required for forum posts"))?)
-    } else {
-        None
-    };
-    let author = w.bot_user_id;
-    let tid = create_thread(w, parent, author, &name, first.as_ref(), private)?;
+    let tid = create_thread(w, parent, author, &name, None, private)?;
     created(payload::channel(w.channel(tid)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::Overwrite;
+
+    /// A seeded guild with a text channel whose overwrites are `overwrites`
+    /// (the bot's role: the invite link's permissions).
+    fn world_with(overwrites: impl Fn(u64, u64) -> Vec<Overwrite>) -> (World, u64) {
+        let mut w = World::new();
+        let gid = crate::server::seed_guild(&mut w, "Test");
+        let bot = w.bot_user_id;
+        let cid = w.snowflake();
+        w.channels.insert(
+            cid,
+            Channel {
+                id: cid,
+                guild_id: Some(gid),
+                kind: channel_type::TEXT,
+                name: "staff".into(),
+                parent_id: None,
+                position: 1,
+                topic: None,
+                overwrites: overwrites(gid, bot),
+                owner_id: None,
+                archived: false,
+                locked: false,
+            },
+        );
+        w.guilds.get_mut(&gid).unwrap().channels.push(cid);
+        (w, cid)
+    }
+
+    fn start(w: &mut World, channel: u64, from: Option<u64>, body: Value) -> ApiResult<u64> {
+        let (_, v) = start_thread(w, channel, from, &body)?;
+        Ok(v.unwrap()["id"].as_str().unwrap().parse().unwrap())
+    }
+
+    fn post(w: &mut World, channel: u64) -> ApiResult<Value> {
+        let bot = w.bot_user_id;
+        post_message(w, channel, bot, &json!({"content": "card"}), None)
+    }
+
+    /// permissions.md: "The `SEND_MESSAGES` permission is not inherited;
+    /// users must have `SEND_MESSAGES_IN_THREADS` to send a message in a
+    /// thread"; threads.md: "The `SEND_MESSAGES` permission has no effect in
+    /// threads". CREATE_PRIVATE_THREADS "Allows for creating private threads".
+    #[test]
+    fn a_private_thread_needs_create_private_threads_and_its_posts_send_messages_in_threads_only() {
+        let no_send = |gid, _| vec![Overwrite { id: gid, kind: 0, allow: 0, deny: perms::SEND_MESSAGES }];
+        let (mut w, staff) = world_with(no_send);
+        assert_eq!(post(&mut w, staff).unwrap_err().code, 50013, "no Send Messages in the channel itself");
+        let thread =
+            start(&mut w, staff, None, json!({"name": "Requests: Rust", "type": 12})).expect("no Send Messages needed");
+        assert_eq!(w.channels[&thread].kind, channel_type::PRIVATE_THREAD);
+        post(&mut w, thread).expect("Send Messages in Threads is what counts in a thread");
+
+        // Without Send Messages in Threads, Send Messages does not let the bot post in a thread.
+        let no_threads = |gid, _| {
+            vec![Overwrite { id: gid, kind: 0, allow: perms::SEND_MESSAGES, deny: perms::SEND_MESSAGES_IN_THREADS }]
+        };
+        let (mut w, staff) = world_with(no_threads);
+        let thread = start(&mut w, staff, None, json!({"name": "t", "type": 12})).unwrap();
+        assert_eq!(post(&mut w, thread).unwrap_err().code, 50013);
+        post(&mut w, staff).expect("the channel itself takes Send Messages");
+
+        // Without Create Private Threads there is no private thread.
+        let no_private = |gid, _| vec![Overwrite { id: gid, kind: 0, allow: 0, deny: perms::CREATE_PRIVATE_THREADS }];
+        let (mut w, staff) = world_with(no_private);
+        assert_eq!(start(&mut w, staff, None, json!({"name": "t", "type": 12})).unwrap_err().code, 50013);
+        let public = start(&mut w, staff, None, json!({"name": "t", "type": 11})).expect("public threads still");
+        assert_eq!(w.channels[&public].kind, channel_type::PUBLIC_THREAD);
+    }
+
+    /// channel.md, Start Thread without Message: "`type` currently defaults
+    /// to `PRIVATE_THREAD`".
+    #[test]
+    fn a_thread_without_a_type_is_private() {
+        let (mut w, staff) = world_with(|_, _| vec![]);
+        let t = start(&mut w, staff, None, json!({"name": "t"})).unwrap();
+        assert_eq!(w.channels[&t].kind, channel_type::PRIVATE_THREAD);
+    }
+
+    /// threads.md: "You must be invited to the thread to be able to view or
+    /// participate in it, or be a moderator (`MANAGE_THREADS` permission)".
+    #[test]
+    fn the_bot_posts_in_a_private_thread_only_as_a_member_or_moderator() {
+        let (mut w, staff) =
+            world_with(|_, bot| vec![Overwrite { id: bot, kind: 1, allow: 0, deny: perms::MANAGE_THREADS }]);
+        let gid = w.channels[&staff].guild_id.unwrap();
+        let owner = w.guilds[&gid].owner_id;
+        let theirs = create_thread(&mut w, staff, owner, "private", None, true).unwrap();
+        assert_eq!(post(&mut w, theirs).unwrap_err().code, 50001);
+        w.thread_members.get_mut(&theirs).unwrap().insert(w.bot_user_id);
+        post(&mut w, theirs).expect("once added to it");
+    }
+
+    /// channel.md, Start Thread from Message: "When called on a `GUILD_TEXT`
+    /// channel, creates a `PUBLIC_THREAD`"; "The id of the created thread will
+    /// be the same as the id of the source message, and as such a message can
+    /// only have a single thread created from it"; it "does not work on a
+    /// `GUILD_FORUM`". Start Thread in Forum: "The current user must have the
+    /// `SEND_MESSAGES` permission (`CREATE_PUBLIC_THREADS` is ignored)".
+    #[test]
+    fn threads_from_messages_and_forum_posts_follow_their_own_rules() {
+        let (mut w, staff) = world_with(|_, _| vec![]);
+        let card: u64 = post(&mut w, staff).unwrap()["id"].as_str().unwrap().parse().unwrap();
+        let t = start(&mut w, staff, Some(card), json!({"name": "Discuss", "type": 12})).unwrap();
+        assert_eq!(t, card, "the thread takes the message's id");
+        assert_eq!(w.channels[&t].kind, channel_type::PUBLIC_THREAD);
+        assert_eq!(start(&mut w, staff, Some(card), json!({"name": "again"})).unwrap_err().code, 160004);
+        assert_eq!(start(&mut w, staff, Some(1), json!({"name": "x"})).unwrap_err().code, 10008);
+
+        let no_public = |gid, _| vec![Overwrite { id: gid, kind: 0, allow: 0, deny: perms::CREATE_PUBLIC_THREADS }];
+        let (mut w, staff) = world_with(no_public);
+        let card: u64 = post(&mut w, staff).unwrap()["id"].as_str().unwrap().parse().unwrap();
+        assert_eq!(start(&mut w, staff, Some(card), json!({"name": "Discuss"})).unwrap_err().code, 50013);
+
+        // A forum: posts need Send Messages, not Create Public Threads.
+        let (mut w, ideas) = world_with(no_public);
+        w.channels.get_mut(&ideas).unwrap().kind = channel_type::FORUM;
+        let post_body = json!({"name": "Welcome", "message": {"content": "hi"}});
+        let t = start(&mut w, ideas, None, post_body.clone()).expect("Create Public Threads is ignored in a forum");
+        assert_eq!(w.channels[&t].kind, channel_type::PUBLIC_THREAD);
+        assert_eq!(start(&mut w, ideas, Some(t), json!({"name": "x"})).unwrap_err().code, 50024);
+        w.channels.get_mut(&ideas).unwrap().overwrites[0].deny |= perms::SEND_MESSAGES;
+        assert_eq!(start(&mut w, ideas, None, post_body).unwrap_err().code, 50013);
+    }
 }

@@ -121,7 +121,13 @@ pub fn discord_fix(e: &DiscordError) -> &'static str {
             "Discord says I'm missing permissions. Give my role Manage Roles and Manage Channels, and drag it above the group roles in Server Settings → Roles, then try again."
         }
         DiscordError::Unavailable(_) => "Discord is having trouble right now. Please try again in a minute.",
-        _ => "Please try again; if it keeps failing, run /health or tell the bot's maintainers.",
+        DiscordError::Refused { code: 30005, .. } => {
+            "The server has Discord's maximum of 250 roles. Delete roles you no longer use (`/health` counts them), then try again."
+        }
+        DiscordError::Refused { code: 30013, .. } => {
+            "The server has Discord's maximum of 500 channels. Delete channels you no longer use (`/health` counts them), then try again."
+        }
+        _ => "Please try again; if it keeps failing, run `/health`: it lists what is wrong with my permissions, roles and channels here, each with its fix.",
     }
 }
 

@@ -7,6 +7,7 @@ pub mod directory;
 pub mod group;
 pub mod group_manage;
 pub mod groups;
+pub mod health;
 pub mod invites;
 pub mod lead;
 pub mod membership;
@@ -29,6 +30,7 @@ pub fn all() -> Vec<poise::Command<Data, Error>> {
         membership::leave(),
         config::config(),
         audit::audit(),
+        health::health(),
         directory::directory(),
         lead::lead(),
         requests::request_join(),

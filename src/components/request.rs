@@ -1,19 +1,20 @@
 //! Requests to join: *Send request to join* (shared with `/request-join`),
 //! *Approve* / *Deny* (the group's leaders, Manage Roles or admins; checked
-//! on every press), the deny reason form, and *Withdraw* (the requester).
+//! on every press, also in a leader's DMs, where a press carries a user but
+//! no server or member), the deny reason form, and *Withdraw* (the requester).
 
 use super::lead::{defer_modal, edit_modal, field, input, modal_reply};
 use super::{refuse, CustomId};
-use crate::discord::no_pings;
+use crate::discord::{no_pings, DiscordError};
 use crate::domain::request::{self as domain, Applicant};
-use crate::service::request::{self, Decided, RequestError};
+use crate::service::request::{self, Decided, Posted, RequestError};
 use crate::service::App;
 use crate::types::{Data, Error};
 use crate::views::group_page::{self, View};
 use crate::views::request as view;
 use serenity::all::{
     ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateInteractionResponseMessage,
-    CreateModal, EditInteractionResponse, InputTextStyle, Member, ModalInteraction, User,
+    CreateModal, EditInteractionResponse, GuildId, InputTextStyle, Member, ModalInteraction, User,
 };
 
 pub const REASON: &str = "reason";
@@ -51,10 +52,12 @@ pub async fn request_view(
 ) -> Result<View, Error> {
     let text = match request::request(app, guild, user, group, a, message).await {
         Ok(r) => {
-            let where_ = if r.posted {
-                "The group's leaders have it now; you'll get a DM when they decide."
-            } else {
-                "It's saved; the group's leaders will see it in `/requests`."
+            let where_ = match r.posted {
+                Posted::Thread | Posted::Dms(_) => "The group's leaders have it now; you'll get a DM when they decide.",
+                Posted::ModChannel => {
+                    "The group's leaders couldn't be reached, so the admins have it; you'll get a DM when it's decided."
+                }
+                Posted::Nowhere => "It's saved; the group's leaders will see it in `/requests`.",
             };
             format!(
                 "Your request #{} to join **{}** was sent. {where_} Follow it (or withdraw it) with `/requests`.",
@@ -105,8 +108,41 @@ pub fn refusal(e: RequestError) -> Result<String, Error> {
             let msg = crate::components::membership::refusal(&e, "the group", "change")?;
             format!("I couldn't admit the requester: {msg} The request is still pending, and the requester was told.")
         }
+        RequestError::Discord(DiscordError::Unavailable(_)) => {
+            "Discord is having trouble right now. Nothing was changed; please try again in a minute.".into()
+        }
+        RequestError::Discord(e) => return Err(format!("Discord refused: {e}").into()),
         RequestError::Db(e) => return Err(Box::new(e)),
     })
+}
+
+/// Who decides, and in which server. In a server: the interaction's server
+/// and member. In a DM (a leader's card): the request's own server, found by
+/// the custom id's row id; the presser is one of the group's leaders (the
+/// decision checks that again under the row lock), or holds Manage Roles or
+/// is an admin there as Discord has it now, or may not decide. `Err`: the
+/// refusal to show.
+async fn decider(
+    app: &App,
+    guild: Option<GuildId>,
+    member: Option<&Member>,
+    user: u64,
+    id: i64,
+) -> Result<Result<(u64, bool), String>, Error> {
+    if let Some(g) = guild.map(|g| g.get()) {
+        return Ok(Ok((g, privileged(app, g, member).await?)));
+    }
+    let r = match request::by_id(app, id).await {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(refusal(e)?)),
+    };
+    if request::leads_group_of(app, &r, user).await? {
+        return Ok(Ok((r.guild_id, false)));
+    }
+    match request::privileged_in(app, r.guild_id, user).await {
+        Ok(p) => Ok(Ok((r.guild_id, p))),
+        Err(e) => Ok(Err(refusal(e)?)),
+    }
 }
 
 fn decided_text(d: &Decided) -> String {
@@ -127,16 +163,17 @@ pub async fn approve_button(
     i: &ComponentInteraction,
     id: i64,
 ) -> Result<(), Error> {
-    let Some(guild) = i.guild_id.map(|g| g.get()) else { return refuse(ctx, i, "This only works in a server.").await };
-    let privileged = privileged(&data.app, guild, i.member.as_ref()).await?;
     i.create_response(
         &ctx.http,
         CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true)),
     )
     .await?;
-    let msg = match request::approve(&data.app, guild, id, i.user.id.get(), privileged).await {
-        Ok(d) => decided_text(&d),
-        Err(e) => format!("Error: {}", refusal(e)?),
+    let msg = match decider(&data.app, i.guild_id, i.member.as_ref(), i.user.id.get(), id).await? {
+        Err(refused) => format!("Error: {refused}"),
+        Ok((guild, privileged)) => match request::approve(&data.app, guild, id, i.user.id.get(), privileged).await {
+            Ok(d) => decided_text(&d),
+            Err(e) => format!("Error: {}", refusal(e)?),
+        },
     };
     i.edit_response(&ctx.http, EditInteractionResponse::new().content(msg).allowed_mentions(no_pings())).await?;
     Ok(())
@@ -144,8 +181,10 @@ pub async fn approve_button(
 
 /// *Deny*: ask for an optional reason in a form (deciders only, pending requests only).
 pub async fn deny_button(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction, id: i64) -> Result<(), Error> {
-    let Some(guild) = i.guild_id.map(|g| g.get()) else { return refuse(ctx, i, "This only works in a server.").await };
-    let privileged = privileged(&data.app, guild, i.member.as_ref()).await?;
+    let (guild, privileged) = match decider(&data.app, i.guild_id, i.member.as_ref(), i.user.id.get(), id).await? {
+        Ok(d) => d,
+        Err(refused) => return refuse(ctx, i, &refused).await,
+    };
     if let Err(e) = request::decidable(&data.app, guild, id, i.user.id.get(), privileged).await {
         return refuse(ctx, i, &refusal(e)?).await;
     }
@@ -159,10 +198,6 @@ pub async fn deny_button(ctx: &SerenityContext, data: &Data, i: &ComponentIntera
 
 /// The deny reason form, submitted.
 pub async fn deny_submitted(ctx: &SerenityContext, data: &Data, m: &ModalInteraction, id: i64) -> Result<(), Error> {
-    let Some(guild) = m.guild_id.map(|g| g.get()) else {
-        return modal_reply(ctx, m, "Error: This only works in a server.").await;
-    };
-    let privileged = privileged(&data.app, guild, m.member.as_ref()).await?;
     let raw = field(m, REASON);
     let reason = if raw.trim().is_empty() {
         None
@@ -173,9 +208,14 @@ pub async fn deny_submitted(ctx: &SerenityContext, data: &Data, m: &ModalInterac
         }
     };
     defer_modal(ctx, m).await?;
-    let msg = match request::deny(&data.app, guild, id, m.user.id.get(), privileged, reason.as_deref()).await {
-        Ok(d) => decided_text(&d),
-        Err(e) => format!("Error: {}", refusal(e)?),
+    let msg = match decider(&data.app, m.guild_id, m.member.as_ref(), m.user.id.get(), id).await? {
+        Err(refused) => format!("Error: {refused}"),
+        Ok((guild, privileged)) => {
+            match request::deny(&data.app, guild, id, m.user.id.get(), privileged, reason.as_deref()).await {
+                Ok(d) => decided_text(&d),
+                Err(e) => format!("Error: {}", refusal(e)?),
+            }
+        }
     };
     edit_modal(ctx, m, msg).await
 }

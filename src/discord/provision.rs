@@ -387,6 +387,25 @@ mod tests {
     }
 
     #[test]
+    fn the_server_wide_permissions_cover_every_overwrite_the_bot_writes() {
+        // Discord lets a bot allow or deny in an overwrite only what it holds,
+        // so `/health` asks for all of it at server level.
+        use crate::domain::channels::{Use, SERVER};
+        let mut written = leader_allow();
+        for access in [
+            Access { open: true, members_can_post: true, archived: false },
+            Access { open: false, members_can_post: false, archived: true },
+            Access { open: true, members_can_post: false, archived: false },
+        ] {
+            for o in channel_overwrites(access, 1, 2, 3) {
+                written |= o.allow | o.deny;
+            }
+        }
+        assert_eq!(written.bits() & !SERVER, 0, "{:?}", written);
+        assert_eq!(bot_allow().bits() & !Use::Group.needs(), 0, "the bot's own overwrite is what /health checks");
+    }
+
+    #[test]
     fn archived_channels_are_read_only_for_everyone_and_keep_their_visibility() {
         for open in [true, false] {
             let o = channel_overwrites(Access { open, members_can_post: true, archived: true }, 1, 2, 3);

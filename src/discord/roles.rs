@@ -26,6 +26,20 @@ pub async fn member_role_ids(http: &DiscordHttp, guild_id: u64, user_id: u64) ->
     Ok(m.roles.iter().map(|r| r.get()).collect())
 }
 
+/// A member's server-wide permissions (@everyone's and their roles'; every
+/// permission for the owner or an Administrator) and their roles, for a
+/// press that carries no member (a button in a DM). 404 Unknown Member when
+/// they left.
+pub async fn member_permissions(
+    http: &DiscordHttp,
+    guild_id: u64,
+    user_id: u64,
+) -> Result<(u64, Vec<u64>), DiscordError> {
+    let guild = call(|| http.get_guild(GuildId::new(guild_id))).await?;
+    let m = call(|| http.get_member(GuildId::new(guild_id), UserId::new(user_id))).await?;
+    Ok((guild.member_permissions(&m).bits(), m.roles.iter().map(|r| r.get()).collect()))
+}
+
 /// The guild's owner, who sits above every role.
 pub async fn guild_owner(http: &DiscordHttp, guild_id: u64) -> Result<u64, DiscordError> {
     let g = call(|| http.get_guild(GuildId::new(guild_id))).await?;

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod channels;
 pub mod delivery;
 pub mod group;
+pub mod health;
 pub mod invite;
 pub mod lead;
 pub mod membership;

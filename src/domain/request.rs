@@ -408,6 +408,64 @@ pub async fn set_dm_delivered(conn: &mut PgConnection, id: i64, delivered: bool)
     Ok(())
 }
 
+/// Where a copy of a request's card is (`request_cards`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum CardPlace {
+    /// The group's private review thread in the requests channel.
+    Thread,
+    /// One leader's DMs (no usable requests channel).
+    Dm,
+    /// The mod channel (no leader could be reached).
+    Mod,
+}
+
+/// One copy of a request's card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Card {
+    pub place: CardPlace,
+    pub channel_id: u64,
+    pub message_id: u64,
+    /// The leader whose DMs hold it.
+    pub recipient_id: Option<u64>,
+}
+
+/// Remember a copy of a request's card (once per message).
+pub async fn add_card(conn: &mut PgConnection, request_id: i64, card: &Card) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into request_cards (request_id, place, channel_id, message_id, recipient_id)
+         values ($1, $2, $3, $4, $5) on conflict (message_id) do nothing",
+        request_id,
+        card.place as CardPlace,
+        db_id(card.channel_id),
+        db_id(card.message_id),
+        card.recipient_id.map(db_id)
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Every copy of a request's card, oldest first.
+pub async fn cards(conn: &mut PgConnection, request_id: i64) -> Result<Vec<Card>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select place as "place: CardPlace", channel_id, message_id, recipient_id
+           from request_cards where request_id = $1 order by id"#,
+        request_id
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Card {
+            place: r.place,
+            channel_id: snowflake(r.channel_id),
+            message_id: snowflake(r.message_id),
+            recipient_id: r.recipient_id.map(snowflake),
+        })
+        .collect())
+}
+
 /// A group's review thread, if one was made.
 pub async fn review_thread(conn: &mut PgConnection, group_id: i64) -> Result<Option<(u64, u64)>, sqlx::Error> {
     let r = sqlx::query!("select channel_id, thread_id from request_threads where group_id = $1", group_id)
@@ -506,5 +564,35 @@ mod tests {
         assert_eq!(r.snapshot, Some(snap.clone()), "the requester's standing is kept");
         assert!(get(&mut conn, 2, id).await.unwrap().is_none(), "another guild's id is unknown");
         insert(&mut conn, &new(gid, 5, None, &snap)).await.unwrap().expect("a new request once the old one is closed");
+    }
+
+    #[sqlx::test]
+    async fn every_copy_of_a_card_is_remembered_once_and_goes_with_its_request(pool: sqlx::PgPool) {
+        use crate::domain::group::{self, Bucket, NewGroup, Visibility};
+        let mut conn = pool.acquire().await.unwrap();
+        let new_group = NewGroup::parse(1, 9, "Rust", Bucket::Interest, Visibility::Closed, None).unwrap();
+        let gid = group::insert(&mut conn, &new_group).await.unwrap();
+        let snap = Snapshot { account_age_days: 40, days_in_server: 3, checks: vec![] };
+        let id = insert(&mut conn, &new(gid, 5, None, &snap)).await.unwrap().unwrap();
+        assert!(cards(&mut conn, id).await.unwrap().is_empty());
+        let dm = |leader: u64, message: u64| Card {
+            place: CardPlace::Dm,
+            channel_id: leader + 1000,
+            message_id: message,
+            recipient_id: Some(leader),
+        };
+        add_card(&mut conn, id, &dm(7, 70)).await.unwrap();
+        add_card(&mut conn, id, &dm(8, 80)).await.unwrap();
+        add_card(&mut conn, id, &dm(7, 70)).await.unwrap();
+        assert_eq!(cards(&mut conn, id).await.unwrap(), vec![dm(7, 70), dm(8, 80)], "once per message, in order");
+        // a DM card names its leader; a channel card names nobody
+        let orphan = Card { place: CardPlace::Dm, channel_id: 1, message_id: 90, recipient_id: None };
+        assert!(add_card(&mut conn, id, &orphan).await.is_err());
+        let mod_card = Card { place: CardPlace::Mod, channel_id: 3, message_id: 91, recipient_id: None };
+        add_card(&mut conn, id, &mod_card).await.unwrap();
+        assert_eq!(cards(&mut conn, id).await.unwrap().len(), 3);
+        group::delete(&mut conn, 1, gid).await.unwrap();
+        let left = sqlx::query_scalar!("select count(*) from request_cards").fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(left, Some(0), "deleting the group deletes its requests' cards");
     }
 }

@@ -57,7 +57,8 @@ pub enum RoleProblem {
     AboveActor(String),
 }
 
-fn elevated_names(perms: u64) -> String {
+/// The names of the elevated permissions in `perms`, comma-separated.
+pub fn elevated_names(perms: u64) -> String {
     NAMES.iter().filter(|(b, _)| perms & b != 0).map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
 }
 

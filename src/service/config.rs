@@ -65,7 +65,8 @@ impl ChannelSetting {
 }
 
 /// Check that the bot can use `channel_id` for `what`: a text channel of
-/// this server where it can see, post and embed.
+/// this server where it has what it does there (`Use::needs`: a requests
+/// channel needs no Send Messages, only its threads' permissions).
 pub async fn verify_channel(app: &App, guild_id: u64, channel_id: u64, what: Use) -> Result<(), ConfigError> {
     let facts = match channels::facts(&app.http, guild_id, channel_id, app.bot_id).await {
         Ok(f) => f,

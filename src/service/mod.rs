@@ -11,6 +11,7 @@ pub mod config;
 pub mod deliveries;
 pub mod directory;
 pub mod groups;
+pub mod health;
 pub mod invite;
 pub mod journal;
 pub mod lead;

@@ -1,13 +1,15 @@
 //! Requests to join closed groups (R1-R4): automatic criteria, the request
-//! card in the group's private review thread, decisions by the group's
-//! leaders (first decision wins, by a row lock), approval through the same
+//! card brought to the group's leaders (their private review thread; by DM
+//! without a usable requests channel; the mod channel when no leader could
+//! be reached), decisions by the group's leaders (first decision wins, by a
+//! row lock; every copy of the card shows it), approval through the same
 //! admit path as a join, the outcome by DM, withdrawals.
 
 use super::membership::{self, MembershipError};
 use super::App;
 use crate::discord::{review, DiscordError};
 use crate::domain::group::{self, Group, Visibility};
-use crate::domain::request::{self as domain, Applicant, Check, Criteria, Request, Snapshot, Status};
+use crate::domain::request::{self as domain, Applicant, Card, CardPlace, Check, Criteria, Request, Snapshot, Status};
 use crate::domain::{audit, settings};
 use crate::views::request as view;
 use chrono::{DateTime, Utc};
@@ -41,16 +43,30 @@ pub enum RequestError {
     NotAllowed,
     #[error("admitting the member failed: {0}")]
     Admit(MembershipError),
+    #[error("Discord: {0}")]
+    Discord(DiscordError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+/// Where a request's card went (R2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Posted {
+    /// The group's private review thread in the requests channel.
+    Thread,
+    /// No usable requests channel: by DM to this many of the group's leaders.
+    Dms(usize),
+    /// No leader could be reached (none, or none accepts DMs): the mod channel.
+    ModChannel,
+    /// None of those: it waits in `/requests`.
+    Nowhere,
 }
 
 /// What a stored request did.
 #[derive(Debug, Clone)]
 pub struct Requested {
     pub request: Request,
-    /// The card reached the group's review thread.
-    pub posted: bool,
+    pub posted: Posted,
 }
 
 /// What a decision did besides changing the row.
@@ -179,15 +195,55 @@ pub async fn leave_review_thread(app: &App, g: &Group, user_id: u64) {
     }
 }
 
-/// Post the request's card in the group's review thread (made again once
-/// if it was deleted).
-async fn post(app: &App, g: &Group, r: &Request) -> Result<bool, sqlx::Error> {
-    let card = view::card(r);
+/// Bring the request's card to the group's leaders: in its review thread;
+/// without a usable requests channel, by DM to each leader; when no leader
+/// could be reached, in the mod channel. Every copy is remembered, so a
+/// decision shows on all of them; one made while the copies were being
+/// sent is shown on them at the end.
+async fn post(app: &App, g: &Group, r: &Request) -> Result<Posted, sqlx::Error> {
+    let posted = if post_in_thread(app, g, r).await? {
+        Posted::Thread
+    } else {
+        match post_to_leaders(app, g, r).await? {
+            0 if post_in_mod_channel(app, r).await? => Posted::ModChannel,
+            0 => {
+                warn!(request = r.id, group_id = g.id, "a join request reached no leader and no mod channel");
+                Posted::Nowhere
+            }
+            n => Posted::Dms(n),
+        }
+    };
+    if posted != Posted::Nowhere {
+        if let Ok(now) = load(app, r.guild_id, r.id).await {
+            if now.status != Status::Pending {
+                update_card(app, &now).await;
+            }
+        }
+    }
+    Ok(posted)
+}
+
+/// Remember a copy of the card; a card in a server channel is also the one
+/// alerts link to.
+async fn remember(app: &App, request_id: i64, card: &Card) -> Result<(), sqlx::Error> {
+    let mut tx = app.pool.begin().await?;
+    if card.place != CardPlace::Dm {
+        domain::set_card(&mut tx, request_id, card.channel_id, card.message_id).await?;
+    }
+    domain::add_card(&mut tx, request_id, card).await?;
+    tx.commit().await
+}
+
+/// Post the card in the group's review thread (made again once if it was
+/// deleted); whether it got there.
+async fn post_in_thread(app: &App, g: &Group, r: &Request) -> Result<bool, sqlx::Error> {
+    let card = view::card_for(r, CardPlace::Thread);
     for _ in 0..2 {
         let Some(thread) = review_thread(app, g).await? else { return Ok(false) };
         match review::post_card(&app.http, thread, &card.content, card.embeds.clone(), card.components.clone()).await {
             Ok(message) => {
-                domain::set_card(&mut *app.pool.acquire().await?, r.id, thread, message).await?;
+                let c = Card { place: CardPlace::Thread, channel_id: thread, message_id: message, recipient_id: None };
+                remember(app, r.id, &c).await?;
                 return Ok(true);
             }
             Err(DiscordError::Unknown(..)) => {
@@ -201,6 +257,71 @@ async fn post(app: &App, g: &Group, r: &Request) -> Result<bool, sqlx::Error> {
         }
     }
     Ok(false)
+}
+
+/// DM the card to each of the group's leaders; how many got it (closed DMs
+/// are skipped).
+async fn post_to_leaders(app: &App, g: &Group, r: &Request) -> Result<usize, sqlx::Error> {
+    let leaders = crate::domain::membership::leaders(&mut *app.pool.acquire().await?, g.id).await?;
+    let card = view::card_for(r, CardPlace::Dm);
+    let mut sent = 0;
+    for leader in leaders {
+        match review::dm_card(&app.http, leader, &card.content, card.embeds.clone(), card.components.clone()).await {
+            Ok((channel_id, message_id)) => {
+                let c = Card { place: CardPlace::Dm, channel_id, message_id, recipient_id: Some(leader) };
+                remember(app, r.id, &c).await?;
+                sent += 1;
+            }
+            Err(DiscordError::DmsClosed) => info!(request = r.id, leader, "a leader's DMs are closed"),
+            Err(e) => warn!(request = r.id, leader, error = %e, "could not DM a join request card to a leader"),
+        }
+    }
+    Ok(sent)
+}
+
+/// Post the card in the mod channel, if one is set; whether it got there.
+async fn post_in_mod_channel(app: &App, r: &Request) -> Result<bool, sqlx::Error> {
+    let Some(channel) = settings::mod_channel(&mut *app.pool.acquire().await?, r.guild_id).await? else {
+        return Ok(false);
+    };
+    let card = view::card_for(r, CardPlace::Mod);
+    match review::post_card(&app.http, channel, &card.content, card.embeds, card.components).await {
+        Ok(message) => {
+            let c = Card { place: CardPlace::Mod, channel_id: channel, message_id: message, recipient_id: None };
+            remember(app, r.id, &c).await?;
+            Ok(true)
+        }
+        Err(e) => {
+            warn!(request = r.id, channel, error = %e, "could not post a join request card in the mod channel");
+            Ok(false)
+        }
+    }
+}
+
+/// The request a press in a DM names: a leader's DM card carries no
+/// server, so the request is found by the custom id's row id alone (and who
+/// may decide it is then checked against its own server and group).
+pub async fn by_id(app: &App, id: i64) -> Result<Request, RequestError> {
+    domain::get_any(&mut *app.pool.acquire().await?, id).await?.ok_or(RequestError::NotFound)
+}
+
+/// Whether `user_id` may decide `guild_id`'s requests without leading the
+/// group, as Discord has them now (a press in a DM carries no member):
+/// Manage Roles, or an admin (`auth`). Someone who left the server may not.
+pub async fn privileged_in(app: &App, guild_id: u64, user_id: u64) -> Result<bool, RequestError> {
+    let (perms, roles) = match crate::discord::roles::member_permissions(&app.http, guild_id, user_id).await {
+        Ok(p) => p,
+        Err(DiscordError::Unknown(..)) => return Ok(false),
+        Err(e) => return Err(RequestError::Discord(e)),
+    };
+    let perms = serenity::all::Permissions::from_bits_truncate(perms);
+    Ok(perms.manage_roles() || crate::auth::is_admin(app, guild_id, perms, &roles).await?)
+}
+
+/// Whether `user_id` leads the group of request `id` (a DM press by one of
+/// its leaders needs nothing from Discord).
+pub async fn leads_group_of(app: &App, r: &Request, user_id: u64) -> Result<bool, sqlx::Error> {
+    crate::domain::membership::is_leader(&mut *app.pool.acquire().await?, r.group_id, user_id).await
 }
 
 /// Whether `actor` may decide the group's requests: one of its leaders now,
@@ -407,10 +528,27 @@ pub async fn withdraw_departed(app: &App, guild_id: u64, user_id: u64) -> usize 
     n
 }
 
-/// Show the outcome on the card; `false` when it's gone.
+/// Show where the request stands on every copy of its card (the review
+/// thread's, each leader's DM, the mod channel's); whether any was updated.
 pub(crate) async fn update_card(app: &App, r: &Request) -> bool {
-    let what = format!("join request {}", r.id);
-    super::outcome::show_on_card(app, (r.card_channel_id, r.card_message_id), view::card(r), &what).await
+    let cards = match app.pool.acquire().await {
+        Ok(mut conn) => domain::cards(&mut conn, r.id).await,
+        Err(e) => Err(e),
+    };
+    let cards = match cards {
+        Ok(c) => c,
+        Err(e) => {
+            warn!(request = r.id, error = %e, "could not read the cards of a join request");
+            return false;
+        }
+    };
+    let mut any = false;
+    for c in cards {
+        let what = format!("join request {}", r.id);
+        let at = (Some(c.channel_id), Some(c.message_id));
+        any |= super::outcome::show_on_card(app, at, view::card_for(r, c.place), &what).await;
+    }
+    any
 }
 
 /// After a decision: update the card, DM the requester, remember whether the

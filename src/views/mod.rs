@@ -7,6 +7,7 @@ pub mod directory;
 pub mod directory_message;
 pub mod group_delete;
 pub mod group_page;
+pub mod health;
 pub mod invite;
 pub mod lead;
 pub mod notifications;

@@ -1,10 +1,11 @@
-//! Requests to join as leaders and requesters see them: the card in the
-//! group's review thread, the outcome DM, `/requests`, the criteria.
+//! Requests to join as leaders and requesters see them: the card (in the
+//! group's review thread, a leader's DMs or the mod channel), the outcome
+//! DM, `/requests`, the criteria.
 
 use super::group_page::View;
 use super::{clip, when};
 use crate::components::CustomId;
-use crate::domain::request::{Check, Criteria, Request, Status};
+use crate::domain::request::{CardPlace, Check, Criteria, Request, Status};
 use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter};
 
 pub fn status_label(s: Status) -> &'static str {
@@ -62,10 +63,17 @@ pub fn decision_buttons(r: &Request, numbered: bool) -> CreateActionRow {
     ])
 }
 
-/// The card in the group's review thread: who, their standing when they
-/// asked (kept after the decision), their message, the checklist, and the
-/// buttons (pending) or the decision.
+/// The card in the group's review thread (see `card_for`).
 pub fn card(r: &Request) -> View {
+    card_for(r, CardPlace::Thread)
+}
+
+/// A request's card where it is: who, their standing when they asked (kept
+/// after the decision), their message, the checklist, and the buttons
+/// (pending) or the decision. A leader's DM says which group and server it
+/// is about (a DM has no server around it); the mod channel's says why the
+/// admins have it.
+pub fn card_for(r: &Request, place: CardPlace) -> View {
     let mut e = CreateEmbed::new().title(clip(&format!("Request to join {}", r.group_name), 256)).field(
         "Requester",
         format!("<@{}>", r.user_id),
@@ -81,13 +89,29 @@ pub fn card(r: &Request) -> View {
         .field("Message", clip(r.message.as_deref().unwrap_or("(none)"), 1024), false)
         .field("Status", clip(&standing(r), 1024), false)
         .footer(CreateEmbedFooter::new(format!("Request #{}", r.id)));
-    let (content, components) = match r.status {
-        Status::Pending => (
+    let server = format!("https://discord.com/channels/{}", r.guild_id);
+    let (content, components) = match (r.status, place) {
+        (Status::Pending, CardPlace::Thread) => (
             "New request to join. Only this group's leaders and admins can decide.".to_string(),
             vec![decision_buttons(r, false)],
         ),
-        Status::Expired => ("Request to join expired: nobody decided in time.".to_string(), vec![]),
-        s => (format!("Request to join {}.", status_label(s)), vec![]),
+        (Status::Pending, CardPlace::Dm) => (
+            format!(
+                "New request to join **{}**, a group you lead in [this server]({server}). Only its leaders and admins can decide; the first decision counts, and this card then shows it.",
+                r.group_name
+            ),
+            vec![decision_buttons(r, false)],
+        ),
+        (Status::Pending, CardPlace::Mod) => (
+            format!(
+                "New request to join **{}**. None of its leaders could be reached (no usable requests channel, and no leader accepts DMs from me), so it's here: admins and members with Manage Roles can decide.",
+                r.group_name
+            ),
+            vec![decision_buttons(r, false)],
+        ),
+        (Status::Expired, _) => ("Request to join expired: nobody decided in time.".to_string(), vec![]),
+        (s, CardPlace::Thread) => (format!("Request to join {}.", status_label(s)), vec![]),
+        (s, _) => (format!("Request to join **{}** {}.", r.group_name, status_label(s)), vec![]),
     };
     View { content, embeds: vec![e], components }
 }

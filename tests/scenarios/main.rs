@@ -9,6 +9,7 @@ mod commands_doc;
 mod directory;
 mod group_create;
 mod group_manage;
+mod health;
 mod invites;
 mod lead;
 mod lifecycle;

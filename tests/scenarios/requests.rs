@@ -4,8 +4,9 @@
 
 use crate::membership::group;
 use crate::sim::Sim;
+use fake_discord::perms;
 use fake_discord::scenario::{components_of, message_text};
-use fake_discord::world::{channel_type, Message};
+use fake_discord::world::{channel_type, Message, Overwrite};
 use fake_discord::{Actor, Reply};
 
 /// A text channel made by hand, set as the requests channel.
@@ -365,16 +366,225 @@ async fn the_group_page_button_sends_a_request_behind_the_guidelines() {
     assert_eq!(status_of(&sim, bob.user_id).await, "pending");
 }
 
+/// The latest card the bot DMed `who`.
+fn dm_card(who: &Actor) -> Message {
+    who.dms().into_iter().rev().find(|m| !m.embeds.as_array().unwrap().is_empty()).expect("a card by DM")
+}
+
+/// A closed group "Rust" and no requests channel.
+async fn no_requests_channel() -> (Sim, Actor) {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    group(&sim, &ada, "Rust", "Closed").await;
+    (sim, ada)
+}
+
 #[tokio::test]
-async fn without_a_requests_channel_the_request_waits_in_requests() {
+async fn a_staff_channel_without_send_messages_is_a_requests_channel() {
     let sim = Sim::start().await;
     let ada = sim.admin("ada");
     let lena = sim.member("lena");
     let (role, _) = group(&sim, &ada, "Rust", "Closed").await;
     make_leader(&ada, "Rust", &lena).await;
+    // Members may not post here, and neither may the bot in the channel
+    // itself: it only has what a requests channel needs.
+    let (gid, bot) = (sim.fake.guild_id, sim.fake.bot_user_id());
+    let five = perms::VIEW_CHANNEL
+        | perms::CREATE_PRIVATE_THREADS
+        | perms::SEND_MESSAGES_IN_THREADS
+        | perms::EMBED_LINKS
+        | perms::READ_MESSAGE_HISTORY;
+    let staff = sim.fake.create_channel_by_hand(
+        "join-requests",
+        channel_type::TEXT,
+        None,
+        vec![
+            Overwrite { id: gid, kind: 0, allow: 0, deny: perms::SEND_MESSAGES },
+            Overwrite { id: bot, kind: 1, allow: five, deny: perms::SEND_MESSAGES },
+        ],
+    );
+    assert_eq!(sim.fake.with(|w| w.channel_permissions(staff, bot)) & perms::SEND_MESSAGES, 0);
+    let r = ada.slash("config requests-channel", &[("channel", &staff.to_string())]).await;
+    assert!(r.text().contains(&format!("the requests channel is <#{staff}>")), "{}", r.text());
+    // The mod channel posts in the channel itself: there it is refused.
+    let r = ada.slash("config mod-channel", &[("channel", &staff.to_string())]).await;
+    assert!(r.text().contains("I'm missing Send Messages in"), "{}", r.text());
+
+    let bob = sim.member("bob");
+    let r = ask(&bob, "Rust", Some("hello")).await;
+    assert!(r.text().contains("The group's leaders have it now"), "{}", r.text());
+    let thread = thread_of(&sim, staff);
+    let c = card(&sim, thread);
+    assert!(message_text(&c).contains(&format!("<@{}>", bob.user_id)), "{}", message_text(&c));
+    assert!(sim.fake.with(|w| w.can_view_thread(thread, lena.user_id)), "the leader is in the review thread");
+    assert!(!sim.fake.with(|w| w.can_view_thread(thread, bob.user_id)));
+    assert!(sim.fake.with(|w| w.channel_messages(staff).is_empty()), "nothing was posted in the channel itself");
+    assert!(lena.dms().is_empty(), "the thread reached her: no DM");
+    let r = lena.click(c.id, &button(&c, "Approve")).await;
+    assert!(r.text().contains("is now a member of **Rust**"), "{}", r.text());
+    assert!(bob.roles().contains(&role));
+    assert!(components_of(&refreshed(&sim, &c)).is_empty());
+}
+
+#[tokio::test]
+async fn without_a_requests_channel_the_leader_gets_the_card_by_dm_and_approves_there() {
+    let (sim, ada) = no_requests_channel().await;
+    let lena = sim.member("lena");
+    make_leader(&ada, "Rust", &lena).await;
+    let role = sim.fake.role_named("Rust").unwrap().id;
+    let bob = sim.member("bob");
+    let r = ask(&bob, "Rust", Some("I write Rust at work")).await;
+    assert!(r.text().contains("The group's leaders have it now"), "{}", r.text());
+    let c = dm_card(&lena);
+    let text = message_text(&c);
+    assert!(text.contains("**Rust**, a group you lead"), "the DM says which group: {text}");
+    assert!(text.contains(&format!("<@{}>", bob.user_id)) && text.contains("I write Rust at work"), "{text}");
+    assert!(text.contains(&format!("discord.com/channels/{}", sim.fake.guild_id)), "and links its server: {text}");
+    assert_eq!(c.allowed_mentions["parse"], serde_json::json!([]), "the card pings nobody");
+
+    let r = lena.click(c.id, &button(&c, "Approve")).await;
+    assert!(r.is_ephemeral());
+    assert!(r.text().contains("is now a member of **Rust**"), "{}", r.text());
+    assert!(bob.roles().contains(&role), "admitted from a press in a DM");
+    assert_eq!(status_of(&sim, bob.user_id).await, "approved");
+    let c = refreshed(&sim, &c);
+    assert!(components_of(&c).is_empty(), "the DM card's buttons are gone");
+    assert!(message_text(&c).contains(&format!("approved by <@{}>", lena.user_id)), "{}", message_text(&c));
+    assert!(bob.dms().iter().any(|m| m.content.contains("was approved")));
+    // Pressed again (an old client): the first decision stands.
+    let r = lena.click(c.id, "gh:rqa:1").await;
+    assert!(r.text().contains("already approved by <@"), "{}", r.text());
+}
+
+#[tokio::test]
+async fn a_requests_channel_the_bot_can_no_longer_use_sends_the_card_by_dm() {
+    let Setup { sim, lena, thread_parent, .. } = setup().await;
+    // Someone hides the requests channel from the bot.
+    sim.fake.mutate(|w| {
+        let bot = w.bot_user_id;
+        let ch = w.channels.get_mut(&thread_parent).unwrap();
+        ch.overwrites.push(Overwrite { id: bot, kind: 1, allow: 0, deny: perms::VIEW_CHANNEL });
+    });
+    let bob = sim.member("bob");
+    let r = ask(&bob, "Rust", None).await;
+    assert!(r.text().contains("The group's leaders have it now"), "{}", r.text());
+    assert!(sim.fake.with(|w| w.channels.values().all(|c| c.parent_id != Some(thread_parent))), "no thread");
+    let c = dm_card(&lena);
+    let r = lena.click(c.id, &button(&c, "Approve")).await;
+    assert!(r.text().contains("is now a member of **Rust**"), "{}", r.text());
+}
+
+#[tokio::test]
+async fn two_leaders_each_get_a_card_and_both_show_the_first_decision() {
+    let (sim, ada) = no_requests_channel().await;
+    let (lena, mia) = (sim.member("lena"), sim.member("mia"));
+    make_leader(&ada, "Rust", &lena).await;
+    make_leader(&ada, "Rust", &mia).await;
+    let bob = sim.member("bob");
+    ask(&bob, "Rust", None).await;
+    let (lenas, mias) = (dm_card(&lena), dm_card(&mia));
+    assert_ne!(lenas.channel_id, mias.channel_id, "one card in each leader's DMs");
+    let cards = sim.count("select count(*) from request_cards where place = 'dm'").await;
+    assert_eq!(cards, 2);
+
+    // mia denies in her DMs, with a reason, through the form
+    let form = mia.click(mias.id, &button(&mias, "Deny")).await;
+    let r = mia.submit(&form.modal(), &[("reason", "Introduce yourself first")]).await;
+    assert!(r.text().contains("Denied request #1"), "{}", r.text());
+    assert_eq!(status_of(&sim, bob.user_id).await, "denied");
+    for c in [&lenas, &mias] {
+        let c = refreshed(&sim, c);
+        assert!(components_of(&c).is_empty(), "no buttons left on either card");
+        assert!(message_text(&c).contains(&format!("denied by <@{}>", mia.user_id)), "{}", message_text(&c));
+    }
+    // lena's stale press is told who decided
+    let r = lena.click(lenas.id, &button(&lenas, "Approve")).await;
+    assert!(r.text().contains(&format!("already denied by <@{}>", mia.user_id)), "{}", r.text());
+    assert!(!bob.has_role_named("Rust"));
+    assert_eq!(bob.dms().len(), 1, "told once");
+}
+
+#[tokio::test]
+async fn a_dm_card_is_refused_to_whoever_may_not_decide() {
+    let (sim, ada) = no_requests_channel().await;
+    let lena = sim.member("lena");
+    make_leader(&ada, "Rust", &lena).await;
+    make_leader(&ada, "Rust", &ada).await;
+    let bob = sim.member("bob");
+    ask(&bob, "Rust", None).await;
+    let (lenas, adas) = (dm_card(&lena), dm_card(&ada));
+    let approve = button(&lenas, "Approve");
+
+    // lena no longer leads Rust: her DM card no longer lets her decide
+    let r = ada.slash("group leader remove", &[("group", "Rust"), ("user", &lena.user_id.to_string())]).await;
+    assert!(!r.text().contains("Error"), "{}", r.text());
+    let r = lena.click(lenas.id, &approve).await;
+    assert!(r.text().contains("Only this group's leaders"), "{}", r.text());
+    let r = lena.click(lenas.id, &button(&lenas, "Deny")).await;
+    assert!(r.text().contains("Only this group's leaders"), "no form for her: {}", r.text());
+
+    // eve, no leader, presses the card's button from a DM of her own
+    // (a forged press: only the id names the request)
+    let eve = sim.member("eve");
+    ask(&eve, "Rust", None).await;
+    let form = ada.click(dm_card(&ada).id, &button(&dm_card(&ada), "Deny")).await;
+    ada.submit(&form.modal(), &[]).await;
+    let evedm = eve.dms().last().cloned().expect("eve's outcome DM");
+    let r = eve.click(evedm.id, &approve).await;
+    assert!(r.text().contains("Only this group's leaders"), "{}", r.text());
+    for forged in ["gh:rqa:999999", "gh:rqd:999999"] {
+        let r = eve.click(evedm.id, forged).await;
+        assert!(r.text().contains("doesn't exist"), "{forged}: {}", r.text());
+    }
+    assert_eq!(status_of(&sim, bob.user_id).await, "pending");
+    assert!(!bob.has_role_named("Rust"));
+
+    // ada steps down as leader too, but is an admin: her DM card still works
+    let r = ada.slash("group leader remove", &[("group", "Rust"), ("user", &ada.user_id.to_string())]).await;
+    assert!(!r.text().contains("Error"), "{}", r.text());
+    let r = ada.click(adas.id, &button(&adas, "Approve")).await;
+    assert!(r.text().contains("is now a member of **Rust**"), "{}", r.text());
+    assert!(components_of(&refreshed(&sim, &lenas)).is_empty(), "the former leader's copy shows it too");
+}
+
+#[tokio::test]
+async fn when_no_leader_can_be_reached_the_card_goes_to_the_mod_channel() {
+    let (sim, ada) = no_requests_channel().await;
+    let shy = sim.fake.add_user("shy", 365, false);
+    sim.fake.join_guild(shy, 30);
+    let shy = sim.fake.actor(shy);
+    make_leader(&ada, "Rust", &shy).await;
+    let mods = sim.fake.create_channel_by_hand("mods", channel_type::TEXT, None, vec![]);
+    let r = ada.slash("config mod-channel", &[("channel", &mods.to_string())]).await;
+    assert!(r.text().contains("Done"), "{}", r.text());
+    let bob = sim.member("bob");
+    let r = ask(&bob, "Rust", None).await;
+    assert!(r.text().contains("so the admins have it"), "{}", r.text());
+    let c = card(&sim, mods);
+    assert!(message_text(&c).contains("None of its leaders could be reached"), "{}", message_text(&c));
+    let r = ada.click(c.id, &button(&c, "Approve")).await;
+    assert!(r.text().contains("is now a member of **Rust**"), "{}", r.text());
+    assert!(message_text(&refreshed(&sim, &c)).contains("approved by"));
+
+    // A group without any leader: the mod channel too.
+    group(&sim, &ada, "Go", "Closed").await;
+    let r = ask(&bob, "Go", None).await;
+    assert!(r.text().contains("so the admins have it"), "{}", r.text());
+    assert!(message_text(&card(&sim, mods)).contains("**Go**"));
+}
+
+#[tokio::test]
+async fn reaching_nobody_the_request_waits_in_requests() {
+    let (sim, ada) = no_requests_channel().await;
+    let shy = sim.fake.add_user("lena", 365, false);
+    sim.fake.join_guild(shy, 30);
+    let lena = sim.fake.actor(shy);
+    make_leader(&ada, "Rust", &lena).await;
+    let role = sim.fake.role_named("Rust").unwrap().id;
     let bob = sim.member("bob");
     let r = ask(&bob, "Rust", Some("hello")).await;
     assert!(r.text().contains("will see it in `/requests`"), "{}", r.text());
+    assert_eq!(sim.count("select count(*) from request_cards").await, 0);
     // a leader of another group sees nothing of it
     group(&sim, &ada, "Go", "Closed").await;
     let gopher = sim.member("gopher");

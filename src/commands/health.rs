@@ -1,0 +1,27 @@
+//! `/health` (A4, admins only): what is wrong with Guildhall's set-up on this
+//! server, each problem with its fix.
+
+use super::{guild_id, require_admin};
+use crate::discord::no_pings;
+use crate::service::health::{self, HealthError};
+use crate::types::{Context, Error};
+use poise::CreateReply;
+
+/// Check my permissions, roles, channels, Discord's limits and background work here (admins).
+#[poise::command(slash_command, guild_only, ephemeral, default_member_permissions = "MANAGE_GUILD")]
+pub async fn health(ctx: Context<'_>) -> Result<(), Error> {
+    require_admin(ctx).await?;
+    let guild = guild_id(ctx)?;
+    // Three reads from Discord and a few queries: answer in time (N1).
+    ctx.defer_ephemeral().await?;
+    let latency = ctx.ping().await;
+    let checked = health::check(&ctx.data().app, guild, Some(latency)).await.map_err(|e| match e {
+        HealthError::Discord(d) => {
+            crate::error::user(format!("I couldn't read this server from Discord ({d}). Please try again in a minute."))
+        }
+        HealthError::Db(e) => Box::new(e) as Error,
+    })?;
+    let embed = crate::views::health::render(&checked);
+    ctx.send(CreateReply::default().embed(embed).ephemeral(true).allowed_mentions(no_pings())).await?;
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! `/health` (A4): what is wrong with the bot's set-up on a server, each
+//! problem with its fix; admins only; nothing of another server.
+
+use crate::membership::group;
+use crate::sim::Sim;
+use fake_discord::world::channel_type;
+use fake_discord::{perms, Actor, Fault, Reply, BOT_PERMISSIONS};
+
+const NOT_ADMIN: &str = "Only admins can do this";
+
+async fn health(who: &Actor) -> Reply {
+    let r = who.slash("health", &[]).await;
+    assert!(r.is_ephemeral(), "only the admin sees it");
+    r
+}
+
+/// A server set up as it should be: two groups, a mod channel and a
+/// requests channel, set with `/config`.
+async fn set_up(sim: &Sim, ada: &Actor) {
+    group(sim, ada, "Rust", "Closed").await;
+    group(sim, ada, "Go", "Open").await;
+    for (setting, name) in [("config mod-channel", "mods"), ("config requests-channel", "join-requests")] {
+        let id = sim.fake.create_channel_by_hand(name, channel_type::TEXT, None, vec![]);
+        let r = ada.slash(setting, &[("channel", &id.to_string())]).await;
+        assert!(r.text().contains("Done"), "{}", r.text());
+    }
+}
+
+#[tokio::test]
+async fn a_healthy_server_is_told_so_and_nothing_of_another_server_shows() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    set_up(&sim, &ada).await;
+    // Another server's troubles, in the same database: a group whose role
+    // and channel don't exist here, a failed reconcile, a failed DM.
+    let other = 987_654_321_i64;
+    sqlx::query(
+        "insert into groups (guild_id, name, bucket, visibility, role_id, channel_id, created_by)
+         values ($1, 'Elsewhere', 'interest', 'open', 11, 12, 13)",
+    )
+    .bind(other)
+    .execute(&sim.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into reconcile_runs (guild_id, trigger, policy, started_at, finished_at, found, failed, summary)
+         values ($1, 'session', 'follow', now() + interval '1 hour', now() + interval '1 hour', 9, 9, 'secret line')",
+    )
+    .bind(other)
+    .execute(&sim.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into deliveries (guild_id, user_id, kind, dedupe_key, content, run_at, created_at, state, done_at)
+         values ($1, 5, 'dm', 'other', 'x', now(), now(), 'failed', now())",
+    )
+    .bind(other)
+    .execute(&sim.pool)
+    .await
+    .unwrap();
+
+    let r = health(&ada).await;
+    let text = r.text();
+    assert!(text.contains("✅ **All good.**"), "{text}");
+    assert!(!text.contains("❌") && !text.contains("⚠️"), "{text}");
+    let roles = sim.fake.with(|w| w.guilds[&sim.fake.guild_id].roles.len());
+    assert!(text.contains(&format!("Roles: {roles} of 250")), "{text}");
+    assert!(text.contains("Bucket categories (of 50 each): Interest 2"), "{text}");
+    assert!(text.contains("0 waiting") && text.contains("0 failed in the last day"), "{text}");
+    assert!(text.contains("0 pending"), "{text}");
+    assert!(!text.contains("Elsewhere") && !text.contains("secret line") && !text.contains("found 9"), "{text}");
+    assert_eq!(r.message().allowed_mentions["parse"], serde_json::json!([]), "pings nobody");
+}
+
+#[tokio::test]
+async fn members_are_refused_and_discord_shows_it_to_managers_only() {
+    let sim = Sim::start().await;
+    let bob = sim.member("bob");
+    let r = health(&bob).await;
+    assert!(r.text().contains(NOT_ADMIN), "{}", r.text());
+    assert!(!r.text().contains("Server health"), "{}", r.text());
+    let c = sim.fake.registered_commands().into_iter().find(|c| c["name"] == "health").expect("/health");
+    let p = &c["default_member_permissions"];
+    assert!(p == "32" || p == 32, "/health needs Manage Server by default: {p}");
+}
+
+#[tokio::test]
+async fn a_role_above_the_bot_lost_manage_roles_and_a_deleted_channel_are_each_named_with_a_fix() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    set_up(&sim, &ada).await;
+    let r = ada.slash("config reconcile-policy", &[("policy", "report: change nothing, tell admins")]).await;
+    assert!(r.text().contains("Done"), "{}", r.text());
+    let rust_role = sim.fake.role_named("Rust").unwrap().id;
+    let go_channel = sim.fake.channel_named("go").unwrap().id;
+    let bot_role = sim.fake.role_named("Guildhall").unwrap().id;
+
+    // People change the server in Discord's client.
+    sim.fake.move_role(rust_role, 1000);
+    sim.fake.edit_role_by_hand(bot_role, BOT_PERMISSIONS & !perms::MANAGE_ROLES);
+    assert!(sim.fake.delete_channel_by_hand(go_channel));
+    // Under the report policy the bot only reports the deleted channel: wait for that.
+    let reported = "select count(*) from audit_log
+                    where action = 'reconcile.reported' and reason like '%channel of **Go** was deleted%'";
+    for _ in 0..200 {
+        if sim.count(reported).await > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(sim.count(reported).await, 1, "the bot saw the channel go");
+
+    let text = health(&ada).await.text();
+    assert!(text.contains("Found 3 problem(s)"), "{text}");
+    assert!(
+        text.contains(
+            "❌ I'm missing Manage Roles server-wide. **Fix:** In Server Settings → Roles, give my role **Guildhall**"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("❌ **Rust**'s role **Rust** is at or above my highest role **Guildhall**")
+            && text.contains("drag **Guildhall** above **Rust**"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("❌ **Go**'s channel (<#{go_channel}>) was deleted. **Fix:** Run `/reconcile`")),
+        "{text}"
+    );
+    assert!(!text.contains("All good"), "{text}");
+    assert!(sim.fake.channel_named("go").is_none(), "nothing was made again: /health changes nothing");
+
+    // Once fixed by hand, the same check is clean again but for the channel.
+    sim.fake.edit_role_by_hand(bot_role, BOT_PERMISSIONS);
+    sim.fake.move_role(rust_role, 1);
+    let text = health(&ada).await.text();
+    assert!(text.contains("Found 1 problem(s)") && text.contains("**Go**'s channel"), "{text}");
+}
+
+#[tokio::test]
+async fn discord_not_answering_is_said_plainly_and_the_next_check_works() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let channels = format!("/guilds/{}/channels", sim.fake.guild_id);
+    sim.fake.inject(Fault::server_error("GET", &channels).times(20));
+    let r = health(&ada).await;
+    assert!(r.text().starts_with("Error: I couldn't read this server from Discord"), "{}", r.text());
+    assert!(r.text().contains("try again"), "{}", r.text());
+    sim.fake.clear_faults();
+    assert!(health(&ada).await.text().contains("All good"));
+}
