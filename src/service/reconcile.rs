@@ -127,7 +127,15 @@ pub async fn reconcile_member(
     };
     let groups = rc::group_roles(&mut tx, guild_id).await?;
     let standing = rc::standings(&mut tx, guild_id, user_id).await?;
-    let drifts = rc::member_drift(&groups, &standing, &held);
+    let mut drifts = rc::member_drift(&groups, &standing, &held);
+    if !drifts.is_empty() {
+        // A group role that is gone was deleted, not taken from each of its
+        // members: `role_deleted` makes it again and gives it back.
+        let existing = roles::guild_roles(&app.http, guild_id).await?;
+        drifts.retain(|d| {
+            groups.iter().any(|g| g.group_id == d.group_id() && existing.iter().any(|r| r.id == g.role_id))
+        });
+    }
     let mut touched = Vec::new();
     let mut ended_leadership = Vec::new();
     for d in drifts {
@@ -238,6 +246,11 @@ pub async fn member_left(app: &App, guild_id: u64, user_id: u64) -> Result<(), B
     let groups = {
         let mut tx = app.pool.begin().await?;
         rc::lock_member(&mut tx, guild_id, user_id).await?;
+        // Under the lock, ask Discord: a late event (or a pass's stale page)
+        // must not mark someone away who is here.
+        if dg::member_roles(&app.http, guild_id, user_id).await?.is_some() {
+            return Ok(());
+        }
         let groups = rc::mark_away(&mut tx, guild_id, user_id, app.clock.now()).await?;
         if !groups.is_empty() {
             let why = format!("left the server; {} membership(s) kept until they come back", groups.len());
@@ -271,6 +284,14 @@ pub async fn member_left(app: &App, guild_id: u64, user_id: u64) -> Result<(), B
 pub async fn member_returned(app: &App, guild_id: u64, user_id: u64) -> Result<(), BoxError> {
     let mut tx = app.pool.begin().await?;
     rc::lock_member(&mut tx, guild_id, user_id).await?;
+    if !rc::is_departed(&mut tx, guild_id, user_id).await? {
+        tx.commit().await?;
+        return Ok(());
+    }
+    // Left again meanwhile: stays away.
+    if dg::member_roles(&app.http, guild_id, user_id).await?.is_none() {
+        return Ok(());
+    }
     let away = rc::come_back(&mut tx, guild_id, user_id).await?;
     if away.is_empty() {
         tx.commit().await?;
@@ -346,6 +367,11 @@ pub async fn role_deleted(app: &App, guild_id: u64, role_id: u64) -> Result<Opti
     let mut tx = app.pool.begin().await?;
     group::lock_guild(&mut tx, guild_id).await?;
     let policy = rc::policy(&mut tx, guild_id).await?;
+    // Under the lock, ask Discord: a stale event or a pass's older snapshot
+    // of the roles must not make a role that exists again.
+    if roles::guild_roles(&app.http, guild_id).await?.iter().any(|r| r.id == role_id) {
+        return Ok(None);
+    }
     if let Some(group_id) = rc::group_with_role(&mut tx, guild_id, role_id).await? {
         let g = group::get(&mut tx, guild_id, group_id).await?.ok_or("group gone")?;
         if !policy.repairs_structure() {
@@ -538,6 +564,9 @@ pub async fn channel_deleted(
     let mut tx = app.pool.begin().await?;
     group::lock_guild(&mut tx, guild_id).await?;
     let policy = rc::policy(&mut tx, guild_id).await?;
+    if dg::channels(&app.http, guild_id).await?.iter().any(|c| c.id == channel_id) {
+        return Ok(None);
+    }
     if let Some(group_id) = rc::group_with_channel(&mut tx, guild_id, channel_id).await? {
         let g = group::get(&mut tx, guild_id, group_id).await?.ok_or("group gone")?;
         if !policy.repairs_structure() {
@@ -925,7 +954,9 @@ pub async fn find(app: &App, guild_id: u64, policy: Policy) -> Result<Vec<Findin
                 continue; // coming back: handled above
             }
             let mine: Vec<rc::Standing> = standings.iter().filter(|(u, _)| *u == m.user_id).map(|(_, s)| *s).collect();
-            let drifts = rc::member_drift(&groups, &mine, &m.roles);
+            let mut drifts = rc::member_drift(&groups, &mine, &m.roles);
+            // Members of a group whose role is gone are the role's repair.
+            drifts.retain(|d| groups.iter().any(|g| g.group_id == d.group_id() && h.role(g.role_id).is_some()));
             if drifts.is_empty() {
                 continue;
             }

@@ -170,7 +170,7 @@ impl Sim {
                 None => out.push(format!("group {name}: its channel {channel} is gone")),
                 Some(ch) if visibility == "closed" => {
                     let everyone = ch.overwrites.iter().find(|o| o.id == gid);
-                    if !everyone.is_some_and(|o| o.deny & fake_discord::perms::VIEW_CHANNEL != 0) {
+                    if everyone.is_none_or(|o| o.deny & fake_discord::perms::VIEW_CHANNEL == 0) {
                         out.push(format!("group {name}: its closed channel is not hidden from @everyone"));
                     }
                     if !ch.overwrites.iter().any(|o| o.id == role && o.allow & fake_discord::perms::VIEW_CHANNEL != 0) {
