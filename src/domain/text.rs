@@ -61,6 +61,9 @@ impl GroupName {
                 out.push('-');
             }
         }
+        // Lower case can be longer than the name (İ is i + a combining dot):
+        // Discord allows 100 characters in a channel name.
+        let out: String = out.chars().take(Self::MAX).collect();
         let out = out.trim_end_matches('-').to_string();
         if out.is_empty() {
             "group".to_string()
@@ -116,6 +119,68 @@ mod tests {
         assert_eq!(GroupName::parse("Rust Lovers!").unwrap().channel_slug(), "rust-lovers");
         assert_eq!(GroupName::parse("C++ & Rust").unwrap().channel_slug(), "c-rust");
         assert_eq!(GroupName::parse("!!!").unwrap().channel_slug(), "group");
+    }
+
+    use proptest::prelude::*;
+
+    /// Names drawn from what people type: letters of several scripts,
+    /// digits, spaces, punctuation, and the characters that must be refused.
+    fn name_chars() -> impl Strategy<Value = String> {
+        let pool: Vec<char> = "aZé İıßΣσ中文😀 -!&+.,'1 \t@#<>*_~|`\\[]\u{200B}\u{202E}\u{FEFF}\u{7}\n"
+            .chars()
+            .collect();
+        proptest::collection::vec(proptest::sample::select(pool), 0..130).prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest! {
+        #[test]
+        fn any_name_is_accepted_clean_or_refused_never_a_panic(raw in name_chars()) {
+            match GroupName::parse(&raw) {
+                Ok(n) => {
+                    let s = n.as_str();
+                    let len = s.chars().count();
+                    prop_assert!((1..=GroupName::MAX).contains(&len), "{} characters", len);
+                    prop_assert!(!s.chars().any(|c| c.is_control() || is_invisible(c) || NAME_FORBIDDEN.contains(&c)));
+                    prop_assert_eq!(s.trim(), s);
+                    prop_assert!(!s.contains("  "));
+                    // Accepting is stable: the stored name parses to itself.
+                    prop_assert_eq!(GroupName::parse(s).unwrap(), n.clone());
+                    let slug = n.channel_slug();
+                    prop_assert!((1..=100).contains(&slug.chars().count()), "slug {:?}", slug);
+                    prop_assert!(!slug.starts_with('-') && !slug.ends_with('-'));
+                }
+                Err(TextError::TooLong { len, max, .. }) => prop_assert!(len > max),
+                Err(_) => {}
+            }
+        }
+
+        #[test]
+        fn names_are_bounded_in_characters_not_bytes(c in proptest::sample::select(vec!['a', 'é', '中', '😀']), n in 1usize..130) {
+            let raw: String = std::iter::repeat_n(c, n).collect();
+            prop_assert_eq!(GroupName::parse(&raw).is_ok(), n <= GroupName::MAX);
+        }
+
+        #[test]
+        fn free_text_is_bounded_or_refused(raw in ".{0,40}", max in 0usize..30) {
+            match free_text(&raw, "description", max) {
+                Ok(t) => {
+                    prop_assert!(t.chars().count() <= max);
+                    prop_assert!(!t.chars().any(|c| (c.is_control() && c != '\n') || is_invisible(c)));
+                    prop_assert_eq!(t.trim(), t.as_str());
+                }
+                Err(TextError::TooLong { len, max: m, .. }) => prop_assert!(len > m),
+                Err(TextError::Control { .. }) => {
+                    prop_assert!(raw.chars().any(|c| (c.is_control() && c != '\n') || is_invisible(c)));
+                }
+                Err(e) => prop_assert!(false, "unexpected {e:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_slug_fits_discords_100_characters_even_when_lower_case_grows() {
+        let n = GroupName::parse(&"İ".repeat(100)).unwrap();
+        assert!(n.channel_slug().chars().count() <= 100);
     }
 
     #[test]
