@@ -126,9 +126,8 @@ mod tests {
     /// Names drawn from what people type: letters of several scripts,
     /// digits, spaces, punctuation, and the characters that must be refused.
     fn name_chars() -> impl Strategy<Value = String> {
-        let pool: Vec<char> = "aZé İıßΣσ中文😀 -!&+.,'1 \t@#<>*_~|`\\[]\u{200B}\u{202E}\u{FEFF}\u{7}\n"
-            .chars()
-            .collect();
+        let pool: Vec<char> =
+            "aZé İıßΣσ中文😀 -!&+.,'1 \t@#<>*_~|`\\[]\u{200B}\u{202E}\u{FEFF}\u{7}\n".chars().collect();
         proptest::collection::vec(proptest::sample::select(pool), 0..130).prop_map(|v| v.into_iter().collect())
     }
 

@@ -508,12 +508,14 @@ async fn a_directory_message_deleted_by_hand_never_breaks_group_creation() {
     let lobby = text_channel(&sim, "lobby");
     ada.slash("directory post", &[("channel", &lobby.to_string())]).await;
     assert!(directory_text(&sim, lobby).contains("**Rust**"));
-    sim.fake.mutate(|w| {
-        w.channels.remove(&lobby);
-        w.messages.remove(&lobby);
-        w.guilds.values_mut().for_each(|g| g.channels.retain(|c| *c != lobby));
-    });
+    assert!(sim.fake.delete_channel_by_hand(lobby));
     create(&ada, "Go", "Interest", "Open").await;
+    sim.wait_count(
+        "the directory setting is forgotten",
+        "select count(*) from guild_settings where directory_channel_id is not null",
+        0,
+    )
+    .await;
     assert_eq!(settings_now(&sim).await.directory, None);
 
     // Discord refusing the edit is logged; the group is still created and

@@ -194,16 +194,17 @@ async fn a_deleted_bucket_category_is_made_again() {
     let ada = sim.admin("ada");
     ada.slash("group create", &[("name", "Rust"), ("bucket", "Interest"), ("visibility", "Open")]).await;
     let cat = sim.fake.channel_named("Interest").unwrap().id;
-    sim.fake.mutate(|w| {
-        w.channels.remove(&cat);
-        let g = w.guilds.values_mut().next().unwrap();
-        g.channels.retain(|c| *c != cat);
-    });
+    assert!(sim.fake.delete_channel_by_hand(cat));
     let r = ada.slash("group create", &[("name", "Go"), ("bucket", "Interest"), ("visibility", "Open")]).await;
     assert!(r.text().contains("Created"), "{}", r.text());
     let new_cat = sim.fake.channel_named("Interest").expect("a new Interest category");
     assert_ne!(new_cat.id, cat);
     assert_eq!(sim.fake.channel_named("go").unwrap().parent_id, Some(new_cat.id));
+    // One category, holding both (made again by whichever came first: the
+    // repair of the deletion, or the create that needed it).
+    let rust = sim.fake.channel_named("rust").unwrap().id;
+    sim.fake.wait_until("rust is back in the category", move |w| w.channels[&rust].parent_id == Some(new_cat.id)).await;
+    assert_eq!(sim.fake.with(|w| w.channels.values().filter(|c| c.name == "Interest").count()), 1);
 }
 
 #[tokio::test]

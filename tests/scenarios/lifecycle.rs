@@ -7,7 +7,11 @@ async fn start_up_creates_and_migrates_the_database() {
     let sim = Sim::start().await;
     // The database did not exist before the bot started.
     let applied = sim.count("select count(*) from _sqlx_migrations where success").await;
-    assert!(applied >= 1);
+    let shipped = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .expect("migrations/")
+        .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".sql")))
+        .count() as i64;
+    assert_eq!(applied, shipped, "every migration in migrations/ was applied, once");
     // Commands are registered in the development guild.
     let names: Vec<String> =
         sim.fake.registered_commands().iter().map(|c| c["name"].as_str().unwrap().to_string()).collect();
@@ -33,5 +37,16 @@ async fn nothing_the_bot_sent_was_outside_discords_contract() {
     let ada = sim.admin("ada");
     ada.slash("group create", &[("name", "Rust"), ("bucket", "Interest"), ("visibility", "Closed")]).await;
     ada.slash("groups", &[]).await;
+    // The flow made the calls that matter, each checked against the spec...
+    for (method, part) in [("PUT", "/commands"), ("POST", "/roles"), ("POST", "/channels"), ("POST", "/callback")] {
+        assert!(sim.fake.with(|w| w.count_requests(method, part)) >= 1, "no {method} {part}");
+    }
     assert!(sim.fake.violations().is_empty(), "{:?}", sim.fake.violations());
+    // ... and the check is live: a body outside the contract is caught.
+    let client = reqwest::Client::builder().no_proxy().user_agent("DiscordBot (test, 1)").build().unwrap();
+    let url = format!("{}/api/v10/channels/{}/messages", sim.fake.base_url(), sim.fake.general_channel());
+    let bad = client.post(url).header("Authorization", "Bot t").json(&serde_json::json!({"content": 7})).send().await;
+    assert!(bad.unwrap().status().is_client_error());
+    let caught = sim.fake.take_violations();
+    assert_eq!(caught.len(), 1, "{caught:?}");
 }
