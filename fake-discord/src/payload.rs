@@ -378,6 +378,7 @@ mod tests {
             kind: 19,
             reference_type: 0,
             reference_channel: None,
+            pinged: Default::default(),
         };
         let _: serenity::model::channel::Message = serde_json::from_value(message(&w, &msg)).expect("Message");
         // A pin notice and a forward (of a stored message) parse as Discord's.

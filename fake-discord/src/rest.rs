@@ -275,14 +275,19 @@ fn message_from_body(w: &mut World, channel_id: u64, author: u64, body: &Value, 
         reference["channel_id"].as_str().and_then(|s| s.parse().ok()).filter(|c| *c != channel_id);
     // A reply is of type REPLY (19); a forward stays DEFAULT (0).
     let kind = if reply_to.is_some() && reference_type == 0 { 19 } else { 0 };
+    let content = body["content"].as_str().unwrap_or_default().to_string();
+    let allowed = body.get("allowed_mentions").cloned().unwrap_or(Value::Null);
+    let replied_author = reply_to.filter(|_| kind == 19).and_then(|r| w.find_message(r)).map(|m| m.author_id);
+    let pinged =
+        crate::world::pings_of(w, channel_id, author, &content, &allowed, interaction.is_some(), replied_author);
     Message {
         id: w.snowflake(),
         channel_id,
         author_id: author,
-        content: body["content"].as_str().unwrap_or_default().to_string(),
+        content,
         embeds: body.get("embeds").cloned().filter(|v| v.is_array()).unwrap_or(json!([])),
         components: body.get("components").cloned().filter(|v| v.is_array()).unwrap_or(json!([])),
-        allowed_mentions: body.get("allowed_mentions").cloned().unwrap_or(Value::Null),
+        allowed_mentions: allowed,
         flags: body["flags"].as_u64().unwrap_or(0),
         edited: false,
         interaction_id: interaction,
@@ -290,6 +295,7 @@ fn message_from_body(w: &mut World, channel_id: u64, author: u64, body: &Value, 
         kind,
         reference_type,
         reference_channel,
+        pinged,
     }
 }
 
@@ -351,11 +357,19 @@ pub fn post_message(
         w.nonces.insert((author, n), (msg.id, Instant::now()));
     }
     let v = payload::message(w, &msg);
+    if !msg.pinged.is_empty() {
+        w.pings.push((msg.id, author, channel_id, msg.pinged.clone()));
+    }
     w.messages.entry(channel_id).or_default().push(msg);
     if interaction.is_none() || body["flags"].as_u64().unwrap_or(0) & 64 == 0 {
         w.emit("MESSAGE_CREATE", v.clone());
     }
     Ok(v)
+}
+
+#[cfg(test)]
+pub(crate) fn edit_message_for_test(w: &mut World, mid: u64, body: &Value) {
+    edit_message(w, mid, body).expect("edited");
 }
 
 fn edit_message(w: &mut World, mid: u64, body: &Value) -> Out {
@@ -374,6 +388,23 @@ fn edit_message(w: &mut World, mid: u64, body: &Value) -> Out {
     }
     msg.edited = true;
     let msg = msg.clone();
+    // An edit parses the mentions again (new mentions in it ping).
+    let replied_author = msg.reply_to.filter(|_| msg.kind == 19).and_then(|r| w.find_message(r)).map(|m| m.author_id);
+    let pinged = crate::world::pings_of(
+        w,
+        msg.channel_id,
+        msg.author_id,
+        &msg.content,
+        &msg.allowed_mentions,
+        msg.interaction_id.is_some(),
+        replied_author,
+    );
+    if !pinged.is_empty() {
+        w.pings.push((mid, msg.author_id, msg.channel_id, pinged.clone()));
+    }
+    if let Some(m) = w.find_message_mut(mid) {
+        m.pinged = pinged;
+    }
     // A deferred response is filled in by its first edit.
     if let Some(i) = msg.interaction_id.and_then(|i| w.interactions.get_mut(&i)) {
         if i.original == Some(mid) {

@@ -505,6 +505,7 @@ impl Actor {
                 kind: 6,
                 reference_type: 0,
                 reference_channel: None,
+                pinged: Default::default(),
             };
             let id = msg.id;
             let v = crate::payload::message(w, &msg);

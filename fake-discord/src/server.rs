@@ -935,4 +935,61 @@ mod tests {
         // It deserializes as serenity's AuditLogs.
         let _: serenity::all::AuditLogs = serde_json::from_value(v).expect("serenity reads it");
     }
+
+    /// message.md, Allowed Mentions Object: defaults (all types in regular
+    /// messages, users only in interactions), `parse` and the id lists, a
+    /// role only when mentionable (or with Mention Everyone), @everyone only
+    /// with Mention Everyone.
+    #[tokio::test]
+    async fn pings_are_what_discord_would_notify() {
+        let fake = FakeDiscord::start().await;
+        let alice = fake.member("alice");
+        let quiet = fake.create_role_by_hand("quiet", 0, false);
+        let loud = fake.create_role_by_hand("loud", 0, false);
+        let gid = fake.guild_id;
+        fake.mutate(|w| {
+            w.guilds.get_mut(&gid).unwrap().roles.iter_mut().find(|r| r.id == loud).unwrap().mentionable = true
+        });
+        let general = fake.general_channel();
+        let content = format!("<@{}> <@&{quiet}> <@&{loud}> @everyone", alice.user_id);
+        fake.with(|w| {
+            let bot = w.bot_user_id;
+            let p = crate::world::pings_of(w, general, bot, &content, &Value::Null, false, None);
+            assert_eq!(p, crate::world::Pings { users: vec![alice.user_id], roles: vec![loud], everyone: false });
+            let p = crate::world::pings_of(w, general, bot, &content, &Value::Null, true, None);
+            assert_eq!(p, crate::world::Pings { users: vec![alice.user_id], roles: vec![], everyone: false });
+            let none = crate::world::pings_of(w, general, bot, &content, &json!({"parse": []}), false, None);
+            assert!(none.is_empty());
+            let listed = json!({"parse": [], "roles": [loud.to_string()], "users": []});
+            let p = crate::world::pings_of(w, general, bot, &content, &listed, false, None);
+            assert_eq!(p.roles, vec![loud]);
+            assert!(p.users.is_empty());
+            let reply = json!({"parse": [], "replied_user": true});
+            assert_eq!(
+                crate::world::pings_of(w, general, bot, "hi", &reply, false, Some(alice.user_id)).users,
+                vec![alice.user_id]
+            );
+        });
+        // The owner holds every permission, Mention Everyone included.
+        let owner = fake.owner().user_id;
+        fake.with(|w| {
+            let p = crate::world::pings_of(w, general, owner, &content, &Value::Null, false, None);
+            assert!(p.everyone && p.roles == vec![quiet, loud]);
+        });
+        // An edit parses the mentions again.
+        let v: Value = send(&fake, general, json!({"content": "plain", "allowed_mentions": {"parse": ["users"]}}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let mid = id_of(&v);
+        fake.mutate(|w| {
+            edit_for_test(w, mid, &json!({"content": format!("now <@{}>", alice.user_id)}));
+        });
+        fake.with(|w| assert_eq!(w.find_message(mid).unwrap().pinged.users, vec![alice.user_id]));
+    }
+
+    fn edit_for_test(w: &mut World, mid: u64, body: &Value) {
+        crate::rest::edit_message_for_test(w, mid, body);
+    }
 }

@@ -152,6 +152,91 @@ pub struct Message {
     /// `message_reference.channel_id` when it is not this message's channel.
     pub reference_type: u8,
     pub reference_channel: Option<u64>,
+    /// Who the message pinged, as Discord decides it (`pings_of`).
+    pub pinged: Pings,
+}
+
+/// Who a message notified: users by mention (or as the replied-to author),
+/// roles, and @everyone / @here.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pings {
+    pub users: Vec<u64>,
+    pub roles: Vec<u64>,
+    pub everyone: bool,
+}
+
+impl Pings {
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.roles.is_empty() && !self.everyone
+    }
+}
+
+/// The ids after `prefix` in mentions `<prefix123>` of `content`.
+fn mentioned(content: &str, prefix: &str) -> Vec<u64> {
+    let mut out: Vec<u64> = content
+        .split(prefix)
+        .skip(1)
+        .filter_map(|rest| rest.split_once('>').map(|(id, _)| id))
+        .filter_map(|id| id.parse().ok())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Who a message pings, as message.md's Allowed Mentions Object says:
+/// without `allowed_mentions`, regular messages parse users, roles and
+/// everyone, interaction responses and webhooks parse users only; `parse`
+/// names the types parsed from the content, `users` / `roles` list the ids
+/// that may be pinged; a role is pinged only when it is mentionable or the
+/// author has Mention Everyone, @everyone and @here only with Mention
+/// Everyone; `replied_user` pings the replied-to author.
+pub fn pings_of(
+    w: &World,
+    channel_id: u64,
+    author: u64,
+    content: &str,
+    allowed: &Value,
+    interaction: bool,
+    replied_author: Option<u64>,
+) -> Pings {
+    let default_parse: &[&str] = if interaction { &["users"] } else { &["users", "roles", "everyone"] };
+    let parse: Vec<String> = match allowed.get("parse").and_then(|p| p.as_array()) {
+        Some(list) => list.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+        None if allowed.is_null() => default_parse.iter().map(|s| s.to_string()).collect(),
+        None => vec![],
+    };
+    let listed = |key: &str| -> Vec<u64> {
+        allowed
+            .get(key)
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|v| v.as_str().and_then(|s| s.parse().ok())).collect())
+            .unwrap_or_default()
+    };
+    let (allowed_users, allowed_roles) = (listed("users"), listed("roles"));
+    let mut users: Vec<u64> = mentioned(content, "<@")
+        .into_iter()
+        .chain(mentioned(content, "<@!"))
+        .filter(|u| parse.iter().any(|p| p == "users") || allowed_users.contains(u))
+        .collect();
+    let guild = w.channels.get(&channel_id).and_then(|c| c.guild_id);
+    let may_everyone = guild.is_some_and(|g| w.base_permissions(g, author) & perms::MENTION_EVERYONE != 0);
+    let roles: Vec<u64> = mentioned(content, "<@&")
+        .into_iter()
+        .filter(|r| parse.iter().any(|p| p == "roles") || allowed_roles.contains(r))
+        .filter(|r| guild.and_then(|g| w.role(g, *r).ok()).is_some_and(|role| role.mentionable || may_everyone))
+        .collect();
+    let everyone = (content.contains("@everyone") || content.contains("@here"))
+        && parse.iter().any(|p| p == "everyone")
+        && may_everyone;
+    if let (Some(a), Some(true)) = (replied_author, allowed.get("replied_user").and_then(|v| v.as_bool())) {
+        if a != author {
+            users.push(a);
+        }
+    }
+    users.sort();
+    users.dedup();
+    Pings { users, roles, everyone }
 }
 
 impl Message {
@@ -219,6 +304,9 @@ pub struct World {
     /// Each guild's audit log as Discord keeps it (GET
     /// /guilds/{id}/audit-logs), newest last: who changed a member's roles.
     pub audit_log: Vec<(u64, Value)>,
+    /// Every ping a message ever carried (edits re-parse): (message id,
+    /// author, channel, who). Kept after the message is deleted.
+    pub pings: Vec<(u64, u64, u64, Pings)>,
     /// Broken rules (late or double interaction responses, requests outside
     /// the contract): a test fails when this is not empty.
     pub violations: Vec<String>,

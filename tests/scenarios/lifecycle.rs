@@ -37,16 +37,9 @@ async fn nothing_the_bot_sent_was_outside_discords_contract() {
     let ada = sim.admin("ada");
     ada.slash("group create", &[("name", "Rust"), ("bucket", "Interest"), ("visibility", "Closed")]).await;
     ada.slash("groups", &[]).await;
-    // The flow made the calls that matter, each checked against the spec...
+    // The flow made the calls that matter, each checked against the spec as it arrived.
     for (method, part) in [("PUT", "/commands"), ("POST", "/roles"), ("POST", "/channels"), ("POST", "/callback")] {
         assert!(sim.fake.with(|w| w.count_requests(method, part)) >= 1, "no {method} {part}");
     }
     assert!(sim.fake.violations().is_empty(), "{:?}", sim.fake.violations());
-    // ... and the check is live: a body outside the contract is caught.
-    let client = reqwest::Client::builder().no_proxy().user_agent("DiscordBot (test, 1)").build().unwrap();
-    let url = format!("{}/api/v10/channels/{}/messages", sim.fake.base_url(), sim.fake.general_channel());
-    let bad = client.post(url).header("Authorization", "Bot t").json(&serde_json::json!({"content": 7})).send().await;
-    assert!(bad.unwrap().status().is_client_error());
-    let caught = sim.fake.take_violations();
-    assert_eq!(caught.len(), 1, "{caught:?}");
 }

@@ -75,6 +75,8 @@ async fn followed_post() -> FollowedPost {
         let r = a.message_command("Subscribe to post", post).await;
         assert!(r.text().contains("now following"), "{}", r.text());
     }
+    // Dave follows the post in mention mode: replies to it ping him, and only him.
+    sim.expect_ping(dave.user_id);
     FollowedPost { sim, ada, bob, erin, topic, post }
 }
 
@@ -434,6 +436,7 @@ async fn thread_messages_and_post_replies_notify_followers_but_never_the_author(
     assert_eq!(ping.len(), 1);
     let users = ping[0].allowed_mentions["users"].as_array().cloned().unwrap_or_default();
     assert_eq!(users, vec![serde_json::json!(dave.user_id.to_string())], "{}", ping[0].allowed_mentions);
+    sim.expect_ping(dave.user_id);
     assert!(ping[0].allowed_mentions["roles"].as_array().is_none_or(|r| r.is_empty()));
     sim.fake.wait_for(20, "erin hears of the reply", || !dms_about(&erin, &reply.to_string()).is_empty()).await;
     sim.fake
@@ -491,6 +494,8 @@ async fn a_member_removed_from_a_closed_group_hears_nothing_more_of_its_channel(
     queue_drained(&sim).await;
     assert!(dms_about(&alice, &format!("<#{later}>")).is_empty(), "can't see it any more: not told");
     sim.fake.wait_for(20, "lea is told", || !dms_about(&lea, &format!("<#{later}>")).is_empty()).await;
+    // Dan, the mention-mode follower, hears through the notification role.
+    sim.expect_ping(notify_role(&sim, "Secret").expect("a notification role"));
 }
 
 #[tokio::test]
@@ -517,6 +522,7 @@ async fn a_followed_channel_outside_any_group_announces_its_new_topics() {
         serde_json::json!([alice.user_id.to_string()]),
         "only alice is pinged: bob wrote it, carol is on DMs"
     );
+    sim.expect_ping(alice.user_id);
     sim.fake.wait_for(20, "carol's DM", || !dms_about(&carol, &format!("<#{topic}>")).is_empty()).await;
 }
 
@@ -554,6 +560,9 @@ async fn ninety_channel_followers_are_all_pinged_and_a_refused_ping_costs_nobody
         })
     };
     sim.fake.wait_for(20, "all 90 are pinged", || pinged(topic).len() >= 90).await;
+    for a in &followers {
+        sim.expect_ping(a.user_id);
+    }
     let messages: Vec<Message> =
         sim.fake.with(|w| w.channel_messages(topic).iter().filter(|m| m.author_id == bot).cloned().collect());
     assert!(messages.len() >= 2, "90 mentions don't fit in 2,000 characters");

@@ -514,6 +514,8 @@ async fn a_topic_started_while_the_session_was_invalidated_is_announced_after_th
         .await;
     wait_members(&sim, "Rust", 1).await;
     assert_eq!(sim.fake.resume_count(), 0, "a new session, not a resume");
+    // The announcement pings the group's notification role.
+    sim.expect_ping(sim.fake.role_named("Rust notify").expect("notify role").id);
     // Postgres and Discord agree afterwards.
     sim.assert_consistent().await;
 }

@@ -55,8 +55,11 @@ async fn reminders_escalation_and_expiry_happen_once_each_with_two_bot_processes
     let (role, _) = group(&sim, &ada, "Rust", "Closed").await;
     group(&sim, &ada, "Go", "Closed").await;
     make_leader(&ada, "Rust", &lena).await;
+    sim.expect_ping(lena.user_id); // reminders ping the leaders
     make_leader(&ada, "Rust", &mia).await;
+    sim.expect_ping(mia.user_id); // reminders ping the leaders
     make_leader(&ada, "Go", &gopher).await;
+    sim.expect_ping(gopher.user_id); // reminders ping the leaders
     requests_channel(&sim).await;
     let mods = mod_channel(&sim).await;
     let (bob, carl, dan, eve) = (sim.member("bob"), sim.member("carl"), sim.member("dan"), sim.member("eve"));
@@ -169,6 +172,7 @@ async fn the_times_are_set_per_server_validated_audited_and_take_effect() {
     let lena = sim.member("lena");
     group(&sim, &ada, "Rust", "Closed").await;
     make_leader(&ada, "Rust", &lena).await;
+    sim.expect_ping(lena.user_id); // reminders ping the leaders
     requests_channel(&sim).await;
 
     let show = ada.slash("config show", &[]).await;
@@ -227,6 +231,7 @@ async fn without_a_mod_channel_the_alert_is_kept_and_closed_dms_see_the_expiry_i
     let lena = sim.member("lena");
     group(&sim, &ada, "Rust", "Closed").await;
     make_leader(&ada, "Rust", &lena).await;
+    sim.expect_ping(lena.user_id); // reminders ping the leaders
     requests_channel(&sim).await;
     let shy = sim.fake.add_user("shy", 365, false);
     sim.fake.join_guild(shy, 30);
@@ -269,6 +274,7 @@ async fn a_leader_deciding_as_the_request_expires_gives_one_outcome() {
     let lena = sim.member("lena");
     let (role, _) = group(&sim, &ada, "Rust", "Closed").await;
     make_leader(&ada, "Rust", &lena).await;
+    sim.expect_ping(lena.user_id); // reminders ping the leaders
     requests_channel(&sim).await;
     let bob = sim.member("bob");
     ask(&bob, "Rust", None).await;
@@ -304,6 +310,7 @@ async fn a_reminder_and_an_alert_whose_answer_was_lost_are_posted_once() {
     let lena = sim.member("lena");
     group(&sim, &ada, "Rust", "Closed").await;
     make_leader(&ada, "Rust", &lena).await;
+    sim.expect_ping(lena.user_id); // reminders ping the leaders
     requests_channel(&sim).await;
     let mods = mod_channel(&sim).await;
     let bob = sim.member("bob");

@@ -17,6 +17,9 @@ pub struct Sim {
     /// A second bot process against the same database and Discord (see
     /// `start_second_bot`).
     second: Option<guildhall::Running>,
+    /// Users and roles the test expects the bot to ping (`expect_ping`);
+    /// a ping of anyone else fails the test (A6).
+    expected_pings: std::sync::Mutex<Vec<u64>>,
 }
 
 fn base_url() -> String {
@@ -46,7 +49,7 @@ impl Sim {
         let clock = Clock::manual(chrono::Utc::now());
         let bot = start_bot(&fake, &database_url, &clock).await;
         let pool = sqlx::PgPool::connect(&database_url).await.expect("connect to the test database");
-        Sim { fake, database_url, pool, clock, bot: Some(bot), second: None }
+        Sim { fake, database_url, pool, clock, bot: Some(bot), second: None, expected_pings: Default::default() }
     }
 
     /// Stop the bot process and start a new one against the same database
@@ -101,6 +104,37 @@ impl Sim {
             bot.shutdown().await;
         }
         self.clock.wait_for_loops(1).await;
+    }
+
+    /// The test expects the bot to ping this user or role (a notification
+    /// it asked for); any other ping fails the test when it ends.
+    pub fn expect_ping(&self, id: u64) {
+        self.expected_pings.lock().expect("expected pings").push(id);
+    }
+
+    /// Pings of the bot's messages that no test expected.
+    pub fn unexpected_pings(&self) -> Vec<String> {
+        let expected = self.expected_pings.lock().expect("expected pings").clone();
+        let bot = self.fake.bot_user_id();
+        self.fake.with(|w| {
+            w.pings
+                .iter()
+                .filter(|(_, author, _, _)| *author == bot)
+                .flat_map(|(mid, _, channel, p)| {
+                    let mut out: Vec<String> = p
+                        .users
+                        .iter()
+                        .chain(p.roles.iter())
+                        .filter(|id| !expected.contains(id))
+                        .map(|id| format!("message {mid} in {channel} pinged {id}"))
+                        .collect();
+                    if p.everyone {
+                        out.push(format!("message {mid} in {channel} pinged @everyone"));
+                    }
+                    out
+                })
+                .collect()
+        })
     }
 
     pub fn admin(&self, name: &str) -> Actor {
@@ -277,6 +311,8 @@ impl Drop for Sim {
     fn drop(&mut self) {
         if !std::thread::panicking() {
             self.fake.assert_no_violations();
+            let pings = self.unexpected_pings();
+            assert!(pings.is_empty(), "the bot pinged someone the test did not expect (A6):\n{}", pings.join("\n"));
         }
     }
 }

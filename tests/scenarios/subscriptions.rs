@@ -73,6 +73,7 @@ async fn a_new_topic_pings_the_groups_subscribers_once_and_not_after_they_leave(
     let topic = bob.create_topic(channel, "Lifetimes", "How do they work?");
     let a = announcement(&sim, topic).await;
     assert_eq!(pinged_role(&a), role);
+    sim.expect_ping(role);
     assert!(a.content.contains("New topic in **Rust**"), "{}", a.content);
     assert!(alice.can_view(topic), "the ping lands where the member can see");
 
@@ -91,6 +92,7 @@ async fn a_new_topic_pings_the_groups_subscribers_once_and_not_after_they_leave(
     let topic = bob.create_topic(channel, "Traits", "Dyn or impl?");
     let a = announcement(&sim, topic).await;
     assert_eq!(pinged_role(&a), role);
+    sim.expect_ping(role);
     assert!(!holds(&alice, role), "alice is not pinged any more");
     assert!(holds(&carol, role));
     // One message per topic, whatever the number of subscribers.
@@ -139,6 +141,7 @@ async fn a_member_removed_from_a_closed_group_is_not_notified() {
     let topic = dan.create_topic(channel, "Plans", "secret plans");
     let a = announcement(&sim, topic).await;
     assert_eq!(pinged_role(&a), role);
+    sim.expect_ping(role);
     assert!(!holds(&alice, role) && !alice.can_view(topic));
     assert!(holds(&lea, role));
 
@@ -169,6 +172,7 @@ async fn a_topic_started_while_the_bot_was_down_is_announced_once_after_start_up
     sim.start_bot().await;
     let a = announcement(&sim, topic).await;
     assert_eq!(pinged_role(&a), role);
+    sim.expect_ping(role);
 
     sim.restart().await;
     settle().await;
@@ -397,6 +401,8 @@ async fn past_the_role_cap_a_groups_followers_are_pinged_by_name() {
     let mut want = vec![alice.user_id.to_string(), carol.user_id.to_string()];
     want.sort();
     assert_eq!(users, want, "the group's followers by name, not bob (the author)");
+    sim.expect_ping(alice.user_id);
+    sim.expect_ping(carol.user_id);
     assert!(a.allowed_mentions["roles"].as_array().is_none_or(|r| r.is_empty()));
     assert!(
         a.content.contains(&format!("<@{}>", alice.user_id)) && a.content.contains(&format!("<@{}>", carol.user_id))
@@ -418,4 +424,8 @@ async fn an_announcement_whose_answer_was_lost_is_posted_once() {
     announcement(&sim, topic).await;
     settle().await;
     assert_eq!(bot_messages(&sim, topic).len(), 1, "announced once despite the lost answer");
+    // The announcement pinged the group's notification role, and only that.
+    let role = notify_role(&sim, "Rust").unwrap();
+    assert_eq!(bot_messages(&sim, topic)[0].pinged.roles, vec![role]);
+    sim.expect_ping(role);
 }
