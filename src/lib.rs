@@ -10,6 +10,7 @@ pub mod clock;
 pub mod commands;
 pub mod components;
 pub mod config;
+pub mod custom_id;
 pub mod db;
 pub mod discord;
 pub mod domain;

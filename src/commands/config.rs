@@ -1,7 +1,7 @@
 //! `/config ...`: the server's Guildhall settings (A1, admins only).
 
 use super::{guild_id, require_admin};
-use crate::components::CustomId;
+use crate::custom_id::CustomId;
 use crate::discord::no_pings;
 use crate::error::user;
 use crate::service::config::{self, ChannelSetting, ConfigError};

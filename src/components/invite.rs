@@ -4,7 +4,8 @@
 //! inviter, the group's leaders, admins). Each press re-reads the invitation.
 
 use super::membership::{defer_ephemeral, edit};
-use super::{refuse, CustomId};
+use super::refuse;
+use crate::custom_id::CustomId;
 use crate::discord::{no_pings, DiscordError};
 use crate::service::invite::{self, Decided, InviteError};
 use crate::service::{membership, App};

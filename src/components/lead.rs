@@ -2,7 +2,8 @@
 //! only, checked here on every press), the decline reason form, and
 //! *Withdraw* (the applicant only).
 
-use super::{refuse, CustomId};
+use super::refuse;
+use crate::custom_id::CustomId;
 use crate::discord::no_pings;
 use crate::domain::group::Bucket;
 use crate::domain::lead::{self as domain, Application, Status, Target};

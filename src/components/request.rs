@@ -4,7 +4,8 @@
 //! no server or member), the deny reason form, and *Withdraw* (the requester).
 
 use super::lead::{defer_modal, edit_modal, field, input, modal_reply};
-use super::{refuse, CustomId};
+use super::refuse;
+use crate::custom_id::CustomId;
 use crate::discord::{no_pings, DiscordError};
 use crate::domain::request::{self as domain, Applicant};
 use crate::service::request::{self, Decided, Posted, RequestError};

@@ -2,7 +2,8 @@
 //! *Unsubscribe from all*. Each re-reads the presser's own subscriptions; a
 //! selected id that is not theirs is ignored.
 
-use super::{refuse, row_id};
+use super::refuse;
+use crate::custom_id::row_id;
 use crate::discord::no_pings;
 use crate::service::subscriptions;
 use crate::types::{Data, Error};

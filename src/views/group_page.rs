@@ -1,7 +1,7 @@
 //! The Group Page (G4) and the guidelines prompt (M2).
 
 use super::{clip, FIELD_MAX};
-use crate::components::CustomId;
+use crate::custom_id::CustomId;
 use crate::domain::group::Visibility;
 use crate::domain::settings::Guidelines;
 use crate::service::membership::PageFacts;

@@ -4,7 +4,7 @@
 
 use super::group_page::View;
 use super::{clip, when, FIELD_MAX};
-use crate::components::CustomId;
+use crate::custom_id::CustomId;
 use crate::domain::group::Group;
 use crate::domain::lead::{Application, Status, Target};
 use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter};

@@ -4,7 +4,7 @@
 
 use super::group_page::View;
 use super::{clip, when};
-use crate::components::CustomId;
+use crate::custom_id::CustomId;
 use crate::domain::request::{CardPlace, Check, Criteria, Request, Status};
 use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter};
 
