@@ -106,31 +106,19 @@ pub async fn find_group(ctx: Context<'_>, name: &str) -> Result<crate::domain::g
         .user_error("There's no group with that name. Pick one from the list, or see /groups.")
 }
 
-/// What a non-admin is told.
-pub use crate::auth::NOT_ADMIN;
-
 /// Admins only, checked on the server side whatever Discord's default
 /// permissions say.
 pub async fn require_admin(ctx: Context<'_>) -> Result<(), Error> {
     if author_is_admin(ctx).await? {
         Ok(())
     } else {
-        Err(user(NOT_ADMIN))
+        Err(user(crate::auth::NOT_ADMIN))
     }
 }
 
-/// Whether the author is an admin (see `auth`).
+/// Whether the author is an admin: the facts as the interaction reports
+/// them, the rule in `auth` (through `service::access`).
 pub async fn author_is_admin(ctx: Context<'_>) -> Result<bool, Error> {
     let member = ctx.author_member().await.user_error("This command only works in a server.")?;
-    member_is_admin(&ctx.data().app, guild_id(ctx)?, &member).await
-}
-
-/// The admin rule (see `auth`) for a member as an interaction reports it.
-pub async fn member_is_admin(
-    app: &crate::service::App,
-    guild_id: u64,
-    member: &serenity::all::Member,
-) -> Result<bool, Error> {
-    let roles: Vec<u64> = member.roles.iter().map(|r| r.get()).collect();
-    Ok(crate::auth::is_admin(app, guild_id, member.permissions.unwrap_or_default(), &roles).await?)
+    Ok(crate::service::access::member_is_admin(&ctx.data().app, guild_id(ctx)?, Some(&member)).await?)
 }

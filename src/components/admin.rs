@@ -3,9 +3,10 @@
 //! names a page or a form, never a permission.
 
 use super::refuse;
-use crate::commands::{member_is_admin, NOT_ADMIN};
+use crate::auth::NOT_ADMIN;
 use crate::discord::no_pings;
 use crate::domain::audit::Filter;
+use crate::service::access;
 use crate::service::audit::AuditError;
 use crate::service::config::{self, ConfigError, GuidelinesChange};
 use crate::types::{Data, Error};
@@ -16,9 +17,9 @@ use serenity::all::{
 
 /// Whether the member who pressed a component is an admin.
 pub async fn is_admin(data: &Data, i: &ComponentInteraction) -> Result<bool, Error> {
-    match (i.guild_id, i.member.as_ref()) {
-        (Some(g), Some(m)) => member_is_admin(&data.app, g.get(), m).await,
-        _ => Ok(false),
+    match i.guild_id {
+        Some(g) => Ok(access::member_is_admin(&data.app, g.get(), i.member.as_ref()).await?),
+        None => Ok(false),
     }
 }
 
@@ -99,9 +100,9 @@ pub fn modal_value(m: &ModalInteraction, field: &str) -> Option<String> {
 pub const GUIDELINES_FIELD: &str = "text";
 
 pub async fn guidelines_submitted(ctx: &SerenityContext, data: &Data, m: &ModalInteraction) -> Result<(), Error> {
-    let admin = match (m.guild_id, m.member.as_ref()) {
-        (Some(g), Some(member)) => member_is_admin(&data.app, g.get(), member).await?,
-        _ => false,
+    let admin = match m.guild_id {
+        Some(g) => access::member_is_admin(&data.app, g.get(), m.member.as_ref()).await?,
+        None => false,
     };
     let Some(guild) = m.guild_id.filter(|_| admin) else {
         return reply(ctx, m, &format!("Error: {NOT_ADMIN}")).await;

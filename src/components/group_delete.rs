@@ -27,7 +27,7 @@ async fn checked(
         return Ok(None);
     };
     let guild = guild.get();
-    if !crate::commands::member_is_admin(&data.app, guild, member).await? {
+    if !crate::service::access::member_is_admin(&data.app, guild, Some(member)).await? {
         tracing::info!(user = i.user.id.get(), group_id, "non-admin pressed a group delete button");
         refuse(ctx, i, "Only admins can delete groups. Nothing was deleted.").await?;
         return Ok(None);

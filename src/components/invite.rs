@@ -163,10 +163,7 @@ pub async fn decline_button(
 pub async fn revoke_button(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction, id: i64) -> Result<(), Error> {
     let Some(guild) = i.guild_id.map(|g| g.get()) else { return refuse(ctx, i, "This only works in a server.").await };
     let user = i.user.id.get();
-    let privileged = match i.member.as_ref() {
-        Some(m) => crate::commands::member_is_admin(&data.app, guild, m).await?,
-        None => false,
-    };
+    let privileged = crate::service::access::member_is_admin(&data.app, guild, i.member.as_ref()).await?;
     // Revoking edits the invitee's card and DMs the inviter: answer in time
     // (N1) by deferring the update of the listing.
     i.create_response(&ctx.http, CreateInteractionResponse::Acknowledge).await?;

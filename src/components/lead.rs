@@ -13,7 +13,7 @@ use crate::views::lead as view;
 use serenity::all::{
     ActionRowComponent, ComponentInteraction, Context as SerenityContext, CreateActionRow, CreateInputText,
     CreateInteractionResponse, CreateInteractionResponseMessage, CreateModal, EditInteractionResponse, InputTextStyle,
-    Member, ModalInteraction,
+    ModalInteraction,
 };
 
 /// Field ids of the forms.
@@ -176,14 +176,6 @@ pub async fn apply_submitted(
     edit_modal(ctx, m, msg).await
 }
 
-/// Whether the member who pressed or submitted is an admin (A1), checked on
-/// the bot's side from the interaction's member.
-async fn is_admin(data: &Data, guild: u64, member: Option<&Member>) -> Result<bool, Error> {
-    let Some(member) = member else { return Ok(false) };
-    let roles: Vec<u64> = member.roles.iter().map(|r| r.get()).collect();
-    Ok(crate::auth::is_admin(&data.app, guild, member.permissions.unwrap_or_default(), &roles).await?)
-}
-
 fn decided_text(d: &Decided) -> String {
     let a = &d.application;
     let mut s = match a.status {
@@ -213,7 +205,7 @@ pub async fn approve_button(
     application: i64,
 ) -> Result<(), Error> {
     let Some(guild) = i.guild_id.map(|g| g.get()) else { return refuse(ctx, i, "This only works in a server.").await };
-    if !is_admin(data, guild, i.member.as_ref()).await? {
+    if !crate::service::access::member_is_admin(&data.app, guild, i.member.as_ref()).await? {
         return refuse(ctx, i, crate::auth::NOT_ADMIN).await;
     }
     i.create_response(
@@ -240,7 +232,7 @@ pub async fn decline_button(
     application: i64,
 ) -> Result<(), Error> {
     let Some(guild) = i.guild_id.map(|g| g.get()) else { return refuse(ctx, i, "This only works in a server.").await };
-    if !is_admin(data, guild, i.member.as_ref()).await? {
+    if !crate::service::access::member_is_admin(&data.app, guild, i.member.as_ref()).await? {
         return refuse(ctx, i, crate::auth::NOT_ADMIN).await;
     }
     match lead::still_open(&data.app, guild, application).await {
@@ -263,7 +255,7 @@ pub async fn decline_submitted(
     let Some(guild) = m.guild_id.map(|g| g.get()) else {
         return modal_reply(ctx, m, "Error: This only works in a server.").await;
     };
-    if !is_admin(data, guild, m.member.as_ref()).await? {
+    if !crate::service::access::member_is_admin(&data.app, guild, m.member.as_ref()).await? {
         return modal_reply(ctx, m, &format!("Error: {}", crate::auth::NOT_ADMIN)).await;
     }
     let reason = match domain::parse_reason(&field(m, REASON)) {

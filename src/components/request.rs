@@ -32,14 +32,10 @@ pub fn applicant(user: &User, member: Option<&Member>, now: chrono::DateTime<chr
     }
 }
 
-/// Whether the member may decide any group's requests without leading it:
-/// Manage Roles (as the interaction reports it), or an admin.
+/// Whether the member may decide any group's requests without leading it
+/// (`auth::decides_any_request`).
 pub async fn privileged(app: &App, guild: u64, member: Option<&Member>) -> Result<bool, Error> {
-    let Some(m) = member else { return Ok(false) };
-    if m.permissions.is_some_and(|p| p.manage_roles()) {
-        return Ok(true);
-    }
-    crate::commands::member_is_admin(app, guild, m).await
+    Ok(crate::service::access::member_decides_any_request(app, guild, member).await?)
 }
 
 /// What asking to join shows the member (shared by `/request-join` and the button).

@@ -240,10 +240,8 @@ pub async fn leave(app: &App, guild_id: u64, user_id: u64, group_id: i64) -> Res
 
 /// Whether `actor` may moderate the group: one of its leaders, or an admin.
 pub async fn may_moderate(app: &App, g: &Group, actor_id: u64, actor_is_admin: bool) -> Result<bool, sqlx::Error> {
-    if actor_is_admin {
-        return Ok(true);
-    }
-    membership::is_leader(&mut *app.pool.acquire().await?, g.id, actor_id).await
+    let leads = membership::is_leader(&mut *app.pool.acquire().await?, g.id, actor_id).await?;
+    Ok(crate::auth::may_moderate(actor_is_admin, leads))
 }
 
 /// A leader (or admin) removes a member, with a reason, optionally banning them.
