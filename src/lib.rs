@@ -16,6 +16,7 @@ pub mod discord;
 pub mod domain;
 pub mod error;
 pub mod inflight;
+pub mod replies;
 pub mod service;
 pub mod types;
 pub mod views;

@@ -16,6 +16,7 @@ pub mod subscriptions;
 pub use crate::custom_id::CustomId;
 use crate::discord::no_pings;
 use crate::domain::group::Bucket;
+use crate::replies::{self, refuse};
 use crate::types::Data;
 use serenity::all::{
     ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateInteractionResponseMessage,
@@ -71,15 +72,7 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
     };
     if let Err(e) = result {
         tracing::warn!(custom_id = %i.data.custom_id, error = %e, "component handler failed");
-        // Deferred already? Then fill in the deferred answer rather than
-        // leave the member looking at "thinking..."; otherwise answer now.
-        // (Editing first never risks a second initial response.)
-        let edit = serenity::all::EditInteractionResponse::new()
-            .content(format!("Error: {}", crate::error::GENERIC))
-            .allowed_mentions(no_pings());
-        if i.edit_response(&ctx.http, edit).await.is_err() {
-            let _ = refuse(ctx, i, crate::error::GENERIC).await;
-        }
+        replies::component_failed(ctx, i, &e).await;
     }
 }
 
@@ -94,7 +87,7 @@ pub async fn handle_modal(ctx: &SerenityContext, data: &Data, m: &ModalInteracti
         Some(CustomId::RequestDenyForm { request: r }) => request::deny_submitted(ctx, data, m, r).await,
         _ => {
             tracing::info!(custom_id = %m.data.custom_id, user = m.user.id.get(), "unknown modal refused");
-            lead::modal_reply(
+            replies::modal_reply(
                 ctx,
                 m,
                 "Error: This form isn't valid (it may be from an older version of the bot). Run the command again.",
@@ -104,27 +97,8 @@ pub async fn handle_modal(ctx: &SerenityContext, data: &Data, m: &ModalInteracti
     };
     if let Err(e) = result {
         tracing::warn!(custom_id = %m.data.custom_id, error = %e, "modal handler failed");
-        let msg = format!("Error: {}", crate::error::GENERIC);
-        // Deferred already? Then fill in the deferred answer; otherwise
-        // answer now. (Editing first never risks a second initial response.)
-        let edit = serenity::all::EditInteractionResponse::new().content(msg.clone()).allowed_mentions(no_pings());
-        if m.edit_response(&ctx.http, edit).await.is_err() {
-            let _ = lead::modal_reply(ctx, m, &msg).await;
-        }
+        replies::modal_failed(ctx, m, &e).await;
     }
-}
-
-pub(crate) async fn refuse(
-    ctx: &SerenityContext,
-    i: &ComponentInteraction,
-    msg: &str,
-) -> Result<(), crate::types::Error> {
-    let r = CreateInteractionResponseMessage::new()
-        .content(format!("Error: {msg}"))
-        .ephemeral(true)
-        .allowed_mentions(no_pings());
-    i.create_response(&ctx.http, CreateInteractionResponse::Message(r)).await?;
-    Ok(())
 }
 
 async fn directory_page(

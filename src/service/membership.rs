@@ -44,6 +44,13 @@ pub enum Joined {
     AlreadyMember(Group),
 }
 
+/// The name of a group of this server, or "" when it is gone (for the
+/// texts of a join or leave that name it whatever happened).
+pub async fn group_name(app: &App, guild_id: u64, group_id: i64) -> Result<String, sqlx::Error> {
+    let mut conn = app.pool.acquire().await?;
+    Ok(group::get(&mut conn, guild_id, group_id).await?.map(|g| g.name).unwrap_or_default())
+}
+
 async fn load(conn: &mut PgConnection, guild_id: u64, group_id: i64) -> Result<Group, MembershipError> {
     group::get(conn, guild_id, group_id).await?.ok_or(MembershipError::NoGroup)
 }

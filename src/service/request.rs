@@ -80,6 +80,22 @@ async fn load(app: &App, guild_id: u64, id: i64) -> Result<Request, RequestError
     domain::get(&mut *app.pool.acquire().await?, guild_id, id).await?.ok_or(RequestError::NotFound)
 }
 
+/// What Discord tells us about a requester: account age from the id's
+/// snowflake, days in the server from the member's `joined_at`, roles; ages
+/// as of `now` (the app's clock).
+pub fn applicant(
+    user: &serenity::all::User,
+    member: Option<&serenity::all::Member>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Applicant {
+    let joined = member.and_then(|m| m.joined_at).and_then(|t| chrono::DateTime::from_timestamp(t.unix_timestamp(), 0));
+    Applicant {
+        account_age_days: domain::days_since(domain::snowflake_time(user.id.get()), now),
+        days_in_server: joined.map(|t| domain::days_since(t, now)).unwrap_or(0),
+        role_ids: member.map(|m| m.roles.iter().map(|r| r.get()).collect()).unwrap_or_default(),
+    }
+}
+
 /// `/request-join` and the *Send request to join* button: every automatic
 /// check first, then one pending request per member per group, then the card.
 pub async fn request(
