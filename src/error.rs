@@ -52,29 +52,29 @@ pub async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
             if error.downcast_ref::<UserError>().is_none() {
                 tracing::warn!(command = %ctx.command().qualified_name, user = ctx.author().id.get(), error = %error, "command failed");
             }
-            crate::commands::reply_error(ctx, &message_for(&error)).await;
+            crate::replies::refuse_command(ctx, &message_for(&error)).await;
         }
         E::CommandCheckFailed { error, ctx, .. } => {
             let msg = error.as_ref().map(message_for).unwrap_or_else(|| "You can't use this command.".to_string());
-            crate::commands::reply_error(ctx, &msg).await;
+            crate::replies::refuse_command(ctx, &msg).await;
         }
         E::MissingUserPermissions { missing_permissions, ctx, .. } => {
             let what = missing_permissions.map(|p| p.to_string()).unwrap_or_else(|| "the required permissions".into());
-            crate::commands::reply_error(ctx, &format!("You need {what} to use this command.")).await;
+            crate::replies::refuse_command(ctx, &format!("You need {what} to use this command.")).await;
         }
         E::GuildOnly { ctx, .. } => {
-            crate::commands::reply_error(ctx, "This command only works in a server.").await;
+            crate::replies::refuse_command(ctx, "This command only works in a server.").await;
         }
         E::ArgumentParse { error, input, ctx, .. } => {
             tracing::debug!(?input, %error, "bad argument");
-            crate::commands::reply_error(ctx, "One of the options isn't valid. Check them and try again.").await;
+            crate::replies::refuse_command(ctx, "One of the options isn't valid. Check them and try again.").await;
         }
         E::CommandStructureMismatch { ctx, description, .. } => {
             // An option value Discord let through that the command can't
             // read (a choice that is not one of its choices): answer anyway.
             tracing::debug!(%description, "an option didn't match the command");
             let ctx = poise::Context::Application(ctx);
-            crate::commands::reply_error(ctx, "One of the options isn't valid. Check them and try again.").await;
+            crate::replies::refuse_command(ctx, "One of the options isn't valid. Check them and try again.").await;
         }
         other => {
             if let Err(e) = poise::builtins::on_error(other).await {

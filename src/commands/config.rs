@@ -1,9 +1,10 @@
 //! `/config ...`: the server's Guildhall settings (A1, admins only).
 
 use super::{guild_id, require_admin};
-use crate::components::CustomId;
+use crate::custom_id::CustomId;
 use crate::discord::no_pings;
 use crate::error::user;
+use crate::replies::say;
 use crate::service::config::{self, ChannelSetting, ConfigError};
 use crate::service::sla;
 use crate::types::{Context, Error};
@@ -44,11 +45,6 @@ pub fn explain(e: ConfigError) -> Error {
         }
         ConfigError::Db(e) => Box::new(e),
     }
-}
-
-async fn say(ctx: Context<'_>, text: String) -> Result<(), Error> {
-    ctx.send(CreateReply::default().content(text).ephemeral(true).allowed_mentions(no_pings())).await?;
-    Ok(())
 }
 
 /// Show every Guildhall setting of this server.

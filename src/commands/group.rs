@@ -1,14 +1,13 @@
 //! `/group ...`: managing groups (admins) and, later, group pages.
 
 use super::{author_is_admin, autocomplete_group, find_group, guild_id, require_admin};
-use crate::components::membership::refusal;
-use crate::discord::DiscordError;
 use crate::domain::group::{Bucket, NewGroup, Visibility};
 use crate::error::user;
+use crate::replies::{say, send_view};
 use crate::service::groups::{self, CreateError};
 use crate::service::membership;
 use crate::types::{Context, Error};
-use poise::CreateReply;
+use crate::views::refusal;
 use serenity::all::User;
 
 #[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
@@ -90,45 +89,20 @@ pub async fn create(
             "A group named \"{}\" already exists (names are compared ignoring letter case). Pick another name.",
             new.name.as_str()
         )),
-        CreateError::Discord { step, source } => user(explain_discord(step, &source)),
+        CreateError::Discord { step, source } => user(refusal::explain_discord(step, &source, "Nothing was created.")),
         CreateError::Db(e) => Box::new(e) as Error,
     })?;
     let channel = group.channel_id.map(|c| format!(" Its channel is <#{c}>.")).unwrap_or_default();
-    ctx.send(
-        CreateReply::default()
-            .content(format!(
-                "Created the {} group **{}** in {}.{channel}",
-                group.visibility.label().to_lowercase(),
-                group.name,
-                group.bucket.label()
-            ))
-            .ephemeral(true)
-            .allowed_mentions(crate::discord::no_pings()),
+    say(
+        ctx,
+        format!(
+            "Created the {} group **{}** in {}.{channel}",
+            group.visibility.label().to_lowercase(),
+            group.name,
+            group.bucket.label()
+        ),
     )
-    .await?;
-    Ok(())
-}
-
-/// What an admin should do about a Discord refusal.
-pub fn explain_discord(step: &str, e: &DiscordError) -> String {
-    format!("I couldn't {step}: {e}. Nothing was created. {}", discord_fix(e))
-}
-
-/// How to fix what made Discord refuse.
-pub fn discord_fix(e: &DiscordError) -> &'static str {
-    match e {
-        DiscordError::MissingPermissions | DiscordError::MissingAccess => {
-            "Discord says I'm missing permissions. Give my role Manage Roles and Manage Channels, and drag it above the group roles in Server Settings → Roles, then try again."
-        }
-        DiscordError::Unavailable(_) => "Discord is having trouble right now. Please try again in a minute.",
-        DiscordError::Refused { code: 30005, .. } => {
-            "The server has Discord's maximum of 250 roles. Delete roles you no longer use (`/health` counts them), then try again."
-        }
-        DiscordError::Refused { code: 30013, .. } => {
-            "The server has Discord's maximum of 500 channels. Delete channels you no longer use (`/health` counts them), then try again."
-        }
-        _ => "Please try again; if it keeps failing, run `/health`: it lists what is wrong with my permissions, roles and channels here, each with its fix.",
-    }
+    .await
 }
 
 /// Show a group's page: what it is, who leads it, and buttons to join, leave or subscribe.
@@ -141,7 +115,7 @@ pub async fn info(
 ) -> Result<(), Error> {
     let g = find_group(ctx, &group).await?;
     let facts = membership::page_facts(&ctx.data().app, guild_id(ctx)?, g.id, ctx.author().id.get()).await?;
-    super::send_view(ctx, crate::views::group_page::page(&facts)).await
+    send_view(ctx, crate::views::group_page::page(&facts)).await
 }
 
 /// Add or remove a group's leaders (admins).
@@ -174,7 +148,7 @@ pub async fn leader_add(
         ))) => {
             format!("Error: <@{}> isn't a member of this server.", user.id)
         }
-        Err(e) => format!("Error: {}", refusal(&e, &g.name, "lead")?),
+        Err(e) => format!("Error: {}", refusal::membership(&e, &g.name, "lead")?),
     };
     say(ctx, msg).await
 }
@@ -194,7 +168,7 @@ pub async fn leader_remove(
     let msg = match membership::remove_leader(&ctx.data().app, &g, ctx.author().id.get(), user.id.get()).await {
         Ok(true) => format!("<@{}> no longer leads **{}**.", user.id, g.name),
         Ok(false) => format!("<@{}> isn't a leader of **{}**.", user.id, g.name),
-        Err(e) => format!("Error: {}", refusal(&e, &g.name, "change")?),
+        Err(e) => format!("Error: {}", refusal::membership(&e, &g.name, "change")?),
     };
     say(ctx, msg).await
 }
@@ -231,7 +205,7 @@ pub async fn remove(
                 format!("{what}.")
             }
         }
-        Err(e) => format!("Error: {}", refusal(&e, &g.name, "change")?),
+        Err(e) => format!("Error: {}", refusal::membership(&e, &g.name, "change")?),
     };
     say(ctx, msg).await
 }
@@ -267,7 +241,7 @@ pub async fn ban(
     .await
     {
         Ok(_) => format!("<@{}> is banned from **{}**: they can't join or ask to join it.", user.id, g.name),
-        Err(e) => format!("Error: {}", refusal(&e, &g.name, "change")?),
+        Err(e) => format!("Error: {}", refusal::membership(&e, &g.name, "change")?),
     };
     say(ctx, msg).await
 }
@@ -288,16 +262,11 @@ pub async fn unban(
     {
         Ok(true) => format!("<@{}> may join or ask to join **{}** again.", user.id, g.name),
         Ok(false) => format!("<@{}> wasn't banned from **{}**.", user.id, g.name),
-        Err(e) => format!("Error: {}", refusal(&e, &g.name, "change")?),
+        Err(e) => format!("Error: {}", refusal::membership(&e, &g.name, "change")?),
     };
     say(ctx, msg).await
 }
 
 fn user_err(msg: &str) -> Error {
     user(msg)
-}
-
-async fn say(ctx: Context<'_>, msg: String) -> Result<(), Error> {
-    ctx.send(CreateReply::default().content(msg).ephemeral(true).allowed_mentions(crate::discord::no_pings())).await?;
-    Ok(())
 }

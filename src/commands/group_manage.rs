@@ -2,15 +2,17 @@
 //! A3), admins only. `/group delete` only asks; the buttons in
 //! `components::group_delete` do the deleting.
 
-use super::group::{discord_fix, BucketChoice, VisibilityChoice};
+use super::group::{BucketChoice, VisibilityChoice};
 use super::{autocomplete_archived_group, find_group, guild_id, require_admin};
 use crate::discord::no_pings;
 use crate::domain::group::{Group, NewGroup, Visibility, DESCRIPTION_MAX};
 use crate::domain::text::{free_text, GroupName};
 use crate::error::user;
+use crate::replies::say;
 use crate::service::groups::{self, AdoptError, Adoption, CreateError};
-use crate::service::manage::{self, ArchiveOutcome, Change, EditOutcome, EditRequest, ManageError};
+use crate::service::manage::{self, ArchiveOutcome, Change, EditOutcome, EditRequest};
 use crate::types::{Context, Error};
+use crate::views::refusal;
 use poise::CreateReply;
 
 /// Criteria: free text shown on the Group Page (G4).
@@ -22,29 +24,6 @@ impl From<VisibilityChoice> for Visibility {
             VisibilityChoice::Open => Visibility::Open,
             VisibilityChoice::Closed => Visibility::Closed,
         }
-    }
-}
-
-async fn say(ctx: Context<'_>, text: String) -> Result<(), Error> {
-    ctx.send(CreateReply::default().content(text).ephemeral(true).allowed_mentions(no_pings())).await?;
-    Ok(())
-}
-
-/// A use case's failure, for the admin who acted. `nothing` says what did
-/// not happen ("Nothing was changed.").
-fn explain(e: ManageError, nothing: &str) -> Error {
-    match e {
-        ManageError::NameTaken => user(
-            "Another group already has that name (names are compared ignoring letter case). Pick another name. Nothing was changed.",
-        ),
-        ManageError::Gone => user("That group no longer exists. Nothing was changed."),
-        ManageError::RoleAboveBot(role) => user(format!(
-            "The role {role} is not below my highest role, so Discord won't let me delete it. Move my role above {role} in Server Settings → Roles, then try again. {nothing}"
-        )),
-        ManageError::Discord { step, source } => {
-            user(format!("I couldn't {step}: {source}. {nothing} {}", discord_fix(&source)))
-        }
-        ManageError::Db(e) => Box::new(e),
     }
 }
 
@@ -106,7 +85,7 @@ pub async fn edit(
     ctx.defer_ephemeral().await?;
     let outcome = manage::edit(&ctx.data().app, guild, g.id, ctx.author().id.get(), &req)
         .await
-        .map_err(|e| explain(e, "Nothing was changed."))?;
+        .map_err(|e| refusal::manage(e, "Nothing was changed.", "try again"))?;
     let text = match outcome {
         EditOutcome::Unchanged(g) => format!(
             "Nothing to change: **{}** already is as you asked. Give at least one option with a new value (name, description, bucket, visibility, criteria or members_can_post).",
@@ -127,7 +106,7 @@ async fn set_archived(ctx: Context<'_>, group: &str, archived: bool) -> Result<(
     ctx.defer_ephemeral().await?;
     let outcome = manage::set_archived(&ctx.data().app, guild, g.id, ctx.author().id.get(), archived)
         .await
-        .map_err(|e| explain(e, "Nothing was changed."))?;
+        .map_err(|e| refusal::manage(e, "Nothing was changed.", "try again"))?;
     let text = match (outcome, archived) {
         (ArchiveOutcome::Already(g), true) => {
             format!("**{}** is already archived. Use /group unarchive to bring it back.", g.name)
@@ -232,7 +211,7 @@ pub async fn adopt(
                 new.name.as_str()
             )),
             AdoptError::Create(CreateError::Discord { step, source }) => {
-                user(format!("I couldn't {step}: {source}. {nothing} {}", discord_fix(&source)))
+                user(refusal::explain_discord(step, &source, nothing))
             }
             AdoptError::Create(CreateError::Db(e)) => Box::new(e) as Error,
         }

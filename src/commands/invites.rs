@@ -1,13 +1,14 @@
 //! `/invite`, `/invites` (M5), `/group invite-policy` (leaders let members
 //! invite) and `/config invitations` (admins: expiry and daily cap).
 
-use super::{author_is_admin, autocomplete_group, find_group, guild_id, require_admin, send_view};
-use crate::components::invite::refusal;
+use super::{author_is_admin, autocomplete_group, find_group, guild_id, require_admin};
 use crate::error::user;
+use crate::replies::send_view;
 use crate::service::invite;
 use crate::types::{Context, Error};
 use crate::views::group_page::View;
 use crate::views::invite as view;
+use crate::views::refusal;
 use serenity::all::User;
 
 /// Invite someone to a group: they get a DM with the group card and Accept / Decline.
@@ -25,7 +26,7 @@ pub async fn invite(
     let text = match invite::invite(&ctx.data().app, &g, ctx.author().id.get(), is_admin, user.id.get(), user.bot).await
     {
         Ok(s) => view::sent_text(&s.invitation, s.dm_delivered),
-        Err(e) => format!("Error: {}", refusal(e, false)?),
+        Err(e) => format!("Error: {}", refusal::invite(e, false)?),
     };
     send_view(ctx, View::text(text)).await
 }
@@ -52,7 +53,7 @@ pub async fn invite_policy(
     let is_admin = author_is_admin(ctx).await?;
     let app = &ctx.data().app;
     if let Err(e) = invite::set_members_can_invite(app, &g, ctx.author().id.get(), is_admin, members_can_invite).await {
-        return Err(user(refusal(e, false)?));
+        return Err(user(refusal::invite(e, false)?));
     }
     let text = if members_can_invite {
         format!("Done: members of **{}** can invite people to it now, as its leaders can.", g.name)

@@ -3,11 +3,12 @@
 
 use super::group::BucketChoice;
 use super::{autocomplete_group, find_group, guild_id, require_admin};
-use crate::components::lead::{apply_form, propose_form, refusal};
 use crate::error::user;
+use crate::replies::send_view;
 use crate::service::lead;
 use crate::types::{Context, Error};
-use crate::views::lead as view;
+use crate::views::lead::{self as view, apply_form, propose_form};
+use crate::views::refusal;
 use serenity::all::CreateInteractionResponse;
 
 /// Lead a group: apply, follow your applications, review them (admins).
@@ -36,7 +37,7 @@ pub async fn apply(
             let g = find_group(ctx, &name).await?;
             match lead::check_can_apply(&ctx.data().app, guild, ctx.author().id.get(), g.id).await {
                 Ok(g) => apply_form(g.id, &g.name),
-                Err(e) => return Err(user(refusal(e)?)),
+                Err(e) => return Err(user(refusal::lead(e)?)),
             }
         }
         (None, Some(b)) => propose_form(b.into()),
@@ -55,7 +56,7 @@ pub async fn apply(
 #[poise::command(slash_command, guild_only, ephemeral)]
 pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
     let list = lead::status(&ctx.data().app, guild_id(ctx)?, ctx.author().id.get()).await?;
-    super::send_view(ctx, view::status(&list)).await
+    send_view(ctx, view::status(&list)).await
 }
 
 /// Open lead applications and groups without a leader, with buttons (admins).
@@ -64,5 +65,5 @@ pub async fn pending(ctx: Context<'_>) -> Result<(), Error> {
     require_admin(ctx).await?;
     ctx.defer_ephemeral().await?;
     let p = lead::pending(&ctx.data().app, guild_id(ctx)?).await?;
-    super::send_view(ctx, view::pending(&p)).await
+    send_view(ctx, view::pending(&p)).await
 }

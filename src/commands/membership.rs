@@ -1,8 +1,10 @@
 //! `/join` and `/leave` (M1, M3).
 
-use super::{autocomplete_group, find_group, guild_id, send_view};
-use crate::components::membership::{join_view, leave_view};
+use super::{autocomplete_group, find_group, guild_id};
+use crate::replies::send_view;
+use crate::service::membership;
 use crate::types::{Context, Error};
+use crate::views::group_page;
 
 /// Join an open group (closed groups: send a request instead).
 #[poise::command(slash_command, guild_only, ephemeral)]
@@ -14,7 +16,9 @@ pub async fn join(
 ) -> Result<(), Error> {
     let g = find_group(ctx, &group).await?;
     ctx.defer_ephemeral().await?;
-    let view = join_view(&ctx.data().app, guild_id(ctx)?, ctx.author().id.get(), g.id).await?;
+    let (app, guild) = (&ctx.data().app, guild_id(ctx)?);
+    let name = membership::group_name(app, guild, g.id).await?;
+    let view = group_page::joined(membership::join(app, guild, ctx.author().id.get(), g.id).await, g.id, &name)?;
     send_view(ctx, view).await
 }
 
@@ -28,6 +32,8 @@ pub async fn leave(
 ) -> Result<(), Error> {
     let g = find_group(ctx, &group).await?;
     ctx.defer_ephemeral().await?;
-    let view = leave_view(&ctx.data().app, guild_id(ctx)?, ctx.author().id.get(), g.id).await?;
+    let (app, guild) = (&ctx.data().app, guild_id(ctx)?);
+    let name = membership::group_name(app, guild, g.id).await?;
+    let view = group_page::left(membership::leave(app, guild, ctx.author().id.get(), g.id).await, &name)?;
     send_view(ctx, view).await
 }

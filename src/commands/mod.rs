@@ -16,10 +16,8 @@ pub mod reconcile;
 pub mod requests;
 pub mod subscriptions;
 
-use crate::discord::no_pings;
 use crate::error::{user, UserErrorExt};
 use crate::types::{Context, Data, Error};
-use poise::CreateReply;
 
 /// Every command the bot registers.
 pub fn all() -> Vec<poise::Command<Data, Error>> {
@@ -45,14 +43,6 @@ pub fn all() -> Vec<poise::Command<Data, Error>> {
     ]
 }
 
-/// An ephemeral "Error: ..." reply that pings nobody.
-pub async fn reply_error(ctx: Context<'_>, msg: &str) {
-    let reply = CreateReply::default().content(format!("Error: {msg}")).ephemeral(true).allowed_mentions(no_pings());
-    if let Err(e) = ctx.send(reply).await {
-        tracing::warn!(error = %e, "could not send an error reply");
-    }
-}
-
 /// The guild a command runs in.
 pub fn guild_id(ctx: Context<'_>) -> Result<u64, Error> {
     ctx.guild_id().map(|g| g.get()).user_error("This command only works in a server.")
@@ -70,20 +60,6 @@ async fn group_names(ctx: Context<'_>, typed: &str) -> Vec<String> {
     let Some(guild) = ctx.guild_id() else { return vec![] };
     let Ok(mut conn) = ctx.data().app.pool.acquire().await else { return vec![] };
     crate::domain::group::search_names(&mut conn, guild.get(), typed, 25).await.unwrap_or_default()
-}
-
-/// Send a rendered view as an ephemeral reply that pings nobody.
-pub async fn send_view(ctx: Context<'_>, view: crate::views::group_page::View) -> Result<(), Error> {
-    let mut reply =
-        CreateReply::default().ephemeral(true).allowed_mentions(crate::discord::no_pings()).components(view.components);
-    if !view.content.is_empty() {
-        reply = reply.content(view.content);
-    }
-    for e in view.embeds {
-        reply = reply.embed(e);
-    }
-    ctx.send(reply).await?;
-    Ok(())
 }
 
 /// Archived groups whose name contains what was typed (for unarchive).
@@ -106,31 +82,19 @@ pub async fn find_group(ctx: Context<'_>, name: &str) -> Result<crate::domain::g
         .user_error("There's no group with that name. Pick one from the list, or see /groups.")
 }
 
-/// What a non-admin is told.
-pub use crate::auth::NOT_ADMIN;
-
 /// Admins only, checked on the server side whatever Discord's default
 /// permissions say.
 pub async fn require_admin(ctx: Context<'_>) -> Result<(), Error> {
     if author_is_admin(ctx).await? {
         Ok(())
     } else {
-        Err(user(NOT_ADMIN))
+        Err(user(crate::auth::NOT_ADMIN))
     }
 }
 
-/// Whether the author is an admin (see `auth`).
+/// Whether the author is an admin: the facts as the interaction reports
+/// them, the rule in `auth` (through `service::access`).
 pub async fn author_is_admin(ctx: Context<'_>) -> Result<bool, Error> {
     let member = ctx.author_member().await.user_error("This command only works in a server.")?;
-    member_is_admin(&ctx.data().app, guild_id(ctx)?, &member).await
-}
-
-/// The admin rule (see `auth`) for a member as an interaction reports it.
-pub async fn member_is_admin(
-    app: &crate::service::App,
-    guild_id: u64,
-    member: &serenity::all::Member,
-) -> Result<bool, Error> {
-    let roles: Vec<u64> = member.roles.iter().map(|r| r.get()).collect();
-    Ok(crate::auth::is_admin(app, guild_id, member.permissions.unwrap_or_default(), &roles).await?)
+    Ok(crate::service::access::member_is_admin(&ctx.data().app, guild_id(ctx)?, Some(&member)).await?)
 }

@@ -2,7 +2,7 @@
 //! Guildhall's records and the server, with an *Apply* button.
 
 use super::{guild_id, require_admin};
-use crate::components::CustomId;
+use crate::custom_id::CustomId;
 use crate::discord::no_pings;
 use crate::domain::reconcile::{Policy, Trigger};
 use crate::service::reconcile;

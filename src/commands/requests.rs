@@ -1,11 +1,10 @@
 //! `/request-join`, `/requests` (R1, R4) and `/group criteria` (admins set a
 //! group's automatic criteria).
 
-use super::send_view;
 use super::{autocomplete_group, find_group, guild_id, require_admin};
-use crate::components::request::{applicant, privileged, request_view};
 use crate::domain::request::Criteria;
 use crate::error::{user, UserErrorExt};
+use crate::replies::send_view;
 use crate::service::request;
 use crate::types::{Context, Error};
 use crate::views::request as view;
@@ -29,11 +28,11 @@ pub async fn request_join(
         .map_err(|e| user(format!("{e} Nothing was sent.")))?
         .filter(|m| !m.is_empty());
     let member = ctx.author_member().await.user_error("This command only works in a server.")?;
-    let a = applicant(ctx.author(), Some(&member), ctx.data().app.clock.now());
+    let a = request::applicant(ctx.author(), Some(&member), ctx.data().app.clock.now());
     ctx.defer_ephemeral().await?;
-    let view =
-        request_view(&ctx.data().app, guild_id(ctx)?, ctx.author().id.get(), g.id, &a, message.as_deref()).await?;
-    send_view(ctx, view).await
+    let app = &ctx.data().app;
+    let r = request::request(app, guild_id(ctx)?, ctx.author().id.get(), g.id, &a, message.as_deref()).await;
+    send_view(ctx, view::requested(r)?).await
 }
 
 /// Your requests to join (withdraw a pending one), and the requests waiting for you as a leader.
@@ -41,7 +40,7 @@ pub async fn request_join(
 pub async fn requests(ctx: Context<'_>) -> Result<(), Error> {
     let guild = guild_id(ctx)?;
     let member = ctx.author_member().await.user_error("This command only works in a server.")?;
-    let privileged = privileged(&ctx.data().app, guild, Some(&member)).await?;
+    let privileged = crate::service::access::member_decides_any_request(&ctx.data().app, guild, Some(&member)).await?;
     let l = request::listing(&ctx.data().app, guild, ctx.author().id.get(), privileged).await?;
     send_view(ctx, view::listing(&l)).await
 }

@@ -4,6 +4,7 @@
 use super::{autocomplete_group, find_group, guild_id};
 use crate::domain::subscription::Kind;
 use crate::error::user;
+use crate::replies::say;
 use crate::service::subscriptions::{self, SubscribeError};
 use crate::types::{Context, Error};
 use crate::views::subscriptions as view;
@@ -34,11 +35,6 @@ fn can_view(ctx: Context<'_>) -> bool {
         poise::Context::Prefix(_) => None,
     };
     perms.is_some_and(|p| p.contains(Permissions::VIEW_CHANNEL))
-}
-
-async fn say(ctx: Context<'_>, text: String) -> Result<(), Error> {
-    ctx.send(CreateReply::default().content(text).ephemeral(true).allowed_mentions(crate::discord::no_pings())).await?;
-    Ok(())
 }
 
 /// Follow or stop following this thread or channel, or the group you name.

@@ -2,23 +2,25 @@
 //! modal. Each re-checks that the person acting is an admin: a custom id
 //! names a page or a form, never a permission.
 
-use super::refuse;
-use crate::commands::{member_is_admin, NOT_ADMIN};
+use crate::auth::NOT_ADMIN;
 use crate::discord::no_pings;
 use crate::domain::audit::Filter;
+use crate::replies::{modal_reply, refuse};
+use crate::service::access;
 use crate::service::audit::AuditError;
 use crate::service::config::{self, ConfigError, GuidelinesChange};
 use crate::types::{Data, Error};
+use crate::views::config::GUIDELINES_FIELD;
 use serenity::all::{
     ActionRowComponent, ComponentInteraction, Context as SerenityContext, CreateInteractionResponse,
     CreateInteractionResponseMessage, ModalInteraction,
 };
 
 /// Whether the member who pressed a component is an admin.
-pub async fn is_admin(data: &Data, i: &ComponentInteraction) -> Result<bool, Error> {
-    match (i.guild_id, i.member.as_ref()) {
-        (Some(g), Some(m)) => member_is_admin(&data.app, g.get(), m).await,
-        _ => Ok(false),
+async fn is_admin(data: &Data, i: &ComponentInteraction) -> Result<bool, Error> {
+    match i.guild_id {
+        Some(g) => Ok(access::member_is_admin(&data.app, g.get(), i.member.as_ref()).await?),
+        None => Ok(false),
     }
 }
 
@@ -95,19 +97,16 @@ pub fn modal_value(m: &ModalInteraction, field: &str) -> Option<String> {
     })
 }
 
-/// The guidelines modal's text field.
-pub const GUIDELINES_FIELD: &str = "text";
-
 pub async fn guidelines_submitted(ctx: &SerenityContext, data: &Data, m: &ModalInteraction) -> Result<(), Error> {
-    let admin = match (m.guild_id, m.member.as_ref()) {
-        (Some(g), Some(member)) => member_is_admin(&data.app, g.get(), member).await?,
-        _ => false,
+    let admin = match m.guild_id {
+        Some(g) => access::member_is_admin(&data.app, g.get(), m.member.as_ref()).await?,
+        None => false,
     };
     let Some(guild) = m.guild_id.filter(|_| admin) else {
-        return reply(ctx, m, &format!("Error: {NOT_ADMIN}")).await;
+        return modal_reply(ctx, m, &format!("Error: {NOT_ADMIN}")).await;
     };
     let Some(text) = modal_value(m, GUIDELINES_FIELD) else {
-        return reply(
+        return modal_reply(
             ctx,
             m,
             "Error: This form isn't valid (it may be from an older version of the bot). Run /config guidelines again.",
@@ -124,12 +123,5 @@ pub async fn guidelines_submitted(ctx: &SerenityContext, data: &Data, m: &ModalI
         Err(ConfigError::Text(e)) => format!("Error: {e} Nothing was changed."),
         Err(e) => return Err(Box::new(e)),
     };
-    reply(ctx, m, &msg).await
-}
-
-/// An ephemeral answer to a modal that pings nobody.
-pub async fn reply(ctx: &SerenityContext, m: &ModalInteraction, msg: &str) -> Result<(), Error> {
-    let r = CreateInteractionResponseMessage::new().content(msg).ephemeral(true).allowed_mentions(no_pings());
-    m.create_response(&ctx.http, CreateInteractionResponse::Message(r)).await?;
-    Ok(())
+    modal_reply(ctx, m, &msg).await
 }

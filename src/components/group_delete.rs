@@ -4,11 +4,12 @@
 //! must still exist in this server), so a forged id or a non-admin's press
 //! is refused and changes nothing (N2, N3).
 
-use super::refuse;
 use crate::discord::no_pings;
 use crate::domain::group::Group;
-use crate::error::{message_for, user};
-use crate::service::manage::{self, Deleted, ManageError};
+use crate::error::message_for;
+use crate::replies::refuse;
+use crate::service::access;
+use crate::service::manage::{self, Deleted};
 use crate::types::{Data, Error};
 use serenity::all::{
     ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateInteractionResponseMessage,
@@ -27,7 +28,7 @@ async fn checked(
         return Ok(None);
     };
     let guild = guild.get();
-    if !crate::commands::member_is_admin(&data.app, guild, member).await? {
+    if !access::member_is_admin(&data.app, guild, Some(member)).await? {
         tracing::info!(user = i.user.id.get(), group_id, "non-admin pressed a group delete button");
         refuse(ctx, i, "Only admins can delete groups. Nothing was deleted.").await?;
         return Ok(None);
@@ -60,7 +61,7 @@ pub async fn confirm(ctx: &SerenityContext, data: &Data, i: &ComponentInteractio
     let text = match manage::delete(&data.app, guild, g.id, i.user.id.get()).await {
         Ok(d) => outcome(&d),
         Err(e) => {
-            let e = explain(e);
+            let e = crate::views::refusal::manage(e, "Nothing was deleted.", "run /group delete again");
             if e.downcast_ref::<crate::error::UserError>().is_none() {
                 tracing::warn!(group_id, error = %e, "deleting a group failed");
             }
@@ -72,21 +73,6 @@ pub async fn confirm(ctx: &SerenityContext, data: &Data, i: &ComponentInteractio
         tracing::warn!(group_id, error = %e, "could not show the outcome of a group deletion");
     }
     Ok(())
-}
-
-fn explain(e: ManageError) -> Error {
-    let nothing = "Nothing was deleted.";
-    match e {
-        ManageError::Gone => user(format!("That group no longer exists. {nothing}")),
-        ManageError::RoleAboveBot(role) => user(format!(
-            "The role {role} is not below my highest role, so Discord won't let me delete it. Move my role above {role} in Server Settings → Roles, then run /group delete again. {nothing}"
-        )),
-        ManageError::Discord { step, source } => user(format!(
-            "I couldn't {step}: {source}. {nothing} {}",
-            crate::commands::group::discord_fix(&source)
-        )),
-        other @ (ManageError::NameTaken | ManageError::Db(_)) => Box::new(other),
-    }
 }
 
 fn outcome(d: &Deleted) -> String {

@@ -3,79 +3,19 @@
 //! guidelines' *I agree* before accepting, and *Revoke* in `/invites` (the
 //! inviter, the group's leaders, admins). Each press re-reads the invitation.
 
-use super::membership::{defer_ephemeral, edit};
-use super::{refuse, CustomId};
-use crate::discord::{no_pings, DiscordError};
+use crate::custom_id::CustomId;
+use crate::discord::no_pings;
+use crate::replies::{defer, edit, refuse};
 use crate::service::invite::{self, Decided, InviteError};
-use crate::service::{membership, App};
+use crate::service::{access, membership, App};
 use crate::types::{Data, Error};
 use crate::views::group_page::{self, View};
 use crate::views::invite as view;
+use crate::views::refusal;
 use serenity::all::{
     ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateInteractionResponseFollowup,
     EditInteractionResponse,
 };
-
-/// The user-facing text for a refused invitation action; internal errors
-/// are passed on. `as_invitee`: the person reading is the one invited.
-pub fn refusal(e: InviteError, as_invitee: bool) -> Result<String, Error> {
-    let now = chrono::Utc::now();
-    Ok(match e {
-        InviteError::NoGroup => "That group no longer exists.".into(),
-        InviteError::Archived(g) => format!("**{g}** is archived: nobody can be invited to it or join it now."),
-        InviteError::NotAllowed(g) => format!(
-            "Only leaders of **{g}** and admins can invite people to it (its leaders haven't let members invite)."
-        ),
-        InviteError::InviterNoLongerMay { group, inviter } => format!(
-            "This invitation to **{group}** no longer holds: <@{inviter}> can no longer invite people to it. Ask its leaders for a new one, or use `/request-join`."
-        ),
-        InviteError::Bot => "Bots can't be invited to groups.".into(),
-        InviteError::Yourself => "You can't invite yourself. Use `/join` or `/request-join` instead.".into(),
-        InviteError::NotInServer if as_invitee => {
-            "You're no longer a member of the server, so you can't join its groups.".into()
-        }
-        InviteError::NotInServer => "That person isn't a member of this server.".into(),
-        InviteError::AlreadyMember(g) => format!("They're already a member of **{g}**."),
-        InviteError::Banned(g) if as_invitee => format!("You can't join **{g}**: its leaders have banned you from it."),
-        InviteError::Banned(g) => {
-            format!("They can't be invited to **{g}**: its leaders have banned them from it.")
-        }
-        InviteError::AlreadyPending(i) => format!(
-            "<@{}> already has a pending invitation #{} to **{}** (from <@{}>, {}). See `/invites`.",
-            i.invitee_id,
-            i.id,
-            i.group_name,
-            i.inviter_id,
-            view::standing(&i, now)
-        ),
-        InviteError::Cap { cap, free_at } => format!(
-            "You've sent {cap} invitations in the last 24 hours, the most this server allows. You can invite again from <t:{}:f>.",
-            free_at.timestamp()
-        ),
-        InviteError::NotFound => "That invitation doesn't exist any more (its group may have been deleted).".into(),
-        InviteError::NotYours => "That invitation isn't yours: only the person invited can answer it.".into(),
-        InviteError::NoLongerOpen(i) => format!(
-            "Invitation #{} to join **{}** is no longer open: {}.",
-            i.id,
-            i.group_name,
-            view::standing(&i, i.decided_at.unwrap_or(i.expires_at))
-        ),
-        InviteError::NotAllowedToRevoke => {
-            "Only the person who sent an invitation, the group's leaders and admins can revoke it.".into()
-        }
-        InviteError::NotModerator(g) => format!("Only leaders of **{g}** and admins can change this."),
-        InviteError::NeedsGuidelines(..) => "Please accept the community guidelines first.".into(),
-        InviteError::Admit(e) => {
-            let msg = crate::components::membership::refusal(&e, "the group", "join")?;
-            format!("{msg} The invitation is still pending.")
-        }
-        InviteError::Discord(DiscordError::Unavailable(_)) => {
-            "Discord is having trouble right now. Nothing was changed; please try again in a minute.".into()
-        }
-        InviteError::Discord(e) => return Err(format!("Discord refused: {e}").into()),
-        InviteError::Db(e) => return Err(Box::new(e)),
-    })
-}
 
 fn accepted_text(d: &Decided) -> String {
     let i = &d.invitation;
@@ -94,13 +34,13 @@ async fn accept_view(app: &App, id: i64, user: u64) -> Result<View, Error> {
             CustomId::InviteAgree { invitation: inv.id, version: gl.version },
             &inv.group_name,
         ),
-        Err(e) => View::text(format!("Error: {}", refusal(e, true)?)),
+        Err(e) => View::text(format!("Error: {}", refusal::invite(e, true)?)),
     })
 }
 
 /// *Accept* (DM card or `/invites`).
 pub async fn accept_button(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction, id: i64) -> Result<(), Error> {
-    defer_ephemeral(ctx, i).await?;
+    defer(ctx, i).await?;
     let view = accept_view(&data.app, id, i.user.id.get()).await?;
     edit(ctx, i, view).await
 }
@@ -118,7 +58,7 @@ pub async fn agree_button(
     let user = i.user.id.get();
     let inv = match invite::own(&data.app, id, user).await {
         Ok(inv) => inv,
-        Err(e) => return refuse(ctx, i, &refusal(e, true)?).await,
+        Err(e) => return refuse(ctx, i, &refusal::invite(e, true)?).await,
     };
     i.create_response(&ctx.http, CreateInteractionResponse::Acknowledge).await?;
     let view = if membership::accept_guidelines(&data.app, inv.guild_id, user, version).await? {
@@ -147,13 +87,13 @@ pub async fn decline_button(
     i: &ComponentInteraction,
     id: i64,
 ) -> Result<(), Error> {
-    defer_ephemeral(ctx, i).await?;
+    defer(ctx, i).await?;
     let text = match invite::decline(&data.app, id, i.user.id.get()).await {
         Ok(d) => format!(
             "You declined <@{}>'s invitation to join **{}**; they were told.",
             d.invitation.inviter_id, d.invitation.group_name
         ),
-        Err(e) => format!("Error: {}", refusal(e, true)?),
+        Err(e) => format!("Error: {}", refusal::invite(e, true)?),
     };
     edit(ctx, i, View::text(text)).await
 }
@@ -162,10 +102,7 @@ pub async fn decline_button(
 pub async fn revoke_button(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction, id: i64) -> Result<(), Error> {
     let Some(guild) = i.guild_id.map(|g| g.get()) else { return refuse(ctx, i, "This only works in a server.").await };
     let user = i.user.id.get();
-    let privileged = match i.member.as_ref() {
-        Some(m) => crate::commands::member_is_admin(&data.app, guild, m).await?,
-        None => false,
-    };
+    let privileged = access::member_is_admin(&data.app, guild, i.member.as_ref()).await?;
     // Revoking edits the invitee's card and DMs the inviter: answer in time
     // (N1) by deferring the update of the listing.
     i.create_response(&ctx.http, CreateInteractionResponse::Acknowledge).await?;
@@ -175,7 +112,7 @@ pub async fn revoke_button(ctx: &SerenityContext, data: &Data, i: &ComponentInte
             d.invitation.id, d.invitation.invitee_id, d.invitation.group_name
         ),
         Err(e) => {
-            let text = refusal(e, false)?;
+            let text = refusal::invite(e, false)?;
             let f = CreateInteractionResponseFollowup::new().content(text).ephemeral(true).allowed_mentions(no_pings());
             i.create_followup(&ctx.http, f).await?;
             return Ok(());

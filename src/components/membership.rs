@@ -1,89 +1,25 @@
 //! Group Page buttons: join, leave, subscribe, request; and the guidelines
 //! prompt's *I agree* / *Cancel*.
 
-use super::refuse;
-use crate::discord::{no_pings, DiscordError};
-use crate::service::membership::{self, Joined, MembershipError};
+use crate::discord::no_pings;
+use crate::replies::{defer, edit, refuse, update};
+use crate::service::membership::{self, MembershipError};
 use crate::service::App;
 use crate::types::{Data, Error};
 use crate::views::group_page::{self, View};
 use serenity::all::{
     ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateInteractionResponseMessage,
-    EditInteractionResponse,
 };
 
-/// What a join attempt shows the member (shared by `/join` and the buttons).
-pub async fn join_view(app: &App, guild: u64, user: u64, group: i64) -> Result<View, Error> {
-    let name = group_name(app, guild, group).await?;
-    let view = match membership::join(app, guild, user, group).await {
-        Ok(Joined::Joined(g)) => {
-            let channel = g.channel_id.map(|c| format!(" Its channel is <#{c}>.")).unwrap_or_default();
-            View::text(format!(
-                "You joined **{}**.{channel} You're subscribed to the group, so you'll hear about new topics.",
-                g.name
-            ))
-        }
-        Ok(Joined::AlreadyMember(g)) => View::text(format!("You're already a member of **{}**.", g.name)),
-        Err(MembershipError::Closed) => group_page::closed_explanation(group, &name),
-        Err(MembershipError::NeedsGuidelines(gl)) => group_page::guidelines_prompt(&gl, group, &name),
-        Err(e) => View::text(format!("Error: {}", refusal(&e, &name, "join")?)),
-    };
-    Ok(view)
-}
-
-/// The user-facing text for a refused membership change; internal errors
-/// are passed on (and shown as "something went wrong").
-pub fn refusal(e: &MembershipError, name: &str, verb: &str) -> Result<String, Error> {
-    Ok(match e {
-        MembershipError::NoGroup => "That group no longer exists.".to_string(),
-        MembershipError::Archived => format!("**{name}** is archived, so it can't be {verb}ed."),
-        MembershipError::Closed => format!("**{name}** is a closed group: send a request to join instead."),
-        MembershipError::Banned => format!("You can't {verb} **{name}**: its leaders have banned you from it."),
-        MembershipError::NotMember => format!("You're not a member of **{name}**."),
-        MembershipError::NotAllowed => format!("Only leaders of **{name}** and admins can do this."),
-        MembershipError::NeedsGuidelines(_) => "Please accept the community guidelines first.".to_string(),
-        MembershipError::UnsafeRole(_) | MembershipError::Broken | MembershipError::Discord(DiscordError::MissingPermissions) => format!(
-            "I can't change the role of **{name}** right now because of how the server's roles are set up. Nothing was changed; admins can see why in /audit."
-        ),
-        MembershipError::Discord(DiscordError::Unavailable(_)) => {
-            "Discord is having trouble right now. Nothing was changed; please try again in a minute.".to_string()
-        }
-        MembershipError::Discord(other) => return Err(format!("Discord refused: {other}").into()),
-        MembershipError::Db(e) => return Err(format!("database: {e}").into()),
-    })
-}
-
-async fn group_name(app: &App, guild: u64, group: i64) -> Result<String, Error> {
-    let mut conn = app.pool.acquire().await?;
-    Ok(crate::domain::group::get(&mut conn, guild, group).await?.map(|g| g.name).unwrap_or_default())
+/// A join attempt and what it shows the member (the *Join group* button
+/// and *I agree*).
+async fn join_view(app: &App, guild: u64, user: u64, group: i64) -> Result<View, Error> {
+    let name = membership::group_name(app, guild, group).await?;
+    group_page::joined(membership::join(app, guild, user, group).await, group, &name)
 }
 
 fn guild_of(i: &ComponentInteraction) -> Option<u64> {
     i.guild_id.map(|g| g.get())
-}
-
-/// Acknowledge at once with an ephemeral "thinking" message.
-pub(crate) async fn defer_ephemeral(ctx: &SerenityContext, i: &ComponentInteraction) -> Result<(), Error> {
-    i.create_response(
-        &ctx.http,
-        CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true)),
-    )
-    .await?;
-    Ok(())
-}
-
-/// Fill in the deferred answer (or the message being updated).
-pub(crate) async fn edit(ctx: &SerenityContext, i: &ComponentInteraction, view: View) -> Result<(), Error> {
-    i.edit_response(
-        &ctx.http,
-        EditInteractionResponse::new()
-            .content(view.content)
-            .embeds(view.embeds)
-            .components(view.components)
-            .allowed_mentions(no_pings()),
-    )
-    .await?;
-    Ok(())
 }
 
 pub async fn join_button(
@@ -93,7 +29,7 @@ pub async fn join_button(
     group: i64,
 ) -> Result<(), Error> {
     let Some(guild) = guild_of(i) else { return refuse(ctx, i, "This only works in a server.").await };
-    defer_ephemeral(ctx, i).await?;
+    defer(ctx, i).await?;
     let view = join_view(&data.app, guild, i.user.id.get(), group).await?;
     edit(ctx, i, view).await
 }
@@ -105,18 +41,10 @@ pub async fn leave_button(
     group: i64,
 ) -> Result<(), Error> {
     let Some(guild) = guild_of(i) else { return refuse(ctx, i, "This only works in a server.").await };
-    defer_ephemeral(ctx, i).await?;
-    let view = leave_view(&data.app, guild, i.user.id.get(), group).await?;
+    defer(ctx, i).await?;
+    let name = membership::group_name(&data.app, guild, group).await?;
+    let view = group_page::left(membership::leave(&data.app, guild, i.user.id.get(), group).await, &name)?;
     edit(ctx, i, view).await
-}
-
-/// What leaving shows the member (shared by `/leave` and the button).
-pub async fn leave_view(app: &App, guild: u64, user: u64, group: i64) -> Result<View, Error> {
-    let name = group_name(app, guild, group).await?;
-    Ok(match membership::leave(app, guild, user, group).await {
-        Ok(g) => View::text(format!("You left **{}**. Your subscription to the group was removed too.", g.name)),
-        Err(e) => View::text(format!("Error: {}", refusal(&e, &name, "leave")?)),
-    })
 }
 
 /// Toggle the group subscription and show the Group Page again, updated.
@@ -152,13 +80,7 @@ pub async fn subscribe_button(
     } else {
         format!("You're no longer subscribed to **{}**.", facts.group.name)
     };
-    let r = CreateInteractionResponseMessage::new()
-        .content(view.content)
-        .embeds(view.embeds)
-        .components(view.components)
-        .allowed_mentions(no_pings());
-    i.create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(r)).await?;
-    Ok(())
+    update(ctx, i, view).await
 }
 
 /// *Send request to join* on a Group Page or a closed-group explanation.
@@ -169,9 +91,10 @@ pub async fn request_button(
     group: i64,
 ) -> Result<(), Error> {
     let Some(guild) = guild_of(i) else { return refuse(ctx, i, "This only works in a server.").await };
-    defer_ephemeral(ctx, i).await?;
-    let a = super::request::applicant(&i.user, i.member.as_ref(), data.app.clock.now());
-    let view = super::request::request_view(&data.app, guild, i.user.id.get(), group, &a, None).await?;
+    defer(ctx, i).await?;
+    let a = crate::service::request::applicant(&i.user, i.member.as_ref(), data.app.clock.now());
+    let r = crate::service::request::request(&data.app, guild, i.user.id.get(), group, &a, None).await;
+    let view = crate::views::request::requested(r)?;
     edit(ctx, i, view).await
 }
 
@@ -193,7 +116,7 @@ pub async fn agree_button(
     } else {
         match membership::pending_guidelines(&data.app, guild, user).await? {
             Some(gl) => {
-                let name = group_name(&data.app, guild, group).await?;
+                let name = membership::group_name(&data.app, guild, group).await?;
                 let mut v = group_page::guidelines_prompt(&gl, group, &name);
                 v.content = format!("The guidelines changed since you opened them. {}", v.content);
                 v

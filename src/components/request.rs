@@ -3,118 +3,23 @@
 //! on every press, also in a leader's DMs, where a press carries a user but
 //! no server or member), the deny reason form, and *Withdraw* (the requester).
 
-use super::lead::{defer_modal, edit_modal, field, input, modal_reply};
-use super::{refuse, CustomId};
-use crate::discord::{no_pings, DiscordError};
-use crate::domain::request::{self as domain, Applicant};
-use crate::service::request::{self, Decided, Posted, RequestError};
+use super::lead::field;
+use crate::custom_id::CustomId;
+use crate::domain::request as domain;
+use crate::replies::{defer, edit_modal, edit_text, modal_reply, refuse, update};
+use crate::service::access;
+use crate::service::request::{self, Decided};
 use crate::service::App;
 use crate::types::{Data, Error};
-use crate::views::group_page::{self, View};
+use crate::views::lead::input;
+use crate::views::refusal;
 use crate::views::request as view;
 use serenity::all::{
-    ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateInteractionResponseMessage,
-    CreateModal, EditInteractionResponse, GuildId, InputTextStyle, Member, ModalInteraction, User,
+    ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateModal, GuildId, InputTextStyle,
+    Member, ModalInteraction,
 };
 
 pub const REASON: &str = "reason";
-
-/// What Discord tells us about a requester: account age from the id's
-/// snowflake, days in the server from the member's `joined_at`, roles; ages
-/// as of `now` (the app's clock).
-pub fn applicant(user: &User, member: Option<&Member>, now: chrono::DateTime<chrono::Utc>) -> Applicant {
-    let joined = member.and_then(|m| m.joined_at).and_then(|t| chrono::DateTime::from_timestamp(t.unix_timestamp(), 0));
-    Applicant {
-        account_age_days: domain::days_since(domain::snowflake_time(user.id.get()), now),
-        days_in_server: joined.map(|t| domain::days_since(t, now)).unwrap_or(0),
-        role_ids: member.map(|m| m.roles.iter().map(|r| r.get()).collect()).unwrap_or_default(),
-    }
-}
-
-/// Whether the member may decide any group's requests without leading it:
-/// Manage Roles (as the interaction reports it), or an admin.
-pub async fn privileged(app: &App, guild: u64, member: Option<&Member>) -> Result<bool, Error> {
-    let Some(m) = member else { return Ok(false) };
-    if m.permissions.is_some_and(|p| p.manage_roles()) {
-        return Ok(true);
-    }
-    crate::commands::member_is_admin(app, guild, m).await
-}
-
-/// What asking to join shows the member (shared by `/request-join` and the button).
-pub async fn request_view(
-    app: &App,
-    guild: u64,
-    user: u64,
-    group: i64,
-    a: &Applicant,
-    message: Option<&str>,
-) -> Result<View, Error> {
-    let text = match request::request(app, guild, user, group, a, message).await {
-        Ok(r) => {
-            let where_ = match r.posted {
-                Posted::Thread | Posted::Dms(_) => "The group's leaders have it now; you'll get a DM when they decide.",
-                Posted::ModChannel => {
-                    "The group's leaders couldn't be reached, so the admins have it; you'll get a DM when it's decided."
-                }
-                Posted::Nowhere => "It's saved; the group's leaders will see it in `/requests`.",
-            };
-            format!(
-                "Your request #{} to join **{}** was sent. {where_} Follow it (or withdraw it) with `/requests`.",
-                r.request.id, r.request.group_name
-            )
-        }
-        Err(RequestError::NeedsGuidelines(gl, g)) => return Ok(group_page::guidelines_prompt(&gl, g.id, &g.name)),
-        Err(e) => format!("Error: {}", refusal(e)?),
-    };
-    Ok(View::text(text))
-}
-
-/// The user-facing text for a refused request action; internal errors are
-/// passed on (and shown as "something went wrong").
-pub fn refusal(e: RequestError) -> Result<String, Error> {
-    Ok(match e {
-        RequestError::NoGroup => "That group no longer exists.".into(),
-        RequestError::Archived => "That group is archived.".into(),
-        RequestError::Open(g) => format!("**{}** is an open group: no request needed, just `/join` it.", g.name),
-        RequestError::AlreadyMember(g) => format!("You're already a member of **{}**.", g.name),
-        RequestError::Banned(g) => {
-            format!("You can't ask to join **{}**: its leaders have banned you from it.", g.name)
-        }
-        RequestError::NeedsGuidelines(..) => "Please accept the community guidelines first.".into(),
-        RequestError::Cooldown(g, until) => format!(
-            "Your last request to join **{}** was denied recently. You can ask again from <t:{}:f>.",
-            g.name,
-            until.timestamp()
-        ),
-        RequestError::Criteria(g, checks) => {
-            let failed: Vec<String> = checks.iter().filter(|c| !c.ok).map(|c| c.label.clone()).collect();
-            format!("You don't meet the criteria of **{}** yet. It asks for: {}.", g.name, failed.join("; "))
-        }
-        RequestError::AlreadyPending(r) => format!(
-            "You already have a pending request #{} to join **{}**: {}. See `/requests`.",
-            r.id,
-            r.group_name,
-            view::standing(&r)
-        ),
-        RequestError::NotFound => {
-            "That request doesn't exist (its group may have been deleted), or it isn't yours.".into()
-        }
-        RequestError::AlreadyDecided(r) => format!("Request #{} was already {}.", r.id, view::standing(&r)),
-        RequestError::NotAllowed => {
-            "Only this group's leaders, and people with Manage Roles, can decide its requests.".into()
-        }
-        RequestError::Admit(e) => {
-            let msg = crate::components::membership::refusal(&e, "the group", "change")?;
-            format!("I couldn't admit the requester: {msg} The request is still pending, and the requester was told.")
-        }
-        RequestError::Discord(DiscordError::Unavailable(_)) => {
-            "Discord is having trouble right now. Nothing was changed; please try again in a minute.".into()
-        }
-        RequestError::Discord(e) => return Err(format!("Discord refused: {e}").into()),
-        RequestError::Db(e) => return Err(Box::new(e)),
-    })
-}
 
 /// Who decides, and in which server. In a server: the interaction's server
 /// and member. In a DM (a leader's card): the request's own server, found by
@@ -130,18 +35,18 @@ async fn decider(
     id: i64,
 ) -> Result<Result<(u64, bool), String>, Error> {
     if let Some(g) = guild.map(|g| g.get()) {
-        return Ok(Ok((g, privileged(app, g, member).await?)));
+        return Ok(Ok((g, access::member_decides_any_request(app, g, member).await?)));
     }
     let r = match request::by_id(app, id).await {
         Ok(r) => r,
-        Err(e) => return Ok(Err(refusal(e)?)),
+        Err(e) => return Ok(Err(refusal::request(e)?)),
     };
     if request::leads_group_of(app, &r, user).await? {
         return Ok(Ok((r.guild_id, false)));
     }
     match request::privileged_in(app, r.guild_id, user).await {
         Ok(p) => Ok(Ok((r.guild_id, p))),
-        Err(e) => Ok(Err(refusal(e)?)),
+        Err(e) => Ok(Err(refusal::request(e)?)),
     }
 }
 
@@ -163,20 +68,15 @@ pub async fn approve_button(
     i: &ComponentInteraction,
     id: i64,
 ) -> Result<(), Error> {
-    i.create_response(
-        &ctx.http,
-        CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true)),
-    )
-    .await?;
+    defer(ctx, i).await?;
     let msg = match decider(&data.app, i.guild_id, i.member.as_ref(), i.user.id.get(), id).await? {
         Err(refused) => format!("Error: {refused}"),
         Ok((guild, privileged)) => match request::approve(&data.app, guild, id, i.user.id.get(), privileged).await {
             Ok(d) => decided_text(&d),
-            Err(e) => format!("Error: {}", refusal(e)?),
+            Err(e) => format!("Error: {}", refusal::request(e)?),
         },
     };
-    i.edit_response(&ctx.http, EditInteractionResponse::new().content(msg).allowed_mentions(no_pings())).await?;
-    Ok(())
+    edit_text(ctx, i, msg).await
 }
 
 /// *Deny*: ask for an optional reason in a form (deciders only, pending requests only).
@@ -186,7 +86,7 @@ pub async fn deny_button(ctx: &SerenityContext, data: &Data, i: &ComponentIntera
         Err(refused) => return refuse(ctx, i, &refused).await,
     };
     if let Err(e) = request::decidable(&data.app, guild, id, i.user.id.get(), privileged).await {
-        return refuse(ctx, i, &refusal(e)?).await;
+        return refuse(ctx, i, &refusal::request(e)?).await;
     }
     let modal =
         CreateModal::new(CustomId::RequestDenyForm { request: id }.encode(), "Deny the request").components(vec![
@@ -207,13 +107,13 @@ pub async fn deny_submitted(ctx: &SerenityContext, data: &Data, m: &ModalInterac
             Err(e) => return modal_reply(ctx, m, &format!("Error: {e} The request is still pending.")).await,
         }
     };
-    defer_modal(ctx, m).await?;
+    crate::replies::defer_modal(ctx, m).await?;
     let msg = match decider(&data.app, m.guild_id, m.member.as_ref(), m.user.id.get(), id).await? {
         Err(refused) => format!("Error: {refused}"),
         Ok((guild, privileged)) => {
             match request::deny(&data.app, guild, id, m.user.id.get(), privileged, reason.as_deref()).await {
                 Ok(d) => decided_text(&d),
-                Err(e) => format!("Error: {}", refusal(e)?),
+                Err(e) => format!("Error: {}", refusal::request(e)?),
             }
         }
     };
@@ -231,15 +131,9 @@ pub async fn withdraw_button(
     let user = i.user.id.get();
     let msg = match request::withdraw(&data.app, guild, id, user).await {
         Ok(r) => format!("You withdrew request #{} to join **{}**.", r.id, r.group_name),
-        Err(e) => return refuse(ctx, i, &refusal(e)?).await,
+        Err(e) => return refuse(ctx, i, &refusal::request(e)?).await,
     };
-    let privileged = privileged(&data.app, guild, i.member.as_ref()).await?;
+    let privileged = access::member_decides_any_request(&data.app, guild, i.member.as_ref()).await?;
     let v = view::listing(&request::listing(&data.app, guild, user, privileged).await?);
-    let r = CreateInteractionResponseMessage::new()
-        .content(msg)
-        .embeds(v.embeds)
-        .components(v.components)
-        .allowed_mentions(no_pings());
-    i.create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(r)).await?;
-    Ok(())
+    update(ctx, i, crate::views::group_page::View { content: msg, ..v }).await
 }

@@ -2,26 +2,14 @@
 //! *Unsubscribe from all*. Each re-reads the presser's own subscriptions; a
 //! selected id that is not theirs is ignored.
 
-use super::{refuse, row_id};
-use crate::discord::no_pings;
+use crate::custom_id::row_id;
+use crate::replies::{refuse, update};
 use crate::service::subscriptions;
 use crate::types::{Data, Error};
-use crate::views::group_page::View;
 use crate::views::subscriptions as view;
 use serenity::all::{
     ComponentInteraction, ComponentInteractionDataKind, Context as SerenityContext, CreateInteractionResponse,
-    CreateInteractionResponseMessage,
 };
-
-async fn update(ctx: &SerenityContext, i: &ComponentInteraction, v: View) -> Result<(), Error> {
-    let r = CreateInteractionResponseMessage::new()
-        .content(v.content)
-        .embeds(v.embeds)
-        .components(v.components)
-        .allowed_mentions(no_pings());
-    i.create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(r)).await?;
-    Ok(())
-}
 
 pub async fn page(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction, page: u32) -> Result<(), Error> {
     let Some(guild) = i.guild_id else { return refuse(ctx, i, "This only works in a server.").await };
@@ -71,7 +59,7 @@ pub async fn confirm_all(ctx: &SerenityContext, data: &Data, i: &ComponentIntera
         .content(format!("You unsubscribed from everything ({n} in all)."))
         .embeds(vec![])
         .components(vec![])
-        .allowed_mentions(no_pings());
+        .allowed_mentions(crate::discord::no_pings());
     i.edit_response(&ctx.http, edit).await?;
     Ok(())
 }

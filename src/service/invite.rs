@@ -84,14 +84,11 @@ async fn load(app: &App, id: i64) -> Result<Invitation, InviteError> {
 /// Whether `actor` may invite people to `g`: its leaders and admins; members
 /// too when the group allows it.
 async fn may_invite(app: &App, g: &Group, actor: u64, actor_is_admin: bool) -> Result<bool, sqlx::Error> {
-    if actor_is_admin {
-        return Ok(true);
-    }
     let mut conn = app.pool.acquire().await?;
-    if members::is_leader(&mut conn, g.id, actor).await? {
-        return Ok(true);
-    }
-    Ok(domain::members_can_invite(&mut conn, g.id).await? && members::is_member(&mut conn, g.id, actor).await?)
+    let leads = members::is_leader(&mut conn, g.id, actor).await?;
+    let members_can_invite = domain::members_can_invite(&mut conn, g.id).await?;
+    let is_member = members::is_member(&mut conn, g.id, actor).await?;
+    Ok(crate::auth::may_invite(actor_is_admin, leads, members_can_invite, is_member))
 }
 
 /// Whether the inviter may still invite to `g` now: an invitation is only as
@@ -117,7 +114,7 @@ async fn inviter_still_may(app: &App, g: &Group, inviter: u64) -> Result<bool, I
         .filter(|r| r.id == g.guild_id || held.contains(&r.id))
         .fold(0, |acc, r| acc | r.permissions);
     let perms = serenity::all::Permissions::from_bits_truncate(perms);
-    Ok(crate::auth::is_admin(app, g.guild_id, perms, &held).await?)
+    Ok(super::access::is_admin(app, g.guild_id, perms, &held).await?)
 }
 
 /// Whether the user is still in the server (asked of Discord).
@@ -297,8 +294,8 @@ pub async fn revoke(app: &App, guild_id: u64, id: i64, actor: u64, privileged: b
     let now = app.clock.now();
     let mut tx = app.pool.begin().await?;
     let inv = domain::lock(&mut tx, id).await?.filter(|i| i.guild_id == guild_id).ok_or(InviteError::NotFound)?;
-    let allowed = privileged || inv.inviter_id == actor || members::is_leader(&mut tx, inv.group_id, actor).await?;
-    if !allowed {
+    let leads = members::is_leader(&mut tx, inv.group_id, actor).await?;
+    if !crate::auth::may_revoke_invitation(privileged, inv.inviter_id == actor, leads) {
         return Err(InviteError::NotAllowedToRevoke);
     }
     if inv.status != Status::Pending {

@@ -44,6 +44,13 @@ pub enum Joined {
     AlreadyMember(Group),
 }
 
+/// The name of a group of this server, or "" when it is gone (for the
+/// texts of a join or leave that name it whatever happened).
+pub async fn group_name(app: &App, guild_id: u64, group_id: i64) -> Result<String, sqlx::Error> {
+    let mut conn = app.pool.acquire().await?;
+    Ok(group::get(&mut conn, guild_id, group_id).await?.map(|g| g.name).unwrap_or_default())
+}
+
 async fn load(conn: &mut PgConnection, guild_id: u64, group_id: i64) -> Result<Group, MembershipError> {
     group::get(conn, guild_id, group_id).await?.ok_or(MembershipError::NoGroup)
 }
@@ -240,10 +247,8 @@ pub async fn leave(app: &App, guild_id: u64, user_id: u64, group_id: i64) -> Res
 
 /// Whether `actor` may moderate the group: one of its leaders, or an admin.
 pub async fn may_moderate(app: &App, g: &Group, actor_id: u64, actor_is_admin: bool) -> Result<bool, sqlx::Error> {
-    if actor_is_admin {
-        return Ok(true);
-    }
-    membership::is_leader(&mut *app.pool.acquire().await?, g.id, actor_id).await
+    let leads = membership::is_leader(&mut *app.pool.acquire().await?, g.id, actor_id).await?;
+    Ok(crate::auth::may_moderate(actor_is_admin, leads))
 }
 
 /// A leader (or admin) removes a member, with a reason, optionally banning them.

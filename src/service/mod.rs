@@ -6,6 +6,7 @@
 //! Invariant: no poise here; commands and components call these functions
 //! and render their results.
 
+pub mod access;
 pub mod audit;
 pub mod config;
 pub mod deliveries;

@@ -80,6 +80,22 @@ async fn load(app: &App, guild_id: u64, id: i64) -> Result<Request, RequestError
     domain::get(&mut *app.pool.acquire().await?, guild_id, id).await?.ok_or(RequestError::NotFound)
 }
 
+/// What Discord tells us about a requester: account age from the id's
+/// snowflake, days in the server from the member's `joined_at`, roles; ages
+/// as of `now` (the app's clock).
+pub fn applicant(
+    user: &serenity::all::User,
+    member: Option<&serenity::all::Member>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Applicant {
+    let joined = member.and_then(|m| m.joined_at).and_then(|t| chrono::DateTime::from_timestamp(t.unix_timestamp(), 0));
+    Applicant {
+        account_age_days: domain::days_since(domain::snowflake_time(user.id.get()), now),
+        days_in_server: joined.map(|t| domain::days_since(t, now)).unwrap_or(0),
+        role_ids: member.map(|m| m.roles.iter().map(|r| r.get()).collect()).unwrap_or_default(),
+    }
+}
+
 /// `/request-join` and the *Send request to join* button: every automatic
 /// check first, then one pending request per member per group, then the card.
 pub async fn request(
@@ -315,7 +331,7 @@ pub async fn privileged_in(app: &App, guild_id: u64, user_id: u64) -> Result<boo
         Err(e) => return Err(RequestError::Discord(e)),
     };
     let perms = serenity::all::Permissions::from_bits_truncate(perms);
-    Ok(perms.manage_roles() || crate::auth::is_admin(app, guild_id, perms, &roles).await?)
+    Ok(super::access::decides_any_request(app, guild_id, perms, &roles).await?)
 }
 
 /// Whether `user_id` leads the group of request `id` (a DM press by one of
@@ -327,7 +343,8 @@ pub async fn leads_group_of(app: &App, r: &Request, user_id: u64) -> Result<bool
 /// Whether `actor` may decide the group's requests: one of its leaders now,
 /// or someone with Manage Roles or an admin (`privileged`).
 async fn may_decide(app: &App, group_id: i64, actor: u64, privileged: bool) -> Result<bool, sqlx::Error> {
-    Ok(privileged || crate::domain::membership::is_leader(&mut *app.pool.acquire().await?, group_id, actor).await?)
+    let leads = crate::domain::membership::is_leader(&mut *app.pool.acquire().await?, group_id, actor).await?;
+    Ok(crate::auth::may_decide_request(privileged, leads))
 }
 
 /// The request, if it is still pending and `actor` may decide it (before
@@ -383,7 +400,8 @@ pub async fn approve(app: &App, guild_id: u64, id: i64, actor: u64, privileged: 
         return Err(RequestError::NotAllowed);
     }
     let (mut tx, r) = lock(app, guild_id, id).await?;
-    if !privileged && !crate::domain::membership::is_leader(&mut tx, r.group_id, actor).await? {
+    let leads = crate::domain::membership::is_leader(&mut tx, r.group_id, actor).await?;
+    if !crate::auth::may_decide_request(privileged, leads) {
         return Err(RequestError::NotAllowed);
     }
     if r.status != Status::Pending {
@@ -434,7 +452,8 @@ pub async fn deny(
         return Err(RequestError::NotAllowed);
     }
     let (mut tx, r) = lock(app, guild_id, id).await?;
-    if !privileged && !crate::domain::membership::is_leader(&mut tx, r.group_id, actor).await? {
+    let leads = crate::domain::membership::is_leader(&mut tx, r.group_id, actor).await?;
+    if !crate::auth::may_decide_request(privileged, leads) {
         return Err(RequestError::NotAllowed);
     }
     if !domain::close(&mut tx, id, Status::Denied, Some(actor), reason, app.clock.now()).await? {

@@ -1,7 +1,7 @@
 //! The audit trail (A2), a page at a time: one line per entry with its time,
 //! actor, action, subject, group and reason.
 
-use crate::components::CustomId;
+use crate::custom_id::CustomId;
 use crate::domain::audit::Recorded;
 use crate::service::audit::AuditPage;
 use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter};

@@ -50,18 +50,18 @@ pub fn render(s: &Settings, guild_id: u64) -> CreateEmbed {
         .field("Guidelines", guidelines, false)
 }
 
+/// The guidelines form's one text field (read back by `components::admin`).
+pub const GUIDELINES_FIELD: &str = "text";
+
 /// The form in which an admin edits the guidelines, filled in with the
-/// current text. Its one field is `components::admin::GUIDELINES_FIELD`.
+/// current text. Its one field is `GUIDELINES_FIELD`.
 pub fn guidelines_modal(custom_id: &str, current: &Guidelines) -> CreateModal {
-    let mut input = CreateInputText::new(
-        InputTextStyle::Paragraph,
-        "Guidelines members accept before joining",
-        crate::components::admin::GUIDELINES_FIELD,
-    )
-    .required(true)
-    .min_length(1)
-    .max_length(GUIDELINES_MAX as u16)
-    .placeholder("Be kind. Stay on topic. No spam or self-promotion.");
+    let mut input =
+        CreateInputText::new(InputTextStyle::Paragraph, "Guidelines members accept before joining", GUIDELINES_FIELD)
+            .required(true)
+            .min_length(1)
+            .max_length(GUIDELINES_MAX as u16)
+            .placeholder("Be kind. Stay on topic. No spam or self-promotion.");
     if !current.text.is_empty() {
         input = input.value(current.text.clone());
     }

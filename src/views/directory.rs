@@ -1,6 +1,6 @@
 //! The group directory (G4), a page at a time.
 
-use crate::components::CustomId;
+use crate::custom_id::CustomId;
 use crate::domain::group::{Bucket, Listed, Visibility};
 use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter};
 

@@ -1,6 +1,6 @@
 //! The confirmation of `/group delete` (G2) and what it says afterwards.
 
-use crate::components::CustomId;
+use crate::custom_id::CustomId;
 use crate::domain::group::Group;
 use serenity::all::{ButtonStyle, CreateActionRow, CreateButton};
 

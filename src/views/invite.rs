@@ -4,7 +4,7 @@
 
 use super::group_page::{self, View};
 use super::{clip, relative, when};
-use crate::components::CustomId;
+use crate::custom_id::CustomId;
 use crate::domain::invite::{Invitation, Limits, Status};
 use crate::service::invite::Listing;
 use crate::service::membership::PageFacts;

@@ -4,10 +4,13 @@
 
 use super::group_page::View;
 use super::{clip, when, FIELD_MAX};
-use crate::components::CustomId;
-use crate::domain::group::Group;
+use crate::custom_id::CustomId;
+use crate::domain::group::{Bucket, Group};
 use crate::domain::lead::{Application, Status, Target};
-use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter};
+use serenity::all::{
+    ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter, CreateInputText, CreateModal,
+    InputTextStyle,
+};
 
 fn what(a: &Application) -> String {
     match &a.target {
@@ -186,4 +189,45 @@ pub fn leaderless_flag(g: &Group) -> String {
         "**{}** has no active leader any more. Make someone a leader with `/group leader add`, or wait for applications (`/lead pending`).",
         g.name
     )
+}
+
+// The `/lead apply` forms and their field ids (read back by `components::lead`).
+
+/// Field ids of the forms.
+pub const NAME: &str = "name";
+pub const DESCRIPTION: &str = "description";
+pub const MOTIVATION: &str = "motivation";
+pub const EXPERIENCE: &str = "experience";
+pub const HOURS: &str = "hours";
+pub const REASON: &str = "reason";
+
+/// One text input of a form.
+pub fn input(id: &str, label: &str, style: InputTextStyle, max: u16, required: bool) -> CreateActionRow {
+    CreateActionRow::InputText(CreateInputText::new(style, label, id).max_length(max).required(required))
+}
+
+fn answer_inputs() -> Vec<CreateActionRow> {
+    vec![
+        input(MOTIVATION, "Why do you want to lead it?", InputTextStyle::Paragraph, 1000, true),
+        input(EXPERIENCE, "Your experience leading or moderating", InputTextStyle::Paragraph, 1000, true),
+        input(HOURS, "Hours per week you can give (1-168)", InputTextStyle::Short, 3, true),
+    ]
+}
+
+/// The form to lead an existing group (3 inputs).
+pub fn apply_form(group: i64, group_name: &str) -> CreateModal {
+    let title: String = format!("Lead {group_name}").chars().take(45).collect();
+    CreateModal::new(CustomId::LeadApplyForm { group }.encode(), title).components(answer_inputs())
+}
+
+/// The form to propose a new group (5 inputs: Discord's maximum; the bucket
+/// was chosen as a command option).
+pub fn propose_form(bucket: Bucket) -> CreateModal {
+    let mut rows = vec![
+        input(NAME, "Name of the new group", InputTextStyle::Short, 100, true),
+        input(DESCRIPTION, "What the group is about", InputTextStyle::Paragraph, 1000, false),
+    ];
+    rows.extend(answer_inputs());
+    CreateModal::new(CustomId::LeadProposeForm { bucket }.encode(), format!("Propose a group in {}", bucket.label()))
+        .components(rows)
 }

@@ -3,7 +3,7 @@
 //! *Unsubscribe from all* (behind a confirmation).
 
 use super::group_page::View;
-use crate::components::CustomId;
+use crate::custom_id::CustomId;
 use crate::domain::subscription::{Item, Kind};
 use serenity::all::{
     ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter, CreateSelectMenu, CreateSelectMenuKind,

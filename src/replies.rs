@@ -1,0 +1,144 @@
+//! Every answer to an interaction, in one place: ephemeral and pinging
+//! nobody unless it updates the message pressed. Slash commands answer
+//! through poise's `Context`; buttons, selects and modals through their
+//! serenity interaction. What a person reads for an error is
+//! `error::message_for`, for both.
+
+use crate::discord::no_pings;
+use crate::types::{Context, Error};
+use crate::views::group_page::View;
+use poise::CreateReply;
+use serenity::all::{
+    ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateInteractionResponseMessage,
+    EditInteractionResponse, ModalInteraction,
+};
+
+// Slash commands.
+
+/// An ephemeral text reply to a command.
+pub async fn say(ctx: Context<'_>, text: impl Into<String>) -> Result<(), Error> {
+    ctx.send(CreateReply::default().content(text).ephemeral(true).allowed_mentions(no_pings())).await?;
+    Ok(())
+}
+
+/// A rendered view as an ephemeral reply to a command.
+pub async fn send_view(ctx: Context<'_>, view: View) -> Result<(), Error> {
+    let mut reply = CreateReply::default().ephemeral(true).allowed_mentions(no_pings()).components(view.components);
+    if !view.content.is_empty() {
+        reply = reply.content(view.content);
+    }
+    for e in view.embeds {
+        reply = reply.embed(e);
+    }
+    ctx.send(reply).await?;
+    Ok(())
+}
+
+/// An ephemeral "Error: ..." reply to a command; a failure to send it is
+/// logged.
+pub async fn refuse_command(ctx: Context<'_>, msg: &str) {
+    let reply = CreateReply::default().content(format!("Error: {msg}")).ephemeral(true).allowed_mentions(no_pings());
+    if let Err(e) = ctx.send(reply).await {
+        tracing::warn!(error = %e, "could not send an error reply");
+    }
+}
+
+// Buttons and selects.
+
+/// An ephemeral "Error: ..." answer to a press.
+pub async fn refuse(ctx: &SerenityContext, i: &ComponentInteraction, msg: &str) -> Result<(), Error> {
+    let r = CreateInteractionResponseMessage::new()
+        .content(format!("Error: {msg}"))
+        .ephemeral(true)
+        .allowed_mentions(no_pings());
+    i.create_response(&ctx.http, CreateInteractionResponse::Message(r)).await?;
+    Ok(())
+}
+
+/// Acknowledge a press at once with an ephemeral "thinking" message.
+pub async fn defer(ctx: &SerenityContext, i: &ComponentInteraction) -> Result<(), Error> {
+    i.create_response(
+        &ctx.http,
+        CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Fill in the deferred answer (or the message being updated) with a view.
+pub async fn edit(ctx: &SerenityContext, i: &ComponentInteraction, view: View) -> Result<(), Error> {
+    i.edit_response(
+        &ctx.http,
+        EditInteractionResponse::new()
+            .content(view.content)
+            .embeds(view.embeds)
+            .components(view.components)
+            .allowed_mentions(no_pings()),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Fill in the deferred answer with text only.
+pub async fn edit_text(ctx: &SerenityContext, i: &ComponentInteraction, text: String) -> Result<(), Error> {
+    i.edit_response(&ctx.http, EditInteractionResponse::new().content(text).allowed_mentions(no_pings())).await?;
+    Ok(())
+}
+
+/// Replace the message pressed with a view.
+pub async fn update(ctx: &SerenityContext, i: &ComponentInteraction, view: View) -> Result<(), Error> {
+    let r = CreateInteractionResponseMessage::new()
+        .content(view.content)
+        .embeds(view.embeds)
+        .components(view.components)
+        .allowed_mentions(no_pings());
+    i.create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(r)).await?;
+    Ok(())
+}
+
+/// A press whose handler failed: the deferred answer is filled in if there
+/// is one (rather than leave the member looking at "thinking..."),
+/// otherwise answered now. Editing first never risks a second initial
+/// response.
+pub async fn component_failed(ctx: &SerenityContext, i: &ComponentInteraction, e: &Error) {
+    let msg = crate::error::message_for(e);
+    let edit = EditInteractionResponse::new().content(format!("Error: {msg}")).allowed_mentions(no_pings());
+    if i.edit_response(&ctx.http, edit).await.is_err() {
+        let _ = refuse(ctx, i, &msg).await;
+    }
+}
+
+// Modal submits.
+
+/// An ephemeral answer to a modal submit (the text as given: callers write
+/// "Error: " themselves when it is one).
+pub async fn modal_reply(ctx: &SerenityContext, m: &ModalInteraction, msg: &str) -> Result<(), Error> {
+    let r = CreateInteractionResponseMessage::new().content(msg).ephemeral(true).allowed_mentions(no_pings());
+    m.create_response(&ctx.http, CreateInteractionResponse::Message(r)).await?;
+    Ok(())
+}
+
+/// Acknowledge a modal submit at once with an ephemeral "thinking" message.
+pub async fn defer_modal(ctx: &SerenityContext, m: &ModalInteraction) -> Result<(), Error> {
+    m.create_response(
+        &ctx.http,
+        CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Fill in a modal's deferred answer.
+pub async fn edit_modal(ctx: &SerenityContext, m: &ModalInteraction, msg: String) -> Result<(), Error> {
+    m.edit_response(&ctx.http, EditInteractionResponse::new().content(msg).allowed_mentions(no_pings())).await?;
+    Ok(())
+}
+
+/// A modal submit whose handler failed (see `component_failed`).
+pub async fn modal_failed(ctx: &SerenityContext, m: &ModalInteraction, e: &Error) {
+    let msg = format!("Error: {}", crate::error::message_for(e));
+    let edit = EditInteractionResponse::new().content(msg.clone()).allowed_mentions(no_pings());
+    if m.edit_response(&ctx.http, edit).await.is_err() {
+        let _ = modal_reply(ctx, m, &msg).await;
+    }
+}
