@@ -381,28 +381,7 @@ pub async fn buckets(conn: &mut PgConnection, guild_id: u64) -> Result<Vec<(Buck
 }
 
 /// The server's newest full reconcile, of any kind, finished or not.
-pub async fn newest_run(conn: &mut PgConnection, guild_id: u64) -> Result<Option<Run>, sqlx::Error> {
-    let r = sqlx::query!(
-        "select id, trigger, actor_id, policy, started_at, finished_at, found, repaired, reported, failed, summary
-         from reconcile_runs where guild_id = $1 order by id desc limit 1",
-        db_id(guild_id)
-    )
-    .fetch_optional(conn)
-    .await?;
-    Ok(r.map(|r| Run {
-        id: r.id,
-        trigger: r.trigger,
-        actor_id: r.actor_id.map(snowflake),
-        policy: r.policy,
-        started_at: r.started_at,
-        finished_at: r.finished_at,
-        found: r.found,
-        repaired: r.repaired,
-        reported: r.reported,
-        failed: r.failed,
-        summary: r.summary,
-    }))
-}
+pub use super::reconcile::newest_run;
 
 /// The server's DM queue at `now`, and how many of its members have closed
 /// their DMs to the bot (someone is the server's when they follow something

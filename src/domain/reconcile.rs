@@ -829,12 +829,12 @@ pub async fn finish_run(
     Ok(())
 }
 
-/// The newest finished pass of the guild that applied its policy.
-pub async fn last_run(conn: &mut PgConnection, guild_id: u64) -> Result<Option<Run>, sqlx::Error> {
+/// The guild's newest full pass, of any kind (dry runs too), finished or
+/// not: what `/health` shows.
+pub async fn newest_run(conn: &mut PgConnection, guild_id: u64) -> Result<Option<Run>, sqlx::Error> {
     let r = sqlx::query!(
         "select id, trigger, actor_id, policy, started_at, finished_at, found, repaired, reported, failed, summary
-         from reconcile_runs where guild_id = $1 and trigger <> 'dry-run' and finished_at is not null
-         order by id desc limit 1",
+         from reconcile_runs where guild_id = $1 order by id desc limit 1",
         db_id(guild_id)
     )
     .fetch_optional(conn)
