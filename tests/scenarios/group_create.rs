@@ -47,12 +47,20 @@ async fn admin_creates_open_and_closed_groups_that_members_see_correctly() {
     let bot = sim.fake.actor(sim.fake.bot_user_id());
     assert!(bot.can_view(circle.id), "the bot keeps sight of closed channels");
 
+    // The roles were given by hand: Guildhall records the memberships (A5).
+    sim.wait_count(
+        "alice's two memberships",
+        &format!("select count(*) from memberships where user_id = {}", alice.user_id),
+        2,
+    )
+    .await;
+
     // The member lists both, with their badges.
     let list = alice.slash("groups", &[]).await;
     assert!(list.is_ephemeral());
     let text = list.text();
-    assert!(text.contains("**Rust** · 🔓 Open · 0 members"), "{text}");
-    assert!(text.contains("**Founders Circle** · 🔒 Closed · 0 members"), "{text}");
+    assert!(text.contains("**Rust** · 🔓 Open · 1 member"), "{text}");
+    assert!(text.contains("**Founders Circle** · 🔒 Closed · 1 member"), "{text}");
     assert!(text.find("Identity").unwrap() < text.find("Interest").unwrap(), "buckets in order: {text}");
 
     // Postgres recorded the groups and who made them.
