@@ -295,11 +295,6 @@ impl FakeDiscord {
         self.inner.world.lock().violations.clone()
     }
 
-    /// The violations so far, cleared (for a test that provokes one on purpose).
-    pub fn take_violations(&self) -> Vec<String> {
-        std::mem::take(&mut self.inner.world.lock().violations)
-    }
-
     /// Panics listing the violations, if any.
     pub fn assert_no_violations(&self) {
         let v = self.violations();

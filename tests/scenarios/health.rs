@@ -102,13 +102,7 @@ async fn a_role_above_the_bot_lost_manage_roles_and_a_deleted_channel_are_each_n
     // Under the report policy the bot only reports the deleted channel: wait for that.
     let reported = "select count(*) from audit_log
                     where action = 'reconcile.reported' and reason like '%channel of **Go** was deleted%'";
-    for _ in 0..200 {
-        if sim.count(reported).await > 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(sim.count(reported).await, 1, "the bot saw the channel go");
+    sim.wait_count("the bot saw the channel go", reported, 1).await;
 
     let text = health(&ada).await.text();
     assert!(text.contains("Found 3 problem(s)"), "{text}");

@@ -154,17 +154,8 @@ impl Sim {
     /// writes Postgres after its last call to Discord, so a wait on the fake's
     /// state can't see it: this polls the database instead.
     pub async fn wait_count(&self, what: &str, sql: &str, want: i64) {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
-        loop {
-            let n = self.count(sql).await;
-            if n == want {
-                return;
-            }
-            if tokio::time::Instant::now() > deadline {
-                panic!("timed out waiting for {what}: {sql} is {n}, not {want}");
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
+        let (done, n) = poll_until(|| self.count(sql), |n| *n == want).await;
+        assert!(done, "timed out waiting for {what}: {sql} is {n}, not {want}");
     }
 
     /// How many audit entries of `action` the server has.
@@ -262,22 +253,32 @@ impl Sim {
     /// Wait (up to 15 s) until Postgres and the guild agree; panics naming
     /// each difference that remains.
     pub async fn assert_consistent(&self) {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
-        loop {
-            let d = self.differences().await;
-            if d.is_empty() {
-                return;
-            }
-            if tokio::time::Instant::now() > deadline {
-                panic!("Postgres and Discord disagree:\n{}", d.join("\n"));
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
+        let (done, d) = poll_until(|| self.differences(), |d| d.is_empty()).await;
+        assert!(done, "Postgres and Discord disagree:\n{}", d.join("\n"));
     }
 
     /// The texts the bot posted in a channel, oldest first.
     pub fn texts_in(&self, channel: u64) -> Vec<String> {
         self.fake.with(|w| w.channel_messages(channel).iter().map(fake_discord::scenario::message_text).collect())
+    }
+}
+
+/// Read a value until `done` holds of it, for at most 15 s: whether it
+/// did, and the last value read. For what the bot writes to Postgres after
+/// its last call to Discord, which no change of the fake's state announces,
+/// so it is polled (every 25 ms).
+async fn poll_until<T, F, Fut>(mut read: F, done: impl Fn(&T) -> bool) -> (bool, T)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let v = read().await;
+        if done(&v) || tokio::time::Instant::now() > deadline {
+            return (done(&v), v);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
 }
 
