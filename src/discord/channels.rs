@@ -61,18 +61,7 @@ pub async fn survey(http: &DiscordHttp, guild_id: u64, bot_id: u64) -> Result<Se
     let guild = call(|| http.get_guild(GuildId::new(guild_id))).await?;
     let me = call(|| http.get_member(GuildId::new(guild_id), UserId::new(bot_id))).await?;
     let list = call(|| http.get_channels(GuildId::new(guild_id))).await?;
-    let mut roles: Vec<RoleFacts> = guild
-        .roles
-        .values()
-        .map(|r| RoleFacts {
-            id: r.id.get(),
-            guild_id,
-            name: r.name.clone(),
-            permissions: r.permissions.bits(),
-            position: r.position as i64,
-            managed: r.managed,
-        })
-        .collect();
+    let mut roles: Vec<RoleFacts> = guild.roles.values().map(|r| super::roles::facts(guild_id, r)).collect();
     roles.sort_by_key(|r| (r.position, r.id));
     let top = roles.iter().filter(|r| me.roles.iter().any(|m| m.get() == r.id)).max_by_key(|r| (r.position, r.id));
     let channels = list

@@ -7,17 +7,19 @@ use serenity::all::{GuildId, RoleId, UserId};
 /// Every role of a guild, as plain facts.
 pub async fn guild_roles(http: &DiscordHttp, guild_id: u64) -> Result<Vec<RoleFacts>, DiscordError> {
     let roles = call(|| http.get_guild_roles(GuildId::new(guild_id))).await?;
-    Ok(roles
-        .into_iter()
-        .map(|r| RoleFacts {
-            id: r.id.get(),
-            guild_id,
-            name: r.name.clone(),
-            permissions: r.permissions.bits(),
-            position: r.position as i64,
-            managed: r.managed,
-        })
-        .collect())
+    Ok(roles.iter().map(|r| facts(guild_id, r)).collect())
+}
+
+/// A serenity role as the plain facts the A3 rules take.
+pub fn facts(guild_id: u64, r: &serenity::all::Role) -> RoleFacts {
+    RoleFacts {
+        id: r.id.get(),
+        guild_id,
+        name: r.name.clone(),
+        permissions: r.permissions.bits(),
+        position: r.position as i64,
+        managed: r.managed,
+    }
 }
 
 /// The role ids a member holds (404 Unknown Member when they left).
