@@ -166,7 +166,8 @@ async fn provision_discord(
 }
 
 /// The bucket's category: the remembered one if it still exists, else a new
-/// one (journalled, and remembered in `tx`).
+/// one (journalled, and remembered in `tx`) with the bucket's group channels
+/// moved into it.
 pub(crate) async fn ensure_category(
     app: &App,
     guild_id: u64,
@@ -184,7 +185,23 @@ pub(crate) async fn ensure_category(
         .await
         .map_err(at(step))?;
     journal.push(Undo::DeleteChannel { channel_id: id });
+    let replaced = group::bucket_category(tx, guild_id, bucket).await?.is_some();
     group::set_bucket_category(tx, guild_id, bucket, id).await?;
+    if replaced {
+        // The old category was deleted, and Discord moved its channels out
+        // of it: the bucket's group channels go back in (A5), whoever
+        // noticed first (a create, an edit, or the reconciler).
+        let reason = format!("Guildhall: the {} category was made again", bucket.label());
+        for (group_id, ch) in group::channels_of_bucket(tx, guild_id, bucket).await? {
+            let edit = provision::ChannelEdit { name: None, topic: None, parent_id: Some(Some(id)) };
+            match provision::edit_channel(&app.http, ch, &edit, &reason).await {
+                Ok(()) => {}
+                // That channel went too; its own repair makes it in the new category.
+                Err(DiscordError::Unknown(..)) => info!(group_id, "a bucket channel is gone too"),
+                Err(e) => return Err(CreateError::Discord { step: "move the bucket's channels back", source: e }),
+            }
+        }
+    }
     Ok(id)
 }
 

@@ -367,9 +367,11 @@ pub async fn role_deleted(app: &App, guild_id: u64, role_id: u64) -> Result<Opti
     let mut tx = app.pool.begin().await?;
     group::lock_guild(&mut tx, guild_id).await?;
     let policy = rc::policy(&mut tx, guild_id).await?;
-    // Under the lock, ask Discord: a stale event or a pass's older snapshot
-    // of the roles must not make a role that exists again.
-    if roles::guild_roles(&app.http, guild_id).await?.iter().any(|r| r.id == role_id) {
+    let ours = rc::group_roles(&mut tx, guild_id).await?.iter().any(|g| g.role_id == role_id)
+        || rc::notify_roles(&mut tx, guild_id).await?.iter().any(|(_, r)| *r == role_id);
+    // Not ours: nothing to ask Discord. Ours: ask it under the lock, so a
+    // stale event or a pass's older snapshot never makes a role that exists.
+    if !ours || roles::guild_roles(&app.http, guild_id).await?.iter().any(|r| r.id == role_id) {
         return Ok(None);
     }
     if let Some(group_id) = rc::group_with_role(&mut tx, guild_id, role_id).await? {
@@ -477,7 +479,14 @@ fn access(g: &Group) -> Access {
 pub async fn regrant(app: &App, guild_id: u64, group_id: i64) -> Result<usize, BoxError> {
     let Some(g) = group_of(app, guild_id, group_id).await? else { return Ok(0) };
     let Some(role_id) = g.role_id else { return Ok(0) };
-    let members = rc::active_members(&mut *app.pool.acquire().await?, group_id).await?;
+    let mut conn = app.pool.acquire().await?;
+    // Finished already (a pass's finding can be older than the regrant it
+    // saw pending): handing it out again would undo later hand changes.
+    if !rc::group_roles(&mut conn, guild_id).await?.iter().any(|r| r.group_id == group_id && r.regrant_pending) {
+        return Ok(0);
+    }
+    let members = rc::active_members(&mut conn, group_id).await?;
+    drop(conn);
     let reason = format!("Guildhall: the role of \"{}\" was made again", g.name);
     let mut n = 0;
     for user in members {
@@ -564,7 +573,8 @@ pub async fn channel_deleted(
     let mut tx = app.pool.begin().await?;
     group::lock_guild(&mut tx, guild_id).await?;
     let policy = rc::policy(&mut tx, guild_id).await?;
-    if dg::channels(&app.http, guild_id).await?.iter().any(|c| c.id == channel_id) {
+    let ours = rc::expected_channels(&mut tx, guild_id).await?.iter().any(|(_, id)| *id == channel_id);
+    if !ours || dg::channels(&app.http, guild_id).await?.iter().any(|c| c.id == channel_id) {
         return Ok(None);
     }
     if let Some(group_id) = rc::group_with_channel(&mut tx, guild_id, channel_id).await? {
@@ -641,20 +651,10 @@ pub async fn channel_deleted(
         }
         let mut journal = Journal::default();
         let made = async {
-            let category = super::groups::ensure_category(app, guild_id, bucket, &mut tx, &mut journal)
+            // Makes it again and moves the bucket's channels back into it.
+            super::groups::ensure_category(app, guild_id, bucket, &mut tx, &mut journal)
                 .await
-                .map_err(|e| e.to_string())?;
-            let reason = format!("Guildhall: the {} category was deleted; made again", bucket.label());
-            for (gid, ch) in group::channels_of_bucket(&mut tx, guild_id, bucket).await.map_err(|e| e.to_string())? {
-                let edit = provision::ChannelEdit { name: None, topic: None, parent_id: Some(Some(category)) };
-                match provision::edit_channel(&app.http, ch, &edit, &reason).await {
-                    Ok(()) => {}
-                    // That channel went too; its own repair makes it in the new category.
-                    Err(DiscordError::Unknown(..)) => info!(group_id = gid, "a bucket channel is gone too"),
-                    Err(e) => return Err(e.to_string()),
-                }
-            }
-            Ok::<_, String>(category)
+                .map_err(|e| e.to_string())
         }
         .await;
         let category = match made {
