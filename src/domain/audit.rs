@@ -30,9 +30,51 @@ impl<'a> Entry<'a> {
         }
     }
 
+    /// `action` in a server, by nobody in particular yet: add who, to whom
+    /// and where with the methods below.
+    pub fn guild(guild_id: u64, action: &'a str) -> Entry<'a> {
+        Entry { guild_id, action, ..Default::default() }
+    }
+
+    /// Who acted.
+    pub fn actor(mut self, actor: u64) -> Entry<'a> {
+        self.actor_id = Some(actor);
+        self
+    }
+
+    /// Whom it concerns.
+    pub fn subject(mut self, subject: u64) -> Entry<'a> {
+        self.subject_id = Some(subject);
+        self
+    }
+
+    /// In which group.
+    pub fn group(mut self, group_id: i64) -> Entry<'a> {
+        self.group_id = Some(group_id);
+        self
+    }
+
+    /// In which group, if any.
+    pub fn in_group(mut self, group_id: Option<i64>) -> Entry<'a> {
+        self.group_id = group_id;
+        self
+    }
+
     /// With a reason (the person's own words, or what happened).
     pub fn because(mut self, reason: &'a str) -> Entry<'a> {
         self.reason = Some(reason);
+        self
+    }
+
+    /// With a reason, if there is one.
+    pub fn because_of(mut self, reason: Option<&'a str>) -> Entry<'a> {
+        self.reason = reason;
+        self
+    }
+
+    /// What changed, for admins to read.
+    pub fn detail(mut self, detail: &'a str) -> Entry<'a> {
+        self.detail = Some(detail);
         self
     }
 }
