@@ -30,6 +30,11 @@ pub fn may_decide_request(decides_any: bool, leads_group: bool) -> bool {
     decides_any || leads_group
 }
 
+/// Who may decide lead applications (L2): admins only.
+pub fn may_decide_lead(admin: bool) -> bool {
+    admin
+}
+
 /// Who may moderate a group (remove, ban, unban, its invitation policy):
 /// its leaders and admins.
 pub fn may_moderate(admin: bool, leads_group: bool) -> bool {

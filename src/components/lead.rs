@@ -102,11 +102,12 @@ pub async fn approve_button(
     application: i64,
 ) -> Result<(), Error> {
     let Some(guild) = i.guild_id.map(|g| g.get()) else { return refuse(ctx, i, "This only works in a server.").await };
-    if !access::member_is_admin(&data.app, guild, i.member.as_ref()).await? {
-        return refuse(ctx, i, crate::auth::NOT_ADMIN).await;
+    let privileged = access::member_is_admin(&data.app, guild, i.member.as_ref()).await?;
+    if let Err(e) = lead::decidable(&data.app, guild, application, privileged).await {
+        return refuse(ctx, i, &refusal::lead(e)?).await;
     }
     defer(ctx, i).await?;
-    let msg = match lead::approve(&data.app, guild, application, i.user.id.get()).await {
+    let msg = match lead::approve(&data.app, guild, application, i.user.id.get(), privileged).await {
         Ok(d) => decided_text(&d),
         Err(LeadError::NameExists) => {
             "Error: A group with the proposed name already exists now, so I created nothing. The application is still open: decline it with a reason (for example, suggest leading the existing group).".to_string()
@@ -124,12 +125,9 @@ pub async fn decline_button(
     application: i64,
 ) -> Result<(), Error> {
     let Some(guild) = i.guild_id.map(|g| g.get()) else { return refuse(ctx, i, "This only works in a server.").await };
-    if !access::member_is_admin(&data.app, guild, i.member.as_ref()).await? {
-        return refuse(ctx, i, crate::auth::NOT_ADMIN).await;
-    }
-    match lead::still_open(&data.app, guild, application).await {
-        Ok(_) => {}
-        Err(e) => return refuse(ctx, i, &refusal::lead(e)?).await,
+    let privileged = access::member_is_admin(&data.app, guild, i.member.as_ref()).await?;
+    if let Err(e) = lead::decidable(&data.app, guild, application, privileged).await {
+        return refuse(ctx, i, &refusal::lead(e)?).await;
     }
     let modal = CreateModal::new(CustomId::LeadDeclineForm { application }.encode(), "Decline the application")
         .components(vec![input(REASON, "Reason (sent to the applicant)", InputTextStyle::Paragraph, 1000, true)]);
@@ -147,7 +145,8 @@ pub async fn decline_submitted(
     let Some(guild) = m.guild_id.map(|g| g.get()) else {
         return modal_reply(ctx, m, "Error: This only works in a server.").await;
     };
-    if !access::member_is_admin(&data.app, guild, m.member.as_ref()).await? {
+    let privileged = access::member_is_admin(&data.app, guild, m.member.as_ref()).await?;
+    if !crate::auth::may_decide_lead(privileged) {
         return modal_reply(ctx, m, &format!("Error: {}", crate::auth::NOT_ADMIN)).await;
     }
     let reason = match domain::parse_reason(&field(m, REASON)) {
@@ -155,7 +154,7 @@ pub async fn decline_submitted(
         Err(e) => return modal_reply(ctx, m, &format!("Error: {e} The application is still open.")).await,
     };
     defer_modal(ctx, m).await?;
-    let msg = match lead::decline(&data.app, guild, application, m.user.id.get(), &reason).await {
+    let msg = match lead::decline(&data.app, guild, application, m.user.id.get(), privileged, &reason).await {
         Ok(d) => decided_text(&d),
         Err(e) => format!("Error: {}", refusal::lead(e)?),
     };

@@ -234,18 +234,6 @@ pub async fn get(conn: &mut PgConnection, id: i64) -> Result<Option<Invitation>,
     Ok(r.map(|r| to_invitation!(r)))
 }
 
-/// Lock an invitation's row for the rest of the transaction (deciders
-/// queue behind each other; the first decision wins).
-pub async fn lock(conn: &mut PgConnection, id: i64) -> Result<Option<Invitation>, sqlx::Error> {
-    let found = sqlx::query_scalar!("select id from invitations where id = $1 for update", id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    match found {
-        Some(_) => get(conn, id).await,
-        None => Ok(None),
-    }
-}
-
 /// The invitee's pending invitation to the group, if any.
 pub async fn pending_for(
     conn: &mut PgConnection,

@@ -289,22 +289,6 @@ pub async fn get(conn: &mut PgConnection, guild_id: u64, id: i64) -> Result<Opti
     Ok(r.map(Application::from))
 }
 
-/// Lock an application's row for the rest of the transaction, so a second
-/// decider waits and then sees the first decision.
-pub async fn lock(conn: &mut PgConnection, guild_id: u64, id: i64) -> Result<Option<Application>, sqlx::Error> {
-    let found = sqlx::query_scalar!(
-        "select id from lead_applications where guild_id = $1 and id = $2 for update",
-        db_id(guild_id),
-        id
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    match found {
-        Some(_) => get(conn, guild_id, id).await,
-        None => Ok(None),
-    }
-}
-
 /// A member's applications, newest first.
 pub async fn for_applicant(
     conn: &mut PgConnection,
@@ -380,16 +364,18 @@ pub async fn close(
     decided_by: u64,
     reason: Option<&str>,
     created_group_id: Option<i64>,
+    now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let closed = sqlx::query_scalar!(
         "update lead_applications
-         set status = $2, decided_by = $3, decided_at = now(), reason = $4, created_group_id = $5, updated_at = now()
+         set status = $2, decided_by = $3, decided_at = $6, reason = $4, created_group_id = $5, updated_at = now()
          where id = $1 and status = 'open' returning id",
         id,
         status as Status,
         db_id(decided_by),
         reason,
-        created_group_id
+        created_group_id,
+        now
     )
     .fetch_optional(conn)
     .await?;
@@ -501,8 +487,8 @@ mod tests {
         assert!(matches!(insert(&mut conn, 1, 5, &shouted, &answers()).await, Err(ApplyError::AlreadyOpen(_))));
 
         // once closed, a new one may be sent; only the first close counts
-        assert!(close(&mut conn, pid, Status::Withdrawn, 5, None, None).await.unwrap());
-        assert!(!close(&mut conn, pid, Status::Approved, 7, None, None).await.unwrap());
+        assert!(close(&mut conn, pid, Status::Withdrawn, 5, None, None, chrono::Utc::now()).await.unwrap());
+        assert!(!close(&mut conn, pid, Status::Approved, 7, None, None, chrono::Utc::now()).await.unwrap());
         let a = get(&mut conn, 1, pid).await.unwrap().unwrap();
         assert_eq!((a.status, a.decided_by), (Status::Withdrawn, Some(5)));
         insert(&mut conn, 1, 5, &shouted, &answers()).await.unwrap();

@@ -265,33 +265,6 @@ pub async fn get_any(conn: &mut PgConnection, id: i64) -> Result<Option<Request>
     Ok(r.map(|r| to_request!(r)))
 }
 
-/// Lock a request's row for the rest of the transaction, without waiting:
-/// `Err(Busy)` when another decider holds it (so deciders waiting for the
-/// first decision never hold pool connections).
-pub async fn try_lock(conn: &mut PgConnection, guild_id: u64, id: i64) -> Result<Option<Request>, LockError> {
-    let found = sqlx::query_scalar!(
-        "select id from join_requests where guild_id = $1 and id = $2 for update nowait",
-        db_id(guild_id),
-        id
-    )
-    .fetch_optional(&mut *conn)
-    .await;
-    match found {
-        Ok(Some(_)) => Ok(get(conn, guild_id, id).await?),
-        Ok(None) => Ok(None),
-        Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("55P03") => Err(LockError::Busy),
-        Err(e) => Err(LockError::Db(e)),
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum LockError {
-    #[error("the row is locked by another transaction")]
-    Busy,
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-}
-
 /// The member's pending request for a group, if any.
 pub async fn pending_for(conn: &mut PgConnection, group_id: i64, user_id: u64) -> Result<Option<Request>, sqlx::Error> {
     let r =

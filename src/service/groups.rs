@@ -52,57 +52,79 @@ struct Sources {
 /// channel with its overwrites, and an audit entry; all or nothing.
 pub async fn create(app: &App, new: &NewGroup) -> Result<group::Group, CreateError> {
     let mut tx = app.pool.begin().await?;
-    group::lock_guild(&mut tx, new.guild_id).await?;
-    let group_id = group::insert(&mut tx, new).await?;
-    finish(app, tx, new, group_id, Sources::default(), "group.create").await
+    let mut journal = Journal::default();
+    let made = create_in(app, &mut tx, new, &mut journal).await;
+    finish(app, tx, made, journal, new, "group.create").await
 }
 
-/// Make the Discord side of a group inserted in `tx` (taking over what
-/// `src` names), then attach it, audit and commit; or undo everything.
+/// [`create`] in the caller's transaction (a lead application's approval
+/// makes the proposed group and its leader as one unit); Discord changes
+/// journalled. Returns the new group's id; after the commit, call
+/// [`made_in`].
+pub(crate) async fn create_in(
+    app: &App,
+    tx: &mut sqlx::PgConnection,
+    new: &NewGroup,
+    journal: &mut Journal,
+) -> Result<i64, CreateError> {
+    group::lock_guild(tx, new.guild_id).await?;
+    let group_id = group::insert(tx, new).await?;
+    make_in(app, tx, new, group_id, Sources::default(), "group.create", journal).await?;
+    Ok(group_id)
+}
+
+/// Commit what `made` did in `tx` (or undo it and its Discord changes).
 async fn finish(
     app: &App,
-    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    made: Result<i64, CreateError>,
+    journal: Journal,
     new: &NewGroup,
-    group_id: i64,
-    src: Sources,
     action: &'static str,
 ) -> Result<group::Group, CreateError> {
-    let mut journal = Journal::default();
-    let result = async {
-        let (role_id, channel_id) = provision_discord(app, new, &src, &mut tx, &mut journal).await?;
-        group::attach_discord(&mut tx, group_id, role_id, channel_id).await?;
-        if !src.holders.is_empty() {
-            group::import_members(&mut tx, group_id, &src.holders).await?;
-        }
-        audit::record(
-            &mut tx,
-            &audit::Entry {
-                guild_id: new.guild_id,
-                actor_id: Some(new.created_by),
-                group_id: Some(group_id),
-                action,
-                ..Default::default()
-            },
-        )
-        .await?;
-        Ok::<_, CreateError>(())
-    }
-    .await;
-    let result = match result {
-        Ok(()) => tx.commit().await.map_err(CreateError::from),
+    let committed = match made {
+        Ok(group_id) => tx.commit().await.map(|()| group_id).map_err(CreateError::from),
         Err(e) => {
             drop(tx);
             Err(e)
         }
     };
-    if let Err(e) = result {
-        journal.undo(app, "Guildhall: undoing a group creation that failed").await;
-        return Err(e);
-    }
+    let group_id = match committed {
+        Ok(id) => id,
+        Err(e) => {
+            journal.undo(app, "Guildhall: undoing a group creation that failed").await;
+            return Err(e);
+        }
+    };
     info!(group_id, guild_id = new.guild_id, action, "group made");
-    super::directory::refresh(app, new.guild_id).await;
+    made_in(app, new.guild_id).await;
     let mut conn = app.pool.acquire().await?;
     Ok(group::get(&mut conn, new.guild_id, group_id).await?.expect("group just committed"))
+}
+
+/// After a new group committed: the directory lists it.
+pub(crate) async fn made_in(app: &App, guild_id: u64) {
+    super::directory::refresh(app, guild_id).await;
+}
+
+/// Make the Discord side of a group inserted in `tx` (taking over what
+/// `src` names), then attach it and audit; Discord changes journalled.
+async fn make_in(
+    app: &App,
+    tx: &mut sqlx::PgConnection,
+    new: &NewGroup,
+    group_id: i64,
+    src: Sources,
+    action: &'static str,
+    journal: &mut Journal,
+) -> Result<(), CreateError> {
+    let (role_id, channel_id) = provision_discord(app, new, &src, tx, journal).await?;
+    group::attach_discord(tx, group_id, role_id, channel_id).await?;
+    if !src.holders.is_empty() {
+        group::import_members(tx, group_id, &src.holders).await?;
+    }
+    audit::record(tx, &audit::Entry::guild(new.guild_id, action).actor(new.created_by).group(group_id)).await?;
+    Ok(())
 }
 
 async fn provision_discord(
@@ -281,7 +303,9 @@ pub async fn adopt(app: &App, new: &NewGroup, what: Adoption) -> Result<Adopted,
         LinkError::Db(e) => e.into(),
     })?;
     let imported = src.holders.len();
-    let group = finish(app, tx, new, group_id, src, "group.adopt").await?;
+    let mut journal = Journal::default();
+    let made = make_in(app, &mut tx, new, group_id, src, "group.adopt", &mut journal).await.map(|()| group_id);
+    let group = finish(app, tx, made, journal, new, "group.adopt").await?;
     Ok(Adopted { group, imported })
 }
 

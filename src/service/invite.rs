@@ -7,6 +7,8 @@
 //! one. Every outcome reaches the inviter by DM (closed DMs: recorded, shown
 //! in `/invites`) and is audited.
 
+use super::decision::{self, Audit, Decidable, Verdict};
+use super::journal::Journal;
 use super::membership::{self, MembershipError};
 use super::App;
 use crate::discord::{review, roles, DiscordError};
@@ -15,6 +17,7 @@ use crate::domain::invite::{self as domain, Invitation, Limits, Status};
 use crate::domain::{audit, membership as members, settings};
 use crate::views::invite as view;
 use chrono::{DateTime, Duration, Utc};
+use sqlx::PgConnection;
 use tracing::{info, warn};
 
 #[derive(Debug, thiserror::Error)]
@@ -215,101 +218,190 @@ pub async fn own(app: &App, id: i64, user: u64) -> Result<Invitation, InviteErro
     Ok(inv)
 }
 
+impl Decidable for Invitation {
+    const TABLE: &'static str = "invitations";
+    const NOUN: &'static str = "invitation";
+    type Error = InviteError;
+    type Outcome = Decided;
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn guild_id(&self) -> u64 {
+        self.guild_id
+    }
+
+    fn is_open(&self, now: DateTime<Utc>) -> bool {
+        Invitation::is_open(self, now)
+    }
+
+    /// By id; a press in a DM carries no server, one in a server must be
+    /// that server's.
+    async fn get(conn: &mut PgConnection, guild: Option<u64>, id: i64) -> Result<Option<Self>, sqlx::Error> {
+        Ok(domain::get(conn, id).await?.filter(|i| guild.is_none_or(|g| g == i.guild_id)))
+    }
+
+    fn not_found() -> InviteError {
+        InviteError::NotFound
+    }
+
+    fn no_longer_open(self) -> InviteError {
+        InviteError::NoLongerOpen(Box::new(self))
+    }
+
+    async fn announce(app: &App, inv: Invitation, _tell: bool) -> Result<Decided, InviteError> {
+        finish(app, inv.id).await
+    }
+}
+
+/// The invitee answers: *Accept* (`accept`) or *Decline*.
+struct Answer {
+    invitee: u64,
+    accept: bool,
+}
+
+impl Verdict<Invitation> for Answer {
+    fn actor(&self) -> Option<u64> {
+        Some(self.invitee)
+    }
+
+    async fn may_decide(&self, _conn: &mut PgConnection, inv: &Invitation) -> Result<bool, InviteError> {
+        Ok(inv.invitee_id == self.invitee)
+    }
+
+    fn refused(&self) -> InviteError {
+        InviteError::NotYours
+    }
+
+    /// Accepting: only while they are in the server and not banned, while
+    /// the inviter may still invite, behind the guidelines gate; then
+    /// admitted as a join is (a closed group needs no request).
+    async fn apply(
+        &self,
+        app: &App,
+        tx: &mut PgConnection,
+        inv: &Invitation,
+        now: DateTime<Utc>,
+        journal: &mut Journal,
+    ) -> Result<Audit, InviteError> {
+        let user = self.invitee;
+        let reason = Some(format!("invitation {} from <@{}>", inv.id, inv.inviter_id));
+        if !self.accept {
+            domain::close(tx, inv.id, Status::Declined, Some(user), now).await?;
+            return Ok(Audit { action: "invite.decline", subject: Some(user), group: Some(inv.group_id), reason });
+        }
+        let g = group::get(tx, inv.guild_id, inv.group_id).await?.ok_or(InviteError::NoGroup)?;
+        if g.archived {
+            return Err(InviteError::Archived(g.name));
+        }
+        if members::is_banned(tx, g.id, user).await? {
+            return Err(InviteError::Banned(g.name));
+        }
+        if !inviter_still_may(app, &g, inv.inviter_id).await? {
+            return Err(InviteError::InviterNoLongerMay { group: g.name, inviter: inv.inviter_id });
+        }
+        if !members::is_member(tx, g.id, user).await? {
+            if !in_server(app, g.guild_id, user).await? {
+                return Err(InviteError::NotInServer);
+            }
+            if let Some(gl) = membership::pending_guidelines(app, g.guild_id, user).await? {
+                return Err(InviteError::NeedsGuidelines(gl, Box::new(inv.clone())));
+            }
+            if let Err(e) = membership::admit_in(app, tx, &g, user, user, "membership.invite_accepted", journal).await {
+                warn!(invitation = inv.id, group_id = g.id, error = %e, "invitee could not be admitted");
+                return Err(InviteError::Admit(e));
+            }
+        }
+        domain::close(tx, inv.id, Status::Accepted, Some(user), now).await?;
+        Ok(Audit { action: "invite.accept", subject: Some(user), group: Some(g.id), reason })
+    }
+
+    async fn failed(&self, app: &App, inv: &Invitation, e: &InviteError) {
+        let InviteError::Admit(e) = e else { return };
+        if let Ok(Some(g)) =
+            async { group::get(&mut *app.pool.acquire().await?, inv.guild_id, inv.group_id).await }.await
+        {
+            membership::grant_failed(app, &g, self.invitee, self.invitee, e).await;
+        }
+    }
+
+    /// A pending request of theirs to the group is settled: they are in.
+    async fn after(&self, app: &App, inv: &Invitation) {
+        if !self.accept {
+            return;
+        }
+        let g = match app.pool.acquire().await {
+            Ok(mut conn) => group::get(&mut conn, inv.guild_id, inv.group_id).await,
+            Err(e) => Err(e),
+        };
+        match g {
+            Ok(Some(g)) => {
+                membership::admitted(app, &g, self.invitee).await;
+                let note = format!("Joined through <@{}>'s invitation #{} instead.", inv.inviter_id, inv.id);
+                super::request::settle_joined_otherwise(app, &g, self.invitee, &note).await;
+            }
+            Ok(None) => {}
+            Err(e) => warn!(invitation = inv.id, error = %e, "could not read the group of an accepted invitation"),
+        }
+    }
+}
+
+/// *Revoke*: its inviter, the group's leaders, admins (`privileged`).
+struct Revoke {
+    actor: u64,
+    privileged: bool,
+}
+
+impl Verdict<Invitation> for Revoke {
+    fn actor(&self) -> Option<u64> {
+        Some(self.actor)
+    }
+
+    async fn may_decide(&self, conn: &mut PgConnection, inv: &Invitation) -> Result<bool, InviteError> {
+        let leads = members::is_leader(conn, inv.group_id, self.actor).await?;
+        Ok(crate::auth::may_revoke_invitation(self.privileged, inv.inviter_id == self.actor, leads))
+    }
+
+    fn refused(&self) -> InviteError {
+        InviteError::NotAllowedToRevoke
+    }
+
+    async fn apply(
+        &self,
+        _app: &App,
+        tx: &mut PgConnection,
+        inv: &Invitation,
+        now: DateTime<Utc>,
+        _journal: &mut Journal,
+    ) -> Result<Audit, InviteError> {
+        domain::close(tx, inv.id, Status::Revoked, Some(self.actor), now).await?;
+        Ok(Audit {
+            action: "invite.revoke",
+            subject: Some(inv.invitee_id),
+            group: Some(inv.group_id),
+            reason: Some(format!("invitation {} from <@{}>", inv.id, inv.inviter_id)),
+        })
+    }
+}
+
 /// *Accept*: only the invitee, only while pending and unexpired, only while
 /// they are in the server and not banned; behind the guidelines gate; then
 /// admitted as a join is (a closed group needs no request). The row stays
 /// locked meanwhile, so a concurrent revoke or a double click waits.
 pub async fn accept(app: &App, id: i64, user: u64) -> Result<Decided, InviteError> {
-    let now = app.clock.now();
-    let mut tx = app.pool.begin().await?;
-    let inv = domain::lock(&mut tx, id).await?.ok_or(InviteError::NotFound)?;
-    if inv.invitee_id != user {
-        return Err(InviteError::NotYours);
-    }
-    if !inv.is_open(now) {
-        return Err(InviteError::NoLongerOpen(Box::new(inv)));
-    }
-    let g = group::get(&mut tx, inv.guild_id, inv.group_id).await?.ok_or(InviteError::NoGroup)?;
-    if g.archived {
-        return Err(InviteError::Archived(g.name));
-    }
-    if members::is_banned(&mut tx, g.id, user).await? {
-        return Err(InviteError::Banned(g.name));
-    }
-    if !inviter_still_may(app, &g, inv.inviter_id).await? {
-        return Err(InviteError::InviterNoLongerMay { group: g.name, inviter: inv.inviter_id });
-    }
-    let already = members::is_member(&mut tx, g.id, user).await?;
-    if !already {
-        if !in_server(app, g.guild_id, user).await? {
-            return Err(InviteError::NotInServer);
-        }
-        if let Some(gl) = membership::pending_guidelines(app, g.guild_id, user).await? {
-            return Err(InviteError::NeedsGuidelines(gl, Box::new(inv)));
-        }
-        if let Err(e) = membership::admit_invited(app, &g, user).await {
-            warn!(invitation = id, group_id = g.id, error = %e, "invitee could not be admitted");
-            return Err(InviteError::Admit(e));
-        }
-    }
-    domain::close(&mut tx, id, Status::Accepted, Some(user), now).await?;
-    audit::record(
-        &mut tx,
-        &audit::Entry::of(g.guild_id, g.id, user, user, "invite.accept")
-            .because(&format!("invitation {id} from <@{}>", inv.inviter_id)),
-    )
-    .await?;
-    tx.commit().await?;
-    info!(invitation = id, group_id = g.id, user, "invitation accepted");
-    let note = format!("Joined through <@{}>'s invitation #{id} instead.", inv.inviter_id);
-    super::request::settle_joined_otherwise(app, &g, user, &note).await;
-    finish(app, id).await
+    decision::decide(app, None, id, &Answer { invitee: user, accept: true }).await
 }
 
 /// *Decline*: only the invitee, only while pending.
 pub async fn decline(app: &App, id: i64, user: u64) -> Result<Decided, InviteError> {
-    let now = app.clock.now();
-    let mut tx = app.pool.begin().await?;
-    let inv = domain::lock(&mut tx, id).await?.ok_or(InviteError::NotFound)?;
-    if inv.invitee_id != user {
-        return Err(InviteError::NotYours);
-    }
-    if !inv.is_open(now) {
-        return Err(InviteError::NoLongerOpen(Box::new(inv)));
-    }
-    domain::close(&mut tx, id, Status::Declined, Some(user), now).await?;
-    audit::record(
-        &mut tx,
-        &audit::Entry::of(inv.guild_id, inv.group_id, user, user, "invite.decline")
-            .because(&format!("invitation {id} from <@{}>", inv.inviter_id)),
-    )
-    .await?;
-    tx.commit().await?;
-    finish(app, id).await
+    decision::decide(app, None, id, &Answer { invitee: user, accept: false }).await
 }
 
 /// Revoke a pending invitation: its inviter, the group's leaders, admins
 /// (`privileged`). The invitee's card then says so and *Accept* refuses.
 pub async fn revoke(app: &App, guild_id: u64, id: i64, actor: u64, privileged: bool) -> Result<Decided, InviteError> {
-    let now = app.clock.now();
-    let mut tx = app.pool.begin().await?;
-    let inv = domain::lock(&mut tx, id).await?.filter(|i| i.guild_id == guild_id).ok_or(InviteError::NotFound)?;
-    let leads = members::is_leader(&mut tx, inv.group_id, actor).await?;
-    if !crate::auth::may_revoke_invitation(privileged, inv.inviter_id == actor, leads) {
-        return Err(InviteError::NotAllowedToRevoke);
-    }
-    if inv.status != Status::Pending {
-        return Err(InviteError::NoLongerOpen(Box::new(inv)));
-    }
-    domain::close(&mut tx, id, Status::Revoked, Some(actor), now).await?;
-    audit::record(
-        &mut tx,
-        &audit::Entry::of(guild_id, inv.group_id, actor, inv.invitee_id, "invite.revoke")
-            .because(&format!("invitation {id} from <@{}>", inv.inviter_id)),
-    )
-    .await?;
-    tx.commit().await?;
-    finish(app, id).await
+    decision::decide(app, Some(guild_id), id, &Revoke { actor, privileged }).await
 }
 
 /// The note on an invitation whose inviter left the server (not told: gone).

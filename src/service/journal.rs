@@ -21,6 +21,8 @@ pub enum Undo {
     EditChannel { channel_id: u64, reverse: ChannelEdit },
     /// A role the use case renamed, with its old name.
     RenameRole { guild_id: u64, role_id: u64, name: String },
+    /// A role the use case gave a member.
+    RevokeRole { guild_id: u64, user_id: u64, role_id: u64 },
 }
 
 #[derive(Debug, Default)]
@@ -56,6 +58,9 @@ impl Journal {
                 }
                 Undo::RenameRole { guild_id, role_id, name } => {
                     provision::rename_role(&app.http, *guild_id, *role_id, name, reason).await
+                }
+                Undo::RevokeRole { guild_id, user_id, role_id } => {
+                    crate::discord::roles::revoke(&app.http, *guild_id, *user_id, *role_id, reason).await
                 }
             };
             if let Err(e) = result {

@@ -2,7 +2,9 @@
 //! by admins (first decision wins), the applicant told by DM; groups left
 //! without a leader flagged to admins once.
 
+use super::decision::{self, Audit, Decidable, Verdict};
 use super::groups::{self, CreateError};
+use super::journal::Journal;
 use super::membership::{self, MembershipError};
 use super::App;
 use crate::discord::{review, roles, DiscordError};
@@ -10,6 +12,8 @@ use crate::domain::group::{self, Group, NewGroup, Visibility};
 use crate::domain::lead::{self, Answers, Application, ApplyError, Status, Target};
 use crate::domain::{audit, settings};
 use crate::views::lead as view;
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
 use tracing::{info, warn};
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +30,8 @@ pub enum LeadError {
     AlreadyOpen(Box<Application>),
     #[error("no such application")]
     NotFound,
+    #[error("only admins decide lead applications")]
+    NotAllowed,
     #[error("the application is no longer open")]
     AlreadyClosed(Box<Application>),
     #[error("the applicant left the server")]
@@ -184,154 +190,274 @@ pub struct Decided {
     pub dm_delivered: bool,
 }
 
-/// Approve: add the applicant as a leader of the group, or create the
-/// proposed group as `/group create` does and make them its leader. The row
-/// stays locked while this happens, so a second admin waits and then learns
-/// who decided.
-pub async fn approve(app: &App, guild_id: u64, id: i64, admin_id: u64) -> Result<Decided, LeadError> {
-    let mut tx = app.pool.begin().await?;
-    let a = lead::lock(&mut tx, guild_id, id).await?.ok_or(LeadError::NotFound)?;
-    if a.status != Status::Open {
-        return Err(LeadError::AlreadyClosed(Box::new(a)));
+impl Decidable for Application {
+    const TABLE: &'static str = "lead_applications";
+    const NOUN: &'static str = "lead application";
+    type Error = LeadError;
+    type Outcome = Decided;
+
+    fn id(&self) -> i64 {
+        self.id
     }
-    // A member who left can't lead; find out before making anything.
-    match roles::member_role_ids(&app.http, guild_id, a.applicant_id).await {
-        Ok(_) => {}
-        Err(DiscordError::Unknown(..)) => return Err(LeadError::ApplicantGone),
-        Err(e) => return Err(LeadError::Leader(MembershipError::Discord(e))),
+
+    fn guild_id(&self) -> u64 {
+        self.guild_id
     }
-    let (g, created) = match &a.target {
-        Target::Existing { group_id, .. } => {
-            let g = group::get(&mut tx, guild_id, *group_id).await?.ok_or(LeadError::NoGroup)?;
-            if g.archived {
-                return Err(LeadError::Archived);
+
+    fn is_open(&self, _now: DateTime<Utc>) -> bool {
+        self.status == Status::Open
+    }
+
+    /// Applications are decided in their server's mod channel only.
+    async fn get(conn: &mut PgConnection, guild: Option<u64>, id: i64) -> Result<Option<Self>, sqlx::Error> {
+        match guild {
+            Some(g) => lead::get(conn, g, id).await,
+            None => Ok(None),
+        }
+    }
+
+    fn not_found() -> LeadError {
+        LeadError::NotFound
+    }
+
+    fn no_longer_open(self) -> LeadError {
+        LeadError::AlreadyClosed(Box::new(self))
+    }
+
+    /// Update the card; tell the applicant by DM and remember whether the
+    /// DM arrived (closed DMs: `/lead status` still shows it).
+    async fn announce(app: &App, a: Application, tell: bool) -> Result<Decided, LeadError> {
+        let card_updated = update_card(app, &a).await;
+        if !tell {
+            return Ok(Decided { application: a, card_updated, dm_delivered: false });
+        }
+        let what = format!("lead application {}", a.id);
+        let dm_delivered = match super::outcome::tell(app, a.applicant_id, &view::outcome_dm(&a), &what).await {
+            Ok(()) => true,
+            Err(e) => {
+                let why = format!("application {}: {e}", a.id);
+                let entry = audit::Entry::guild(a.guild_id, "lead.dm_failed").subject(a.applicant_id).because(&why);
+                audit::record(&mut *app.pool.acquire().await?, &entry).await?;
+                false
             }
-            (g, None)
-        }
-        Target::Proposal { name, bucket, description } => {
-            let new = NewGroup::parse(guild_id, admin_id, name, *bucket, Visibility::Open, Some(description))
-                .map_err(|_| LeadError::NameExists)?;
-            let g = groups::create(app, &new).await.map_err(|e| match e {
-                CreateError::NameTaken => LeadError::NameExists,
-                e => LeadError::Create(e),
-            })?;
-            let id = g.id;
-            (g, Some(id))
-        }
-    };
-    if let Err(e) = membership::add_leader(app, &g, admin_id, a.applicant_id).await {
-        warn!(application = id, group_id = g.id, error = %e, "approved applicant could not be made a leader");
-        return Err(LeadError::Leader(e));
+        };
+        lead::set_dm_delivered(&mut *app.pool.acquire().await?, a.id, dm_delivered).await?;
+        Ok(Decided { application: load(app, a.guild_id, a.id).await?, card_updated, dm_delivered })
     }
-    lead::close(&mut tx, id, Status::Approved, admin_id, None, created).await?;
-    audit::record(
-        &mut tx,
-        &audit::Entry::of(guild_id, g.id, admin_id, a.applicant_id, "lead.approve")
-            .because(&format!("application {id}")),
-    )
-    .await?;
-    tx.commit().await?;
-    info!(application = id, group_id = g.id, admin_id, "lead application approved");
-    finish(app, guild_id, id).await
 }
 
-/// Whether the application can still be decided (before asking a reason).
-pub async fn still_open(app: &App, guild_id: u64, id: i64) -> Result<Application, LeadError> {
-    let a = load(app, guild_id, id).await?;
-    if a.status != Status::Open {
-        return Err(LeadError::AlreadyClosed(Box::new(a)));
-    }
-    Ok(a)
+/// *Approve* (admins): add the applicant as a leader of the group, or
+/// create the proposed group as `/group create` does with them as its
+/// leader; the group, the leadership and the close are one transaction, and
+/// the group's role and channel are journalled, so a failure at any step
+/// leaves no group behind and the application open.
+struct Approve {
+    admin: u64,
+    privileged: bool,
 }
 
-/// Decline with a reason (required).
-pub async fn decline(app: &App, guild_id: u64, id: i64, admin_id: u64, reason: &str) -> Result<Decided, LeadError> {
-    let mut tx = app.pool.begin().await?;
-    let a = lead::lock(&mut tx, guild_id, id).await?.ok_or(LeadError::NotFound)?;
-    if !lead::close(&mut tx, id, Status::Declined, admin_id, Some(reason), None).await? {
-        return Err(LeadError::AlreadyClosed(Box::new(a)));
+impl Verdict<Application> for Approve {
+    fn actor(&self) -> Option<u64> {
+        Some(self.admin)
     }
-    audit::record(
-        &mut tx,
-        &audit::Entry {
-            guild_id,
-            actor_id: Some(admin_id),
-            subject_id: Some(a.applicant_id),
-            group_id: match a.target {
+
+    async fn may_decide(&self, _conn: &mut PgConnection, _a: &Application) -> Result<bool, LeadError> {
+        Ok(crate::auth::may_decide_lead(self.privileged))
+    }
+
+    fn refused(&self) -> LeadError {
+        LeadError::NotAllowed
+    }
+
+    async fn apply(
+        &self,
+        app: &App,
+        tx: &mut PgConnection,
+        a: &Application,
+        now: DateTime<Utc>,
+        journal: &mut Journal,
+    ) -> Result<Audit, LeadError> {
+        // A member who left can't lead; find out before making anything.
+        match roles::member_role_ids(&app.http, a.guild_id, a.applicant_id).await {
+            Ok(_) => {}
+            Err(DiscordError::Unknown(..)) => return Err(LeadError::ApplicantGone),
+            Err(e) => return Err(LeadError::Leader(MembershipError::Discord(e))),
+        }
+        let (group_id, created) = match &a.target {
+            Target::Existing { group_id, .. } => (*group_id, None),
+            Target::Proposal { name, bucket, description } => {
+                let new = NewGroup::parse(a.guild_id, self.admin, name, *bucket, Visibility::Open, Some(description))
+                    .map_err(|_| LeadError::NameExists)?;
+                let id = groups::create_in(app, tx, &new, journal).await.map_err(|e| match e {
+                    CreateError::NameTaken => LeadError::NameExists,
+                    e => LeadError::Create(e),
+                })?;
+                (id, Some(id))
+            }
+        };
+        let g = group::get(tx, a.guild_id, group_id).await?.ok_or(LeadError::NoGroup)?;
+        if g.archived {
+            return Err(LeadError::Archived);
+        }
+        if let Err(e) = membership::add_leader_in(app, tx, &g, self.admin, a.applicant_id, journal).await {
+            warn!(application = a.id, group_id = g.id, error = %e, "approved applicant could not be made a leader");
+            return Err(LeadError::Leader(e));
+        }
+        lead::close(tx, a.id, Status::Approved, self.admin, None, created, now).await?;
+        Ok(Audit {
+            action: "lead.approve",
+            subject: Some(a.applicant_id),
+            group: Some(g.id),
+            reason: Some(format!("application {}", a.id)),
+        })
+    }
+
+    /// A leader of an existing group who could not be given its role:
+    /// admins read why in the audit trail (a proposed group is gone again).
+    async fn failed(&self, app: &App, a: &Application, e: &LeadError) {
+        let (LeadError::Leader(e), Target::Existing { group_id, .. }) = (e, &a.target) else { return };
+        if let Ok(Some(g)) = async { group::get(&mut *app.pool.acquire().await?, a.guild_id, *group_id).await }.await {
+            membership::grant_failed(app, &g, self.admin, a.applicant_id, e).await;
+        }
+    }
+
+    /// The new leader's notification role and the directory (a new group,
+    /// a new member).
+    async fn after(&self, app: &App, a: &Application) {
+        let decided = async {
+            let mut conn = app.pool.acquire().await?;
+            let Some(a) = lead::get(&mut conn, a.guild_id, a.id).await? else { return Ok(None) };
+            let group_id = match a.target {
                 Target::Existing { group_id, .. } => Some(group_id),
-                Target::Proposal { .. } => None,
-            },
-            action: "lead.decline",
-            reason: Some(reason),
-            ..Default::default()
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    finish(app, guild_id, id).await
+                Target::Proposal { .. } => a.created_group_id,
+            };
+            match group_id {
+                Some(id) => group::get(&mut conn, a.guild_id, id).await,
+                None => Ok(None),
+            }
+        }
+        .await;
+        match decided {
+            Ok(Some(g)) => membership::admitted(app, &g, a.applicant_id).await,
+            Ok(None) => {}
+            Err(e) => warn!(application = a.id, error = %e, "could not read the group of an approved application"),
+        }
+    }
+}
+
+/// *Decline* (admins), with a reason (required).
+struct Decline {
+    admin: u64,
+    privileged: bool,
+    reason: String,
+}
+
+impl Verdict<Application> for Decline {
+    fn actor(&self) -> Option<u64> {
+        Some(self.admin)
+    }
+
+    async fn may_decide(&self, _conn: &mut PgConnection, _a: &Application) -> Result<bool, LeadError> {
+        Ok(crate::auth::may_decide_lead(self.privileged))
+    }
+
+    fn refused(&self) -> LeadError {
+        LeadError::NotAllowed
+    }
+
+    async fn apply(
+        &self,
+        _app: &App,
+        tx: &mut PgConnection,
+        a: &Application,
+        now: DateTime<Utc>,
+        _journal: &mut Journal,
+    ) -> Result<Audit, LeadError> {
+        lead::close(tx, a.id, Status::Declined, self.admin, Some(&self.reason), None, now).await?;
+        let group = match a.target {
+            Target::Existing { group_id, .. } => Some(group_id),
+            Target::Proposal { .. } => None,
+        };
+        Ok(Audit { action: "lead.decline", subject: Some(a.applicant_id), group, reason: Some(self.reason.clone()) })
+    }
+}
+
+/// The applicant withdraws an open application (not told: they know).
+struct Withdraw {
+    applicant: u64,
+}
+
+impl Verdict<Application> for Withdraw {
+    fn actor(&self) -> Option<u64> {
+        Some(self.applicant)
+    }
+
+    async fn may_decide(&self, _conn: &mut PgConnection, a: &Application) -> Result<bool, LeadError> {
+        Ok(a.applicant_id == self.applicant)
+    }
+
+    /// Someone else's application is not theirs to see.
+    fn refused(&self) -> LeadError {
+        LeadError::NotFound
+    }
+
+    async fn apply(
+        &self,
+        _app: &App,
+        tx: &mut PgConnection,
+        a: &Application,
+        now: DateTime<Utc>,
+        _journal: &mut Journal,
+    ) -> Result<Audit, LeadError> {
+        lead::close(tx, a.id, Status::Withdrawn, self.applicant, None, None, now).await?;
+        Ok(Audit {
+            action: "lead.withdraw",
+            subject: Some(self.applicant),
+            group: None,
+            reason: Some(format!("application {}", a.id)),
+        })
+    }
+
+    fn tells(&self) -> bool {
+        false
+    }
+}
+
+/// Whether the application can still be decided by someone who is an admin
+/// (`privileged`) or not: before deferring an approval or asking a reason.
+pub async fn decidable(app: &App, guild_id: u64, id: i64, privileged: bool) -> Result<Application, LeadError> {
+    let check = Approve { admin: 0, privileged };
+    decision::decidable(app, Some(guild_id), id, &check).await
+}
+
+/// Approve (admins, `privileged`). The row stays locked while this happens,
+/// so a second admin waits and then learns who decided.
+pub async fn approve(app: &App, guild_id: u64, id: i64, admin_id: u64, privileged: bool) -> Result<Decided, LeadError> {
+    decision::decide(app, Some(guild_id), id, &Approve { admin: admin_id, privileged }).await
+}
+
+/// Decline (admins, `privileged`) with a reason (required).
+pub async fn decline(
+    app: &App,
+    guild_id: u64,
+    id: i64,
+    admin_id: u64,
+    privileged: bool,
+    reason: &str,
+) -> Result<Decided, LeadError> {
+    let d = Decline { admin: admin_id, privileged, reason: reason.to_string() };
+    decision::decide(app, Some(guild_id), id, &d).await
 }
 
 /// The applicant withdraws an open application.
 pub async fn withdraw(app: &App, guild_id: u64, id: i64, user_id: u64) -> Result<Application, LeadError> {
-    let mut tx = app.pool.begin().await?;
-    let a = lead::lock(&mut tx, guild_id, id).await?.ok_or(LeadError::NotFound)?;
-    if a.applicant_id != user_id {
-        return Err(LeadError::NotFound);
-    }
-    if !lead::close(&mut tx, id, Status::Withdrawn, user_id, None, None).await? {
-        return Err(LeadError::AlreadyClosed(Box::new(a)));
-    }
-    audit::record(
-        &mut tx,
-        &audit::Entry {
-            guild_id,
-            actor_id: Some(user_id),
-            subject_id: Some(user_id),
-            action: "lead.withdraw",
-            reason: Some(&format!("application {id}")),
-            ..Default::default()
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    let a = load(app, guild_id, id).await?;
-    update_card(app, &a).await;
-    Ok(a)
+    Ok(decision::decide(app, Some(guild_id), id, &Withdraw { applicant: user_id }).await?.application)
 }
 
 /// Update the card to show the outcome; `false` when it's gone.
 async fn update_card(app: &App, a: &Application) -> bool {
     let what = format!("lead application {}", a.id);
     super::outcome::show_on_card(app, (a.mod_channel_id, a.mod_message_id), view::card(a), &what).await
-}
-
-/// After a decision: update the card, tell the applicant by DM, remember
-/// whether the DM arrived (closed DMs: `/lead status` still shows it).
-async fn finish(app: &App, guild_id: u64, id: i64) -> Result<Decided, LeadError> {
-    let a = load(app, guild_id, id).await?;
-    let card_updated = update_card(app, &a).await;
-    let what = format!("lead application {id}");
-    let dm_delivered = match super::outcome::tell(app, a.applicant_id, &view::outcome_dm(&a), &what).await {
-        Ok(()) => true,
-        Err(e) => {
-            let mut conn = app.pool.acquire().await?;
-            audit::record(
-                &mut conn,
-                &audit::Entry {
-                    guild_id,
-                    subject_id: Some(a.applicant_id),
-                    action: "lead.dm_failed",
-                    reason: Some(&format!("application {id}: {e}")),
-                    ..Default::default()
-                },
-            )
-            .await?;
-            false
-        }
-    };
-    lead::set_dm_delivered(&mut *app.pool.acquire().await?, id, dm_delivered).await?;
-    let application = load(app, guild_id, id).await?;
-    Ok(Decided { application, card_updated, dm_delivered })
 }
 
 /// A member's applications, newest first.

@@ -2,6 +2,7 @@
 //! removing and banning members (M4), behind the guidelines gate (M2) and the
 //! role-safety checks before every grant (A3).
 
+use super::journal::{Journal, Undo};
 use super::App;
 use crate::discord::roles::{self, Hierarchy};
 use crate::discord::{provision, DiscordError};
@@ -108,36 +109,83 @@ async fn check_grantable(app: &App, g: &Group) -> Result<u64, MembershipError> {
 /// can see why.
 async fn admit(app: &App, g: &Group, user_id: u64, actor_id: u64, action: &str) -> Result<bool, MembershipError> {
     let mut tx = app.pool.begin().await?;
-    reconcile::lock_member(&mut tx, g.guild_id, user_id).await?;
-    if !membership::add_member(&mut tx, g.id, user_id).await? {
+    let mut journal = Journal::default();
+    let added = admit_in(app, &mut tx, g, user_id, actor_id, action, &mut journal).await;
+    let added = match added {
+        Ok(added) => tx.commit().await.map(|()| added).map_err(MembershipError::from),
+        Err(e) => Err(e),
+    };
+    match added {
+        Ok(true) => {
+            admitted(app, g, user_id).await;
+            Ok(true)
+        }
+        Ok(false) => Ok(false),
+        Err(e) => {
+            journal.undo(app, "Guildhall: undoing a join that failed").await;
+            grant_failed(app, g, actor_id, user_id, &e).await;
+            Err(e)
+        }
+    }
+}
+
+/// After an admission failed and was rolled back: when it was the grant
+/// that failed (A3 refused it, the role is gone, Discord refused), admins
+/// can read why in the audit trail. Never fails its caller.
+pub(crate) async fn grant_failed(app: &App, g: &Group, actor_id: u64, user_id: u64, e: &MembershipError) {
+    if !matches!(e, MembershipError::UnsafeRole(_) | MembershipError::Broken | MembershipError::Discord(_)) {
+        return;
+    }
+    let why = e.to_string();
+    let entry = audit::Entry::of(g.guild_id, g.id, actor_id, user_id, "membership.grant_failed").because(&why);
+    let recorded = match app.pool.acquire().await {
+        Ok(mut conn) => audit::record(&mut conn, &entry).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = recorded {
+        tracing::warn!(group_id = g.id, user_id, error = %e, "could not record a failed grant");
+    }
+}
+
+/// The database and Discord part of admitting a member, in the caller's
+/// transaction (a join, or a decision that admits): row, A3 check, grant
+/// (journalled), group subscription, audit. `Ok(false)` when they were
+/// already a member. After the commit, call [`admitted`].
+pub(crate) async fn admit_in(
+    app: &App,
+    tx: &mut PgConnection,
+    g: &Group,
+    user_id: u64,
+    actor_id: u64,
+    action: &str,
+    journal: &mut Journal,
+) -> Result<bool, MembershipError> {
+    reconcile::lock_member(tx, g.guild_id, user_id).await?;
+    if !membership::add_member(tx, g.id, user_id).await? {
         return Ok(false);
     }
     let granted = async {
         let role_id = check_grantable(app, g).await?;
         let reason = format!("Guildhall: joined group \"{}\"", g.name);
         roles::grant(&app.http, g.guild_id, user_id, role_id, &reason).await?;
+        journal.push(Undo::RevokeRole { guild_id: g.guild_id, user_id, role_id });
         Ok::<_, MembershipError>(())
     }
     .await;
     if let Err(e) = granted {
-        drop(tx);
-        let mut conn = app.pool.acquire().await?;
-        audit::record(
-            &mut conn,
-            &audit::Entry::of(g.guild_id, g.id, actor_id, user_id, "membership.grant_failed").because(&e.to_string()),
-        )
-        .await?;
         tracing::warn!(group_id = g.id, user_id, error = %e, "could not grant a group role");
         return Err(e);
     }
-    subscription::subscribe(&mut tx, g.guild_id, user_id, Kind::Group, g.id).await?;
-    audit::record(&mut tx, &audit::Entry::of(g.guild_id, g.id, actor_id, user_id, action)).await?;
-    tx.commit().await?;
-    // The group subscription comes with the group's notification role.
-    super::notify::sync_member(app, g, user_id).await;
-    // Member counts changed.
-    super::directory::refresh(app, g.guild_id).await;
+    subscription::subscribe(tx, g.guild_id, user_id, Kind::Group, g.id).await?;
+    audit::record(tx, &audit::Entry::of(g.guild_id, g.id, actor_id, user_id, action)).await?;
     Ok(true)
+}
+
+/// After an admission committed: the group subscription comes with the
+/// group's notification role, and member counts changed.
+pub(crate) async fn admitted(app: &App, g: &Group, user_id: u64) {
+    super::notify::sync_member(app, g, user_id).await;
+    super::directory::refresh(app, g.guild_id).await;
 }
 
 /// `/join` and the *Join group* button on an open group.
@@ -313,17 +361,47 @@ pub async fn set_ban(
 /// without the guidelines gate: an admin vouches) with moderation rights on
 /// the group's channel only.
 pub async fn add_leader(app: &App, g: &Group, actor_id: u64, user_id: u64) -> Result<bool, MembershipError> {
-    admit(app, g, user_id, actor_id, "membership.join").await?;
-    let channel = g.channel_id.ok_or(MembershipError::Broken)?;
     let mut tx = app.pool.begin().await?;
-    if !membership::add_leader(&mut tx, g.id, user_id, actor_id).await? {
+    let mut journal = Journal::default();
+    let made = add_leader_in(app, &mut tx, g, actor_id, user_id, &mut journal).await;
+    let made = match made {
+        Ok(made) => tx.commit().await.map(|()| made).map_err(MembershipError::from),
+        Err(e) => Err(e),
+    };
+    match made {
+        Ok(made) => {
+            admitted(app, g, user_id).await;
+            Ok(made)
+        }
+        Err(e) => {
+            journal.undo(app, "Guildhall: undoing a new leader that failed").await;
+            grant_failed(app, g, actor_id, user_id, &e).await;
+            Err(e)
+        }
+    }
+}
+
+/// [`add_leader`] in the caller's transaction (a lead application's
+/// approval); Discord changes journalled. After the commit, call
+/// [`admitted`]. `Ok(false)` when they already led it.
+pub(crate) async fn add_leader_in(
+    app: &App,
+    tx: &mut PgConnection,
+    g: &Group,
+    actor_id: u64,
+    user_id: u64,
+    journal: &mut Journal,
+) -> Result<bool, MembershipError> {
+    admit_in(app, tx, g, user_id, actor_id, "membership.join", journal).await?;
+    let channel = g.channel_id.ok_or(MembershipError::Broken)?;
+    if !membership::add_leader(tx, g.id, user_id, actor_id).await? {
         return Ok(false);
     }
     let reason = format!("Guildhall: leader of \"{}\"", g.name);
     provision::set_leader_overwrite(&app.http, channel, user_id, &reason).await?;
-    crate::domain::lead::clear_leaderless_flag(&mut tx, g.id).await?;
-    audit::record(&mut tx, &audit::Entry::of(g.guild_id, g.id, actor_id, user_id, "leader.add")).await?;
-    tx.commit().await?;
+    journal.push(Undo::Overwrite { channel_id: channel, target: user_id, before: None });
+    crate::domain::lead::clear_leaderless_flag(tx, g.id).await?;
+    audit::record(tx, &audit::Entry::of(g.guild_id, g.id, actor_id, user_id, "leader.add")).await?;
     Ok(true)
 }
 
@@ -389,18 +467,4 @@ pub async fn page_facts(app: &App, guild_id: u64, group_id: i64, viewer: u64) ->
         viewer_subscribed: subscription::is_subscribed(&mut conn, viewer, Kind::Group, group.id).await?,
         group,
     })
-}
-
-/// Admit a member whose request to join was approved: the same path as a
-/// join (row, A3 check, grant, group subscription, audit). `Ok(false)` when
-/// they were already a member.
-pub async fn admit_approved(app: &App, g: &Group, user_id: u64, actor_id: u64) -> Result<bool, MembershipError> {
-    admit(app, g, user_id, actor_id, "membership.request_approved").await
-}
-
-/// Admit an invitee who accepted an invitation: the same path as a join (row,
-/// A3 check, grant, group subscription, audit), with the invitee as actor.
-/// `Ok(false)` when they were already a member.
-pub async fn admit_invited(app: &App, g: &Group, user_id: u64) -> Result<bool, MembershipError> {
-    admit(app, g, user_id, user_id, "membership.invite_accepted").await
 }

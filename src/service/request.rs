@@ -5,6 +5,8 @@
 //! row lock; every copy of the card shows it), approval through the same
 //! admit path as a join, the outcome by DM, withdrawals.
 
+use super::decision::{self, Audit, Decidable, Verdict};
+use super::journal::Journal;
 use super::membership::{self, MembershipError};
 use super::App;
 use crate::discord::{review, DiscordError};
@@ -13,6 +15,7 @@ use crate::domain::request::{self as domain, Applicant, Card, CardPlace, Check, 
 use crate::domain::{audit, settings};
 use crate::views::request as view;
 use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
 use tracing::{info, warn};
 
 #[derive(Debug, thiserror::Error)]
@@ -340,11 +343,234 @@ pub async fn leads_group_of(app: &App, r: &Request, user_id: u64) -> Result<bool
     crate::domain::membership::is_leader(&mut *app.pool.acquire().await?, r.group_id, user_id).await
 }
 
-/// Whether `actor` may decide the group's requests: one of its leaders now,
-/// or someone with Manage Roles or an admin (`privileged`).
-async fn may_decide(app: &App, group_id: i64, actor: u64, privileged: bool) -> Result<bool, sqlx::Error> {
-    let leads = crate::domain::membership::is_leader(&mut *app.pool.acquire().await?, group_id, actor).await?;
-    Ok(crate::auth::may_decide_request(privileged, leads))
+impl Decidable for Request {
+    const TABLE: &'static str = "join_requests";
+    const NOUN: &'static str = "join request";
+    type Error = RequestError;
+    type Outcome = Decided;
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn guild_id(&self) -> u64 {
+        self.guild_id
+    }
+
+    fn is_open(&self, _now: DateTime<Utc>) -> bool {
+        self.status == Status::Pending
+    }
+
+    async fn get(conn: &mut PgConnection, guild: Option<u64>, id: i64) -> Result<Option<Self>, sqlx::Error> {
+        match guild {
+            Some(g) => domain::get(conn, g, id).await,
+            None => domain::get_any(conn, id).await,
+        }
+    }
+
+    fn not_found() -> RequestError {
+        RequestError::NotFound
+    }
+
+    fn no_longer_open(self) -> RequestError {
+        RequestError::AlreadyDecided(Box::new(self))
+    }
+
+    /// Update every copy of the card; DM the requester and remember whether
+    /// the DM arrived (closed DMs: `/requests` still shows the outcome).
+    async fn announce(app: &App, r: Request, tell: bool) -> Result<Decided, RequestError> {
+        update_card(app, &r).await;
+        if !tell {
+            return Ok(Decided { request: r, dm_delivered: false });
+        }
+        let what = format!("join request {}", r.id);
+        let dm_delivered = super::outcome::tell(app, r.user_id, &view::outcome_dm(&r), &what).await.is_ok();
+        domain::set_dm_delivered(&mut *app.pool.acquire().await?, r.id, dm_delivered).await?;
+        Ok(Decided { request: load(app, r.guild_id, r.id).await?, dm_delivered })
+    }
+}
+
+/// One of the group's leaders now, or someone with Manage Roles or an admin
+/// (`privileged`), deciding.
+#[derive(Clone, Copy)]
+struct Decider {
+    actor: u64,
+    privileged: bool,
+}
+
+impl Decider {
+    async fn may(&self, conn: &mut PgConnection, r: &Request) -> Result<bool, RequestError> {
+        let leads = crate::domain::membership::is_leader(conn, r.group_id, self.actor).await?;
+        Ok(crate::auth::may_decide_request(self.privileged, leads))
+    }
+}
+
+/// *Approve*: admit the requester as a join does, in the decision's
+/// transaction, so a failed grant leaves the request pending (with a note).
+struct Approve(Decider);
+
+impl Verdict<Request> for Approve {
+    fn actor(&self) -> Option<u64> {
+        Some(self.0.actor)
+    }
+
+    async fn may_decide(&self, conn: &mut PgConnection, r: &Request) -> Result<bool, RequestError> {
+        self.0.may(conn, r).await
+    }
+
+    fn refused(&self) -> RequestError {
+        RequestError::NotAllowed
+    }
+
+    async fn apply(
+        &self,
+        app: &App,
+        tx: &mut PgConnection,
+        r: &Request,
+        now: DateTime<Utc>,
+        journal: &mut Journal,
+    ) -> Result<Audit, RequestError> {
+        let g = group::get(tx, r.guild_id, r.group_id).await?.ok_or(RequestError::NoGroup)?;
+        if g.archived {
+            return Err(RequestError::Archived);
+        }
+        let actor = self.0.actor;
+        membership::admit_in(app, tx, &g, r.user_id, actor, "membership.request_approved", journal)
+            .await
+            .map_err(RequestError::Admit)?;
+        domain::close(tx, r.id, Status::Approved, Some(actor), None, now).await?;
+        Ok(Audit {
+            action: "request.approve",
+            subject: Some(r.user_id),
+            group: Some(g.id),
+            reason: Some(format!("request {}", r.id)),
+        })
+    }
+
+    /// A grant that failed: the card says so, admins find it in the audit
+    /// trail, and the requester learns the request is still pending.
+    async fn failed(&self, app: &App, r: &Request, e: &RequestError) {
+        let RequestError::Admit(e) = e else { return };
+        warn!(request = r.id, group_id = r.group_id, error = %e, "approved requester could not be admitted");
+        let actor = self.0.actor;
+        if let Ok(Some(g)) = async { group::get(&mut *app.pool.acquire().await?, r.guild_id, r.group_id).await }.await {
+            membership::grant_failed(app, &g, actor, r.user_id, e).await;
+        }
+        let note = format!(
+            "An approval by <@{actor}> on <t:{}:f> could not be completed: the bot could not give you the group's role. Admins were told; the request is still pending.",
+            app.clock.now().timestamp()
+        );
+        let noted = async {
+            let mut tx = app.pool.begin().await?;
+            domain::set_note(&mut tx, r.id, Some(&note)).await?;
+            let why = format!("request {}: {e}", r.id);
+            let entry =
+                audit::Entry::of(r.guild_id, r.group_id, actor, r.user_id, "request.approve_failed").because(&why);
+            audit::record(&mut tx, &entry).await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = noted {
+            warn!(request = r.id, error = %e, "could not note a failed approval");
+        }
+        let _ = review::dm(&app.http, r.user_id, &view::approval_failed_dm(&r.group_name)).await;
+    }
+
+    async fn after(&self, app: &App, r: &Request) {
+        let g = match app.pool.acquire().await {
+            Ok(mut conn) => group::get(&mut conn, r.guild_id, r.group_id).await,
+            Err(e) => Err(e),
+        };
+        match g {
+            Ok(Some(g)) => membership::admitted(app, &g, r.user_id).await,
+            Ok(None) => {}
+            Err(e) => warn!(request = r.id, error = %e, "could not read the group of an approved request"),
+        }
+    }
+}
+
+/// *Deny*, with an optional reason given to the requester.
+struct Deny {
+    by: Decider,
+    reason: Option<String>,
+}
+
+impl Verdict<Request> for Deny {
+    fn actor(&self) -> Option<u64> {
+        Some(self.by.actor)
+    }
+
+    async fn may_decide(&self, conn: &mut PgConnection, r: &Request) -> Result<bool, RequestError> {
+        self.by.may(conn, r).await
+    }
+
+    fn refused(&self) -> RequestError {
+        RequestError::NotAllowed
+    }
+
+    async fn apply(
+        &self,
+        _app: &App,
+        tx: &mut PgConnection,
+        r: &Request,
+        now: DateTime<Utc>,
+        _journal: &mut Journal,
+    ) -> Result<Audit, RequestError> {
+        domain::close(tx, r.id, Status::Denied, Some(self.by.actor), self.reason.as_deref(), now).await?;
+        Ok(Audit {
+            action: "request.deny",
+            subject: Some(r.user_id),
+            group: Some(r.group_id),
+            reason: self.reason.clone(),
+        })
+    }
+}
+
+/// The request ends without a decision on it: the requester withdrew it
+/// (`by`), joined another way (`by`, with a note), or left the server
+/// (nobody, with a note). The requester is not told: they know.
+struct Withdraw {
+    by: Option<u64>,
+    note: Option<String>,
+    action: &'static str,
+}
+
+impl Verdict<Request> for Withdraw {
+    fn actor(&self) -> Option<u64> {
+        self.by
+    }
+
+    async fn may_decide(&self, _conn: &mut PgConnection, r: &Request) -> Result<bool, RequestError> {
+        Ok(self.by.is_none_or(|by| by == r.user_id))
+    }
+
+    /// Someone else's request is not theirs to see.
+    fn refused(&self) -> RequestError {
+        RequestError::NotFound
+    }
+
+    async fn apply(
+        &self,
+        _app: &App,
+        tx: &mut PgConnection,
+        r: &Request,
+        now: DateTime<Utc>,
+        _journal: &mut Journal,
+    ) -> Result<Audit, RequestError> {
+        domain::close(tx, r.id, Status::Withdrawn, self.by, None, now).await?;
+        if let Some(note) = &self.note {
+            domain::set_note(tx, r.id, Some(note)).await?;
+        }
+        let reason = match (&self.note, self.by) {
+            (Some(note), Some(_)) => format!("request {}: {note}", r.id),
+            _ => format!("request {}", r.id),
+        };
+        Ok(Audit { action: self.action, subject: Some(r.user_id), group: Some(r.group_id), reason: Some(reason) })
+    }
+
+    fn tells(&self) -> bool {
+        false
+    }
 }
 
 /// The request, if it is still pending and `actor` may decide it (before
@@ -356,87 +582,15 @@ pub async fn decidable(
     actor: u64,
     privileged: bool,
 ) -> Result<Request, RequestError> {
-    let r = load(app, guild_id, id).await?;
-    if !may_decide(app, r.group_id, actor, privileged).await? {
-        return Err(RequestError::NotAllowed);
-    }
-    if r.status != Status::Pending {
-        return Err(RequestError::AlreadyDecided(Box::new(r)));
-    }
-    Ok(r)
-}
-
-/// Lock a request's row in a new transaction. While another decider holds
-/// it, wait without holding a connection; once it is decided, say so.
-async fn lock(
-    app: &App,
-    guild_id: u64,
-    id: i64,
-) -> Result<(sqlx::Transaction<'static, sqlx::Postgres>, Request), RequestError> {
-    for _ in 0..600 {
-        let mut tx = app.pool.begin().await?;
-        match domain::try_lock(&mut tx, guild_id, id).await {
-            Ok(Some(r)) => return Ok((tx, r)),
-            Ok(None) => return Err(RequestError::NotFound),
-            Err(domain::LockError::Db(e)) => return Err(e.into()),
-            Err(domain::LockError::Busy) => {
-                drop(tx);
-                let r = load(app, guild_id, id).await?;
-                if r.status != Status::Pending {
-                    return Err(RequestError::AlreadyDecided(Box::new(r)));
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-        }
-    }
-    Err(RequestError::Db(sqlx::Error::PoolTimedOut))
+    let deny = Deny { by: Decider { actor, privileged }, reason: None };
+    decision::decidable(app, Some(guild_id), id, &deny).await
 }
 
 /// Approve: admit the requester as a join does. The row stays locked while
 /// the role is granted, so a second decider waits and then learns who
 /// decided; a failed grant leaves the request pending, with a note.
 pub async fn approve(app: &App, guild_id: u64, id: i64, actor: u64, privileged: bool) -> Result<Decided, RequestError> {
-    if !may_decide(app, load(app, guild_id, id).await?.group_id, actor, privileged).await? {
-        return Err(RequestError::NotAllowed);
-    }
-    let (mut tx, r) = lock(app, guild_id, id).await?;
-    let leads = crate::domain::membership::is_leader(&mut tx, r.group_id, actor).await?;
-    if !crate::auth::may_decide_request(privileged, leads) {
-        return Err(RequestError::NotAllowed);
-    }
-    if r.status != Status::Pending {
-        return Err(RequestError::AlreadyDecided(Box::new(r)));
-    }
-    let g = group::get(&mut tx, guild_id, r.group_id).await?.ok_or(RequestError::NoGroup)?;
-    if g.archived {
-        return Err(RequestError::Archived);
-    }
-    if let Err(e) = membership::admit_approved(app, &g, r.user_id, actor).await {
-        warn!(request = id, group_id = g.id, error = %e, "approved requester could not be admitted");
-        let note = format!(
-            "An approval by <@{actor}> on <t:{}:f> could not be completed: the bot could not give you the group's role. Admins were told; the request is still pending.",
-            app.clock.now().timestamp()
-        );
-        domain::set_note(&mut tx, id, Some(&note)).await?;
-        audit::record(
-            &mut tx,
-            &audit::Entry::of(guild_id, g.id, actor, r.user_id, "request.approve_failed")
-                .because(&format!("request {id}: {e}")),
-        )
-        .await?;
-        tx.commit().await?;
-        let _ = review::dm(&app.http, r.user_id, &view::approval_failed_dm(&g.name)).await;
-        return Err(RequestError::Admit(e));
-    }
-    domain::close(&mut tx, id, Status::Approved, Some(actor), None, app.clock.now()).await?;
-    audit::record(
-        &mut tx,
-        &audit::Entry::of(guild_id, g.id, actor, r.user_id, "request.approve").because(&format!("request {id}")),
-    )
-    .await?;
-    tx.commit().await?;
-    info!(request = id, group_id = g.id, actor, "join request approved");
-    finish(app, guild_id, id).await
+    decision::decide(app, Some(guild_id), id, &Approve(Decider { actor, privileged })).await
 }
 
 /// Deny, with an optional reason given to the requester.
@@ -448,52 +602,14 @@ pub async fn deny(
     privileged: bool,
     reason: Option<&str>,
 ) -> Result<Decided, RequestError> {
-    if !may_decide(app, load(app, guild_id, id).await?.group_id, actor, privileged).await? {
-        return Err(RequestError::NotAllowed);
-    }
-    let (mut tx, r) = lock(app, guild_id, id).await?;
-    let leads = crate::domain::membership::is_leader(&mut tx, r.group_id, actor).await?;
-    if !crate::auth::may_decide_request(privileged, leads) {
-        return Err(RequestError::NotAllowed);
-    }
-    if !domain::close(&mut tx, id, Status::Denied, Some(actor), reason, app.clock.now()).await? {
-        return Err(RequestError::AlreadyDecided(Box::new(r)));
-    }
-    audit::record(
-        &mut tx,
-        &audit::Entry {
-            guild_id,
-            actor_id: Some(actor),
-            subject_id: Some(r.user_id),
-            group_id: Some(r.group_id),
-            action: "request.deny",
-            reason,
-            ..Default::default()
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    finish(app, guild_id, id).await
+    let deny = Deny { by: Decider { actor, privileged }, reason: reason.map(str::to_string) };
+    decision::decide(app, Some(guild_id), id, &deny).await
 }
 
 /// The requester withdraws a pending request.
 pub async fn withdraw(app: &App, guild_id: u64, id: i64, user_id: u64) -> Result<Request, RequestError> {
-    let (mut tx, r) = lock(app, guild_id, id).await?;
-    if r.user_id != user_id {
-        return Err(RequestError::NotFound);
-    }
-    if !domain::close(&mut tx, id, Status::Withdrawn, Some(user_id), None, app.clock.now()).await? {
-        return Err(RequestError::AlreadyDecided(Box::new(r)));
-    }
-    audit::record(
-        &mut tx,
-        &audit::Entry::of(guild_id, r.group_id, user_id, user_id, "request.withdraw").because(&format!("request {id}")),
-    )
-    .await?;
-    tx.commit().await?;
-    let r = load(app, guild_id, id).await?;
-    update_card(app, &r).await;
-    Ok(r)
+    let w = Withdraw { by: Some(user_id), note: None, action: "request.withdraw" };
+    Ok(decision::decide(app, Some(guild_id), id, &w).await?.request)
 }
 
 /// The requester left the server (A5): each of their pending requests in it
@@ -511,36 +627,13 @@ pub async fn withdraw_departed(app: &App, guild_id: u64, user_id: u64) -> usize 
             return 0;
         }
     };
+    let left =
+        Withdraw { by: None, note: Some("They left the server.".to_string()), action: "request.withdrawn_left_server" };
     let mut n = 0;
     for id in pending {
-        let done = async {
-            let (mut tx, r) = lock(app, guild_id, id).await?;
-            if !domain::close(&mut tx, id, Status::Withdrawn, None, None, app.clock.now()).await? {
-                return Ok::<_, RequestError>(None);
-            }
-            domain::set_note(&mut tx, id, Some("They left the server.")).await?;
-            audit::record(
-                &mut tx,
-                &audit::Entry {
-                    guild_id,
-                    subject_id: Some(user_id),
-                    group_id: Some(r.group_id),
-                    action: "request.withdrawn_left_server",
-                    reason: Some(&format!("request {id}")),
-                    ..Default::default()
-                },
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(Some(load(app, guild_id, id).await?))
-        }
-        .await;
-        match done {
-            Ok(Some(r)) => {
-                update_card(app, &r).await;
-                n += 1;
-            }
-            Ok(None) => {}
+        match decision::decide(app, Some(guild_id), id, &left).await {
+            Ok(_) => n += 1,
+            Err(RequestError::AlreadyDecided(_)) => {}
             Err(e) => tracing::warn!(request = id, error = %e, "could not withdraw the request of a member who left"),
         }
     }
@@ -568,17 +661,6 @@ pub(crate) async fn update_card(app: &App, r: &Request) -> bool {
         any |= super::outcome::show_on_card(app, at, view::card_for(r, c.place), &what).await;
     }
     any
-}
-
-/// After a decision: update the card, DM the requester, remember whether the
-/// DM arrived (closed DMs: `/requests` still shows the outcome).
-async fn finish(app: &App, guild_id: u64, id: i64) -> Result<Decided, RequestError> {
-    let r = load(app, guild_id, id).await?;
-    update_card(app, &r).await;
-    let what = format!("join request {id}");
-    let dm_delivered = super::outcome::tell(app, r.user_id, &view::outcome_dm(&r), &what).await.is_ok();
-    domain::set_dm_delivered(&mut *app.pool.acquire().await?, id, dm_delivered).await?;
-    Ok(Decided { request: load(app, guild_id, id).await?, dm_delivered })
 }
 
 /// What `/requests` shows: the member's own requests, and the pending
@@ -624,30 +706,18 @@ pub async fn criteria(app: &App, group_id: i64) -> Result<Criteria, sqlx::Error>
 /// approved it), with a note saying why, audited, and its card updated.
 /// Never fails its caller.
 pub async fn settle_joined_otherwise(app: &App, g: &Group, user_id: u64, note: &str) {
-    let settled = async {
-        let Some(r) = domain::pending_for(&mut *app.pool.acquire().await?, g.id, user_id).await? else {
-            return Ok::<_, RequestError>(None);
-        };
-        let (mut tx, r) = lock(app, g.guild_id, r.id).await?;
-        if !domain::close(&mut tx, r.id, Status::Withdrawn, Some(user_id), None, app.clock.now()).await? {
-            return Ok(None);
-        }
-        domain::set_note(&mut tx, r.id, Some(note)).await?;
-        audit::record(
-            &mut tx,
-            &audit::Entry::of(g.guild_id, g.id, user_id, user_id, "request.withdraw")
-                .because(&format!("request {}: {note}", r.id)),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Some(load(app, g.guild_id, r.id).await?))
-    }
-    .await;
-    match settled {
-        Ok(Some(r)) => {
-            update_card(app, &r).await;
-        }
-        Ok(None) => {}
+    let pending = match app.pool.acquire().await {
+        Ok(mut conn) => domain::pending_for(&mut conn, g.id, user_id).await,
+        Err(e) => Err(e),
+    };
+    let r = match pending {
+        Ok(Some(r)) => r,
+        Ok(None) => return,
+        Err(e) => return warn!(group_id = g.id, user_id, error = %e, "could not read a pending join request"),
+    };
+    let w = Withdraw { by: Some(user_id), note: Some(note.to_string()), action: "request.withdraw" };
+    match decision::decide(app, Some(g.guild_id), r.id, &w).await {
+        Ok(_) | Err(RequestError::AlreadyDecided(_)) => {}
         Err(e) => warn!(group_id = g.id, user_id, error = %e, "could not settle a pending join request"),
     }
 }

@@ -65,6 +65,7 @@ pub fn lead(e: LeadError) -> Result<String, Error> {
         }
         LeadError::AlreadyOpen(a) => already_open_text(&a),
         LeadError::NotFound => "That application doesn't exist (or isn't yours).".into(),
+        LeadError::NotAllowed => crate::auth::NOT_ADMIN.into(),
         LeadError::AlreadyClosed(a) => closed_text(&a),
         LeadError::ApplicantGone => "The applicant is no longer a member of this server, so they can't lead a group. Decline the application instead.".into(),
         LeadError::Leader(e) => {

@@ -6,7 +6,7 @@ use crate::membership::group;
 use crate::sim::Sim;
 use fake_discord::scenario::{components_of, message_text};
 use fake_discord::world::{channel_type, Channel, Message};
-use fake_discord::{perms, Actor, Reply};
+use fake_discord::{perms, Actor, Fault, Reply};
 
 /// A text channel made by hand, set as the mod channel with the domain setter.
 async fn mod_channel(sim: &Sim) -> u64 {
@@ -508,4 +508,62 @@ async fn setting_the_mod_channel_posts_the_applications_that_were_waiting() {
     assert!(message_text(&c).contains("Application to lead Rust"), "{}", message_text(&c));
     let st = alice.slash("lead status", &[]).await;
     assert!(!st.text().contains("not yet in front of admins"), "{}", st.text());
+}
+
+/// Approving a proposal makes the group, its role and channel (and the
+/// bucket's category), the applicant's membership and leadership, and closes
+/// the application: one unit. A Discord failure at any of its steps leaves
+/// nothing behind (N5): no group row, role, channel or category, no
+/// membership, the application still open with its buttons, nobody told;
+/// once the failure is gone the same card approves it.
+#[tokio::test]
+async fn a_proposal_approval_that_fails_at_any_step_leaves_nothing_behind() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let mods = mod_channel(&sim).await;
+    propose(&alice, "Climate Action", "Impact", "People fixing the climate").await;
+    let c = card(&sim, mods);
+    let roles_before = sim.fake.with(|w| w.guilds[&sim.fake.guild_id].roles.len());
+    let channels_before = sim.fake.with(|w| w.guilds[&sim.fake.guild_id].channels.len());
+
+    // Each step of the unit, in the order the bot takes them: the role, the
+    // bucket's category, the channel, the member's role, the leader's
+    // channel permissions.
+    let steps = [
+        ("the role", Fault::missing_permissions("POST", "/roles")),
+        ("the category", Fault::missing_permissions("POST", "/channels").times(1)),
+        ("the channel", Fault::missing_permissions("POST", "/channels").skip(1).times(1)),
+        ("the grant", Fault::missing_permissions("PUT", "/members/")),
+        ("the leader's permissions", Fault::missing_permissions("PUT", "/permissions/")),
+    ];
+    for (step, fault) in steps {
+        sim.fake.inject(fault);
+        let decided = ada.click(c.id, &button(&c, "Approve")).await;
+        sim.fake.clear_faults();
+        assert!(decided.text().starts_with("Error:"), "{step}: {}", decided.text());
+        assert!(decided.text().contains("still open"), "{step}: {}", decided.text());
+        assert_eq!(status_of(&sim, alice.user_id).await, "open", "{step}");
+        assert_eq!(sim.count("select count(*) from groups").await, 0, "{step}: no group row");
+        assert_eq!(sim.count("select count(*) from memberships").await, 0, "{step}: no membership");
+        assert_eq!(sim.count("select count(*) from group_leaders").await, 0, "{step}: no leader");
+        assert_eq!(audits(&sim, "lead.approve").await, 0, "{step}");
+        assert!(sim.fake.role_named("Climate Action").is_none(), "{step}: the role was taken back");
+        assert!(sim.fake.channel_named("climate-action").is_none(), "{step}: the channel was taken back");
+        assert!(sim.fake.channel_named("Impact").is_none(), "{step}: the category was taken back");
+        assert_eq!(sim.fake.with(|w| w.guilds[&sim.fake.guild_id].roles.len()), roles_before, "{step}");
+        assert_eq!(sim.fake.with(|w| w.guilds[&sim.fake.guild_id].channels.len()), channels_before, "{step}");
+        assert!(!alice.has_role_named("Climate Action"), "{step}");
+        assert!(!components_of(&refreshed(&sim, &c)).is_empty(), "{step}: the card still offers a decision");
+        assert!(alice.dms().is_empty(), "{step}: the applicant is told nothing yet");
+        sim.assert_consistent().await;
+    }
+
+    let decided = ada.click(c.id, &button(&c, "Approve")).await;
+    assert!(decided.text().contains("was created"), "{}", decided.text());
+    assert_eq!(status_of(&sim, alice.user_id).await, "approved");
+    assert!(alice.has_role_named("Climate Action"));
+    assert_eq!(sim.count("select count(*) from group_leaders").await, 1);
+    assert_eq!(audits(&sim, "lead.approve").await, 1);
+    sim.assert_consistent().await;
 }
