@@ -246,17 +246,22 @@ impl Decidable for Application {
     }
 }
 
-/// *Approve* (admins): add the applicant as a leader of the group, or
-/// create the proposed group as `/group create` does with them as its
-/// leader; the group, the leadership and the close are one transaction, and
-/// the group's role and channel are journalled, so a failure at any step
-/// leaves no group behind and the application open.
-struct Approve {
+/// An admin's decision (`privileged`: they are one): *Approve*, or
+/// *Decline* with a reason (required).
+///
+/// Approving adds the applicant as a leader of the group, or creates the
+/// proposed group as `/group create` does with them as its leader; the
+/// group, the leadership and the close are one transaction, and the group's
+/// role and channel are journalled, so a failure at any step leaves no group
+/// behind and the application open.
+struct Decide {
     admin: u64,
     privileged: bool,
+    /// `Some(reason)`: declined.
+    decline: Option<String>,
 }
 
-impl Verdict<Application> for Approve {
+impl Verdict<Application> for Decide {
     fn actor(&self) -> Option<u64> {
         Some(self.admin)
     }
@@ -277,6 +282,19 @@ impl Verdict<Application> for Approve {
         now: DateTime<Utc>,
         journal: &mut Journal,
     ) -> Result<Audit, LeadError> {
+        if let Some(reason) = &self.decline {
+            lead::close(tx, a.id, Status::Declined, self.admin, Some(reason), None, now).await?;
+            let group = match a.target {
+                Target::Existing { group_id, .. } => Some(group_id),
+                Target::Proposal { .. } => None,
+            };
+            return Ok(Audit {
+                action: "lead.decline",
+                subject: Some(a.applicant_id),
+                group,
+                reason: Some(reason.clone()),
+            });
+        }
         // A member who left can't lead; find out before making anything.
         match roles::member_role_ids(&app.http, a.guild_id, a.applicant_id).await {
             Ok(_) => {}
@@ -324,6 +342,9 @@ impl Verdict<Application> for Approve {
     /// The new leader's notification role and the directory (a new group,
     /// a new member).
     async fn after(&self, app: &App, a: &Application) {
+        if self.decline.is_some() {
+            return;
+        }
         let decided = async {
             let mut conn = app.pool.acquire().await?;
             let Some(a) = lead::get(&mut conn, a.guild_id, a.id).await? else { return Ok(None) };
@@ -342,43 +363,6 @@ impl Verdict<Application> for Approve {
             Ok(None) => {}
             Err(e) => warn!(application = a.id, error = %e, "could not read the group of an approved application"),
         }
-    }
-}
-
-/// *Decline* (admins), with a reason (required).
-struct Decline {
-    admin: u64,
-    privileged: bool,
-    reason: String,
-}
-
-impl Verdict<Application> for Decline {
-    fn actor(&self) -> Option<u64> {
-        Some(self.admin)
-    }
-
-    async fn may_decide(&self, _conn: &mut PgConnection, _a: &Application) -> Result<bool, LeadError> {
-        Ok(crate::auth::may_decide_lead(self.privileged))
-    }
-
-    fn refused(&self) -> LeadError {
-        LeadError::NotAllowed
-    }
-
-    async fn apply(
-        &self,
-        _app: &App,
-        tx: &mut PgConnection,
-        a: &Application,
-        now: DateTime<Utc>,
-        _journal: &mut Journal,
-    ) -> Result<Audit, LeadError> {
-        lead::close(tx, a.id, Status::Declined, self.admin, Some(&self.reason), None, now).await?;
-        let group = match a.target {
-            Target::Existing { group_id, .. } => Some(group_id),
-            Target::Proposal { .. } => None,
-        };
-        Ok(Audit { action: "lead.decline", subject: Some(a.applicant_id), group, reason: Some(self.reason.clone()) })
     }
 }
 
@@ -426,14 +410,14 @@ impl Verdict<Application> for Withdraw {
 /// Whether the application can still be decided by someone who is an admin
 /// (`privileged`) or not: before deferring an approval or asking a reason.
 pub async fn decidable(app: &App, guild_id: u64, id: i64, privileged: bool) -> Result<Application, LeadError> {
-    let check = Approve { admin: 0, privileged };
+    let check = Decide { admin: 0, privileged, decline: None };
     decision::decidable(app, Some(guild_id), id, &check).await
 }
 
 /// Approve (admins, `privileged`). The row stays locked while this happens,
 /// so a second admin waits and then learns who decided.
 pub async fn approve(app: &App, guild_id: u64, id: i64, admin_id: u64, privileged: bool) -> Result<Decided, LeadError> {
-    decision::decide(app, Some(guild_id), id, &Approve { admin: admin_id, privileged }).await
+    decision::decide(app, Some(guild_id), id, &Decide { admin: admin_id, privileged, decline: None }).await
 }
 
 /// Decline (admins, `privileged`) with a reason (required).
@@ -445,7 +429,7 @@ pub async fn decline(
     privileged: bool,
     reason: &str,
 ) -> Result<Decided, LeadError> {
-    let d = Decline { admin: admin_id, privileged, reason: reason.to_string() };
+    let d = Decide { admin: admin_id, privileged, decline: Some(reason.to_string()) };
     decision::decide(app, Some(guild_id), id, &d).await
 }
 

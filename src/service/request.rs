@@ -405,17 +405,28 @@ impl Decider {
     }
 }
 
-/// *Approve*: admit the requester as a join does, in the decision's
-/// transaction, so a failed grant leaves the request pending (with a note).
-struct Approve(Decider);
+/// What a decider chose: *Approve*, or *Deny* with an optional reason
+/// given to the requester.
+enum Choice {
+    Approve,
+    Deny(Option<String>),
+}
 
-impl Verdict<Request> for Approve {
+/// A decision on a request. Approving admits the requester as a join does,
+/// in the decision's transaction, so a failed grant leaves the request
+/// pending (with a note).
+struct Decide {
+    by: Decider,
+    choice: Choice,
+}
+
+impl Verdict<Request> for Decide {
     fn actor(&self) -> Option<u64> {
-        Some(self.0.actor)
+        Some(self.by.actor)
     }
 
     async fn may_decide(&self, conn: &mut PgConnection, r: &Request) -> Result<bool, RequestError> {
-        self.0.may(conn, r).await
+        self.by.may(conn, r).await
     }
 
     fn refused(&self) -> RequestError {
@@ -430,11 +441,20 @@ impl Verdict<Request> for Approve {
         now: DateTime<Utc>,
         journal: &mut Journal,
     ) -> Result<Audit, RequestError> {
+        let actor = self.by.actor;
+        if let Choice::Deny(reason) = &self.choice {
+            domain::close(tx, r.id, Status::Denied, Some(actor), reason.as_deref(), now).await?;
+            return Ok(Audit {
+                action: "request.deny",
+                subject: Some(r.user_id),
+                group: Some(r.group_id),
+                reason: reason.clone(),
+            });
+        }
         let g = group::get(tx, r.guild_id, r.group_id).await?.ok_or(RequestError::NoGroup)?;
         if g.archived {
             return Err(RequestError::Archived);
         }
-        let actor = self.0.actor;
         membership::admit_in(app, tx, &g, r.user_id, actor, "membership.request_approved", journal)
             .await
             .map_err(RequestError::Admit)?;
@@ -452,7 +472,7 @@ impl Verdict<Request> for Approve {
     async fn failed(&self, app: &App, r: &Request, e: &RequestError) {
         let RequestError::Admit(e) = e else { return };
         warn!(request = r.id, group_id = r.group_id, error = %e, "approved requester could not be admitted");
-        let actor = self.0.actor;
+        let actor = self.by.actor;
         if let Ok(Some(g)) = async { group::get(&mut *app.pool.acquire().await?, r.guild_id, r.group_id).await }.await {
             membership::grant_failed(app, &g, actor, r.user_id, e).await;
         }
@@ -477,6 +497,9 @@ impl Verdict<Request> for Approve {
     }
 
     async fn after(&self, app: &App, r: &Request) {
+        if !matches!(self.choice, Choice::Approve) {
+            return;
+        }
         let g = match app.pool.acquire().await {
             Ok(mut conn) => group::get(&mut conn, r.guild_id, r.group_id).await,
             Err(e) => Err(e),
@@ -486,43 +509,6 @@ impl Verdict<Request> for Approve {
             Ok(None) => {}
             Err(e) => warn!(request = r.id, error = %e, "could not read the group of an approved request"),
         }
-    }
-}
-
-/// *Deny*, with an optional reason given to the requester.
-struct Deny {
-    by: Decider,
-    reason: Option<String>,
-}
-
-impl Verdict<Request> for Deny {
-    fn actor(&self) -> Option<u64> {
-        Some(self.by.actor)
-    }
-
-    async fn may_decide(&self, conn: &mut PgConnection, r: &Request) -> Result<bool, RequestError> {
-        self.by.may(conn, r).await
-    }
-
-    fn refused(&self) -> RequestError {
-        RequestError::NotAllowed
-    }
-
-    async fn apply(
-        &self,
-        _app: &App,
-        tx: &mut PgConnection,
-        r: &Request,
-        now: DateTime<Utc>,
-        _journal: &mut Journal,
-    ) -> Result<Audit, RequestError> {
-        domain::close(tx, r.id, Status::Denied, Some(self.by.actor), self.reason.as_deref(), now).await?;
-        Ok(Audit {
-            action: "request.deny",
-            subject: Some(r.user_id),
-            group: Some(r.group_id),
-            reason: self.reason.clone(),
-        })
     }
 }
 
@@ -582,15 +568,16 @@ pub async fn decidable(
     actor: u64,
     privileged: bool,
 ) -> Result<Request, RequestError> {
-    let deny = Deny { by: Decider { actor, privileged }, reason: None };
-    decision::decidable(app, Some(guild_id), id, &deny).await
+    let check = Decide { by: Decider { actor, privileged }, choice: Choice::Deny(None) };
+    decision::decidable(app, Some(guild_id), id, &check).await
 }
 
 /// Approve: admit the requester as a join does. The row stays locked while
 /// the role is granted, so a second decider waits and then learns who
 /// decided; a failed grant leaves the request pending, with a note.
 pub async fn approve(app: &App, guild_id: u64, id: i64, actor: u64, privileged: bool) -> Result<Decided, RequestError> {
-    decision::decide(app, Some(guild_id), id, &Approve(Decider { actor, privileged })).await
+    decision::decide(app, Some(guild_id), id, &Decide { by: Decider { actor, privileged }, choice: Choice::Approve })
+        .await
 }
 
 /// Deny, with an optional reason given to the requester.
@@ -602,7 +589,7 @@ pub async fn deny(
     privileged: bool,
     reason: Option<&str>,
 ) -> Result<Decided, RequestError> {
-    let deny = Deny { by: Decider { actor, privileged }, reason: reason.map(str::to_string) };
+    let deny = Decide { by: Decider { actor, privileged }, choice: Choice::Deny(reason.map(str::to_string)) };
     decision::decide(app, Some(guild_id), id, &deny).await
 }
 

@@ -7,6 +7,7 @@ mod sim;
 mod admin;
 mod commands_doc;
 mod directory;
+mod feature_index;
 mod group_create;
 mod group_manage;
 mod health;
