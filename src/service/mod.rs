@@ -9,6 +9,7 @@
 pub mod access;
 pub mod audit;
 pub mod config;
+pub mod criteria;
 pub mod deliveries;
 pub mod directory;
 pub mod groups;
