@@ -1,12 +1,12 @@
 //! `/audit [group] [user]`: the audit trail, newest first (A2, admins only).
 
 use super::{find_group, guild_id, require_admin};
-use crate::discord::no_pings;
 use crate::domain::audit::Filter;
+use crate::replies::send_view;
 use crate::service::audit::{self, AuditError};
 use crate::types::{Context, Error};
+use crate::views::group_page::View;
 use poise::serenity_prelude as serenity;
-use poise::CreateReply;
 
 /// Who changed what, newest first; optionally one group or member (admins).
 #[poise::command(slash_command, guild_only, ephemeral, default_member_permissions = "MANAGE_GUILD")]
@@ -29,13 +29,5 @@ pub async fn audit(
         AuditError::Db(e) => Box::new(e) as Error,
     })?;
     let view = crate::views::audit::render(&page);
-    ctx.send(
-        CreateReply::default()
-            .embed(view.embed)
-            .components(view.components)
-            .ephemeral(true)
-            .allowed_mentions(no_pings()),
-    )
-    .await?;
-    Ok(())
+    send_view(ctx, View::embed(view.embed, view.components)).await
 }

@@ -2,14 +2,14 @@
 
 use super::{guild_id, require_admin};
 use crate::custom_id::CustomId;
-use crate::discord::no_pings;
 use crate::error::user;
 use crate::replies::say;
+use crate::replies::send_view;
 use crate::service::config::{self, ChannelSetting, ConfigError};
 use crate::service::sla;
 use crate::types::{Context, Error};
+use crate::views::group_page::View;
 use poise::serenity_prelude as serenity;
-use poise::CreateReply;
 
 /// Guildhall's settings for this server (admins).
 #[poise::command(
@@ -83,8 +83,7 @@ Members who come back get their groups back: **{}**.",
         ),
         false,
     );
-    ctx.send(CreateReply::default().embed(embed).ephemeral(true).allowed_mentions(no_pings())).await?;
-    Ok(())
+    send_view(ctx, View::embed(embed, vec![])).await
 }
 
 /// Set what wins when someone changes a group role by hand in Discord (A5).

@@ -1,12 +1,11 @@
 //! `/directory ...`: the persistent group directory message (G4, admins only).
 
 use super::{guild_id, require_admin};
-use crate::discord::no_pings;
 use crate::error::user;
+use crate::replies::say;
 use crate::service::directory::{self, DirectoryError};
 use crate::types::{Context, Error};
 use poise::serenity_prelude as serenity;
-use poise::CreateReply;
 
 /// A group directory message that the bot keeps current (admins).
 #[poise::command(
@@ -51,8 +50,7 @@ pub async fn post(
     if let Some(old) = posted.replaced.filter(|o| o.message_id != posted.message.message_id) {
         text.push_str(&format!(" The previous one, in <#{}>, was deleted.", old.channel_id));
     }
-    ctx.send(CreateReply::default().content(text).ephemeral(true).allowed_mentions(no_pings())).await?;
-    Ok(())
+    say(ctx, text).await
 }
 
 /// Delete the group directory message.
@@ -68,6 +66,5 @@ pub async fn remove(ctx: Context<'_>) -> Result<(), Error> {
     } else {
         format!("Removed the group directory message from <#{channel}>.")
     };
-    ctx.send(CreateReply::default().content(text).ephemeral(true).allowed_mentions(no_pings())).await?;
-    Ok(())
+    say(ctx, text).await
 }

@@ -4,16 +4,15 @@
 
 use super::group::{BucketChoice, VisibilityChoice};
 use super::{autocomplete_archived_group, find_group, guild_id, require_admin};
-use crate::discord::no_pings;
 use crate::domain::group::{Group, NewGroup, Visibility, DESCRIPTION_MAX};
 use crate::domain::text::{free_text, GroupName};
 use crate::error::user;
-use crate::replies::say;
+use crate::replies::{say, send_view};
 use crate::service::groups::{self, AdoptError, Adoption, CreateError};
 use crate::service::manage::{self, ArchiveOutcome, Change, EditOutcome, EditRequest};
 use crate::types::{Context, Error};
+use crate::views::group_page::View;
 use crate::views::refusal;
-use poise::CreateReply;
 
 /// Criteria: free text shown on the Group Page (G4).
 const CRITERIA_MAX: usize = 1000;
@@ -156,15 +155,7 @@ pub async fn delete(
     require_admin(ctx).await?;
     let g: Group = find_group(ctx, &group).await?;
     let view = crate::views::group_delete::confirmation(&g);
-    ctx.send(
-        CreateReply::default()
-            .content(view.text)
-            .components(view.components)
-            .ephemeral(true)
-            .allowed_mentions(no_pings()),
-    )
-    .await?;
-    Ok(())
+    send_view(ctx, View { content: view.text, embeds: vec![], components: view.components }).await
 }
 
 /// Make a group from an existing role and/or channel (admins).

@@ -2,10 +2,11 @@
 
 use super::group::BucketChoice;
 use super::guild_id;
+use crate::replies::send_view;
 use crate::service::groups::directory;
 use crate::types::{Context, Error};
 use crate::views::directory::render;
-use poise::CreateReply;
+use crate::views::group_page::View;
 
 /// Browse the community's groups, optionally one bucket.
 #[poise::command(slash_command, guild_only, ephemeral)]
@@ -17,11 +18,5 @@ pub async fn groups(
     let bucket = bucket.map(Into::into);
     let list = directory(&ctx.data().app, guild, bucket).await?;
     let page = render(&list, bucket, 0);
-    let reply = CreateReply::default()
-        .embed(page.embed)
-        .components(page.components)
-        .ephemeral(true)
-        .allowed_mentions(crate::discord::no_pings());
-    ctx.send(reply).await?;
-    Ok(())
+    send_view(ctx, View::embed(page.embed, page.components)).await
 }

@@ -2,10 +2,10 @@
 //! server, each problem with its fix.
 
 use super::{guild_id, require_admin};
-use crate::discord::no_pings;
+use crate::replies::send_view;
 use crate::service::health::{self, HealthError};
 use crate::types::{Context, Error};
-use poise::CreateReply;
+use crate::views::group_page::View;
 
 /// Check my permissions, roles, channels, Discord's limits and background work here (admins).
 #[poise::command(slash_command, guild_only, ephemeral, default_member_permissions = "MANAGE_GUILD")]
@@ -22,6 +22,5 @@ pub async fn health(ctx: Context<'_>) -> Result<(), Error> {
         HealthError::Db(e) => Box::new(e) as Error,
     })?;
     let embed = crate::views::health::render(&checked);
-    ctx.send(CreateReply::default().embed(embed).ephemeral(true).allowed_mentions(no_pings())).await?;
-    Ok(())
+    send_view(ctx, View::embed(embed, vec![])).await
 }

@@ -2,10 +2,10 @@
 
 use super::guild_id;
 use crate::domain::delivery::Mode;
+use crate::replies::say;
 use crate::service::notifications;
 use crate::types::{Context, Error};
 use crate::views::notifications as view;
-use poise::CreateReply;
 
 /// The modes as Discord shows them in the option's choices.
 #[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
@@ -56,6 +56,5 @@ pub async fn notifications(
             text
         }
     };
-    ctx.send(CreateReply::default().content(text).ephemeral(true).allowed_mentions(crate::discord::no_pings())).await?;
-    Ok(())
+    say(ctx, text).await
 }

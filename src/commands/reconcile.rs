@@ -3,11 +3,11 @@
 
 use super::{guild_id, require_admin};
 use crate::custom_id::CustomId;
-use crate::discord::no_pings;
 use crate::domain::reconcile::{Policy, Trigger};
+use crate::replies::send_view;
 use crate::service::reconcile;
 use crate::types::{Context, Error};
-use poise::CreateReply;
+use crate::views::group_page::View;
 
 /// A policy as a slash-command choice.
 #[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
@@ -55,6 +55,5 @@ pub async fn reconcile(
     let report = reconcile::pass(app, guild, Trigger::DryRun, Some(ctx.author().id.get()), Some(policy), None).await?;
     let apply = CustomId::ReconcileApply { policy }.encode();
     let (embed, rows) = crate::views::reconcile::dry_run(policy, server, &report.lines, &apply);
-    ctx.send(CreateReply::default().embed(embed).components(rows).ephemeral(true).allowed_mentions(no_pings())).await?;
-    Ok(())
+    send_view(ctx, View::embed(embed, rows)).await
 }

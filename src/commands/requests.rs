@@ -2,9 +2,10 @@
 //! group's automatic criteria).
 
 use super::{autocomplete_group, find_group, guild_id, require_admin};
-use crate::domain::request::Criteria;
+use crate::domain::request::CriteriaChange;
 use crate::error::{user, UserErrorExt};
 use crate::replies::send_view;
+use crate::service::criteria::{self, CriteriaError};
 use crate::service::request;
 use crate::types::{Context, Error};
 use crate::views::request as view;
@@ -67,35 +68,18 @@ pub async fn criteria(
 ) -> Result<(), Error> {
     require_admin(ctx).await?;
     let g = find_group(ctx, &group).await?;
-    let app = &ctx.data().app;
-    let mut c = if clear.unwrap_or(false) { Criteria::default() } else { request::criteria(app, g.id).await? };
-    if let Some(d) = min_days_in_server {
-        c.min_days_in_server = d;
-    }
-    if let Some(d) = min_account_age_days {
-        c.min_account_age_days = d;
-    }
-    if let Some(r) = required_role {
-        if !c.required_role_ids.contains(&r.id.get()) {
-            c.required_role_ids.push(r.id.get());
-        }
-    }
-    if let Some(r) = blocked_role {
-        if !c.blocked_role_ids.contains(&r.id.get()) {
-            c.blocked_role_ids.push(r.id.get());
-        }
-    }
-    let guild = guild_id(ctx)?;
-    if c.required_role_ids.contains(&guild) || c.blocked_role_ids.contains(&guild) {
-        return Err(user("@everyone can't be a criterion: everyone holds it. Nothing was changed."));
-    }
-    if c.required_role_ids.iter().any(|r| c.blocked_role_ids.contains(r)) {
-        return Err(user("A role can't be both required and blocked. Nothing was changed."));
-    }
-    if c.required_role_ids.len() + c.blocked_role_ids.len() > 10 {
-        return Err(user("At most ten roles in all. Use `clear` to start over. Nothing was changed."));
-    }
-    request::set_criteria(app, &g, ctx.author().id.get(), &c).await?;
+    let change = CriteriaChange {
+        clear: clear.unwrap_or(false),
+        min_days_in_server,
+        min_account_age_days,
+        required_role: required_role.map(|r| r.id.get()),
+        blocked_role: blocked_role.map(|r| r.id.get()),
+    };
+    let c = match criteria::change(&ctx.data().app, &g, ctx.author().id.get(), &change).await {
+        Ok(c) => c,
+        Err(CriteriaError::Refused(r)) => return Err(user(format!("{r} Nothing was changed."))),
+        Err(CriteriaError::Db(e)) => return Err(e.into()),
+    };
     send_view(
         ctx,
         crate::views::group_page::View::text(format!(

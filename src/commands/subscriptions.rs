@@ -4,12 +4,12 @@
 use super::{autocomplete_group, find_group, guild_id};
 use crate::domain::subscription::Kind;
 use crate::error::user;
-use crate::replies::say;
-use crate::service::subscriptions::{self, SubscribeError};
+use crate::replies::{say, send_view};
+use crate::service::subscriptions;
 use crate::types::{Context, Error};
+use crate::views::refusal;
 use crate::views::subscriptions as view;
-use poise::CreateReply;
-use serenity::all::{ChannelType, PartialChannel, Permissions};
+use serenity::all::{PartialChannel, Permissions};
 
 /// The channel the command was used in, as Discord describes it to the
 /// user (with their permissions there).
@@ -53,12 +53,7 @@ pub async fn subscribe(
         let text = match subscriptions::toggle_group(&ctx.data().app, guild, user_id, g.id).await {
             Ok((g, true)) => format!("You're now subscribed to **{}**: you'll hear about its new topics.", g.name),
             Ok((g, false)) => format!("You're no longer subscribed to **{}**.", g.name),
-            Err(SubscribeError::NoGroup) => return Err(user("That group no longer exists.")),
-            Err(SubscribeError::Archived) => return Err(user(format!("**{}** is archived.", g.name))),
-            Err(SubscribeError::CannotSee) => {
-                return Err(user(format!("**{}** is a closed group: only its members can follow it.", g.name)))
-            }
-            Err(SubscribeError::Db(e)) => return Err(e.into()),
+            Err(e) => return Err(user(refusal::subscribe(e)?)),
         };
         return say(ctx, text).await;
     }
@@ -66,13 +61,10 @@ pub async fn subscribe(
     if !can_view(ctx) {
         return Err(user("You can't follow a channel you can't see."));
     }
-    let (kind, what) = match ch.kind {
-        ChannelType::PublicThread | ChannelType::PrivateThread | ChannelType::NewsThread => {
-            (Kind::Thread, "this thread")
-        }
-        ChannelType::Text | ChannelType::Forum | ChannelType::News => (Kind::Forum, "this channel"),
-        _ => return Err(user("Use /subscribe in a text channel, a forum or a thread, or name a group.")),
+    let Some(kind) = Kind::of_channel(u8::from(ch.kind)) else {
+        return Err(user("Use /subscribe in a text channel, a forum or a thread, or name a group."));
     };
+    let what = if kind == Kind::Thread { "this thread" } else { "this channel" };
     // Following a thread may add the member to it on Discord: answer in time (N1).
     ctx.defer_ephemeral().await?;
     let now = subscriptions::toggle(&ctx.data().app, guild, user_id, kind, ch.id.get()).await?;
@@ -106,15 +98,5 @@ pub async fn subscribe_post(ctx: Context<'_>, message: serenity::all::Message) -
 #[poise::command(slash_command, guild_only, ephemeral)]
 pub async fn subscriptions(ctx: Context<'_>) -> Result<(), Error> {
     let items = subscriptions::mine(&ctx.data().app, guild_id(ctx)?, ctx.author().id.get()).await?;
-    let v = view::render(&items, 0, "");
-    let mut reply =
-        CreateReply::default().ephemeral(true).allowed_mentions(crate::discord::no_pings()).components(v.components);
-    if !v.content.is_empty() {
-        reply = reply.content(v.content);
-    }
-    for e in v.embeds {
-        reply = reply.embed(e);
-    }
-    ctx.send(reply).await?;
-    Ok(())
+    send_view(ctx, view::render(&items, 0, "")).await
 }

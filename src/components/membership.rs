@@ -3,10 +3,12 @@
 
 use crate::discord::no_pings;
 use crate::replies::{defer, edit, refuse, update};
-use crate::service::membership::{self, MembershipError};
+use crate::service::membership;
+use crate::service::subscriptions;
 use crate::service::App;
 use crate::types::{Data, Error};
 use crate::views::group_page::{self, View};
+use crate::views::refusal;
 use serenity::all::{
     ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateInteractionResponseMessage,
 };
@@ -56,23 +58,11 @@ pub async fn subscribe_button(
 ) -> Result<(), Error> {
     let Some(guild) = guild_of(i) else { return refuse(ctx, i, "This only works in a server.").await };
     let user = i.user.id.get();
-    let facts = match membership::page_facts(&data.app, guild, group, user).await {
-        Ok(f) => f,
-        Err(MembershipError::NoGroup) => return refuse(ctx, i, "That group no longer exists.").await,
-        Err(e) => return Err(e.into()),
+    // Who may follow the group is the service's rule (S2).
+    let now = match subscriptions::toggle_group(&data.app, guild, user, group).await {
+        Ok((_, now)) => now,
+        Err(e) => return refuse(ctx, i, &refusal::subscribe(e)?).await,
     };
-    if facts.group.archived {
-        return refuse(ctx, i, "That group is archived.").await;
-    }
-    // A closed group's channel is hidden from non-members: they can't follow it.
-    if facts.group.visibility == crate::domain::group::Visibility::Closed
-        && !facts.viewer_is_member
-        && !facts.viewer_subscribed
-    {
-        return refuse(ctx, i, &format!("**{}** is a closed group: only its members can follow it.", facts.group.name))
-            .await;
-    }
-    let now = membership::toggle_group_subscription(&data.app, &facts.group, user).await?;
     let facts = membership::page_facts(&data.app, guild, group, user).await?;
     let mut view = group_page::page(&facts);
     view.content = if now {

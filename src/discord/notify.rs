@@ -4,25 +4,7 @@
 //! `messages::post_pinging`; thread membership is in `channels`.
 
 use super::{call, DiscordError, DiscordHttp};
-use serenity::all::{ChannelId, EditRole, GuildId, Permissions};
-
-/// Make a group's notification role: no permissions, not hoisted, and
-/// mentionable so the bot's mention lands without Mention @everyone.
-pub async fn create_role(http: &DiscordHttp, guild_id: u64, name: &str, reason: &str) -> Result<u64, DiscordError> {
-    let role = call(|| {
-        GuildId::new(guild_id).create_role(
-            http.as_ref(),
-            EditRole::new()
-                .name(name)
-                .permissions(Permissions::empty())
-                .mentionable(true)
-                .hoist(false)
-                .audit_log_reason(reason),
-        )
-    })
-    .await?;
-    Ok(role.id.get())
-}
+use serenity::all::{ChannelId, GuildId};
 
 /// An active thread of a guild: (thread id, parent channel id, creator).
 pub struct ActiveThread {

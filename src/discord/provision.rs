@@ -107,19 +107,7 @@ pub async fn create_category(http: &DiscordHttp, guild_id: u64, name: &str, reas
 
 /// A role for a group's members: no permissions, not mentionable by members.
 pub async fn create_role(http: &DiscordHttp, guild_id: u64, name: &str, reason: &str) -> Result<u64, DiscordError> {
-    let role = call(|| {
-        GuildId::new(guild_id).create_role(
-            http.as_ref(),
-            EditRole::new()
-                .name(name)
-                .permissions(Permissions::empty())
-                .mentionable(false)
-                .hoist(false)
-                .audit_log_reason(reason),
-        )
-    })
-    .await?;
-    Ok(role.id.get())
+    super::roles::create(http, guild_id, name, false, reason).await
 }
 
 pub struct ChannelSpec<'a> {

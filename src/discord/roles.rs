@@ -2,7 +2,33 @@
 
 use super::{call, DiscordError, DiscordHttp};
 use crate::domain::role_safety::RoleFacts;
-use serenity::all::{GuildId, RoleId, UserId};
+use serenity::all::{EditRole, GuildId, Permissions, RoleId, UserId};
+
+/// Make a role the bot manages (a group's member role, or its notification
+/// role): no permissions and not hoisted. A notification role is
+/// `mentionable`, so the bot's mention lands without Mention @everyone; a
+/// member role is not, so members can't ping the whole group.
+pub async fn create(
+    http: &DiscordHttp,
+    guild_id: u64,
+    name: &str,
+    mentionable: bool,
+    reason: &str,
+) -> Result<u64, DiscordError> {
+    let role = call(|| {
+        GuildId::new(guild_id).create_role(
+            http.as_ref(),
+            EditRole::new()
+                .name(name)
+                .permissions(Permissions::empty())
+                .mentionable(mentionable)
+                .hoist(false)
+                .audit_log_reason(reason),
+        )
+    })
+    .await?;
+    Ok(role.id.get())
+}
 
 /// Every role of a guild, as plain facts.
 pub async fn guild_roles(http: &DiscordHttp, guild_id: u64) -> Result<Vec<RoleFacts>, DiscordError> {

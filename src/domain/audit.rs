@@ -42,6 +42,13 @@ impl<'a> Entry<'a> {
         self
     }
 
+    /// Who acted, if anyone did (a repair the bot made on its own has
+    /// nobody).
+    pub fn acted_by(mut self, actor: Option<u64>) -> Entry<'a> {
+        self.actor_id = actor;
+        self
+    }
+
     /// Whom it concerns.
     pub fn subject(mut self, subject: u64) -> Entry<'a> {
         self.subject_id = Some(subject);
@@ -110,6 +117,20 @@ pub struct Recorded {
     pub action: String,
     pub reason: Option<String>,
     pub detail: Option<String>,
+}
+
+/// One page of the trail, as `/audit` shows it.
+#[derive(Debug, Clone)]
+pub struct AuditPage {
+    /// The filter, with `upto` pinned to the newest entry when first shown.
+    pub filter: Filter,
+    /// The filtered group's name.
+    pub group_name: Option<String>,
+    pub entries: Vec<Recorded>,
+    pub total: i64,
+    /// 0-based, clamped to the last page.
+    pub page: u32,
+    pub pages: u32,
 }
 
 /// The newest entries of a guild first.

@@ -159,6 +159,13 @@ pub async fn insert(conn: &mut PgConnection, g: &NewGroup) -> Result<i64, GroupE
     .map_err(|e| if is_name_conflict(&e) { GroupError::NameTaken } else { GroupError::Db(e) })
 }
 
+/// Lock a group's row until the transaction ends, so that one change at a
+/// time reads and writes it.
+pub async fn lock(conn: &mut PgConnection, group_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!("select id from groups where id = $1 for update", group_id).fetch_optional(conn).await?;
+    Ok(())
+}
+
 /// Serialize group provisioning within a guild for the rest of the
 /// transaction, so two creates never both make the same bucket's category.
 pub async fn lock_guild(conn: &mut PgConnection, guild_id: u64) -> Result<(), sqlx::Error> {

@@ -455,6 +455,13 @@ pub async fn requests(
     })
 }
 
+/// What `/health` looked at, and what it found.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub facts: Facts,
+    pub findings: Vec<Finding>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,12 +12,6 @@ pub async fn role_of(conn: &mut PgConnection, group_id: i64) -> Result<Option<u6
     Ok(r.map(snowflake))
 }
 
-/// Lock the group's row so that only one caller makes its notification role.
-pub async fn lock_group(conn: &mut PgConnection, group_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query!("select id from groups where id = $1 for update", group_id).fetch_optional(conn).await?;
-    Ok(())
-}
-
 pub async fn set_role(conn: &mut PgConnection, guild_id: u64, group_id: i64, role_id: u64) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "insert into notify_roles (group_id, guild_id, role_id) values ($1, $2, $3)

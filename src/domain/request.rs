@@ -19,6 +19,62 @@ pub struct Criteria {
     pub blocked_role_ids: Vec<u64>,
 }
 
+/// The most roles a group's criteria may name, required and blocked
+/// together.
+pub const CRITERIA_ROLES_MAX: usize = 10;
+
+/// What an admin asked `/group criteria` to change: each `Some` replaces a
+/// minimum or adds a role; `clear` starts from no criteria first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CriteriaChange {
+    pub clear: bool,
+    pub min_days_in_server: Option<i32>,
+    pub min_account_age_days: Option<i32>,
+    pub required_role: Option<u64>,
+    pub blocked_role: Option<u64>,
+}
+
+/// Why a change to a group's criteria was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CriteriaRefusal {
+    #[error("@everyone can't be a criterion: everyone holds it.")]
+    Everyone,
+    #[error("A role can't be both required and blocked.")]
+    BothRequiredAndBlocked,
+    #[error("At most ten roles in all. Use `clear` to start over.")]
+    TooManyRoles,
+}
+
+impl Criteria {
+    /// The criteria after `change`, in the server `guild_id` (whose id is
+    /// also its @everyone role's), or why they can't be.
+    pub fn amended(&self, change: &CriteriaChange, guild_id: u64) -> Result<Criteria, CriteriaRefusal> {
+        let mut c = if change.clear { Criteria::default() } else { self.clone() };
+        if let Some(d) = change.min_days_in_server {
+            c.min_days_in_server = d;
+        }
+        if let Some(d) = change.min_account_age_days {
+            c.min_account_age_days = d;
+        }
+        if let Some(r) = change.required_role.filter(|r| !c.required_role_ids.contains(r)) {
+            c.required_role_ids.push(r);
+        }
+        if let Some(r) = change.blocked_role.filter(|r| !c.blocked_role_ids.contains(r)) {
+            c.blocked_role_ids.push(r);
+        }
+        if c.required_role_ids.contains(&guild_id) || c.blocked_role_ids.contains(&guild_id) {
+            return Err(CriteriaRefusal::Everyone);
+        }
+        if c.required_role_ids.iter().any(|r| c.blocked_role_ids.contains(r)) {
+            return Err(CriteriaRefusal::BothRequiredAndBlocked);
+        }
+        if c.required_role_ids.len() + c.blocked_role_ids.len() > CRITERIA_ROLES_MAX {
+            return Err(CriteriaRefusal::TooManyRoles);
+        }
+        Ok(c)
+    }
+}
+
 /// What is known about a requester when they ask.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applicant {
@@ -474,6 +530,38 @@ pub async fn forget_review_thread(conn: &mut PgConnection, group_id: i64) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn criteria_are_amended_or_refused() {
+        let guild = 1;
+        let c = Criteria { min_days_in_server: 7, required_role_ids: vec![5], ..Default::default() };
+        let add = CriteriaChange {
+            min_account_age_days: Some(30),
+            required_role: Some(5),
+            blocked_role: Some(6),
+            ..Default::default()
+        };
+        assert_eq!(
+            c.amended(&add, guild),
+            Ok(Criteria {
+                min_days_in_server: 7,
+                min_account_age_days: 30,
+                required_role_ids: vec![5],
+                blocked_role_ids: vec![6]
+            }),
+            "minimums replaced, roles added once"
+        );
+        let clear = CriteriaChange { clear: true, blocked_role: Some(9), ..Default::default() };
+        assert_eq!(c.amended(&clear, guild), Ok(Criteria { blocked_role_ids: vec![9], ..Default::default() }));
+        let everyone = CriteriaChange { required_role: Some(guild), ..Default::default() };
+        assert_eq!(c.amended(&everyone, guild), Err(CriteriaRefusal::Everyone));
+        let both = CriteriaChange { blocked_role: Some(5), ..Default::default() };
+        assert_eq!(c.amended(&both, guild), Err(CriteriaRefusal::BothRequiredAndBlocked));
+        let full = Criteria { required_role_ids: (10..20).collect(), ..Default::default() };
+        assert_eq!(full.amended(&CriteriaChange::default(), guild), Ok(full.clone()), "ten is allowed");
+        let more = CriteriaChange { blocked_role: Some(30), ..Default::default() };
+        assert_eq!(full.amended(&more, guild), Err(CriteriaRefusal::TooManyRoles));
+    }
 
     #[test]
     fn criteria_are_checked_and_named() {

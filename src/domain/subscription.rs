@@ -25,6 +25,19 @@ impl Kind {
     pub fn from_key(key: &str) -> Option<Kind> {
         [Kind::Group, Kind::Forum, Kind::Thread, Kind::Post].into_iter().find(|k| k.key() == key)
     }
+
+    /// What following the channel `/subscribe` was used in means, by
+    /// Discord's type of that channel: a thread (of any kind) is followed as
+    /// a thread; a text, announcement or forum channel for its new topics;
+    /// anything else (voice, stage, a category) can't be followed.
+    pub fn of_channel(channel_type: u8) -> Option<Kind> {
+        use super::channels::kind;
+        match channel_type {
+            t if kind::THREADS.contains(&t) => Some(Kind::Thread),
+            kind::TEXT | kind::ANNOUNCEMENT | kind::FORUM => Some(Kind::Forum),
+            _ => None,
+        }
+    }
 }
 
 /// One thing a member follows, as "My Subscriptions" lists it (S4).
@@ -167,6 +180,20 @@ pub async fn followers_of_group(conn: &mut PgConnection, group_id: i64) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_channel_decides_what_is_followed() {
+        use crate::domain::channels::kind;
+        for t in kind::THREADS {
+            assert_eq!(Kind::of_channel(t), Some(Kind::Thread), "thread type {t}");
+        }
+        for t in [kind::TEXT, kind::ANNOUNCEMENT, kind::FORUM] {
+            assert_eq!(Kind::of_channel(t), Some(Kind::Forum), "channel type {t}");
+        }
+        for t in [kind::VOICE, kind::CATEGORY, kind::STAGE, kind::MEDIA, 1, 3] {
+            assert_eq!(Kind::of_channel(t), None, "type {t} can't be followed");
+        }
+    }
 
     #[sqlx::test]
     async fn subscribing_toggles(pool: sqlx::PgPool) {

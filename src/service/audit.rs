@@ -1,24 +1,12 @@
 //! Reading the audit trail (A2), a page at a time.
 
 use super::App;
-use crate::domain::audit::{self, Filter, Recorded};
+use crate::domain::audit::{self, Filter};
 use crate::domain::group;
 
 pub const PAGE_SIZE: i64 = 10;
 
-/// One page of the trail.
-#[derive(Debug, Clone)]
-pub struct AuditPage {
-    /// The filter, with `upto` pinned to the newest entry when first shown.
-    pub filter: Filter,
-    /// The filtered group's name.
-    pub group_name: Option<String>,
-    pub entries: Vec<Recorded>,
-    pub total: i64,
-    /// 0-based, clamped to the last page.
-    pub page: u32,
-    pub pages: u32,
-}
+pub use crate::domain::audit::AuditPage;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {

@@ -137,11 +137,7 @@ pub(crate) async fn record(
     action: &str,
     detail: &str,
 ) -> Result<(), sqlx::Error> {
-    audit::record(
-        conn,
-        &audit::Entry { guild_id, actor_id: Some(actor), action, detail: Some(detail), ..Default::default() },
-    )
-    .await
+    audit::record(conn, &audit::Entry::guild(guild_id, action).actor(actor).detail(detail)).await
 }
 
 /// Set the reconciliation policy (A5), audited; returns the one before.
@@ -155,17 +151,8 @@ pub async fn set_reconcile_policy(
     let mut tx = app.pool.begin().await?;
     let before = rc::policy(&mut tx, guild_id).await?;
     rc::set_policy(&mut tx, guild_id, policy).await?;
-    audit::record(
-        &mut tx,
-        &audit::Entry {
-            guild_id,
-            actor_id: Some(actor),
-            action: "config.reconcile_policy",
-            detail: Some(policy.key()),
-            ..Default::default()
-        },
-    )
-    .await?;
+    audit::record(&mut tx, &audit::Entry::guild(guild_id, "config.reconcile_policy").actor(actor).detail(policy.key()))
+        .await?;
     tx.commit().await?;
     Ok(before)
 }
@@ -176,13 +163,11 @@ pub async fn set_restore_returning(app: &App, guild_id: u64, actor: u64, on: boo
     crate::domain::reconcile::set_restore_returning(&mut tx, guild_id, on).await?;
     audit::record(
         &mut tx,
-        &audit::Entry {
-            guild_id,
-            actor_id: Some(actor),
-            action: "config.returning_members",
-            detail: Some(if on { "restore" } else { "don't restore" }),
-            ..Default::default()
-        },
+        &audit::Entry::guild(guild_id, "config.returning_members").actor(actor).detail(if on {
+            "restore"
+        } else {
+            "don't restore"
+        }),
     )
     .await?;
     tx.commit().await?;

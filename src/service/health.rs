@@ -6,7 +6,7 @@
 
 use super::App;
 use crate::discord::{channels, DiscordError};
-use crate::domain::health::{self, Configured, Facts, Finding};
+use crate::domain::health::{self, Configured, Facts};
 use crate::domain::{settings, sla};
 
 #[derive(Debug, thiserror::Error)]
@@ -17,12 +17,7 @@ pub enum HealthError {
     Db(#[from] sqlx::Error),
 }
 
-/// What was looked at, and what was found.
-#[derive(Debug, Clone)]
-pub struct Checked {
-    pub facts: Facts,
-    pub findings: Vec<Finding>,
-}
+pub use crate::domain::health::Checked;
 
 /// Check the server. `latency`: the gateway's, as the shard last measured it.
 pub async fn check(app: &App, guild_id: u64, latency: Option<std::time::Duration>) -> Result<Checked, HealthError> {

@@ -204,14 +204,7 @@ pub async fn edit(
         return Err(e);
     }
     let reason = changes.iter().map(Change::summary).collect::<Vec<_>>().join("; ");
-    let entry = audit::Entry {
-        guild_id,
-        actor_id: Some(actor_id),
-        group_id: Some(group_id),
-        action: "group.edit",
-        reason: Some(&reason),
-        ..Default::default()
-    };
+    let entry = audit::Entry::guild(guild_id, "group.edit").actor(actor_id).group(group_id).because(&reason);
     if let Err(e) = audit::record(&mut tx, &entry).await {
         drop(tx);
         journal.undo(app, "Guildhall: undoing a group edit that failed").await;
@@ -305,13 +298,8 @@ pub async fn set_archived(
     let verb = if archived { "archive" } else { "unarchive" };
     let reason = format!("Guildhall: group \"{}\" {verb}d", g.name);
     group::set_archived(&mut tx, group_id, archived).await?;
-    let entry = audit::Entry {
-        guild_id,
-        actor_id: Some(actor_id),
-        group_id: Some(group_id),
-        action: if archived { "group.archive" } else { "group.unarchive" },
-        ..Default::default()
-    };
+    let action = if archived { "group.archive" } else { "group.unarchive" };
+    let entry = audit::Entry::guild(guild_id, action).actor(actor_id).group(group_id);
     audit::record(&mut tx, &entry).await?;
     let mut journal = Journal::default();
     let step = if archived { "make the group's channel read-only" } else { "reopen the group's channel" };
@@ -382,13 +370,7 @@ pub async fn delete(app: &App, guild_id: u64, group_id: i64, actor_id: u64) -> R
         }
     }
     let audit_reason = format!("deleted group \"{}\"", g.name);
-    let entry = audit::Entry {
-        guild_id,
-        actor_id: Some(actor_id),
-        action: "group.delete",
-        reason: Some(&audit_reason),
-        ..Default::default()
-    };
+    let entry = audit::Entry::guild(guild_id, "group.delete").actor(actor_id).because(&audit_reason);
     audit::record(&mut tx, &entry).await?;
     // Read before the row (and, by cascade, the notification role's row) goes.
     let notify_role = crate::domain::notify::role_of(&mut tx, group_id).await?;

@@ -9,6 +9,7 @@
 pub mod access;
 pub mod audit;
 pub mod config;
+pub mod criteria;
 pub(crate) mod decision;
 pub mod deliveries;
 pub mod directory;

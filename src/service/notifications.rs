@@ -45,14 +45,7 @@ pub async fn set(app: &App, guild_id: u64, user_id: u64, mode: Mode) -> Result<C
     let retrying_dms = mode.uses_dms() && delivery::clear_dms_closed(&mut tx, user_id).await?;
     audit::record(
         &mut tx,
-        &audit::Entry {
-            guild_id,
-            actor_id: Some(user_id),
-            subject_id: Some(user_id),
-            action: "notifications.mode",
-            detail: Some(mode.key()),
-            ..Default::default()
-        },
+        &audit::Entry::guild(guild_id, "notifications.mode").actor(user_id).subject(user_id).detail(mode.key()),
     )
     .await?;
     tx.commit().await?;

@@ -39,7 +39,8 @@ fn snowflake_ms(id: u64) -> i64 {
 /// guild is too close to Discord's role limit (reported in the audit trail).
 async fn ensure_role(app: &App, g: &Group) -> Result<Option<u64>, Box<dyn std::error::Error + Send + Sync>> {
     let mut tx = app.pool.begin().await?;
-    notify::lock_group(&mut tx, g.id).await?;
+    // Only one caller makes the group's notification role.
+    group::lock(&mut tx, g.id).await?;
     if let Some(r) = notify::role_of(&mut tx, g.id).await? {
         return Ok(Some(r));
     }
@@ -47,13 +48,9 @@ async fn ensure_role(app: &App, g: &Group) -> Result<Option<u64>, Box<dyn std::e
     if count >= ROLE_CAP {
         audit::record(
             &mut tx,
-            &audit::Entry {
-                guild_id: g.guild_id,
-                group_id: Some(g.id),
-                action: "notify.role_cap",
-                reason: Some("too many roles for a notification role; the group's followers are pinged by name"),
-                ..Default::default()
-            },
+            &audit::Entry::guild(g.guild_id, "notify.role_cap")
+                .group(g.id)
+                .because("too many roles for a notification role; the group's followers are pinged by name"),
         )
         .await?;
         tx.commit().await?;
@@ -61,8 +58,8 @@ async fn ensure_role(app: &App, g: &Group) -> Result<Option<u64>, Box<dyn std::e
         return Ok(None);
     }
     let name = role_name(&g.name);
-    let role =
-        dn::create_role(&app.http, g.guild_id, &name, &format!("Guildhall: notifications for \"{}\"", g.name)).await?;
+    let reason = format!("Guildhall: notifications for \"{}\"", g.name);
+    let role = roles::create(&app.http, g.guild_id, &name, true, &reason).await?;
     notify::set_role(&mut tx, g.guild_id, g.id, role).await?;
     tx.commit().await?;
     Ok(Some(role))
@@ -221,14 +218,10 @@ async fn post_failed(app: &App, guild_id: u64, group_id: Option<i64>, channel_id
         Ok(mut conn) => {
             audit::record(
                 &mut conn,
-                &audit::Entry {
-                    guild_id,
-                    group_id,
-                    action: "notify.post_failed",
-                    reason: Some("Discord refused the notification pings; DMs and digests were still queued"),
-                    detail: Some(&detail),
-                    ..Default::default()
-                },
+                &audit::Entry::guild(guild_id, "notify.post_failed")
+                    .in_group(group_id)
+                    .because("Discord refused the notification pings; DMs and digests were still queued")
+                    .detail(&detail),
             )
             .await
         }

@@ -153,7 +153,7 @@ pub async fn reconcile_member(
             _ => None,
         };
         let who = actor.map_or_else(|| SOMEONE.to_string(), |a| format!("by <@{a}>"));
-        let entry = |action| audit::Entry { actor_id: actor, ..entry(guild_id, g.group_id, user_id, action) };
+        let entry = |action| entry(guild_id, g.group_id, user_id, action).acted_by(actor);
         let result: Result<(), BoxError> = async {
             match r {
                 Repair::EndMembership => {
@@ -236,7 +236,7 @@ pub async fn reconcile_member(
 }
 
 fn entry(guild_id: u64, group_id: i64, user_id: u64, action: &str) -> audit::Entry<'_> {
-    audit::Entry { guild_id, subject_id: Some(user_id), group_id: Some(group_id), action, ..Default::default() }
+    audit::Entry::guild(guild_id, action).subject(user_id).group(group_id)
 }
 
 /// GUILD_MEMBER_REMOVE: their memberships go away (kept, not counted, not
@@ -254,17 +254,8 @@ pub async fn member_left(app: &App, guild_id: u64, user_id: u64) -> Result<(), B
         let groups = rc::mark_away(&mut tx, guild_id, user_id, app.clock.now()).await?;
         if !groups.is_empty() {
             let why = format!("left the server; {} membership(s) kept until they come back", groups.len());
-            audit::record(
-                &mut tx,
-                &audit::Entry {
-                    guild_id,
-                    subject_id: Some(user_id),
-                    action: "member.left_server",
-                    reason: Some(&why),
-                    ..Default::default()
-                },
-            )
-            .await?;
+            audit::record(&mut tx, &audit::Entry::guild(guild_id, "member.left_server").subject(user_id).because(&why))
+                .await?;
         }
         tx.commit().await?;
         groups
@@ -332,17 +323,7 @@ pub async fn member_returned(app: &App, guild_id: u64, user_id: u64) -> Result<(
     }
     let names: Vec<&str> = back.iter().map(|(_, n)| n.as_str()).collect();
     let why = view::returned_reason(&names, &not_back, restore);
-    audit::record(
-        &mut tx,
-        &audit::Entry {
-            guild_id,
-            subject_id: Some(user_id),
-            action: "member.returned",
-            reason: Some(&why),
-            ..Default::default()
-        },
-    )
-    .await?;
+    audit::record(&mut tx, &audit::Entry::guild(guild_id, "member.returned").subject(user_id).because(&why)).await?;
     tx.commit().await?;
     for (group_id, _) in &back {
         if let Some(g) = group_of(app, guild_id, *group_id).await? {
@@ -452,14 +433,13 @@ pub async fn role_deleted(app: &App, guild_id: u64, role_id: u64) -> Result<Opti
 }
 
 fn group_entry<'a>(guild_id: u64, group_id: i64, action: &'a str, reason: &'a str) -> audit::Entry<'a> {
-    audit::Entry { guild_id, group_id: Some(group_id), action, reason: Some(reason), ..Default::default() }
+    audit::Entry::guild(guild_id, action).group(group_id).because(reason)
 }
 
 async fn record_failure(app: &App, guild_id: u64, group_id: Option<i64>, line: &str) {
     let r = async {
         let mut conn = app.pool.acquire().await?;
-        let e =
-            audit::Entry { guild_id, group_id, action: "reconcile.failed", reason: Some(line), ..Default::default() };
+        let e = audit::Entry::guild(guild_id, "reconcile.failed").in_group(group_id).because(line);
         audit::record(&mut conn, &e).await
     }
     .await;
@@ -706,7 +686,7 @@ pub async fn channel_deleted(
 }
 
 fn guild_entry<'a>(guild_id: u64, action: &'a str, reason: &'a str) -> audit::Entry<'a> {
-    audit::Entry { guild_id, action, reason: Some(reason), ..Default::default() }
+    audit::Entry::guild(guild_id, action).because(reason)
 }
 
 // ---- The full pass.

@@ -94,11 +94,7 @@ async fn remind(app: &App, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
             Ok(()) => ("request.remind", format!("leaders reminded of {}", id_list(&due))),
             Err(why) => ("request.remind_failed", format!("{}: {why}", id_list(&due))),
         };
-        audit::record(
-            &mut tx,
-            &audit::Entry { guild_id, group_id: Some(group_id), action, reason: Some(&reason), ..Default::default() },
-        )
-        .await?;
+        audit::record(&mut tx, &audit::Entry::guild(guild_id, action).group(group_id).because(&reason)).await?;
         tx.commit().await?;
         info!(group_id, requests = due.len(), ok = outcome.is_ok(), "leaders reminded of waiting join requests");
     }
@@ -141,14 +137,13 @@ async fn escalate(app: &App, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
             };
             audit::record(
                 &mut tx,
-                &audit::Entry {
+                &audit::Entry::guild(
                     guild_id,
-                    subject_id: Some(r.user_id),
-                    group_id: Some(r.group_id),
-                    action: if outcome.is_ok() { "request.escalate" } else { "request.escalate_failed" },
-                    reason: Some(&reason),
-                    ..Default::default()
-                },
+                    if outcome.is_ok() { "request.escalate" } else { "request.escalate_failed" },
+                )
+                .subject(r.user_id)
+                .group(r.group_id)
+                .because(&reason),
             )
             .await?;
         }
@@ -169,14 +164,11 @@ async fn expire(app: &App, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
         requests::close(&mut tx, r.id, Status::Expired, None, None, now).await?;
         audit::record(
             &mut tx,
-            &audit::Entry {
-                guild_id: r.guild_id,
-                subject_id: Some(r.user_id),
-                group_id: Some(r.group_id),
-                action: "request.expire",
-                reason: Some(&format!("request {}: no decision within {}", r.id, view::hours(s.expire_hours))),
-                ..Default::default()
-            },
+            &audit::Entry::guild(r.guild_id, "request.expire").subject(r.user_id).group(r.group_id).because(&format!(
+                "request {}: no decision within {}",
+                r.id,
+                view::hours(s.expire_hours)
+            )),
         )
         .await?;
         tx.commit().await?;
@@ -210,14 +202,10 @@ async fn announce_expired(app: &App) -> Result<(), sqlx::Error> {
         if !delivered {
             audit::record(
                 &mut tx,
-                &audit::Entry {
-                    guild_id: r.guild_id,
-                    subject_id: Some(r.user_id),
-                    group_id: Some(r.group_id),
-                    action: "request.expire_dm_failed",
-                    reason: Some(&format!("request {}: the requester's DMs are closed; /requests shows it", r.id)),
-                    ..Default::default()
-                },
+                &audit::Entry::guild(r.guild_id, "request.expire_dm_failed")
+                    .subject(r.user_id)
+                    .group(r.group_id)
+                    .because(&format!("request {}: the requester's DMs are closed; /requests shows it", r.id)),
             )
             .await?;
         }

@@ -11,10 +11,10 @@ use crate::domain::{audit, membership};
 pub enum SubscribeError {
     #[error("no such group")]
     NoGroup,
-    #[error("the group is archived")]
-    Archived,
-    #[error("a closed group the member is not in")]
-    CannotSee,
+    #[error("the group {0} is archived")]
+    Archived(String),
+    #[error("{0}: a closed group the member is not in")]
+    CannotSee(String),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -29,15 +29,11 @@ async fn audit_change(
 ) -> Result<(), sqlx::Error> {
     audit::record(
         conn,
-        &audit::Entry {
-            guild_id,
-            actor_id: Some(user_id),
-            subject_id: Some(user_id),
-            group_id,
-            action: if now { "subscription.add" } else { "subscription.remove" },
-            reason: Some(what),
-            ..Default::default()
-        },
+        &audit::Entry::guild(guild_id, if now { "subscription.add" } else { "subscription.remove" })
+            .actor(user_id)
+            .subject(user_id)
+            .in_group(group_id)
+            .because(what),
     )
     .await
 }
@@ -57,10 +53,10 @@ pub async fn toggle_group(
         let following = subscription::is_subscribed(&mut conn, user_id, Kind::Group, g.id).await?;
         if !following {
             if g.archived {
-                return Err(SubscribeError::Archived);
+                return Err(SubscribeError::Archived(g.name));
             }
             if g.visibility == Visibility::Closed && !membership::is_member(&mut conn, g.id, user_id).await? {
-                return Err(SubscribeError::CannotSee);
+                return Err(SubscribeError::CannotSee(g.name));
             }
         }
         g

@@ -2,8 +2,8 @@
 //! actor, action, subject, group and reason.
 
 use crate::custom_id::CustomId;
+use crate::domain::audit::AuditPage;
 use crate::domain::audit::Recorded;
-use crate::service::audit::AuditPage;
 use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter};
 
 /// A line never exceeds this (UTF-16 units), so ten of them and the filter

@@ -19,6 +19,11 @@ impl View {
     pub fn text(content: impl Into<String>) -> View {
         View { content: content.into(), embeds: vec![], components: vec![] }
     }
+
+    /// One embed, with these components under it.
+    pub fn embed(embed: CreateEmbed, components: Vec<CreateActionRow>) -> View {
+        View { content: String::new(), embeds: vec![embed], components }
+    }
 }
 
 /// What a join attempt shows the member (`/join`, *Join group*, *I agree*):

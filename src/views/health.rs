@@ -6,9 +6,9 @@
 use super::sla::hours;
 use super::{clip, relative};
 use crate::domain::channels::{self, Use};
+use crate::domain::health::Checked;
 use crate::domain::health::{self, Facts, Finding, Limit, Place, Severity};
 use crate::domain::role_safety::elevated_names;
-use crate::service::health::Checked;
 use serenity::all::CreateEmbed;
 
 /// The description's share of the embed's 6,000 characters (the fields take

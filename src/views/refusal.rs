@@ -11,6 +11,7 @@ use crate::service::lead::LeadError;
 use crate::service::manage::ManageError;
 use crate::service::membership::MembershipError;
 use crate::service::request::RequestError;
+use crate::service::subscriptions::SubscribeError;
 use crate::types::Error;
 
 /// The user-facing text for a refused membership change; internal errors
@@ -32,6 +33,17 @@ pub fn membership(e: &MembershipError, name: &str, verb: &str) -> Result<String,
         }
         MembershipError::Discord(other) => return Err(format!("Discord refused: {other}").into()),
         MembershipError::Db(e) => return Err(format!("database: {e}").into()),
+    })
+}
+
+/// The user-facing text for a refused group subscription (`/subscribe
+/// group`, the Group Page's Subscribe button).
+pub fn subscribe(e: SubscribeError) -> Result<String, Error> {
+    Ok(match e {
+        SubscribeError::NoGroup => "That group no longer exists.".to_string(),
+        SubscribeError::Archived(name) => format!("**{name}** is archived."),
+        SubscribeError::CannotSee(name) => format!("**{name}** is a closed group: only its members can follow it."),
+        SubscribeError::Db(e) => return Err(e.into()),
     })
 }
 

@@ -344,15 +344,7 @@ async fn audit_lists_filters_and_pages_the_trail_for_admins_only() {
         for i in 0..11 {
             let (action, reason) =
                 if i % 2 == 0 { ("membership.join", None) } else { ("membership.leave", Some("busy")) };
-            let e = audit::Entry {
-                guild_id: sim.fake.guild_id,
-                actor_id: Some(alice.user_id),
-                subject_id: Some(alice.user_id),
-                group_id: Some(rust),
-                action,
-                reason,
-                ..Default::default()
-            };
+            let e = audit::Entry::of(sim.fake.guild_id, rust, alice.user_id, alice.user_id, action).because_of(reason);
             audit::record(&mut conn, &e).await.unwrap();
         }
     }

@@ -89,11 +89,11 @@ async fn a_member_who_is_not_an_admin_cannot_create_a_group() {
 #[tokio::test]
 async fn the_configured_admin_role_counts_as_admin() {
     let sim = Sim::start().await;
+    let ada = sim.admin("ada");
     let carol = sim.member("carol");
     let stewards = sim.fake.create_role_by_hand("Stewards", 0, false);
     sim.fake.give_role(carol.user_id, stewards);
-    let mut conn = sim.pool.acquire().await.unwrap();
-    guildhall::domain::settings::set_admin_role(&mut conn, sim.fake.guild_id, Some(stewards)).await.unwrap();
+    sim.admin_role(&ada, stewards).await;
     let r = carol.slash("group create", &[("name", "Gardening"), ("bucket", "Interest"), ("visibility", "Open")]).await;
     assert!(r.text().contains("Created the open group **Gardening**"), "{}", r.text());
 }

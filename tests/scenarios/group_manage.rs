@@ -411,8 +411,7 @@ async fn the_configured_admin_role_may_press_delete() {
     let carol = sim.member("carol");
     let stewards = sim.fake.create_role_by_hand("Stewards", 0, false);
     sim.fake.give_role(carol.user_id, stewards);
-    let mut conn = sim.pool.acquire().await.unwrap();
-    guildhall::domain::settings::set_admin_role(&mut conn, sim.fake.guild_id, Some(stewards)).await.unwrap();
+    sim.admin_role(&ada, stewards).await;
     create(&ada, "Rust", "Interest", "Open").await;
     let ask = carol.slash("group delete", &[("group", "Rust")]).await;
     let done = ask.click("Delete group").await;

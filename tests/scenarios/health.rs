@@ -1,8 +1,7 @@
 //! `/health` (A4): what is wrong with the bot's set-up on a server, each
 //! problem with its fix; admins only; nothing of another server.
 
-use crate::membership::group;
-use crate::sim::Sim;
+use crate::sim::{group, Sim};
 use fake_discord::world::channel_type;
 use fake_discord::{perms, Actor, Fault, Reply, BOT_PERMISSIONS};
 

@@ -3,8 +3,7 @@
 //! in the background pass, the daily cap, revoking, the inviter told of every
 //! outcome, and the audit trail (A2).
 
-use crate::membership::group;
-use crate::sim::Sim;
+use crate::sim::{group, Sim};
 use fake_discord::scenario::{components_of, message_text};
 use fake_discord::world::Message;
 use fake_discord::{Actor, Reply};
@@ -167,9 +166,8 @@ impl CustomIdOf {
 
 #[tokio::test]
 async fn accepting_shows_the_guidelines_first_and_continues_after_i_agree() {
-    let Setup { sim, lena, bob, .. } = setup().await;
-    let mut conn = sim.pool.acquire().await.unwrap();
-    guildhall::domain::settings::set_guidelines(&mut conn, sim.fake.guild_id, "Be kind.").await.unwrap();
+    let Setup { sim, ada, lena, bob } = setup().await;
+    sim.set_guidelines(&ada, "Be kind.").await;
     invite(&lena, bob.user_id, "Rust").await;
     let card = dm_card(&bob);
     let r = bob.click(card.id, &button_id(&card, "Accept")).await;

@@ -2,44 +2,10 @@
 //! mod channel, first decision wins, the outcome by DM, withdrawals, and
 //! groups left without a leader flagged once.
 
-use crate::membership::group;
-use crate::sim::Sim;
+use crate::sim::{group, Sim};
 use fake_discord::scenario::{components_of, message_text};
-use fake_discord::world::{channel_type, Channel, Message};
+use fake_discord::world::{channel_type, Message};
 use fake_discord::{perms, Actor, Fault, Reply};
-
-/// A text channel made by hand, set as the mod channel with the domain setter.
-async fn mod_channel(sim: &Sim) -> u64 {
-    let gid = sim.fake.guild_id;
-    let id = sim.fake.mutate(|w| {
-        let id = w.snowflake();
-        w.channels.insert(
-            id,
-            Channel {
-                id,
-                guild_id: Some(gid),
-                kind: channel_type::TEXT,
-                name: "mods".into(),
-                parent_id: None,
-                position: 1,
-                topic: None,
-                overwrites: vec![],
-                owner_id: None,
-                archived: false,
-                locked: false,
-            },
-        );
-        w.guilds.get_mut(&gid).unwrap().channels.push(id);
-        id
-    });
-    set_mod_channel(sim, Some(id)).await;
-    id
-}
-
-async fn set_mod_channel(sim: &Sim, channel: Option<u64>) {
-    let mut conn = sim.pool.acquire().await.unwrap();
-    guildhall::domain::settings::set_mod_channel(&mut conn, sim.fake.guild_id, channel).await.unwrap();
-}
 
 const ANSWERS: [(&str, &str); 3] =
     [("motivation", "I run the local meetup"), ("experience", "Moderated two servers"), ("hours", "5")];
@@ -101,7 +67,7 @@ async fn applying_to_lead_an_existing_group_and_approval_makes_a_leader() {
     let ada = sim.admin("ada");
     let alice = sim.member("alice");
     let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
-    let mods = mod_channel(&sim).await;
+    let mods = sim.mod_channel(&ada).await;
 
     let r = apply(&alice, "Rust").await;
     assert!(r.is_ephemeral());
@@ -151,7 +117,7 @@ async fn a_proposed_group_is_created_as_group_create_would_when_approved() {
     let sim = Sim::start().await;
     let ada = sim.admin("ada");
     let alice = sim.member("alice");
-    let mods = mod_channel(&sim).await;
+    let mods = sim.mod_channel(&ada).await;
 
     let r = propose(&alice, "Climate Action", "Impact", "People fixing the climate").await;
     assert!(r.text().contains("**Climate Action**"), "{}", r.text());
@@ -183,7 +149,7 @@ async fn a_proposed_name_taken_by_decision_time_is_refused_and_nothing_is_half_m
     let sim = Sim::start().await;
     let ada = sim.admin("ada");
     let alice = sim.member("alice");
-    let mods = mod_channel(&sim).await;
+    let mods = sim.mod_channel(&ada).await;
     group(&sim, &ada, "Go", "Open").await;
 
     // Proposing a name that already exists is refused at once.
@@ -213,7 +179,7 @@ async fn declining_asks_a_reason_and_the_applicant_gets_it_by_dm() {
     let ada = sim.admin("ada");
     let alice = sim.member("alice");
     let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
-    let mods = mod_channel(&sim).await;
+    let mods = sim.mod_channel(&ada).await;
     apply(&alice, "Rust").await;
     let c = card(&sim, mods);
 
@@ -251,7 +217,7 @@ async fn two_admins_pressing_approve_at_once_make_one_decision() {
     let bob = sim.admin("bob");
     let alice = sim.member("alice");
     group(&sim, &ada, "Rust", "Open").await;
-    let mods = mod_channel(&sim).await;
+    let mods = sim.mod_channel(&ada).await;
     apply(&alice, "Rust").await;
     let c = card(&sim, mods);
     let id = button(&c, "Approve");
@@ -272,7 +238,7 @@ async fn non_admins_and_forged_ids_are_refused_and_nothing_changes() {
     let alice = sim.member("alice");
     let carol = sim.member("carol");
     group(&sim, &ada, "Rust", "Open").await;
-    let mods = mod_channel(&sim).await;
+    let mods = sim.mod_channel(&ada).await;
     apply(&alice, "Rust").await;
     let c = card(&sim, mods);
 
@@ -312,10 +278,14 @@ async fn without_a_mod_channel_the_application_waits_and_admins_find_it_in_pendi
     let denied = alice.slash("lead pending", &[]).await;
     assert!(denied.text().contains("Only admins"), "{}", denied.text());
 
-    // Once a mod channel is set, pending posts what was waiting.
-    let mods = mod_channel(&sim).await;
+    // Once a mod channel is set (with /config, which posts what was
+    // waiting), pending lists it without posting it twice.
+    let mods = sim.mod_channel(&ada).await;
     let p = ada.slash("lead pending", &[]).await;
-    assert!(p.text().contains("Posted 1 waiting application"), "{}", p.text());
+    assert!(!p.text().contains("Posted"), "{}", p.text());
+    assert!(p.has_button("Approve #1"), "{}", p.text());
+    let cards = messages(&sim, mods).into_iter().filter(|m| !m.embeds.as_array().unwrap().is_empty()).count();
+    assert_eq!(cards, 1, "one card for the one application");
     let c = card(&sim, mods);
     assert!(message_text(&c).contains("Application to lead Rust"));
     let decided = p.click("Approve #1").await;
@@ -330,7 +300,7 @@ async fn a_deleted_mod_channel_still_lets_admins_decide_and_new_applications_wai
     let alice = sim.member("alice");
     let bob = sim.member("bob");
     group(&sim, &ada, "Rust", "Open").await;
-    let mods = mod_channel(&sim).await;
+    let mods = sim.mod_channel(&ada).await;
     apply(&alice, "Rust").await;
     assert!(sim.fake.delete_channel_by_hand(mods));
     // The bot forgets the deleted channel (A5).
@@ -359,7 +329,7 @@ async fn a_second_application_for_the_same_group_is_refused_until_withdrawn() {
     let ada = sim.admin("ada");
     let alice = sim.member("alice");
     group(&sim, &ada, "Rust", "Open").await;
-    mod_channel(&sim).await;
+    sim.mod_channel(&ada).await;
     apply(&alice, "Rust").await;
 
     let again = alice.slash("lead apply", &[("group", "rust")]).await;
@@ -411,7 +381,7 @@ async fn an_applicant_with_closed_dms_is_recorded_and_sees_the_outcome_in_status
     sim.fake.join_guild(id, 30);
     let dora = sim.fake.actor(id);
     group(&sim, &ada, "Rust", "Open").await;
-    let mods = mod_channel(&sim).await;
+    let mods = sim.mod_channel(&ada).await;
     apply(&dora, "Rust").await;
     let c = card(&sim, mods);
     let decided = ada.click(c.id, &button(&c, "Approve")).await;
@@ -435,7 +405,7 @@ async fn a_group_whose_only_leader_leaves_is_flagged_to_admins_once() {
     let carol = sim.member("carol");
     group(&sim, &ada, "Rust", "Open").await;
     group(&sim, &ada, "Go", "Open").await;
-    let mods = mod_channel(&sim).await;
+    let mods = sim.mod_channel(&ada).await;
     for (who, g) in [(&alice, "Rust"), (&bob, "Go")] {
         let r = ada.slash("group leader add", &[("group", g), ("user", &who.user_id.to_string())]).await;
         assert!(r.text().contains("now leads"), "{}", r.text());
@@ -478,7 +448,7 @@ async fn an_approved_lead_can_decide_join_requests_of_their_group() {
     let alice = sim.member("alice");
     let bob = sim.member("bob");
     group(&sim, &ada, "Founders", "Closed").await;
-    let mods = mod_channel(&sim).await;
+    let mods = sim.mod_channel(&ada).await;
     apply(&alice, "Founders").await;
     let c = card(&sim, mods);
     let decided = ada.click(c.id, &button(&c, "Approve")).await;
@@ -521,7 +491,7 @@ async fn a_proposal_approval_that_fails_at_any_step_leaves_nothing_behind() {
     let sim = Sim::start().await;
     let ada = sim.admin("ada");
     let alice = sim.member("alice");
-    let mods = mod_channel(&sim).await;
+    let mods = sim.mod_channel(&ada).await;
     propose(&alice, "Climate Action", "Impact", "People fixing the climate").await;
     let c = card(&sim, mods);
     let roles_before = sim.fake.with(|w| w.guilds[&sim.fake.guild_id].roles.len());

@@ -12,6 +12,7 @@ mod group_create;
 mod group_manage;
 mod health;
 mod invites;
+mod layers;
 mod lead;
 mod lifecycle;
 mod membership;

@@ -1,23 +1,7 @@
 //! Joining and leaving (M1, M3), the guidelines gate (M2), leaders, removal
 //! and bans (M4), the Group Page (G4), autocomplete (G5), role safety (A3).
 
-use crate::sim::Sim;
-use fake_discord::Actor;
-
-/// An admin creates a group; returns its role and channel ids.
-pub async fn group(sim: &Sim, admin: &Actor, name: &str, visibility: &str) -> (u64, u64) {
-    let r = admin.slash("group create", &[("name", name), ("bucket", "Interest"), ("visibility", visibility)]).await;
-    assert!(r.text().contains("Created"), "{}", r.text());
-    let role = sim.fake.role_named(name).expect("role").id;
-    let slug = name.to_lowercase().replace(' ', "-");
-    let channel = sim.fake.channel_named(&slug).expect("channel").id;
-    (role, channel)
-}
-
-async fn set_guidelines(sim: &Sim, text: &str) -> i32 {
-    let mut conn = sim.pool.acquire().await.unwrap();
-    guildhall::domain::settings::set_guidelines(&mut conn, sim.fake.guild_id, text).await.unwrap()
-}
+use crate::sim::{group, Sim};
 
 async fn member_rows(sim: &Sim, user: u64) -> i64 {
     sim.count(&format!("select count(*) from memberships where user_id = {user}")).await
@@ -109,7 +93,7 @@ async fn nobody_joins_without_accepting_the_guidelines_and_a_new_version_asks_ag
     let alice = sim.member("alice");
     group(&sim, &ada, "Rust", "Open").await;
     group(&sim, &ada, "Go", "Open").await;
-    set_guidelines(&sim, "Be kind. No spam. <@everyone> is not for you.").await;
+    sim.set_guidelines(&ada, "Be kind. No spam. <@everyone> is not for you.").await;
 
     let prompt = alice.slash("join", &[("group", "Rust")]).await;
     assert!(prompt.text().contains("Community guidelines (version 1)"), "{}", prompt.text());
@@ -143,11 +127,11 @@ async fn nobody_joins_without_accepting_the_guidelines_and_a_new_version_asks_ag
     alice.slash("leave", &[("group", "Go")]).await;
 
     // A new version asks again.
-    assert_eq!(set_guidelines(&sim, "Be kinder.").await, 2);
+    assert_eq!(sim.set_guidelines(&ada, "Be kinder.").await, 2);
     let prompt = alice.slash("join", &[("group", "Go")]).await;
     assert!(prompt.text().contains("version 2"), "{}", prompt.text());
     // Agreeing to a version that changed meanwhile shows the newer one.
-    set_guidelines(&sim, "Be kindest.").await;
+    sim.set_guidelines(&ada, "Be kindest.").await;
     let stale = prompt.click("I agree").await;
     assert!(
         stale.text().contains("changed since you opened them") && stale.text().contains("version 3"),

@@ -2,8 +2,7 @@
 //! DM queue (429s, 500s, closed DMs, a restart mid-delivery), the daily
 //! digest, and thread-message / post-reply notifications (S3).
 
-use crate::membership::group;
-use crate::sim::Sim;
+use crate::sim::{group, Sim};
 use fake_discord::world::Message;
 use fake_discord::{Actor, Fault, RateLimit};
 use std::time::Duration;

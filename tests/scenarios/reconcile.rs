@@ -2,8 +2,7 @@
 //! client, while the bot runs, while it is stopped, and in a gateway
 //! session gap; `/reconcile` and its policy settings.
 
-use crate::membership::group;
-use crate::sim::Sim;
+use crate::sim::{group, Sim};
 use fake_discord::{perms, Actor};
 
 fn membership_count(sim_group: &str) -> String {

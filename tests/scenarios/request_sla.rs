@@ -3,21 +3,11 @@
 //! requester; each once, also with two bot processes on one database; the
 //! times set per server with `/config request-sla`.
 
-use crate::membership::group;
-use crate::requests::{ask, button, card, make_leader, refreshed, requests_channel, status_of};
-use crate::sim::Sim;
+use crate::sim::{ask, button, card, group, make_leader, refreshed, status_of, Sim};
 use chrono::Duration;
 use fake_discord::scenario::{components_of, message_text};
 use fake_discord::world::{channel_type, Message};
 use fake_discord::Actor;
-
-/// A text channel made by hand, set as the mod channel.
-async fn mod_channel(sim: &Sim) -> u64 {
-    let id = sim.fake.create_channel_by_hand("mods", channel_type::TEXT, None, vec![]);
-    let mut conn = sim.pool.acquire().await.unwrap();
-    guildhall::domain::settings::set_mod_channel(&mut conn, sim.fake.guild_id, Some(id)).await.unwrap();
-    id
-}
 
 /// The private review thread of a group, by its name.
 fn thread_named(sim: &Sim, group: &str) -> u64 {
@@ -60,8 +50,8 @@ async fn reminders_escalation_and_expiry_happen_once_each_with_two_bot_processes
     sim.expect_ping(mia.user_id); // reminders ping the leaders
     make_leader(&ada, "Go", &gopher).await;
     sim.expect_ping(gopher.user_id); // reminders ping the leaders
-    requests_channel(&sim).await;
-    let mods = mod_channel(&sim).await;
+    sim.requests_channel(&ada).await;
+    let mods = sim.mod_channel(&ada).await;
     let (bob, carl, dan, eve) = (sim.member("bob"), sim.member("carl"), sim.member("dan"), sim.member("eve"));
     for who in [&bob, &carl, &dan] {
         assert!(ask(who, "Rust", None).await.text().contains("was sent"));
@@ -173,7 +163,7 @@ async fn the_times_are_set_per_server_validated_audited_and_take_effect() {
     group(&sim, &ada, "Rust", "Closed").await;
     make_leader(&ada, "Rust", &lena).await;
     sim.expect_ping(lena.user_id); // reminders ping the leaders
-    requests_channel(&sim).await;
+    sim.requests_channel(&ada).await;
 
     let show = ada.slash("config show", &[]).await;
     assert!(show.text().contains("Leaders reminded after 1 day (24 h)"), "{}", show.text());
@@ -232,7 +222,7 @@ async fn without_a_mod_channel_the_alert_is_kept_and_closed_dms_see_the_expiry_i
     group(&sim, &ada, "Rust", "Closed").await;
     make_leader(&ada, "Rust", &lena).await;
     sim.expect_ping(lena.user_id); // reminders ping the leaders
-    requests_channel(&sim).await;
+    sim.requests_channel(&ada).await;
     let shy = sim.fake.add_user("shy", 365, false);
     sim.fake.join_guild(shy, 30);
     let shy = sim.fake.actor(shy);
@@ -275,7 +265,7 @@ async fn a_leader_deciding_as_the_request_expires_gives_one_outcome() {
     let (role, _) = group(&sim, &ada, "Rust", "Closed").await;
     make_leader(&ada, "Rust", &lena).await;
     sim.expect_ping(lena.user_id); // reminders ping the leaders
-    requests_channel(&sim).await;
+    sim.requests_channel(&ada).await;
     let bob = sim.member("bob");
     ask(&bob, "Rust", None).await;
     let thread = thread_named(&sim, "Rust");
@@ -311,8 +301,8 @@ async fn a_reminder_and_an_alert_whose_answer_was_lost_are_posted_once() {
     group(&sim, &ada, "Rust", "Closed").await;
     make_leader(&ada, "Rust", &lena).await;
     sim.expect_ping(lena.user_id); // reminders ping the leaders
-    requests_channel(&sim).await;
-    let mods = mod_channel(&sim).await;
+    sim.requests_channel(&ada).await;
+    let mods = sim.mod_channel(&ada).await;
     let bob = sim.member("bob");
     assert!(ask(&bob, "Rust", None).await.text().contains("was sent"));
     let rust = thread_named(&sim, "Rust");

@@ -2,25 +2,11 @@
 //! the group's private review thread, decisions by that group's leaders
 //! (first decision wins), the outcome by DM and in `/requests`, withdrawals.
 
-use crate::membership::group;
-use crate::sim::Sim;
+use crate::sim::{ask, button, card, group, make_leader, refreshed, status_of, Sim};
 use fake_discord::perms;
 use fake_discord::scenario::{components_of, message_text};
 use fake_discord::world::{channel_type, Message, Overwrite};
 use fake_discord::{Actor, Reply};
-
-/// A text channel made by hand, set as the requests channel.
-pub(crate) async fn requests_channel(sim: &Sim) -> u64 {
-    let id = sim.fake.create_channel_by_hand("join-requests", channel_type::TEXT, None, vec![]);
-    let mut conn = sim.pool.acquire().await.unwrap();
-    guildhall::domain::settings::set_requests_channel(&mut conn, sim.fake.guild_id, Some(id)).await.unwrap();
-    id
-}
-
-pub(crate) async fn make_leader(ada: &Actor, group: &str, who: &Actor) {
-    let r = ada.slash("group leader add", &[("group", group), ("user", &who.user_id.to_string())]).await;
-    assert!(!r.text().contains("Error"), "{}", r.text());
-}
 
 /// The review thread of the (only) group, and its latest card.
 fn thread_of(sim: &Sim, channel: u64) -> u64 {
@@ -32,44 +18,6 @@ fn thread_of(sim: &Sim, channel: u64) -> u64 {
                 .map(|c| c.id)
         })
         .expect("a private review thread")
-}
-
-pub(crate) fn card(sim: &Sim, thread: u64) -> Message {
-    sim.fake
-        .with(|w| w.channel_messages(thread).to_vec())
-        .into_iter()
-        .rev()
-        .find(|m| !m.embeds.as_array().unwrap().is_empty())
-        .expect("a card")
-}
-
-pub(crate) fn refreshed(sim: &Sim, m: &Message) -> Message {
-    sim.fake.with(|w| w.find_message(m.id).cloned()).expect("card still there")
-}
-
-pub(crate) fn button(m: &Message, label: &str) -> String {
-    components_of(m)
-        .into_iter()
-        .find(|c| c.label == label)
-        .unwrap_or_else(|| panic!("no {label} on {}", message_text(m)))
-        .custom_id
-}
-
-pub(crate) async fn status_of(sim: &Sim, user: u64) -> String {
-    sqlx::query_scalar::<_, String>(&format!(
-        "select status from join_requests where user_id = {user} order by id desc limit 1"
-    ))
-    .fetch_one(&sim.pool)
-    .await
-    .unwrap()
-}
-
-pub(crate) async fn ask(who: &Actor, group: &str, message: Option<&str>) -> Reply {
-    let mut opts = vec![("group", group)];
-    if let Some(m) = message {
-        opts.push(("message", m));
-    }
-    who.slash("request-join", &opts).await
 }
 
 struct Setup {
@@ -87,7 +35,7 @@ async fn setup() -> Setup {
     let lena = sim.member("lena");
     let (role, _) = group(&sim, &ada, "Rust", "Closed").await;
     make_leader(&ada, "Rust", &lena).await;
-    let thread_parent = requests_channel(&sim).await;
+    let thread_parent = sim.requests_channel(&ada).await;
     Setup { sim, ada, lena, role, thread_parent }
 }
 
@@ -349,11 +297,8 @@ async fn a_failed_grant_leaves_the_request_pending_and_tells_both() {
 
 #[tokio::test]
 async fn the_group_page_button_sends_a_request_behind_the_guidelines() {
-    let Setup { sim, .. } = setup().await;
-    {
-        let mut conn = sim.pool.acquire().await.unwrap();
-        guildhall::domain::settings::set_guidelines(&mut conn, sim.fake.guild_id, "Be kind.").await.unwrap();
-    }
+    let Setup { sim, ada, .. } = setup().await;
+    sim.set_guidelines(&ada, "Be kind.").await;
     let bob = sim.member("bob");
     let page = bob.slash("group info", &[("group", "Rust")]).await;
     let r = page.click("Send request to join").await;

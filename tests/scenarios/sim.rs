@@ -1,6 +1,8 @@
 //! `Sim`: a fake Discord, a fresh database and the bot, started together.
 
-use fake_discord::{Actor, FakeDiscord};
+use fake_discord::scenario::{components_of, message_text};
+use fake_discord::world::Message;
+use fake_discord::{Actor, FakeDiscord, Reply};
 use guildhall::clock::Clock;
 use guildhall::config::{Config, Token};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -172,6 +174,36 @@ impl Sim {
         id
     }
 
+    /// A text channel made by hand and set as the requests channel with
+    /// `/config requests-channel`, as an admin would. Returns its id.
+    pub async fn requests_channel(&self, admin: &Actor) -> u64 {
+        let id =
+            self.fake.create_channel_by_hand("join-requests", fake_discord::world::channel_type::TEXT, None, vec![]);
+        let r = admin.slash("config requests-channel", &[("channel", &id.to_string())]).await;
+        assert!(r.text().contains("the requests channel is"), "{}", r.text());
+        id
+    }
+
+    /// Make `role` the server's admin role with `/config admin-role`.
+    pub async fn admin_role(&self, admin: &Actor, role: u64) {
+        let r = admin.slash("config admin-role", &[("role", &role.to_string())]).await;
+        assert!(r.text().contains("are admins now"), "{}", r.text());
+    }
+
+    /// Write the community guidelines in the `/config guidelines` form, as
+    /// an admin would; returns the version members will be asked to accept.
+    pub async fn set_guidelines(&self, admin: &Actor, text: &str) -> i32 {
+        let opened = admin.slash("config guidelines", &[]).await;
+        let r = admin.submit(&opened.modal(), &[("text", text)]).await;
+        let said = r.text();
+        let version = said
+            .split("version ")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok());
+        version.unwrap_or_else(|| panic!("no guidelines version in {said}"))
+    }
+
     /// Every way Postgres and the fake's guild disagree, named: members that
     /// are not away ⇔ holders of the group role; each group's role and
     /// channel exist (a closed group's channel hidden from @everyone and open
@@ -316,4 +348,65 @@ impl Drop for Sim {
             assert!(pings.is_empty(), "the bot pinged someone the test did not expect (A6):\n{}", pings.join("\n"));
         }
     }
+}
+
+// Fixtures shared by several scenario files.
+
+/// An admin creates a group; returns its role and channel ids.
+pub async fn group(sim: &Sim, admin: &Actor, name: &str, visibility: &str) -> (u64, u64) {
+    let r = admin.slash("group create", &[("name", name), ("bucket", "Interest"), ("visibility", visibility)]).await;
+    assert!(r.text().contains("Created"), "{}", r.text());
+    let role = sim.fake.role_named(name).expect("role").id;
+    let slug = name.to_lowercase().replace(' ', "-");
+    let channel = sim.fake.channel_named(&slug).expect("channel").id;
+    (role, channel)
+}
+
+/// An admin makes `who` a leader of `group`.
+pub async fn make_leader(admin: &Actor, group: &str, who: &Actor) {
+    let r = admin.slash("group leader add", &[("group", group), ("user", &who.user_id.to_string())]).await;
+    assert!(!r.text().contains("Error"), "{}", r.text());
+}
+
+/// `/request-join`, with a message if given.
+pub async fn ask(who: &Actor, group: &str, message: Option<&str>) -> Reply {
+    let mut opts = vec![("group", group)];
+    if let Some(m) = message {
+        opts.push(("message", m));
+    }
+    who.slash("request-join", &opts).await
+}
+
+/// The latest card (a message with an embed) in a channel or thread.
+pub fn card(sim: &Sim, thread: u64) -> Message {
+    sim.fake
+        .with(|w| w.channel_messages(thread).to_vec())
+        .into_iter()
+        .rev()
+        .find(|m| !m.embeds.as_array().unwrap().is_empty())
+        .expect("a card")
+}
+
+/// A message as it is now.
+pub fn refreshed(sim: &Sim, m: &Message) -> Message {
+    sim.fake.with(|w| w.find_message(m.id).cloned()).expect("card still there")
+}
+
+/// The custom id of the button labelled `label` on a message.
+pub fn button(m: &Message, label: &str) -> String {
+    components_of(m)
+        .into_iter()
+        .find(|c| c.label == label)
+        .unwrap_or_else(|| panic!("no {label} on {}", message_text(m)))
+        .custom_id
+}
+
+/// The status of a member's latest request to join.
+pub async fn status_of(sim: &Sim, user: u64) -> String {
+    sqlx::query_scalar::<_, String>(&format!(
+        "select status from join_requests where user_id = {user} order by id desc limit 1"
+    ))
+    .fetch_one(&sim.pool)
+    .await
+    .unwrap()
 }

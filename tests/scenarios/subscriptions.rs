@@ -1,7 +1,6 @@
 //! Subscriptions and notifications (S1-S4, S5's mention mode, S6).
 
-use crate::membership::group;
-use crate::sim::Sim;
+use crate::sim::{group, Sim};
 use fake_discord::world::Message;
 use fake_discord::Actor;
 use std::time::Duration;
