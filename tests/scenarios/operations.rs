@@ -175,7 +175,7 @@ fn the_dockerfile_builds_offline_in_stages_and_runs_as_a_user() {
     let user = run.iter().rev().find_map(|l| l.strip_prefix("USER ")).expect("a USER in the run stage");
     assert!(!user.starts_with("root") && !user.starts_with('0'), "not root: {user}");
     assert!(run.iter().any(|l| l.starts_with("COPY --from=build ")), "the run stage takes only the binary");
-    assert!(run.iter().any(|l| *l == "STOPSIGNAL SIGTERM"));
+    assert!(run.contains(&"STOPSIGNAL SIGTERM"));
     // Every COPY from the context names something in the repository.
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     for l in build.iter().filter_map(|l| l.strip_prefix("COPY ")) {
