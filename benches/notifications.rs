@@ -72,6 +72,7 @@ async fn main() {
         api_base_url: Some(fake.base_url()),
         clock: Clock::system(),
         tick: Duration::from_secs(3600),
+        metrics_addr: None,
     };
     let before = fake.identify_count();
     let bot = guildhall::start(config).await.expect("the bot starts");

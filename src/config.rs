@@ -35,6 +35,9 @@ pub struct Config {
     pub clock: crate::clock::Clock,
     /// How often the background pass runs (reminders, expiry, digests).
     pub tick: std::time::Duration,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served (O1); `None`
+    /// (METRICS_ADDR unset) serves nothing. A bare port means loopback.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// The background pass's default period.
@@ -80,6 +83,13 @@ impl Config {
                 return Err(ConfigError::Malformed("DISCORD_API_BASE_URL", "it must start with http:// or https://"))
             }
         };
+        let metrics_addr = match non_empty("METRICS_ADDR") {
+            None => None,
+            Some(v) => Some(parse_metrics_addr(&v).ok_or(ConfigError::Malformed(
+                "METRICS_ADDR",
+                "it must be a port (loopback) or an address and port, like 127.0.0.1:9100",
+            ))?),
+        };
         Ok(Config {
             token: Token(token),
             database_url,
@@ -87,12 +97,21 @@ impl Config {
             api_base_url,
             clock: crate::clock::Clock::system(),
             tick: DEFAULT_TICK,
+            metrics_addr,
         })
     }
 
     pub fn from_env() -> Result<Config, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
+}
+
+/// `9100` is `127.0.0.1:9100`; `0.0.0.0:9100` or `[::1]:9100` as written.
+fn parse_metrics_addr(v: &str) -> Option<std::net::SocketAddr> {
+    if let Ok(port) = v.parse::<u16>() {
+        return Some(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    v.parse().ok()
 }
 
 #[cfg(test)]
@@ -112,6 +131,16 @@ mod tests {
         assert!(!format!("{c:?}").contains("secret"));
         assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(c.dev_guild_id, None);
+    }
+
+    #[test]
+    fn metrics_are_off_unless_set_and_loopback_by_default() {
+        let t = ("DISCORD_TOKEN", "t");
+        assert_eq!(cfg(&[t]).unwrap().metrics_addr, None);
+        assert_eq!(cfg(&[t, ("METRICS_ADDR", "9100")]).unwrap().metrics_addr, Some("127.0.0.1:9100".parse().unwrap()));
+        assert_eq!(cfg(&[t, ("METRICS_ADDR", "0.0.0.0:9")]).unwrap().metrics_addr, Some("0.0.0.0:9".parse().unwrap()));
+        let e = cfg(&[t, ("METRICS_ADDR", "localhost")]).unwrap_err();
+        assert!(e.to_string().starts_with("METRICS_ADDR is malformed"));
     }
 
     #[test]

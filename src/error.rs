@@ -45,7 +45,17 @@ pub fn message_for(e: &Error) -> String {
     }
 }
 
+/// Count a finished command and log its one line (O1). The time runs
+/// from `pre_command`; a command refused before it (argument parsing) counts
+/// as taking no time.
+pub async fn record_command(ctx: crate::types::Context<'_>, outcome: crate::telemetry::Outcome) {
+    let started = ctx.invocation_data::<crate::telemetry::Started>().await.map(|s| s.0);
+    let elapsed = started.map(|s| s.elapsed()).unwrap_or_default();
+    crate::telemetry::interaction("command", &ctx.command().qualified_name, outcome, elapsed);
+}
+
 pub async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
+    use crate::telemetry::Outcome;
     use poise::FrameworkError as E;
     match error {
         E::Command { error, ctx, .. } => {
@@ -53,21 +63,26 @@ pub async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
                 tracing::warn!(command = %ctx.command().qualified_name, user = ctx.author().id.get(), error = %error, "command failed");
             }
             crate::replies::refuse_command(ctx, &message_for(&error)).await;
+            record_command(ctx, Outcome::of::<()>(&Err(error))).await;
         }
         E::CommandCheckFailed { error, ctx, .. } => {
             let msg = error.as_ref().map(message_for).unwrap_or_else(|| "You can't use this command.".to_string());
             crate::replies::refuse_command(ctx, &msg).await;
+            record_command(ctx, Outcome::Refused).await;
         }
         E::MissingUserPermissions { missing_permissions, ctx, .. } => {
             let what = missing_permissions.map(|p| p.to_string()).unwrap_or_else(|| "the required permissions".into());
             crate::replies::refuse_command(ctx, &format!("You need {what} to use this command.")).await;
+            record_command(ctx, Outcome::Refused).await;
         }
         E::GuildOnly { ctx, .. } => {
             crate::replies::refuse_command(ctx, "This command only works in a server.").await;
+            record_command(ctx, Outcome::Refused).await;
         }
         E::ArgumentParse { error, input, ctx, .. } => {
             tracing::debug!(?input, %error, "bad argument");
             crate::replies::refuse_command(ctx, "One of the options isn't valid. Check them and try again.").await;
+            record_command(ctx, Outcome::BadInput).await;
         }
         E::CommandStructureMismatch { ctx, description, .. } => {
             // An option value Discord let through that the command can't
@@ -75,6 +90,7 @@ pub async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
             tracing::debug!(%description, "an option didn't match the command");
             let ctx = poise::Context::Application(ctx);
             crate::replies::refuse_command(ctx, "One of the options isn't valid. Check them and try again.").await;
+            record_command(ctx, Outcome::BadInput).await;
         }
         other => {
             if let Err(e) = poise::builtins::on_error(other).await {

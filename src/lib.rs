@@ -18,6 +18,7 @@ pub mod error;
 pub mod inflight;
 pub mod replies;
 pub mod service;
+pub mod telemetry;
 pub mod types;
 pub mod views;
 
@@ -46,9 +47,17 @@ pub struct Running {
     stop: tokio::sync::watch::Sender<bool>,
     /// The background loop and the DM worker, for `crash`.
     tasks: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served, if they are.
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Running {
+    /// The address `/metrics`, `/healthz` and `/readyz` answer on (the port
+    /// bound when METRICS_ADDR asked for port 0); `None` when off.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_addr
+    }
+
     /// Stop the shards, let handlers in flight finish, close the pool.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
@@ -118,9 +127,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             allowed_mentions: Some(discord::no_pings()),
             pre_command: |ctx| {
                 Box::pin(async move {
-                    tracing::info!(command = %ctx.command().qualified_name, user = ctx.author().id.get(), "command");
+                    ctx.set_invocation_data(telemetry::Started(std::time::Instant::now())).await;
+                    tracing::debug!(command = %ctx.command().qualified_name, user = ctx.author().id.get(), "command");
                 })
             },
+            post_command: |ctx| Box::pin(error::record_command(ctx, telemetry::Outcome::Ok)),
             ..Default::default()
         })
         .setup(move |ctx, ready, framework| {
@@ -155,11 +166,28 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .await
         .context("building the Discord client")?;
     let shard_manager = client.shard_manager.clone();
+    let metrics_addr = match config.metrics_addr {
+        None => None,
+        Some(addr) => {
+            let probe = telemetry::Probe { pool: pool.clone(), shards: shard_manager.clone() };
+            let (bound, server) = telemetry::serve(addr, probe, stop.subscribe())
+                .await
+                .with_context(|| format!("serving metrics on METRICS_ADDR {addr}"))?;
+            tasks.lock().expect("task list").push(server.abort_handle());
+            Some(bound)
+        }
+    };
     let client_task = tokio::spawn(async move { client.start().await });
-    Ok(Running { shard_manager, client_task, pool, inflight, stop, tasks })
+    Ok(Running { shard_manager, client_task, pool, inflight, stop, tasks, metrics_addr })
 }
 
 async fn on_event(ctx: &serenity::all::Context, event: &FullEvent, data: &Data) -> Result<(), Error> {
+    match event {
+        FullEvent::Ready { .. } => telemetry::gateway_session(ctx.shard_id.0, false),
+        FullEvent::Resume { .. } => telemetry::gateway_session(ctx.shard_id.0, true),
+        FullEvent::Ratelimit { data } => telemetry::ratelimited(data.global, &data.path),
+        _ => {}
+    }
     if let FullEvent::InteractionCreate { interaction: Interaction::Component(i) } = event {
         components::handle(ctx, data, i).await;
     }

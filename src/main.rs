@@ -25,12 +25,18 @@ async fn shutdown_signal() {
 #[tokio::main]
 async fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,serenity=warn,sqlx=warn")),
-        )
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,serenity=warn,sqlx=warn"));
+    // O1: one JSON object a line when LOG_FORMAT=json (for a log collector),
+    // else lines for people.
+    match std::env::var("LOG_FORMAT").ok().as_deref().map(str::trim) {
+        Some("json") => tracing_subscriber::fmt().json().flatten_event(true).with_env_filter(filter).init(),
+        Some("" | "text") | None => tracing_subscriber::fmt().with_env_filter(filter).init(),
+        Some(other) => {
+            eprintln!("guildhall: LOG_FORMAT is malformed: {other:?} is neither json nor text");
+            return ExitCode::from(2);
+        }
+    }
     let config = match guildhall::config::Config::from_env() {
         Ok(c) => c,
         Err(e) => {

@@ -26,6 +26,7 @@ use serenity::all::{
 /// Handle a component interaction; every outcome answers it exactly once.
 pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction) {
     let _guard = data.inflight.enter();
+    let started = std::time::Instant::now();
     let result = match CustomId::parse(&i.data.custom_id) {
         Some(CustomId::DirectoryPage { bucket, page }) => directory_page(ctx, data, i, bucket, page).await,
         Some(CustomId::Join { group }) => membership::join_button(ctx, data, i, group).await,
@@ -70,15 +71,19 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
             .await
         }
     };
+    let outcome = crate::telemetry::Outcome::of(&result);
     if let Err(e) = result {
         tracing::warn!(custom_id = %i.data.custom_id, error = %e, "component handler failed");
         replies::component_failed(ctx, i, &e).await;
     }
+    let name = crate::telemetry::custom_id_kind(&i.data.custom_id);
+    crate::telemetry::interaction("component", &name, outcome, started.elapsed());
 }
 
 /// Handle a modal submit; every outcome answers it exactly once.
 pub async fn handle_modal(ctx: &SerenityContext, data: &Data, m: &ModalInteraction) {
     let _guard = data.inflight.enter();
+    let started = std::time::Instant::now();
     let result = match CustomId::parse(&m.data.custom_id) {
         Some(CustomId::LeadApplyForm { group }) => lead::apply_submitted(ctx, data, m, Some(group), None).await,
         Some(CustomId::LeadProposeForm { bucket }) => lead::apply_submitted(ctx, data, m, None, Some(bucket)).await,
@@ -95,10 +100,13 @@ pub async fn handle_modal(ctx: &SerenityContext, data: &Data, m: &ModalInteracti
             .await
         }
     };
+    let outcome = crate::telemetry::Outcome::of(&result);
     if let Err(e) = result {
         tracing::warn!(custom_id = %m.data.custom_id, error = %e, "modal handler failed");
         replies::modal_failed(ctx, m, &e).await;
     }
+    let name = crate::telemetry::custom_id_kind(&m.data.custom_id);
+    crate::telemetry::interaction("modal", &name, outcome, started.elapsed());
 }
 
 async fn directory_page(

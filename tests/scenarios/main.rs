@@ -17,6 +17,7 @@ mod lead;
 mod lifecycle;
 mod membership;
 mod notifications;
+mod operations;
 mod reconcile;
 mod request_sla;
 mod requests;

@@ -54,6 +54,33 @@ impl Sim {
         Sim { fake, database_url, pool, clock, bot: Some(bot), second: None, expected_pings: Default::default() }
     }
 
+    /// Like `start`, with the bot serving `/metrics`, `/healthz` and
+    /// `/readyz` on a free loopback port (`ops_url`), and reaching Postgres
+    /// through `db_port` on loopback when given (a `Forwarder` the test can
+    /// cut); the test's own pool connects directly.
+    pub async fn start_operated(db_port: Option<u16>) -> Sim {
+        let fake = FakeDiscord::start().await;
+        let database_url = fresh_database_url();
+        let bot_url = match db_port {
+            None => database_url.clone(),
+            Some(port) => {
+                let (_, name) = database_url.rsplit_once('/').expect("a database name");
+                format!("postgres://postgres@127.0.0.1:{port}/{name}")
+            }
+        };
+        let clock = Clock::manual(chrono::Utc::now());
+        let addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+        let bot = start_bot_with(&fake, &bot_url, &clock, fake.identify_count(), addr).await;
+        let pool = sqlx::PgPool::connect(&database_url).await.expect("connect to the test database");
+        Sim { fake, database_url, pool, clock, bot: Some(bot), second: None, expected_pings: Default::default() }
+    }
+
+    /// `http://addr/path` on the bot's metrics address (`start_operated`).
+    pub fn ops_url(&self, path: &str) -> String {
+        let addr = self.bot.as_ref().and_then(|b| b.metrics_addr()).expect("the bot serves metrics");
+        format!("http://{addr}{path}")
+    }
+
     /// Stop the bot process and start a new one against the same database
     /// and the same Discord.
     pub async fn restart(&mut self) {
@@ -324,6 +351,16 @@ async fn start_bot_after(
     clock: &Clock,
     identifies_before: usize,
 ) -> guildhall::Running {
+    start_bot_with(fake, database_url, clock, identifies_before, None).await
+}
+
+async fn start_bot_with(
+    fake: &FakeDiscord,
+    database_url: &str,
+    clock: &Clock,
+    identifies_before: usize,
+    metrics_addr: Option<std::net::SocketAddr>,
+) -> guildhall::Running {
     let config = Config {
         token: Token::new("test-token"),
         database_url: database_url.to_string(),
@@ -332,6 +369,7 @@ async fn start_bot_after(
         clock: clock.clone(),
         // Passes run when a test moves the clock; this only paces the rest.
         tick: std::time::Duration::from_secs(60),
+        metrics_addr,
     };
     let bot = guildhall::start(config).await.expect("the bot starts");
     fake.wait_for_identify(identifies_before).await;
@@ -409,4 +447,61 @@ pub async fn status_of(sim: &Sim, user: u64) -> String {
     .fetch_one(&sim.pool)
     .await
     .unwrap()
+}
+
+/// A TCP forwarder on loopback to `target` that a test can cut (every
+/// connection dropped, new ones refused) and restore: Postgres "stopped"
+/// for one bot without stopping the server everyone shares.
+pub struct Forwarder {
+    pub port: u16,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    live: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Forwarder {
+    pub async fn start(target: std::net::SocketAddr) -> Forwarder {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
+        let port = listener.local_addr().unwrap().port();
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let live = std::sync::Arc::new(std::sync::Mutex::new(Vec::<tokio::task::AbortHandle>::new()));
+        let (o, l) = (open.clone(), live.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !o.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let conn = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                l.lock().unwrap().push(conn.abort_handle());
+            }
+        });
+        Forwarder { port, open, live, accept }
+    }
+
+    /// Drop every connection and refuse new ones.
+    pub fn cut(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        for c in self.live.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+
+    /// Accept and forward connections again.
+    pub fn restore(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        self.accept.abort();
+        for c in self.live.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
 }

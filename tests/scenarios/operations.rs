@@ -1,0 +1,189 @@
+//! Operating the bot (O1, O3): `/metrics`, `/healthz`, `/readyz`, and the
+//! deployment files.
+
+use crate::sim::{Forwarder, Sim};
+use std::time::Duration;
+
+async fn get(url: &str) -> (u16, String) {
+    let client = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap();
+    let r = client.get(url).send().await.expect("the metrics address answers");
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap())
+}
+
+/// The value of the first sample of `name` whose labels include every one
+/// of `labels` (`key="value"`), or 0 when there is none yet.
+fn sample(page: &str, name: &str, labels: &[&str]) -> f64 {
+    page.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            let (n, rest) = series.split_once('{').unwrap_or((series, ""));
+            (n == name && labels.iter().all(|want| rest.contains(want))).then(|| value.parse::<f64>().ok())?
+        })
+        .next()
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn metrics_move_when_a_member_joins_and_health_answers() {
+    let sim = Sim::start_operated(None).await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let r = ada.slash("group create", &[("name", "Rust"), ("bucket", "Interest"), ("visibility", "Open")]).await;
+    assert!(r.text().contains("Created"), "{}", r.text());
+
+    let (status, body) = get(&sim.ops_url("/healthz")).await;
+    assert_eq!((status, body.trim()), (200, "ok"));
+
+    let join = ["kind=\"command\"", "command=\"join\"", "outcome=\"ok\""];
+    let refused = ["kind=\"command\"", "command=\"group create\"", "outcome=\"refused\""];
+    let (_, before) = get(&sim.ops_url("/metrics")).await;
+    let joins = sample(&before, "guildhall_interactions_total", &join);
+    let refusals = sample(&before, "guildhall_interactions_total", &refused);
+    let timed = sample(&before, "guildhall_interaction_duration_seconds_count", &join[..2]);
+    let slow = sample(&before, "guildhall_interaction_duration_seconds_bucket", &[join[0], join[1], "le=\"+Inf\""]);
+
+    let r = alice.slash("join", &[("group", "Rust")]).await;
+    assert!(r.text().contains("You joined **Rust**"), "{}", r.text());
+    let r = alice.slash("group create", &[("name", "Go"), ("bucket", "Interest"), ("visibility", "Open")]).await;
+    assert!(!r.text().contains("Created"), "a member cannot create groups: {}", r.text());
+
+    let (status, after) = get(&sim.ops_url("/metrics")).await;
+    assert_eq!(status, 200);
+    // Other scenarios in this process share the recorder: at least one more.
+    assert!(sample(&after, "guildhall_interactions_total", &join) >= joins + 1.0, "{after}");
+    assert!(sample(&after, "guildhall_interactions_total", &refused) >= refusals + 1.0, "{after}");
+    assert!(sample(&after, "guildhall_interaction_duration_seconds_count", &join[..2]) >= timed + 1.0, "{after}");
+    let inf = sample(&after, "guildhall_interaction_duration_seconds_bucket", &[join[0], join[1], "le=\"+Inf\""]);
+    assert!(inf >= slow + 1.0, "the histogram's buckets moved: {after}");
+    assert!(after.contains("# TYPE guildhall_interaction_duration_seconds histogram"), "{after}");
+
+    // Read at scrape time: the shard, the pool, the DM queue.
+    assert!(sample(&after, "guildhall_gateway_sessions_total", &["shard=\"0\""]) >= 1.0, "{after}");
+    assert_eq!(sample(&after, "guildhall_gateway_connected", &["shard=\"0\""]), 1.0, "{after}");
+    assert!(after.contains("guildhall_db_pool_connections{state=\"idle\"}"), "{after}");
+    assert!(after.contains("guildhall_deliveries{kind=\"dm\",state=\"pending\"}"), "{after}");
+    assert!(after.contains("guildhall_delivery_oldest_pending_seconds{kind=\"digest\"}"), "{after}");
+
+    let (status, body) = get(&sim.ops_url("/readyz")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("database: ok") && body.contains("shards: connected"), "{body}");
+    let (status, _) = get(&sim.ops_url("/nothing")).await;
+    assert_eq!(status, 404);
+}
+
+async fn wait_ready(sim: &Sim, want: u16) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = get(&sim.ops_url("/readyz")).await;
+        if status == want {
+            return body;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "/readyz stayed {status}: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn readyz_is_unready_while_the_database_is_unreachable_and_ready_after() {
+    let forwarder = Forwarder::start(std::net::SocketAddr::from(([127, 0, 0, 1], 5432))).await;
+    let sim = Sim::start_operated(Some(forwarder.port)).await;
+    let body = wait_ready(&sim, 200).await;
+    assert!(body.contains("database: ok"), "{body}");
+
+    forwarder.cut();
+    let body = wait_ready(&sim, 503).await;
+    assert!(body.contains("database: unreachable"), "{body}");
+    assert!(body.contains("shards: connected"), "Discord is still there: {body}");
+    // The process itself is up.
+    assert_eq!(get(&sim.ops_url("/healthz")).await.0, 200);
+
+    forwarder.restore();
+    let body = wait_ready(&sim, 200).await;
+    assert!(body.contains("database: ok"), "{body}");
+    // And the bot works again.
+    let ada = sim.admin("ada");
+    let r = ada.slash("group create", &[("name", "Rust"), ("bucket", "Interest"), ("visibility", "Open")]).await;
+    assert!(r.text().contains("Created"), "{}", r.text());
+}
+
+fn repo_file(path: &str) -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).expect(path)
+}
+
+/// The unit's `key=value` lines, section by section.
+fn unit_keys(unit: &str) -> Vec<(String, String, String)> {
+    let mut section = String::new();
+    let mut out = Vec::new();
+    for line in unit.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = s.to_string();
+        } else {
+            let (k, v) = line.split_once('=').unwrap_or_else(|| panic!("not key=value: {line}"));
+            out.push((section.clone(), k.to_string(), v.to_string()));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_systemd_unit_runs_the_bot_unprivileged_and_stops_it_gracefully() {
+    let unit = repo_file("deploy/guildhall.service");
+    let keys = unit_keys(&unit);
+    let get = |section: &str, key: &str| {
+        keys.iter().find(|(s, k, _)| s == section && k == key).map(|(_, _, v)| v.clone()).unwrap_or_default()
+    };
+    assert_eq!(get("Service", "ExecStart"), "/usr/local/bin/guildhall");
+    assert_eq!(get("Service", "DynamicUser"), "yes", "never as root");
+    assert_eq!(get("Service", "KillSignal"), "SIGTERM", "the signal the bot shuts down gracefully on");
+    let stop: u64 = get("Service", "TimeoutStopSec").parse().unwrap();
+    assert!(stop > 10, "longer than the 10 s the bot waits for handlers in flight");
+    assert_eq!(get("Service", "RestartPreventExitStatus"), "2", "a malformed setting is not retried");
+    assert!(get("Service", "EnvironmentFile").starts_with("/etc/guildhall/"));
+    assert_eq!(get("Install", "WantedBy"), "multi-user.target");
+
+    // systemd's own check, where systemd-analyze exists: the binary and the
+    // settings file are installed at deploy time, so point at stand-ins.
+    if std::process::Command::new("systemd-analyze").arg("--version").output().is_ok() {
+        let dir = std::env::temp_dir().join(format!("guildhall-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("guildhall.service");
+        let local = unit
+            .replace("ExecStart=/usr/local/bin/guildhall", "ExecStart=/bin/true")
+            .replace("EnvironmentFile=/", "EnvironmentFile=-/");
+        std::fs::write(&file, local).unwrap();
+        let out = std::process::Command::new("systemd-analyze").arg("verify").arg(&file).output().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(out.status.success(), "systemd-analyze verify: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+/// Docker here cannot pull images, so the Dockerfile is checked by reading
+/// it: stages, the offline build, the user, and that what it copies exists.
+#[test]
+fn the_dockerfile_builds_offline_in_stages_and_runs_as_a_user() {
+    let file = repo_file("Dockerfile");
+    let lines: Vec<&str> = file.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    let froms: Vec<&&str> = lines.iter().filter(|l| l.starts_with("FROM ")).collect();
+    assert_eq!(froms.len(), 2, "a build stage and a run stage: {froms:?}");
+    assert!(froms[0].ends_with(" AS build"), "{}", froms[0]);
+    let run_stage = lines.iter().position(|l| l.starts_with("FROM ") && l.ends_with(" AS run")).expect("a run stage");
+    let (build, run) = lines.split_at(run_stage);
+    assert!(build.contains(&"ENV SQLX_OFFLINE=true"), "built from the committed .sqlx data");
+    assert!(build.iter().any(|l| l.starts_with("RUN cargo build --release --locked")));
+    let user = run.iter().rev().find_map(|l| l.strip_prefix("USER ")).expect("a USER in the run stage");
+    assert!(!user.starts_with("root") && !user.starts_with('0'), "not root: {user}");
+    assert!(run.iter().any(|l| l.starts_with("COPY --from=build ")), "the run stage takes only the binary");
+    assert!(run.contains(&"STOPSIGNAL SIGTERM"));
+    // Every COPY from the context names something in the repository.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for l in build.iter().filter_map(|l| l.strip_prefix("COPY ")) {
+        let parts: Vec<&str> = l.split_whitespace().collect();
+        for src in &parts[..parts.len() - 1] {
+            assert!(root.join(src).exists(), "COPY {src}: no such file in the repository");
+        }
+    }
+    let ignore = repo_file(".dockerignore");
+    assert!(ignore.lines().any(|l| l.trim() == ".env"), "the token never goes into the build context");
+}
