@@ -336,6 +336,9 @@ async fn main() {
     let (bot, cold_warm) = Bot::start(&fake, &db, &admin).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_10k = bot.memory().0;
+    // Members for the load below (5 phases × 2,000 at 1,000/s alone).
+    let more = fake.seed_members("x", 30_000);
+    members.ids.extend(more);
 
     // Warm-up (not reported).
     let warm = members.take(&fake, 100);
