@@ -109,6 +109,13 @@ fn build_http(config: &Config) -> anyhow::Result<serenity::http::Http> {
 /// Connect to Postgres (creating and migrating the database), connect to
 /// Discord and register the commands.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
+    start_with(config, Vec::new()).await
+}
+
+/// `start`, with `extra` commands registered beside Guildhall's own. For
+/// benchmarks only (benches/interactions.rs adds its floor command, a single
+/// PostgreSQL round trip): production starts through `start`.
+pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>) -> anyhow::Result<Running> {
     let pool = db::connect(&config.database_url).await?;
     let http = build_http(&config)?;
     let inflight = inflight::InFlight::default();
@@ -121,7 +128,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let (clock, tick) = (config.clock.clone(), config.tick);
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
-            commands: commands::all(),
+            commands: commands::all().into_iter().chain(extra).collect(),
             on_error: |e| Box::pin(error::on_error(e)),
             event_handler: |fw, event| Box::pin(on_event(fw.serenity_context, event, fw.user_data)),
             allowed_mentions: Some(discord::no_pings()),

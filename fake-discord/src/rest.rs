@@ -408,6 +408,9 @@ fn edit_message(w: &mut World, mid: u64, body: &Value) -> Out {
     // A deferred response is filled in by its first edit.
     if let Some(i) = msg.interaction_id.and_then(|i| w.interactions.get_mut(&i)) {
         if i.original == Some(mid) {
+            if i.deferred_open {
+                i.content_at.get_or_insert_with(Instant::now);
+            }
             i.deferred_open = false;
         }
     }
@@ -438,6 +441,9 @@ fn delete_message(w: &mut World, mid: u64) -> Out {
 fn touch(w: &mut World, token: &str) {
     if let Some(i) = w.tokens.get(token).copied().and_then(|i| w.interactions.get_mut(&i)) {
         i.touched = true;
+        if i.callbacks.first() == Some(&6) {
+            i.content_at.get_or_insert_with(Instant::now);
+        }
     }
 }
 
@@ -525,6 +531,9 @@ fn callback(w: &mut World, iid: u64, token: &str, r: &Request) -> Out {
     i.original = original;
     i.deferred_open = deferred_open;
     i.answered_at = Some(Instant::now());
+    if !matches!(kind, 5 | 6) {
+        i.content_at = i.answered_at;
+    }
     if matches!(kind, 8 | 9) {
         i.callback_data = Some(data);
     }

@@ -663,9 +663,33 @@ impl Actor {
 
     /// Send an interaction and wait for the bot's answer.
     async fn send(&self, kind: u8, channel_id: u64, data: Value, source_message: Option<u64>) -> Reply {
+        let iid = self.emit_interaction(kind, channel_id, data, source_message);
+        let reply = Reply { fake: self.fake.clone(), interaction_id: iid, user: self.clone() };
+        reply.settle().await;
+        reply
+    }
+
+    /// Start a slash command without waiting for the answer (open-loop load
+    /// in benchmarks): the interaction's id, whose `callbacks`,
+    /// `answered_at` and `content_at` tell how and when it was answered.
+    pub fn slash_nowait(&self, command: &str, options: &[(&str, &str)]) -> u64 {
+        let ch = self.fake.general_channel();
+        let data = self.command_data(ch, command, options, None);
+        self.emit_interaction(2, ch, data, None)
+    }
+
+    /// Press a button without waiting for the answer (see `slash_nowait`).
+    pub fn click_nowait(&self, message_id: u64, custom_id: &str) -> u64 {
+        let ch = self.channel_of(message_id);
+        let data = json!({"custom_id": custom_id, "component_type": 2});
+        self.emit_interaction(3, ch, data, Some(message_id))
+    }
+
+    /// Queue an INTERACTION_CREATE for the bot; returns its id.
+    fn emit_interaction(&self, kind: u8, channel_id: u64, data: Value, source_message: Option<u64>) -> u64 {
         let gid = self.guild_id;
         let uid = self.user_id;
-        let iid = self.fake.mutate(|w| {
+        self.fake.mutate(|w| {
             let iid = w.snowflake();
             let token = format!("tok-{iid}-{}", w.snowflake());
             let payload = interaction_payload(w, iid, &token, kind, gid, uid, channel_id, data, source_message);
@@ -688,16 +712,14 @@ impl Actor {
                     source_message,
                     deferred_open: false,
                     answered_at: None,
+                    content_at: None,
                     touched: false,
                 },
             );
             w.tokens.insert(token, iid);
             w.emit("INTERACTION_CREATE", payload);
             iid
-        });
-        let reply = Reply { fake: self.fake.clone(), interaction_id: iid, user: self.clone() };
-        reply.settle().await;
-        reply
+        })
     }
 }
 

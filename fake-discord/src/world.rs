@@ -267,6 +267,11 @@ pub struct Interaction {
     /// A deferred response whose "thinking" message is not filled in yet.
     pub deferred_open: bool,
     pub answered_at: Option<Instant>,
+    /// When the answer first carried content for the user: the initial
+    /// response itself (types 4, 7, 8, 9), the edit or follow-up that fills
+    /// in a deferred response (5), or the first use of the webhook after a
+    /// deferred update (6). For latency measurements (benches/interactions.rs).
+    pub content_at: Option<Instant>,
     /// Whether the bot used the interaction's webhook after answering.
     pub touched: bool,
 }
