@@ -16,6 +16,8 @@ pub mod discord;
 pub mod domain;
 pub mod error;
 pub mod inflight;
+#[cfg(feature = "playground")]
+pub mod playground;
 pub mod replies;
 pub mod service;
 pub mod telemetry;

@@ -1,4 +1,5 @@
 //! The guildhall binary: read the settings, run until SIGINT or SIGTERM.
+//! With no DISCORD_TOKEN (or `guildhall playground`) it runs the playground.
 
 use std::process::ExitCode;
 
@@ -35,6 +36,28 @@ async fn main() -> ExitCode {
         Some(other) => {
             eprintln!("guildhall: LOG_FORMAT is malformed: {other:?} is neither json nor text");
             return ExitCode::from(2);
+        }
+    }
+    // No token (or `guildhall playground`): the playground (P1).
+    #[cfg(feature = "playground")]
+    {
+        let asked = std::env::args().nth(1).is_some_and(|a| a == "playground");
+        let no_token = std::env::var("DISCORD_TOKEN").map_or(true, |t| t.trim().is_empty());
+        if asked || no_token {
+            let settings = match guildhall::playground::Settings::from_lookup(|k| std::env::var(k).ok()) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("guildhall: {e:#}");
+                    return ExitCode::from(2);
+                }
+            };
+            return match guildhall::playground::run(settings, shutdown_signal()).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("guildhall: {e:#}");
+                    ExitCode::FAILURE
+                }
+            };
         }
     }
     let config = match guildhall::config::Config::from_env() {

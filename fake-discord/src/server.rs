@@ -253,6 +253,13 @@ impl FakeDiscord {
         self.inner.world.lock().bot_user_id
     }
 
+    /// Resolves at the next change of the world (any `mutate`, including the
+    /// bot's requests): for a client that shows the world live.
+    pub fn changed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let inner = self.inner.clone();
+        async move { inner.changed.notified().await }
+    }
+
     /// Read the world.
     pub fn with<T>(&self, f: impl FnOnce(&World) -> T) -> T {
         f(&self.inner.world.lock())

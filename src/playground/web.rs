@@ -1,0 +1,360 @@
+//! The playground's page and its JSON API, served on loopback by axum (the
+//! web framework the fake Discord is already built on). The page is one
+//! embedded HTML file with vanilla JS: no front-end build step. Every action
+//! goes through the fake's scenario API, which sends the bot exactly what
+//! Discord would; `/api/events` (server-sent events) tells the page when the
+//! world changed so it reloads its view.
+
+use super::seed::Person;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use fake_discord::scenario::components_of;
+use fake_discord::world::channel_type;
+use fake_discord::{FakeDiscord, Modal};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+const INDEX: &str = include_str!("index.html");
+
+#[derive(Clone)]
+pub struct Playground {
+    fake: FakeDiscord,
+    people: Arc<Mutex<Vec<Person>>>,
+    /// The modal the bot last opened for each user, until they submit it.
+    modals: Arc<Mutex<HashMap<u64, Modal>>>,
+}
+
+impl Playground {
+    pub fn new(fake: FakeDiscord, people: Vec<Person>) -> Self {
+        Playground { fake, people: Arc::new(Mutex::new(people)), modals: Default::default() }
+    }
+}
+
+pub fn router(p: Playground) -> Router {
+    Router::new()
+        .route("/", get(|| async { Html(INDEX) }))
+        .route("/api/view", get(view))
+        .route("/api/events", get(events))
+        .route("/api/act", post(act))
+        .with_state(p)
+}
+
+fn is_thread(kind: u8) -> bool {
+    kind == 10 || kind == 11 || kind == 12
+}
+
+#[derive(Deserialize)]
+struct ViewQuery {
+    user: u64,
+    channel: Option<u64>,
+}
+
+/// What `user` sees: the people, their channels, the open channel's
+/// messages and who can see it, the registered commands, an open modal.
+async fn view(State(p): State<Playground>, Query(q): Query<ViewQuery>) -> Json<Value> {
+    let people = p.people.lock().expect("people").clone();
+    let modal = p.modals.lock().expect("modals").get(&q.user).cloned();
+    let gid = p.fake.guild_id;
+    let v = p.fake.with(|w| {
+        let g = &w.guilds[&gid];
+        let role_name = |id: &u64| g.roles.iter().find(|r| r.id == *id).map(|r| r.name.clone());
+        let name_of = |id: u64| w.users.get(&id).map(|u| u.username.clone()).unwrap_or_else(|| id.to_string());
+        let in_guild = g.members.contains_key(&q.user);
+        let people: Vec<Value> = people
+            .iter()
+            .map(|pp| {
+                let roles: Vec<String> = g
+                    .members
+                    .get(&pp.user_id)
+                    .map(|m| m.roles.iter().filter_map(role_name).collect())
+                    .unwrap_or_default();
+                json!({"id": pp.user_id.to_string(), "label": pp.label, "roles": roles,
+                       "in_server": g.members.contains_key(&pp.user_id)})
+            })
+            .collect();
+        let visible = |c: &fake_discord::world::Channel| {
+            in_guild
+                && if is_thread(c.kind) { w.can_view_thread(c.id, q.user) } else { w.can_view(c.id, q.user) }
+        };
+        let mut channels: Vec<Value> = g
+            .channels
+            .iter()
+            .filter_map(|id| w.channels.get(id))
+            .chain(w.channels.values().filter(|c| c.guild_id == Some(gid) && is_thread(c.kind)))
+            .filter(|c| visible(c))
+            .map(|c| json!({"id": c.id.to_string(), "name": c.name, "kind": c.kind, "position": c.position,
+                            "parent": c.parent_id.map(|x| x.to_string()), "topic": c.topic}))
+            .collect();
+        channels.dedup_by(|a, b| a["id"] == b["id"]);
+        if let Some(dm) = w.dm_channel_of(q.user) {
+            channels.push(json!({"id": dm.to_string(), "name": "Guildhall (DM)", "kind": channel_type::DM, "position": 0}));
+        }
+        let current = q.channel.filter(|c| {
+            channels.iter().any(|x| x["id"].as_str().and_then(|id| id.parse::<u64>().ok()) == Some(*c))
+        });
+        let messages: Vec<Value> = current
+            .map(|c| {
+                w.channel_messages(c)
+                    .iter()
+                    .filter(|m| {
+                        !m.is_ephemeral()
+                            || m.interaction_id.and_then(|i| w.interactions.get(&i)).is_some_and(|i| i.user_id == q.user)
+                    })
+                    .map(|m| {
+                        let components: Vec<Value> = components_of(m)
+                            .into_iter()
+                            .map(|c| json!({"kind": c.kind, "label": c.label, "custom_id": c.custom_id,
+                                "disabled": c.disabled, "style": c.style, "url": c.url, "placeholder": c.placeholder,
+                                "options": c.options.iter().map(|(l, v)| json!({"label": l, "value": v})).collect::<Vec<_>>()}))
+                            .collect();
+                        json!({"id": m.id.to_string(), "author": name_of(m.author_id),
+                               "bot": m.author_id == w.bot_user_id, "content": m.content, "embeds": m.embeds,
+                               "components": components, "ephemeral": m.is_ephemeral()})
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let viewers: Vec<String> = current
+            .and_then(|c| w.channels.get(&c))
+            .filter(|c| c.kind != channel_type::DM)
+            .map(|c| {
+                g.members
+                    .keys()
+                    .filter(|u| if is_thread(c.kind) { w.can_view_thread(c.id, **u) } else { w.can_view(c.id, **u) })
+                    .map(|u| name_of(*u))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let commands: Vec<Value> = w.commands.iter().map(|c| c.body.clone()).collect();
+        let roles: Vec<Value> = g
+            .roles
+            .iter()
+            .filter(|r| r.id != gid && !r.managed)
+            .map(|r| json!({"id": r.id.to_string(), "name": r.name}))
+            .collect();
+        json!({"server": g.name, "in_server": in_guild, "people": people, "channels": channels,
+               "channel": current.map(|c| c.to_string()), "messages": messages, "viewers": viewers,
+               "commands": commands, "roles": roles})
+    });
+    let mut v = v;
+    v["modal"] = modal.map_or(Value::Null, |m| {
+        json!({"title": m.title, "fields": m.fields.iter().map(|(id, label, required, max)|
+            json!({"id": id, "label": label, "required": required, "max": max})).collect::<Vec<_>>()})
+    });
+    Json(v)
+}
+
+/// A `changed` event at every change of the world, at most every 100 ms.
+async fn events(
+    State(p): State<Playground>,
+) -> Sse<impl futures::Stream<Item = Result<Event, std::convert::Infallible>>> {
+    let stream = futures::stream::unfold(p.fake, |fake| async move {
+        fake.changed().await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        Some((Ok(Event::default().event("changed").data("1")), fake))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// One thing a person does in the client.
+#[derive(Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+enum Act {
+    Slash {
+        #[serde(deserialize_with = "id")]
+        user: u64,
+        #[serde(deserialize_with = "id")]
+        channel: u64,
+        command: String,
+        options: Vec<(String, String)>,
+    },
+    Autocomplete {
+        #[serde(deserialize_with = "id")]
+        user: u64,
+        command: String,
+        options: Vec<(String, String)>,
+        focused: String,
+    },
+    Click {
+        #[serde(deserialize_with = "id")]
+        user: u64,
+        #[serde(deserialize_with = "id")]
+        message: u64,
+        custom_id: String,
+    },
+    Select {
+        #[serde(deserialize_with = "id")]
+        user: u64,
+        #[serde(deserialize_with = "id")]
+        message: u64,
+        custom_id: String,
+        values: Vec<String>,
+    },
+    Submit {
+        #[serde(deserialize_with = "id")]
+        user: u64,
+        values: Vec<(String, String)>,
+    },
+    CloseModal {
+        #[serde(deserialize_with = "id")]
+        user: u64,
+    },
+    MessageCommand {
+        #[serde(deserialize_with = "id")]
+        user: u64,
+        name: String,
+        #[serde(deserialize_with = "id")]
+        message: u64,
+    },
+    Post {
+        #[serde(deserialize_with = "id")]
+        user: u64,
+        #[serde(deserialize_with = "id")]
+        channel: u64,
+        content: String,
+    },
+    Topic {
+        #[serde(deserialize_with = "id")]
+        user: u64,
+        #[serde(deserialize_with = "id")]
+        channel: u64,
+        title: String,
+        content: String,
+    },
+    NewMember,
+    TakeRole {
+        #[serde(deserialize_with = "id")]
+        user: u64,
+        #[serde(deserialize_with = "id")]
+        role: u64,
+    },
+    DeleteChannel {
+        #[serde(deserialize_with = "id")]
+        channel: u64,
+    },
+    Leave {
+        #[serde(deserialize_with = "id")]
+        user: u64,
+    },
+}
+
+/// Ids travel as strings: snowflakes are too big for JavaScript's numbers.
+fn id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse().map_err(serde::de::Error::custom)
+}
+
+fn err(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, Json(json!({"error": msg.into()}))).into_response()
+}
+
+async fn act(State(p): State<Playground>, Json(a): Json<Act>) -> Response {
+    let p2 = p.clone();
+    // The scenario API panics on what Discord's client would not let a person
+    // do (post where they can't); that is a refusal here, not a crash.
+    match tokio::spawn(async move { perform(p2, a).await }).await {
+        Ok(Ok(v)) => Json(v).into_response(),
+        Ok(Err(e)) => err(StatusCode::BAD_REQUEST, e),
+        Err(_) => err(StatusCode::FORBIDDEN, "Discord would not let you do that here."),
+    }
+}
+
+fn opts(o: &[(String, String)]) -> Vec<(&str, &str)> {
+    o.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+async fn answered(p: &Playground, user: u64, r: fake_discord::Reply) -> Result<Value, String> {
+    if r.callback_type() == 9 {
+        p.modals.lock().expect("modals").insert(user, r.modal());
+        return Ok(json!({"modal": true}));
+    }
+    Ok(json!({"ok": true}))
+}
+
+async fn perform(p: Playground, a: Act) -> Result<Value, String> {
+    let fake = p.fake.clone();
+    let member = |u: u64| -> Result<fake_discord::Actor, String> {
+        let ok = fake.with(|w| w.guilds[&fake.guild_id].members.contains_key(&u));
+        if ok {
+            Ok(fake.actor(u))
+        } else {
+            Err("You are not in this server.".into())
+        }
+    };
+    match a {
+        Act::Slash { user, channel, command, options } => {
+            let r = member(user)?.slash_in(channel, &command, &opts(&options)).await;
+            answered(&p, user, r).await
+        }
+        Act::Autocomplete { user, command, options, focused } => {
+            let choices = member(user)?.autocomplete(&command, &opts(&options), &focused).await;
+            Ok(json!({"choices": choices}))
+        }
+        Act::Click { user, message, custom_id } => {
+            let r = member(user)?.click(message, &custom_id).await;
+            answered(&p, user, r).await
+        }
+        Act::Select { user, message, custom_id, values } => {
+            let v: Vec<&str> = values.iter().map(String::as_str).collect();
+            let r = member(user)?.select(message, &custom_id, &v).await;
+            answered(&p, user, r).await
+        }
+        Act::Submit { user, values } => {
+            let modal = p.modals.lock().expect("modals").remove(&user).ok_or("No form is open.")?;
+            let r = member(user)?.submit(&modal, &opts(&values)).await;
+            answered(&p, user, r).await
+        }
+        Act::CloseModal { user } => {
+            p.modals.lock().expect("modals").remove(&user);
+            Ok(json!({"ok": true}))
+        }
+        Act::MessageCommand { user, name, message } => {
+            let r = member(user)?.message_command(&name, message).await;
+            answered(&p, user, r).await
+        }
+        Act::Post { user, channel, content } => {
+            if content.trim().is_empty() {
+                return Err("Type a message first.".into());
+            }
+            let id = member(user)?.post_message(channel, &content, None);
+            Ok(json!({"message": id.to_string()}))
+        }
+        Act::Topic { user, channel, title, content } => {
+            if title.trim().is_empty() || content.trim().is_empty() {
+                return Err("A topic needs a title and a first message.".into());
+            }
+            let id = member(user)?.create_topic(channel, &title, &content);
+            Ok(json!({"channel": id.to_string()}))
+        }
+        Act::NewMember => {
+            let n = p.people.lock().expect("people").len();
+            let name = format!("Newcomer{n}");
+            let m = fake.member(&name);
+            p.people
+                .lock()
+                .expect("people")
+                .push(Person { label: format!("{name} · new member"), user_id: m.user_id });
+            Ok(json!({"user": m.user_id.to_string()}))
+        }
+        Act::TakeRole { user, role } => {
+            fake.take_role(user, role);
+            Ok(json!({"ok": true}))
+        }
+        Act::DeleteChannel { channel } => {
+            if !fake.delete_channel_by_hand(channel) {
+                return Err("No such channel.".into());
+            }
+            Ok(json!({"ok": true}))
+        }
+        Act::Leave { user } => {
+            fake.leave_guild(user);
+            Ok(json!({"ok": true}))
+        }
+    }
+}
