@@ -18,6 +18,7 @@ pub mod error;
 pub mod inflight;
 #[cfg(feature = "playground")]
 pub mod playground;
+pub mod refusal;
 pub mod replies;
 pub mod service;
 pub mod telemetry;

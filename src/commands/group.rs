@@ -3,11 +3,11 @@
 use super::{author_is_admin, autocomplete_group, find_group, guild_id, require_admin};
 use crate::domain::group::{Bucket, NewGroup, Visibility};
 use crate::error::user;
+use crate::refusal;
 use crate::replies::{say, send_view};
 use crate::service::groups::{self, CreateError};
 use crate::service::membership;
 use crate::types::{Context, Error};
-use crate::views::refusal;
 use serenity::all::User;
 
 #[derive(Debug, Clone, Copy, poise::ChoiceParameter)]

@@ -7,12 +7,12 @@ use super::{autocomplete_archived_group, find_group, guild_id, require_admin};
 use crate::domain::group::{Group, NewGroup, Visibility, DESCRIPTION_MAX};
 use crate::domain::text::{free_text, GroupName};
 use crate::error::user;
+use crate::refusal;
 use crate::replies::{say, send_view};
 use crate::service::groups::{self, AdoptError, Adoption, CreateError};
 use crate::service::manage::{self, ArchiveOutcome, Change, EditOutcome, EditRequest};
 use crate::types::{Context, Error};
 use crate::views::group_page::View;
-use crate::views::refusal;
 
 /// Criteria: free text shown on the Group Page (G4).
 const CRITERIA_MAX: usize = 1000;

@@ -3,12 +3,12 @@
 
 use super::{author_is_admin, autocomplete_group, find_group, guild_id, require_admin};
 use crate::error::user;
+use crate::refusal;
 use crate::replies::send_view;
 use crate::service::invite;
 use crate::types::{Context, Error};
 use crate::views::group_page::View;
 use crate::views::invite as view;
-use crate::views::refusal;
 use serenity::all::User;
 
 /// Invite someone to a group: they get a DM with the group card and Accept / Decline.

@@ -4,11 +4,11 @@
 use super::group::BucketChoice;
 use super::{autocomplete_group, find_group, guild_id, require_admin};
 use crate::error::user;
+use crate::refusal;
 use crate::replies::send_view;
 use crate::service::lead;
 use crate::types::{Context, Error};
 use crate::views::lead::{self as view, apply_form, propose_form};
-use crate::views::refusal;
 use serenity::all::CreateInteractionResponse;
 
 /// Lead a group: apply, follow your applications, review them (admins).

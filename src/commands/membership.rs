@@ -4,7 +4,6 @@ use super::{autocomplete_group, find_group, guild_id};
 use crate::replies::send_view;
 use crate::service::membership;
 use crate::types::{Context, Error};
-use crate::views::group_page;
 
 /// Join an open group (closed groups: send a request instead).
 #[poise::command(slash_command, guild_only, ephemeral)]
@@ -18,7 +17,7 @@ pub async fn join(
     ctx.defer_ephemeral().await?;
     let (app, guild) = (&ctx.data().app, guild_id(ctx)?);
     let name = membership::group_name(app, guild, g.id).await?;
-    let view = group_page::joined(membership::join(app, guild, ctx.author().id.get(), g.id).await, g.id, &name)?;
+    let view = crate::refusal::joined(membership::join(app, guild, ctx.author().id.get(), g.id).await, g.id, &name)?;
     send_view(ctx, view).await
 }
 
@@ -34,6 +33,6 @@ pub async fn leave(
     ctx.defer_ephemeral().await?;
     let (app, guild) = (&ctx.data().app, guild_id(ctx)?);
     let name = membership::group_name(app, guild, g.id).await?;
-    let view = group_page::left(membership::leave(app, guild, ctx.author().id.get(), g.id).await, &name)?;
+    let view = crate::refusal::left(membership::leave(app, guild, ctx.author().id.get(), g.id).await, &name)?;
     send_view(ctx, view).await
 }

@@ -33,7 +33,7 @@ pub async fn request_join(
     ctx.defer_ephemeral().await?;
     let app = &ctx.data().app;
     let r = request::request(app, guild_id(ctx)?, ctx.author().id.get(), g.id, &a, message.as_deref()).await;
-    send_view(ctx, view::requested(r)?).await
+    send_view(ctx, crate::refusal::requested(r)?).await
 }
 
 /// Your requests to join (withdraw a pending one), and the requests waiting for you as a leader.

@@ -4,10 +4,10 @@
 use super::{autocomplete_group, find_group, guild_id};
 use crate::domain::subscription::Kind;
 use crate::error::user;
+use crate::refusal;
 use crate::replies::{say, send_view};
 use crate::service::subscriptions;
 use crate::types::{Context, Error};
-use crate::views::refusal;
 use crate::views::subscriptions as view;
 use serenity::all::{PartialChannel, Permissions};
 

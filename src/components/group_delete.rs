@@ -61,7 +61,7 @@ pub async fn confirm(ctx: &SerenityContext, data: &Data, i: &ComponentInteractio
     let text = match manage::delete(&data.app, guild, g.id, i.user.id.get()).await {
         Ok(d) => outcome(&d),
         Err(e) => {
-            let e = crate::views::refusal::manage(e, "Nothing was deleted.", "run /group delete again");
+            let e = crate::refusal::manage(e, "Nothing was deleted.", "run /group delete again");
             if e.downcast_ref::<crate::error::UserError>().is_none() {
                 tracing::warn!(group_id, error = %e, "deleting a group failed");
             }

@@ -5,13 +5,13 @@
 
 use crate::custom_id::CustomId;
 use crate::discord::no_pings;
+use crate::refusal;
 use crate::replies::{defer, edit, refuse};
 use crate::service::invite::{self, Decided, InviteError};
 use crate::service::{access, membership, App};
 use crate::types::{Data, Error};
 use crate::views::group_page::{self, View};
 use crate::views::invite as view;
-use crate::views::refusal;
 use serenity::all::{
     ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateInteractionResponseFollowup,
     EditInteractionResponse,

@@ -5,12 +5,12 @@
 use crate::custom_id::CustomId;
 use crate::domain::group::Bucket;
 use crate::domain::lead::{self as domain, Status, Target};
+use crate::refusal;
 use crate::replies::{defer, defer_modal, edit_modal, edit_text, modal_reply, refuse, update};
 use crate::service::access;
 use crate::service::lead::{self, Decided, LeadError, Posted};
 use crate::types::{Data, Error};
 use crate::views::lead::{self as view, input, DESCRIPTION, EXPERIENCE, HOURS, MOTIVATION, NAME, REASON};
-use crate::views::refusal;
 use serenity::all::{
     ActionRowComponent, ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateModal,
     InputTextStyle, ModalInteraction,

@@ -2,13 +2,13 @@
 //! prompt's *I agree* / *Cancel*.
 
 use crate::discord::no_pings;
+use crate::refusal;
 use crate::replies::{defer, edit, refuse, update};
 use crate::service::membership;
 use crate::service::subscriptions;
 use crate::service::App;
 use crate::types::{Data, Error};
 use crate::views::group_page::{self, View};
-use crate::views::refusal;
 use serenity::all::{
     ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateInteractionResponseMessage,
 };
@@ -17,7 +17,7 @@ use serenity::all::{
 /// and *I agree*).
 async fn join_view(app: &App, guild: u64, user: u64, group: i64) -> Result<View, Error> {
     let name = membership::group_name(app, guild, group).await?;
-    group_page::joined(membership::join(app, guild, user, group).await, group, &name)
+    crate::refusal::joined(membership::join(app, guild, user, group).await, group, &name)
 }
 
 fn guild_of(i: &ComponentInteraction) -> Option<u64> {
@@ -45,7 +45,7 @@ pub async fn leave_button(
     let Some(guild) = guild_of(i) else { return refuse(ctx, i, "This only works in a server.").await };
     defer(ctx, i).await?;
     let name = membership::group_name(&data.app, guild, group).await?;
-    let view = group_page::left(membership::leave(&data.app, guild, i.user.id.get(), group).await, &name)?;
+    let view = crate::refusal::left(membership::leave(&data.app, guild, i.user.id.get(), group).await, &name)?;
     edit(ctx, i, view).await
 }
 
@@ -84,7 +84,7 @@ pub async fn request_button(
     defer(ctx, i).await?;
     let a = crate::service::request::applicant(&i.user, i.member.as_ref(), data.app.clock.now());
     let r = crate::service::request::request(&data.app, guild, i.user.id.get(), group, &a, None).await;
-    let view = crate::views::request::requested(r)?;
+    let view = crate::refusal::requested(r)?;
     edit(ctx, i, view).await
 }
 

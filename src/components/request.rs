@@ -6,13 +6,13 @@
 use super::lead::field;
 use crate::custom_id::CustomId;
 use crate::domain::request as domain;
+use crate::refusal;
 use crate::replies::{defer, edit_modal, edit_text, modal_reply, refuse, update};
 use crate::service::access;
 use crate::service::request::{self, Decided};
 use crate::service::App;
 use crate::types::{Data, Error};
 use crate::views::lead::input;
-use crate::views::refusal;
 use crate::views::request as view;
 use serenity::all::{
     ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateModal, GuildId, InputTextStyle,

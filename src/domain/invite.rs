@@ -400,6 +400,18 @@ pub async fn pending_for_leader(
     Ok(rows.into_iter().map(|r| to_invitation!(r)).collect())
 }
 
+/// What `/invites` shows.
+pub struct Listing {
+    /// Invitations the member received (pending first).
+    pub received: Vec<Invitation>,
+    /// Invitations the member sent, newest first.
+    pub sent: Vec<Invitation>,
+    /// Pending invitations others sent to groups the member leads (all
+    /// groups for admins), which they may revoke.
+    pub to_manage: Vec<Invitation>,
+    pub now: DateTime<Utc>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

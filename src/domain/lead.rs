@@ -438,6 +438,14 @@ pub async fn leaderless(conn: &mut PgConnection, guild_id: u64) -> Result<Vec<(i
     Ok(rows.into_iter().map(|r| (r.id, r.name, r.flagged)).collect())
 }
 
+/// What `/lead pending` shows admins.
+pub struct Pending {
+    pub mod_channel: Option<u64>,
+    pub reposted: usize,
+    pub open: Vec<Application>,
+    pub leaderless: Vec<(i64, String, bool)>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

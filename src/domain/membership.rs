@@ -134,6 +134,15 @@ pub async fn unban(conn: &mut PgConnection, group_id: i64, user_id: u64) -> Resu
     Ok(n > 0)
 }
 
+/// What the Group Page shows.
+pub struct PageFacts {
+    pub group: super::group::Group,
+    pub member_count: i64,
+    pub leaders: Vec<u64>,
+    pub viewer_is_member: bool,
+    pub viewer_subscribed: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -527,6 +527,13 @@ pub async fn forget_review_thread(conn: &mut PgConnection, group_id: i64) -> Res
     Ok(())
 }
 
+/// What `/requests` shows: the member's own requests, and the pending
+/// requests of the groups they lead (all groups for `privileged`).
+pub struct Listing {
+    pub own: Vec<Request>,
+    pub to_decide: Vec<Request>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

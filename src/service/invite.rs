@@ -13,6 +13,7 @@ use super::membership::{self, MembershipError};
 use super::App;
 use crate::discord::{review, roles, DiscordError};
 use crate::domain::group::{self, Group};
+pub use crate::domain::invite::Listing;
 use crate::domain::invite::{self as domain, Invitation, Limits, Status};
 use crate::domain::{audit, membership as members, settings};
 use crate::views::invite as view;
@@ -501,18 +502,6 @@ async fn finish(app: &App, id: i64) -> Result<Decided, InviteError> {
         Some(delivered)
     };
     Ok(Decided { invitation: load(app, id).await?, inviter_told })
-}
-
-/// What `/invites` shows.
-pub struct Listing {
-    /// Invitations the member received (pending first).
-    pub received: Vec<Invitation>,
-    /// Invitations the member sent, newest first.
-    pub sent: Vec<Invitation>,
-    /// Pending invitations others sent to groups the member leads (all
-    /// groups for admins), which they may revoke.
-    pub to_manage: Vec<Invitation>,
-    pub now: DateTime<Utc>,
 }
 
 pub async fn listing(app: &App, guild_id: u64, user: u64, privileged: bool) -> Result<Listing, sqlx::Error> {

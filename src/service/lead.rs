@@ -9,6 +9,7 @@ use super::membership::{self, MembershipError};
 use super::App;
 use crate::discord::{review, roles, DiscordError};
 use crate::domain::group::{self, Group, NewGroup, Visibility};
+pub use crate::domain::lead::Pending;
 use crate::domain::lead::{self, Answers, Application, ApplyError, Status, Target};
 use crate::domain::{audit, settings};
 use crate::views::lead as view;
@@ -447,14 +448,6 @@ async fn update_card(app: &App, a: &Application) -> bool {
 /// A member's applications, newest first.
 pub async fn status(app: &App, guild_id: u64, user_id: u64) -> Result<Vec<Application>, sqlx::Error> {
     lead::for_applicant(&mut *app.pool.acquire().await?, guild_id, user_id, 10).await
-}
-
-/// What `/lead pending` shows admins.
-pub struct Pending {
-    pub mod_channel: Option<u64>,
-    pub reposted: usize,
-    pub open: Vec<Application>,
-    pub leaderless: Vec<(i64, String, bool)>,
 }
 
 /// Open applications and leaderless groups; applications that never

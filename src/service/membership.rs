@@ -7,6 +7,7 @@ use super::App;
 use crate::discord::roles::{self, Hierarchy};
 use crate::discord::{provision, DiscordError};
 use crate::domain::group::{self, Group, Visibility};
+pub use crate::domain::membership::PageFacts;
 use crate::domain::role_safety::{self, RoleProblem};
 use crate::domain::subscription::{self, Kind};
 use crate::domain::{audit, membership, reconcile, settings};
@@ -446,15 +447,6 @@ pub async fn toggle_group_subscription(app: &App, g: &Group, user_id: u64) -> Re
     tx.commit().await?;
     super::notify::sync_member(app, g, user_id).await;
     Ok(now)
-}
-
-/// What the Group Page shows.
-pub struct PageFacts {
-    pub group: Group,
-    pub member_count: i64,
-    pub leaders: Vec<u64>,
-    pub viewer_is_member: bool,
-    pub viewer_subscribed: bool,
 }
 
 pub async fn page_facts(app: &App, guild_id: u64, group_id: i64, viewer: u64) -> Result<PageFacts, MembershipError> {

@@ -11,6 +11,7 @@ use super::membership::{self, MembershipError};
 use super::App;
 use crate::discord::{review, DiscordError};
 use crate::domain::group::{self, Group, Visibility};
+pub use crate::domain::request::Listing;
 use crate::domain::request::{self as domain, Applicant, Card, CardPlace, Check, Criteria, Request, Snapshot, Status};
 use crate::domain::{audit, settings};
 use crate::views::request as view;
@@ -648,13 +649,6 @@ pub(crate) async fn update_card(app: &App, r: &Request) -> bool {
         any |= super::outcome::show_on_card(app, at, view::card_for(r, c.place), &what).await;
     }
     any
-}
-
-/// What `/requests` shows: the member's own requests, and the pending
-/// requests of the groups they lead (all groups for `privileged`).
-pub struct Listing {
-    pub own: Vec<Request>,
-    pub to_decide: Vec<Request>,
 }
 
 pub async fn listing(app: &App, guild_id: u64, user_id: u64, privileged: bool) -> Result<Listing, sqlx::Error> {

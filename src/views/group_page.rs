@@ -2,11 +2,9 @@
 
 use super::{clip, FIELD_MAX};
 use crate::custom_id::CustomId;
-use crate::domain::group::Group;
 use crate::domain::group::Visibility;
+use crate::domain::membership::PageFacts;
 use crate::domain::settings::Guidelines;
-use crate::service::membership::{Joined, MembershipError, PageFacts};
-use crate::types::Error;
 use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter};
 
 pub struct View {
@@ -24,32 +22,6 @@ impl View {
     pub fn embed(embed: CreateEmbed, components: Vec<CreateActionRow>) -> View {
         View { content: String::new(), embeds: vec![embed], components }
     }
-}
-
-/// What a join attempt shows the member (`/join`, *Join group*, *I agree*):
-/// `name` is the group's, read before the attempt.
-pub fn joined(r: Result<Joined, MembershipError>, group: i64, name: &str) -> Result<View, Error> {
-    Ok(match r {
-        Ok(Joined::Joined(g)) => {
-            let channel = g.channel_id.map(|c| format!(" Its channel is <#{c}>.")).unwrap_or_default();
-            View::text(format!(
-                "You joined **{}**.{channel} You're subscribed to the group, so you'll hear about new topics.",
-                g.name
-            ))
-        }
-        Ok(Joined::AlreadyMember(g)) => View::text(format!("You're already a member of **{}**.", g.name)),
-        Err(MembershipError::Closed) => closed_explanation(group, name),
-        Err(MembershipError::NeedsGuidelines(gl)) => guidelines_prompt(&gl, group, name),
-        Err(e) => View::text(format!("Error: {}", super::refusal::membership(&e, name, "join")?)),
-    })
-}
-
-/// What leaving shows the member (`/leave`, *Leave group*).
-pub fn left(r: Result<Group, MembershipError>, name: &str) -> Result<View, Error> {
-    Ok(match r {
-        Ok(g) => View::text(format!("You left **{}**. Your subscription to the group was removed too.", g.name)),
-        Err(e) => View::text(format!("Error: {}", super::refusal::membership(&e, name, "leave")?)),
-    })
 }
 
 pub fn page(f: &PageFacts) -> View {

@@ -5,9 +5,9 @@
 use super::group_page::{self, View};
 use super::{clip, relative, when};
 use crate::custom_id::CustomId;
+use crate::domain::invite::Listing;
 use crate::domain::invite::{Invitation, Limits, Status};
-use crate::service::invite::Listing;
-use crate::service::membership::PageFacts;
+use crate::domain::membership::PageFacts;
 use chrono::{DateTime, Utc};
 use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed};
 

@@ -133,7 +133,7 @@ pub fn status(list: &[Application]) -> View {
 
 /// `/lead pending`: open applications (the first five with buttons) and
 /// groups without a leader.
-pub fn pending(p: &crate::service::lead::Pending) -> View {
+pub fn pending(p: &crate::domain::lead::Pending) -> View {
     let mut content = match p.mod_channel {
         Some(c) => format!("Lead applications are posted in <#{c}>."),
         None => "No mod channel is set, so applications wait here. Set one with `/config mod-channel`.".to_string(),

@@ -12,7 +12,6 @@ pub mod invite;
 pub mod lead;
 pub mod notifications;
 pub mod reconcile;
-pub mod refusal;
 pub mod request;
 pub mod sla;
 pub mod subscriptions;

@@ -6,8 +6,6 @@ use super::group_page::View;
 use super::{clip, when};
 use crate::custom_id::CustomId;
 use crate::domain::request::{CardPlace, Check, Criteria, Request, Status};
-use crate::service::request::{Posted, RequestError, Requested};
-use crate::types::Error;
 use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter};
 
 pub fn status_label(s: Status) -> &'static str {
@@ -156,7 +154,7 @@ pub fn approval_failed_dm(group: &str) -> String {
 /// `/requests`: the requester's own requests (with *Withdraw* on pending
 /// ones) and the pending requests the viewer may decide (first four with
 /// buttons).
-pub fn listing(l: &crate::service::request::Listing) -> View {
+pub fn listing(l: &crate::domain::request::Listing) -> View {
     let mut embeds = vec![];
     let mut components = vec![];
     if !l.to_decide.is_empty() {
@@ -233,30 +231,4 @@ pub fn criteria_summary(c: &Criteria) -> String {
     } else {
         parts.join(", ")
     }
-}
-
-/// What asking to join shows the member (`/request-join` and *Send request
-/// to join*): where the request went, the guidelines to accept first, or
-/// why it was refused.
-pub fn requested(r: Result<Requested, RequestError>) -> Result<View, Error> {
-    let text = match r {
-        Ok(r) => {
-            let where_ = match r.posted {
-                Posted::Thread | Posted::Dms(_) => "The group's leaders have it now; you'll get a DM when they decide.",
-                Posted::ModChannel => {
-                    "The group's leaders couldn't be reached, so the admins have it; you'll get a DM when it's decided."
-                }
-                Posted::Nowhere => "It's saved; the group's leaders will see it in `/requests`.",
-            };
-            format!(
-                "Your request #{} to join **{}** was sent. {where_} Follow it (or withdraw it) with `/requests`.",
-                r.request.id, r.request.group_name
-            )
-        }
-        Err(RequestError::NeedsGuidelines(gl, g)) => {
-            return Ok(super::group_page::guidelines_prompt(&gl, g.id, &g.name))
-        }
-        Err(e) => format!("Error: {}", super::refusal::request(e)?),
-    };
-    Ok(View::text(text))
 }

@@ -4,15 +4,19 @@
 //! (`Err`), and shown as `error::GENERIC` while their cause is logged.
 
 use crate::discord::DiscordError;
+use crate::domain::group::Group;
 use crate::domain::lead::{Application, Status};
 use crate::error::user;
 use crate::service::invite::InviteError;
 use crate::service::lead::LeadError;
 use crate::service::manage::ManageError;
+use crate::service::membership::Joined;
 use crate::service::membership::MembershipError;
 use crate::service::request::RequestError;
+use crate::service::request::{Posted, Requested};
 use crate::service::subscriptions::SubscribeError;
 use crate::types::Error;
+use crate::views::group_page::View;
 
 /// The user-facing text for a refused membership change; internal errors
 /// are passed on (and shown as "something went wrong").
@@ -51,7 +55,7 @@ pub fn subscribe(e: SubscribeError) -> Result<String, Error> {
 pub fn closed_text(a: &Application) -> String {
     match a.status {
         Status::Withdrawn => format!("Application #{} was withdrawn by the applicant.", a.id),
-        _ => format!("Application #{} was already decided: {}.", a.id, super::lead::standing(a)),
+        _ => format!("Application #{} was already decided: {}.", a.id, crate::views::lead::standing(a)),
     }
 }
 
@@ -61,7 +65,7 @@ pub fn already_open_text(a: &Application) -> String {
         "You already have an open application #{} for **{}**: it is {}. Wait for the decision, or withdraw it in `/lead status` first.",
         a.id,
         a.target.name(),
-        super::lead::standing(a)
+        crate::views::lead::standing(a)
     )
 }
 
@@ -122,7 +126,7 @@ pub fn invite(e: InviteError, as_invitee: bool) -> Result<String, Error> {
             i.id,
             i.group_name,
             i.inviter_id,
-            super::invite::standing(&i, now)
+            crate::views::invite::standing(&i, now)
         ),
         InviteError::Cap { cap, free_at } => format!(
             "You've sent {cap} invitations in the last 24 hours, the most this server allows. You can invite again from <t:{}:f>.",
@@ -134,7 +138,7 @@ pub fn invite(e: InviteError, as_invitee: bool) -> Result<String, Error> {
             "Invitation #{} to join **{}** is no longer open: {}.",
             i.id,
             i.group_name,
-            super::invite::standing(&i, i.decided_at.unwrap_or(i.expires_at))
+            crate::views::invite::standing(&i, i.decided_at.unwrap_or(i.expires_at))
         ),
         InviteError::NotAllowedToRevoke => {
             "Only the person who sent an invitation, the group's leaders and admins can revoke it.".into()
@@ -178,12 +182,14 @@ pub fn request(e: RequestError) -> Result<String, Error> {
             "You already have a pending request #{} to join **{}**: {}. See `/requests`.",
             r.id,
             r.group_name,
-            super::request::standing(&r)
+            crate::views::request::standing(&r)
         ),
         RequestError::NotFound => {
             "That request doesn't exist (its group may have been deleted), or it isn't yours.".into()
         }
-        RequestError::AlreadyDecided(r) => format!("Request #{} was already {}.", r.id, super::request::standing(&r)),
+        RequestError::AlreadyDecided(r) => {
+            format!("Request #{} was already {}.", r.id, crate::views::request::standing(&r))
+        }
         RequestError::NotAllowed => {
             "Only this group's leaders, and people with Manage Roles, can decide its requests.".into()
         }
@@ -240,4 +246,58 @@ pub fn manage(e: ManageError, nothing: &str, again: &str) -> Error {
         }
         ManageError::Db(e) => Box::new(e),
     }
+}
+
+// What a use case's result shows the person who acted.
+
+/// What a join attempt shows the member (`/join`, *Join group*, *I agree*):
+/// `name` is the group's, read before the attempt.
+pub fn joined(r: Result<Joined, MembershipError>, group: i64, name: &str) -> Result<View, Error> {
+    Ok(match r {
+        Ok(Joined::Joined(g)) => {
+            let channel = g.channel_id.map(|c| format!(" Its channel is <#{c}>.")).unwrap_or_default();
+            View::text(format!(
+                "You joined **{}**.{channel} You're subscribed to the group, so you'll hear about new topics.",
+                g.name
+            ))
+        }
+        Ok(Joined::AlreadyMember(g)) => View::text(format!("You're already a member of **{}**.", g.name)),
+        Err(MembershipError::Closed) => crate::views::group_page::closed_explanation(group, name),
+        Err(MembershipError::NeedsGuidelines(gl)) => crate::views::group_page::guidelines_prompt(&gl, group, name),
+        Err(e) => View::text(format!("Error: {}", membership(&e, name, "join")?)),
+    })
+}
+
+/// What leaving shows the member (`/leave`, *Leave group*).
+pub fn left(r: Result<Group, MembershipError>, name: &str) -> Result<View, Error> {
+    Ok(match r {
+        Ok(g) => View::text(format!("You left **{}**. Your subscription to the group was removed too.", g.name)),
+        Err(e) => View::text(format!("Error: {}", membership(&e, name, "leave")?)),
+    })
+}
+
+/// What asking to join shows the member (`/request-join` and *Send request
+/// to join*): where the request went, the guidelines to accept first, or
+/// why it was refused.
+pub fn requested(r: Result<Requested, RequestError>) -> Result<View, Error> {
+    let text = match r {
+        Ok(r) => {
+            let where_ = match r.posted {
+                Posted::Thread | Posted::Dms(_) => "The group's leaders have it now; you'll get a DM when they decide.",
+                Posted::ModChannel => {
+                    "The group's leaders couldn't be reached, so the admins have it; you'll get a DM when it's decided."
+                }
+                Posted::Nowhere => "It's saved; the group's leaders will see it in `/requests`.",
+            };
+            format!(
+                "Your request #{} to join **{}** was sent. {where_} Follow it (or withdraw it) with `/requests`.",
+                r.request.id, r.request.group_name
+            )
+        }
+        Err(RequestError::NeedsGuidelines(gl, g)) => {
+            return Ok(crate::views::group_page::guidelines_prompt(&gl, g.id, &g.name))
+        }
+        Err(e) => format!("Error: {}", request(e)?),
+    };
+    Ok(View::text(text))
 }
