@@ -147,6 +147,35 @@ fn clock_ticks() -> f64 {
     })
 }
 
+/// Wait until the bot's start-up reconcile pass (after its READY) has
+/// finished: the work a fresh process does before it is idle. `before`:
+/// how many had finished before this start.
+async fn wait_start_up_pass(pool: &sqlx::PgPool, before: i64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while finished_passes(pool).await <= before {
+        assert!(Instant::now() < deadline, "the start-up reconcile pass never finished");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn finished_passes(pool: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar("select count(*) from reconcile_runs where trigger = 'session' and finished_at is not null")
+        .fetch_one(pool)
+        .await
+        .expect("count reconcile passes")
+}
+
+/// Wait until the fake's world stops changing (card edits and DMs that
+/// follow an answer have landed): no change for 200 ms, at most 10 s.
+async fn wait_quiet(fake: &FakeDiscord) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if tokio::time::timeout(Duration::from_millis(200), fake.changed()).await.is_err() {
+            return;
+        }
+    }
+}
+
 /// Wait until every interaction got content (or `limit` passed).
 async fn wait_answered(fake: &FakeDiscord, ids: &[u64], limit: Duration) {
     let deadline = Instant::now() + limit;
@@ -228,7 +257,7 @@ async fn phase(
     wait_answered(fake, &ids, Duration::from_secs(30)).await;
     // Let follow-ups after the content (card edits, DMs) finish before
     // reading the CPU time.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_quiet(fake).await;
     let cpu_ms = (bot.cpu() - cpu_before) * 1000.0 / n as f64;
     let (mut first, mut content) = (Vec::new(), Vec::new());
     fake.with(|w| {
@@ -333,8 +362,9 @@ async fn main() {
     bot.stop();
 
     // Cold start with the schema in place (the usual restart).
+    let passes = finished_passes(&pool).await;
     let (bot, cold_warm) = Bot::start(&fake, &db, &admin).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    wait_start_up_pass(&pool, passes).await;
     let idle_10k = bot.memory().0;
     // Members for the load below (5 phases × 2,000 at 1,000/s alone).
     let more = fake.seed_members("x", 30_000);
@@ -454,8 +484,9 @@ async fn main() {
     // 100,000 members in the guild: memory idle, and /join at 200/s.
     let more = fake.seed_members("big", 100_000 - fake.with(|w| w.guilds[&fake.guild_id].members.len()));
     members.ids.extend(more);
+    let passes = finished_passes(&pool).await;
     let (bot, cold_100k) = Bot::start(&fake, &db, &admin).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    wait_start_up_pass(&pool, passes).await;
     let idle_100k = bot.memory().0;
     let who = members.take(&fake, 600);
     let (p, _) = phase(&fake, &bot, "/join (open), 100k members", 200.0, 600, "You joined", |i| {
