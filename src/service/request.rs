@@ -12,7 +12,7 @@ use super::App;
 use crate::discord::{review, DiscordError};
 use crate::domain::group::{self, Group, Visibility};
 pub use crate::domain::request::Listing;
-use crate::domain::request::{self as domain, Applicant, Card, CardPlace, Check, Criteria, Request, Snapshot, Status};
+use crate::domain::request::{self as domain, Applicant, Card, CardPlace, Check, Request, Snapshot, Status};
 use crate::domain::{audit, settings};
 use crate::views::request as view;
 use chrono::{DateTime, Utc};
@@ -657,29 +657,6 @@ pub async fn listing(app: &App, guild_id: u64, user_id: u64, privileged: bool) -
         own: domain::for_user(&mut conn, guild_id, user_id, 10).await?,
         to_decide: domain::pending_for_leader(&mut conn, guild_id, user_id, privileged, 10).await?,
     })
-}
-
-/// Set a group's criteria (admins), audited.
-pub async fn set_criteria(app: &App, g: &Group, actor: u64, c: &Criteria) -> Result<(), sqlx::Error> {
-    let mut tx = app.pool.begin().await?;
-    domain::set_criteria(&mut tx, g.id, c).await?;
-    audit::record(
-        &mut tx,
-        &audit::Entry {
-            guild_id: g.guild_id,
-            actor_id: Some(actor),
-            group_id: Some(g.id),
-            action: "group.criteria",
-            reason: Some(&view::criteria_summary(c)),
-            ..Default::default()
-        },
-    )
-    .await?;
-    tx.commit().await
-}
-
-pub async fn criteria(app: &App, group_id: i64) -> Result<Criteria, sqlx::Error> {
-    domain::criteria(&mut *app.pool.acquire().await?, group_id).await
 }
 
 /// The member joined the group another way (an accepted invitation): their
