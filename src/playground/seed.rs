@@ -89,7 +89,15 @@ pub async fn seed(fake: &FakeDiscord) -> anyhow::Result<Vec<Person>> {
         Overwrite { id: admins, kind: 0, allow: perms::VIEW_CHANNEL, deny: 0 },
         Overwrite { id: bot_role, kind: 0, allow: perms::VIEW_CHANNEL | perms::SEND_MESSAGES, deny: 0 },
     ];
-    let requests = fake.create_channel_by_hand("join-requests", channel_type::TEXT, None, staff_only.clone());
+    // Everyone may read #join-requests, nobody but the bot writes in it: the
+    // cards go to a private thread per group that only its leaders (and
+    // admins) are added to, and a private thread is only seen by someone who
+    // can see its channel.
+    let read_only = vec![
+        Overwrite { id: gid, kind: 0, allow: 0, deny: perms::SEND_MESSAGES },
+        Overwrite { id: bot_role, kind: 0, allow: perms::VIEW_CHANNEL | perms::SEND_MESSAGES, deny: 0 },
+    ];
+    let requests = fake.create_channel_by_hand("join-requests", channel_type::TEXT, None, read_only);
     let moderation = fake.create_channel_by_hand("mod", channel_type::TEXT, None, staff_only);
 
     let opened = ada.slash("config guidelines", &[]).await;

@@ -78,6 +78,14 @@ async fn view(State(p): State<Playground>, Query(q): Query<ViewQuery>) -> Json<V
                        "in_server": g.members.contains_key(&pp.user_id)})
             })
             .collect();
+        // Whether a message pinged this person (themselves, one of their
+        // roles, or everyone), as Discord would notify them.
+        let my_roles: Vec<u64> = g.members.get(&q.user).map(|m| m.roles.clone()).unwrap_or_default();
+        let pings_me = |m: &fake_discord::world::Message| {
+            m.pinged.users.contains(&q.user)
+                || m.pinged.roles.iter().any(|r| my_roles.contains(r) || *r == gid)
+        };
+        let mentions_in = |c: u64| w.channel_messages(c).iter().filter(|m| pings_me(m)).count();
         let visible = |c: &fake_discord::world::Channel| {
             in_guild
                 && if is_thread(c.kind) { w.can_view_thread(c.id, q.user) } else { w.can_view(c.id, q.user) }
@@ -89,9 +97,11 @@ async fn view(State(p): State<Playground>, Query(q): Query<ViewQuery>) -> Json<V
             .chain(w.channels.values().filter(|c| c.guild_id == Some(gid) && is_thread(c.kind)))
             .filter(|c| visible(c))
             .map(|c| json!({"id": c.id.to_string(), "name": c.name, "kind": c.kind, "position": c.position,
-                            "parent": c.parent_id.map(|x| x.to_string()), "topic": c.topic}))
+                            "parent": c.parent_id.map(|x| x.to_string()), "topic": c.topic,
+                            "mentions": mentions_in(c.id)}))
             .collect();
-        channels.dedup_by(|a, b| a["id"] == b["id"]);
+        let mut seen = std::collections::HashSet::new();
+        channels.retain(|c| seen.insert(c["id"].clone()));
         if let Some(dm) = w.dm_channel_of(q.user) {
             channels.push(json!({"id": dm.to_string(), "name": "Guildhall (DM)", "kind": channel_type::DM, "position": 0}));
         }
@@ -115,7 +125,8 @@ async fn view(State(p): State<Playground>, Query(q): Query<ViewQuery>) -> Json<V
                             .collect();
                         json!({"id": m.id.to_string(), "author": name_of(m.author_id),
                                "bot": m.author_id == w.bot_user_id, "content": m.content, "embeds": m.embeds,
-                               "components": components, "ephemeral": m.is_ephemeral()})
+                               "components": components, "ephemeral": m.is_ephemeral(),
+                               "mentions_me": pings_me(m)})
                     })
                     .collect()
             })
@@ -138,9 +149,22 @@ async fn view(State(p): State<Playground>, Query(q): Query<ViewQuery>) -> Json<V
             .filter(|r| r.id != gid && !r.managed)
             .map(|r| json!({"id": r.id.to_string(), "name": r.name}))
             .collect();
-        json!({"server": g.name, "in_server": in_guild, "people": people, "channels": channels,
+        // What `<@id>`, `<@&id>` and `<#id>` show as, as Discord renders them.
+        let users: serde_json::Map<String, Value> =
+            w.users.iter().map(|(id, u)| (id.to_string(), Value::from(u.username.clone()))).collect();
+        let role_names: serde_json::Map<String, Value> =
+            g.roles.iter().map(|r| (r.id.to_string(), Value::from(r.name.clone()))).collect();
+        let channel_names: serde_json::Map<String, Value> = w
+            .channels
+            .values()
+            .filter(|c| c.guild_id == Some(gid))
+            .map(|c| (c.id.to_string(), Value::from(c.name.clone())))
+            .collect();
+        json!({"server": g.name, "names": {"users": users, "roles": role_names, "channels": channel_names}, "in_server": in_guild, "people": people, "channels": channels,
                "channel": current.map(|c| c.to_string()), "messages": messages, "viewers": viewers,
-               "commands": commands, "roles": roles})
+               "commands": commands, "roles": roles,
+               "permissions": w.base_permissions(gid, q.user).to_string(),
+               "admin": w.base_permissions(gid, q.user) & fake_discord::world::perms::MANAGE_ROLES != 0})
     });
     let mut v = v;
     v["modal"] = modal.map_or(Value::Null, |m| {
@@ -230,15 +254,21 @@ enum Act {
     NewMember,
     TakeRole {
         #[serde(deserialize_with = "id")]
+        by: u64,
+        #[serde(deserialize_with = "id")]
         user: u64,
         #[serde(deserialize_with = "id")]
         role: u64,
     },
     DeleteChannel {
         #[serde(deserialize_with = "id")]
+        by: u64,
+        #[serde(deserialize_with = "id")]
         channel: u64,
     },
     Leave {
+        #[serde(deserialize_with = "id")]
+        by: u64,
         #[serde(deserialize_with = "id")]
         user: u64,
     },
@@ -285,6 +315,15 @@ async fn perform(p: Playground, a: Act) -> Result<Value, String> {
             Ok(fake.actor(u))
         } else {
             Err("You are not in this server.".into())
+        }
+    };
+    // What only an admin may do by hand in Discord (the page hides it from
+    // everyone else; this is what refuses it).
+    let is_admin = |u: u64| -> Result<(), String> {
+        if fake.with(|w| w.base_permissions(fake.guild_id, u) & fake_discord::world::perms::MANAGE_ROLES != 0) {
+            Ok(())
+        } else {
+            Err("Only an admin can do that in Discord.".into())
         }
     };
     match a {
@@ -342,17 +381,24 @@ async fn perform(p: Playground, a: Act) -> Result<Value, String> {
                 .push(Person { label: format!("{name} · new member"), user_id: m.user_id });
             Ok(json!({"user": m.user_id.to_string()}))
         }
-        Act::TakeRole { user, role } => {
+        Act::TakeRole { by, user, role } => {
+            is_admin(by)?;
+            member(user)?;
             fake.take_role(user, role);
             Ok(json!({"ok": true}))
         }
-        Act::DeleteChannel { channel } => {
+        Act::DeleteChannel { by, channel } => {
+            is_admin(by)?;
             if !fake.delete_channel_by_hand(channel) {
                 return Err("No such channel.".into());
             }
             Ok(json!({"ok": true}))
         }
-        Act::Leave { user } => {
+        Act::Leave { by, user } => {
+            if by != user {
+                is_admin(by)?;
+            }
+            member(user)?;
             fake.leave_guild(user);
             Ok(json!({"ok": true}))
         }

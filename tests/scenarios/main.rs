@@ -18,6 +18,8 @@ mod lifecycle;
 mod membership;
 mod notifications;
 mod operations;
+#[cfg(feature = "playground")]
+mod playground;
 mod reconcile;
 mod request_sla;
 mod requests;

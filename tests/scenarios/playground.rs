@@ -1,0 +1,526 @@
+//! P1: the playground in a real browser. Headless Chromium, driven over
+//! WebDriver (chromedriver + fantoccini), uses the page as a person would:
+//! switch who you are, type slash commands, press buttons, fill modals. Each
+//! step asserts on the page's DOM and saves a screenshot under
+//! `target/screenshots/` (`scripts/screenshots` copies the README's three
+//! into `docs/`).
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`scripts/chromium-up`
+//! installs them; `scripts/test` and `.ci/run` call it).
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use guildhall::playground::{Settings, Started};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a step may take to show on the page (the bot answers in well
+/// under a second; a loaded CI machine is slower).
+const STEP: Duration = Duration::from_secs(20);
+
+fn chromedriver() -> String {
+    std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into())
+}
+
+fn chromium() -> String {
+    std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
+}
+
+/// A chromedriver process on a free loopback port, killed on drop.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(chromedriver())
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run {} ({e}): install chromium and chromium-driver (scripts/chromium-up does)",
+                    chromedriver()
+                )
+            });
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(r) = reqwest::get(format!("{url}/status")).await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not answer on {url}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Driver { child, url }
+    }
+
+    /// A new browser window (its own WebDriver session) on `url`.
+    async fn window(&self, url: &str, name: &str) -> Window {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": chromium(),
+                "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                         "--window-size=1400,900", "--force-device-scale-factor=1"],
+            }),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("a chromium session");
+        client.goto(url).await.expect("open the playground");
+        let w = Window { c: client, name: name.into(), shot: 0 };
+        w.wait_css("#plist .person").await;
+        w
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One browser window on the playground.
+struct Window {
+    c: Client,
+    name: String,
+    shot: usize,
+}
+
+/// An XPath string literal for `s` (which holds no double quote).
+fn lit(s: &str) -> String {
+    assert!(!s.contains('"'), "{s:?}");
+    format!("\"{s}\"")
+}
+
+impl Window {
+    /// The first element matching `xpath`, waiting for it.
+    async fn wait_xpath(&self, xpath: &str) -> Element {
+        self.c
+            .wait()
+            .at_most(STEP)
+            .every(Duration::from_millis(100))
+            .for_element(Locator::XPath(xpath))
+            .await
+            .unwrap_or_else(|e| panic!("[{}] nothing on the page matches {xpath}: {e}", self.name))
+    }
+
+    async fn wait_css(&self, css: &str) -> Element {
+        self.c
+            .wait()
+            .at_most(STEP)
+            .every(Duration::from_millis(100))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("[{}] nothing on the page matches {css}: {e}", self.name))
+    }
+
+    /// Wait until `check` holds of the page's text of `css` (or fail with it).
+    async fn wait_text(&self, css: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + STEP;
+        loop {
+            let text = self.text_of(css).await;
+            if check(&text) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "[{}] {what}; {css} shows: {text}", self.name);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn text_of(&self, css: &str) -> String {
+        let script = "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';";
+        let v = self.c.execute(script, vec![css.into()]).await.expect("run a script");
+        v.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Save a screenshot as `target/screenshots/<name>.png`.
+    async fn shot(&mut self, step: &str) {
+        self.shot += 1;
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = self.c.screenshot().await.expect("a screenshot");
+        assert!(png.starts_with(b"\x89PNG"), "a screenshot is a PNG");
+        std::fs::write(dir.join(format!("{}-{:02}-{step}.png", self.name, self.shot)), png).unwrap();
+    }
+
+    /// Become the person whose label starts with `who`.
+    async fn be(&self, who: &str) {
+        self.click(Locator::XPath(&format!("//div[@id='plist']/div[starts-with(normalize-space(.), {})]", lit(who))))
+            .await;
+        self.wait_xpath(&format!(
+            "//div[@id='plist']/div[contains(@class,'me')][starts-with(normalize-space(.), {})]",
+            lit(who)
+        ))
+        .await;
+    }
+
+    /// Open the channel called `name` in the channel list.
+    async fn open(&self, name: &str) {
+        self.click(Locator::Css(&format!("#clist .chan[data-name='{name}']"))).await;
+        self.wait_css(&format!("#clist .chan.open[data-name='{name}']")).await;
+    }
+
+    async fn channel(&self, name: &str) -> Element {
+        self.wait_css(&format!("#clist .chan[data-name='{name}']")).await
+    }
+
+    /// The names in the channel list as this person sees it.
+    async fn channels(&self) -> Vec<String> {
+        let v = self
+            .c
+            .execute("return [...document.querySelectorAll('#clist .chan')].map(e => e.dataset.name)", vec![])
+            .await
+            .unwrap();
+        serde_json::from_value(v).unwrap()
+    }
+
+    /// Type `/command`, pick it from the suggestions, fill its options, send.
+    async fn slash(&self, command: &str, options: &[(&str, &str)]) {
+        let box_ = self.wait_css("#box").await;
+        box_.clear().await.unwrap();
+        let first = command.split(' ').next().unwrap();
+        box_.send_keys(&format!("/{first}")).await.unwrap();
+        self.click(Locator::Css(&format!("#suggest [data-command='{command}']"))).await;
+        for (name, value) in options {
+            let input = self.wait_css(&format!("#opts [data-option='{name}']")).await;
+            if input.tag_name().await.unwrap() == "select" {
+                // Choices are picked by what the person reads.
+                input.select_by_label(value).await.unwrap_or_else(|e| panic!("{name} has no choice {value}: {e}"));
+            } else {
+                input.send_keys(value).await.unwrap();
+            }
+        }
+        self.click(Locator::Css("#send")).await;
+        // The box empties once the command was sent.
+        self.wait_text_value("#box", "").await;
+    }
+
+    async fn wait_text_value(&self, css: &str, want: &str) {
+        let deadline = Instant::now() + STEP;
+        loop {
+            let v = self.wait_css(css).await.prop("value").await.unwrap().unwrap_or_default();
+            if v == want {
+                return;
+            }
+            assert!(Instant::now() < deadline, "[{}] {css} holds {v:?}, not {want:?}", self.name);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The text of the last message that contains `text` (waiting for it).
+    async fn message_with(&self, text: &str) -> String {
+        let xpath = format!("(//div[@id='messages']/div[contains(@class,'msg')][contains(., {})])[last()]", lit(text));
+        let deadline = Instant::now() + STEP;
+        loop {
+            if let Some(t) = self.xpath_text(&xpath).await {
+                return t;
+            }
+            let shown = self.text_of("#messages").await;
+            assert!(Instant::now() < deadline, "[{}] no message shows {text:?}; the channel shows: {shown}", self.name);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The text of the first node `xpath` selects, read in one script (the
+    /// page re-renders on every change, so elements found earlier go stale).
+    async fn xpath_text(&self, xpath: &str) -> Option<String> {
+        let script = "const n = document.evaluate(arguments[0], document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue; return n ? n.innerText : null;";
+        let v = self.c.execute(script, vec![xpath.into()]).await.expect("run a script");
+        v.as_str().map(str::to_string)
+    }
+
+    /// Click what `locator` finds, finding it again if the page re-rendered
+    /// it in between.
+    async fn click(&self, locator: Locator<'_>) {
+        let deadline = Instant::now() + STEP;
+        loop {
+            let found = self.c.wait().at_most(STEP).every(Duration::from_millis(100)).for_element(locator).await;
+            let e = found.unwrap_or_else(|e| panic!("[{}] nothing on the page matches {locator:?}: {e}", self.name));
+            match e.click().await {
+                Ok(()) => return,
+                Err(err) => assert!(Instant::now() < deadline, "[{}] cannot click {locator:?}: {err}", self.name),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Press the button labelled `label` on the last message showing `text`.
+    async fn press(&self, text: &str, label: &str) {
+        let xpath = format!(
+            "(//div[@id='messages']/div[contains(@class,'msg')][contains(., {})])[last()]//button[normalize-space(.)={}]",
+            lit(text),
+            lit(label)
+        );
+        // Only an enabled button: a disabled one is what the card shows
+        // after a decision.
+        let xpath = format!("{xpath}[not(@disabled)]");
+        self.click(Locator::XPath(&xpath)).await;
+    }
+}
+
+/// A playground with its own database (dropped after) and a browser.
+struct Stage {
+    pg: Option<Started>,
+    driver: Driver,
+    database: String,
+    server: String,
+}
+
+impl Stage {
+    async fn start() -> Stage {
+        let base =
+            std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let mut settings = Settings::from_lookup(|k| match k {
+            "DATABASE_URL" => Some(base.clone()),
+            "PLAYGROUND_ADDR" => Some("127.0.0.1:0".into()),
+            _ => None,
+        })
+        .unwrap();
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        // guildhall_sim_<pid>_: scripts/test drops what a dead run left.
+        settings.database = format!(
+            "guildhall_sim_{}_playground_{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        let database = settings.database.clone();
+        let server = settings.server.clone();
+        let driver = Driver::start().await;
+        let pg = guildhall::playground::start(settings).await.expect("the playground starts");
+        Stage { pg: Some(pg), driver, database, server }
+    }
+
+    fn url(&self) -> String {
+        self.pg.as_ref().unwrap().url.clone()
+    }
+
+    async fn window(&self, name: &str) -> Window {
+        self.driver.window(&self.url(), name).await
+    }
+
+    async fn stop(mut self, windows: Vec<Window>) {
+        for w in windows {
+            let _ = w.c.close().await;
+        }
+        self.pg.take().unwrap().stop().await.expect("the playground stops cleanly");
+        let admin = sqlx::PgPool::connect(&format!("{}/postgres", self.server)).await.unwrap();
+        sqlx::query(&format!("drop database if exists {} with (force)", self.database)).execute(&admin).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_walk_through_in_the_browser_from_creating_a_group_to_a_hand_removal() {
+    let stage = Stage::start().await;
+    let mut w = stage.window("walk").await;
+
+    // The admin creates a group with /group create, options filled in.
+    w.be("Ada").await;
+    w.open("general").await;
+    w.slash(
+        "group create",
+        &[
+            ("name", "Chess Club"),
+            ("bucket", "Interest"),
+            ("visibility", "Open"),
+            ("description", "Openings, endgames and a weekly blitz."),
+        ],
+    )
+    .await;
+    let reply = w.message_with("Chess Club").await;
+    assert!(reply.contains("Only you can see this"), "the admin's confirmation is ephemeral: {reply}");
+    let interest = w
+        .wait_xpath(
+            "//div[@id='clist']/div[@class='cat'][normalize-space(.)='INTEREST' or normalize-space(.)='Interest']",
+        )
+        .await;
+    assert!(interest.is_displayed().await.unwrap());
+    w.channel("chess-club").await;
+    w.shot("admin-creates-a-group").await;
+
+    // A member finds it in /groups, opens its Group Page and joins.
+    w.be("Mia").await;
+    w.open("general").await;
+    w.slash("groups", &[]).await;
+    let listing = w.message_with("Chess Club").await;
+    assert!(listing.contains("Only you can see this"), "{listing}");
+    w.slash("group info", &[("group", "Chess Club")]).await;
+    w.press("Openings, endgames", "Join group").await;
+    // First join: the guidelines, then I agree.
+    w.press("Be kind", "I agree").await;
+    w.wait_text("#roles", "Mia holds the group's role", |t| t.contains("Chess Club")).await;
+    w.shot("member-joins-after-the-guidelines").await;
+
+    // She asks to join a closed group; she does not see its channel yet.
+    assert!(!w.channels().await.contains(&"women-in-tech".to_string()), "a closed group's channel is hidden");
+    w.slash("request-join", &[("group", "Women in Tech"), ("message", "I build payment systems.")]).await;
+    w.message_with("Women in Tech").await;
+
+    // Its leader approves on the card in the review thread.
+    w.be("Lena").await;
+    w.open("Requests: Women in Tech").await;
+    w.press("I build payment systems.", "Approve").await;
+    // The card now shows the decision, and offers none any more.
+    let card =
+        w.wait_text("#messages", "the card shows the approval", |t| t.contains("Request to join approved")).await;
+    assert!(card.contains("@Lena"), "the card names who decided: {card}");
+    assert!(!card.contains("<@"), "mentions show as names, as in Discord: {card}");
+    let left = w.c.execute("return document.querySelectorAll('#messages button').length", vec![]).await.unwrap();
+    assert_eq!(left, serde_json::json!(0), "no decision buttons remain on the card");
+    w.shot("leader-approves-on-the-card").await;
+
+    // The member now sees the channel; she subscribes to another group's
+    // Group Page, and a new topic there notifies her.
+    w.be("Mia").await;
+    w.channel("women-in-tech").await;
+    w.slash("group info", &[("group", "Board Games")]).await;
+    w.press("Game nights", "Subscribe").await;
+    w.wait_xpath(
+        "(//div[@id='messages']/div[contains(., 'Game nights')])[last()]//button[normalize-space(.)='Unsubscribe']",
+    )
+    .await;
+    w.be("Lena").await;
+    w.open("board-games").await;
+    w.click(Locator::Css("#topic")).await;
+    let alert = w.c.get_alert_text().await;
+    assert!(alert.is_ok(), "the New topic button asks for a title");
+    w.c.send_alert_text("Chess or checkers?").await.unwrap();
+    w.c.accept_alert().await.unwrap();
+    w.channel("Chess or checkers?").await;
+    // Mentions are the default delivery: the topic's channel shows Mia a
+    // mention badge, and the bot's announcement is highlighted as one.
+    w.be("Mia").await;
+    w.wait_css("#clist .chan[data-name='Chess or checkers?'] .badge").await;
+    w.open("Chess or checkers?").await;
+    w.wait_css("#messages .msg.mentioned").await;
+    w.shot("member-is-notified-of-a-topic").await;
+
+    // The admin takes her group role by hand; the Group Page follows.
+    w.be("Ada").await;
+    w.wait_css("#hand-person").await.select_by_label(&w.person_label("Mia").await).await.unwrap();
+    w.wait_css("#hand-role").await.select_by_label("Women in Tech").await.unwrap();
+    w.click(Locator::Css("#take-role")).await;
+    w.be("Mia").await;
+    w.wait_text("#roles", "the role is gone", |t| !t.contains("Women in Tech")).await;
+    let deadline = Instant::now() + STEP;
+    while w.channels().await.contains(&"women-in-tech".to_string()) {
+        assert!(Instant::now() < deadline, "Mia still sees the closed group's channel");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    w.open("general").await;
+    w.slash("group info", &[("group", "Women in Tech")]).await;
+    let labels = w.message_with("A private space").await;
+    assert!(labels.contains("Send request to join") && !labels.contains("Leave group"), "{labels}");
+    w.shot("group-page-follows-a-hand-removal").await;
+
+    // Postgres agrees with what the page showed.
+    let people = &stage.pg.as_ref().unwrap().people;
+    let mia = people.iter().find(|p| p.label.starts_with("Mia")).expect("Mia").user_id;
+    let pool = sqlx::PgPool::connect(&stage.pg.as_ref().unwrap().database_url).await.unwrap();
+    let active: Vec<String> = sqlx::query_scalar(
+        "select g.name from memberships m join groups g on g.id = m.group_id where m.user_id = $1 and m.away_since is null order by 1",
+    )
+    .bind(mia as i64)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(active, vec!["Chess Club".to_string()]);
+    pool.close().await;
+    stage.stop(vec![w]).await;
+}
+
+impl Window {
+    /// The label of the person whose label starts with `who`.
+    async fn person_label(&self, who: &str) -> String {
+        self.wait_xpath(&format!("//div[@id='plist']/div[starts-with(normalize-space(.), {})]", lit(who)))
+            .await
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn refusals_modals_and_two_windows_in_the_browser() {
+    let stage = Stage::start().await;
+    let mut mia = stage.window("mia").await;
+    let mut max = stage.window("max").await;
+
+    // A refused action shows the bot's ephemeral error.
+    mia.be("Mia").await;
+    mia.open("general").await;
+    mia.slash("leave", &[("group", "Rust")]).await;
+    let refusal = mia.message_with("Rust").await;
+    assert!(refusal.contains("not a member") && refusal.contains("Only you can see this"), "{refusal}");
+    mia.shot("refused").await;
+
+    // A modal validates its fields: required ones first (the dialog stays
+    // open), then the bot's own rule (hours 1-168) as an ephemeral error.
+    mia.slash("lead apply", &[("group", "Rust")]).await;
+    let dialog = mia.wait_css("dialog#modal[open]").await;
+    mia.wait_css("#modal-submit").await.click().await.unwrap();
+    assert!(dialog.is_displayed().await.unwrap(), "empty required fields keep the form open");
+    let invalid =
+        mia.c.execute("return document.querySelectorAll('#modal-fields :invalid').length", vec![]).await.unwrap();
+    assert!(invalid.as_u64().unwrap() >= 1, "the empty required fields are marked invalid");
+    for (name, value) in
+        [("motivation", "I run the Rust meetup."), ("experience", "Two years of moderating."), ("hours", "500")]
+    {
+        mia.wait_css(&format!("#modal-fields textarea[name='{name}']")).await.send_keys(value).await.unwrap();
+    }
+    mia.shot("modal").await;
+    mia.wait_css("#modal-submit").await.click().await.unwrap();
+    let error = mia.message_with("168").await;
+    assert!(error.contains("Only you can see this"), "{error}");
+
+    // The page's hand actions are an admin's: refused to a member by the
+    // playground's server, whatever the page shows.
+    let me = |label: &str| {
+        let people = &stage.pg.as_ref().unwrap().people;
+        people.iter().find(|p| p.label.starts_with(label)).unwrap().user_id.to_string()
+    };
+    let rust_role = stage.pg.as_ref().unwrap().fake.role_named("Rust").unwrap().id.to_string();
+    let http = reqwest::Client::new();
+    let refused: serde_json::Value = http
+        .post(format!("{}/api/act", stage.url()))
+        .json(&serde_json::json!({"action": "take_role", "by": me("Mia"), "user": me("Lena"), "role": rust_role}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refused["error"], "Only an admin can do that in Discord.");
+    let lena_roles = stage.pg.as_ref().unwrap().fake.with(|w| {
+        let g = &w.guilds[&stage.pg.as_ref().unwrap().fake.guild_id];
+        g.members[&me("Lena").parse::<u64>().unwrap()].roles.clone()
+    });
+    assert!(lena_roles.contains(&rust_role.parse().unwrap()), "Lena keeps her role");
+    assert!(!mia.wait_css("#hand").await.is_displayed().await.unwrap(), "a member is not offered them");
+
+    // Two windows, two people: what one posts in #general the other sees
+    // live (no reload: a marker set in the page survives).
+    max.be("Max").await;
+    max.open("general").await;
+    max.c.execute("window.__still_here = true", vec![]).await.unwrap();
+    let box_ = mia.wait_css("#box").await;
+    box_.send_keys("Hello from Mia!").await.unwrap();
+    mia.click(Locator::Css("#send")).await;
+    let seen = max.message_with("Hello from Mia!").await;
+    assert!(seen.starts_with("Mia") && !seen.contains("Only you can see this"), "{seen}");
+    let kept = max.c.execute("return window.__still_here === true", vec![]).await.unwrap();
+    assert_eq!(kept, serde_json::json!(true), "the page updated without a reload");
+    max.shot("sees-mia-live").await;
+    stage.stop(vec![mia, max]).await;
+}
