@@ -168,6 +168,22 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn with_no_postgresql_it_says_how_to_start_one() {
+        // A port nothing listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let s = Settings::from_lookup(|k| {
+            (k == "DATABASE_URL").then(|| format!("postgres://postgres@127.0.0.1:{port}/guildhall"))
+        })
+        .unwrap();
+        let e = match start(s).await {
+            Ok(_) => panic!("started with no PostgreSQL"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(!e.contains('\n'), "one line: {e}");
+        assert!(e.contains("scripts/pg-up") && e.contains(&port.to_string()), "{e}");
+    }
+
     #[test]
     fn settings_default_to_loopback_and_the_local_server() {
         let s = Settings::from_lookup(|_| None).unwrap();

@@ -522,5 +522,27 @@ async fn refusals_modals_and_two_windows_in_the_browser() {
     let kept = max.c.execute("return window.__still_here === true", vec![]).await.unwrap();
     assert_eq!(kept, serde_json::json!(true), "the page updated without a reload");
     max.shot("sees-mia-live").await;
+
+    // Max follows Mia's post from the message's Apps menu (a message
+    // command); Mia does not see his ephemeral answer.
+    let menu = "(//div[@id='messages']/div[contains(., 'Hello from Mia!')])[last()]//span[contains(@class,'menu')]";
+    max.click(Locator::XPath(menu)).await;
+    max.click(Locator::Css("#suggest [data-app='Subscribe to post']")).await;
+    let followed = max.message_with("following").await;
+    assert!(
+        followed.contains("You're now following this post") && followed.contains("Only you can see this"),
+        "{followed}"
+    );
+    let mia_sees = mia.text_of("#messages").await;
+    assert!(!mia_sees.contains("following"), "another's ephemeral answer is not shown: {mia_sees}");
+
+    // Autocomplete: typing part of a group's name offers it, from the bot.
+    let box_ = mia.wait_css("#box").await;
+    box_.send_keys("/group").await.unwrap();
+    mia.click(Locator::Css("#suggest [data-command='group info']")).await;
+    mia.wait_css("#opts [data-option='group']").await.send_keys("Wom").await.unwrap();
+    mia.click(Locator::Css("#suggest [data-choice='Women in Tech']")).await;
+    mia.click(Locator::Css("#send")).await;
+    mia.message_with("A private space for women").await;
     stage.stop(vec![mia, max]).await;
 }
