@@ -503,6 +503,16 @@ pub async fn review_thread(conn: &mut PgConnection, group_id: i64) -> Result<Opt
     Ok(r.map(|r| (snowflake(r.channel_id), snowflake(r.thread_id))))
 }
 
+/// Hold the right to make `group_id`'s review thread until the transaction
+/// ends (a transaction-scoped advisory lock, keyed by the group).
+pub async fn lock_review_thread(conn: &mut PgConnection, group_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended('guildhall.review_thread', $1))")
+        .bind(group_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn set_review_thread(
     conn: &mut PgConnection,
     group_id: i64,

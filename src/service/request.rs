@@ -175,16 +175,27 @@ pub(crate) async fn review_thread(app: &App, g: &Group) -> Result<Option<u64>, s
     let Some(channel) = settings::requests_channel(&mut conn, g.guild_id).await? else { return Ok(None) };
     let thread = match domain::review_thread(&mut conn, g.id).await? {
         Some((ch, thread)) if ch == channel => thread,
-        _ => match review::start_private_thread(&app.http, channel, &format!("Requests: {}", g.name)).await {
-            Ok(t) => {
-                domain::set_review_thread(&mut conn, g.id, channel, t).await?;
-                t
+        _ => {
+            // One maker per group: first requests arriving together (in any
+            // process) wait here for the first to make the thread, then find
+            // it, instead of each starting one.
+            let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
+            domain::lock_review_thread(&mut tx, g.id).await?;
+            match domain::review_thread(&mut tx, g.id).await? {
+                Some((ch, thread)) if ch == channel => thread,
+                _ => match review::start_private_thread(&app.http, channel, &format!("Requests: {}", g.name)).await {
+                    Ok(t) => {
+                        domain::set_review_thread(&mut tx, g.id, channel, t).await?;
+                        tx.commit().await?;
+                        t
+                    }
+                    Err(e) => {
+                        warn!(group_id = g.id, channel, error = %e, "could not start a private review thread");
+                        return Ok(None);
+                    }
+                },
             }
-            Err(e) => {
-                warn!(group_id = g.id, channel, error = %e, "could not start a private review thread");
-                return Ok(None);
-            }
-        },
+        }
     };
     for leader in crate::domain::membership::leaders(&mut conn, g.id).await? {
         if let Err(e) = crate::discord::channels::add_thread_member(&app.http, thread, leader).await {

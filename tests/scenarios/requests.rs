@@ -544,3 +544,30 @@ async fn reaching_nobody_the_request_waits_in_requests() {
     assert!(bob.dms()[0].content.contains("none given"), "{}", bob.dms()[0].content);
     assert!(!bob.roles().contains(&role));
 }
+
+#[tokio::test]
+async fn first_requests_arriving_at_once_share_one_review_thread() {
+    let Setup { sim, thread_parent, .. } = setup().await;
+    // Eight members ask at the same moment; none has a thread to find yet.
+    let members: Vec<Actor> = (0..8).map(|n| sim.member(&format!("asker{n}"))).collect();
+    let mut set = tokio::task::JoinSet::new();
+    for m in members.clone() {
+        set.spawn(async move { ask(&m, "Rust", Some("Hello!")).await });
+    }
+    let replies: Vec<Reply> = set.join_all().await;
+    for r in &replies {
+        assert!(r.text().contains("sent"), "each request is sent: {}", r.text());
+    }
+    let threads: Vec<u64> = sim.fake.with(|w| {
+        w.channels
+            .values()
+            .filter(|c| c.parent_id == Some(thread_parent) && c.kind == channel_type::PRIVATE_THREAD)
+            .map(|c| c.id)
+            .collect()
+    });
+    assert_eq!(threads.len(), 1, "one review thread for the group, not one per first request");
+    let cards = sim.fake.with(|w| {
+        w.channel_messages(threads[0]).iter().filter(|m| m.embeds.as_array().is_some_and(|e| !e.is_empty())).count()
+    });
+    assert_eq!(cards, members.len(), "every card is in that thread");
+}
