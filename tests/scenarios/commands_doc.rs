@@ -3,16 +3,73 @@
 use crate::sim::Sim;
 use serde_json::Value;
 
-fn walk(prefix: &str, options: &Value, out: &mut Vec<(String, Vec<String>)>) {
+/// One registered option of a leaf command: name, required, choice names.
+struct Opt {
+    name: String,
+    required: bool,
+    /// Each choice's name and value: the doc names one of them.
+    choices: Vec<(String, String)>,
+}
+
+fn walk(prefix: &str, options: &Value, out: &mut Vec<(String, Vec<Opt>)>) {
     let list = options.as_array().cloned().unwrap_or_default();
     let subs: Vec<&Value> = list.iter().filter(|o| matches!(o["type"].as_u64(), Some(1) | Some(2))).collect();
     if subs.is_empty() {
-        let opts = list.iter().map(|o| o["name"].as_str().unwrap_or_default().to_string()).collect();
+        let opts = list
+            .iter()
+            .map(|o| Opt {
+                name: o["name"].as_str().unwrap_or_default().to_string(),
+                required: o["required"].as_bool().unwrap_or(false),
+                choices: o["choices"]
+                    .as_array()
+                    .map(|cs| {
+                        cs.iter()
+                            .map(|c| {
+                                (
+                                    c["name"].as_str().unwrap_or_default().to_string(),
+                                    c["value"].as_str().unwrap_or_default().to_string(),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect();
         out.push((prefix.to_string(), opts));
     }
     for s in subs {
         walk(&format!("{prefix} {}", s["name"].as_str().unwrap_or_default()), &s["options"], out);
     }
+}
+
+/// The section of commands.md under `heading`, up to the next heading of
+/// its level or above.
+fn section<'a>(doc: &'a str, heading: &str) -> Option<&'a str> {
+    let start = doc.lines().position(|l| l == heading)?;
+    let lines: Vec<&str> = doc.lines().collect();
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| l.starts_with("### ") || l.starts_with("## ") || l.starts_with("# "))
+        .map_or(lines.len(), |n| start + 1 + n);
+    let from = doc.find(&format!("{heading}\n")).unwrap_or(0);
+    let len: usize = lines[start..end].iter().map(|l| l.len() + 1).sum();
+    Some(&doc[from..(from + len).min(doc.len())])
+}
+
+/// The option rows of a section's table: (option, "yes"/"no", the whole row).
+fn option_rows(section: &str) -> Vec<(String, String, String)> {
+    section
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split(" | ").map(str::trim).collect();
+            (
+                cells[0].trim_matches('`').to_string(),
+                cells.get(1).copied().unwrap_or_default().to_string(),
+                l.to_string(),
+            )
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -33,14 +90,38 @@ async fn commands_md_matches_the_registered_commands() {
         assert!(c["description"].as_str().unwrap_or_default().len() <= 100);
     }
     assert!(!leaves.is_empty());
-    for (command, options) in leaves {
+    let leaf_names: Vec<String> = leaves.iter().map(|(c, _)| c.clone()).collect();
+    for (command, options) in &leaves {
         let heading = format!("### `{command}`");
-        let section = doc
-            .split("\n### ")
-            .find(|s| format!("### {s}").starts_with(&heading))
-            .unwrap_or_else(|| panic!("commands.md has no section {heading}"));
+        let section = section(&doc, &heading).unwrap_or_else(|| panic!("commands.md has no section {heading}"));
+        let rows = option_rows(section);
         for o in options {
-            assert!(section.contains(&format!("`{o}`")), "commands.md does not document option `{o}` of {command}");
+            let row = rows
+                .iter()
+                .find(|(name, _, _)| *name == o.name)
+                .unwrap_or_else(|| panic!("commands.md's table for {command} has no row for option `{}`", o.name));
+            let want = if o.required { "yes" } else { "no" };
+            assert_eq!(
+                row.1, want,
+                "commands.md says `{}` of {command} is required: {}, Discord: {want}",
+                o.name, row.1
+            );
+            for (name, value) in &o.choices {
+                assert!(
+                    // A long name ("follow: the membership follows ...") is
+                    // documented by its first words.
+                    row.2.contains(name.split(':').next().unwrap_or(name))
+                        || (!value.is_empty() && row.2.contains(value.as_str())),
+                    "commands.md's row for `{}` of {command} omits the choice {name} ({value})",
+                    o.name
+                );
+            }
+        }
+        for (name, _, _) in &rows {
+            assert!(
+                options.iter().any(|o| o.name == *name),
+                "commands.md documents option `{name}` of {command}, which is not registered"
+            );
         }
     }
     // And nothing documented that does not exist.
@@ -53,10 +134,6 @@ async fn commands_md_matches_the_registered_commands() {
     }
     for line in doc.lines().filter(|l| l.starts_with("### `/")) {
         let cmd = line.trim_start_matches("### `").trim_end_matches('`');
-        let top = cmd.trim_start_matches('/').split(' ').next().unwrap();
-        assert!(
-            sim.fake.registered_commands().iter().any(|c| c["name"] == top),
-            "commands.md documents {cmd}, which is not registered"
-        );
+        assert!(leaf_names.iter().any(|l| l == cmd), "commands.md documents {cmd}, which is not a registered command");
     }
 }
