@@ -42,4 +42,17 @@ async fn nothing_the_bot_sent_was_outside_discords_contract() {
         assert!(sim.fake.with(|w| w.count_requests(method, part)) >= 1, "no {method} {part}");
     }
     assert!(sim.fake.violations().is_empty(), "{:?}", sim.fake.violations());
+    // Discord refused nothing the bot sent in this flow.
+    let refused: Vec<(String, String, u16)> =
+        sim.fake.with(|w| w.requests.iter().filter(|(_, _, status)| *status >= 400).cloned().collect());
+    assert!(refused.is_empty(), "requests Discord would refuse: {refused:?}");
+    // And the check that passed is not a formality: the contract it applies
+    // to every request refuses the same route with a body outside it
+    // (content must be a string), naming what is wrong. (Sent for real, such
+    // a request is refused and recorded: fake-discord's own unit tests.)
+    let general = sim.fake.general_channel();
+    let why = fake_discord::spec::Spec::global()
+        .check("POST", &format!("/api/v10/channels/{general}/messages"), Some(&serde_json::json!({"content": 5})))
+        .expect_err("a number as content is outside the contract");
+    assert!(why.contains("content"), "{why}");
 }
