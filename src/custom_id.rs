@@ -127,15 +127,14 @@ impl CustomId {
                     "all" => None,
                     b => Some(Bucket::from_key(b)?),
                 };
-                let page = page.parse::<u32>().ok().filter(|p| *p < 10_000)?;
-                Some(CustomId::DirectoryPage { bucket, page })
+                Some(CustomId::DirectoryPage { bucket, page: page_number(page)? })
             }
             ["gh", "join", g] => Some(CustomId::Join { group: row_id(g)? }),
             ["gh", "leave", g] => Some(CustomId::Leave { group: row_id(g)? }),
             ["gh", "sub", g] => Some(CustomId::Subscribe { group: row_id(g)? }),
             ["gh", "req", g] => Some(CustomId::Request { group: row_id(g)? }),
             ["gh", "agree", g, v] => {
-                Some(CustomId::Agree { group: row_id(g)?, version: v.parse().ok().filter(|v| *v > 0)? })
+                Some(CustomId::Agree { group: row_id(g)?, version: strict_number::<i32>(v).filter(|v| *v > 0)? })
             }
             ["gh", "disagree"] => Some(CustomId::Disagree),
             ["gh", "aud", group, user, upto, page] => {
@@ -253,6 +252,11 @@ mod tests {
     #[test]
     fn forged_or_malformed_ids_are_refused() {
         for bad in [
+            // Second spellings of real ids (found by the property below).
+            "gh:agree:1:01",
+            "gh:agree:1:+7",
+            "gh:dir:all:01",
+            "gh:dir:interest:+1",
             "",
             "gh",
             "gh:dir",
@@ -325,6 +329,117 @@ mod tests {
             "gh:rec:follow:1",
         ] {
             assert_eq!(CustomId::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    mod properties {
+        use super::*;
+        use crate::domain::reconcile::Policy;
+        use proptest::prelude::*;
+
+        fn row() -> impl Strategy<Value = i64> {
+            1..=i64::MAX
+        }
+        fn page() -> impl Strategy<Value = u32> {
+            0u32..10_000
+        }
+        fn version() -> impl Strategy<Value = i32> {
+            1..=i32::MAX
+        }
+        fn bucket() -> impl Strategy<Value = Bucket> {
+            proptest::sample::select(Bucket::ALL.to_vec())
+        }
+
+        /// Every custom id the bot can make.
+        fn any_id() -> impl Strategy<Value = CustomId> {
+            prop_oneof![
+                (proptest::option::of(bucket()), page())
+                    .prop_map(|(bucket, page)| CustomId::DirectoryPage { bucket, page }),
+                row().prop_map(|group| CustomId::Join { group }),
+                row().prop_map(|group| CustomId::Leave { group }),
+                row().prop_map(|group| CustomId::Subscribe { group }),
+                row().prop_map(|group| CustomId::Request { group }),
+                (row(), version()).prop_map(|(group, version)| CustomId::Agree { group, version }),
+                Just(CustomId::Disagree),
+                (proptest::option::of(0..=i64::MAX), proptest::option::of(any::<u64>()), 0..=i64::MAX, page())
+                    .prop_map(|(group_id, user_id, upto, page)| CustomId::AuditPage { group_id, user_id, upto, page }),
+                Just(CustomId::GuidelinesModal),
+                row().prop_map(|group_id| CustomId::GroupDelete { group_id }),
+                row().prop_map(|group_id| CustomId::GroupDeleteCancel { group_id }),
+                row().prop_map(|group| CustomId::LeadApplyForm { group }),
+                bucket().prop_map(|bucket| CustomId::LeadProposeForm { bucket }),
+                row().prop_map(|application| CustomId::LeadApprove { application }),
+                row().prop_map(|application| CustomId::LeadDecline { application }),
+                row().prop_map(|application| CustomId::LeadDeclineForm { application }),
+                row().prop_map(|application| CustomId::LeadWithdraw { application }),
+                row().prop_map(|request| CustomId::RequestApprove { request }),
+                row().prop_map(|request| CustomId::RequestDeny { request }),
+                row().prop_map(|request| CustomId::RequestDenyForm { request }),
+                row().prop_map(|request| CustomId::RequestWithdraw { request }),
+                page().prop_map(|page| CustomId::SubscriptionsPage { page }),
+                page().prop_map(|page| CustomId::SubscriptionsDelete { page }),
+                Just(CustomId::SubscriptionsAll),
+                Just(CustomId::SubscriptionsAllConfirm),
+                row().prop_map(|invitation| CustomId::InviteAccept { invitation }),
+                row().prop_map(|invitation| CustomId::InviteDecline { invitation }),
+                row().prop_map(|invitation| CustomId::InviteRevoke { invitation }),
+                (row(), version()).prop_map(|(invitation, version)| CustomId::InviteAgree { invitation, version }),
+                proptest::sample::select(Policy::ALL.to_vec()).prop_map(|policy| CustomId::ReconcileApply { policy }),
+            ]
+        }
+
+        /// Strings near the real ones: a real id with one part respelled
+        /// (signs, leading zeros, blanks, overflow, other words), a part
+        /// added or dropped.
+        fn near_id() -> impl Strategy<Value = String> {
+            let spelling = prop_oneof![
+                "[0-9]{1,3}".prop_map(|d| format!("0{d}")),
+                "[0-9]{1,3}".prop_map(|d| format!("+{d}")),
+                "[0-9]{1,3}".prop_map(|d| format!("-{d}")),
+                "[0-9]{1,3}".prop_map(|d| format!(" {d}")),
+                "[0-9]{1,3}".prop_map(|d| format!("{d} ")),
+                Just("0".to_string()),
+                Just(String::new()),
+                Just("99999999999999999999".to_string()),
+                Just("1e3".to_string()),
+                "[a-z-]{1,8}",
+            ];
+            (any_id(), spelling, any::<prop::sample::Index>(), 0u8..3).prop_map(|(id, spelling, at, how)| {
+                let s = id.encode();
+                let mut parts: Vec<String> = s.split(':').map(str::to_string).collect();
+                let n = at.index(parts.len());
+                match how {
+                    0 => parts[n] = spelling,
+                    1 => parts.insert(n + 1, spelling),
+                    _ => {
+                        parts.remove(n);
+                    }
+                }
+                parts.join(":")
+            })
+        }
+
+        proptest! {
+            // Cheap cases: enough of them to reach every kind of id with
+            // every respelling of each part.
+            #![proptest_config(ProptestConfig::with_cases(8192))]
+
+            #[test]
+            fn every_id_round_trips_within_discords_limit(id in any_id()) {
+                let s = id.encode();
+                prop_assert!(s.len() <= 100, "{} is {} characters", s, s.len());
+                prop_assert_eq!(CustomId::parse(&s), Some(id));
+            }
+
+            /// Any string is refused or names exactly one id, written the one
+            /// way the bot writes it: no second spelling of an id (signs,
+            /// leading zeros) gets through, and nothing panics.
+            #[test]
+            fn any_string_is_refused_or_is_an_ids_one_spelling(s in prop_oneof![near_id(), ".{0,120}"]) {
+                if let Some(id) = CustomId::parse(&s) {
+                    prop_assert_eq!(id.encode(), s);
+                }
+            }
         }
     }
 }
