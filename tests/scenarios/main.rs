@@ -15,6 +15,7 @@ mod invites;
 mod layers;
 mod lead;
 mod lifecycle;
+mod load;
 mod membership;
 mod notifications;
 mod operations;
