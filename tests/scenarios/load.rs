@@ -1,4 +1,4 @@
-//! Load (N4, N1): many people at once on one group; nothing doubled,
+//! Load (N4, N1, S5): many people at once on one group; nothing doubled,
 //! nothing lost, everyone answered once.
 
 use crate::sim::{ask, card, group, make_leader, Sim};
@@ -110,4 +110,69 @@ async fn two_hundred_requests_at_once_then_many_approvals_of_one_card_make_one_d
     let grants = sim.fake.with(|w| w.count_requests("PUT", &format!("/roles/{role}")));
     assert_eq!(grants, leaders.len() + 1, "one grant for the approved member (and one per leader made)");
     assert!(sim.fake.violations().is_empty(), "{:?}", sim.fake.violations());
+}
+
+/// Followers of `group_id` written directly (ten thousand /join calls would
+/// only slow the test down; the join path has its own load test above).
+async fn follow(sim: &Sim, group_id: i64, users: &[u64], mode: &str) {
+    let ids: Vec<i64> = users.iter().map(|u| *u as i64).collect();
+    let guild = sim.fake.guild_id as i64;
+    sqlx::query("insert into subscriptions (guild_id, user_id, kind, target_id) select $1, u, 'group', $2 from unnest($3::bigint[]) u")
+        .bind(guild)
+        .bind(group_id)
+        .bind(&ids)
+        .execute(&sim.pool)
+        .await
+        .unwrap();
+    sqlx::query("insert into notification_prefs (guild_id, user_id, mode, updated_at) select $1, u, $2, now() from unnest($3::bigint[]) u")
+        .bind(guild)
+        .bind(mode)
+        .bind(&ids)
+        .execute(&sim.pool)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_topic_for_ten_thousand_followers_five_percent_by_dm_is_one_announcement_and_500_dms() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let bob = sim.member("bob");
+    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+    bob.slash("join", &[("group", "Rust")]).await; // makes the notification role
+    let group_id: i64 =
+        sqlx::query_scalar("select id from groups where name = 'Rust'").fetch_one(&sim.pool).await.unwrap();
+    let followers: Vec<u64> = (0..10_000).map(|n| sim.member(&format!("f{n}")).user_id).collect();
+    let (by_dm, by_mention) = followers.split_at(500);
+    follow(&sim, group_id, by_mention, "mention").await;
+    follow(&sim, group_id, by_dm, "dm").await;
+    let notify = sim.fake.role_named("Rust notify").expect("the notification role").id;
+    sim.expect_ping(notify);
+
+    let topic = bob.create_topic(channel, "Big news", "everyone");
+    let needle = format!("<#{topic}>");
+    let bot = sim.fake.bot_user_id();
+    let dm_count = |w: &fake_discord::world::World| {
+        by_dm
+            .iter()
+            .map(|u| {
+                w.dm_channel_of(*u)
+                    .map_or(0, |c| w.channel_messages(c).iter().filter(|m| m.content.contains(&needle)).count())
+            })
+            .collect::<Vec<usize>>()
+    };
+    sim.fake.wait_until_for(120, "all 500 DMs", |w| dm_count(w).iter().all(|n| *n >= 1)).await;
+    // Done when the queue is: nothing pending or in flight.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while sim.count("select count(*) from deliveries where state = 'pending'").await > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the DM queue drains");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    sim.clock.settle().await;
+    let announcements = sim.fake.with(|w| w.channel_messages(topic).iter().filter(|m| m.author_id == bot).count());
+    assert_eq!(announcements, 1, "one announcement in the topic");
+    assert!(sim.fake.with(|w| dm_count(w).iter().all(|n| *n == 1)), "each DM follower got exactly one DM");
+    assert_eq!(sim.count("select count(*) from deliveries where state = 'sent'").await, 500);
+    let mention_dms = sim.fake.with(|w| by_mention.iter().filter(|u| w.dm_channel_of(**u).is_some()).count());
+    assert_eq!(mention_dms, 0, "mention-mode followers get no DM");
 }
