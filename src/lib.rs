@@ -19,6 +19,7 @@ pub mod inflight;
 #[cfg(feature = "playground")]
 pub mod playground;
 pub mod refusal;
+pub mod render;
 pub mod replies;
 pub mod service;
 pub mod telemetry;

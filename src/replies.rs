@@ -34,6 +34,35 @@ pub async fn send_view(ctx: Context<'_>, view: View) -> Result<(), Error> {
     Ok(())
 }
 
+/// A file to attach to a reply: its name, its bytes, its alt text.
+pub struct Upload {
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub description: Option<String>,
+}
+
+/// A rendered view with files as an ephemeral reply to a command (the
+/// `/stats` chart, the `/export` tables). After a deferral the first one
+/// fills in the answer and the next ones are follow-ups.
+pub async fn send_files(ctx: Context<'_>, view: View, files: Vec<Upload>) -> Result<(), Error> {
+    let mut reply = CreateReply::default().ephemeral(true).allowed_mentions(no_pings()).components(view.components);
+    if !view.content.is_empty() {
+        reply = reply.content(view.content);
+    }
+    for e in view.embeds {
+        reply = reply.embed(e);
+    }
+    for f in files {
+        let mut a = serenity::all::CreateAttachment::bytes(f.bytes, f.name);
+        if let Some(d) = f.description {
+            a = a.description(d);
+        }
+        reply = reply.attachment(a);
+    }
+    ctx.send(reply).await?;
+    Ok(())
+}
+
 /// An ephemeral "Error: ..." reply to a command; a failure to send it is
 /// logged.
 pub async fn refuse_command(ctx: Context<'_>, msg: &str) {

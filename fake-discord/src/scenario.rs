@@ -879,7 +879,11 @@ impl Reply {
         self.fake
             .wait_until_for(15, &format!("the answer says {needle:?}"), move |w| {
                 let i = &w.interactions[&iid];
-                i.original.iter().chain(&i.followups).filter_map(|m| w.find_message(*m)).any(|m| message_text(m).contains(&needle))
+                i.original
+                    .iter()
+                    .chain(&i.followups)
+                    .filter_map(|m| w.find_message(*m))
+                    .any(|m| message_text(m).contains(&needle))
             })
             .await
     }

@@ -736,7 +736,13 @@ mod tests {
         (format!("multipart/form-data; boundary={boundary}"), b)
     }
 
-    async fn upload(fake: &FakeDiscord, method: reqwest::Method, path: &str, payload: Value, files: &[(&str, &str, &[u8])]) -> reqwest::Response {
+    async fn upload(
+        fake: &FakeDiscord,
+        method: reqwest::Method,
+        path: &str,
+        payload: Value,
+        files: &[(&str, &str, &[u8])],
+    ) -> reqwest::Response {
         let (content_type, body) = multipart(&payload, files);
         reqwest::Client::builder()
             .user_agent("DiscordBot (test, 1)")
@@ -762,7 +768,14 @@ mod tests {
         let fake = FakeDiscord::start().await;
         let general = fake.general_channel();
         let payload = json!({"content": "export", "attachments": [{"id": 0, "filename": "groups.csv"}]});
-        let r = upload(&fake, reqwest::Method::POST, &format!("/channels/{general}/messages"), payload, &[("files[0]", "g.csv", b"id,name\n1,Rust\n")]).await;
+        let r = upload(
+            &fake,
+            reqwest::Method::POST,
+            &format!("/channels/{general}/messages"),
+            payload,
+            &[("files[0]", "g.csv", b"id,name\n1,Rust\n")],
+        )
+        .await;
         assert_eq!(r.status(), 200);
         let v: Value = r.json().await.unwrap();
         assert_eq!(v["attachments"][0]["filename"], "groups.csv", "the attachments entry names the file");
@@ -774,12 +787,16 @@ mod tests {
         fake.with(|w| assert_eq!(w.find_message(mid).unwrap().attachments[0].bytes, b"id,name\n1,Rust\n"));
         // An edit appends; naming one to keep drops the others.
         let path = format!("/channels/{general}/messages/{mid}");
-        let r = upload(&fake, reqwest::Method::PATCH, &path, json!({"content": "more"}), &[("files[0]", "m.csv", b"x")]).await;
+        let r =
+            upload(&fake, reqwest::Method::PATCH, &path, json!({"content": "more"}), &[("files[0]", "m.csv", b"x")])
+                .await;
         assert_eq!(r.status(), 200);
         fake.with(|w| assert_eq!(w.find_message(mid).unwrap().attachments.len(), 2));
         let keep = json!({"attachments": [{"id": kept.to_string()}]});
         assert_eq!(upload(&fake, reqwest::Method::PATCH, &path, keep, &[]).await.status(), 200);
-        fake.with(|w| assert_eq!(w.find_message(mid).unwrap().attachments.iter().map(|a| a.id).collect::<Vec<_>>(), [kept]));
+        fake.with(|w| {
+            assert_eq!(w.find_message(mid).unwrap().attachments.iter().map(|a| a.id).collect::<Vec<_>>(), [kept])
+        });
         fake.assert_no_violations();
     }
 
@@ -795,10 +812,24 @@ mod tests {
         let gid = fake.guild_id;
         fake.mutate(|w| w.guilds.get_mut(&gid).unwrap().attachment_size_limit = 10);
         let path = format!("/channels/{general}/messages");
-        let r = upload(&fake, reqwest::Method::POST, &path, json!({"content": "x"}), &[("files[0]", "big.csv", &[b'x'; 11])]).await;
+        let r = upload(
+            &fake,
+            reqwest::Method::POST,
+            &path,
+            json!({"content": "x"}),
+            &[("files[0]", "big.csv", &[b'x'; 11])],
+        )
+        .await;
         assert_eq!(r.status(), 413);
         assert_eq!(r.json::<Value>().await.unwrap()["code"], 40005);
-        let r = upload(&fake, reqwest::Method::POST, &path, json!({"content": "x"}), &[("files[0]", "ok.csv", &[b'x'; 10])]).await;
+        let r = upload(
+            &fake,
+            reqwest::Method::POST,
+            &path,
+            json!({"content": "x"}),
+            &[("files[0]", "ok.csv", &[b'x'; 10])],
+        )
+        .await;
         assert_eq!(r.status(), 200, "at the limit is fine");
         let missing = json!({"content": "x", "attachments": [{"id": 1, "filename": "gone.csv"}]});
         let r = upload(&fake, reqwest::Method::POST, &path, missing, &[("files[0]", "a.csv", b"a")]).await;
@@ -806,7 +837,8 @@ mod tests {
         assert_eq!(r.json::<Value>().await.unwrap()["code"], 50035);
         assert_eq!(fake.with(|w| w.channel_messages(general).len()), 1, "only the upload within the limit posted");
         fake.assert_no_violations();
-        let r = upload(&fake, reqwest::Method::POST, &path, json!({"content": 5}), &[("files[0]", "a.csv", b"a")]).await;
+        let r =
+            upload(&fake, reqwest::Method::POST, &path, json!({"content": 5}), &[("files[0]", "a.csv", b"a")]).await;
         assert_eq!(r.status(), 400);
         let v = fake.violations();
         assert!(v.len() == 1 && v[0].contains("multipart body does not match"), "{v:?}");

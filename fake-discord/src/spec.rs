@@ -233,8 +233,7 @@ impl Spec {
         }
         let errors = describe_errors(&self.doc, pointer, validator, &form);
         let shown = errors.len().min(MAX_ERRORS);
-        let mut msg =
-            format!("{}: multipart body does not match the spec: {}", what(), errors[..shown].join("; "));
+        let mut msg = format!("{}: multipart body does not match the spec: {}", what(), errors[..shown].join("; "));
         if errors.len() > shown {
             msg.push_str(&format!("; and {} more", errors.len() - shown));
         }
@@ -587,8 +586,12 @@ mod tests {
         let e = spec.check_multipart("POST", callback, &bad).unwrap_err();
         assert!(e.contains("multipart body does not match"), "{e}");
         let followup = "/api/v10/webhooks/1/tok";
-        spec.check_multipart("POST", followup, &json!({"content": "x", "attachments": [{"id": 0}], "files[0]": "<1 bytes>"}))
-            .expect("a follow-up with a file");
+        spec.check_multipart(
+            "POST",
+            followup,
+            &json!({"content": "x", "attachments": [{"id": 0}], "files[0]": "<1 bytes>"}),
+        )
+        .expect("a follow-up with a file");
         let edit = "/api/v10/webhooks/1/tok/messages/@original";
         spec.check_multipart("PATCH", edit, &json!({"attachments": [{"id": "12"}], "files[0]": "<1 bytes>"}))
             .expect("an edit that keeps one file and adds one");

@@ -63,7 +63,8 @@ pub async fn parse(content_type: &str, body: axum::body::Bytes) -> Result<Multip
         let content_type = field.content_type().map(|m| m.essence_str().to_string());
         let bytes = field.bytes().await.map_err(|e| invalid(&format!("part {name}: {e}")))?;
         if let Some(n) = file_index(&name) {
-            let filename = filename.filter(|f| !f.is_empty()).ok_or_else(|| invalid(&format!("{name}: no filename")))?;
+            let filename =
+                filename.filter(|f| !f.is_empty()).ok_or_else(|| invalid(&format!("{name}: no filename")))?;
             if files.iter().any(|f: &FilePart| f.index == n) {
                 return Err(invalid(&format!("{name}: sent twice")));
             }
@@ -170,12 +171,7 @@ pub fn check(
         let filename =
             meta.and_then(|a| a["filename"].as_str()).filter(|s| !s.is_empty()).unwrap_or(&f.filename).to_string();
         let description = meta.and_then(|a| a["description"].as_str()).map(str::to_string);
-        out.push(NewFile {
-            filename,
-            description,
-            content_type: f.content_type.clone(),
-            bytes: f.bytes.clone(),
-        });
+        out.push(NewFile { filename, description, content_type: f.content_type.clone(), bytes: f.bytes.clone() });
     }
     Ok((out, keep))
 }

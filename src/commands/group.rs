@@ -54,7 +54,8 @@ pub enum VisibilityChoice {
         "super::group_manage::delete",
         "super::group_manage::adopt",
         "super::requests::criteria",
-        "super::invites::invite_policy"
+        "super::invites::invite_policy",
+        "super::stats::group_stats"
     ),
     subcommand_required
 )]

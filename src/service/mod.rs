@@ -13,6 +13,7 @@ pub mod criteria;
 pub(crate) mod decision;
 pub mod deliveries;
 pub mod directory;
+pub mod export;
 pub mod groups;
 pub mod health;
 pub mod invite;
@@ -26,6 +27,7 @@ pub mod outcome;
 pub mod reconcile;
 pub mod request;
 pub mod sla;
+pub mod stats;
 pub mod subscriptions;
 
 use crate::discord::DiscordHttp;

@@ -21,4 +21,5 @@ mod operations;
 mod reconcile;
 mod request_sla;
 mod requests;
+mod stats;
 mod subscriptions;
