@@ -47,7 +47,7 @@ pub async fn stats(
 ) -> Result<(), Error> {
     require_admin(ctx).await?;
     let guild = guild_id(ctx)?;
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let period = Period::from(period);
     let figures = crate::service::stats::server(&ctx.data().app, guild, period).await?;
     answer(ctx, format!("Server stats · last {} days", period.days()), figures).await
@@ -64,7 +64,7 @@ pub async fn group_stats(
 ) -> Result<(), Error> {
     let g = find_group(ctx, &group).await?;
     let admin = author_is_admin(ctx).await?;
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let period = Period::from(period);
     let figures = crate::service::stats::group(&ctx.data().app, &g, ctx.author().id.get(), admin, period)
         .await
@@ -83,7 +83,7 @@ const DEFAULT_ATTACHMENT_LIMIT: usize = 10 * 1024 * 1024;
 pub async fn export(ctx: Context<'_>) -> Result<(), Error> {
     require_admin(ctx).await?;
     let guild = guild_id(ctx)?;
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     // The largest file Discord takes in this server (it grows with boosts).
     let limit = match ctx {
         poise::Context::Application(a) => a.interaction.attachment_size_limit as usize,

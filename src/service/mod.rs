@@ -31,7 +31,6 @@ pub mod stats;
 pub mod subscriptions;
 
 use crate::discord::DiscordHttp;
-use sqlx::PgPool;
 
 /// What the use cases need: the database, Discord's REST client, the bot's
 /// own user id, the clock deadlines are measured against, and the bell that
@@ -39,7 +38,7 @@ use sqlx::PgPool;
 /// global rate limit (`deliveries`).
 #[derive(Clone)]
 pub struct App {
-    pub pool: PgPool,
+    pub pool: crate::db::Pool,
     pub http: DiscordHttp,
     pub bot_id: u64,
     pub clock: crate::clock::Clock,

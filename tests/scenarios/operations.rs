@@ -38,16 +38,32 @@ async fn metrics_move_when_a_member_joins_and_health_answers() {
 
     let join = ["kind=\"command\"", "command=\"join\"", "outcome=\"ok\""];
     let refused = ["kind=\"command\"", "command=\"group create\"", "outcome=\"refused\""];
+    let button_refused = ["kind=\"component\"", "command=\"forged\"", "outcome=\"refused\""];
+    let callback = ["route=\"/interactions/{id}/{token}/callback\"", "method=\"POST\"", "status=\"204\""];
+    let grant = ["route=\"/guilds/{id}/members/{id}/roles/{id}\"", "method=\"PUT\"", "status=\"204\""];
+    let limited = ["scope=\"route\"", "route=\"/guilds/{id}/members/{id}/roles/{id}\""];
     let (_, before) = get(&sim.ops_url("/metrics")).await;
     let joins = sample(&before, "guildhall_interactions_total", &join);
     let refusals = sample(&before, "guildhall_interactions_total", &refused);
+    let button_refusals = sample(&before, "guildhall_interactions_total", &button_refused);
     let timed = sample(&before, "guildhall_interaction_duration_seconds_count", &join[..2]);
     let slow = sample(&before, "guildhall_interaction_duration_seconds_bucket", &[join[0], join[1], "le=\"+Inf\""]);
+    let first = sample(&before, "guildhall_interaction_first_callback_seconds_count", &join[..2]);
+    let callbacks = sample(&before, "guildhall_discord_requests_total", &callback);
+    let grants = sample(&before, "guildhall_discord_requests_total", &grant);
+    let limits = sample(&before, "guildhall_discord_ratelimited_total", &limited);
+    let invalid = sample(&before, "guildhall_discord_invalid_requests_total", &["status=\"429\""]);
 
+    // The role grant is rate limited once on its route (X-RateLimit-Scope: user), then goes through.
+    sim.fake.inject(fake_discord::Fault::rate_limited("PUT", "/roles/", 0.05));
     let r = alice.slash("join", &[("group", "Rust")]).await;
     assert!(r.text().contains("You joined **Rust**"), "{}", r.text());
     let r = alice.slash("group create", &[("name", "Go"), ("bucket", "Interest"), ("visibility", "Open")]).await;
     assert!(!r.text().contains("Created"), "a member cannot create groups: {}", r.text());
+    // A button refused by `replies::refuse` counts as refused, not ok.
+    let page = alice.slash("groups", &[]).await;
+    let r = alice.click(page.message().id, "gh:forged").await;
+    assert!(r.text().contains("This button isn't valid"), "{}", r.text());
 
     let (status, after) = get(&sim.ops_url("/metrics")).await;
     assert_eq!(status, 200);
@@ -58,6 +74,26 @@ async fn metrics_move_when_a_member_joins_and_health_answers() {
     let inf = sample(&after, "guildhall_interaction_duration_seconds_bucket", &[join[0], join[1], "le=\"+Inf\""]);
     assert!(inf >= slow + 1.0, "the histogram's buckets moved: {after}");
     assert!(after.contains("# TYPE guildhall_interaction_duration_seconds histogram"), "{after}");
+    assert!(sample(&after, "guildhall_interactions_total", &button_refused) >= button_refusals + 1.0, "{after}");
+    // The time to the first callback, apart from the time to the answer.
+    assert!(after.contains("# TYPE guildhall_interaction_first_callback_seconds histogram"), "{after}");
+    assert!(sample(&after, "guildhall_interaction_first_callback_seconds_count", &join[..2]) >= first + 1.0, "{after}");
+    // Discord REST calls by route template and status, 429s by scope, invalid requests.
+    assert!(sample(&after, "guildhall_discord_requests_total", &callback) >= callbacks + 3.0, "{after}");
+    assert!(sample(&after, "guildhall_discord_requests_total", &grant) >= grants + 1.0, "{after}");
+    assert!(sample(&after, "guildhall_discord_ratelimited_total", &limited) >= limits + 1.0, "{after}");
+    assert!(
+        sample(&after, "guildhall_discord_invalid_requests_total", &["status=\"429\""]) >= invalid + 1.0,
+        "{after}"
+    );
+    assert!(
+        !after.contains(&sim.fake.with(|w| w.interactions.values().next().map(|i| i.token.clone()).unwrap())),
+        "no token in a label"
+    );
+    assert!(
+        after.contains("guildhall_db_pool_waits_total") || after.contains("guildhall_db_pool_connections"),
+        "{after}"
+    );
 
     // Read at scrape time: the shard, the pool, the DM queue.
     assert!(sample(&after, "guildhall_gateway_sessions_total", &["shard=\"0\""]) >= 1.0, "{after}");
