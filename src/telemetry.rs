@@ -80,6 +80,44 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
+/// How log lines are written (`LOG_FORMAT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object a line, the event's fields at the top level (for a
+    /// log collector).
+    Json,
+    /// Lines for people.
+    Text,
+}
+
+impl LogFormat {
+    /// `LOG_FORMAT`'s value: `json`, or `text` (the default).
+    pub fn parse(value: Option<&str>) -> Result<LogFormat, String> {
+        match value.map(str::trim) {
+            Some("json") => Ok(LogFormat::Json),
+            Some("" | "text") | None => Ok(LogFormat::Text),
+            Some(other) => Err(format!("LOG_FORMAT is malformed: {other:?} is neither json nor text")),
+        }
+    }
+}
+
+/// The process's log subscriber: `format`, filtered by `filter`, written
+/// to `writer` (stdout in the binary).
+pub fn subscriber<W>(
+    format: LogFormat,
+    filter: tracing_subscriber::EnvFilter,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    match format {
+        LogFormat::Json => Box::new(b.json().flatten_event(true).finish()),
+        LogFormat::Text => Box::new(b.finish()),
+    }
+}
+
 /// How an interaction ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -423,6 +461,25 @@ mod tests {
             "/webhooks/{id}/{token}/messages/@original"
         );
         assert_eq!(route_of("/api/v10/webhooks/12/aW50"), "/webhooks/{id}/{token}");
+    }
+
+    #[test]
+    fn shared_429s_are_not_held_against_the_bot() {
+        let page = || handle().render();
+        let invalid = |p: &str| {
+            p.lines()
+                .find(|l| l.starts_with("guildhall_discord_invalid_requests_total{status=\"429\"}"))
+                .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let before = invalid(&page());
+        discord_response("POST", "/api/v10/channels/7/messages", 429, Some("shared"), false);
+        let p = page();
+        assert!(p.contains("scope=\"shared\",route=\"/channels/{id}/messages\""), "{p}");
+        assert_eq!(invalid(&p), before, "topics/rate-limits: shared 429s are not counted against you");
+        discord_response("POST", "/api/v10/channels/7/messages", 429, None, true);
+        assert!(page().contains("scope=\"global\",route=\"/channels/{id}/messages\""));
+        assert!(invalid(&page()) > before);
     }
 
     #[test]

@@ -109,6 +109,63 @@ async fn metrics_move_when_a_member_joins_and_health_answers() {
     assert_eq!(status, 404);
 }
 
+/// Log lines written to memory.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_interaction_is_one_json_log_line_with_its_command_outcome_and_time() {
+    let logs = Captured::default();
+    let format = guildhall::telemetry::LogFormat::parse(Some("json")).unwrap();
+    let filter = tracing_subscriber::EnvFilter::new("guildhall::interaction=info");
+    let writer = logs.clone();
+    // This test's runtime is one thread: the bot's handlers log on it.
+    let _guard =
+        tracing::subscriber::set_default(guildhall::telemetry::subscriber(format, filter, move || writer.clone()));
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let r = ada.slash("group create", &[("name", "Rust"), ("bucket", "Interest"), ("visibility", "Open")]).await;
+    assert!(r.text().contains("Created"), "{}", r.text());
+    let r = alice.slash("join", &[("group", "Rust")]).await;
+    assert!(r.text().contains("You joined **Rust**"), "{}", r.text());
+    let r = alice.slash("audit", &[]).await;
+    assert!(r.text().starts_with("Error:"), "{}", r.text());
+    // The line is written once the answer is sent: wait for the last one.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        if text.contains("\"command\":\"audit\"") || tokio::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let lines: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
+    let join = lines.iter().find(|l| l["command"] == "join").unwrap_or_else(|| panic!("no join line in:\n{text}"));
+    assert_eq!(join["target"], "guildhall::interaction");
+    assert_eq!(join["level"], "INFO");
+    assert_eq!(join["message"], "interaction");
+    assert_eq!(join["kind"], "command");
+    assert_eq!(join["outcome"], "ok");
+    assert!(join["elapsed_ms"].as_f64().is_some_and(|ms| ms > 0.0 && ms < 10_000.0), "{join}");
+    assert!(join["timestamp"].as_str().is_some_and(|t| t.starts_with("20")), "{join}");
+    let audit = lines.iter().find(|l| l["command"] == "audit").unwrap_or_else(|| panic!("no audit line in:\n{text}"));
+    assert_eq!(audit["outcome"], "refused", "a member running an admin command");
+    assert_eq!(lines.iter().filter(|l| l["command"] == "join").count(), 1, "one line per interaction");
+    assert!(guildhall::telemetry::LogFormat::parse(Some("yaml")).is_err());
+}
+
 async fn wait_ready(sim: &Sim, want: u16) -> String {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
