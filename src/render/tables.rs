@@ -22,12 +22,15 @@ pub const FILES_PER_MESSAGE: usize = 10;
 /// room for the rest of the request.
 pub const BYTES_PER_MESSAGE: usize = 25 * 1024 * 1024 - 64 * 1024;
 
+/// A row and the date it is split by.
+pub type Row = (DateTime<Utc>, Vec<String>);
+
 /// A table to export: its name, its header, and its rows with the date
 /// each is split by.
 pub struct Table {
     pub name: &'static str,
     pub header: &'static [&'static str],
-    pub rows: Vec<(DateTime<Utc>, Vec<String>)>,
+    pub rows: Vec<Row>,
 }
 
 /// One CSV file.
@@ -71,7 +74,7 @@ fn csv_of(header: &[&str], rows: &[&Vec<String>]) -> Vec<u8> {
 /// The files of `t`, each at most `limit` bytes (unless a single row is
 /// larger, which no row of these tables is).
 pub fn files(t: &Table, limit: usize) -> Vec<File> {
-    let all: Vec<&(DateTime<Utc>, Vec<String>)> = t.rows.iter().collect();
+    let all: Vec<&Row> = t.rows.iter().collect();
     let whole = csv_of(t.header, &all.iter().map(|r| &r.1).collect::<Vec<_>>());
     if whole.len() <= limit {
         return vec![File { name: format!("{}.csv", t.name), bytes: whole, rows: all.len() }];
@@ -96,11 +99,8 @@ pub fn files(t: &Table, limit: usize) -> Vec<File> {
 }
 
 /// Consecutive rows (they come ordered by date) with the same date label.
-fn runs<'a>(
-    rows: &[&'a (DateTime<Utc>, Vec<String>)],
-    fmt: &str,
-) -> Vec<(String, Vec<&'a (DateTime<Utc>, Vec<String>)>)> {
-    let mut out: Vec<(String, Vec<&(DateTime<Utc>, Vec<String>)>)> = Vec::new();
+fn runs<'a>(rows: &[&'a Row], fmt: &str) -> Vec<(String, Vec<&'a Row>)> {
+    let mut out: Vec<(String, Vec<&Row>)> = Vec::new();
     for r in rows {
         let label = r.0.format(fmt).to_string();
         match out.last_mut() {
@@ -112,7 +112,7 @@ fn runs<'a>(
 }
 
 /// One day's rows in parts of at most `limit` bytes each.
-fn parts(t: &Table, day: &str, rows: &[&(DateTime<Utc>, Vec<String>)], limit: usize) -> Vec<File> {
+fn parts(t: &Table, day: &str, rows: &[&Row], limit: usize) -> Vec<File> {
     let header = csv_of(t.header, &[]).len();
     let mut out = Vec::new();
     let mut current: Vec<&Vec<String>> = Vec::new();
