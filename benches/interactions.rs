@@ -36,7 +36,7 @@ const P99_GOAL: Duration = Duration::from_millis(250);
 /// The floor: one PostgreSQL round trip, then the answer.
 #[poise::command(slash_command, rename = "bench-floor", ephemeral)]
 async fn floor(ctx: poise::Context<'_, Data, Error>) -> Result<(), Error> {
-    let n: i32 = sqlx::query_scalar("select 1").fetch_one(&ctx.data().app.pool).await?;
+    let n: i32 = sqlx::query_scalar("select 1").fetch_one(&*ctx.data().app.pool).await?;
     ctx.send(poise::CreateReply::default().content(format!("floor {n}")).ephemeral(true)).await?;
     Ok(())
 }

@@ -41,6 +41,11 @@ pub fn may_moderate(admin: bool, leads_group: bool) -> bool {
     admin || leads_group
 }
 
+/// Who may see a group's stats (`/group stats`): its leaders and admins.
+pub fn may_see_group_stats(admin: bool, leads_group: bool) -> bool {
+    admin || leads_group
+}
+
 /// Who may invite people to a group: its leaders and admins; its members
 /// too when the group lets members invite.
 pub fn may_invite(admin: bool, leads_group: bool, members_can_invite: bool, is_member: bool) -> bool {
@@ -77,6 +82,12 @@ mod tests {
         assert!(may_decide_request(false, true));
         assert!(may_decide_request(true, false));
         assert!(!may_decide_request(false, false));
+    }
+
+    #[test]
+    fn group_stats_are_for_its_leaders_and_admins() {
+        assert!(may_see_group_stats(true, false) && may_see_group_stats(false, true));
+        assert!(!may_see_group_stats(false, false), "a member, or a leader of another group");
     }
 
     #[test]

@@ -29,3 +29,47 @@ pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
     MIGRATOR.run(&pool).await.context("applying migrations")?;
     Ok(pool)
 }
+
+/// The pool the use cases take connections from: `PgPool`, with each wait
+/// for a connection counted (O1). A caller that finds no idle connection
+/// (sqlx's `try_acquire` says none is free without waiting) waits in
+/// `acquire`; how long is recorded.
+#[derive(Clone, Debug)]
+pub struct Pool(PgPool);
+
+impl From<PgPool> for Pool {
+    fn from(p: PgPool) -> Pool {
+        Pool(p)
+    }
+}
+
+impl std::ops::Deref for Pool {
+    type Target = PgPool;
+    fn deref(&self) -> &PgPool {
+        &self.0
+    }
+}
+
+impl Pool {
+    /// A connection, as `PgPool::acquire`.
+    pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<Postgres>, sqlx::Error> {
+        if let Some(c) = self.0.try_acquire() {
+            return Ok(c);
+        }
+        let started = std::time::Instant::now();
+        let c = self.0.acquire().await;
+        crate::telemetry::pool_wait(started.elapsed());
+        c
+    }
+
+    /// A transaction, as `PgPool::begin`.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, Postgres>, sqlx::Error> {
+        if let Some(tx) = self.0.try_begin().await? {
+            return Ok(tx);
+        }
+        let started = std::time::Instant::now();
+        let tx = self.0.begin().await;
+        crate::telemetry::pool_wait(started.elapsed());
+        tx
+    }
+}

@@ -51,7 +51,7 @@ pub fn message_for(e: &Error) -> String {
 pub async fn record_command(ctx: crate::types::Context<'_>, outcome: crate::telemetry::Outcome) {
     let started = ctx.invocation_data::<crate::telemetry::Started>().await.map(|s| s.0);
     let elapsed = started.map(|s| s.elapsed()).unwrap_or_default();
-    crate::telemetry::interaction("command", &ctx.command().qualified_name, outcome, elapsed);
+    crate::telemetry::interaction(ctx.id(), "command", &ctx.command().qualified_name, outcome, elapsed);
 }
 
 pub async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {

@@ -19,6 +19,7 @@ pub mod inflight;
 #[cfg(feature = "playground")]
 pub mod playground;
 pub mod refusal;
+pub mod render;
 pub mod replies;
 pub mod service;
 pub mod telemetry;
@@ -52,6 +53,8 @@ pub struct Running {
     tasks: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
     /// Where `/metrics`, `/healthz` and `/readyz` are served, if they are.
     metrics_addr: Option<std::net::SocketAddr>,
+    /// Turned true, last, to stop the Discord request meter.
+    meter_stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Running {
@@ -71,6 +74,7 @@ impl Running {
         self.client_task.abort();
         let _ = self.client_task.await;
         self.pool.close().await;
+        let _ = self.meter_stop.send(true);
         tracing::info!("stopped");
     }
 
@@ -85,6 +89,7 @@ impl Running {
         let _ = self.client_task.await;
         self.shard_manager.shutdown_all().await;
         self.pool.close().await;
+        let _ = self.meter_stop.send(true);
         tracing::info!("crashed on purpose");
     }
 
@@ -98,12 +103,14 @@ impl Running {
     }
 }
 
-fn build_http(config: &Config) -> anyhow::Result<serenity::http::Http> {
+/// serenity's HTTP client. Behind a base URL of our own (a rate-limit
+/// proxy, the fake Discord) serenity's limiter must be off (it ignores the
+/// proxy), and its requests go through the `meter` at `meter`, which counts
+/// every answer (O1).
+fn build_http(config: &Config, meter: Option<std::net::SocketAddr>) -> anyhow::Result<serenity::http::Http> {
     let mut b = HttpBuilder::new(config.token.expose());
-    if let Some(base) = &config.api_base_url {
-        // serenity's own ratelimiter ignores the proxy, so a proxied client
-        // must leave rate limiting to the proxy (and to our retries).
-        let client = reqwest::Client::builder().no_proxy().build().context("building the HTTP client")?;
+    if let (Some(base), Some(meter)) = (&config.api_base_url, meter) {
+        let client = discord::meter::client(meter).context("building the HTTP client")?;
         b = b.proxy(base.clone()).ratelimiter_disabled(true).client(client);
     }
     Ok(b.build())
@@ -120,13 +127,20 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
 /// PostgreSQL round trip): production starts through `start`.
 pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>) -> anyhow::Result<Running> {
     let pool = db::connect(&config.database_url).await?;
-    let http = build_http(&config)?;
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
+    // The meter outlives the background work: handlers still in flight at
+    // shutdown answer through it.
+    let (meter_stop, meter_stop_rx) = tokio::sync::watch::channel(false);
+    let meter = match &config.api_base_url {
+        Some(_) => Some(discord::meter::start(meter_stop_rx).await.context("starting the request meter")?.0),
+        None => None,
+    };
+    let http = build_http(&config, meter)?;
     let inflight = inflight::InFlight::default();
     let dev_guild = config.dev_guild_id;
     let setup_pool = pool.clone();
     let setup_inflight = inflight.clone();
-    let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
     let setup_tasks = tasks.clone();
     let (clock, tick) = (config.clock.clone(), config.tick);
     let framework = poise::Framework::builder()
@@ -138,6 +152,7 @@ pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>)
             pre_command: |ctx| {
                 Box::pin(async move {
                     ctx.set_invocation_data(telemetry::Started(std::time::Instant::now())).await;
+                    telemetry::begin(ctx.id(), "command", &ctx.command().qualified_name);
                     tracing::debug!(command = %ctx.command().qualified_name, user = ctx.author().id.get(), "command");
                 })
             },
@@ -154,7 +169,7 @@ pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>)
                 }
                 tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected and commands registered");
                 let app = App {
-                    pool: setup_pool,
+                    pool: setup_pool.into(),
                     http: ctx.http.clone(),
                     bot_id: ready.user.id.get(),
                     clock: clock.clone(),
@@ -188,7 +203,7 @@ pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>)
         }
     };
     let client_task = tokio::spawn(async move { client.start().await });
-    Ok(Running { shard_manager, client_task, pool, inflight, stop, tasks, metrics_addr })
+    Ok(Running { shard_manager, client_task, pool, inflight, stop, tasks, metrics_addr, meter_stop })
 }
 
 async fn on_event(ctx: &serenity::all::Context, event: &FullEvent, data: &Data) -> Result<(), Error> {

@@ -30,13 +30,16 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,serenity=warn,sqlx=warn"));
     // O1: one JSON object a line when LOG_FORMAT=json (for a log collector),
     // else lines for people.
-    match std::env::var("LOG_FORMAT").ok().as_deref().map(str::trim) {
-        Some("json") => tracing_subscriber::fmt().json().flatten_event(true).with_env_filter(filter).init(),
-        Some("" | "text") | None => tracing_subscriber::fmt().with_env_filter(filter).init(),
-        Some(other) => {
-            eprintln!("guildhall: LOG_FORMAT is malformed: {other:?} is neither json nor text");
+    let format = match guildhall::telemetry::LogFormat::parse(std::env::var("LOG_FORMAT").ok().as_deref()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("guildhall: {e}");
             return ExitCode::from(2);
         }
+    };
+    let logs = guildhall::telemetry::subscriber(format, filter, std::io::stdout);
+    if tracing::subscriber::set_global_default(logs).is_err() {
+        eprintln!("guildhall: a log subscriber was already installed");
     }
     // No token (or `guildhall playground`): the playground (P1).
     #[cfg(feature = "playground")]

@@ -3,26 +3,69 @@
 //! through poise's `Context`; buttons, selects and modals through their
 //! serenity interaction. What a person reads for an error is
 //! `error::message_for`, for both.
+//!
+//! Handlers answer only through these functions, so each tells
+//! `telemetry` when an interaction got its first callback (the time to it
+//! is one of the O1 histograms) and when what it showed was a refusal
+//! ("Error: ..."), which then counts as outcome "refused".
 
 use crate::discord::no_pings;
+use crate::telemetry;
 use crate::types::{Context, Error};
 use crate::views::group_page::View;
 use poise::CreateReply;
 use serenity::all::{
     ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateInteractionResponseMessage,
-    EditInteractionResponse, ModalInteraction,
+    CreateModal, EditInteractionResponse, ModalInteraction,
 };
+
+/// A refusal, as every one is written.
+fn is_refusal(text: &str) -> bool {
+    text.starts_with("Error:")
+}
+
+/// Poise answered the command (its first `send` is the callback, later
+/// ones are follow-ups).
+fn sent(ctx: Context<'_>, refusal: bool) {
+    telemetry::answered(ctx.id());
+    if refusal {
+        telemetry::refused(ctx.id());
+    }
+}
 
 // Slash commands.
 
 /// An ephemeral text reply to a command.
 pub async fn say(ctx: Context<'_>, text: impl Into<String>) -> Result<(), Error> {
+    let text = text.into();
+    let refusal = is_refusal(&text);
     ctx.send(CreateReply::default().content(text).ephemeral(true).allowed_mentions(no_pings())).await?;
+    sent(ctx, refusal);
+    Ok(())
+}
+
+/// Acknowledge a command at once with an ephemeral "thinking" message,
+/// when the work may take longer than Discord's 3 seconds (N1).
+pub async fn defer_command(ctx: Context<'_>) -> Result<(), Error> {
+    ctx.defer_ephemeral().await?;
+    sent(ctx, false);
+    Ok(())
+}
+
+/// Answer a command with a form (modal).
+pub async fn open_modal(ctx: Context<'_>, modal: CreateModal) -> Result<(), Error> {
+    let poise::Context::Application(a) = ctx else {
+        return Err(crate::error::user("This only works as a slash command."));
+    };
+    a.interaction.create_response(ctx.http(), CreateInteractionResponse::Modal(modal)).await?;
+    a.has_sent_initial_response.store(true, std::sync::atomic::Ordering::SeqCst);
+    sent(ctx, false);
     Ok(())
 }
 
 /// A rendered view as an ephemeral reply to a command.
 pub async fn send_view(ctx: Context<'_>, view: View) -> Result<(), Error> {
+    let refusal = is_refusal(&view.content);
     let mut reply = CreateReply::default().ephemeral(true).allowed_mentions(no_pings()).components(view.components);
     if !view.content.is_empty() {
         reply = reply.content(view.content);
@@ -31,6 +74,37 @@ pub async fn send_view(ctx: Context<'_>, view: View) -> Result<(), Error> {
         reply = reply.embed(e);
     }
     ctx.send(reply).await?;
+    sent(ctx, refusal);
+    Ok(())
+}
+
+/// A file to attach to a reply: its name, its bytes, its alt text.
+pub struct Upload {
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub description: Option<String>,
+}
+
+/// A rendered view with files as an ephemeral reply to a command (the
+/// `/stats` chart, the `/export` tables). After a deferral the first one
+/// fills in the answer and the next ones are follow-ups.
+pub async fn send_files(ctx: Context<'_>, view: View, files: Vec<Upload>) -> Result<(), Error> {
+    let mut reply = CreateReply::default().ephemeral(true).allowed_mentions(no_pings()).components(view.components);
+    if !view.content.is_empty() {
+        reply = reply.content(view.content);
+    }
+    for e in view.embeds {
+        reply = reply.embed(e);
+    }
+    for f in files {
+        let mut a = serenity::all::CreateAttachment::bytes(f.bytes, f.name);
+        if let Some(d) = f.description {
+            a = a.description(d);
+        }
+        reply = reply.attachment(a);
+    }
+    ctx.send(reply).await?;
+    sent(ctx, false);
     Ok(())
 }
 
@@ -38,8 +112,9 @@ pub async fn send_view(ctx: Context<'_>, view: View) -> Result<(), Error> {
 /// logged.
 pub async fn refuse_command(ctx: Context<'_>, msg: &str) {
     let reply = CreateReply::default().content(format!("Error: {msg}")).ephemeral(true).allowed_mentions(no_pings());
-    if let Err(e) = ctx.send(reply).await {
-        tracing::warn!(error = %e, "could not send an error reply");
+    match ctx.send(reply).await {
+        Ok(_) => sent(ctx, true),
+        Err(e) => tracing::warn!(error = %e, "could not send an error reply"),
     }
 }
 
@@ -51,22 +126,33 @@ pub async fn refuse(ctx: &SerenityContext, i: &ComponentInteraction, msg: &str) 
         .content(format!("Error: {msg}"))
         .ephemeral(true)
         .allowed_mentions(no_pings());
-    i.create_response(&ctx.http, CreateInteractionResponse::Message(r)).await?;
+    respond(ctx, i, CreateInteractionResponse::Message(r)).await?;
+    telemetry::refused(i.id.get());
+    Ok(())
+}
+
+/// The first answer to a press, whatever it is (a message, an update of the
+/// message pressed, an acknowledgement, a form).
+pub async fn respond(
+    ctx: &SerenityContext,
+    i: &ComponentInteraction,
+    r: CreateInteractionResponse,
+) -> Result<(), Error> {
+    i.create_response(&ctx.http, r).await?;
+    telemetry::answered(i.id.get());
     Ok(())
 }
 
 /// Acknowledge a press at once with an ephemeral "thinking" message.
 pub async fn defer(ctx: &SerenityContext, i: &ComponentInteraction) -> Result<(), Error> {
-    i.create_response(
-        &ctx.http,
-        CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true)),
-    )
-    .await?;
-    Ok(())
+    respond(ctx, i, CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true))).await
 }
 
 /// Fill in the deferred answer (or the message being updated) with a view.
 pub async fn edit(ctx: &SerenityContext, i: &ComponentInteraction, view: View) -> Result<(), Error> {
+    if is_refusal(&view.content) {
+        telemetry::refused(i.id.get());
+    }
     i.edit_response(
         &ctx.http,
         EditInteractionResponse::new()
@@ -81,6 +167,9 @@ pub async fn edit(ctx: &SerenityContext, i: &ComponentInteraction, view: View) -
 
 /// Fill in the deferred answer with text only.
 pub async fn edit_text(ctx: &SerenityContext, i: &ComponentInteraction, text: String) -> Result<(), Error> {
+    if is_refusal(&text) {
+        telemetry::refused(i.id.get());
+    }
     i.edit_response(&ctx.http, EditInteractionResponse::new().content(text).allowed_mentions(no_pings())).await?;
     Ok(())
 }
@@ -92,8 +181,7 @@ pub async fn update(ctx: &SerenityContext, i: &ComponentInteraction, view: View)
         .embeds(view.embeds)
         .components(view.components)
         .allowed_mentions(no_pings());
-    i.create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(r)).await?;
-    Ok(())
+    respond(ctx, i, CreateInteractionResponse::UpdateMessage(r)).await
 }
 
 /// A press whose handler failed: the deferred answer is filled in if there
@@ -115,6 +203,10 @@ pub async fn component_failed(ctx: &SerenityContext, i: &ComponentInteraction, e
 pub async fn modal_reply(ctx: &SerenityContext, m: &ModalInteraction, msg: &str) -> Result<(), Error> {
     let r = CreateInteractionResponseMessage::new().content(msg).ephemeral(true).allowed_mentions(no_pings());
     m.create_response(&ctx.http, CreateInteractionResponse::Message(r)).await?;
+    telemetry::answered(m.id.get());
+    if is_refusal(msg) {
+        telemetry::refused(m.id.get());
+    }
     Ok(())
 }
 
@@ -125,11 +217,15 @@ pub async fn defer_modal(ctx: &SerenityContext, m: &ModalInteraction) -> Result<
         CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true)),
     )
     .await?;
+    telemetry::answered(m.id.get());
     Ok(())
 }
 
 /// Fill in a modal's deferred answer.
 pub async fn edit_modal(ctx: &SerenityContext, m: &ModalInteraction, msg: String) -> Result<(), Error> {
+    if is_refusal(&msg) {
+        telemetry::refused(m.id.get());
+    }
     m.edit_response(&ctx.http, EditInteractionResponse::new().content(msg).allowed_mentions(no_pings())).await?;
     Ok(())
 }

@@ -8,11 +8,10 @@
 //! process-wide (`metrics` has one global recorder): two bots in one process,
 //! as in the scenario tests, share their counters.
 //!
-//! Not measured: Discord REST calls by route and status (serenity sends
-//! through its own reqwest client and exposes no hook for every response),
-//! and invalid requests toward Discord's 10,000-per-10-minutes limit for
-//! the same reason; 429s are counted from serenity's rate-limit callback,
-//! which only runs when serenity's own rate limiter is on (no proxy).
+//! Discord REST calls are counted where every response can be seen: see
+//! `discord::meter` (ARCHITECTURE.md says why there). An interaction's
+//! first callback is reported by `replies` (`answered`), through which
+//! every handler answers.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -51,9 +50,72 @@ pub fn handle() -> &'static PrometheusHandle {
         );
         metrics::describe_counter!("guildhall_gateway_sessions_total", "Gateway sessions started (READY), by shard.");
         metrics::describe_counter!("guildhall_gateway_resumes_total", "Gateway sessions resumed, by shard.");
-        metrics::describe_counter!("guildhall_discord_ratelimited_total", "429s from Discord, by scope and route.");
+        metrics::describe_histogram!(
+            "guildhall_interaction_first_callback_seconds",
+            "Time from the handler's start to the interaction's first callback (Discord wants it within 3 s), by kind and command."
+        );
+        metrics::describe_counter!(
+            "guildhall_discord_ratelimited_total",
+            "429s from Discord or the rate-limit proxy, by scope (route, global, shared) and route."
+        );
+        metrics::describe_counter!(
+            "guildhall_discord_requests_total",
+            "Discord REST calls answered, by route template, method and status."
+        );
+        metrics::describe_counter!(
+            "guildhall_discord_invalid_requests_total",
+            "Answers of 401, 403 and 429 (not shared-scope 429s), which Discord counts toward its 10,000 per 10 minutes, by status."
+        );
+        metrics::describe_counter!("guildhall_digests_total", "Daily digests, by state (queued, sent).");
+        metrics::describe_counter!("guildhall_reconcile_repairs_total", "Repairs the reconciler made, by kind.");
+        metrics::describe_counter!(
+            "guildhall_db_pool_waits_total",
+            "Connections asked of the PostgreSQL pool when none was idle (the caller waited)."
+        );
+        metrics::describe_histogram!(
+            "guildhall_db_pool_wait_seconds",
+            "How long those callers waited for a connection."
+        );
         handle
     })
+}
+
+/// How log lines are written (`LOG_FORMAT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object a line, the event's fields at the top level (for a
+    /// log collector).
+    Json,
+    /// Lines for people.
+    Text,
+}
+
+impl LogFormat {
+    /// `LOG_FORMAT`'s value: `json`, or `text` (the default).
+    pub fn parse(value: Option<&str>) -> Result<LogFormat, String> {
+        match value.map(str::trim) {
+            Some("json") => Ok(LogFormat::Json),
+            Some("" | "text") | None => Ok(LogFormat::Text),
+            Some(other) => Err(format!("LOG_FORMAT is malformed: {other:?} is neither json nor text")),
+        }
+    }
+}
+
+/// The process's log subscriber: `format`, filtered by `filter`, written
+/// to `writer` (stdout in the binary).
+pub fn subscriber<W>(
+    format: LogFormat,
+    filter: tracing_subscriber::EnvFilter,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    match format {
+        LogFormat::Json => Box::new(b.json().flatten_event(true).finish()),
+        LogFormat::Text => Box::new(b.finish()),
+    }
 }
 
 /// How an interaction ended.
@@ -89,12 +151,57 @@ impl Outcome {
     }
 }
 
+/// An interaction being handled: when it started, whether it has had its
+/// first callback, whether what it showed was a refusal.
+struct Pending {
+    kind: &'static str,
+    name: String,
+    started: Instant,
+    answered: bool,
+    refused: bool,
+}
+
+fn pending() -> &'static std::sync::Mutex<std::collections::HashMap<u64, Pending>> {
+    static P: OnceLock<std::sync::Mutex<std::collections::HashMap<u64, Pending>>> = OnceLock::new();
+    P.get_or_init(Default::default)
+}
+
+/// A handler starts on interaction `id`.
+pub fn begin(id: u64, kind: &'static str, name: &str) {
+    let mut p = pending().lock().unwrap_or_else(|e| e.into_inner());
+    // An interaction token lives 15 minutes: anything older was never finished.
+    p.retain(|_, v| v.started.elapsed() < Duration::from_secs(15 * 60));
+    p.insert(id, Pending { kind, name: name.to_string(), started: Instant::now(), answered: false, refused: false });
+}
+
+/// Interaction `id` got a callback (only the first one is timed).
+pub fn answered(id: u64) {
+    handle();
+    let mut p = pending().lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(v) = p.get_mut(&id).filter(|v| !v.answered) {
+        v.answered = true;
+        let labels = [("kind", v.kind.to_string()), ("command", v.name.clone())];
+        metrics::histogram!("guildhall_interaction_first_callback_seconds", &labels)
+            .record(v.started.elapsed().as_secs_f64());
+    }
+}
+
+/// What interaction `id` showed was a refusal ("Error: ...").
+pub fn refused(id: u64) {
+    if let Some(v) = pending().lock().unwrap_or_else(|e| e.into_inner()).get_mut(&id) {
+        v.refused = true;
+    }
+}
+
 /// Record one interaction: the counter, the histogram and one log line.
 /// `kind` is "command", "component" or "modal"; `name` the command's
 /// qualified name or the custom id's kind (never the id's numbers, so the
-/// labels stay few).
-pub fn interaction(kind: &'static str, name: &str, outcome: Outcome, elapsed: Duration) {
+/// labels stay few). A handler that returned fine but showed a refusal
+/// counts as "refused".
+pub fn interaction(id: u64, kind: &'static str, name: &str, outcome: Outcome, elapsed: Duration) {
     handle();
+    let refused = pending().lock().unwrap_or_else(|e| e.into_inner()).remove(&id).is_some_and(|v| v.refused);
+    let outcome = if outcome == Outcome::Ok && refused { Outcome::Refused } else { outcome };
     let labels = [("kind", kind.to_string()), ("command", name.to_string()), ("outcome", outcome.as_str().to_string())];
     metrics::counter!("guildhall_interactions_total", &labels).increment(1);
     let labels = [("kind", kind.to_string()), ("command", name.to_string())];
@@ -139,7 +246,10 @@ pub fn gateway_session(shard: u32, resumed: bool) {
     }
 }
 
-/// A 429 serenity's rate limiter saw.
+/// A rate limit serenity's own limiter reported (direct to Discord, no
+/// proxy). Its callback runs for a 429 and also before a request it holds
+/// back on an exhausted bucket, and cannot tell which: these are counted
+/// as waits, not as invalid requests.
 pub fn ratelimited(global: bool, path: &str) {
     handle();
     let scope = if global { "global" } else { "route" };
@@ -147,15 +257,73 @@ pub fn ratelimited(global: bool, path: &str) {
     metrics::counter!("guildhall_discord_ratelimited_total", &labels).increment(1);
 }
 
-/// A route's shape without its ids (`/channels/123/messages` →
-/// `/channels/{id}/messages`), so labels stay few.
+/// One answer from Discord (or the rate-limit proxy in front of it):
+/// counted by route and status; a 429 by its scope (`X-RateLimit-Scope`:
+/// `user` is a per-route limit); 401, 403 and 429 (except shared-scope
+/// 429s, which Discord does not hold against the bot) toward the invalid
+/// request limit (topics/rate-limits, "Invalid Request Limit").
+pub fn discord_response(method: &str, path: &str, status: u16, scope: Option<&str>, global: bool) {
+    handle();
+    let route = route_of(path);
+    let labels = [("route", route.clone()), ("method", method.to_string()), ("status", status.to_string())];
+    metrics::counter!("guildhall_discord_requests_total", &labels).increment(1);
+    let mut invalid = matches!(status, 401 | 403);
+    if status == 429 {
+        let scope = match scope {
+            Some("global") => "global",
+            Some("shared") => "shared",
+            _ if global => "global",
+            _ => "route",
+        };
+        invalid = scope != "shared";
+        let labels = [("scope", scope.to_string()), ("route", route)];
+        metrics::counter!("guildhall_discord_ratelimited_total", &labels).increment(1);
+    }
+    if invalid {
+        metrics::counter!("guildhall_discord_invalid_requests_total", "status" => status.to_string()).increment(1);
+    }
+}
+
+/// A daily digest queued or sent.
+pub fn digest(state: &'static str, n: u64) {
+    handle();
+    metrics::counter!("guildhall_digests_total", "state" => state).increment(n);
+}
+
+/// A repair the reconciler made (`kind`: its audit action, `role_remade`...).
+pub fn repair(kind: &str) {
+    handle();
+    let kind = kind.split_once('.').map_or(kind, |(_, k)| k).to_string();
+    metrics::counter!("guildhall_reconcile_repairs_total", "kind" => kind).increment(1);
+}
+
+/// A caller waited `waited` for a pool connection (none was idle).
+pub fn pool_wait(waited: Duration) {
+    handle();
+    metrics::counter!("guildhall_db_pool_waits_total").increment(1);
+    metrics::histogram!("guildhall_db_pool_wait_seconds").record(waited.as_secs_f64());
+}
+
+/// A route's shape without its ids and tokens (`/channels/123/messages` →
+/// `/channels/{id}/messages`, `/interactions/1/tok/callback` →
+/// `/interactions/{id}/{token}/callback`), so labels stay few and no
+/// interaction token is ever written down.
 pub fn route_of(path: &str) -> String {
     let path = path.split('?').next().unwrap_or(path);
     let path = path.split_once("/api/v10").map_or(path, |(_, p)| p);
-    path.split('/')
-        .map(|s| if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) { "{id}" } else { s })
-        .collect::<Vec<_>>()
-        .join("/")
+    let segs: Vec<&str> = path.split('/').collect();
+    let mut out = Vec::with_capacity(segs.len());
+    for (i, s) in segs.iter().enumerate() {
+        let after_token_owner = i >= 2 && matches!(segs[i - 2], "interactions" | "webhooks");
+        if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
+            out.push("{id}");
+        } else if after_token_owner && !s.is_empty() {
+            out.push("{token}");
+        } else {
+            out.push(s);
+        }
+    }
+    out.join("/")
 }
 
 /// What the HTTP endpoints read.
@@ -284,6 +452,34 @@ mod tests {
         assert_eq!(route_of("/api/v10/channels/123/messages/456"), "/channels/{id}/messages/{id}");
         assert_eq!(route_of("https://discord.com/api/v10/guilds/1/members/2?x=1"), "/guilds/{id}/members/{id}");
         assert_eq!(route_of("/gateway/bot"), "/gateway/bot");
+        assert_eq!(
+            route_of("/api/v10/interactions/12/aW50ZXJhY3Rpb24/callback"),
+            "/interactions/{id}/{token}/callback"
+        );
+        assert_eq!(
+            route_of("/api/v10/webhooks/12/aW50/messages/@original"),
+            "/webhooks/{id}/{token}/messages/@original"
+        );
+        assert_eq!(route_of("/api/v10/webhooks/12/aW50"), "/webhooks/{id}/{token}");
+    }
+
+    #[test]
+    fn shared_429s_are_not_held_against_the_bot() {
+        let page = || handle().render();
+        let invalid = |p: &str| {
+            p.lines()
+                .find(|l| l.starts_with("guildhall_discord_invalid_requests_total{status=\"429\"}"))
+                .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let before = invalid(&page());
+        discord_response("POST", "/api/v10/channels/7/messages", 429, Some("shared"), false);
+        let p = page();
+        assert!(p.contains("scope=\"shared\",route=\"/channels/{id}/messages\""), "{p}");
+        assert_eq!(invalid(&p), before, "topics/rate-limits: shared 429s are not counted against you");
+        discord_response("POST", "/api/v10/channels/7/messages", 429, None, true);
+        assert!(page().contains("scope=\"global\",route=\"/channels/{id}/messages\""));
+        assert!(invalid(&page()) > before);
     }
 
     #[test]

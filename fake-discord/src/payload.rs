@@ -113,6 +113,38 @@ pub fn channel(c: &Channel) -> Value {
     v
 }
 
+/// An attachment object (message.md, Attachment Structure). `url` has the
+/// shape of Discord's CDN links; the fake keeps the bytes on the message.
+pub fn attachment(channel_id: u64, a: &crate::world::Attachment) -> Value {
+    let url = format!("https://cdn.discordapp.com/attachments/{channel_id}/{}/{}", a.id, a.filename);
+    let mut v = json!({
+        "id": a.id.to_string(),
+        "filename": a.filename,
+        "size": a.size(),
+        "url": url,
+        "proxy_url": url.replace("cdn.discordapp.com", "media.discordapp.net"),
+        "content_type": a.content_type,
+    });
+    if let Some(d) = &a.description {
+        v["description"] = json!(d);
+    }
+    if let Some((w, h)) = png_size(&a.bytes) {
+        v["width"] = json!(w);
+        v["height"] = json!(h);
+    }
+    v
+}
+
+/// "height of file (if image ...)", "width of file": a PNG's size from its
+/// IHDR chunk.
+fn png_size(b: &[u8]) -> Option<(u32, u32)> {
+    if b.len() < 24 || &b[..8] != b"\x89PNG\r\n\x1a\n" || &b[12..16] != b"IHDR" {
+        return None;
+    }
+    let be = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    Some((be(16), be(20)))
+}
+
 pub fn message(w: &World, m: &Message) -> Value {
     let author = w.users.get(&m.author_id).map(user).unwrap_or(Value::Null);
     let mut v = json!({
@@ -126,7 +158,7 @@ pub fn message(w: &World, m: &Message) -> Value {
         "mention_everyone": false,
         "mentions": [],
         "mention_roles": [],
-        "attachments": [],
+        "attachments": m.attachments.iter().map(|a| attachment(m.channel_id, a)).collect::<Vec<_>>(),
         "embeds": m.embeds,
         "components": m.components,
         "pinned": false,
@@ -379,8 +411,19 @@ mod tests {
             reference_type: 0,
             reference_channel: None,
             pinged: Default::default(),
+            attachments: vec![world::Attachment {
+                id: 97 << 22,
+                filename: "stats.png".into(),
+                description: Some("chart".into()),
+                content_type: "image/png".into(),
+                bytes: vec![1, 2, 3],
+            }],
         };
-        let _: serenity::model::channel::Message = serde_json::from_value(message(&w, &msg)).expect("Message");
+        let parsed: serenity::model::channel::Message = serde_json::from_value(message(&w, &msg)).expect("Message");
+        assert_eq!(parsed.attachments.len(), 1);
+        assert_eq!(parsed.attachments[0].filename, "stats.png");
+        assert_eq!(parsed.attachments[0].size, 3);
+        assert_eq!(parsed.attachments[0].content_type.as_deref(), Some("image/png"));
         // A pin notice and a forward (of a stored message) parse as Discord's.
         let mut w = w;
         w.messages.entry(5).or_default().push(world::Message { id: 98 << 22, reply_to: None, kind: 0, ..msg.clone() });

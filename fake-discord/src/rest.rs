@@ -16,6 +16,9 @@ pub struct Request<'a> {
     pub body: Option<&'a Value>,
     pub reason: Option<String>,
     pub ws_url: String,
+    /// The `files[n]` parts of a multipart/form-data body (`body` is then
+    /// its `payload_json`).
+    pub files: &'a [crate::upload::FilePart],
 }
 
 impl Request<'_> {
@@ -81,7 +84,7 @@ pub fn route(w: &mut World, r: &Request) -> Out {
         }
         ("PATCH", ["webhooks", _, token, "messages", m]) => {
             let mid = webhook_message(w, token, m)?;
-            let out = edit_message(w, mid, r.body())?;
+            let out = edit_message_with(w, mid, r.body(), r.files)?;
             touch(w, token);
             Ok(out)
         }
@@ -90,7 +93,7 @@ pub fn route(w: &mut World, r: &Request) -> Out {
             delete_message(w, mid)
         }
         ("POST", ["webhooks", _, token]) => {
-            let out = followup(w, token, r.body())?;
+            let out = followup(w, token, r.body(), r.files)?;
             touch(w, token);
             Ok(out)
         }
@@ -158,7 +161,7 @@ pub fn route(w: &mut World, r: &Request) -> Out {
         }
         ("POST", ["channels", c, "messages"]) => {
             let author = w.bot_user_id;
-            post_message(w, id(c)?, author, r.body(), None).map(|v| (200, Some(v)))
+            post_message_with(w, id(c)?, author, r.body(), None, r.files).map(|v| (200, Some(v)))
         }
         ("GET", ["channels", c, "messages", m]) => {
             let (c, m) = (id(c)?, id(m)?);
@@ -176,7 +179,7 @@ pub fn route(w: &mut World, r: &Request) -> Out {
             if msg.author_id != w.bot_user_id {
                 return Err(ApiError::new(403, 50005, "Cannot edit a message authored by another user"));
             }
-            edit_message(w, m, r.body())
+            edit_message_with(w, m, r.body(), r.files)
         }
         ("DELETE", ["channels", c, "messages", m]) => {
             let (c, m) = (id(c)?, id(m)?);
@@ -266,6 +269,21 @@ fn open_dm(w: &mut World, r: &Request) -> Out {
     ok(payload::channel(w.channel(cid)?))
 }
 
+/// The attachments a new message gets from its request's files (checked by
+/// `upload::check` against the channel's server limit).
+fn new_attachments(w: &mut World, files: Vec<crate::upload::NewFile>) -> Vec<crate::world::Attachment> {
+    files
+        .into_iter()
+        .map(|f| crate::world::Attachment {
+            id: w.snowflake(),
+            filename: f.filename,
+            description: f.description,
+            content_type: f.content_type,
+            bytes: f.bytes,
+        })
+        .collect()
+}
+
 fn message_from_body(w: &mut World, channel_id: u64, author: u64, body: &Value, interaction: Option<u64>) -> Message {
     let reference = &body["message_reference"];
     let reply_to: Option<u64> = reference["message_id"].as_str().and_then(|s| s.parse().ok());
@@ -296,6 +314,7 @@ fn message_from_body(w: &mut World, channel_id: u64, author: u64, body: &Value, 
         reference_type,
         reference_channel,
         pinged,
+        attachments: vec![],
     }
 }
 
@@ -306,6 +325,18 @@ pub fn post_message(
     author: u64,
     body: &Value,
     interaction: Option<u64>,
+) -> ApiResult<Value> {
+    post_message_with(w, channel_id, author, body, interaction, &[])
+}
+
+/// `post_message` with the files of a multipart body.
+pub fn post_message_with(
+    w: &mut World,
+    channel_id: u64,
+    author: u64,
+    body: &Value,
+    interaction: Option<u64>,
+    files: &[crate::upload::FilePart],
 ) -> ApiResult<Value> {
     let ch = w.channel(channel_id)?.clone();
     if author == w.bot_user_id && interaction.is_none() {
@@ -352,7 +383,13 @@ pub fn post_message(
             }
         }
     }
-    let msg = message_from_body(w, channel_id, author, body, interaction);
+    let (new_files, _) = crate::upload::check(body, files, &[], w.attachment_size_limit(channel_id))?;
+    if !new_files.is_empty() && author == w.bot_user_id && interaction.is_none() && ch.kind != channel_type::DM {
+        // permissions.md: ATTACH_FILES "Allows for uploading images and files".
+        bot_needs(w, channel_id, perms::ATTACH_FILES)?;
+    }
+    let mut msg = message_from_body(w, channel_id, author, body, interaction);
+    msg.attachments = new_attachments(w, new_files);
     if let Some(n) = nonce {
         w.nonces.insert((author, n), (msg.id, Instant::now()));
     }
@@ -369,11 +406,26 @@ pub fn post_message(
 
 #[cfg(test)]
 pub(crate) fn edit_message_for_test(w: &mut World, mid: u64, body: &Value) {
-    edit_message(w, mid, body).expect("edited");
+    edit_message_with(w, mid, body, &[]).expect("edited");
 }
 
-fn edit_message(w: &mut World, mid: u64, body: &Value) -> Out {
+/// Edit a message; files are appended to it, and an `attachments` array
+/// names every attachment it keeps (message.md, Edit Message: "Any provided
+/// files will be **appended** to the message. To remove or replace files you
+/// will have to supply the `attachments` field which specifies the files to
+/// retain on the message after edit").
+fn edit_message_with(w: &mut World, mid: u64, body: &Value, files: &[crate::upload::FilePart]) -> Out {
+    let (channel_id, existing) = {
+        let msg = w.find_message(mid).ok_or_else(ApiError::unknown_message)?;
+        (msg.channel_id, msg.attachments.iter().map(|a| a.id).collect::<Vec<_>>())
+    };
+    let (new_files, keep) = crate::upload::check(body, files, &existing, w.attachment_size_limit(channel_id))?;
+    let added = new_attachments(w, new_files);
     let msg = w.find_message_mut(mid).ok_or_else(ApiError::unknown_message)?;
+    if let Some(keep) = keep {
+        msg.attachments.retain(|a| keep.contains(&a.id));
+    }
+    msg.attachments.extend(added);
     if let Some(c) = body.get("content") {
         msg.content = c.as_str().unwrap_or_default().to_string();
     }
@@ -461,7 +513,7 @@ fn webhook_message(w: &World, token: &str, m: &str) -> ApiResult<u64> {
     }
 }
 
-fn followup(w: &mut World, token: &str, body: &Value) -> Out {
+fn followup(w: &mut World, token: &str, body: &Value, files: &[crate::upload::FilePart]) -> Out {
     let iid = *w.tokens.get(token).ok_or_else(ApiError::unknown_interaction)?;
     let i = w.interactions[&iid].clone();
     if i.callbacks.is_empty() {
@@ -473,12 +525,12 @@ fn followup(w: &mut World, token: &str, body: &Value) -> Out {
     // The first follow-up after a deferred response fills in the "thinking" message.
     if i.deferred_open {
         if let Some(orig) = i.original {
-            let out = edit_message(w, orig, body)?;
+            let out = edit_message_with(w, orig, body, files)?;
             return out.1.map(|v| (200, Some(v))).ok_or_else(ApiError::unknown_message);
         }
     }
     let mut body = body.clone();
-    let v = post_message(w, i.channel_id, w.bot_user_id, &body.take(), Some(iid))?;
+    let v = post_message_with(w, i.channel_id, w.bot_user_id, &body.take(), Some(iid), files)?;
     let mid = opt_id(&v["id"]).unwrap_or(0);
     if let Some(i) = w.interactions.get_mut(&iid) {
         i.followups.push(mid);
@@ -514,13 +566,14 @@ fn callback(w: &mut World, iid: u64, token: &str, r: &Request) -> Out {
                 d = json!({"flags": data["flags"].as_u64().unwrap_or(0)});
                 deferred_open = true;
             }
-            let v = post_message(w, i.channel_id, w.bot_user_id, &d, Some(iid))?;
+            let files = if kind == 4 { r.files } else { &[] };
+            let v = post_message_with(w, i.channel_id, w.bot_user_id, &d, Some(iid), files)?;
             original = opt_id(&v["id"]);
         }
         6 => original = i.source_message,
         7 => {
             let src = i.source_message.ok_or_else(|| ApiError::new(400, 40004, "Interaction has no message"))?;
-            edit_message(w, src, &data)?;
+            edit_message_with(w, src, &data, r.files)?;
             original = Some(src);
         }
         8 | 9 => {}

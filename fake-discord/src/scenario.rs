@@ -506,6 +506,7 @@ impl Actor {
                 reference_type: 0,
                 reference_channel: None,
                 pinged: Default::default(),
+                attachments: vec![],
             };
             let id = msg.id;
             let v = crate::payload::message(w, &msg);
@@ -763,7 +764,7 @@ fn interaction_payload(
         "entitlements": [],
         "authorizing_integration_owners": {"0": gid.to_string()},
         "context": 0,
-        "attachment_size_limit": 10_485_760,
+        "attachment_size_limit": g.attachment_size_limit,
     });
     if w.channels.get(&channel_id).is_some_and(|c| c.guild_id.is_none()) {
         // Invoked in a DM with the bot, as Discord documents it: `user`
@@ -864,6 +865,27 @@ impl Reply {
 
     pub fn is_ephemeral(&self) -> bool {
         self.messages().first().is_some_and(|m| m.is_ephemeral())
+    }
+
+    /// Every file of the answer's messages, in order.
+    pub fn attachments(&self) -> Vec<crate::world::Attachment> {
+        self.messages().into_iter().flat_map(|m| m.attachments).collect()
+    }
+
+    /// Wait (up to 15 s) until the answer's text contains `needle`: for
+    /// answers in several follow-ups.
+    pub async fn wait_for_text(&self, needle: &str) {
+        let (iid, needle) = (self.interaction_id, needle.to_string());
+        self.fake
+            .wait_until_for(15, &format!("the answer says {needle:?}"), move |w| {
+                let i = &w.interactions[&iid];
+                i.original
+                    .iter()
+                    .chain(&i.followups)
+                    .filter_map(|m| w.find_message(*m))
+                    .any(|m| message_text(m).contains(&needle))
+            })
+            .await
     }
 
     /// Buttons and selects on the answer's messages.

@@ -13,9 +13,18 @@
 //! `resolve-http`/`resolve-file` features, and every reference is internal). `format` keywords are
 //! annotations only, as 2020-12 says, and `contentEncoding` is not checked either.
 //!
-//! One known difference between the spec and what Discord accepts is normalised before
+//! A multipart/form-data body (a file upload) is checked with [`Spec::check_multipart`] against
+//! the operation's `multipart/form-data` schema: the fields of its `payload_json` plus one string
+//! per `files[n]` part (the spec types file parts as binary strings). An operation that documents
+//! no multipart body refuses one.
+//!
+//! Two known differences between the spec and what Discord accepts are normalised before
 //! validating: the spec types permission bitfields as integers, while Discord documents them, and
-//! serenity's `Permissions` serializes them, as decimal strings. See `normalize_permissions`.
+//! serenity's `Permissions` serializes them, as decimal strings (see `normalize_permissions`); and
+//! the spec types an attachment request's `id` as a snowflake string, while Discord documents it
+//! as "snowflake or number" ("for new attachments this must match the `n` in `files[n]`",
+//! message.md, Attachment Request Structure) and serenity sends the number (see
+//! `normalize_attachment_ids`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
@@ -68,6 +77,9 @@ struct Operation {
     body: RequestBody,
     /// Compiled lazily; `Err` holds the compile error so it is reported, not retried.
     validator: OnceLock<Result<Validator, String>>,
+    /// The JSON pointer of the operation's `multipart/form-data` schema, if it documents one.
+    multipart: Option<String>,
+    multipart_validator: OnceLock<Result<Validator, String>>,
 }
 
 enum RequestBody {
@@ -107,9 +119,18 @@ impl Spec {
             let mut methods = HashMap::new();
             for method in METHODS {
                 let Some(op) = item.get(method) else { continue };
-                let body = request_body(op, &format!("/paths/{}/{method}", escape_token(template)));
+                let op_pointer = format!("/paths/{}/{method}", escape_token(template));
+                let body = request_body(op, &op_pointer);
+                let multipart = op
+                    .pointer("/requestBody/content/multipart~1form-data/schema")
+                    .map(|_| format!("{op_pointer}/requestBody/content/multipart~1form-data/schema"));
                 methods.insert(method.to_ascii_uppercase(), operations.len());
-                operations.push(Operation { body, validator: OnceLock::new() });
+                operations.push(Operation {
+                    body,
+                    validator: OnceLock::new(),
+                    multipart,
+                    multipart_validator: OnceLock::new(),
+                });
             }
             routes_by_len.entry(segments.len()).or_default().push(Route {
                 template: template.clone(),
@@ -170,6 +191,7 @@ impl Spec {
                     .map_err(|e| format!("{}: {e}", what()))?;
                 let mut body = body.clone();
                 normalize_permissions(&mut body);
+                normalize_attachment_ids(&mut body);
                 if validator.is_valid(&body) {
                     return Ok(());
                 }
@@ -183,6 +205,39 @@ impl Spec {
                 Err(msg)
             }
         }
+    }
+
+    /// Like `check`, for a multipart/form-data body: `form` is the object its parts make
+    /// (`payload_json`'s fields and a string per `files[n]` part), validated against the
+    /// operation's `multipart/form-data` schema. An operation without one refuses the upload.
+    pub fn check_multipart(&self, method: &str, path: &str, form: &Value) -> Result<(), String> {
+        let method = method.to_ascii_uppercase();
+        let path = route_path(path);
+        let (route, op_index) =
+            self.find(&method, path).ok_or_else(|| format!("no documented route: {method} {path}"))?;
+        let op = &self.operations[op_index];
+        let what = || format!("{method} {path} (spec route {method} {})", route.template);
+        let Some(pointer) = &op.multipart else {
+            return Err(format!("{}: the spec documents no multipart/form-data body for it", what()));
+        };
+        let validator = op
+            .multipart_validator
+            .get_or_init(|| self.compile(pointer))
+            .as_ref()
+            .map_err(|e| format!("{}: {e}", what()))?;
+        let mut form = form.clone();
+        normalize_permissions(&mut form);
+        normalize_attachment_ids(&mut form);
+        if validator.is_valid(&form) {
+            return Ok(());
+        }
+        let errors = describe_errors(&self.doc, pointer, validator, &form);
+        let shown = errors.len().min(MAX_ERRORS);
+        let mut msg = format!("{}: multipart body does not match the spec: {}", what(), errors[..shown].join("; "));
+        if errors.len() > shown {
+            msg.push_str(&format!("; and {} more", errors.len() - shown));
+        }
+        Err(msg)
     }
 
     /// The most specific route matching `path` that documents `method`.
@@ -418,6 +473,25 @@ pub(crate) fn normalize_permissions(value: &mut Value) {
     }
 }
 
+/// Replaces, in every `attachments` array (at the top level or under `data`, as interaction
+/// callbacks nest it), an entry's integer `id` with its decimal string: Discord takes "snowflake
+/// or number" there, the spec only the string. Nothing else is converted.
+pub(crate) fn normalize_attachment_ids(value: &mut Value) {
+    let fix = |v: &mut Value| {
+        if let Some(items) = v.get_mut("attachments").and_then(Value::as_array_mut) {
+            for a in items {
+                if let Some(n) = a.get("id").and_then(Value::as_u64) {
+                    a["id"] = Value::String(n.to_string());
+                }
+            }
+        }
+    };
+    fix(value);
+    if let Some(data) = value.get_mut("data") {
+        fix(data);
+    }
+}
+
 fn truncate(s: &str, max_chars: usize) -> String {
     match s.char_indices().nth(max_chars) {
         Some((idx, _)) => format!("{}…", &s[..idx]),
@@ -496,6 +570,41 @@ mod tests {
         err("POST", path, Some(json!({"type": 99})));
         let e = err("POST", path, None);
         assert!(e.contains("requires a JSON request body"), "{e}");
+    }
+
+    /// receiving-and-responding.md, Create Interaction Response: "This endpoint also supports
+    /// file attachments"; message.md, Attachment Request Structure: `id` is a "snowflake or
+    /// number" that "must match the `n` in `files[n]`".
+    #[test]
+    fn multipart_bodies_are_checked_against_the_multipart_schema() {
+        let spec = Spec::global();
+        let callback = "/api/v10/interactions/1/tok/callback";
+        let form = json!({"type": 4, "data": {"content": "Stats", "flags": 64,
+            "attachments": [{"id": 0, "filename": "stats.png", "description": null}]}, "files[0]": "<3 bytes>"});
+        spec.check_multipart("POST", callback, &form).expect("an upload in a callback");
+        let bad = json!({"type": 4, "data": {"content": 5}, "files[0]": "<3 bytes>"});
+        let e = spec.check_multipart("POST", callback, &bad).unwrap_err();
+        assert!(e.contains("multipart body does not match"), "{e}");
+        let followup = "/api/v10/webhooks/1/tok";
+        spec.check_multipart(
+            "POST",
+            followup,
+            &json!({"content": "x", "attachments": [{"id": 0}], "files[0]": "<1 bytes>"}),
+        )
+        .expect("a follow-up with a file");
+        let edit = "/api/v10/webhooks/1/tok/messages/@original";
+        spec.check_multipart("PATCH", edit, &json!({"attachments": [{"id": "12"}], "files[0]": "<1 bytes>"}))
+            .expect("an edit that keeps one file and adds one");
+        spec.check_multipart("POST", "/api/v10/channels/1/messages", &json!({"content": "x", "files[0]": "<1 bytes>"}))
+            .expect("a channel message with a file");
+        // A route without a multipart body refuses one.
+        let e = spec.check_multipart("PUT", "/api/v10/guilds/1/members/2/roles/3", &json!({})).unwrap_err();
+        assert!(e.contains("no multipart/form-data body"), "{e}");
+        // An attachment id that is neither a number nor a snowflake string is refused.
+        let e = spec
+            .check_multipart("POST", followup, &json!({"attachments": [{"id": "zero"}], "files[0]": "<1 bytes>"}))
+            .unwrap_err();
+        assert!(e.contains("attachments"), "{e}");
     }
 
     #[test]

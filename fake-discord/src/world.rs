@@ -128,6 +128,29 @@ pub struct Guild {
     pub channels: Vec<u64>,
     /// Whether the guild can hold forum channels.
     pub forums_available: bool,
+    /// The largest file a message may carry here, in bytes (what interactions
+    /// report as `attachment_size_limit`; it grows with the server's boost
+    /// level on Discord).
+    pub attachment_size_limit: u64,
+}
+
+/// The attachment limit of a server without boosts: 10 MiB.
+pub const DEFAULT_ATTACHMENT_SIZE_LIMIT: u64 = 10 * 1024 * 1024;
+
+/// A file attached to a message (message.md, Attachment Object).
+#[derive(Clone, Debug)]
+pub struct Attachment {
+    pub id: u64,
+    pub filename: String,
+    pub description: Option<String>,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Attachment {
+    pub fn size(&self) -> usize {
+        self.bytes.len()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -154,6 +177,8 @@ pub struct Message {
     pub reference_channel: Option<u64>,
     /// Who the message pinged, as Discord decides it (`pings_of`).
     pub pinged: Pings,
+    /// Its files.
+    pub attachments: Vec<Attachment>,
 }
 
 /// Who a message notified: users by mention (or as the replied-to author),
@@ -415,6 +440,16 @@ impl World {
     }
     pub fn user(&self, id: u64) -> ApiResult<&User> {
         self.users.get(&id).ok_or_else(ApiError::unknown_user)
+    }
+
+    /// The largest file a message in this channel may carry: its server's
+    /// limit (DMs: an unboosted server's).
+    pub fn attachment_size_limit(&self, channel_id: u64) -> u64 {
+        self.channels
+            .get(&channel_id)
+            .and_then(|c| c.guild_id)
+            .and_then(|g| self.guilds.get(&g))
+            .map_or(DEFAULT_ATTACHMENT_SIZE_LIMIT, |g| g.attachment_size_limit)
     }
 
     pub fn role(&self, guild_id: u64, role_id: u64) -> ApiResult<&Role> {

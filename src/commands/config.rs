@@ -152,7 +152,7 @@ async fn set_channel(
 ) -> Result<(), Error> {
     require_admin(ctx).await?;
     let guild = guild_id(ctx)?;
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let id = channel.map(|c| c.id.get());
     let posted =
         config::set_channel(&ctx.data().app, guild, ctx.author().id.get(), which, id).await.map_err(explain)?;
@@ -204,13 +204,9 @@ pub async fn requests_channel(
 pub async fn guidelines(ctx: Context<'_>) -> Result<(), Error> {
     require_admin(ctx).await?;
     let guild = guild_id(ctx)?;
-    let poise::Context::Application(actx) = ctx else {
-        return Err(user("Use the slash command /config guidelines."));
-    };
     let current = config::show(&ctx.data().app, guild).await?.guidelines;
     let modal = crate::views::config::guidelines_modal(&CustomId::GuidelinesModal.encode(), &current);
-    actx.interaction.create_response(ctx.serenity_context(), serenity::CreateInteractionResponse::Modal(modal)).await?;
-    actx.has_sent_initial_response.store(true, std::sync::atomic::Ordering::SeqCst);
+    crate::replies::open_modal(ctx, modal).await?;
     Ok(())
 }
 
@@ -284,7 +280,7 @@ pub async fn notification_mode(
 ) -> Result<(), Error> {
     require_admin(ctx).await?;
     let guild = guild_id(ctx)?;
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let mode: crate::domain::delivery::Mode = mode.into();
     let app = ctx.data().app.clone();
     let before = crate::service::notifications::set_default(&app, guild, ctx.author().id.get(), mode).await?;

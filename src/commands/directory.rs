@@ -40,7 +40,7 @@ pub async fn post(
 ) -> Result<(), Error> {
     require_admin(ctx).await?;
     let guild = guild_id(ctx)?;
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let posted =
         directory::post(&ctx.data().app, guild, ctx.author().id.get(), channel.id.get()).await.map_err(explain)?;
     let mut text = format!(
@@ -58,7 +58,7 @@ pub async fn post(
 pub async fn remove(ctx: Context<'_>) -> Result<(), Error> {
     require_admin(ctx).await?;
     let guild = guild_id(ctx)?;
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let removed = directory::remove(&ctx.data().app, guild, ctx.author().id.get()).await.map_err(explain)?;
     let channel = removed.message.channel_id;
     let text = if removed.left_behind {

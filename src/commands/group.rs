@@ -54,7 +54,8 @@ pub enum VisibilityChoice {
         "super::group_manage::delete",
         "super::group_manage::adopt",
         "super::requests::criteria",
-        "super::invites::invite_policy"
+        "super::invites::invite_policy",
+        "super::stats::group_stats"
     ),
     subcommand_required
 )]
@@ -83,7 +84,7 @@ pub async fn create(
     };
     let new = NewGroup::parse(guild, ctx.author().id.get(), &name, bucket.into(), visibility, description.as_deref())
         .map_err(|e| user(e.to_string()))?;
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let group = groups::create(&ctx.data().app, &new).await.map_err(|e| match e {
         CreateError::NameTaken => user(format!(
             "A group named \"{}\" already exists (names are compared ignoring letter case). Pick another name.",
@@ -138,7 +139,7 @@ pub async fn leader_add(
     if user.bot {
         return Err(user_err("A bot can't lead a group."));
     }
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let msg = match membership::add_leader(&ctx.data().app, &g, ctx.author().id.get(), user.id.get()).await {
         Ok(true) => format!("<@{}> now leads **{}**, with moderation rights on its channel.", user.id, g.name),
         Ok(false) => format!("<@{}> already leads **{}**.", user.id, g.name),
@@ -164,7 +165,7 @@ pub async fn leader_remove(
 ) -> Result<(), Error> {
     require_admin(ctx).await?;
     let g = find_group(ctx, &group).await?;
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let msg = match membership::remove_leader(&ctx.data().app, &g, ctx.author().id.get(), user.id.get()).await {
         Ok(true) => format!("<@{}> no longer leads **{}**.", user.id, g.name),
         Ok(false) => format!("<@{}> isn't a leader of **{}**.", user.id, g.name),
@@ -189,7 +190,7 @@ pub async fn remove(
     let g = find_group(ctx, &group).await?;
     let reason = crate::domain::text::free_text(&reason, "reason", 500).map_err(|e| user_err(&e.to_string()))?;
     let admin = author_is_admin(ctx).await?;
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let ban = ban.unwrap_or(false);
     let app = &ctx.data().app;
     let msg = match membership::remove(app, &g, ctx.author().id.get(), admin, user.id.get(), &reason, ban).await {
@@ -226,7 +227,7 @@ pub async fn ban(
     let reason = crate::domain::text::free_text(reason.as_deref().unwrap_or(""), "reason", 500)
         .map_err(|e| user_err(&e.to_string()))?;
     let admin = author_is_admin(ctx).await?;
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let app = &ctx.data().app;
     let actor = ctx.author().id.get();
     let msg = match membership::remove(

@@ -81,7 +81,7 @@ pub async fn edit(
         criteria: criteria.as_deref().map(|c| free_text(c, "criteria", CRITERIA_MAX)).transpose().map_err(bad)?,
         members_can_post,
     };
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let outcome = manage::edit(&ctx.data().app, guild, g.id, ctx.author().id.get(), &req)
         .await
         .map_err(|e| refusal::manage(e, "Nothing was changed.", "try again"))?;
@@ -102,7 +102,7 @@ async fn set_archived(ctx: Context<'_>, group: &str, archived: bool) -> Result<(
     require_admin(ctx).await?;
     let guild = guild_id(ctx)?;
     let g = find_group(ctx, group).await?;
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let outcome = manage::set_archived(&ctx.data().app, guild, g.id, ctx.author().id.get(), archived)
         .await
         .map_err(|e| refusal::manage(e, "Nothing was changed.", "try again"))?;
@@ -185,7 +185,7 @@ pub async fn adopt(
             .map_err(|e| user(format!("{e} Nothing was adopted.")))?;
     let what =
         Adoption { role_id: role.as_ref().map(|r| r.id.get()), channel_id: channel.as_ref().map(|c| c.id.get()) };
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let adopted = groups::adopt(&ctx.data().app, &new, what).await.map_err(|e| {
         let nothing = "Nothing was adopted.";
         match e {

@@ -13,7 +13,7 @@ pub async fn health(ctx: Context<'_>) -> Result<(), Error> {
     require_admin(ctx).await?;
     let guild = guild_id(ctx)?;
     // Three reads from Discord and a few queries: answer in time (N1).
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let latency = ctx.ping().await;
     let checked = health::check(&ctx.data().app, guild, Some(latency)).await.map_err(|e| match e {
         HealthError::Discord(d) => {

@@ -22,7 +22,7 @@ pub async fn invite(
 ) -> Result<(), Error> {
     let g = find_group(ctx, &group).await?;
     let is_admin = author_is_admin(ctx).await?;
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let text = match invite::invite(&ctx.data().app, &g, ctx.author().id.get(), is_admin, user.id.get(), user.bot).await
     {
         Ok(s) => view::sent_text(&s.invitation, s.dm_delivered),

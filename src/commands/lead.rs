@@ -9,7 +9,6 @@ use crate::replies::send_view;
 use crate::service::lead;
 use crate::types::{Context, Error};
 use crate::views::lead::{self as view, apply_form, propose_form};
-use serenity::all::CreateInteractionResponse;
 
 /// Lead a group: apply, follow your applications, review them (admins).
 #[poise::command(slash_command, guild_only, subcommands("apply", "status", "pending"), subcommand_required)]
@@ -47,8 +46,7 @@ pub async fn apply(
             ))
         }
     };
-    let poise::Context::Application(actx) = ctx else { return Err(user("This only works as a slash command.")) };
-    actx.interaction.create_response(ctx.http(), CreateInteractionResponse::Modal(modal)).await?;
+    crate::replies::open_modal(ctx, modal).await?;
     Ok(())
 }
 
@@ -63,7 +61,7 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
 #[poise::command(slash_command, guild_only, ephemeral)]
 pub async fn pending(ctx: Context<'_>) -> Result<(), Error> {
     require_admin(ctx).await?;
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let p = lead::pending(&ctx.data().app, guild_id(ctx)?).await?;
     send_view(ctx, view::pending(&p)).await
 }

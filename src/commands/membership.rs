@@ -14,7 +14,7 @@ pub async fn join(
     group: String,
 ) -> Result<(), Error> {
     let g = find_group(ctx, &group).await?;
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let (app, guild) = (&ctx.data().app, guild_id(ctx)?);
     let name = membership::group_name(app, guild, g.id).await?;
     let view = crate::refusal::joined(membership::join(app, guild, ctx.author().id.get(), g.id).await, g.id, &name)?;
@@ -30,7 +30,7 @@ pub async fn leave(
     group: String,
 ) -> Result<(), Error> {
     let g = find_group(ctx, &group).await?;
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let (app, guild) = (&ctx.data().app, guild_id(ctx)?);
     let name = membership::group_name(app, guild, g.id).await?;
     let view = crate::refusal::left(membership::leave(app, guild, ctx.author().id.get(), g.id).await, &name)?;

@@ -14,6 +14,7 @@ pub mod membership;
 pub mod notifications;
 pub mod reconcile;
 pub mod requests;
+pub mod stats;
 pub mod subscriptions;
 
 use crate::error::{user, UserErrorExt};
@@ -40,6 +41,8 @@ pub fn all() -> Vec<poise::Command<Data, Error>> {
         invites::invites(),
         notifications::notifications(),
         reconcile::reconcile(),
+        stats::stats(),
+        stats::export(),
     ]
 }
 

@@ -46,7 +46,7 @@ pub async fn notifications(
             view::status(s.mode, s.own, s.server_default, s.dms_closed)
         }
         Some(m) => {
-            ctx.defer_ephemeral().await?;
+            crate::replies::defer_command(ctx).await?;
             let c = notifications::set(app, guild, user_id, m.into()).await?;
             let s = c.status;
             let mut text = format!("Done. {}", view::status(s.mode, s.own, s.server_default, s.dms_closed));

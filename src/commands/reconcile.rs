@@ -48,7 +48,7 @@ pub async fn reconcile(
 ) -> Result<(), Error> {
     require_admin(ctx).await?;
     let guild = guild_id(ctx)?;
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let app = &ctx.data().app;
     let server = crate::domain::reconcile::policy(&mut *app.pool.acquire().await?, guild).await?;
     let policy = apply_policy(policy.map(Into::into), server);

@@ -30,7 +30,7 @@ pub async fn request_join(
         .filter(|m| !m.is_empty());
     let member = ctx.author_member().await.user_error("This command only works in a server.")?;
     let a = request::applicant(ctx.author(), Some(&member), ctx.data().app.clock.now());
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let app = &ctx.data().app;
     let r = request::request(app, guild_id(ctx)?, ctx.author().id.get(), g.id, &a, message.as_deref()).await;
     send_view(ctx, crate::refusal::requested(r)?).await

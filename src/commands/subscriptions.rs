@@ -49,7 +49,7 @@ pub async fn subscribe(
     let user_id = ctx.author().id.get();
     if let Some(name) = group {
         let g = find_group(ctx, &name).await?;
-        ctx.defer_ephemeral().await?;
+        crate::replies::defer_command(ctx).await?;
         let text = match subscriptions::toggle_group(&ctx.data().app, guild, user_id, g.id).await {
             Ok((g, true)) => format!("You're now subscribed to **{}**: you'll hear about its new topics.", g.name),
             Ok((g, false)) => format!("You're no longer subscribed to **{}**.", g.name),
@@ -66,7 +66,7 @@ pub async fn subscribe(
     };
     let what = if kind == Kind::Thread { "this thread" } else { "this channel" };
     // Following a thread may add the member to it on Discord: answer in time (N1).
-    ctx.defer_ephemeral().await?;
+    crate::replies::defer_command(ctx).await?;
     let now = subscriptions::toggle(&ctx.data().app, guild, user_id, kind, ch.id.get()).await?;
     let text = if now {
         format!("You're now following {what} (<#{}>).", ch.id.get())

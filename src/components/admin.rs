@@ -53,7 +53,7 @@ pub async fn audit_page(
         .embed(view.embed)
         .components(view.components)
         .allowed_mentions(no_pings());
-    i.create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(r)).await?;
+    crate::replies::respond(ctx, i, CreateInteractionResponse::UpdateMessage(r)).await?;
     Ok(())
 }
 
@@ -73,7 +73,7 @@ pub async fn reconcile_apply(
         return refuse(ctx, i, NOT_ADMIN).await;
     }
     // Repairs can take a while: answer Discord first (N1).
-    i.defer_ephemeral(&ctx.http).await?;
+    crate::replies::defer(ctx, i).await?;
     let trigger = crate::domain::reconcile::Trigger::Command;
     let report =
         crate::service::reconcile::pass(&data.app, guild.get(), trigger, Some(i.user.id.get()), Some(policy), None)

@@ -49,7 +49,7 @@ pub async fn cancel(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
         .content(format!("Cancelled: **{}** was not deleted.", g.name))
         .components(vec![])
         .allowed_mentions(no_pings());
-    i.create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(r)).await?;
+    crate::replies::respond(ctx, i, CreateInteractionResponse::UpdateMessage(r)).await?;
     Ok(())
 }
 
@@ -57,7 +57,7 @@ pub async fn cancel(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
 /// calls), then the confirmation is replaced by the outcome, without buttons.
 pub async fn confirm(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction, group_id: i64) -> Result<(), Error> {
     let Some((guild, g)) = checked(ctx, data, i, group_id).await? else { return Ok(()) };
-    i.create_response(&ctx.http, CreateInteractionResponse::Acknowledge).await?;
+    crate::replies::respond(ctx, i, CreateInteractionResponse::Acknowledge).await?;
     let text = match manage::delete(&data.app, guild, g.id, i.user.id.get()).await {
         Ok(d) => outcome(&d),
         Err(e) => {

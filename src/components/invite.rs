@@ -60,7 +60,7 @@ pub async fn agree_button(
         Ok(inv) => inv,
         Err(e) => return refuse(ctx, i, &refusal::invite(e, true)?).await,
     };
-    i.create_response(&ctx.http, CreateInteractionResponse::Acknowledge).await?;
+    crate::replies::respond(ctx, i, CreateInteractionResponse::Acknowledge).await?;
     let view = if membership::accept_guidelines(&data.app, inv.guild_id, user, version).await? {
         accept_view(&data.app, id, user).await?
     } else {
@@ -105,7 +105,7 @@ pub async fn revoke_button(ctx: &SerenityContext, data: &Data, i: &ComponentInte
     let privileged = access::member_is_admin(&data.app, guild, i.member.as_ref()).await?;
     // Revoking edits the invitee's card and DMs the inviter: answer in time
     // (N1) by deferring the update of the listing.
-    i.create_response(&ctx.http, CreateInteractionResponse::Acknowledge).await?;
+    crate::replies::respond(ctx, i, CreateInteractionResponse::Acknowledge).await?;
     let msg = match invite::revoke(&data.app, guild, id, user, privileged).await {
         Ok(d) => format!(
             "You revoked invitation #{} for <@{}> to join **{}**.",

@@ -131,7 +131,7 @@ pub async fn decline_button(
     }
     let modal = CreateModal::new(CustomId::LeadDeclineForm { application }.encode(), "Decline the application")
         .components(vec![input(REASON, "Reason (sent to the applicant)", InputTextStyle::Paragraph, 1000, true)]);
-    i.create_response(&ctx.http, CreateInteractionResponse::Modal(modal)).await?;
+    crate::replies::respond(ctx, i, CreateInteractionResponse::Modal(modal)).await?;
     Ok(())
 }
 

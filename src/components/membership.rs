@@ -100,7 +100,7 @@ pub async fn agree_button(
 ) -> Result<(), Error> {
     let Some(guild) = guild_of(i) else { return refuse(ctx, i, "This only works in a server.").await };
     let user = i.user.id.get();
-    i.create_response(&ctx.http, CreateInteractionResponse::Acknowledge).await?;
+    crate::replies::respond(ctx, i, CreateInteractionResponse::Acknowledge).await?;
     let view = if membership::accept_guidelines(&data.app, guild, user, version).await? {
         join_view(&data.app, guild, user, group).await?
     } else {
@@ -123,6 +123,6 @@ pub async fn disagree_button(ctx: &SerenityContext, i: &ComponentInteraction) ->
         .embeds(vec![])
         .components(vec![])
         .allowed_mentions(no_pings());
-    i.create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(r)).await?;
+    crate::replies::respond(ctx, i, CreateInteractionResponse::UpdateMessage(r)).await?;
     Ok(())
 }

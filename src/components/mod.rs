@@ -27,6 +27,7 @@ use serenity::all::{
 pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction) {
     let _guard = data.inflight.enter();
     let started = std::time::Instant::now();
+    crate::telemetry::begin(i.id.get(), "component", &crate::telemetry::custom_id_kind(&i.data.custom_id));
     let result = match CustomId::parse(&i.data.custom_id) {
         Some(CustomId::DirectoryPage { bucket, page }) => directory_page(ctx, data, i, bucket, page).await,
         Some(CustomId::Join { group }) => membership::join_button(ctx, data, i, group).await,
@@ -77,13 +78,14 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
         replies::component_failed(ctx, i, &e).await;
     }
     let name = crate::telemetry::custom_id_kind(&i.data.custom_id);
-    crate::telemetry::interaction("component", &name, outcome, started.elapsed());
+    crate::telemetry::interaction(i.id.get(), "component", &name, outcome, started.elapsed());
 }
 
 /// Handle a modal submit; every outcome answers it exactly once.
 pub async fn handle_modal(ctx: &SerenityContext, data: &Data, m: &ModalInteraction) {
     let _guard = data.inflight.enter();
     let started = std::time::Instant::now();
+    crate::telemetry::begin(m.id.get(), "modal", &crate::telemetry::custom_id_kind(&m.data.custom_id));
     let result = match CustomId::parse(&m.data.custom_id) {
         Some(CustomId::LeadApplyForm { group }) => lead::apply_submitted(ctx, data, m, Some(group), None).await,
         Some(CustomId::LeadProposeForm { bucket }) => lead::apply_submitted(ctx, data, m, None, Some(bucket)).await,
@@ -106,7 +108,7 @@ pub async fn handle_modal(ctx: &SerenityContext, data: &Data, m: &ModalInteracti
         replies::modal_failed(ctx, m, &e).await;
     }
     let name = crate::telemetry::custom_id_kind(&m.data.custom_id);
-    crate::telemetry::interaction("modal", &name, outcome, started.elapsed());
+    crate::telemetry::interaction(m.id.get(), "modal", &name, outcome, started.elapsed());
 }
 
 async fn directory_page(
@@ -123,6 +125,6 @@ async fn directory_page(
     let p = crate::views::directory::render(&list, bucket, page as usize);
     let r =
         CreateInteractionResponseMessage::new().embed(p.embed).components(p.components).allowed_mentions(no_pings());
-    i.create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(r)).await?;
+    crate::replies::respond(ctx, i, CreateInteractionResponse::UpdateMessage(r)).await?;
     Ok(())
 }

@@ -92,7 +92,7 @@ pub async fn deny_button(ctx: &SerenityContext, data: &Data, i: &ComponentIntera
         CreateModal::new(CustomId::RequestDenyForm { request: id }.encode(), "Deny the request").components(vec![
             input(REASON, "Reason (optional, sent to the requester)", InputTextStyle::Paragraph, 1000, false),
         ]);
-    i.create_response(&ctx.http, CreateInteractionResponse::Modal(modal)).await?;
+    crate::replies::respond(ctx, i, CreateInteractionResponse::Modal(modal)).await?;
     Ok(())
 }
 

@@ -53,7 +53,7 @@ pub async fn confirm_all(ctx: &SerenityContext, data: &Data, i: &ComponentIntera
     let Some(guild) = i.guild_id else { return refuse(ctx, i, "This only works in a server.").await };
     // Group subscriptions take their notification roles with them: that can
     // take longer than 3 seconds, so acknowledge first.
-    i.create_response(&ctx.http, CreateInteractionResponse::Acknowledge).await?;
+    crate::replies::respond(ctx, i, CreateInteractionResponse::Acknowledge).await?;
     let n = subscriptions::delete(&data.app, guild.get(), i.user.id.get(), None).await?;
     let edit = serenity::all::EditInteractionResponse::new()
         .content(format!("You unsubscribed from everything ({n} in all)."))

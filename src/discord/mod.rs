@@ -9,6 +9,7 @@ pub mod dm;
 pub mod guild;
 pub mod limiter;
 pub mod messages;
+pub mod meter;
 pub mod notify;
 pub mod provision;
 pub mod review;

@@ -356,18 +356,27 @@ pub async fn mark_sent(
     message_id: u64,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query!(
+    Ok(mark_sent_kind(conn, job, message_id, now).await?.is_some())
+}
+
+/// `mark_sent`, saying what was sent ("dm" or "digest") when it was marked.
+pub async fn mark_sent_kind(
+    conn: &mut PgConnection,
+    job: &Job,
+    message_id: u64,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(
         "update deliveries set state = 'sent', message_id = $3, done_at = $4, locked_until = null, last_error = null
-         where id = $1 and claim_token = $2 and state = 'pending'",
+         where id = $1 and claim_token = $2 and state = 'pending'
+         returning kind",
         job.id,
         job.token,
         db_id(message_id),
         now
     )
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(n > 0)
+    .fetch_optional(conn)
+    .await
 }
 
 /// Try again at `run_at` (only while the claim is the job's).

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod channels;
 pub mod delivery;
+pub mod export;
 pub mod group;
 pub mod health;
 pub mod invite;
@@ -18,6 +19,7 @@ pub mod request;
 pub mod role_safety;
 pub mod settings;
 pub mod sla;
+pub mod stats;
 pub mod subscription;
 pub mod text;
 

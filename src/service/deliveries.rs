@@ -194,8 +194,12 @@ async fn deliver(app: &App, job: &dd::Job) -> Result<(), BoxError> {
     let mut conn = app.pool.acquire().await?;
     match outcome {
         SendOutcome::Sent { message_id, pace } => {
-            if !dd::mark_sent(&mut conn, job, message_id, now).await? {
-                tracing::warn!(job = job.id, "a DM was sent after its claim was taken over (the nonce dedupes it)");
+            match dd::mark_sent_kind(&mut conn, job, message_id, now).await?.as_deref() {
+                None => {
+                    tracing::warn!(job = job.id, "a DM was sent after its claim was taken over (the nonce dedupes it)")
+                }
+                Some("digest") => crate::telemetry::digest("sent", 1),
+                Some(_) => {}
             }
             if let Some(p) = pace {
                 // The route's bucket is empty: wait for it instead of earning a 429.
@@ -245,6 +249,7 @@ pub async fn queue_digests(app: &App) -> Result<u64, BoxError> {
         tx.commit().await?;
     }
     if queued > 0 {
+        crate::telemetry::digest("queued", queued);
         wake(app);
     }
     Ok(queued)

@@ -13,6 +13,7 @@ pub mod criteria;
 pub(crate) mod decision;
 pub mod deliveries;
 pub mod directory;
+pub mod export;
 pub mod groups;
 pub mod health;
 pub mod invite;
@@ -26,10 +27,10 @@ pub mod outcome;
 pub mod reconcile;
 pub mod request;
 pub mod sla;
+pub mod stats;
 pub mod subscriptions;
 
 use crate::discord::DiscordHttp;
-use sqlx::PgPool;
 
 /// What the use cases need: the database, Discord's REST client, the bot's
 /// own user id, the clock deadlines are measured against, and the bell that
@@ -37,7 +38,7 @@ use sqlx::PgPool;
 /// global rate limit (`deliveries`).
 #[derive(Clone)]
 pub struct App {
-    pub pool: PgPool,
+    pub pool: crate::db::Pool,
     pub http: DiscordHttp,
     pub bot_id: u64,
     pub clock: crate::clock::Clock,

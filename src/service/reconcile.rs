@@ -28,6 +28,12 @@ use crate::domain::{audit, membership, settings};
 use crate::views::reconcile as view;
 use tracing::{info, warn};
 
+/// A repair's audit action, counted by kind (O1) as it is recorded.
+fn repaired(action: &'static str) -> &'static str {
+    crate::telemetry::repair(action);
+    action
+}
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Who made a change in Discord, as the audit trail names it.
@@ -163,10 +169,14 @@ pub async fn reconcile_member(
                         ended_leadership.push(g.group_id);
                     }
                     let (action, why) = match d {
-                        Drift::BannedMember { .. } => {
-                            ("membership.banned_member_ended", "banned from the group, without its role".to_string())
-                        }
-                        _ => ("membership.role_taken_by_hand", format!("the group role was taken by hand ({who})")),
+                        Drift::BannedMember { .. } => (
+                            repaired("membership.banned_member_ended"),
+                            "banned from the group, without its role".to_string(),
+                        ),
+                        _ => (
+                            repaired("membership.role_taken_by_hand"),
+                            format!("the group role was taken by hand ({who})"),
+                        ),
                     };
                     audit::record(&mut tx, &entry(action).because(&why)).await?;
                 }
@@ -174,7 +184,7 @@ pub async fn reconcile_member(
                     membership::add_member(&mut tx, g.group_id, user_id).await?;
                     subscription::subscribe(&mut tx, guild_id, user_id, Kind::Group, g.group_id).await?;
                     let why = format!("the group role was given by hand ({who})");
-                    audit::record(&mut tx, &entry("membership.role_given_by_hand").because(&why)).await?;
+                    audit::record(&mut tx, &entry(repaired("membership.role_given_by_hand")).because(&why)).await?;
                 }
                 Repair::GrantRole => {
                     roles::grant(&app.http, guild_id, user_id, g.role_id, &reason).await?;
@@ -182,7 +192,7 @@ pub async fn reconcile_member(
                         Drift::Owed { .. } => "the group role was made again".to_string(),
                         _ => format!("the group role was taken by hand ({who}); policy restore"),
                     };
-                    audit::record(&mut tx, &entry("reconcile.role_given_back").because(&why)).await?;
+                    audit::record(&mut tx, &entry(repaired("reconcile.role_given_back")).because(&why)).await?;
                 }
                 Repair::RevokeRole => {
                     roles::revoke(&app.http, guild_id, user_id, g.role_id, &reason).await?;
@@ -190,7 +200,7 @@ pub async fn reconcile_member(
                         Drift::BannedHolds { .. } => format!("banned from the group; role given by hand ({who})"),
                         _ => format!("the group role was given by hand ({who}); policy restore"),
                     };
-                    audit::record(&mut tx, &entry("reconcile.role_taken_back").because(&why)).await?;
+                    audit::record(&mut tx, &entry(repaired("reconcile.role_taken_back")).because(&why)).await?;
                 }
                 Repair::Report => {
                     audit::record(&mut tx, &entry("reconcile.reported").because(&line)).await?;
@@ -323,7 +333,8 @@ pub async fn member_returned(app: &App, guild_id: u64, user_id: u64) -> Result<(
     }
     let names: Vec<&str> = back.iter().map(|(_, n)| n.as_str()).collect();
     let why = view::returned_reason(&names, &not_back, restore);
-    audit::record(&mut tx, &audit::Entry::guild(guild_id, "member.returned").subject(user_id).because(&why)).await?;
+    audit::record(&mut tx, &audit::Entry::guild(guild_id, repaired("member.returned")).subject(user_id).because(&why))
+        .await?;
     tx.commit().await?;
     for (group_id, _) in &back {
         if let Some(g) = group_of(app, guild_id, *group_id).await? {
@@ -397,7 +408,7 @@ pub async fn role_deleted(app: &App, guild_id: u64, role_id: u64) -> Result<Opti
         };
         rc::replace_role(&mut tx, group_id, new_role).await?;
         let line = format!("The role of **{}** was deleted in Discord; I made it again (<@&{new_role}>).", g.name);
-        audit::record(&mut tx, &group_entry(guild_id, group_id, "reconcile.role_remade", &line)).await?;
+        audit::record(&mut tx, &group_entry(guild_id, group_id, repaired("reconcile.role_remade"), &line)).await?;
         if let Err(e) = tx.commit().await {
             journal.undo(app, "Guildhall: undoing a role repair that failed").await;
             return Err(e.into());
@@ -419,7 +430,8 @@ pub async fn role_deleted(app: &App, guild_id: u64, role_id: u64) -> Result<Opti
         }
         crate::domain::notify::forget_role(&mut tx, group_id).await?;
         let line = format!("The notification role of **{}** was deleted in Discord; I made it again.", g.name);
-        audit::record(&mut tx, &group_entry(guild_id, group_id, "reconcile.notify_role_remade", &line)).await?;
+        audit::record(&mut tx, &group_entry(guild_id, group_id, repaired("reconcile.notify_role_remade"), &line))
+            .await?;
         tx.commit().await?;
         // Giving it to each mention-mode follower makes it again, once.
         let followers = subscription::followers_of_group(&mut *app.pool.acquire().await?, group_id).await?;
@@ -610,7 +622,7 @@ pub async fn channel_deleted(
             }
         };
         let line = format!("The channel of **{}** was deleted in Discord; I made <#{new}> again.", g.name);
-        audit::record(&mut tx, &group_entry(guild_id, group_id, "reconcile.channel_remade", &line)).await?;
+        audit::record(&mut tx, &group_entry(guild_id, group_id, repaired("reconcile.channel_remade"), &line)).await?;
         if let Err(e) = tx.commit().await {
             journal.undo(app, "Guildhall: undoing a channel repair that failed").await;
             return Err(e.into());
@@ -653,7 +665,7 @@ pub async fn channel_deleted(
             "The **{}** category was deleted in Discord; I made it again and moved its group channels back.",
             bucket.label()
         );
-        audit::record(&mut tx, &guild_entry(guild_id, "reconcile.category_remade", &line)).await?;
+        audit::record(&mut tx, &guild_entry(guild_id, repaired("reconcile.category_remade"), &line)).await?;
         if let Err(e) = tx.commit().await {
             journal.undo(app, "Guildhall: undoing a category repair that failed").await;
             return Err(e.into());
@@ -676,7 +688,7 @@ pub async fn channel_deleted(
     } else {
         format!("The {} was deleted in Discord.", labels.join(" and "))
     };
-    audit::record(&mut tx, &guild_entry(guild_id, "reconcile.config_channel_deleted", &line)).await?;
+    audit::record(&mut tx, &guild_entry(guild_id, repaired("reconcile.config_channel_deleted"), &line)).await?;
     tx.commit().await?;
     if configured.contains(&ConfigChannel::Requests) && policy.repairs_structure() {
         info!(guild_id, "requests channel deleted; requests now reach leaders another way");

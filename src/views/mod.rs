@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod reconcile;
 pub mod request;
 pub mod sla;
+pub mod stats;
 pub mod subscriptions;
 
 /// Discord's limit on an embed field's value.

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 /// Which layers each layer must not import.
-const FORBIDDEN: [(&str, &[&str]); 4] = [
+const FORBIDDEN: [(&str, &[&str]); 5] = [
     // `types` holds the bot's `Data` (the use cases' `App`) and `refusal`,
     // `replies` and `error` render use-case results: all would lead back
     // into service.
@@ -16,6 +16,8 @@ const FORBIDDEN: [(&str, &[&str]); 4] = [
     ("commands", &["components"]),
     ("components", &["commands"]),
     ("service", &["commands", "components"]),
+    // Files made from plain figures and rows: no Discord, no use cases.
+    ("render", &["service", "commands", "components", "types", "refusal", "replies", "error", "discord", "views"]),
 ];
 
 /// The `crate::` paths a line of code names, as "layer::module" (or just

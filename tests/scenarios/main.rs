@@ -24,4 +24,5 @@ mod playground;
 mod reconcile;
 mod request_sla;
 mod requests;
+mod stats;
 mod subscriptions;

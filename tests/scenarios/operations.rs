@@ -38,16 +38,32 @@ async fn metrics_move_when_a_member_joins_and_health_answers() {
 
     let join = ["kind=\"command\"", "command=\"join\"", "outcome=\"ok\""];
     let refused = ["kind=\"command\"", "command=\"group create\"", "outcome=\"refused\""];
+    let button_refused = ["kind=\"component\"", "command=\"forged\"", "outcome=\"refused\""];
+    let callback = ["route=\"/interactions/{id}/{token}/callback\"", "method=\"POST\"", "status=\"204\""];
+    let grant = ["route=\"/guilds/{id}/members/{id}/roles/{id}\"", "method=\"PUT\"", "status=\"204\""];
+    let limited = ["scope=\"route\"", "route=\"/guilds/{id}/members/{id}/roles/{id}\""];
     let (_, before) = get(&sim.ops_url("/metrics")).await;
     let joins = sample(&before, "guildhall_interactions_total", &join);
     let refusals = sample(&before, "guildhall_interactions_total", &refused);
+    let button_refusals = sample(&before, "guildhall_interactions_total", &button_refused);
     let timed = sample(&before, "guildhall_interaction_duration_seconds_count", &join[..2]);
     let slow = sample(&before, "guildhall_interaction_duration_seconds_bucket", &[join[0], join[1], "le=\"+Inf\""]);
+    let first = sample(&before, "guildhall_interaction_first_callback_seconds_count", &join[..2]);
+    let callbacks = sample(&before, "guildhall_discord_requests_total", &callback);
+    let grants = sample(&before, "guildhall_discord_requests_total", &grant);
+    let limits = sample(&before, "guildhall_discord_ratelimited_total", &limited);
+    let invalid = sample(&before, "guildhall_discord_invalid_requests_total", &["status=\"429\""]);
 
+    // The role grant is rate limited once on its route (X-RateLimit-Scope: user), then goes through.
+    sim.fake.inject(fake_discord::Fault::rate_limited("PUT", "/roles/", 0.05));
     let r = alice.slash("join", &[("group", "Rust")]).await;
     assert!(r.text().contains("You joined **Rust**"), "{}", r.text());
     let r = alice.slash("group create", &[("name", "Go"), ("bucket", "Interest"), ("visibility", "Open")]).await;
     assert!(!r.text().contains("Created"), "a member cannot create groups: {}", r.text());
+    // A button refused by `replies::refuse` counts as refused, not ok.
+    let page = alice.slash("groups", &[]).await;
+    let r = alice.click(page.message().id, "gh:forged").await;
+    assert!(r.text().contains("This button isn't valid"), "{}", r.text());
 
     let (status, after) = get(&sim.ops_url("/metrics")).await;
     assert_eq!(status, 200);
@@ -58,6 +74,26 @@ async fn metrics_move_when_a_member_joins_and_health_answers() {
     let inf = sample(&after, "guildhall_interaction_duration_seconds_bucket", &[join[0], join[1], "le=\"+Inf\""]);
     assert!(inf >= slow + 1.0, "the histogram's buckets moved: {after}");
     assert!(after.contains("# TYPE guildhall_interaction_duration_seconds histogram"), "{after}");
+    assert!(sample(&after, "guildhall_interactions_total", &button_refused) >= button_refusals + 1.0, "{after}");
+    // The time to the first callback, apart from the time to the answer.
+    assert!(after.contains("# TYPE guildhall_interaction_first_callback_seconds histogram"), "{after}");
+    assert!(sample(&after, "guildhall_interaction_first_callback_seconds_count", &join[..2]) >= first + 1.0, "{after}");
+    // Discord REST calls by route template and status, 429s by scope, invalid requests.
+    assert!(sample(&after, "guildhall_discord_requests_total", &callback) >= callbacks + 3.0, "{after}");
+    assert!(sample(&after, "guildhall_discord_requests_total", &grant) >= grants + 1.0, "{after}");
+    assert!(sample(&after, "guildhall_discord_ratelimited_total", &limited) >= limits + 1.0, "{after}");
+    assert!(
+        sample(&after, "guildhall_discord_invalid_requests_total", &["status=\"429\""]) >= invalid + 1.0,
+        "{after}"
+    );
+    assert!(
+        !after.contains(&sim.fake.with(|w| w.interactions.values().next().map(|i| i.token.clone()).unwrap())),
+        "no token in a label"
+    );
+    assert!(
+        after.contains("guildhall_db_pool_waits_total") || after.contains("guildhall_db_pool_connections"),
+        "{after}"
+    );
 
     // Read at scrape time: the shard, the pool, the DM queue.
     assert!(sample(&after, "guildhall_gateway_sessions_total", &["shard=\"0\""]) >= 1.0, "{after}");
@@ -71,6 +107,63 @@ async fn metrics_move_when_a_member_joins_and_health_answers() {
     assert!(body.contains("database: ok") && body.contains("shards: connected"), "{body}");
     let (status, _) = get(&sim.ops_url("/nothing")).await;
     assert_eq!(status, 404);
+}
+
+/// Log lines written to memory.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_interaction_is_one_json_log_line_with_its_command_outcome_and_time() {
+    let logs = Captured::default();
+    let format = guildhall::telemetry::LogFormat::parse(Some("json")).unwrap();
+    let filter = tracing_subscriber::EnvFilter::new("guildhall::interaction=info");
+    let writer = logs.clone();
+    // This test's runtime is one thread: the bot's handlers log on it.
+    let _guard =
+        tracing::subscriber::set_default(guildhall::telemetry::subscriber(format, filter, move || writer.clone()));
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let r = ada.slash("group create", &[("name", "Rust"), ("bucket", "Interest"), ("visibility", "Open")]).await;
+    assert!(r.text().contains("Created"), "{}", r.text());
+    let r = alice.slash("join", &[("group", "Rust")]).await;
+    assert!(r.text().contains("You joined **Rust**"), "{}", r.text());
+    let r = alice.slash("audit", &[]).await;
+    assert!(r.text().starts_with("Error:"), "{}", r.text());
+    // The line is written once the answer is sent: wait for the last one.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        if text.contains("\"command\":\"audit\"") || tokio::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let lines: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
+    let join = lines.iter().find(|l| l["command"] == "join").unwrap_or_else(|| panic!("no join line in:\n{text}"));
+    assert_eq!(join["target"], "guildhall::interaction");
+    assert_eq!(join["level"], "INFO");
+    assert_eq!(join["message"], "interaction");
+    assert_eq!(join["kind"], "command");
+    assert_eq!(join["outcome"], "ok");
+    assert!(join["elapsed_ms"].as_f64().is_some_and(|ms| ms > 0.0 && ms < 10_000.0), "{join}");
+    assert!(join["timestamp"].as_str().is_some_and(|t| t.starts_with("20")), "{join}");
+    let audit = lines.iter().find(|l| l["command"] == "audit").unwrap_or_else(|| panic!("no audit line in:\n{text}"));
+    assert_eq!(audit["outcome"], "refused", "a member running an admin command");
+    assert_eq!(lines.iter().filter(|l| l["command"] == "join").count(), 1, "one line per interaction");
+    assert!(guildhall::telemetry::LogFormat::parse(Some("yaml")).is_err());
 }
 
 async fn wait_ready(sim: &Sim, want: u16) -> String {

@@ -33,7 +33,13 @@ fn main() -> ExitCode {
         let method = entry["method"].as_str().unwrap_or_default();
         let path = entry["path"].as_str().unwrap_or_default();
         let body = entry.get("body").filter(|b| !b.is_null());
-        if let Err(why) = Spec::global().check(method, path, body) {
+        // A file upload is logged with a `files[n]` string per file part.
+        let upload = body.and_then(Value::as_object).is_some_and(|o| o.keys().any(|k| k.starts_with("files[")));
+        let checked = match body {
+            Some(form) if upload => Spec::global().check_multipart(method, path, form),
+            _ => Spec::global().check(method, path, body),
+        };
+        if let Err(why) = checked {
             bad.push(format!("line {}: {why}", n + 1));
         }
     }
