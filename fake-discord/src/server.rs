@@ -225,10 +225,27 @@ impl FakeDiscord {
     /// Start a fake with one guild ("Test Guild") holding the bot, an owner,
     /// an admin role and a #general channel.
     pub async fn start() -> FakeDiscord {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
-        let addr = listener.local_addr().expect("addr");
         let mut world = World::new();
         let guild_id = seed_guild(&mut world, "Test Guild");
+        Self::serve(world, guild_id).await
+    }
+
+    /// Start a fake on a world kept from an earlier one
+    /// ([`FakeDiscord::snapshot`]); its first guild is `guild_id`.
+    pub async fn start_from(world: World) -> Option<FakeDiscord> {
+        let guild_id = *world.guilds.keys().next()?;
+        Some(Self::serve(world, guild_id).await)
+    }
+
+    /// The world as it is now, to start a later fake from
+    /// ([`World::restore`], [`FakeDiscord::start_from`]).
+    pub fn snapshot(&self) -> Vec<u8> {
+        self.inner.world.lock().snapshot()
+    }
+
+    async fn serve(world: World, guild_id: u64) -> FakeDiscord {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let addr = listener.local_addr().expect("addr");
         let inner = Arc::new(Inner {
             world: Mutex::new(world),
             changed: Notify::new(),
@@ -713,6 +730,31 @@ mod tests {
 
     fn id_of(v: &Value) -> u64 {
         v["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_kept_world_serves_the_same_server_and_makes_new_ids_after_the_old() {
+        let fake = FakeDiscord::start().await;
+        let general = fake.general_channel();
+        let sent = id_of(&send(&fake, general, json!({ "content": "kept" })).await.json::<Value>().await.unwrap());
+        let ana = fake.member("Ana");
+        let role = fake.create_role_by_hand("Kept", 0, false);
+        fake.give_role(ana.user_id, role);
+        let kept = fake.snapshot();
+
+        let again = FakeDiscord::start_from(World::restore(&kept).unwrap()).await.unwrap();
+        assert_eq!(again.guild_id, fake.guild_id);
+        assert_eq!(again.bot_user_id(), fake.bot_user_id());
+        again.with(|w| {
+            let g = w.guild(fake.guild_id).unwrap();
+            assert!(g.members[&ana.user_id].roles.contains(&role), "the member keeps the role");
+            assert_eq!(w.users[&ana.user_id].username, "Ana");
+            let m = &w.messages[&general];
+            assert!(m.iter().any(|m| m.id == sent && m.content == "kept"), "the message is still there");
+            assert!(w.interactions.is_empty() && w.requests.is_empty(), "nothing in flight is kept");
+        });
+        let newer = id_of(&send(&again, general, json!({ "content": "after" })).await.json::<Value>().await.unwrap());
+        assert!(newer > sent, "a new message's id ({newer}) comes after the kept ones ({sent})");
     }
 
     /// A multipart/form-data body: `payload_json` and `files[n]` parts.

@@ -5,6 +5,7 @@
 //! push the gateway events Discord would emit into `pending_events`, which the
 //! server drains after releasing the lock.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -63,7 +64,7 @@ pub mod channel_type {
     pub const FORUM: u8 = 15;
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct User {
     pub id: u64,
     pub username: String,
@@ -72,7 +73,7 @@ pub struct User {
     pub dms_open: bool,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Role {
     pub id: u64,
     pub name: String,
@@ -84,7 +85,7 @@ pub struct Role {
     pub position: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Overwrite {
     pub id: u64,
     /// 0 = role, 1 = member.
@@ -93,7 +94,7 @@ pub struct Overwrite {
     pub deny: u64,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Channel {
     pub id: u64,
     pub guild_id: Option<u64>,
@@ -110,14 +111,14 @@ pub struct Channel {
     pub locked: bool,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Member {
     pub user_id: u64,
     pub roles: Vec<u64>,
     pub joined_at: chrono::DateTime<chrono::Utc>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Guild {
     pub id: u64,
     pub name: String,
@@ -138,7 +139,7 @@ pub struct Guild {
 pub const DEFAULT_ATTACHMENT_SIZE_LIMIT: u64 = 10 * 1024 * 1024;
 
 /// A file attached to a message (message.md, Attachment Object).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Attachment {
     pub id: u64,
     pub filename: String,
@@ -153,7 +154,7 @@ impl Attachment {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Message {
     pub id: u64,
     pub channel_id: u64,
@@ -183,7 +184,7 @@ pub struct Message {
 
 /// Who a message notified: users by mention (or as the replied-to author),
 /// roles, and @everyone / @here.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pings {
     pub users: Vec<u64>,
     pub roles: Vec<u64>,
@@ -302,7 +303,7 @@ pub struct Interaction {
 }
 
 /// A registered application command.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Command {
     pub id: u64,
     pub guild_id: Option<u64>,
@@ -310,14 +311,19 @@ pub struct Command {
 }
 
 /// An audit-log reason the bot attached to a request.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub method: String,
     pub path: String,
     pub reason: String,
 }
 
-#[derive(Default)]
+/// The world serializes to what a person made (guilds, users, channels,
+/// messages, commands, audit logs) so it can outlive the process
+/// ([`World::snapshot`], [`World::restore`]); what was in flight
+/// (interactions and their tokens, nonces, events not yet sent) and the test
+/// bookkeeping (violations, the request log) start empty again.
+#[derive(Default, Serialize, Deserialize)]
 pub struct World {
     pub application_id: u64,
     pub bot_user_id: u64,
@@ -327,7 +333,9 @@ pub struct World {
     pub channels: HashMap<u64, Channel>,
     /// Messages per channel, in order.
     pub messages: HashMap<u64, Vec<Message>>,
+    #[serde(skip)]
     pub interactions: HashMap<u64, Interaction>,
+    #[serde(skip)]
     pub tokens: HashMap<String, u64>,
     pub commands: Vec<Command>,
     pub audit: Vec<AuditEntry>,
@@ -339,15 +347,19 @@ pub struct World {
     pub pings: Vec<(u64, u64, u64, Pings)>,
     /// Broken rules (late or double interaction responses, requests outside
     /// the contract): a test fails when this is not empty.
+    #[serde(skip)]
     pub violations: Vec<String>,
     /// Every REST request answered: (method, path without query, status).
+    #[serde(skip)]
     pub requests: Vec<(String, String, u16)>,
     /// Gateway events produced by the last mutation, drained by the server.
+    #[serde(skip)]
     pub pending_events: Vec<(String, Value)>,
     /// Members of each thread (its creator, and users added to it).
     pub thread_members: HashMap<u64, std::collections::BTreeSet<u64>>,
     /// Message nonces by author: (author, nonce) -> (message, when), for
     /// `enforce_nonce` (Discord checks "the past few minutes").
+    #[serde(skip)]
     pub nonces: HashMap<(u64, String), (u64, Instant)>,
 }
 
@@ -411,6 +423,17 @@ impl World {
         let bot = User { id: w.bot_user_id, username: "Guildhall".into(), bot: true, dms_open: false };
         w.users.insert(bot.id, bot);
         w
+    }
+
+    /// The world as JSON, for [`World::restore`].
+    pub fn snapshot(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("the world is plain data")
+    }
+
+    /// A world from [`World::snapshot`]. Snowflakes made after it stay
+    /// unique: they carry the time they are made, and the sequence goes on.
+    pub fn restore(bytes: &[u8]) -> Result<World, serde_json::Error> {
+        serde_json::from_slice(bytes)
     }
 
     /// A fresh snowflake for "now".

@@ -25,6 +25,14 @@ pub struct Settings {
     /// The database to make on that server ([`DATABASE`] unless a test
     /// names its own).
     pub database: String,
+    /// `PLAYGROUND_KEEP`: carry on with the last run's server (its database
+    /// and the fake Discord's world, saved in `state`) instead of a fresh
+    /// one.
+    pub keep: bool,
+    /// Where the fake Discord's world is saved as it changes and on stop
+    /// (`PLAYGROUND_STATE`; by default `<database>.world.json` in the
+    /// system's temporary directory).
+    pub state: std::path::PathBuf,
 }
 
 impl Settings {
@@ -34,8 +42,59 @@ impl Settings {
         let addr = get("PLAYGROUND_ADDR").unwrap_or_else(|| DEFAULT_ADDR.into());
         let addr =
             addr.trim().parse().with_context(|| format!("PLAYGROUND_ADDR is malformed: {addr:?} is not host:port"))?;
-        Ok(Settings { server, addr, database: DATABASE.into() })
+        let keep = match get("PLAYGROUND_KEEP").as_deref().map(str::trim) {
+            None | Some("" | "0" | "false" | "no") => false,
+            Some("1" | "true" | "yes") => true,
+            Some(other) => anyhow::bail!("PLAYGROUND_KEEP is malformed: {other:?} is not 1 or 0"),
+        };
+        let state = match get("PLAYGROUND_STATE").filter(|v| !v.trim().is_empty()) {
+            Some(path) => path.trim().into(),
+            None => default_state(DATABASE),
+        };
+        Ok(Settings { server, addr, database: DATABASE.into(), keep, state })
     }
+
+    /// Use `database` (a test's own), its world saved beside the others.
+    pub fn with_database(mut self, database: &str) -> Settings {
+        self.database = database.into();
+        self.state = default_state(database);
+        self
+    }
+}
+
+fn default_state(database: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("{database}.world.json"))
+}
+
+/// What a run leaves for the next one to carry on from: the fake Discord's
+/// world and the people the page offers. The database it goes with is the
+/// one named in the settings.
+#[derive(serde::Serialize)]
+struct Saving<'a> {
+    people: &'a [seed::Person],
+    world: &'a fake_discord::World,
+}
+
+#[derive(serde::Deserialize)]
+struct Kept {
+    people: Vec<seed::Person>,
+    world: fake_discord::World,
+}
+
+/// Write the world to `state` (through a file beside it, so a run stopped
+/// half-way through a save leaves the last whole one).
+fn save(fake: &FakeDiscord, people: &[seed::Person], state: &std::path::Path) -> anyhow::Result<()> {
+    let bytes = fake.with(|world| serde_json::to_vec(&Saving { people, world }))?;
+    let partial = state.with_extension("partial");
+    std::fs::write(&partial, bytes).with_context(|| format!("saving the playground to {}", partial.display()))?;
+    std::fs::rename(&partial, state).with_context(|| format!("saving the playground to {}", state.display()))?;
+    Ok(())
+}
+
+/// The last run's world, when there is one to carry on from.
+fn load(state: &std::path::Path) -> Result<Kept, String> {
+    let bytes = std::fs::read(state).map_err(|e| format!("{} cannot be read ({e})", state.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{} is not a saved playground ({e})", state.display()))
 }
 
 /// `postgres://u@h:p/db?x` → `postgres://u@h:p`.
@@ -45,12 +104,13 @@ fn server_of(url: &str) -> Option<String> {
     (!host.is_empty()).then(|| format!("postgres://{host}"))
 }
 
-/// Make the playground database fresh; `Err` carries the one line to show
-/// when no PostgreSQL answers. Always fresh: the fake Discord's server lives
-/// in memory, so a database kept from an earlier run would describe roles,
-/// channels and people that no longer exist. The last run's database stays
-/// after it stops (to look at with psql) until the next start.
-async fn prepare_database(s: &Settings) -> anyhow::Result<String> {
+/// Make the playground database fresh, or keep it with the world saved
+/// beside it (`keep`, when both are there: a database without its world
+/// would describe roles, channels and people that no longer exist); `Err`
+/// carries the one line to show when no PostgreSQL answers. The last run's
+/// database stays after it stops (to look at with psql) until the next
+/// start.
+async fn prepare_database(s: &Settings) -> anyhow::Result<Prepared> {
     use sqlx::ConnectOptions;
     let admin: sqlx::postgres::PgConnectOptions = format!("{}/postgres", s.server).parse()?;
     // `drop database ... with (force)` can take a second: sqlx's slow-statement
@@ -70,12 +130,33 @@ async fn prepare_database(s: &Settings) -> anyhow::Result<String> {
         .bind(db)
         .fetch_one(&pool)
         .await?;
+    let url = format!("{}/{db}", s.server);
+    let mut note = None;
+    if s.keep {
+        match (exists, load(&s.state)) {
+            (true, Ok(kept)) => {
+                pool.close().await;
+                let note = format!("carrying on from the last run ({db}, {})", s.state.display());
+                return Ok(Prepared { url, kept: Some(kept), note: Some(note) });
+            }
+            (false, _) => note = Some(format!("nothing to keep (no database {db}): starting afresh")),
+            (true, Err(why)) => note = Some(format!("nothing to keep ({why}): starting afresh")),
+        }
+    }
     if exists {
         sqlx::query(&format!("drop database {db} with (force)")).execute(&pool).await?;
     }
     sqlx::query(&format!("create database {db}")).execute(&pool).await?;
     pool.close().await;
-    Ok(format!("{}/{db}", s.server))
+    Ok(Prepared { url, kept: None, note })
+}
+
+/// The database to run on, the world kept with it, and what to tell the
+/// person about keeping.
+struct Prepared {
+    url: String,
+    kept: Option<Kept>,
+    note: Option<String>,
 }
 
 /// A playground that is up: seeded, its page served on `url`.
@@ -88,8 +169,12 @@ pub struct Started {
     pub people: Vec<seed::Person>,
     /// The database it runs on (`postgres://.../<database>`).
     pub database_url: String,
+    /// Whether this run carries on from the last one (`keep`).
+    pub kept: bool,
     stop: tokio::sync::oneshot::Sender<()>,
     served: tokio::task::JoinHandle<std::io::Result<()>>,
+    saver: tokio::task::JoinHandle<()>,
+    state: std::path::PathBuf,
     bot: crate::Running,
 }
 
@@ -98,7 +183,10 @@ impl Started {
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
         let served = self.served.await;
+        self.saver.abort();
         self.bot.shutdown().await;
+        // Last, so the next run carries on from exactly where this one ended.
+        save(&self.fake, &self.people, &self.state)?;
         served.context("the page's server panicked")?.context("serving the playground")
     }
 }
@@ -111,15 +199,30 @@ async fn bind(settings: &Settings) -> anyhow::Result<(tokio::net::TcpListener, S
     Ok((listener, url))
 }
 
-/// Start the fake Discord and the bot on `database_url`, seed, serve.
-async fn serve(listener: tokio::net::TcpListener, url: String, database_url: String) -> anyhow::Result<Started> {
-    let fake = FakeDiscord::start().await;
-    let gid = fake.guild_id;
-    fake.mutate(|w| {
-        if let Some(g) = w.guilds.get_mut(&gid) {
-            g.name = "Guildhall Playground".into();
+/// Start the fake Discord (on the kept world, if any) and the bot on
+/// `database_url`, seed a fresh one, serve, and save the world as it changes.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    url: String,
+    database_url: String,
+    kept: Option<Kept>,
+    state: std::path::PathBuf,
+) -> anyhow::Result<Started> {
+    let (fake, kept_people) = match kept {
+        Some(k) => {
+            (FakeDiscord::start_from(k.world).await.context("the saved playground has no server")?, Some(k.people))
         }
-    });
+        None => (FakeDiscord::start().await, None),
+    };
+    let gid = fake.guild_id;
+    let resumed = kept_people.is_some();
+    if !resumed {
+        fake.mutate(|w| {
+            if let Some(g) = w.guilds.get_mut(&gid) {
+                g.name = "Guildhall Playground".into();
+            }
+        });
+    }
     let config = Config {
         token: Token::new("playground"),
         database_url: database_url.clone(),
@@ -132,7 +235,12 @@ async fn serve(listener: tokio::net::TcpListener, url: String, database_url: Str
     let bot = crate::start(config).await?;
     fake.wait_for_bot().await;
     fake.wait_for_commands().await;
-    let people = seed::seed(&fake).await.context("seeding the demo server")?;
+    let people = match kept_people {
+        Some(people) => people,
+        None => seed::seed(&fake).await.context("seeding the demo server")?,
+    };
+    save(&fake, &people, &state)?;
+    let saver = tokio::spawn(keep_saving(fake.clone(), people.clone(), state.clone()));
     let app = web::router(web::Playground::new(fake.clone(), people.clone()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let served = tokio::spawn(async move {
@@ -142,22 +250,40 @@ async fn serve(listener: tokio::net::TcpListener, url: String, database_url: Str
             })
             .await
     });
-    Ok(Started { url, fake, people, database_url, stop, served, bot })
+    Ok(Started { url, fake, people, database_url, kept: resumed, stop, served, saver, state, bot })
+}
+
+/// Save the world a second after it changes (at most once a second), so a
+/// run that is killed rather than stopped loses at most that second; the
+/// bot's start-up reconcile pass settles any difference with the database.
+async fn keep_saving(fake: FakeDiscord, people: Vec<seed::Person>, state: std::path::PathBuf) {
+    loop {
+        fake.changed().await;
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        if let Err(e) = save(&fake, &people, &state) {
+            tracing::warn!(error = %format!("{e:#}"), "could not save the playground");
+        }
+    }
 }
 
 /// Start the playground (for tests: `addr` port 0 picks a free port).
 pub async fn start(settings: Settings) -> anyhow::Result<Started> {
-    let database_url = prepare_database(&settings).await?;
+    let prepared = prepare_database(&settings).await?;
     let (listener, url) = bind(&settings).await?;
-    serve(listener, url, database_url).await
+    serve(listener, url, prepared.url, prepared.kept, settings.state.clone()).await
 }
 
 /// Run the playground until `shutdown`, saying where it is first.
 pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    let database_url = prepare_database(&settings).await?;
+    let Prepared { url: database_url, kept, note } = prepare_database(&settings).await?;
     let (listener, url) = bind(&settings).await?;
     println!("Guildhall playground: open {url} once it says ready (a demo of the bot against a fake Discord; Ctrl-C stops it)");
-    let started = serve(listener, url.clone(), database_url.clone()).await?;
+    if let Some(note) = note {
+        println!("Guildhall playground: {note}");
+    } else if !settings.keep {
+        println!("Guildhall playground: a fresh server (PLAYGROUND_KEEP=1 carries on from this one next time)");
+    }
+    let started = serve(listener, url.clone(), database_url.clone(), kept, settings.state.clone()).await?;
     println!("Guildhall playground ready: {url}");
     tracing::info!(%url, database = %database_url, "playground ready");
     shutdown.await;
@@ -199,6 +325,17 @@ mod tests {
             (s.server.as_str(), s.addr.port(), s.database.as_str()),
             ("postgres://me:pw@db:6543", 9999, DATABASE)
         );
+        assert!(!s.keep, "a fresh server unless asked");
+        assert_eq!(s.state, std::env::temp_dir().join("guildhall_playground.world.json"));
+        let kept = Settings::from_lookup(|k| match k {
+            "PLAYGROUND_KEEP" => Some("1".into()),
+            "PLAYGROUND_STATE" => Some("/var/lib/guildhall/world.json".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert!(kept.keep);
+        assert_eq!(kept.state, std::path::Path::new("/var/lib/guildhall/world.json"));
+        assert!(Settings::from_lookup(|k| (k == "PLAYGROUND_KEEP").then(|| "sometimes".into())).is_err());
         assert!(Settings::from_lookup(|k| (k == "PLAYGROUND_ADDR").then(|| "nowhere".into())).is_err());
         assert!(Settings::from_lookup(|k| (k == "DATABASE_URL").then(|| "mysql://x".into())).is_err());
     }

@@ -7,7 +7,7 @@ use fake_discord::world::{channel_type, perms, Overwrite};
 use fake_discord::{Actor, FakeDiscord};
 
 /// Someone the page lets you be: a label ("Ada · admin") and their user id.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Person {
     pub label: String,
     pub user_id: u64,

@@ -6,7 +6,7 @@
 //! world changed so it reloads its view.
 
 use super::seed::Person;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
@@ -42,11 +42,44 @@ pub fn router(p: Playground) -> Router {
         .route("/api/view", get(view))
         .route("/api/events", get(events))
         .route("/api/act", post(act))
+        .route("/api/attachment/{message}/{attachment}", get(attachment))
         .with_state(p)
 }
 
 fn is_thread(kind: u8) -> bool {
     kind == 10 || kind == 11 || kind == 12
+}
+
+#[derive(Deserialize)]
+struct Viewer {
+    user: u64,
+}
+
+/// A file a message carries, to the person whose view lists it: someone
+/// who can see the message (its channel, and an ephemeral one only to whom
+/// it answered), as Discord's CDN links are only handed to them.
+async fn attachment(
+    State(p): State<Playground>,
+    Path((message, attachment)): Path<(u64, u64)>,
+    Query(v): Query<Viewer>,
+) -> Response {
+    let found = p.fake.with(|w| {
+        let m = w.messages.values().flatten().find(|m| m.id == message)?;
+        let channel = w.channels.get(&m.channel_id)?;
+        let sees = match channel.kind {
+            channel_type::DM => channel.owner_id == Some(v.user),
+            k if is_thread(k) => w.can_view_thread(channel.id, v.user),
+            _ => w.can_view(channel.id, v.user),
+        };
+        let own = !m.is_ephemeral()
+            || m.interaction_id.and_then(|i| w.interactions.get(&i)).is_some_and(|i| i.user_id == v.user);
+        let a = m.attachments.iter().find(|a| a.id == attachment)?;
+        (sees && own).then(|| (a.content_type.clone(), a.bytes.clone()))
+    });
+    match found {
+        Some((kind, bytes)) => ([(axum::http::header::CONTENT_TYPE, kind)], bytes).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -126,6 +159,10 @@ async fn view(State(p): State<Playground>, Query(q): Query<ViewQuery>) -> Json<V
                         json!({"id": m.id.to_string(), "author": name_of(m.author_id),
                                "bot": m.author_id == w.bot_user_id, "content": m.content, "embeds": m.embeds,
                                "components": components, "ephemeral": m.is_ephemeral(),
+                               "attachments": m.attachments.iter().map(|a| json!({
+                                   "filename": a.filename, "description": a.description,
+                                   "content_type": a.content_type, "size": a.size(),
+                                   "url": format!("/api/attachment/{}/{}?user={}", m.id, a.id, q.user)})).collect::<Vec<_>>(),
                                "mentions_me": pings_me(m)})
                     })
                     .collect()

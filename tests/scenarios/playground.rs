@@ -282,6 +282,8 @@ struct Stage {
     driver: Driver,
     database: String,
     server: String,
+    /// Where the run saves its world.
+    state: PathBuf,
 }
 
 impl Stage {
@@ -295,17 +297,19 @@ impl Stage {
         })
         .unwrap();
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let state;
         // guildhall_sim_<pid>_: scripts/test drops what a dead run left.
-        settings.database = format!(
+        settings = settings.with_database(&format!(
             "guildhall_sim_{}_playground_{}",
             std::process::id(),
             N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-        );
+        ));
+        state = settings.state.clone();
         let database = settings.database.clone();
         let server = settings.server.clone();
         let driver = Driver::start().await;
         let pg = guildhall::playground::start(settings).await.expect("the playground starts");
-        Stage { pg: Some(pg), driver, database, server }
+        Stage { pg: Some(pg), driver, database, server, state }
     }
 
     fn url(&self) -> String {
@@ -323,6 +327,7 @@ impl Stage {
         self.pg.take().unwrap().stop().await.expect("the playground stops cleanly");
         let admin = sqlx::PgPool::connect(&format!("{}/postgres", self.server)).await.unwrap();
         sqlx::query(&format!("drop database if exists {} with (force)", self.database)).execute(&admin).await.unwrap();
+        let _ = std::fs::remove_file(&self.state);
     }
 }
 
@@ -550,5 +555,123 @@ async fn refusals_modals_and_two_windows_in_the_browser() {
     mia.click(Locator::Css("#suggest [data-choice='Women in Tech']")).await;
     mia.click(Locator::Css("#send")).await;
     mia.message_with("A private space for women").await;
+
+    // Files show as Discord shows them: the admin's /stats chart inside its
+    // embed, a decoded image; its file is served only to whom it answered.
+    max.be("Ada").await;
+    max.open("general").await;
+    max.slash("stats", &[]).await;
+    max.message_with("Server stats").await;
+    let chart = max.wait_css("#messages .embed img.attachment").await;
+    let src = chart.attr("src").await.unwrap().expect("the chart's address");
+    let drawn = max
+        .c
+        .execute(
+            "const i = document.querySelector('#messages .embed img.attachment'); \
+             return new Promise(r => { const done = () => { i.scrollIntoView(); r([i.naturalWidth, i.naturalHeight]); }; \
+             i.complete ? done() : i.addEventListener('load', done); });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (w, h) = (drawn[0].as_u64().unwrap(), drawn[1].as_u64().unwrap());
+    assert!(w >= 400 && h >= 200, "the chart decodes in the browser: {w}x{h}");
+    max.shot("stats-chart").await;
+    let fetched = http.get(format!("{}{src}", stage.url())).send().await.unwrap();
+    assert_eq!(fetched.headers()["content-type"], "image/png");
+    assert!(fetched.bytes().await.unwrap().starts_with(b"\x89PNG"), "a PNG");
+    let as_mia = src.replace(&format!("user={}", me("Ada")), &format!("user={}", me("Mia")));
+    assert_ne!(as_mia, src);
+    let refused = http.get(format!("{}{as_mia}", stage.url())).send().await.unwrap();
+    assert_eq!(refused.status(), 404, "another's ephemeral answer's file is not served to Mia");
     stage.stop(vec![mia, max]).await;
+}
+
+/// Who `label` starts with among the people the page offers.
+fn person(started: &Started, label: &str) -> u64 {
+    started.people.iter().find(|p| p.label.starts_with(label)).unwrap_or_else(|| panic!("no {label}")).user_id
+}
+
+async fn groups_in(database_url: &str) -> Vec<String> {
+    let pool = sqlx::PgPool::connect(database_url).await.unwrap();
+    let names = sqlx::query_scalar("select name from groups order by name").fetch_all(&pool).await.unwrap();
+    pool.close().await;
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn playground_keep_carries_on_from_the_last_run_and_a_fresh_start_forgets_it() {
+    let base = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let dir = std::env::temp_dir().join(format!("guildhall-keep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let settings = |keep: bool| {
+        let mut s = Settings::from_lookup(|k| match k {
+            "DATABASE_URL" => Some(base.clone()),
+            "PLAYGROUND_ADDR" => Some("127.0.0.1:0".into()),
+            "PLAYGROUND_KEEP" => Some(if keep { "1" } else { "0" }.into()),
+            _ => None,
+        })
+        .unwrap()
+        .with_database(&format!("guildhall_sim_{}_playground_keep", std::process::id()));
+        s.state = dir.join("world.json");
+        s
+    };
+
+    // The first run: a member joins a group (agreeing to the guidelines),
+    // the admin makes a group of their own.
+    let first = guildhall::playground::start(settings(true)).await.expect("the playground starts");
+    assert!(!first.kept, "nothing to carry on from yet");
+    let mia = first.fake.actor(person(&first, "Mia"));
+    let prompt = mia.slash("join", &[("group", "Rust")]).await;
+    assert!(prompt.click("I agree").await.text().contains("You joined **Rust**"));
+    let ada = first.fake.actor(person(&first, "Ada"));
+    let made = ada
+        .slash(
+            "group create",
+            &[
+                ("name", "Chess"),
+                ("bucket", "Interest"),
+                ("visibility", "Open"),
+                ("description", "Openings and endgames."),
+            ],
+        )
+        .await;
+    assert!(made.text().contains("Chess"), "{}", made.text());
+    let seeded = groups_in(&first.database_url).await;
+    assert!(seeded.contains(&"Chess".to_string()) && seeded.len() == 9, "{seeded:?}");
+    let people: Vec<u64> = first.people.iter().map(|p| p.user_id).collect();
+    let (guild, chess) = (first.fake.guild_id, first.fake.channel_named("chess").expect("Chess's channel").id);
+    first.stop().await.expect("the first run stops");
+
+    // Kept: the same server, people, groups and memberships, nothing seeded
+    // again, and the bot carries on with them.
+    let second = guildhall::playground::start(settings(true)).await.expect("the kept playground starts");
+    assert!(second.kept, "carries on from the last run");
+    assert_eq!(second.fake.guild_id, guild);
+    assert_eq!(second.people.iter().map(|p| p.user_id).collect::<Vec<_>>(), people);
+    assert_eq!(groups_in(&second.database_url).await, seeded, "the groups of the last run, none seeded again");
+    assert_eq!(second.fake.channel_named("chess").map(|c| c.id), Some(chess), "Chess's channel is still there");
+    let mia = second.fake.actor(mia.user_id);
+    assert!(mia.has_role_named("Rust"), "Mia is still in Rust");
+    let joined = mia.slash("join", &[("group", "Chess")]).await;
+    assert!(
+        joined.text().contains("You joined **Chess**"),
+        "her agreement to the guidelines was kept too, so she joins at once: {}",
+        joined.text()
+    );
+    assert!(mia.has_role_named("Chess") && mia.can_send(chess));
+    second.stop().await.expect("the second run stops");
+
+    // Not kept: a fresh demo server.
+    let third = guildhall::playground::start(settings(false)).await.expect("a fresh playground starts");
+    assert!(!third.kept);
+    assert_ne!(third.fake.guild_id, guild, "a new server");
+    let fresh = groups_in(&third.database_url).await;
+    assert!(fresh.len() == 8 && !fresh.contains(&"Chess".to_string()), "{fresh:?}");
+    let server = third.database_url.rsplit_once('/').unwrap().0.to_string();
+    let database = third.database_url.rsplit_once('/').unwrap().1.to_string();
+    third.stop().await.expect("the third run stops");
+    let admin = sqlx::PgPool::connect(&format!("{server}/postgres")).await.unwrap();
+    sqlx::query(&format!("drop database if exists {database} with (force)")).execute(&admin).await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
 }
