@@ -70,6 +70,7 @@ async fn main() {
         database_url: db.clone(),
         dev_guild_id: Some(fake.guild_id),
         api_base_url: Some(fake.base_url()),
+        discord_origin: guildhall::config::DISCORD_ORIGIN.into(),
         clock: Clock::system(),
         tick: Duration::from_secs(3600),
         metrics_addr: None,

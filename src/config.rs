@@ -28,8 +28,13 @@ pub struct Config {
     pub database_url: String,
     /// Register commands in this guild only (instant; for development).
     pub dev_guild_id: Option<u64>,
-    /// Base URL of Discord's API, e.g. a rate-limit proxy; `None` for discord.com.
+    /// Base URL of Discord's API, e.g. a rate-limit proxy shared by several
+    /// processes, which paces requests; `None`: Discord itself
+    /// (`discord_origin`), paced by the bot.
     pub api_base_url: Option<String>,
+    /// Where Discord is when no `api_base_url` is set: [`DISCORD_ORIGIN`]
+    /// (tests point it at the fake Discord to run the bot's own pacing).
+    pub discord_origin: String,
     /// The time deadlines are measured against: the system clock, or a
     /// test's manual clock.
     pub clock: crate::clock::Clock,
@@ -50,6 +55,9 @@ pub enum ConfigError {
     #[error("{0} is malformed: {1}")]
     Malformed(&'static str, &'static str),
 }
+
+/// Discord's API, as serenity names it.
+pub const DISCORD_ORIGIN: &str = "https://discord.com";
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/guildhall";
 
@@ -95,6 +103,7 @@ impl Config {
             database_url,
             dev_guild_id,
             api_base_url,
+            discord_origin: DISCORD_ORIGIN.into(),
             clock: crate::clock::Clock::system(),
             tick: DEFAULT_TICK,
             metrics_addr,

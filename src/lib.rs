@@ -103,17 +103,17 @@ impl Running {
     }
 }
 
-/// serenity's HTTP client. Behind a base URL of our own (a rate-limit
-/// proxy, the fake Discord) serenity's limiter must be off (it ignores the
-/// proxy), and its requests go through the `meter` at `meter`, which counts
-/// every answer (O1).
-fn build_http(config: &Config, meter: Option<std::net::SocketAddr>) -> anyhow::Result<serenity::http::Http> {
-    let mut b = HttpBuilder::new(config.token.expose());
-    if let (Some(base), Some(meter)) = (&config.api_base_url, meter) {
-        let client = discord::meter::client(meter).context("building the HTTP client")?;
-        b = b.proxy(base.clone()).ratelimiter_disabled(true).client(client);
-    }
-    Ok(b.build())
+/// serenity's HTTP client: every request to the request meter on
+/// loopback (`meter`), which forwards it to Discord or the operator's
+/// proxy, counts every answer (O1) and, talking to Discord itself, paces
+/// requests in place of serenity's limiter (which would ignore the meter).
+fn build_http(config: &Config, meter: std::net::SocketAddr) -> anyhow::Result<serenity::http::Http> {
+    let client = reqwest::Client::builder().no_proxy().build().context("building the HTTP client")?;
+    Ok(HttpBuilder::new(config.token.expose())
+        .proxy(format!("http://{meter}"))
+        .ratelimiter_disabled(true)
+        .client(client)
+        .build())
 }
 
 /// Connect to Postgres (creating and migrating the database), connect to
@@ -132,10 +132,11 @@ pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>)
     // The meter outlives the background work: handlers still in flight at
     // shutdown answer through it.
     let (meter_stop, meter_stop_rx) = tokio::sync::watch::channel(false);
-    let meter = match &config.api_base_url {
-        Some(_) => Some(discord::meter::start(meter_stop_rx).await.context("starting the request meter")?.0),
-        None => None,
+    let upstream = match &config.api_base_url {
+        Some(proxy) => discord::meter::Upstream::paced_there(proxy),
+        None => discord::meter::Upstream::paced_here(&config.discord_origin),
     };
+    let meter = discord::meter::start(upstream, meter_stop_rx).await.context("starting the request meter")?.0;
     let http = build_http(&config, meter)?;
     let inflight = inflight::InFlight::default();
     let dev_guild = config.dev_guild_id;

@@ -1,28 +1,37 @@
-//! Counting every Discord REST answer (O1): by route and status, 429s by
-//! scope, invalid requests toward Discord's 10,000 per 10 minutes.
+//! Every Discord REST request goes through here: counted (O1) by route and
+//! status, 429s by scope, invalid requests toward Discord's 10,000 per 10
+//! minutes; and, when the bot talks to Discord itself, paced.
 //!
 //! serenity sends through the reqwest client it is given and exposes no
-//! hook on responses (nor does reqwest have middleware), and a failed
-//! call reaches the bot as an error without the response's headers, so
-//! a 429's `X-RateLimit-Scope` is lost by then. When the bot talks to a
-//! base URL of its own (`DISCORD_API_BASE_URL`: a shared rate-limit proxy,
-//! or the fake Discord), serenity's limiter is off and requests are plain
-//! HTTP; the client handed to serenity then sends them through this meter,
-//! an HTTP proxy on loopback (reqwest's own proxy support, so serenity is
-//! unchanged), which forwards each request as it is, reads the answer's
-//! status and rate-limit headers, and passes the answer back unchanged. It
-//! sees every call: the use cases', poise's (registration, autocomplete),
-//! serenity's own.
+//! hook on responses (nor does reqwest have middleware), and a failed call
+//! reaches the bot as an error without the response's headers, so a 429's
+//! `X-RateLimit-Scope` is lost by then. So serenity is always given this
+//! meter, a server on loopback, as its base URL (`HttpBuilder::proxy`), with
+//! its own limiter off (it ignores a base URL: its requests would go to
+//! discord.com over TLS, out of sight). The meter forwards each request to
+//! the upstream as it is, reads the answer's status and rate-limit headers,
+//! and passes the answer back unchanged. It sees every call: the use
+//! cases', poise's (registration, autocomplete), serenity's own, and the DM
+//! queue's plain sends.
 //!
-//! Talking to discord.com directly, serenity's limiter makes the requests
-//! itself, over TLS, ignoring any proxy: there only what its rate-limit
-//! callback reports is counted (`telemetry::ratelimited`).
+//! Upstream is either
+//! - a base URL of the operator's (`DISCORD_API_BASE_URL`: a rate-limit
+//!   proxy shared by several processes, or the fake Discord), which paces
+//!   requests itself: forwarded at once; or
+//! - Discord itself: paced here, in place of serenity's limiter, by
+//!   twilight-http-ratelimiting's `RateLimiter` (per-route buckets learnt
+//!   from `X-RateLimit-Bucket` / `-Limit` / `-Remaining` / `-Reset-After`,
+//!   and the global 50 requests a second; interaction responses are not
+//!   paced at all, see `endpoint`). A 429 that still
+//!   comes back is waited out and sent again (a few times, as serenity's
+//!   limiter did) before it is handed back.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// The largest body forwarded (Discord's request limit is 25 MiB).
 const MAX_BODY: usize = 32 * 1024 * 1024;
@@ -45,13 +54,46 @@ fn hop_by_hop(name: &HeaderName) -> bool {
     )
 }
 
+/// Where the meter sends requests.
+#[derive(Clone)]
+pub struct Upstream {
+    /// `http(s)://host[:port]`, no trailing slash; requests keep their path.
+    base: String,
+    /// `Some` when nothing upstream paces requests for us (Discord itself).
+    limiter: Option<twilight_http_ratelimiting::RateLimiter>,
+    client: reqwest::Client,
+}
+
+impl Upstream {
+    /// A proxy or the fake Discord: it paces requests.
+    pub fn paced_there(base: &str) -> Upstream {
+        Upstream::new(base, None)
+    }
+
+    /// Discord itself (`https://discord.com`, or a test's stand-in): paced
+    /// here.
+    pub fn paced_here(base: &str) -> Upstream {
+        Upstream::new(base, Some(twilight_http_ratelimiting::RateLimiter::default()))
+    }
+
+    fn new(base: &str, limiter: Option<twilight_http_ratelimiting::RateLimiter>) -> Upstream {
+        let client = reqwest::Client::builder().no_proxy().build().expect("a plain HTTP client builds");
+        Upstream { base: base.trim_end_matches('/').to_string(), limiter, client }
+    }
+}
+
+/// How many times a 429 is waited out and sent again before it is handed
+/// back, and the longest wait the meter takes on itself.
+const RETRIES_ON_429: usize = 3;
+const LONGEST_WAIT: Duration = Duration::from_secs(10);
+
 /// Serve the meter on a free loopback port until `stop` turns true; returns
-/// the address to give reqwest as its HTTP proxy.
+/// its address: serenity's base URL is `http://{address}`.
 pub async fn start(
+    upstream: Upstream,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let client = reqwest::Client::builder().no_proxy().build().map_err(std::io::Error::other)?;
-    let app = axum::Router::new().fallback(forward).with_state(client);
+    let app = axum::Router::new().fallback(forward).with_state(upstream);
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
@@ -69,51 +111,163 @@ pub async fn start(
     Ok((addr, task))
 }
 
-/// The client to hand serenity: plain HTTP requests go through the meter
-/// (and no system proxy is used).
-pub fn client(meter: SocketAddr) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder().proxy(reqwest::Proxy::http(format!("http://{meter}"))?).build()
+/// The endpoint the limiter keys buckets by: the path after `/api/v10/`,
+/// without the query. `None` for interaction responses and their webhook
+/// (follow-ups, edits of `@original`): Discord does not hold them to the
+/// global limit, and they must not queue behind each other (the limiter
+/// lets one request of a queue fly at a time, and interactions share one):
+/// a person is waiting on each, within 3 seconds.
+fn endpoint(method: &axum::http::Method, path: &str) -> Option<twilight_http_ratelimiting::Endpoint> {
+    use twilight_http_ratelimiting::Method as M;
+    let method = match *method {
+        axum::http::Method::GET => M::Get,
+        axum::http::Method::POST => M::Post,
+        axum::http::Method::PUT => M::Put,
+        axum::http::Method::PATCH => M::Patch,
+        axum::http::Method::DELETE => M::Delete,
+        _ => return None,
+    };
+    let path = path.split('?').next().unwrap_or(path);
+    let path = path.trim_start_matches('/');
+    let path = path.strip_prefix("api/").map(|p| p.split_once('/').map_or("", |(_, rest)| rest)).unwrap_or(path);
+    if path.starts_with("interactions/") || path.starts_with("webhooks/") {
+        return None;
+    }
+    Some(twilight_http_ratelimiting::Endpoint { method, path: path.to_string() })
 }
 
-async fn forward(State(client): State<reqwest::Client>, req: Request) -> Response {
-    // A proxied request names its whole URL (absolute form).
-    let url = req.uri().to_string();
-    if req.uri().scheme().is_none() {
-        return (StatusCode::BAD_REQUEST, "the meter only forwards proxied requests").into_response();
+fn header<'a>(h: &'a reqwest::header::HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// What an answer's headers tell the limiter about its bucket (topics/
+/// rate-limits, "Header Format"): a shared-scope 429 exhausts the bucket
+/// for its `Retry-After` without counting against the bot.
+fn bucket_of(status: u16, h: &reqwest::header::HeaderMap) -> Option<twilight_http_ratelimiting::RateLimitHeaders> {
+    let bucket = header(h, "x-ratelimit-bucket")?.as_bytes().to_vec();
+    if status == 429 && header(h, "x-ratelimit-scope") == Some("shared") {
+        let retry = header(h, "retry-after").and_then(|v| v.parse::<f64>().ok()).unwrap_or(1.0);
+        return Some(twilight_http_ratelimiting::RateLimitHeaders::shared(
+            bucket,
+            retry.ceil().min(u16::MAX as f64) as u16,
+        ));
     }
+    let limit = header(h, "x-ratelimit-limit")?.parse().ok()?;
+    let remaining = header(h, "x-ratelimit-remaining")?.parse().ok()?;
+    let reset_after: f64 = header(h, "x-ratelimit-reset-after")?.parse().ok()?;
+    let reset_at = std::time::Instant::now() + Duration::from_secs_f64(reset_after.max(0.0));
+    Some(twilight_http_ratelimiting::RateLimitHeaders { bucket, limit, remaining, reset_at })
+}
+
+/// How long a 429 asks to wait: its body's `retry_after`, else `Retry-After`.
+fn retry_after(h: &reqwest::header::HeaderMap, body: &[u8]) -> Duration {
+    let from_body = serde_json::from_slice::<serde_json::Value>(body).ok().and_then(|v| v["retry_after"].as_f64());
+    let secs = from_body.or_else(|| header(h, "retry-after").and_then(|v| v.parse().ok())).unwrap_or(1.0);
+    Duration::from_secs_f64(secs.clamp(0.0, 3600.0))
+}
+
+async fn forward(State(up): State<Upstream>, req: Request) -> Response {
+    let path = req.uri().path_and_query().map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
+    let url = format!("{}{path}", up.base);
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
         Err(e) => return (StatusCode::PAYLOAD_TOO_LARGE, e.to_string()).into_response(),
     };
-    let mut out = client.request(parts.method.clone(), &url).body(body);
-    for (k, v) in parts.headers.iter().filter(|(k, _)| !hop_by_hop(k)) {
-        out = out.header(k, v);
-    }
-    let answer = match out.send().await {
-        Ok(a) => a,
-        Err(e) => {
-            tracing::debug!(error = %e, "Discord could not be reached");
-            return (StatusCode::BAD_GATEWAY, e.to_string()).into_response();
+    let mut attempt = 0;
+    loop {
+        let permit = match (&up.limiter, endpoint(&parts.method, &path)) {
+            (Some(limiter), Some(e)) => Some(limiter.acquire(e).await),
+            _ => None,
+        };
+        let mut out = up.client.request(parts.method.clone(), &url).body(body.clone());
+        for (k, v) in parts.headers.iter().filter(|(k, _)| !hop_by_hop(k)) {
+            out = out.header(k, v);
         }
-    };
-    let status = answer.status();
-    let header = |n: &str| answer.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let scope = header("x-ratelimit-scope");
-    let global = header("x-ratelimit-global").is_some_and(|g| g == "true");
-    crate::telemetry::discord_response(
-        parts.method.as_str(),
-        parts.uri.path(),
-        status.as_u16(),
-        scope.as_deref(),
-        global,
-    );
-    let mut back = Response::builder().status(status.as_u16());
-    for (k, v) in answer.headers().iter().filter(|(k, _)| !hop_by_hop(k)) {
-        back = back.header(k, v);
+        let answer = match out.send().await {
+            Ok(a) => a,
+            Err(e) => {
+                if let Some(p) = permit {
+                    p.complete(None);
+                }
+                tracing::debug!(error = %e, "Discord could not be reached");
+                return (StatusCode::BAD_GATEWAY, e.to_string()).into_response();
+            }
+        };
+        let status = answer.status();
+        let headers = answer.headers().clone();
+        if let Some(p) = permit {
+            p.complete(bucket_of(status.as_u16(), &headers));
+        }
+        let scope = header(&headers, "x-ratelimit-scope");
+        let global = header(&headers, "x-ratelimit-global") == Some("true");
+        crate::telemetry::discord_response(parts.method.as_str(), parts.uri.path(), status.as_u16(), scope, global);
+        let bytes = match answer.bytes().await {
+            Ok(b) => b,
+            Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+        };
+        if status.as_u16() == 429 && up.limiter.is_some() && attempt < RETRIES_ON_429 {
+            let wait = retry_after(&headers, &bytes);
+            if wait <= LONGEST_WAIT {
+                attempt += 1;
+                tracing::debug!(?wait, attempt, route = %crate::telemetry::route_of(&path), "rate limited: waiting it out");
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+        }
+        let mut back = Response::builder().status(status.as_u16());
+        for (k, v) in headers.iter().filter(|(k, _)| !hop_by_hop(k)) {
+            back = back.header(k, v);
+        }
+        return back.body(Body::from(bytes)).unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response());
     }
-    match answer.bytes().await {
-        Ok(bytes) => back.body(Body::from(bytes)).unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response()),
-        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Method;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> reqwest::header::HeaderMap {
+        let mut h = reqwest::header::HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_limiter_keys_by_the_api_path_and_never_holds_interaction_answers() {
+        let e = endpoint(&Method::POST, "/api/v10/channels/12/messages?wait=true").unwrap();
+        assert_eq!(e.path, "channels/12/messages");
+        assert_eq!(e.method, twilight_http_ratelimiting::Method::Post);
+        assert_eq!(
+            endpoint(&Method::PUT, "/api/v10/guilds/1/members/2/roles/3").unwrap().path,
+            "guilds/1/members/2/roles/3"
+        );
+        assert!(endpoint(&Method::POST, "/api/v10/interactions/9/tok/callback").is_none());
+        assert!(endpoint(&Method::PATCH, "/api/v10/webhooks/1/tok/messages/@original").is_none());
+        assert!(endpoint(&Method::OPTIONS, "/api/v10/gateway/bot").is_none());
+    }
+
+    #[test]
+    fn a_bucket_is_read_from_discords_headers_and_a_shared_429_exhausts_it() {
+        let ok = headers(&[
+            ("x-ratelimit-bucket", "abcd"),
+            ("x-ratelimit-limit", "5"),
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset-after", "1.5"),
+        ]);
+        let b = bucket_of(200, &ok).unwrap();
+        assert_eq!((b.bucket.as_slice(), b.limit, b.remaining), (&b"abcd"[..], 5, 0));
+        let wait = b.reset_at.saturating_duration_since(std::time::Instant::now());
+        assert!(wait > Duration::from_millis(1000) && wait <= Duration::from_millis(1500), "{wait:?}");
+        let shared = headers(&[("x-ratelimit-bucket", "abcd"), ("x-ratelimit-scope", "shared"), ("retry-after", "3")]);
+        let b = bucket_of(429, &shared).unwrap();
+        assert_eq!((b.limit, b.remaining), (0, 0), "exhausted until its Retry-After");
+        assert!(bucket_of(200, &headers(&[("x-ratelimit-limit", "5")])).is_none(), "no bucket, nothing learnt");
+        let body = br#"{"message": "You are being rate limited.", "retry_after": 0.25, "global": false}"#;
+        assert_eq!(retry_after(&headers(&[("retry-after", "1")]), body), Duration::from_millis(250));
+        assert_eq!(retry_after(&headers(&[("retry-after", "2")]), b"not json"), Duration::from_secs(2));
     }
 }

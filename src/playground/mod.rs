@@ -228,6 +228,7 @@ async fn serve(
         database_url: database_url.clone(),
         dev_guild_id: Some(gid),
         api_base_url: Some(fake.base_url()),
+        discord_origin: crate::config::DISCORD_ORIGIN.into(),
         clock: crate::clock::Clock::system(),
         tick: DEFAULT_TICK,
         metrics_addr: None,

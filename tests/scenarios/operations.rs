@@ -280,3 +280,52 @@ fn the_dockerfile_builds_offline_in_stages_and_runs_as_a_user() {
     let ignore = repo_file(".dockerignore");
     assert!(ignore.lines().any(|l| l.trim() == ".env"), "the token never goes into the build context");
 }
+
+/// Talking to Discord itself (no `DISCORD_API_BASE_URL`), the bot paces its
+/// requests by the answers' rate-limit headers, so a burst within one
+/// route's bucket waits instead of earning 429s; and every answer is still
+/// counted by route and status (O1).
+#[tokio::test]
+async fn talking_to_discord_directly_the_bot_paces_a_burst_and_counts_every_route() {
+    use crate::sim::{ask, group, make_leader};
+    let sim = Sim::start_direct().await;
+    let ada = sim.admin("ada");
+    let lena = sim.member("lena");
+    group(&sim, &ada, "Rust", "Closed").await;
+    make_leader(&ada, "Rust", &lena).await;
+    let requests = sim.requests_channel(&ada).await;
+    // Discord's per-route limit on sends, one bucket per channel: 2 a second.
+    sim.fake.set_rate_limit(Some(fake_discord::RateLimit::per_channel(2, Duration::from_secs(1))));
+    let sends = ["route=\"/channels/{id}/messages\"", "method=\"POST\"", "status=\"200\""];
+    let (_, before) = get(&sim.ops_url("/metrics")).await;
+    let counted = sample(&before, "guildhall_discord_requests_total", &sends);
+
+    // Six cards for one review thread at once: three windows of two.
+    let askers: Vec<_> = (0..6).map(|n| sim.member(&format!("asker{n}"))).collect();
+    let mut set = tokio::task::JoinSet::new();
+    for m in askers.clone() {
+        set.spawn(async move { ask(&m, "Rust", Some("Hello!")).await });
+    }
+    for r in set.join_all().await {
+        assert!(r.text().contains("sent"), "each request is sent: {}", r.text());
+    }
+    let thread = sim.fake.with(|w| {
+        w.channels.values().find(|c| c.parent_id == Some(requests)).map(|c| c.id).expect("the review thread")
+    });
+    let cards = sim.fake.with(|w| {
+        w.channel_messages(thread).iter().filter(|m| m.embeds.as_array().is_some_and(|e| !e.is_empty())).count()
+    });
+    assert_eq!(cards, askers.len(), "every card is posted");
+    let limited: Vec<(String, String, u16)> =
+        sim.fake.with(|w| w.requests.iter().filter(|r| r.2 == 429).cloned().collect());
+    assert!(limited.is_empty(), "paced by the headers, the bot earned no 429: {limited:?}");
+
+    let (_, after) = get(&sim.ops_url("/metrics")).await;
+    assert!(
+        sample(&after, "guildhall_discord_requests_total", &sends) >= counted + askers.len() as f64,
+        "every send counted by its route: {after}"
+    );
+    let callbacks = ["route=\"/interactions/{id}/{token}/callback\"", "method=\"POST\""];
+    assert!(sample(&after, "guildhall_discord_requests_total", &callbacks) >= 6.0, "{after}");
+    sim.assert_consistent().await;
+}

@@ -75,6 +75,33 @@ impl Sim {
         Sim { fake, database_url, pool, clock, bot: Some(bot), second: None, expected_pings: Default::default() }
     }
 
+    /// Like `start_operated`, with the bot talking to the fake as it talks
+    /// to Discord itself when no `DISCORD_API_BASE_URL` is set: pacing its
+    /// requests by the answers' rate-limit headers (the request meter's
+    /// limiter) instead of leaving that to a proxy.
+    pub async fn start_direct() -> Sim {
+        let fake = FakeDiscord::start().await;
+        let database_url = fresh_database_url();
+        let clock = Clock::manual(chrono::Utc::now());
+        let config = Config {
+            token: Token::new("test-token"),
+            database_url: database_url.clone(),
+            dev_guild_id: Some(fake.guild_id),
+            api_base_url: None,
+            discord_origin: fake.base_url(),
+            clock: clock.clone(),
+            tick: std::time::Duration::from_secs(60),
+            metrics_addr: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+        };
+        let before = fake.identify_count();
+        let bot = guildhall::start(config).await.expect("the bot starts");
+        fake.wait_for_identify(before).await;
+        fake.wait_for_bot().await;
+        fake.wait_for_commands().await;
+        let pool = sqlx::PgPool::connect(&database_url).await.expect("connect to the test database");
+        Sim { fake, database_url, pool, clock, bot: Some(bot), second: None, expected_pings: Default::default() }
+    }
+
     /// `http://addr/path` on the bot's metrics address (`start_operated`).
     pub fn ops_url(&self, path: &str) -> String {
         let addr = self.bot.as_ref().and_then(|b| b.metrics_addr()).expect("the bot serves metrics");
@@ -366,6 +393,7 @@ async fn start_bot_with(
         database_url: database_url.to_string(),
         dev_guild_id: Some(fake.guild_id),
         api_base_url: Some(fake.base_url()),
+        discord_origin: guildhall::config::DISCORD_ORIGIN.into(),
         clock: clock.clone(),
         // Passes run when a test moves the clock; this only paces the rest.
         tick: std::time::Duration::from_secs(60),
