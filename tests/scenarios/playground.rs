@@ -297,14 +297,13 @@ impl Stage {
         })
         .unwrap();
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let state;
         // guildhall_sim_<pid>_: scripts/test drops what a dead run left.
         settings = settings.with_database(&format!(
             "guildhall_sim_{}_playground_{}",
             std::process::id(),
             N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
         ));
-        state = settings.state.clone();
+        let state = settings.state.clone();
         let database = settings.database.clone();
         let server = settings.server.clone();
         let driver = Driver::start().await;
