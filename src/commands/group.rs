@@ -115,7 +115,7 @@ pub async fn info(
     group: String,
 ) -> Result<(), Error> {
     let g = find_group(ctx, &group).await?;
-    let facts = membership::page_facts(&ctx.data().app, guild_id(ctx)?, g.id, ctx.author().id.get()).await?;
+    let facts = membership::page_facts_of(&ctx.data().app, g, ctx.author().id.get()).await?;
     send_view(ctx, crate::views::group_page::page(&facts)).await
 }
 

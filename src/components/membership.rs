@@ -59,11 +59,10 @@ pub async fn subscribe_button(
     let Some(guild) = guild_of(i) else { return refuse(ctx, i, "This only works in a server.").await };
     let user = i.user.id.get();
     // Who may follow the group is the service's rule (S2).
-    let now = match subscriptions::toggle_group(&data.app, guild, user, group).await {
-        Ok((_, now)) => now,
+    let (facts, now) = match subscriptions::toggle_group_page(&data.app, guild, user, group).await {
+        Ok(t) => t,
         Err(e) => return refuse(ctx, i, &refusal::subscribe(e)?).await,
     };
-    let facts = membership::page_facts(&data.app, guild, group, user).await?;
     let mut view = group_page::page(&facts);
     view.content = if now {
         format!("You're now subscribed to **{}**.", facts.group.name)

@@ -104,8 +104,8 @@ pub struct Hierarchy {
 
 impl Hierarchy {
     pub async fn load(http: &DiscordHttp, guild_id: u64, bot_id: u64) -> Result<Hierarchy, DiscordError> {
-        let roles = guild_roles(http, guild_id).await?;
-        let held = member_role_ids(http, guild_id, bot_id).await?;
+        // Two independent reads: at once, so a join waits for one round trip.
+        let (roles, held) = tokio::try_join!(guild_roles(http, guild_id), member_role_ids(http, guild_id, bot_id))?;
         let bot_top = top_position(&roles, &held);
         Ok(Hierarchy { roles, bot_top })
     }

@@ -143,6 +143,34 @@ pub struct PageFacts {
     pub viewer_subscribed: bool,
 }
 
+/// Everything the Group Page shows of `group` to `viewer`, in one round trip
+/// (the page is what most presses answer with).
+pub async fn page_facts(
+    conn: &mut PgConnection,
+    group: super::group::Group,
+    viewer: u64,
+) -> Result<PageFacts, sqlx::Error> {
+    let r = sqlx::query!(
+        r#"select
+             (select count(*) from memberships where group_id = $1 and away_since is null) as "member_count!",
+             array(select user_id from group_leaders where group_id = $1 order by added_at) as "leaders!",
+             exists(select 1 from memberships where group_id = $1 and user_id = $2 and away_since is null) as "member!",
+             exists(select 1 from subscriptions where user_id = $2 and kind = $3 and target_id = $1) as "subscribed!""#,
+        group.id,
+        db_id(viewer),
+        super::subscription::Kind::Group.key()
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(PageFacts {
+        member_count: r.member_count,
+        leaders: r.leaders.into_iter().map(snowflake).collect(),
+        viewer_is_member: r.member,
+        viewer_subscribed: r.subscribed,
+        group,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

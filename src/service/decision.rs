@@ -15,8 +15,9 @@
 //!    journalled; when any step fails the transaction rolls back, the
 //!    journal is undone and the row stays open (N5);
 //! 5. the audit entry is written in that transaction (A2);
-//! 6. after the commit: the verdict's follow-ups, then the outcome shown on
-//!    the card(s) and told to the person ([`Decidable::announce`]).
+//! 6. after the commit, side by side: the verdict's follow-ups, and the
+//!    outcome shown on the card(s) and told to the person
+//!    ([`Decidable::announce`]).
 
 use super::journal::Journal;
 use super::App;
@@ -82,7 +83,8 @@ pub(crate) trait Verdict<D: Decidable>: Sync {
     /// The effect failed and was undone: record it where people look (a
     /// note on the card, the audit trail). Never fails its caller.
     async fn failed(&self, _app: &App, _row: &D, _error: &D::Error) {}
-    /// After the commit, before the card: what needs the committed state.
+    /// After the commit, beside the announcement: what needs the committed
+    /// state (it must not depend on the card or the person being told).
     async fn after(&self, _app: &App, _row: &D) {}
     /// Whether the person the row concerns is told (not when they decided
     /// it themselves, e.g. a withdrawal).
@@ -143,9 +145,15 @@ pub(crate) async fn decide<D: Decidable, V: Verdict<D>>(
         }
     };
     info!(id = row.id(), action, actor = verdict.actor(), "{} decided", D::NOUN);
-    verdict.after(app, &row).await;
-    let row = D::get(&mut *app.pool.acquire().await?, guild, id).await?.ok_or_else(D::not_found)?;
-    D::announce(app, row, verdict.tells()).await
+    // The follow-ups and the announcement need only the committed state,
+    // not each other: both at once, so the decider's answer waits for the
+    // longer of the two, not their sum.
+    let announced = async {
+        let row = D::get(&mut *app.pool.acquire().await?, guild, id).await?.ok_or_else(D::not_found)?;
+        D::announce(app, row, verdict.tells()).await
+    };
+    let ((), outcome) = tokio::join!(verdict.after(app, &row), announced);
+    outcome
 }
 
 /// Whether a row can still be decided (before asking for a reason in a

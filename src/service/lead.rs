@@ -228,12 +228,16 @@ impl Decidable for Application {
     /// Update the card; tell the applicant by DM and remember whether the
     /// DM arrived (closed DMs: `/lead status` still shows it).
     async fn announce(app: &App, a: Application, tell: bool) -> Result<Decided, LeadError> {
-        let card_updated = update_card(app, &a).await;
         if !tell {
+            let card_updated = update_card(app, &a).await;
             return Ok(Decided { application: a, card_updated, dm_delivered: false });
         }
         let what = format!("lead application {}", a.id);
-        let dm_delivered = match super::outcome::tell(app, a.applicant_id, &view::outcome_dm(&a), &what).await {
+        let dm = view::outcome_dm(&a);
+        // The card and the applicant's DM are independent Discord calls.
+        let (card_updated, told) =
+            tokio::join!(update_card(app, &a), super::outcome::tell(app, a.applicant_id, &dm, &what));
+        let dm_delivered = match told {
             Ok(()) => true,
             Err(e) => {
                 let why = format!("application {}: {e}", a.id);

@@ -185,8 +185,8 @@ pub(crate) async fn admit_in(
 /// After an admission committed: the group subscription comes with the
 /// group's notification role, and member counts changed.
 pub(crate) async fn admitted(app: &App, g: &Group, user_id: u64) {
-    super::notify::sync_member(app, g, user_id).await;
-    super::directory::refresh(app, g.guild_id).await;
+    // Independent of each other: both at once.
+    tokio::join!(super::notify::sync_member(app, g, user_id), super::directory::refresh(app, g.guild_id));
 }
 
 /// `/join` and the *Join group* button on an open group.
@@ -445,18 +445,16 @@ pub async fn toggle_group_subscription(app: &App, g: &Group, user_id: u64) -> Re
     )
     .await?;
     tx.commit().await?;
-    super::notify::sync_member(app, g, user_id).await;
     Ok(now)
 }
 
 pub async fn page_facts(app: &App, guild_id: u64, group_id: i64, viewer: u64) -> Result<PageFacts, MembershipError> {
     let mut conn = app.pool.acquire().await?;
     let group = load(&mut conn, guild_id, group_id).await?;
-    Ok(PageFacts {
-        member_count: membership::member_count(&mut conn, group.id).await?,
-        leaders: membership::leaders(&mut conn, group.id).await?,
-        viewer_is_member: membership::is_member(&mut conn, group.id, viewer).await?,
-        viewer_subscribed: subscription::is_subscribed(&mut conn, viewer, Kind::Group, group.id).await?,
-        group,
-    })
+    Ok(membership::page_facts(&mut conn, group, viewer).await?)
+}
+
+/// The Group Page's facts for a group already loaded.
+pub async fn page_facts_of(app: &App, group: Group, viewer: u64) -> Result<PageFacts, sqlx::Error> {
+    membership::page_facts(&mut *app.pool.acquire().await?, group, viewer).await
 }

@@ -391,12 +391,15 @@ impl Decidable for Request {
     /// Update every copy of the card; DM the requester and remember whether
     /// the DM arrived (closed DMs: `/requests` still shows the outcome).
     async fn announce(app: &App, r: Request, tell: bool) -> Result<Decided, RequestError> {
-        update_card(app, &r).await;
         if !tell {
+            update_card(app, &r).await;
             return Ok(Decided { request: r, dm_delivered: false });
         }
         let what = format!("join request {}", r.id);
-        let dm_delivered = super::outcome::tell(app, r.user_id, &view::outcome_dm(&r), &what).await.is_ok();
+        let dm = view::outcome_dm(&r);
+        // The card(s) and the requester's DM are independent Discord calls.
+        let (_, told) = tokio::join!(update_card(app, &r), super::outcome::tell(app, r.user_id, &dm, &what));
+        let dm_delivered = told.is_ok();
         domain::set_dm_delivered(&mut *app.pool.acquire().await?, r.id, dm_delivered).await?;
         Ok(Decided { request: load(app, r.guild_id, r.id).await?, dm_delivered })
     }

@@ -4,6 +4,7 @@
 
 use super::App;
 use crate::domain::group::{self, Group, Visibility};
+use crate::domain::membership::PageFacts;
 use crate::domain::subscription::{self, Item, Kind};
 use crate::domain::{audit, membership};
 
@@ -47,22 +48,43 @@ pub async fn toggle_group(
     user_id: u64,
     group_id: i64,
 ) -> Result<(Group, bool), SubscribeError> {
-    let g = {
-        let mut conn = app.pool.acquire().await?;
-        let g = group::get(&mut conn, guild_id, group_id).await?.ok_or(SubscribeError::NoGroup)?;
-        let following = subscription::is_subscribed(&mut conn, user_id, Kind::Group, g.id).await?;
-        if !following {
-            if g.archived {
-                return Err(SubscribeError::Archived(g.name));
-            }
-            if g.visibility == Visibility::Closed && !membership::is_member(&mut conn, g.id, user_id).await? {
-                return Err(SubscribeError::CannotSee(g.name));
-            }
-        }
-        g
-    };
+    let g = can_toggle(app, guild_id, user_id, group_id).await?;
     let now = super::membership::toggle_group_subscription(app, &g, user_id).await?;
+    super::notify::sync_member(app, &g, user_id).await;
     Ok((g, now))
+}
+
+/// The group, if the member may follow it or is following it (S2).
+async fn can_toggle(app: &App, guild_id: u64, user_id: u64, group_id: i64) -> Result<Group, SubscribeError> {
+    let mut conn = app.pool.acquire().await?;
+    let g = group::get(&mut conn, guild_id, group_id).await?.ok_or(SubscribeError::NoGroup)?;
+    let following = subscription::is_subscribed(&mut conn, user_id, Kind::Group, g.id).await?;
+    if !following {
+        if g.archived {
+            return Err(SubscribeError::Archived(g.name));
+        }
+        if g.visibility == Visibility::Closed && !membership::is_member(&mut conn, g.id, user_id).await? {
+            return Err(SubscribeError::CannotSee(g.name));
+        }
+    }
+    Ok(g)
+}
+
+/// Toggle from the Group Page, and the page to show again: the page is read
+/// while the notification role follows (S2), not after it.
+pub async fn toggle_group_page(
+    app: &App,
+    guild_id: u64,
+    user_id: u64,
+    group_id: i64,
+) -> Result<(PageFacts, bool), SubscribeError> {
+    let g = can_toggle(app, guild_id, user_id, group_id).await?;
+    let now = super::membership::toggle_group_subscription(app, &g, user_id).await?;
+    let (facts, ()) = tokio::join!(
+        super::membership::page_facts_of(app, g.clone(), user_id),
+        super::notify::sync_member(app, &g, user_id)
+    );
+    Ok((facts?, now))
 }
 
 /// Toggle a forum, thread or post subscription. The caller vouches that the
