@@ -104,13 +104,7 @@ impl Bot {
 
     /// utime + stime, in seconds.
     fn cpu(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
-        // Fields after the command name (which may hold spaces): state is 3rd.
-        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-        // utime and stime are fields 14 and 15 (1-based, state is 3).
-        (ticks(11) + ticks(12)) / clock_ticks()
+        proc_cpu(self.pid())
     }
 
     /// (VmRSS, VmHWM) in MiB.
@@ -132,6 +126,27 @@ impl Bot {
         drop(self.child.stdin.take());
         let _ = self.child.wait();
     }
+}
+
+/// utime + stime of process `pid`, in seconds (0 when it is gone).
+fn proc_cpu(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): state is 3rd.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 (1-based, state is 3).
+    (ticks(11) + ticks(12)) / clock_ticks()
+}
+
+/// CPU seconds of every PostgreSQL process on this machine (the server and
+/// its backends; the benchmark's database server is local).
+fn postgres_cpu() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return 0.0 };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "postgres"))
+        .map(proc_cpu)
+        .sum()
 }
 
 fn clock_ticks() -> f64 {
@@ -220,6 +235,12 @@ struct Phase {
     first: Vec<Duration>,
     content: Vec<Duration>,
     cpu_ms: f64,
+    /// PostgreSQL's CPU time per interaction, and this process's (the fake
+    /// Discord and the load generator).
+    pg_ms: f64,
+    fake_ms: f64,
+    /// All three's CPU time over the cores' time while the phase ran.
+    busy: f64,
     /// The answer texts that were not the expected one (a few, for the log).
     odd: Vec<String>,
 }
@@ -246,6 +267,7 @@ async fn phase(
     emit: impl FnMut(usize) -> (u64, Actor),
 ) -> (Phase, Vec<Reply>) {
     let cpu_before = bot.cpu();
+    let (pg_before, own_before, started) = (postgres_cpu(), proc_cpu(std::process::id()), Instant::now());
     let mut actors = Vec::with_capacity(n);
     let mut emit = emit;
     let ids = drive(rate, n, |i| {
@@ -255,10 +277,18 @@ async fn phase(
     })
     .await;
     wait_answered(fake, &ids, Duration::from_secs(30)).await;
+    let answered = started.elapsed();
     // Let follow-ups after the content (card edits, DMs) finish before
     // reading the CPU time.
     wait_quiet(fake).await;
-    let cpu_ms = (bot.cpu() - cpu_before) * 1000.0 / n as f64;
+    let bot_s = bot.cpu() - cpu_before;
+    let (pg_s, own_s) = (postgres_cpu() - pg_before, proc_cpu(std::process::id()) - own_before);
+    let cpu_ms = bot_s * 1000.0 / n as f64;
+    let (pg_ms, fake_ms) = (pg_s * 1000.0 / n as f64, own_s * 1000.0 / n as f64);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
+    // The quiet wait's last 200 ms are idle by definition: not counted.
+    let wall = (started.elapsed().saturating_sub(Duration::from_millis(200))).max(answered).as_secs_f64();
+    let busy = (bot_s + pg_s + own_s) / (cores * wall);
     let (mut first, mut content) = (Vec::new(), Vec::new());
     fake.with(|w| {
         for id in &ids {
@@ -286,7 +316,7 @@ async fn phase(
             odd.push(if answered { text } else { "(no answer)".into() });
         }
     }
-    (Phase { what, rate, sent: n, ok, first, content, cpu_ms, odd }, replies)
+    (Phase { what, rate, sent: n, ok, first, content, cpu_ms, pg_ms, fake_ms, busy, odd }, replies)
 }
 
 /// The Group Page message and its Subscribe button, from a `/group info` answer.
@@ -501,8 +531,8 @@ async fn main() {
         phases.iter().filter(|p| p.what.starts_with("floor")).map(|p| (p.rate, pct(&p.content, 0.5))).collect();
     println!("## Interactions: INTERACTION_CREATE -> first callback / -> answer with content (ms)");
     println!();
-    println!("| rate/s | interaction | sent | ok | first p50 | p95 | p99 | max | content p50 | p95 | p99 | max | ×floor p50 | bot CPU ms/interaction |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| rate/s | interaction | sent | ok | first p50 | p95 | p99 | max | content p50 | p95 | p99 | max | ×floor p50 | CPU ms/interaction: bot | PostgreSQL | fake + load | cores busy |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for p in &phases {
         let floor = floors.iter().find(|(r, _)| *r == p.rate).map(|f| f.1);
         let ratio = floor
@@ -510,7 +540,7 @@ async fn main() {
             .map(|f| format!("{:.2}", pct(&p.content, 0.5).as_secs_f64() / f.as_secs_f64()))
             .unwrap_or_else(|| "-".into());
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.0}% |",
             p.rate,
             p.what,
             p.sent,
@@ -525,6 +555,9 @@ async fn main() {
             ms(p.content.last().copied().unwrap_or_default()),
             ratio,
             p.cpu_ms,
+            p.pg_ms,
+            p.fake_ms,
+            p.busy * 100.0,
         );
     }
     println!();

@@ -399,7 +399,7 @@ pub async fn search_archived_names(
 pub async fn list(conn: &mut PgConnection, guild_id: u64, bucket: Option<Bucket>) -> Result<Vec<Listed>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select g.id, g.name, g.bucket as "bucket: Bucket", g.visibility as "visibility: Visibility",
-                  (select count(*) from memberships m where m.group_id = g.id and m.away_since is null) as "member_count!"
+                  coalesce((select c.members from group_member_counts c where c.group_id = g.id), 0) as "member_count!"
            from groups g
            where g.guild_id = $1 and g.archived_at is null and g.role_id is not null
              and ($2::text is null or g.bucket = $2)

@@ -40,10 +40,11 @@ pub async fn is_member(conn: &mut PgConnection, group_id: i64, user_id: u64) -> 
     .await
 }
 
-/// Members who count: memberships that are not away.
+/// Members who count: memberships that are not away, as of the last commit
+/// (`group_member_counts`, kept by a trigger at commit).
 pub async fn member_count(conn: &mut PgConnection, group_id: i64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"select count(*) as "n!" from memberships where group_id = $1 and away_since is null"#,
+        r#"select coalesce((select members from group_member_counts where group_id = $1), 0) as "n!""#,
         group_id
     )
     .fetch_one(conn)
@@ -152,7 +153,7 @@ pub async fn page_facts(
 ) -> Result<PageFacts, sqlx::Error> {
     let r = sqlx::query!(
         r#"select
-             (select count(*) from memberships where group_id = $1 and away_since is null) as "member_count!",
+             coalesce((select members from group_member_counts where group_id = $1), 0) as "member_count!",
              array(select user_id from group_leaders where group_id = $1 order by added_at) as "leaders!",
              exists(select 1 from memberships where group_id = $1 and user_id = $2 and away_since is null) as "member!",
              exists(select 1 from subscriptions where user_id = $2 and kind = $3 and target_id = $1) as "subscribed!""#,
@@ -193,6 +194,75 @@ mod tests {
         assert!(remove_member(&mut conn, g, 7).await.unwrap());
         assert!(!remove_member(&mut conn, g, 7).await.unwrap());
         assert_eq!(member_count(&mut conn, g).await.unwrap(), 0);
+    }
+
+    /// The kept count against counting: after joins, a leave, members going
+    /// away and coming back, concurrent transactions, one rolled back, and a
+    /// deleted group.
+    #[sqlx::test]
+    async fn the_member_count_follows_every_commit_and_no_rollback(pool: PgPool) {
+        let mut conn = pool.acquire().await.unwrap();
+        let g = a_group(&mut conn).await;
+        let other = {
+            let n = NewGroup::parse(1, 2, "Go", Bucket::Interest, Visibility::Open, None).unwrap();
+            group::insert(&mut conn, &n).await.unwrap()
+        };
+        let counted = |g: i64| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(
+                    "select count(*) from memberships where group_id = $1 and away_since is null",
+                )
+                .bind(g)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+            }
+        };
+        for u in 1..=20 {
+            add_member(&mut conn, g, u).await.unwrap();
+        }
+        add_member(&mut conn, other, 1).await.unwrap();
+        remove_member(&mut conn, g, 20).await.unwrap();
+        sqlx::query("update memberships set away_since = now() where group_id = $1 and user_id <= 5")
+            .bind(g)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        // Coming back clears away_since through the same upsert as a join.
+        assert!(add_member(&mut conn, g, 1).await.unwrap());
+        assert_eq!(member_count(&mut conn, g).await.unwrap(), counted(g).await);
+        assert_eq!(member_count(&mut conn, g).await.unwrap(), 15);
+
+        // Ten joins in concurrent transactions, and one rolled back.
+        let mut joins = Vec::new();
+        for u in 100..110 {
+            let pool = pool.clone();
+            joins.push(tokio::spawn(async move {
+                let mut tx = pool.begin().await.unwrap();
+                add_member(&mut tx, g, u).await.unwrap();
+                tx.commit().await.unwrap();
+            }));
+        }
+        for j in joins {
+            j.await.unwrap();
+        }
+        let mut tx = pool.begin().await.unwrap();
+        add_member(&mut tx, g, 500).await.unwrap();
+        tx.rollback().await.unwrap();
+        assert_eq!(member_count(&mut conn, g).await.unwrap(), 25);
+        assert_eq!(member_count(&mut conn, g).await.unwrap(), counted(g).await);
+        assert_eq!(member_count(&mut conn, other).await.unwrap(), 1, "another group's count is its own");
+
+        // Deleting a group takes its memberships (and its count) along.
+        sqlx::query("delete from groups where id = $1").bind(g).execute(&mut *conn).await.unwrap();
+        assert_eq!(member_count(&mut conn, g).await.unwrap(), 0);
+        let left: i64 = sqlx::query_scalar("select count(*) from group_member_counts where group_id = $1")
+            .bind(g)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(left, 0);
     }
 
     #[sqlx::test]

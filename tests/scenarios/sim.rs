@@ -262,7 +262,8 @@ impl Sim {
     /// are not away ⇔ holders of the group role; each group's role and
     /// channel exist (a closed group's channel hidden from @everyone and open
     /// to its role); holders of a notification role ⇔ the group's followers
-    /// in mention mode who are in the server.
+    /// in mention mode who are in the server; each group's kept member count
+    /// is its members counted.
     pub async fn differences(&self) -> Vec<String> {
         let mut out = Vec::new();
         let groups: Vec<(i64, String, i64, i64, String)> = sqlx::query_as(
@@ -305,6 +306,14 @@ impl Sim {
             }
             for h in holders.iter().filter(|h| !members.contains(h)) {
                 out.push(format!("group {name}: <@{h}> holds its role but is no member"));
+            }
+            let kept: Option<i64> = sqlx::query_scalar("select members from group_member_counts where group_id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .expect("member count");
+            if kept.unwrap_or(0) != members.len() as i64 {
+                out.push(format!("group {name}: its kept member count {kept:?} is not its {} members", members.len()));
             }
             let notify: Option<i64> = sqlx::query_scalar("select role_id from notify_roles where group_id = $1")
                 .bind(id)
