@@ -131,3 +131,83 @@ async fn two_processes_on_two_shards_each_answer_their_servers_and_a_killed_ones
     assert_eq!(sim.count("select count(*) from memberships where away_since is null").await, 8);
     assert!(sim.fake.refused_identifies().is_empty(), "every IDENTIFY fit: {:?}", sim.fake.refused_identifies());
 }
+
+/// A stand-in for a shared rate-limit proxy (twilight-http-proxy,
+/// nirn-proxy) in front of the fake: it forwards every request, except
+/// that the first `POST .../roles` starts a rate limit of `hold`, during
+/// which that route is answered 429 with `retry_after`, as Discord words it.
+struct StandIn {
+    url: String,
+    /// Each `POST .../roles` it saw: when, and what it answered.
+    hits: std::sync::Arc<std::sync::Mutex<Vec<(std::time::Instant, u16)>>>,
+}
+
+impl StandIn {
+    async fn start(upstream: String, hold: std::time::Duration) -> StandIn {
+        use axum::response::IntoResponse;
+        let hits: std::sync::Arc<std::sync::Mutex<Vec<(std::time::Instant, u16)>>> = Default::default();
+        let seen = hits.clone();
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+            let (seen, client, upstream) = (seen.clone(), client.clone(), upstream.clone());
+            async move {
+                let (parts, body) = req.into_parts();
+                let path = parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_default();
+                let limited_route = parts.method == axum::http::Method::POST && parts.uri.path().ends_with("/roles");
+                if limited_route {
+                    let now = std::time::Instant::now();
+                    let mut seen = seen.lock().unwrap();
+                    let started = seen.first().map(|(t, _)| *t).unwrap_or(now);
+                    let left = hold.saturating_sub(now - started);
+                    if seen.is_empty() || !left.is_zero() {
+                        seen.push((now, 429));
+                        let body = serde_json::json!({
+                            "message": "You are being rate limited.", "retry_after": left.as_secs_f64(), "global": false,
+                        });
+                        let headers = [
+                            ("retry-after", left.as_secs_f64().ceil().to_string()),
+                            ("x-ratelimit-scope", "user".to_string()),
+                        ];
+                        return (axum::http::StatusCode::TOO_MANY_REQUESTS, headers, axum::Json(body)).into_response();
+                    }
+                    seen.push((now, 200));
+                }
+                let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+                let mut out = client.request(parts.method.clone(), format!("{upstream}{path}")).body(body);
+                for (k, v) in parts.headers.iter().filter(|(k, _)| *k != "host" && *k != "content-length") {
+                    out = out.header(k, v);
+                }
+                let answer = out.send().await.unwrap();
+                let mut back = axum::response::Response::builder().status(answer.status().as_u16());
+                for (k, v) in answer.headers().iter().filter(|(k, _)| *k != "content-length" && *k != "transfer-encoding") {
+                    back = back.header(k, v);
+                }
+                back.body(axum::body::Body::from(answer.bytes().await.unwrap())).unwrap()
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        StandIn { url, hits }
+    }
+
+    fn hits(&self) -> Vec<(std::time::Instant, u16)> {
+        self.hits.lock().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn behind_a_shared_rate_limit_proxy_the_bot_waits_out_its_429_for_the_retry_after() {
+    let mut sim = Sim::start_without_bot().await;
+    // Longer than the bot's 5xx backoff (250 + 500 + 1000 ms), which gave up before.
+    let hold = std::time::Duration::from_millis(2500);
+    let proxy = StandIn::start(sim.fake.base_url(), hold).await;
+    sim.start_bot_as(|c| c.api_base_url = Some(proxy.url.clone())).await;
+    let ada = sim.admin("ada");
+    create(&ada, "Rust", "Open").await;
+    assert!(sim.fake.role_named("Rust").is_some(), "the group's role was made after the wait");
+    let hits = proxy.hits();
+    let statuses: Vec<u16> = hits.iter().map(|(_, s)| *s).collect();
+    assert_eq!(statuses, [429, 200], "one 429, then the retry: nothing sent while the proxy said to wait");
+    assert!(hits[1].0 - hits[0].0 >= hold, "the retry came after retry_after: {:?}", hits[1].0 - hits[0].0);
+}
