@@ -93,9 +93,10 @@ const LONGEST_WAIT: Duration = Duration::from_secs(10);
 /// the body nor the headers, so `discord::call` asks here how long to wait
 /// (`retry_after_of`). Each meter has its own port, so processes (or bots
 /// in one test process) never read each other's.
-static HANDED_BACK_429S: std::sync::LazyLock<
-    std::sync::Mutex<std::collections::HashMap<(String, String), (std::time::Instant, Duration)>>,
-> = std::sync::LazyLock::new(Default::default);
+static HANDED_BACK_429S: std::sync::LazyLock<std::sync::Mutex<HandedBack>> = std::sync::LazyLock::new(Default::default);
+
+/// (method, URL) -> (when the 429 was handed back, its `retry_after`).
+type HandedBack = std::collections::HashMap<(String, String), (std::time::Instant, Duration)>;
 
 /// How long the 429 just handed back for this request asked to wait (what
 /// is left of it); forgotten once read. `None` for a request the meter
