@@ -74,6 +74,9 @@ async fn main() {
         clock: Clock::system(),
         tick: Duration::from_secs(3600),
         metrics_addr: None,
+        shard_count: None,
+        shard_range: None,
+        dm_rate_per_sec: guildhall::config::DEFAULT_DM_RATE_PER_SEC,
     };
     let before = fake.identify_count();
     let bot = guildhall::start(config).await.expect("the bot starts");

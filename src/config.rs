@@ -43,17 +43,51 @@ pub struct Config {
     /// Where `/metrics`, `/healthz` and `/readyz` are served (O1); `None`
     /// (METRICS_ADDR unset) serves nothing. A bare port means loopback.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// How many shards the bot has in all (`SHARD_COUNT`); `None`: what
+    /// `GET /gateway/bot` recommends at start.
+    pub shard_count: Option<u32>,
+    /// The shards this process runs (`SHARD_RANGE`); `None`: all of them.
+    pub shard_range: Option<std::ops::Range<u32>>,
+    /// This process's share of Discord's global 50 requests a second for the
+    /// DM queue (`DM_RATE_PER_SEC`, 1 to 50).
+    pub dm_rate_per_sec: u32,
 }
 
 /// The background pass's default period.
 pub const DEFAULT_TICK: std::time::Duration = std::time::Duration::from_secs(30);
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("{0} is not set (see .env.example)")]
     Missing(&'static str),
     #[error("{0} is malformed: {1}")]
     Malformed(&'static str, &'static str),
+    #[error("SHARD_RANGE {start}..{end} does not fit in {count} shards (SHARD_COUNT, or what Discord recommends): the last shard is {last}")]
+    RangeOutsideCount { start: u32, end: u32, count: u32, last: u32 },
+}
+
+/// The DM queue's default share of the global limit (`DM_RATE_PER_SEC`).
+pub const DEFAULT_DM_RATE_PER_SEC: u32 = crate::discord::limiter::DM_RATE_PER_SEC;
+
+/// `a..b` (b excluded) or `a..=b` (b included), as Rust writes ranges; not empty.
+pub fn parse_shard_range(v: &str) -> Result<std::ops::Range<u32>, ConfigError> {
+    const HOW: &str = "write a..b (b excluded) or a..=b (b included), like 0..2 or 2..=3, with a before b";
+    let bad = ConfigError::Malformed("SHARD_RANGE", HOW);
+    let (start, end, inclusive) = match v.split_once("..=") {
+        Some((a, b)) => (a, b, true),
+        None => match v.split_once("..") {
+            Some((a, b)) => (a, b, false),
+            None => return Err(bad),
+        },
+    };
+    let (Ok(start), Ok(end)) = (start.trim().parse::<u32>(), end.trim().parse::<u32>()) else {
+        return Err(bad);
+    };
+    let end = if inclusive { end.checked_add(1).ok_or(bad.clone())? } else { end };
+    if start >= end {
+        return Err(bad);
+    }
+    Ok(start..end)
 }
 
 /// Discord's API, as serenity names it.
@@ -98,7 +132,30 @@ impl Config {
                 "it must be a port (loopback) or an address and port, like 127.0.0.1:9100",
             ))?),
         };
+        let shard_count = match non_empty("SHARD_COUNT") {
+            None => None,
+            Some(v) => Some(
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(ConfigError::Malformed("SHARD_COUNT", "it must be a whole number of shards, 1 or more"))?,
+            ),
+        };
+        let shard_range = non_empty("SHARD_RANGE").map(|v| parse_shard_range(&v)).transpose()?;
+        if let (Some(count), Some(range)) = (shard_count, &shard_range) {
+            check_range(range, count)?;
+        }
+        let dm_rate_per_sec = match non_empty("DM_RATE_PER_SEC") {
+            None => DEFAULT_DM_RATE_PER_SEC,
+            Some(v) => v.parse::<u32>().ok().filter(|n| (1..=50).contains(n)).ok_or(ConfigError::Malformed(
+                "DM_RATE_PER_SEC",
+                "it must be 1 to 50 (Discord allows a bot 50 requests a second; give each process a share)",
+            ))?,
+        };
         Ok(Config {
+            shard_count,
+            shard_range,
+            dm_rate_per_sec,
             token: Token(token),
             database_url,
             dev_guild_id,
@@ -113,6 +170,22 @@ impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
+
+    /// The shards this process runs and the shard count, given what
+    /// `GET /gateway/bot` recommends (asked only when `SHARD_COUNT` is unset).
+    pub fn shards(&self, recommended: u32) -> Result<(std::ops::Range<u32>, u32), ConfigError> {
+        let count = self.shard_count.unwrap_or(recommended.max(1));
+        let range = self.shard_range.clone().unwrap_or(0..count);
+        check_range(&range, count)?;
+        Ok((range, count))
+    }
+}
+
+fn check_range(range: &std::ops::Range<u32>, count: u32) -> Result<(), ConfigError> {
+    if range.end > count {
+        return Err(ConfigError::RangeOutsideCount { start: range.start, end: range.end, count, last: count - 1 });
+    }
+    Ok(())
 }
 
 /// `9100` is `127.0.0.1:9100`; `0.0.0.0:9100` or `[::1]:9100` as written.
@@ -168,5 +241,48 @@ mod tests {
         .unwrap();
         assert_eq!(c.dev_guild_id, Some(123));
         assert_eq!(c.api_base_url.as_deref(), Some("http://127.0.0.1:9"));
+    }
+
+    #[test]
+    fn shard_ranges_are_exclusive_or_inclusive_and_must_fit_the_count() {
+        let t = ("DISCORD_TOKEN", "t");
+        let c = cfg(&[t]).unwrap();
+        assert_eq!((c.shard_count, c.shard_range.clone()), (None, None));
+        assert_eq!(c.shards(3).unwrap(), (0..3, 3), "all of what Discord recommends");
+        let c = cfg(&[t, ("SHARD_COUNT", "4"), ("SHARD_RANGE", "2..4")]).unwrap();
+        assert_eq!(c.shards(1).unwrap(), (2..4, 4), "SHARD_COUNT wins over the recommendation");
+        let c = cfg(&[t, ("SHARD_COUNT", "4"), ("SHARD_RANGE", "0..=1")]).unwrap();
+        assert_eq!(c.shard_range, Some(0..2));
+        let c = cfg(&[t, ("SHARD_RANGE", " 1 ..= 1 ")]).unwrap();
+        assert_eq!(c.shard_range, Some(1..2), "one shard");
+        for bad in ["2..2", "3..1", "1-3", "a..b", "..2", "0..", "-1..2", "1..=4294967295"] {
+            let e = cfg(&[t, ("SHARD_RANGE", bad)]).unwrap_err();
+            assert!(e.to_string().starts_with("SHARD_RANGE is malformed: write a..b"), "{bad}: {e}");
+        }
+        for bad in ["0", "-2", "many"] {
+            let e = cfg(&[t, ("SHARD_COUNT", bad)]).unwrap_err();
+            assert!(e.to_string().starts_with("SHARD_COUNT is malformed"), "{bad}: {e}");
+        }
+        let e = cfg(&[t, ("SHARD_COUNT", "4"), ("SHARD_RANGE", "2..5")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "SHARD_RANGE 2..5 does not fit in 4 shards (SHARD_COUNT, or what Discord recommends): the last shard is 3"
+        );
+        // Without SHARD_COUNT the range is checked against the recommendation at start.
+        let c = cfg(&[t, ("SHARD_RANGE", "2..4")]).unwrap();
+        assert!(matches!(c.shards(2), Err(ConfigError::RangeOutsideCount { count: 2, .. })));
+        assert_eq!(c.shards(4).unwrap(), (2..4, 4));
+    }
+
+    #[test]
+    fn the_dm_rate_is_a_share_of_discords_50_a_second() {
+        let t = ("DISCORD_TOKEN", "t");
+        assert_eq!(cfg(&[t]).unwrap().dm_rate_per_sec, 40);
+        assert_eq!(cfg(&[t, ("DM_RATE_PER_SEC", "20")]).unwrap().dm_rate_per_sec, 20);
+        assert_eq!(cfg(&[t, ("DM_RATE_PER_SEC", "50")]).unwrap().dm_rate_per_sec, 50);
+        for bad in ["0", "51", "2.5", "fast"] {
+            let e = cfg(&[t, ("DM_RATE_PER_SEC", bad)]).unwrap_err();
+            assert!(e.to_string().starts_with("DM_RATE_PER_SEC is malformed: it must be 1 to 50"), "{bad}: {e}");
+        }
     }
 }

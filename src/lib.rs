@@ -93,6 +93,13 @@ impl Running {
         tracing::info!("crashed on purpose");
     }
 
+    /// The shards this process runs now (ids, of the shard count).
+    pub async fn shard_ids(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = self.shard_manager.runners.lock().await.keys().map(|s| s.0).collect();
+        ids.sort();
+        ids
+    }
+
     /// Wait until the client stops by itself (a fatal gateway error).
     pub async fn stopped(&mut self) -> anyhow::Result<()> {
         match (&mut self.client_task).await {
@@ -139,6 +146,17 @@ pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>)
     let meter = discord::meter::start(upstream, meter_stop_rx).await.context("starting the request meter")?.0;
     let http = build_http(&config, meter)?;
     let inflight = inflight::InFlight::default();
+    // The shards to run: SHARD_RANGE of SHARD_COUNT, or of what Discord
+    // recommends (asked only then; GET /gateway/bot).
+    let recommended = match config.shard_count {
+        Some(n) => n,
+        None => {
+            http.get_bot_gateway().await.context("asking Discord how many shards to run (GET /gateway/bot)")?.shards
+        }
+    };
+    let (shard_range, shard_count) = config.shards(recommended)?;
+    tracing::info!(shards = ?shard_range, of = shard_count, "starting shards");
+    let dm_rate = config.dm_rate_per_sec;
     let dev_guild = config.dev_guild_id;
     let setup_pool = pool.clone();
     let setup_inflight = inflight.clone();
@@ -174,7 +192,7 @@ pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>)
                     http: ctx.http.clone(),
                     bot_id: ready.user.id.get(),
                     clock: clock.clone(),
-                    deliveries: Default::default(),
+                    deliveries: std::sync::Arc::new(service::deliveries::Queue::at_rate(dm_rate)),
                 };
                 let pass = tokio::spawn(background::run(app.clone(), clock, tick, setup_inflight.clone(), stop_rx.clone()));
                 // S5: the DM queue's worker (woken by new jobs, polling for others).
@@ -203,7 +221,11 @@ pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>)
             Some(bound)
         }
     };
-    let client_task = tokio::spawn(async move { client.start().await });
+    // serenity 0.12.5's `start_shard_range(a..b, n)` boots shards a to b
+    // *inclusive* (it counts `b - a + 1`), so the exclusive range ends one
+    // lower; one shard at a time, 5 s apart (its shard queuer).
+    let last = shard_range.end - 1;
+    let client_task = tokio::spawn(async move { client.start_shard_range(shard_range.start..last, shard_count).await });
     Ok(Running { shard_manager, client_task, pool, inflight, stop, tasks, metrics_addr, meter_stop })
 }
 

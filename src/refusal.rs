@@ -32,7 +32,7 @@ pub fn membership(e: &MembershipError, name: &str, verb: &str) -> Result<String,
         MembershipError::UnsafeRole(_) | MembershipError::Broken | MembershipError::Discord(DiscordError::MissingPermissions) => format!(
             "I can't change the role of **{name}** right now because of how the server's roles are set up. Nothing was changed; admins can see why in /audit."
         ),
-        MembershipError::Discord(DiscordError::Unavailable(_)) => {
+        MembershipError::Discord(DiscordError::Unavailable(_) | DiscordError::RateLimited(_)) => {
             "Discord is having trouble right now. Nothing was changed; please try again in a minute.".to_string()
         }
         MembershipError::Discord(other) => return Err(format!("Discord refused: {other}").into()),
@@ -149,7 +149,7 @@ pub fn invite(e: InviteError, as_invitee: bool) -> Result<String, Error> {
             let msg = membership(&e, "the group", "join")?;
             format!("{msg} The invitation is still pending.")
         }
-        InviteError::Discord(DiscordError::Unavailable(_)) => {
+        InviteError::Discord(DiscordError::Unavailable(_) | DiscordError::RateLimited(_)) => {
             "Discord is having trouble right now. Nothing was changed; please try again in a minute.".into()
         }
         InviteError::Discord(e) => return Err(format!("Discord refused: {e}").into()),
@@ -197,7 +197,7 @@ pub fn request(e: RequestError) -> Result<String, Error> {
             let msg = membership(&e, "the group", "change")?;
             format!("I couldn't admit the requester: {msg} The request is still pending, and the requester was told.")
         }
-        RequestError::Discord(DiscordError::Unavailable(_)) => {
+        RequestError::Discord(DiscordError::Unavailable(_) | DiscordError::RateLimited(_)) => {
             "Discord is having trouble right now. Nothing was changed; please try again in a minute.".into()
         }
         RequestError::Discord(e) => return Err(format!("Discord refused: {e}").into()),
@@ -217,7 +217,7 @@ pub fn discord_fix(e: &DiscordError) -> &'static str {
         DiscordError::MissingPermissions | DiscordError::MissingAccess => {
             "Discord says I'm missing permissions. Give my role Manage Roles and Manage Channels, and drag it above the group roles in Server Settings → Roles, then try again."
         }
-        DiscordError::Unavailable(_) => "Discord is having trouble right now. Please try again in a minute.",
+        DiscordError::Unavailable(_) | DiscordError::RateLimited(_) => "Discord is having trouble right now. Please try again in a minute.",
         DiscordError::Refused { code: 30005, .. } => {
             "The server has Discord's maximum of 250 roles. Delete roles you no longer use (`/health` counts them), then try again."
         }

@@ -286,7 +286,9 @@ pub fn partial_guild(g: &Guild) -> Value {
     })
 }
 
-pub fn ready(w: &World, session_id: &str) -> Value {
+/// READY for a session on `shard` ([id, count]): its `guilds` are the
+/// guilds of that shard only (topics/gateway, "Sharding").
+pub fn ready(w: &World, session_id: &str, shard: [u64; 2], guilds: &[u64]) -> Value {
     let bot = w.users.get(&w.bot_user_id).map(user).unwrap_or(Value::Null);
     let mut me = bot;
     me["verified"] = json!(true);
@@ -295,10 +297,10 @@ pub fn ready(w: &World, session_id: &str) -> Value {
     json!({
         "v": 10,
         "user": me,
-        "guilds": w.guilds.keys().map(|id| json!({"id": id.to_string(), "unavailable": true})).collect::<Vec<_>>(),
+        "guilds": guilds.iter().map(|id| json!({"id": id.to_string(), "unavailable": true})).collect::<Vec<_>>(),
         "session_id": session_id,
         "resume_gateway_url": "ws://127.0.0.1",
-        "shard": [0, 1],
+        "shard": shard,
         "application": {"id": w.application_id.to_string(), "flags": 0},
         "private_channels": [],
         "presences": [],
@@ -444,7 +446,7 @@ mod tests {
         let m: serenity::model::channel::Message = serde_json::from_value(v).expect("forward");
         let r = m.message_reference.expect("a reference");
         assert_eq!((r.kind, r.channel_id.get()), (serenity::model::channel::MessageReferenceKind::Forward, 5));
-        let _: sm::Ready = serde_json::from_value(ready(&w, "abc")).expect("Ready");
+        let _: sm::Ready = serde_json::from_value(ready(&w, "abc", [1, 2], &[gid])).expect("Ready");
         let _: sm::CurrentApplicationInfo = serde_json::from_value(application(&w)).expect("app info");
     }
 }

@@ -65,10 +65,18 @@ pub fn route(w: &mut World, r: &Request) -> Out {
     }
     match (r.method, r.segs) {
         ("GET", ["gateway"]) => ok(json!({"url": r.ws_url})),
-        ("GET", ["gateway", "bot"]) => ok(json!({
-            "url": r.ws_url, "shards": 1,
-            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
-        })),
+        // topics/gateway, "Get Gateway Bot": the recommended shards and the
+        // session start limit object.
+        ("GET", ["gateway", "bot"]) => {
+            let g = &w.gateway;
+            ok(json!({
+                "url": r.ws_url, "shards": g.shards,
+                "session_start_limit": {
+                    "total": g.session_total, "remaining": g.session_remaining,
+                    "reset_after": g.reset_after_ms, "max_concurrency": g.max_concurrency,
+                }
+            }))
+        }
         ("GET", ["oauth2", "applications", "@me"]) | ("GET", ["applications", "@me"]) => ok(payload::application(w)),
         ("GET", ["users", "@me"]) => ok(payload::user(w.user(w.bot_user_id)?)),
         ("GET", ["users", u]) => ok(payload::user(w.user(id(u)?)?)),

@@ -310,10 +310,14 @@ impl FakeDiscord {
         self.channel_named("general").expect("#general").id
     }
 
-    /// Registered commands (guild ones first).
+    /// The commands a member of this guild can use: this guild's own
+    /// first, then the global ones. A command registered in another guild
+    /// is not there ("Guild commands are specific to the guild you specify",
+    /// application-commands).
     pub fn registered_commands(&self) -> Vec<Value> {
+        let gid = self.guild_id;
         self.with(|w| {
-            let mut v: Vec<_> = w.commands.iter().filter(|c| c.guild_id.is_some()).map(|c| c.body.clone()).collect();
+            let mut v: Vec<_> = w.commands.iter().filter(|c| c.guild_id == Some(gid)).map(|c| c.body.clone()).collect();
             v.extend(w.commands.iter().filter(|c| c.guild_id.is_none()).map(|c| c.body.clone()));
             v
         })
@@ -1117,6 +1121,23 @@ mod tests {
         assert!(fake.delete_message_by_hand(id));
         assert!(fake.with(|w| w.find_message(id).is_none()));
         assert!(!fake.delete_message_by_hand(id));
+    }
+
+    #[tokio::test]
+    async fn a_guild_command_is_usable_in_its_guild_only_and_a_global_one_everywhere() {
+        // application-commands: "Guild commands are specific to the guild you specify".
+        let fake = FakeDiscord::start().await;
+        let other = fake.add_guild_on_shard("Other", 0, 1);
+        fake.mutate(|w| {
+            let g = Some(fake.guild_id);
+            w.commands.push(crate::world::Command { id: 1, guild_id: g, body: json!({"name": "here", "type": 1}) });
+            w.commands.push(crate::world::Command { id: 2, guild_id: None, body: json!({"name": "all", "type": 1}) });
+        });
+        let names = |f: &FakeDiscord| -> Vec<String> {
+            f.registered_commands().iter().map(|c| c["name"].as_str().unwrap().to_string()).collect()
+        };
+        assert_eq!(names(&fake), ["here", "all"]);
+        assert_eq!(names(&fake.in_guild(other)), ["all"]);
     }
 
     #[test]

@@ -400,6 +400,48 @@ impl FakeDiscord {
         self.inner.hub.resume_count()
     }
 
+    /// The same fake, its scenario helpers (`admin`, `member`, `role_named`,
+    /// ...) acting in guild `guild_id`.
+    pub fn in_guild(&self, guild_id: u64) -> FakeDiscord {
+        FakeDiscord { inner: self.inner.clone(), guild_id }
+    }
+
+    /// Seed another guild (as `FakeDiscord::start` seeds the first) whose id
+    /// routes it to `shard` of `num_shards`; returns its id.
+    pub fn add_guild_on_shard(&self, name: &str, shard: u64, num_shards: u64) -> u64 {
+        self.mutate(|w| {
+            let id = w.snowflake_on_shard(shard, num_shards);
+            seed_guild_as(w, id, name)
+        })
+    }
+
+    /// Change what `GET /gateway/bot` answers and the gateway's limits.
+    pub fn set_gateway(&self, f: impl FnOnce(&mut crate::world::GatewaySettings)) {
+        self.mutate(|w| f(&mut w.gateway));
+    }
+
+    /// Every gateway session, connected or resumable, with its shard and
+    /// the guilds its READY listed.
+    pub fn sessions(&self) -> Vec<crate::gateway::SessionInfo> {
+        self.inner.hub.sessions()
+    }
+
+    /// The shards of the connected sessions an interaction was sent to.
+    pub fn interaction_receivers(&self, interaction_id: u64) -> Vec<[u64; 2]> {
+        self.inner.hub.interaction_receivers(interaction_id)
+    }
+
+    /// IDENTIFYs refused so far, with their close code (4010, 4011) and reason.
+    pub fn refused_identifies(&self) -> Vec<(u16, String)> {
+        self.inner.hub.refused_identifies()
+    }
+
+    /// Wait until a connected session holds `shard` ([id, count]).
+    pub async fn wait_for_shard(&self, shard: [u64; 2]) {
+        let hub = &self.inner.hub;
+        self.wait_for(30, &format!("a session on shard {shard:?}"), || hub.has_ready_shard(shard)).await
+    }
+
     /// Wait until a bot session is connected and has received its guilds.
     pub async fn wait_for_bot(&self) {
         let hub = &self.inner.hub;
@@ -423,6 +465,11 @@ impl FakeDiscord {
 /// Manage Server, an owner, the bot as a member, and #general.
 pub fn seed_guild(w: &mut World, name: &str) -> u64 {
     let guild_id = w.snowflake();
+    seed_guild_as(w, guild_id, name)
+}
+
+/// `seed_guild`, with the guild's id given.
+pub fn seed_guild_as(w: &mut World, guild_id: u64, name: &str) -> u64 {
     let owner_id = w.snowflake();
     w.users.insert(owner_id, User { id: owner_id, username: "owner".into(), bot: false, dms_open: true });
     let bot_role = w.snowflake();

@@ -361,6 +361,48 @@ pub struct World {
     /// `enforce_nonce` (Discord checks "the past few minutes").
     #[serde(skip)]
     pub nonces: HashMap<(u64, String), (u64, Instant)>,
+    /// What `GET /gateway/bot` answers and how the gateway shards
+    /// (topics/gateway, "Sharding", "Get Gateway Bot").
+    #[serde(skip)]
+    pub gateway: GatewaySettings,
+}
+
+/// The gateway's sharding, as Discord documents it (topics/gateway):
+/// `GET /gateway/bot` recommends `shards` and reports the session start
+/// limit; "each shard can only support a maximum of 2500 guilds".
+#[derive(Clone, Debug)]
+pub struct GatewaySettings {
+    /// The recommended number of shards.
+    pub shards: u64,
+    /// Identifies allowed a day (1000), and how many are left.
+    pub session_total: u64,
+    pub session_remaining: u64,
+    /// Milliseconds until the limit resets.
+    pub reset_after_ms: u64,
+    /// Shards that may identify at once (buckets of `shard_id % max_concurrency`).
+    pub max_concurrency: u64,
+    /// The most guilds one session may hold before IDENTIFY is refused
+    /// with 4011 Sharding required (Discord: 2500).
+    pub max_guilds_per_shard: usize,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        GatewaySettings {
+            shards: 1,
+            session_total: 1000,
+            session_remaining: 1000,
+            reset_after_ms: 86_400_000,
+            max_concurrency: 1,
+            max_guilds_per_shard: 2500,
+        }
+    }
+}
+
+/// The shard a guild's events go to: "shard_id = (guild_id >> 22) %
+/// num_shards" (topics/gateway, "Sharding Formula").
+pub fn shard_of(guild_id: u64, num_shards: u64) -> u64 {
+    (guild_id >> 22) % num_shards.max(1)
 }
 
 /// How long `enforce_nonce` remembers a nonce ("the past few minutes").
@@ -439,6 +481,18 @@ impl World {
     /// A fresh snowflake for "now".
     pub fn snowflake(&mut self) -> u64 {
         let ms = chrono::Utc::now().timestamp_millis();
+        self.snowflake_at(ms)
+    }
+
+    /// A fresh snowflake that, as a guild id, routes to `shard` of
+    /// `num_shards` ([`shard_of`]): its timestamp is the first millisecond
+    /// from now that does.
+    pub fn snowflake_on_shard(&mut self, shard: u64, num_shards: u64) -> u64 {
+        assert!(shard < num_shards, "shard {shard} of {num_shards} does not exist");
+        let mut ms = chrono::Utc::now().timestamp_millis();
+        while shard_of(((ms - DISCORD_EPOCH_MS) as u64) << 22, num_shards) != shard {
+            ms += 1;
+        }
         self.snowflake_at(ms)
     }
 

@@ -8,14 +8,16 @@
 //! are handed out at most `rate` a second, in order, and a global 429 pauses
 //! every caller for its `retry_after`. `rate` is below 50 to leave room for
 //! the bot's other calls (interactions' follow-ups, role changes, ...), which
-//! serenity paces by itself.
+//! the request meter or the operator's proxy paces. The 50 are the bot's,
+//! shared by all its processes: each runs at `DM_RATE_PER_SEC` (config),
+//! about 40/N for N processes (README, "Several processes").
 
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// The DM queue's share of the global limit: 40 of Discord's 50 requests a
-/// second.
+/// The DM queue's default share of the global limit: 40 of Discord's 50
+/// requests a second, for a bot of one process.
 pub const DM_RATE_PER_SEC: u32 = 40;
 
 #[derive(Debug)]

@@ -87,15 +87,50 @@ impl Upstream {
 const RETRIES_ON_429: usize = 3;
 const LONGEST_WAIT: Duration = Duration::from_secs(10);
 
+/// The `retry_after` of the 429s the meters handed back, by request as
+/// serenity sent it (method, `http://{meter}{path}`), with when it was
+/// handed back: serenity's error keeps the status and the URL but neither
+/// the body nor the headers, so `discord::call` asks here how long to wait
+/// (`retry_after_of`). Each meter has its own port, so processes (or bots
+/// in one test process) never read each other's.
+static HANDED_BACK_429S: std::sync::LazyLock<std::sync::Mutex<HandedBack>> = std::sync::LazyLock::new(Default::default);
+
+/// (method, URL) -> (when the 429 was handed back, its `retry_after`).
+type HandedBack = std::collections::HashMap<(String, String), (std::time::Instant, Duration)>;
+
+/// How long the 429 just handed back for this request asked to wait (what
+/// is left of it); forgotten once read. `None` for a request the meter
+/// answered no 429 to lately.
+pub fn retry_after_of(method: &str, url: &str) -> Option<Duration> {
+    let mut seen = HANDED_BACK_429S.lock().unwrap_or_else(|e| e.into_inner());
+    let (at, wait) = seen.remove(&(method.to_string(), url.to_string()))?;
+    let left = wait.saturating_sub(at.elapsed());
+    // An entry older than its wait by far belongs to a request nobody retried.
+    seen.retain(|_, (at, wait)| at.elapsed() < *wait + Duration::from_secs(60));
+    Some(left)
+}
+
+fn remember_429(method: &str, url: String, wait: Duration) {
+    let mut seen = HANDED_BACK_429S.lock().unwrap_or_else(|e| e.into_inner());
+    seen.insert((method.to_string(), url), (std::time::Instant::now(), wait));
+}
+
+#[derive(Clone)]
+struct Meter {
+    up: Upstream,
+    /// This meter's own address: serenity's URLs start with it.
+    addr: SocketAddr,
+}
+
 /// Serve the meter on a free loopback port until `stop` turns true; returns
 /// its address: serenity's base URL is `http://{address}`.
 pub async fn start(
     upstream: Upstream,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let app = axum::Router::new().fallback(forward).with_state(upstream);
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let addr = listener.local_addr()?;
+    let app = axum::Router::new().fallback(forward).with_state(Meter { up: upstream, addr });
     let task = tokio::spawn(async move {
         let shutdown = async move {
             while !*stop.borrow() {
@@ -166,7 +201,7 @@ fn retry_after(h: &reqwest::header::HeaderMap, body: &[u8]) -> Duration {
     Duration::from_secs_f64(secs.clamp(0.0, 3600.0))
 }
 
-async fn forward(State(up): State<Upstream>, req: Request) -> Response {
+async fn forward(State(Meter { up, addr }): State<Meter>, req: Request) -> Response {
     let path = req.uri().path_and_query().map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
     let url = format!("{}{path}", up.base);
     let (parts, body) = req.into_parts();
@@ -214,6 +249,9 @@ async fn forward(State(up): State<Upstream>, req: Request) -> Response {
                 tokio::time::sleep(wait).await;
                 continue;
             }
+        }
+        if status.as_u16() == 429 {
+            remember_429(parts.method.as_str(), format!("http://{addr}{path}"), retry_after(&headers, &bytes));
         }
         let mut back = Response::builder().status(status.as_u16());
         for (k, v) in headers.iter().filter(|(k, _)| !hop_by_hop(k)) {

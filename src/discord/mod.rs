@@ -34,6 +34,11 @@ pub enum DiscordError {
     /// 404 with one of Discord's unknown-object codes.
     #[error("unknown {0} (Discord code {1})")]
     Unknown(&'static str, u64),
+    /// A 429 asking to wait longer than `call` waits (`LONGEST_429_WAIT`
+    /// in all): Discord, or the rate-limit proxy in front of it, is holding
+    /// this route (or the bot) back for that long.
+    #[error("rate limited by Discord or the rate-limit proxy for {:.1} s more, longer than the bot waits in a call", .0.as_secs_f64())]
+    RateLimited(Duration),
     /// 429 or 5xx that outlasted the retries.
     #[error("Discord is unavailable or rate limiting (status {0})")]
     Unavailable(u16),
@@ -67,14 +72,35 @@ impl DiscordError {
         DiscordError::Other(e.to_string())
     }
 
-    /// Only rate limits and server errors are worth another try.
+    /// Only rate limits and server errors are worth another try (later, by
+    /// the caller, for `RateLimited`: `call` has already given up).
     pub fn is_transient(&self) -> bool {
-        matches!(self, DiscordError::Unavailable(_))
+        matches!(self, DiscordError::Unavailable(_) | DiscordError::RateLimited(_))
     }
 }
 
-/// Run a Discord call, retrying transient failures (429, 5xx) a few times
-/// with backoff; never retries a 403 or 404.
+/// The most `call` waits in all for 429s' `retry_after` before it fails
+/// with `DiscordError::RateLimited`.
+pub const LONGEST_429_WAIT: Duration = Duration::from_secs(10);
+
+/// When a failed call was a 429, how long it asked to wait: serenity's
+/// error keeps only the status, so the request meter, which saw the answer,
+/// remembers its `retry_after` by request (`meter::retry_after_of`).
+fn asked_to_wait(e: &serenity::Error) -> Option<Duration> {
+    match e {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) if r.status_code.as_u16() == 429 => {
+            meter::retry_after_of(r.method.as_str(), &r.url)
+        }
+        _ => None,
+    }
+}
+
+/// Run a Discord call, retrying transient failures (429, 5xx) a few times;
+/// never retries a 403 or 404. A 5xx is retried after a backoff (250 ms,
+/// doubling); a 429 after its `retry_after` (from a shared rate-limit proxy
+/// or Discord: trying sooner only earns another 429, counted against the
+/// bot's invalid requests), up to `LONGEST_429_WAIT` in all, past which it
+/// fails with `DiscordError::RateLimited` rather than hold its caller.
 pub async fn call<T, F, Fut>(mut f: F) -> Result<T, DiscordError>
 where
     F: FnMut() -> Fut,
@@ -82,17 +108,32 @@ where
 {
     let mut delay = Duration::from_millis(250);
     let mut attempt = 0;
+    let mut waited_for_429s = Duration::ZERO;
     loop {
         match f().await {
             Ok(v) => return Ok(v),
             Err(e) => {
                 let err = DiscordError::from_serenity(&e);
                 attempt += 1;
-                if !err.is_transient() || attempt >= 4 {
+                if !err.is_transient() {
                     return Err(err);
                 }
-                tracing::debug!(attempt, error = %err, "transient Discord failure, retrying");
-                tokio::time::sleep(delay).await;
+                let wait = match asked_to_wait(&e) {
+                    Some(retry_after) => {
+                        if waited_for_429s + retry_after > LONGEST_429_WAIT {
+                            tracing::warn!(?retry_after, waited = ?waited_for_429s, "rate limited for longer than a call waits; giving up");
+                            return Err(DiscordError::RateLimited(retry_after));
+                        }
+                        waited_for_429s += retry_after;
+                        retry_after
+                    }
+                    None => delay,
+                };
+                if attempt >= 4 {
+                    return Err(err);
+                }
+                tracing::debug!(attempt, ?wait, error = %err, "transient Discord failure, retrying");
+                tokio::time::sleep(wait).await;
                 delay *= 2;
             }
         }

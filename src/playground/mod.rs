@@ -232,6 +232,9 @@ async fn serve(
         clock: crate::clock::Clock::system(),
         tick: DEFAULT_TICK,
         metrics_addr: None,
+        shard_count: None,
+        shard_range: None,
+        dm_rate_per_sec: crate::config::DEFAULT_DM_RATE_PER_SEC,
     };
     let bot = crate::start(config).await?;
     fake.wait_for_bot().await;

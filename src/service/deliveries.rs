@@ -63,6 +63,14 @@ pub struct Queue {
     pub limiter: crate::discord::limiter::GlobalLimiter,
 }
 
+impl Queue {
+    /// A queue whose DMs take at most `per_second` slots a second of
+    /// Discord's global limit (`DM_RATE_PER_SEC`).
+    pub fn at_rate(per_second: u32) -> Queue {
+        Queue { bell: Default::default(), limiter: crate::discord::limiter::GlobalLimiter::per_second(per_second) }
+    }
+}
+
 /// Wake this process's worker (jobs were queued).
 pub fn wake(app: &App) {
     app.deliveries.bell.notify_one();

@@ -24,5 +24,6 @@ mod playground;
 mod reconcile;
 mod request_sla;
 mod requests;
+mod shards;
 mod stats;
 mod subscriptions;

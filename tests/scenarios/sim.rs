@@ -19,6 +19,9 @@ pub struct Sim {
     /// A second bot process against the same database and Discord (see
     /// `start_second_bot`).
     second: Option<guildhall::Running>,
+    /// Bot processes started with `start_process` (each running a range
+    /// of the shards), by the index it returned; `None` once crashed.
+    processes: Vec<Option<guildhall::Running>>,
     /// Users and roles the test expects the bot to ping (`expect_ping`);
     /// a ping of anyone else fails the test (A6).
     expected_pings: std::sync::Mutex<Vec<u64>>,
@@ -51,7 +54,88 @@ impl Sim {
         let clock = Clock::manual(chrono::Utc::now());
         let bot = start_bot(&fake, &database_url, &clock).await;
         let pool = sqlx::PgPool::connect(&database_url).await.expect("connect to the test database");
-        Sim { fake, database_url, pool, clock, bot: Some(bot), second: None, expected_pings: Default::default() }
+        Sim {
+            fake,
+            database_url,
+            pool,
+            clock,
+            bot: Some(bot),
+            second: None,
+            processes: Vec::new(),
+            expected_pings: Default::default(),
+        }
+    }
+
+    /// A fake Discord and a fresh database, and no bot yet: the test starts
+    /// bot processes with `start_process` (or a bot of its own settings
+    /// with `start_bot_as`).
+    pub async fn start_without_bot() -> Sim {
+        let fake = FakeDiscord::start().await;
+        let database_url = fresh_database_url();
+        // The bot creates and migrates the database; the test's pool
+        // connects once it has (`connect_pool`).
+        let clock = Clock::manual(chrono::Utc::now());
+        let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy(&database_url).expect("a database URL");
+        Sim {
+            fake,
+            database_url,
+            pool,
+            clock,
+            bot: None,
+            second: None,
+            processes: Vec::new(),
+            expected_pings: Default::default(),
+        }
+    }
+
+    /// Start a bot process running shards `range` of `count` (SHARD_COUNT,
+    /// SHARD_RANGE), commands registered globally (the guilds are many),
+    /// on the sim's database and clock; returns once every shard of the
+    /// range has a session with its guilds and the process's background
+    /// loop runs. Its index is for `process` and `crash_process`.
+    pub async fn start_process(&mut self, range: std::ops::Range<u32>, count: u32) -> usize {
+        let loops = self.processes.iter().flatten().count() + usize::from(self.bot.is_some());
+        let config = Config {
+            dev_guild_id: None,
+            shard_count: Some(count),
+            shard_range: Some(range.clone()),
+            ..config_for(&self.fake, &self.database_url, &self.clock)
+        };
+        let bot = guildhall::start(config).await.expect("the bot process starts");
+        for shard in range {
+            self.fake.wait_for_shard([shard as u64, count as u64]).await;
+        }
+        self.fake.wait_for_commands().await;
+        self.clock.wait_for_loops(loops + 1).await;
+        self.processes.push(Some(bot));
+        self.processes.len() - 1
+    }
+
+    /// A process started with `start_process`.
+    pub fn process(&self, i: usize) -> &guildhall::Running {
+        self.processes[i].as_ref().expect("the process runs")
+    }
+
+    /// Kill a process started with `start_process`, as a crash would
+    /// (nothing drained); its shards have no session until started again.
+    pub async fn crash_process(&mut self, i: usize) {
+        let bot = self.processes[i].take().expect("the process runs");
+        bot.crash().await;
+        let left = self.processes.iter().flatten().count() + usize::from(self.bot.is_some());
+        self.clock.wait_for_loops(left).await;
+    }
+
+    /// Start the bot with `config` (from `config_for`'s defaults, changed by
+    /// `change`), e.g. behind a stand-in rate-limit proxy.
+    pub async fn start_bot_as(&mut self, change: impl FnOnce(&mut Config)) {
+        assert!(self.bot.is_none(), "the bot is already running");
+        let mut config = config_for(&self.fake, &self.database_url, &self.clock);
+        change(&mut config);
+        let before = self.fake.identify_count();
+        self.bot = Some(guildhall::start(config).await.expect("the bot starts"));
+        self.fake.wait_for_identify(before).await;
+        self.fake.wait_for_bot().await;
+        self.fake.wait_for_commands().await;
     }
 
     /// Like `start`, with the bot serving `/metrics`, `/healthz` and
@@ -72,7 +156,16 @@ impl Sim {
         let addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
         let bot = start_bot_with(&fake, &bot_url, &clock, fake.identify_count(), addr).await;
         let pool = sqlx::PgPool::connect(&database_url).await.expect("connect to the test database");
-        Sim { fake, database_url, pool, clock, bot: Some(bot), second: None, expected_pings: Default::default() }
+        Sim {
+            fake,
+            database_url,
+            pool,
+            clock,
+            bot: Some(bot),
+            second: None,
+            processes: Vec::new(),
+            expected_pings: Default::default(),
+        }
     }
 
     /// Like `start_operated`, with the bot talking to the fake as it talks
@@ -84,14 +177,10 @@ impl Sim {
         let database_url = fresh_database_url();
         let clock = Clock::manual(chrono::Utc::now());
         let config = Config {
-            token: Token::new("test-token"),
-            database_url: database_url.clone(),
-            dev_guild_id: Some(fake.guild_id),
             api_base_url: None,
             discord_origin: fake.base_url(),
-            clock: clock.clone(),
-            tick: std::time::Duration::from_secs(60),
             metrics_addr: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+            ..config_for(&fake, &database_url, &clock)
         };
         let before = fake.identify_count();
         let bot = guildhall::start(config).await.expect("the bot starts");
@@ -99,7 +188,16 @@ impl Sim {
         fake.wait_for_bot().await;
         fake.wait_for_commands().await;
         let pool = sqlx::PgPool::connect(&database_url).await.expect("connect to the test database");
-        Sim { fake, database_url, pool, clock, bot: Some(bot), second: None, expected_pings: Default::default() }
+        Sim {
+            fake,
+            database_url,
+            pool,
+            clock,
+            bot: Some(bot),
+            second: None,
+            processes: Vec::new(),
+            expected_pings: Default::default(),
+        }
     }
 
     /// `http://addr/path` on the bot's metrics address (`start_operated`).
@@ -397,7 +495,18 @@ async fn start_bot_with(
     identifies_before: usize,
     metrics_addr: Option<std::net::SocketAddr>,
 ) -> guildhall::Running {
-    let config = Config {
+    let config = Config { metrics_addr, ..config_for(fake, database_url, clock) };
+    let bot = guildhall::start(config).await.expect("the bot starts");
+    fake.wait_for_identify(identifies_before).await;
+    fake.wait_for_bot().await;
+    fake.wait_for_commands().await;
+    bot
+}
+
+/// A bot process's settings in a `Sim`: the fake as its API base URL (the
+/// fake paces), commands in the fake's first guild, the sim's clock.
+fn config_for(fake: &FakeDiscord, database_url: &str, clock: &Clock) -> Config {
+    Config {
         token: Token::new("test-token"),
         database_url: database_url.to_string(),
         dev_guild_id: Some(fake.guild_id),
@@ -406,13 +515,11 @@ async fn start_bot_with(
         clock: clock.clone(),
         // Passes run when a test moves the clock; this only paces the rest.
         tick: std::time::Duration::from_secs(60),
-        metrics_addr,
-    };
-    let bot = guildhall::start(config).await.expect("the bot starts");
-    fake.wait_for_identify(identifies_before).await;
-    fake.wait_for_bot().await;
-    fake.wait_for_commands().await;
-    bot
+        metrics_addr: None,
+        shard_count: None,
+        shard_range: None,
+        dm_rate_per_sec: guildhall::config::DEFAULT_DM_RATE_PER_SEC,
+    }
 }
 
 impl Drop for Sim {
