@@ -21,6 +21,9 @@
 //! answered), first-time (migrations applied on an empty database) and with
 //! the schema in place.
 
+mod common;
+
+use common::{drive, ms, pct, postgres_cpu, proc_cpu, server_url, wait_answered, wait_quiet, Members};
 use fake_discord::scenario::Reply;
 use fake_discord::{Actor, FakeDiscord};
 use guildhall::types::{Data, Error};
@@ -52,11 +55,6 @@ async fn child() {
     })
     .await;
     bot.shutdown().await;
-}
-
-fn server_url() -> String {
-    let base = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    base.rsplit_once('/').expect("DATABASE_URL has a database name").0.to_string()
 }
 
 /// The bot's process.
@@ -128,40 +126,6 @@ impl Bot {
     }
 }
 
-/// utime + stime of process `pid`, in seconds (0 when it is gone).
-fn proc_cpu(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may hold spaces): state is 3rd.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // utime and stime are fields 14 and 15 (1-based, state is 3).
-    (ticks(11) + ticks(12)) / clock_ticks()
-}
-
-/// CPU seconds of every PostgreSQL process on this machine (the server and
-/// its backends; the benchmark's database server is local).
-fn postgres_cpu() -> f64 {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return 0.0 };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "postgres"))
-        .map(proc_cpu)
-        .sum()
-}
-
-fn clock_ticks() -> f64 {
-    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-    *TICKS.get_or_init(|| {
-        Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|o| String::from_utf8(o.stdout).ok())
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(100.0)
-    })
-}
-
 /// Wait until the bot's start-up reconcile pass (after its READY) has
 /// finished: the work a fresh process does before it is idle. `before`:
 /// how many had finished before this start.
@@ -178,51 +142,6 @@ async fn finished_passes(pool: &sqlx::PgPool) -> i64 {
         .fetch_one(pool)
         .await
         .expect("count reconcile passes")
-}
-
-/// Wait until the fake's world stops changing (card edits and DMs that
-/// follow an answer have landed): no change for 200 ms, at most 10 s.
-async fn wait_quiet(fake: &FakeDiscord) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if tokio::time::timeout(Duration::from_millis(200), fake.changed()).await.is_err() {
-            return;
-        }
-    }
-}
-
-/// Wait until every interaction got content (or `limit` passed).
-async fn wait_answered(fake: &FakeDiscord, ids: &[u64], limit: Duration) {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if fake.with(|w| ids.iter().all(|i| w.interactions[i].content_at.is_some())) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Send `n` interactions at `rate` a second, on schedule.
-async fn drive(rate: f64, n: usize, mut emit: impl FnMut(usize) -> u64) -> Vec<u64> {
-    let start = tokio::time::Instant::now();
-    let mut ids = Vec::with_capacity(n);
-    for i in 0..n {
-        tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / rate)).await;
-        ids.push(emit(i));
-    }
-    ids
-}
-
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1}", d.as_secs_f64() * 1000.0)
 }
 
 /// What one phase measured.
@@ -341,21 +260,6 @@ fn approve_buttons(fake: &FakeDiscord, parent: u64, used: &std::collections::Has
             (!used.contains(&c.custom_id)).then_some((m.id, c.custom_id))
         })
         .collect()
-}
-
-/// Members seeded in the fake, handed out once each.
-struct Members {
-    ids: Vec<u64>,
-    next: usize,
-}
-
-impl Members {
-    fn take(&mut self, fake: &FakeDiscord, n: usize) -> Vec<Actor> {
-        assert!(self.next + n <= self.ids.len(), "not enough seeded members");
-        let out = self.ids[self.next..self.next + n].iter().map(|u| fake.actor(*u)).collect();
-        self.next += n;
-        out
-    }
 }
 
 #[tokio::main]
