@@ -15,9 +15,11 @@ use crate::types::{Context, Error};
 use crate::views::group_page::View;
 use poise::CreateReply;
 use serenity::all::{
-    ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateInteractionResponseMessage,
-    CreateModal, EditInteractionResponse, ModalInteraction,
+    ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateInteractionResponseFollowup,
+    CreateInteractionResponseMessage, CreateModal, EditInteractionResponse, ModalInteraction,
 };
+use std::future::Future;
+use std::time::Duration;
 
 /// A refusal, as every one is written.
 fn is_refusal(text: &str) -> bool {
@@ -182,6 +184,56 @@ pub async fn update(ctx: &SerenityContext, i: &ComponentInteraction, view: View)
         .components(view.components)
         .allowed_mentions(no_pings());
     respond(ctx, i, CreateInteractionResponse::UpdateMessage(r)).await
+}
+
+/// What a press's work ends in: the message pressed shown anew, or an
+/// ephemeral refusal.
+pub enum Pressed {
+    Update(View),
+    Refuse(String),
+}
+
+/// How long a press's work may take before the press is acknowledged:
+/// Discord drops a first answer that comes after 3 s ("This interaction
+/// failed"), and the answer's own round trip has to fit in what is left
+/// when the bot is loaded.
+pub const ANSWER_BUDGET: Duration = Duration::from_millis(1500);
+
+/// Replace the message pressed with what `work` shows, answering within
+/// Discord's 3 s whatever `work` takes: when it is done within
+/// [`ANSWER_BUDGET`] (almost always) the answer is one callback; otherwise
+/// the press is acknowledged (a deferred update: the message stays as it
+/// is meanwhile) and the message edited, or the refusal sent as an
+/// ephemeral follow-up, when `work` is done.
+pub async fn update_in_time(
+    ctx: &SerenityContext,
+    i: &ComponentInteraction,
+    work: impl Future<Output = Result<Pressed, Error>>,
+) -> Result<(), Error> {
+    let mut work = std::pin::pin!(work);
+    let done = tokio::select! {
+        r = &mut work => Some(r),
+        () = tokio::time::sleep(ANSWER_BUDGET) => None,
+    };
+    if let Some(r) = done {
+        return match r? {
+            Pressed::Update(view) => update(ctx, i, view).await,
+            Pressed::Refuse(msg) => refuse(ctx, i, &msg).await,
+        };
+    }
+    respond(ctx, i, CreateInteractionResponse::Acknowledge).await?;
+    match work.await? {
+        Pressed::Update(view) => edit(ctx, i, view).await,
+        Pressed::Refuse(msg) => {
+            let f = CreateInteractionResponseFollowup::new()
+                .content(format!("Error: {msg}"))
+                .ephemeral(true)
+                .allowed_mentions(no_pings());
+            i.create_followup(&ctx.http, f).await?;
+            telemetry::refused(i.id.get());
+            Ok(())
+        }
+    }
 }
 
 /// A press whose handler failed: the deferred answer is filled in if there

@@ -3,7 +3,7 @@
 
 use crate::discord::no_pings;
 use crate::refusal;
-use crate::replies::{defer, edit, refuse, update};
+use crate::replies::{defer, edit, refuse, update_in_time, Pressed};
 use crate::service::membership;
 use crate::service::subscriptions;
 use crate::service::App;
@@ -58,18 +58,23 @@ pub async fn subscribe_button(
 ) -> Result<(), Error> {
     let Some(guild) = guild_of(i) else { return refuse(ctx, i, "This only works in a server.").await };
     let user = i.user.id.get();
-    // Who may follow the group is the service's rule (S2).
-    let (facts, now) = match subscriptions::toggle_group_page(&data.app, guild, user, group).await {
-        Ok(t) => t,
-        Err(e) => return refuse(ctx, i, &refusal::subscribe(e)?).await,
+    // The page is answered in one callback unless the toggle is slow
+    // (a loaded bot or Discord), then deferred: never too late.
+    let work = async {
+        // Who may follow the group is the service's rule (S2).
+        let (facts, now) = match subscriptions::toggle_group_page(&data.app, guild, user, group).await {
+            Ok(t) => t,
+            Err(e) => return Ok(Pressed::Refuse(refusal::subscribe(e)?)),
+        };
+        let mut view = group_page::page(&facts);
+        view.content = if now {
+            format!("You're now subscribed to **{}**.", facts.group.name)
+        } else {
+            format!("You're no longer subscribed to **{}**.", facts.group.name)
+        };
+        Ok(Pressed::Update(view))
     };
-    let mut view = group_page::page(&facts);
-    view.content = if now {
-        format!("You're now subscribed to **{}**.", facts.group.name)
-    } else {
-        format!("You're no longer subscribed to **{}**.", facts.group.name)
-    };
-    update(ctx, i, view).await
+    update_in_time(ctx, i, work).await
 }
 
 /// *Send request to join* on a Group Page or a closed-group explanation.

@@ -314,6 +314,30 @@ async fn the_subscribe_button_toggles_and_says_what_is_now_true() {
     assert_eq!(alice.roles().len(), 0, "subscribing is not joining");
 }
 
+/// Discord slow to answer the notification role's grant (2.5 s) makes the
+/// toggle slower than a first answer may be: the press is acknowledged in
+/// time (a deferred update) and the page edited once the toggle is done;
+/// nothing is lost and the role follows.
+#[tokio::test]
+async fn a_slow_subscribe_is_acknowledged_in_time_and_the_page_follows() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    group(&sim, &ada, "Rust", "Open").await;
+    let page = alice.slash("group info", &[("group", "Rust")]).await;
+    sim.fake.inject(fake_discord::Fault::slow_answer("PUT", "/roles/", std::time::Duration::from_millis(2500)));
+    let on = page.click("Subscribe").await;
+    assert_eq!(on.callback_type(), 6, "acknowledged first, the page edited after");
+    let iid = on.interaction_id;
+    let first = sim.fake.with(|w| w.interactions[&iid].answered_at.expect("answered") - w.interactions[&iid].sent_at);
+    assert!(first < std::time::Duration::from_secs(2), "acknowledged after {first:?}");
+    assert!(on.text().contains("You're now subscribed to **Rust**"), "{}", on.text());
+    assert_eq!(on.message().id, page.message().id, "the Group Page itself shows it");
+    assert_eq!(group_subscriptions(&sim, alice.user_id).await, 1);
+    sim.assert_consistent().await;
+    assert_eq!(alice.roles().len(), 1, "the notification role, given");
+}
+
 #[tokio::test]
 async fn group_names_are_autocompleted() {
     let sim = Sim::start().await;
