@@ -8,6 +8,7 @@ mod admin;
 mod commands_doc;
 mod directory;
 mod feature_index;
+mod forged;
 mod group_create;
 mod group_manage;
 mod health;

@@ -1,0 +1,230 @@
+//! Forged interactions (issue 12): every custom id the bot knows, built
+//! with the ids of one server's rows and pressed from another server by
+//! that server's own admin: each is answered, privately, and nothing of the
+//! first server changes, in Postgres or on Discord, and nobody is pinged.
+//! The list is every `CustomId` variant by construction: `variant_named`
+//! matches without a wildcard, so a new variant does not compile until it
+//! is forged here too.
+
+use crate::sim::{ask, group, make_leader, Sim};
+use fake_discord::scenario::Modal;
+use fake_discord::Actor;
+use guildhall::custom_id::CustomId;
+use guildhall::domain::group::Bucket;
+use guildhall::domain::reconcile::Policy;
+
+/// Each variant's name; no wildcard, so every variant is listed below.
+fn variant_named(c: &CustomId) -> &'static str {
+    match c {
+        CustomId::DirectoryPage { .. } => "DirectoryPage",
+        CustomId::Join { .. } => "Join",
+        CustomId::Leave { .. } => "Leave",
+        CustomId::Subscribe { .. } => "Subscribe",
+        CustomId::Request { .. } => "Request",
+        CustomId::Agree { .. } => "Agree",
+        CustomId::Disagree => "Disagree",
+        CustomId::AuditPage { .. } => "AuditPage",
+        CustomId::GuidelinesModal => "GuidelinesModal",
+        CustomId::GroupDelete { .. } => "GroupDelete",
+        CustomId::GroupDeleteCancel { .. } => "GroupDeleteCancel",
+        CustomId::LeadApplyForm { .. } => "LeadApplyForm",
+        CustomId::LeadProposeForm { .. } => "LeadProposeForm",
+        CustomId::LeadApprove { .. } => "LeadApprove",
+        CustomId::LeadDecline { .. } => "LeadDecline",
+        CustomId::LeadDeclineForm { .. } => "LeadDeclineForm",
+        CustomId::LeadWithdraw { .. } => "LeadWithdraw",
+        CustomId::RequestApprove { .. } => "RequestApprove",
+        CustomId::RequestDeny { .. } => "RequestDeny",
+        CustomId::RequestDenyForm { .. } => "RequestDenyForm",
+        CustomId::RequestWithdraw { .. } => "RequestWithdraw",
+        CustomId::SubscriptionsPage { .. } => "SubscriptionsPage",
+        CustomId::SubscriptionsDelete { .. } => "SubscriptionsDelete",
+        CustomId::SubscriptionsAll => "SubscriptionsAll",
+        CustomId::SubscriptionsAllConfirm => "SubscriptionsAllConfirm",
+        CustomId::InviteAccept { .. } => "InviteAccept",
+        CustomId::InviteDecline { .. } => "InviteDecline",
+        CustomId::InviteRevoke { .. } => "InviteRevoke",
+        CustomId::InviteAgree { .. } => "InviteAgree",
+        CustomId::ReconcileApply { .. } => "ReconcileApply",
+    }
+}
+
+/// The rows of the first server the forgeries name.
+struct Rows {
+    group: i64,
+    request: i64,
+    application: i64,
+    invitation: i64,
+    version: i32,
+    newest_audit: i64,
+}
+
+/// Every variant, naming `rows` wherever it names a row.
+fn forgeries(r: &Rows) -> Vec<CustomId> {
+    let g = r.group;
+    vec![
+        CustomId::DirectoryPage { bucket: Some(Bucket::Interest), page: 0 },
+        CustomId::Join { group: g },
+        CustomId::Leave { group: g },
+        CustomId::Subscribe { group: g },
+        CustomId::Request { group: g },
+        CustomId::Agree { group: g, version: r.version },
+        CustomId::Disagree,
+        CustomId::AuditPage { group_id: Some(g), user_id: None, upto: r.newest_audit, page: 0 },
+        CustomId::GuidelinesModal,
+        CustomId::GroupDelete { group_id: g },
+        CustomId::GroupDeleteCancel { group_id: g },
+        CustomId::LeadApplyForm { group: g },
+        CustomId::LeadProposeForm { bucket: Bucket::Interest },
+        CustomId::LeadApprove { application: r.application },
+        CustomId::LeadDecline { application: r.application },
+        CustomId::LeadDeclineForm { application: r.application },
+        CustomId::LeadWithdraw { application: r.application },
+        CustomId::RequestApprove { request: r.request },
+        CustomId::RequestDeny { request: r.request },
+        CustomId::RequestDenyForm { request: r.request },
+        CustomId::RequestWithdraw { request: r.request },
+        CustomId::SubscriptionsPage { page: 0 },
+        CustomId::SubscriptionsDelete { page: 0 },
+        CustomId::SubscriptionsAll,
+        CustomId::SubscriptionsAllConfirm,
+        CustomId::InviteAccept { invitation: r.invitation },
+        CustomId::InviteDecline { invitation: r.invitation },
+        CustomId::InviteRevoke { invitation: r.invitation },
+        CustomId::InviteAgree { invitation: r.invitation, version: r.version },
+        CustomId::ReconcileApply { policy: Policy::Restore },
+    ]
+}
+
+/// Everything of server `guild` that a press could change (its rows, its
+/// roles, members, channels and messages on Discord), as text.
+async fn state_of(sim: &Sim, guild: u64) -> String {
+    let g = guild as i64;
+    let db: String = sqlx::query_scalar(
+        "select json_build_array(
+            (select json_agg(json_build_array(id, name, archived_at, role_id, channel_id) order by id) from groups where guild_id = $1),
+            (select json_agg(json_build_array(m.group_id, m.user_id, m.away_since) order by m.group_id, m.user_id)
+               from memberships m join groups g on g.id = m.group_id where g.guild_id = $1),
+            (select json_agg(json_build_array(l.group_id, l.user_id) order by l.group_id, l.user_id)
+               from group_leaders l join groups g on g.id = l.group_id where g.guild_id = $1),
+            (select json_agg(json_build_array(id, status) order by id) from join_requests where guild_id = $1),
+            (select json_agg(json_build_array(id, status) order by id) from lead_applications where guild_id = $1),
+            (select json_agg(json_build_array(id, status) order by id) from invitations where guild_id = $1),
+            (select json_agg(json_build_array(user_id, kind, target_id) order by user_id, kind, target_id) from subscriptions where guild_id = $1),
+            (select count(*) from audit_log where guild_id = $1),
+            (select row_to_json(s) from guild_settings s where guild_id = $1)
+         )::text",
+    )
+    .bind(g)
+    .fetch_one(&sim.pool)
+    .await
+    .expect("the server's rows");
+    let discord = sim.fake.with(|w| {
+        let channels: Vec<_> = w.channels.values().filter(|c| c.guild_id == Some(guild)).collect();
+        let mut channels = serde_json::to_value(channels).unwrap().as_array().cloned().unwrap_or_default();
+        channels.sort_by_key(|c| c["id"].as_u64());
+        // Every message there too (a card edited, a post deleted).
+        let messages: Vec<_> = channels
+            .iter()
+            .filter_map(|c| c["id"].as_u64())
+            .map(|id| serde_json::to_value(w.channel_messages(id)).unwrap())
+            .collect();
+        serde_json::json!([w.guilds[&guild], channels, messages]).to_string()
+    });
+    format!("{db}\n{discord}")
+}
+
+async fn press(forger: &Actor, at: u64, c: &CustomId) -> fake_discord::Reply {
+    let id = c.encode();
+    match c {
+        CustomId::SubscriptionsDelete { .. } => forger.select(at, &id, &["1", "2"]).await,
+        CustomId::GuidelinesModal
+        | CustomId::LeadApplyForm { .. }
+        | CustomId::LeadProposeForm { .. }
+        | CustomId::LeadDeclineForm { .. }
+        | CustomId::RequestDenyForm { .. } => {
+            let modal = Modal { custom_id: id, title: String::new(), fields: vec![], source_message: Some(at) };
+            let values = [
+                ("reason", "forged"),
+                ("text", "forged guidelines"),
+                ("name", "Forged"),
+                ("description", "forged"),
+                ("motivation", "forged"),
+                ("experience", "forged"),
+                ("hours", "5"),
+            ];
+            forger.submit(&modal, &values).await
+        }
+        _ => forger.click(at, &id).await,
+    }
+}
+
+#[tokio::test]
+async fn every_custom_id_with_another_servers_rows_is_refused_there_and_changes_nothing_here() {
+    let mut sim = Sim::start_without_bot().await;
+    let here = sim.fake.guild_id;
+    let there = sim.fake.add_guild_on_shard("Elsewhere", 0, 1);
+    sim.start_process(0..1, 1).await;
+
+    // Here: a closed group with a leader, guidelines, a pending request
+    // (its card), an open lead application and a pending invitation.
+    let ada = sim.admin("ada");
+    let lena = sim.member("lena");
+    let bob = sim.member("bob");
+    let carol = sim.member("carol");
+    sim.requests_channel(&ada).await;
+    group(&sim, &ada, "Rust", "Closed").await;
+    make_leader(&ada, "Rust", &lena).await;
+    let asked = ask(&bob, "Rust", None).await;
+    assert!(asked.text().contains("was sent"), "{}", asked.text());
+    let form = carol.slash("lead apply", &[("group", "Rust")]).await;
+    let applied =
+        carol.submit(&form.modal(), &[("motivation", "I care"), ("experience", "Some"), ("hours", "3")]).await;
+    assert!(!applied.text().contains("Error"), "{}", applied.text());
+    let invited = lena.slash("invite", &[("user", &carol.user_id.to_string()), ("group", "Rust")]).await;
+    assert!(!invited.text().contains("Error"), "{}", invited.text());
+    // Guidelines last: the request and the application came before them.
+    let version = sim.set_guidelines(&ada, "Be kind.").await;
+    let id = |sql: &'static str| {
+        let pool = sim.pool.clone();
+        async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.expect(sql) }
+    };
+    let rows = Rows {
+        group: id("select id from groups where name = 'Rust'").await,
+        request: id("select id from join_requests where status = 'pending'").await,
+        application: id("select id from lead_applications where status = 'open'").await,
+        invitation: id("select id from invitations where status = 'pending'").await,
+        version,
+        newest_audit: id("select max(id) from audit_log").await,
+    };
+    sim.assert_consistent().await;
+    let before = state_of(&sim, here).await;
+
+    // There: its own admin, pressing on a message of the bot's there (their
+    // own `/groups` answer, which has buttons).
+    let elsewhere = sim.fake.in_guild(there);
+    let dave = elsewhere.admin("dave");
+    let at = dave.slash("groups", &[]).await.message().id;
+
+    let all = forgeries(&rows);
+    let mut named: Vec<&str> = all.iter().map(variant_named).collect();
+    named.dedup();
+    assert_eq!(named.len(), all.len(), "each variant once");
+    for c in &all {
+        let r = press(&dave, at, c).await;
+        let text = r.text();
+        assert!(r.is_ephemeral(), "{}: answered in public: {text}", variant_named(c));
+        assert!(!text.contains("Rust"), "{}: showed the other server's group: {text}", variant_named(c));
+        for who in [&lena, &bob, &carol, &ada] {
+            assert!(
+                !text.contains(&who.user_id.to_string()),
+                "{}: named a member of the other server: {text}",
+                variant_named(c)
+            );
+        }
+        let now = state_of(&sim, here).await;
+        assert_eq!(now, before, "{} changed the other server", variant_named(c));
+    }
+    sim.assert_consistent().await;
+    assert!(sim.fake.violations().is_empty(), "{:?}", sim.fake.violations());
+}
