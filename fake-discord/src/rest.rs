@@ -564,6 +564,10 @@ fn callback(w: &mut World, iid: u64, token: &str, r: &Request) -> Out {
         w.violations.push(format!("interaction {iid} answered after {elapsed:?} (more than 3 s)"));
         return Err(ApiError::unknown_interaction());
     }
+    if !callback_fits(i.kind, kind, i.source_message.is_some()) {
+        w.violations.push(format!("interaction {iid} of type {} answered with callback type {kind}", i.kind));
+        return Err(ApiError::new(400, 50035, "Invalid Form Body: interaction callback type not valid here"));
+    }
     let data = body.get("data").cloned().unwrap_or(json!({}));
     let mut original = None;
     let mut deferred_open = false;
@@ -599,6 +603,29 @@ fn callback(w: &mut World, iid: u64, token: &str, r: &Request) -> Out {
         i.callback_data = Some(data);
     }
     no_content()
+}
+
+/// Whether callback type `callback` answers an interaction of type
+/// `interaction` (receiving-and-responding.md, Interaction Callback Type):
+/// PONG (1) acknowledges a PING (1); DEFERRED_UPDATE_MESSAGE (6) and
+/// UPDATE_MESSAGE (7) are "only valid for component-based interactions" (a
+/// press, or a form submitted from a message's component: `from_message`);
+/// the autocomplete result (8) answers an autocomplete (4), which takes
+/// nothing else; MODAL (9) is "not available for MODAL_SUBMIT and PING
+/// interactions"; a message (4) or a deferred one (5) answers anything but
+/// a PING or an autocomplete.
+pub fn callback_fits(interaction: u8, callback: u8, from_message: bool) -> bool {
+    match (interaction, callback) {
+        (1, c) => c == 1,
+        (4, c) => c == 8,
+        (_, 1 | 8) => false,
+        (3, 6 | 7) => true,
+        (5, 6 | 7) => from_message,
+        (_, 6 | 7) => false,
+        (5, 9) => false,
+        (2 | 3 | 5, 4 | 5 | 9) => true,
+        _ => false,
+    }
 }
 
 fn create_role(w: &mut World, gid: u64, body: &Value) -> Out {
@@ -1084,6 +1111,34 @@ fn start_thread(w: &mut World, parent: u64, from_message: Option<u64>, body: &Va
 mod tests {
     use super::*;
     use crate::world::Overwrite;
+
+    /// receiving-and-responding.md, Interaction Callback Type, and its two
+    /// footnotes ("Only valid for component-based interactions"; "Not
+    /// available for MODAL_SUBMIT and PING interactions").
+    #[test]
+    fn callback_types_fit_their_interactions_as_discord_documents() {
+        // A slash command (2): a message, deferred or not, or a form.
+        assert!(callback_fits(2, 4, false) && callback_fits(2, 5, false) && callback_fits(2, 9, false));
+        assert!(!callback_fits(2, 6, false) && !callback_fits(2, 7, false), "updates are for components");
+        assert!(!callback_fits(2, 8, false) && !callback_fits(2, 1, false));
+        // A press (3): all of those, and the updates of its message.
+        for c in [4, 5, 6, 7, 9] {
+            assert!(callback_fits(3, c, true), "press, callback {c}");
+        }
+        // Autocomplete (4): its result only.
+        assert!(callback_fits(4, 8, false));
+        for c in [1, 4, 5, 6, 7, 9] {
+            assert!(!callback_fits(4, c, false), "autocomplete, callback {c}");
+        }
+        // A form submitted (5): no form in answer; updates only when it
+        // came from a message's component.
+        assert!(!callback_fits(5, 9, true) && !callback_fits(5, 9, false));
+        assert!(callback_fits(5, 7, true) && !callback_fits(5, 7, false));
+        assert!(callback_fits(5, 6, true) && !callback_fits(5, 6, false));
+        assert!(callback_fits(5, 4, false) && callback_fits(5, 5, false));
+        // PING (1): PONG only.
+        assert!(callback_fits(1, 1, false) && !callback_fits(1, 4, false) && !callback_fits(1, 9, false));
+    }
 
     /// A seeded guild with a text channel whose overwrites are `overwrites`
     /// (the bot's role: the invite link's permissions).
