@@ -427,6 +427,10 @@ fn edit_message_with(w: &mut World, mid: u64, body: &Value, files: &[crate::uplo
         let msg = w.find_message(mid).ok_or_else(ApiError::unknown_message)?;
         (msg.channel_id, msg.attachments.iter().map(|a| a.id).collect::<Vec<_>>())
     };
+    // message.md, Edit Message: content "Message contents (up to 2000 characters)".
+    if body["content"].as_str().is_some_and(|c| c.chars().count() > 2000) {
+        return Err(ApiError::invalid_form("content: Must be 2000 or fewer in length."));
+    }
     let (new_files, keep) = crate::upload::check(body, files, &existing, w.attachment_size_limit(channel_id))?;
     let added = new_attachments(w, new_files);
     let msg = w.find_message_mut(mid).ok_or_else(ApiError::unknown_message)?;
@@ -633,7 +637,13 @@ fn create_role(w: &mut World, gid: u64, body: &Value) -> Out {
     if have & perms::MANAGE_ROLES == 0 {
         return Err(ApiError::missing_permissions());
     }
-    let wanted = bits(&body["permissions"]);
+    // guild.md, Create Guild Role: permissions default to "@everyone
+    // permissions in guild".
+    let wanted = if body.get("permissions").is_some_and(|p| !p.is_null()) {
+        bits(&body["permissions"])
+    } else {
+        w.guild(gid)?.roles.iter().find(|r| r.id == gid).map_or(0, |r| r.permissions)
+    };
     if have & perms::ADMINISTRATOR == 0 && wanted & !have != 0 {
         return Err(ApiError::missing_permissions());
     }
@@ -1111,6 +1121,31 @@ fn start_thread(w: &mut World, parent: u64, from_message: Option<u64>, body: &Va
 mod tests {
     use super::*;
     use crate::world::Overwrite;
+
+    /// guild.md, Create Guild Role: `permissions` defaults to "@everyone
+    /// permissions in guild"; message.md, Edit Message: content "up to 2000
+    /// characters".
+    #[test]
+    fn a_role_without_permissions_gets_everyones_and_an_edit_is_bounded_like_a_post() {
+        let (mut w, staff) = world_with(|_, _| vec![]);
+        let gid = w.channels[&staff].guild_id.unwrap();
+        let everyone = w.guilds[&gid].roles.iter().find(|r| r.id == gid).unwrap().permissions;
+        assert_ne!(everyone, 0);
+        let perms_of =
+            |out: Out| -> u64 { out.expect("made").1.unwrap()["permissions"].as_str().unwrap().parse().unwrap() };
+        assert_eq!(perms_of(create_role(&mut w, gid, &json!({"name": "plain"}))), everyone);
+        assert_eq!(perms_of(create_role(&mut w, gid, &json!({"name": "none", "permissions": "0"}))), 0);
+
+        let bot = w.bot_user_id;
+        let m = post_message_with(&mut w, staff, bot, &json!({"content": "hi"}), None, &[]).unwrap();
+        let mid: u64 = m["id"].as_str().unwrap().parse().unwrap();
+        let long = "x".repeat(2001);
+        let e = edit_message_with(&mut w, mid, &json!({"content": long}), &[]).unwrap_err();
+        assert_eq!(e.status, 400);
+        assert_eq!(w.find_message(mid).unwrap().content, "hi", "nothing changed");
+        let most = "é".repeat(2000);
+        edit_message_with(&mut w, mid, &json!({"content": most}), &[]).expect("2,000 characters, not bytes");
+    }
 
     /// receiving-and-responding.md, Interaction Callback Type, and its two
     /// footnotes ("Only valid for component-based interactions"; "Not
