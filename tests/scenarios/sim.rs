@@ -54,12 +54,23 @@ impl Sim {
         let clock = Clock::manual(chrono::Utc::now());
         let bot = start_bot(&fake, &database_url, &clock).await;
         let pool = sqlx::PgPool::connect(&database_url).await.expect("connect to the test database");
+        Sim::assemble(fake, database_url, pool, clock, Some(bot))
+    }
+
+    /// A `Sim` of these parts, expecting no pings yet.
+    fn assemble(
+        fake: FakeDiscord,
+        database_url: String,
+        pool: sqlx::PgPool,
+        clock: Clock,
+        bot: Option<guildhall::Running>,
+    ) -> Sim {
         Sim {
             fake,
             database_url,
             pool,
             clock,
-            bot: Some(bot),
+            bot,
             second: None,
             processes: Vec::new(),
             expected_pings: Default::default(),
@@ -76,16 +87,7 @@ impl Sim {
         // connects once it has (`connect_pool`).
         let clock = Clock::manual(chrono::Utc::now());
         let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy(&database_url).expect("a database URL");
-        Sim {
-            fake,
-            database_url,
-            pool,
-            clock,
-            bot: None,
-            second: None,
-            processes: Vec::new(),
-            expected_pings: Default::default(),
-        }
+        Sim::assemble(fake, database_url, pool, clock, None)
     }
 
     /// Start a bot process running shards `range` of `count` (SHARD_COUNT,
@@ -156,16 +158,7 @@ impl Sim {
         let addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
         let bot = start_bot_with(&fake, &bot_url, &clock, fake.identify_count(), addr).await;
         let pool = sqlx::PgPool::connect(&database_url).await.expect("connect to the test database");
-        Sim {
-            fake,
-            database_url,
-            pool,
-            clock,
-            bot: Some(bot),
-            second: None,
-            processes: Vec::new(),
-            expected_pings: Default::default(),
-        }
+        Sim::assemble(fake, database_url, pool, clock, Some(bot))
     }
 
     /// Like `start_operated`, with the bot talking to the fake as it talks
@@ -173,31 +166,15 @@ impl Sim {
     /// requests by the answers' rate-limit headers (the request meter's
     /// limiter) instead of leaving that to a proxy.
     pub async fn start_direct() -> Sim {
-        let fake = FakeDiscord::start().await;
-        let database_url = fresh_database_url();
-        let clock = Clock::manual(chrono::Utc::now());
-        let config = Config {
-            api_base_url: None,
-            discord_origin: fake.base_url(),
-            metrics_addr: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
-            ..config_for(&fake, &database_url, &clock)
-        };
-        let before = fake.identify_count();
-        let bot = guildhall::start(config).await.expect("the bot starts");
-        fake.wait_for_identify(before).await;
-        fake.wait_for_bot().await;
-        fake.wait_for_commands().await;
-        let pool = sqlx::PgPool::connect(&database_url).await.expect("connect to the test database");
-        Sim {
-            fake,
-            database_url,
-            pool,
-            clock,
-            bot: Some(bot),
-            second: None,
-            processes: Vec::new(),
-            expected_pings: Default::default(),
-        }
+        let mut sim = Sim::start_without_bot().await;
+        let origin = sim.fake.base_url();
+        sim.start_bot_as(|c| {
+            c.api_base_url = None;
+            c.discord_origin = origin;
+            c.metrics_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+        })
+        .await;
+        sim
     }
 
     /// `http://addr/path` on the bot's metrics address (`start_operated`).
