@@ -23,7 +23,9 @@
 
 mod common;
 
-use common::{drive, ms, pct, postgres_cpu, proc_cpu, server_url, wait_answered, wait_quiet, Members};
+use common::{
+    drive, ms, pct, proc_cpu, serve_until_stdin_closes, server_url, wait_answered, wait_quiet, CpuMark, Members, Spent,
+};
 use fake_discord::scenario::Reply;
 use fake_discord::{Actor, FakeDiscord};
 use guildhall::types::{Data, Error};
@@ -49,12 +51,7 @@ async fn child() {
     let mut config = guildhall::config::Config::from_env().expect("the child's settings");
     config.tick = Duration::from_secs(3600);
     let bot = guildhall::start_with(config, vec![floor()]).await.expect("the bot starts");
-    let _ = tokio::task::spawn_blocking(|| {
-        let mut sink = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
-    })
-    .await;
-    bot.shutdown().await;
+    serve_until_stdin_closes(bot).await;
 }
 
 /// The bot's process.
@@ -153,13 +150,7 @@ struct Phase {
     ok: usize,
     first: Vec<Duration>,
     content: Vec<Duration>,
-    cpu_ms: f64,
-    /// PostgreSQL's CPU time per interaction, and this process's (the fake
-    /// Discord and the load generator).
-    pg_ms: f64,
-    fake_ms: f64,
-    /// All three's CPU time over the cores' time while the phase ran.
-    busy: f64,
+    spent: Spent,
     /// The answer texts that were not the expected one (a few, for the log).
     odd: Vec<String>,
 }
@@ -185,8 +176,8 @@ async fn phase(
     expect: &str,
     emit: impl FnMut(usize) -> (u64, Actor),
 ) -> (Phase, Vec<Reply>) {
-    let cpu_before = bot.cpu();
-    let (pg_before, own_before, started) = (postgres_cpu(), proc_cpu(std::process::id()), Instant::now());
+    let mark = CpuMark::now(bot.cpu());
+    let started = mark.started();
     let mut actors = Vec::with_capacity(n);
     let mut emit = emit;
     let ids = drive(rate, n, |i| {
@@ -200,14 +191,7 @@ async fn phase(
     // Let follow-ups after the content (card edits, DMs) finish before
     // reading the CPU time.
     wait_quiet(fake).await;
-    let bot_s = bot.cpu() - cpu_before;
-    let (pg_s, own_s) = (postgres_cpu() - pg_before, proc_cpu(std::process::id()) - own_before);
-    let cpu_ms = bot_s * 1000.0 / n as f64;
-    let (pg_ms, fake_ms) = (pg_s * 1000.0 / n as f64, own_s * 1000.0 / n as f64);
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
-    // The quiet wait's last 200 ms are idle by definition: not counted.
-    let wall = (started.elapsed().saturating_sub(Duration::from_millis(200))).max(answered).as_secs_f64();
-    let busy = (bot_s + pg_s + own_s) / (cores * wall);
+    let spent = mark.spent(bot.cpu(), n, answered);
     let (mut first, mut content) = (Vec::new(), Vec::new());
     fake.with(|w| {
         for id in &ids {
@@ -235,7 +219,7 @@ async fn phase(
             odd.push(if answered { text } else { "(no answer)".into() });
         }
     }
-    (Phase { what, rate, sent: n, ok, first, content, cpu_ms, pg_ms, fake_ms, busy, odd }, replies)
+    (Phase { what, rate, sent: n, ok, first, content, spent, odd }, replies)
 }
 
 /// The Group Page message and its Subscribe button, from a `/group info` answer.
@@ -458,10 +442,10 @@ async fn main() {
             ms(pct(&p.content, 0.99)),
             ms(p.content.last().copied().unwrap_or_default()),
             ratio,
-            p.cpu_ms,
-            p.pg_ms,
-            p.fake_ms,
-            p.busy * 100.0,
+            p.spent.bot_ms,
+            p.spent.pg_ms,
+            p.spent.fake_ms,
+            p.spent.busy * 100.0,
         );
     }
     println!();

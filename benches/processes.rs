@@ -19,10 +19,12 @@
 
 mod common;
 
-use common::{drive, ms, pct, postgres_cpu, proc_cpu, server_url, wait_answered, wait_quiet, Members};
+use common::{
+    drive, ms, pct, proc_cpu, serve_until_stdin_closes, server_url, wait_answered, wait_quiet, CpuMark, Members, Spent,
+};
 use fake_discord::{Actor, FakeDiscord};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CHILD_ENV: &str = "GUILDHALL_BENCH_CHILD";
 const SHARDS: u64 = 2;
@@ -38,12 +40,7 @@ async fn child() {
     let mut config = guildhall::config::Config::from_env().expect("the child's settings");
     config.tick = Duration::from_secs(3600);
     let bot = guildhall::start(config).await.expect("the bot starts");
-    let _ = tokio::task::spawn_blocking(|| {
-        let mut sink = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
-    })
-    .await;
-    bot.shutdown().await;
+    serve_until_stdin_closes(bot).await;
 }
 
 /// A bot process on shards `range` of [`SHARDS`].
@@ -97,10 +94,7 @@ struct Row {
     /// Answers a second: those answered, over the time from the first send
     /// to the last answer.
     answered_per_s: f64,
-    bot_ms: f64,
-    pg_ms: f64,
-    fake_ms: f64,
-    busy: f64,
+    spent: Spent,
 }
 
 async fn phase(fake: &FakeDiscord, servers: &mut [Server], bots: &[Process], what: &'static str, rate: f64) -> Row {
@@ -116,7 +110,8 @@ async fn phase(fake: &FakeDiscord, servers: &mut [Server], bots: &[Process], wha
         });
     }
     let cpu = |bots: &[Process]| bots.iter().map(Process::cpu).sum::<f64>();
-    let (bot0, pg0, own0, started) = (cpu(bots), postgres_cpu(), proc_cpu(std::process::id()), Instant::now());
+    let mark = CpuMark::now(cpu(bots));
+    let started = mark.started();
     let ids = drive(rate, n, |i| {
         let a = &who[i % 2][i / 2];
         match what {
@@ -128,7 +123,7 @@ async fn phase(fake: &FakeDiscord, servers: &mut [Server], bots: &[Process], wha
     wait_answered(fake, &ids, Duration::from_secs(60)).await;
     let answered = started.elapsed();
     wait_quiet(fake).await;
-    let (bot_s, pg_s, own_s) = (cpu(bots) - bot0, postgres_cpu() - pg0, proc_cpu(std::process::id()) - own0);
+    let spent = mark.spent(cpu(bots), n, answered);
     let expect = if what == "/join (open)" { "You joined" } else { "Open" };
     let mut content = Vec::new();
     let mut ok = 0;
@@ -150,8 +145,6 @@ async fn phase(fake: &FakeDiscord, servers: &mut [Server], bots: &[Process], wha
     }
     content.sort();
     let p99 = if content.len() < n { Duration::MAX } else { pct(&content, 0.99) };
-    let cores = std::thread::available_parallelism().map(|c| c.get()).unwrap_or(1) as f64;
-    let wall = (started.elapsed().saturating_sub(Duration::from_millis(200))).max(answered).as_secs_f64();
     Row {
         processes: bots.len(),
         what,
@@ -161,10 +154,7 @@ async fn phase(fake: &FakeDiscord, servers: &mut [Server], bots: &[Process], wha
         p50: pct(&content, 0.5),
         p99,
         answered_per_s: ok as f64 / last.as_secs_f64().max(1e-9),
-        bot_ms: bot_s * 1000.0 / n as f64,
-        pg_ms: pg_s * 1000.0 / n as f64,
-        fake_ms: own_s * 1000.0 / n as f64,
-        busy: (bot_s + pg_s + own_s) / (cores * wall),
+        spent,
     }
 }
 
@@ -240,10 +230,10 @@ async fn main() {
             ms(r.p50),
             p99,
             r.answered_per_s,
-            r.bot_ms,
-            r.pg_ms,
-            r.fake_ms,
-            r.busy * 100.0
+            r.spent.bot_ms,
+            r.spent.pg_ms,
+            r.spent.fake_ms,
+            r.spent.busy * 100.0
         );
     }
     println!();

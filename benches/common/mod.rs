@@ -104,3 +104,60 @@ impl Members {
         out
     }
 }
+
+/// Where the CPU went while a phase ran: the bot processes', PostgreSQL's and
+/// this process's (the fake Discord and the load), from a mark taken before.
+pub struct CpuMark {
+    bots: f64,
+    pg: f64,
+    own: f64,
+    started: Instant,
+}
+
+/// CPU milliseconds per interaction, and the three's CPU time over the cores'
+/// time while the phase ran.
+pub struct Spent {
+    pub bot_ms: f64,
+    pub pg_ms: f64,
+    pub fake_ms: f64,
+    pub busy: f64,
+}
+
+impl CpuMark {
+    /// `bots`: the bot processes' CPU seconds now.
+    pub fn now(bots: f64) -> CpuMark {
+        CpuMark { bots, pg: postgres_cpu(), own: proc_cpu(std::process::id()), started: Instant::now() }
+    }
+
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// Since the mark, over `n` interactions; `answered`: from the mark to
+    /// the last answer. Called after `wait_quiet`, whose last 200 ms are
+    /// idle by definition and not counted.
+    pub fn spent(&self, bots: f64, n: usize, answered: Duration) -> Spent {
+        let (bot_s, pg_s, own_s) =
+            (bots - self.bots, postgres_cpu() - self.pg, proc_cpu(std::process::id()) - self.own);
+        let cores = std::thread::available_parallelism().map(|c| c.get()).unwrap_or(1) as f64;
+        let wall = self.started.elapsed().saturating_sub(Duration::from_millis(200)).max(answered).as_secs_f64();
+        let per = |s: f64| s * 1000.0 / n as f64;
+        Spent {
+            bot_ms: per(bot_s),
+            pg_ms: per(pg_s),
+            fake_ms: per(own_s),
+            busy: (bot_s + pg_s + own_s) / (cores * wall),
+        }
+    }
+}
+
+/// A benchmark's bot child: run `bot` until the parent closes our stdin, then
+/// shut it down gracefully.
+pub async fn serve_until_stdin_closes(bot: guildhall::Running) {
+    let _ = tokio::task::spawn_blocking(|| {
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+    })
+    .await;
+    bot.shutdown().await;
+}
