@@ -107,15 +107,13 @@ impl Config {
         if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
             return Err(ConfigError::Malformed("DATABASE_URL", "it must start with postgres://"));
         }
-        let dev_guild_id = match non_empty("DISCORD_GUILD_ID") {
-            None => None,
-            Some(v) => Some(
-                v.parse::<u64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or(ConfigError::Malformed("DISCORD_GUILD_ID", "it must be a numeric server id"))?,
-            ),
+        // A setting that, when set, is a whole number in `ok`.
+        let number = |key: &'static str, ok: std::ops::RangeInclusive<u64>, why: &'static str| {
+            non_empty(key)
+                .map(|v| v.parse::<u64>().ok().filter(|n| ok.contains(n)).ok_or(ConfigError::Malformed(key, why)))
+                .transpose()
         };
+        let dev_guild_id = number("DISCORD_GUILD_ID", 1..=u64::MAX, "it must be a numeric server id")?;
         let api_base_url = match non_empty("DISCORD_API_BASE_URL") {
             None => None,
             Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
@@ -132,26 +130,18 @@ impl Config {
                 "it must be a port (loopback) or an address and port, like 127.0.0.1:9100",
             ))?),
         };
-        let shard_count = match non_empty("SHARD_COUNT") {
-            None => None,
-            Some(v) => Some(
-                v.parse::<u32>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or(ConfigError::Malformed("SHARD_COUNT", "it must be a whole number of shards, 1 or more"))?,
-            ),
-        };
+        let shard_count = number("SHARD_COUNT", 1..=u32::MAX as u64, "it must be a whole number of shards, 1 or more")?
+            .map(|n| n as u32);
         let shard_range = non_empty("SHARD_RANGE").map(|v| parse_shard_range(&v)).transpose()?;
         if let (Some(count), Some(range)) = (shard_count, &shard_range) {
             check_range(range, count)?;
         }
-        let dm_rate_per_sec = match non_empty("DM_RATE_PER_SEC") {
-            None => DEFAULT_DM_RATE_PER_SEC,
-            Some(v) => v.parse::<u32>().ok().filter(|n| (1..=50).contains(n)).ok_or(ConfigError::Malformed(
-                "DM_RATE_PER_SEC",
-                "it must be 1 to 50 (Discord allows a bot 50 requests a second; give each process a share)",
-            ))?,
-        };
+        let dm_rate_per_sec = number(
+            "DM_RATE_PER_SEC",
+            1..=50,
+            "it must be 1 to 50 (Discord allows a bot 50 requests a second; give each process a share)",
+        )?
+        .map_or(DEFAULT_DM_RATE_PER_SEC, |n| n as u32);
         Ok(Config {
             shard_count,
             shard_range,
