@@ -48,9 +48,21 @@ pub async fn toggle_group(
     user_id: u64,
     group_id: i64,
 ) -> Result<(Group, bool), SubscribeError> {
+    let (g, now) = toggle_committed(app, guild_id, user_id, group_id).await?;
+    super::notify::sync_member(app, &g, user_id).await;
+    Ok((g, now))
+}
+
+/// The rule (S2), then the toggle committed; the notification role is the
+/// caller's to bring in step.
+async fn toggle_committed(
+    app: &App,
+    guild_id: u64,
+    user_id: u64,
+    group_id: i64,
+) -> Result<(Group, bool), SubscribeError> {
     let g = can_toggle(app, guild_id, user_id, group_id).await?;
     let now = super::membership::toggle_group_subscription(app, &g, user_id).await?;
-    super::notify::sync_member(app, &g, user_id).await;
     Ok((g, now))
 }
 
@@ -78,8 +90,7 @@ pub async fn toggle_group_page(
     user_id: u64,
     group_id: i64,
 ) -> Result<(PageFacts, bool), SubscribeError> {
-    let g = can_toggle(app, guild_id, user_id, group_id).await?;
-    let now = super::membership::toggle_group_subscription(app, &g, user_id).await?;
+    let (g, now) = toggle_committed(app, guild_id, user_id, group_id).await?;
     let (facts, ()) = tokio::join!(
         super::membership::page_facts_of(app, g.clone(), user_id),
         super::notify::sync_member(app, &g, user_id)
