@@ -40,6 +40,29 @@ pub struct Fault {
     /// Handle the request normally but hold the answer this long (a slow
     /// network: the client may give up, or die, while it waits).
     pub answer_after: Option<Duration>,
+    /// Handle the request and answer it normally, then close every gateway
+    /// connection (the client must reconnect and resume).
+    pub drop_gateway: bool,
+    /// Match by route instead of `path_contains`: the path's segments, with
+    /// `{}` standing for any one segment (see [`route_of`]).
+    pub route: Option<String>,
+}
+
+/// A path's route: each id (a segment of digits) and each interaction or
+/// webhook token replaced by `{}`, the query dropped:
+/// `/channels/12/messages/34` is `/channels/{}/messages/{}`.
+pub fn route_of(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or_default();
+    let path = path.strip_prefix("/api/v10").unwrap_or(path);
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let mut out = String::new();
+    for (i, seg) in segs.iter().enumerate() {
+        let token = i == 2 && matches!(segs[0], "webhooks" | "interactions");
+        let id = !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit());
+        out.push('/');
+        out.push_str(if id || token { "{}" } else { seg });
+    }
+    out
 }
 
 /// An opt-in rate limit, as Discord documents them (topics/rate-limits).
@@ -152,7 +175,21 @@ impl Fault {
             skip: 0,
             after_processing: false,
             answer_after: None,
+            drop_gateway: false,
+            route: None,
         }
+    }
+    /// Any fault, on requests of `method` to `route` (as [`route_of`] writes
+    /// it) instead of paths containing a text.
+    pub fn on_route(mut self, method: &str, route: &str) -> Fault {
+        self.method = Some(method.to_string());
+        self.route = Some(route.to_string());
+        self
+    }
+    /// The request is handled and answered normally; then the gateway
+    /// connections are closed.
+    pub fn gateway_dropped_after(method: &str, path_contains: &str) -> Fault {
+        Fault { drop_gateway: true, ..Self::status(method, path_contains, 200, 0, "") }
     }
     /// The request is handled at once (its effect happens) but answered only
     /// after `after`.
@@ -590,13 +627,13 @@ async fn rest_entry(
     };
     let path_only = raw_path.split('?').next().unwrap_or_default().strip_prefix("/api/v10").unwrap_or_default();
     let limited = rate_limit(&inner, method.as_str(), path_only);
-    let mut answer_after = None;
+    let mut then = Then::default();
     let status_and_body = match limited.as_ref().and_then(|l| l.refused) {
         Some((retry, global)) => Err((ApiError::new(429, 0, "You are being rate limited."), Some(retry), global)),
-        None => handle(&inner, &method, &raw_path, &headers, json_body.as_ref(), &files, &mut answer_after)
+        None => handle(&inner, &method, &raw_path, &headers, json_body.as_ref(), &files, &mut then)
             .map_err(|(e, r)| (e, r, false)),
     };
-    if let Some(after) = answer_after {
+    if let Some(after) = then.answer_after {
         tokio::time::sleep(after).await;
     }
     let (status, out, retry_after) = match status_and_body {
@@ -633,6 +670,12 @@ async fn rest_entry(
             h.insert(*k, v.parse().expect("header"));
         }
     }
+    if then.drop_gateway {
+        // The call did its work; the gateway goes before the client reads
+        // the answer, so nothing it does next reaches a live session.
+        inner.hub.drop_connections();
+        inner.changed.notify_waiters();
+    }
     if let Some(r) = retry_after {
         let h = resp.headers_mut();
         h.insert("retry-after", r.ceil().to_string().parse().expect("header"));
@@ -640,6 +683,14 @@ async fn rest_entry(
         h.insert("x-ratelimit-scope", "user".parse().expect("header"));
     }
     resp
+}
+
+/// What a fault asks of the answer once the request is handled: hold it,
+/// or close the gateway after it.
+#[derive(Default)]
+struct Then {
+    answer_after: Option<Duration>,
+    drop_gateway: bool,
 }
 
 type Handled = Result<(u16, Option<Value>), (ApiError, Option<f64>)>;
@@ -651,7 +702,7 @@ fn handle(
     headers: &HeaderMap,
     body: Option<&Value>,
     files: &[crate::upload::FilePart],
-    answer_after: &mut Option<Duration>,
+    then: &mut Then,
 ) -> Handled {
     let path = raw_path.split('?').next().unwrap_or("");
     let Some(api_path) = path.strip_prefix("/api/v10") else {
@@ -683,7 +734,11 @@ fn handle(
     }
     let mut fault = take_fault(inner, method.as_str(), api_path);
     if let Some(after) = fault.as_ref().and_then(|f| f.answer_after) {
-        *answer_after = Some(after);
+        then.answer_after = Some(after);
+        fault = None;
+    }
+    if fault.as_ref().is_some_and(|f| f.drop_gateway) {
+        then.drop_gateway = true;
         fault = None;
     }
     if let Some(fault) = fault.as_ref().filter(|f| !f.after_processing) {
@@ -716,8 +771,14 @@ fn handle(
 
 fn take_fault(inner: &Inner, method: &str, path: &str) -> Option<Fault> {
     let mut faults = inner.faults.lock();
+    let route = route_of(path);
     let idx = faults.iter().position(|f| {
-        f.times > 0 && f.method.as_deref().is_none_or(|m| m == method) && path.contains(&f.path_contains)
+        f.times > 0
+            && f.method.as_deref().is_none_or(|m| m == method)
+            && match &f.route {
+                Some(r) => *r == route,
+                None => path.contains(&f.path_contains),
+            }
     })?;
     if faults[idx].skip > 0 {
         faults[idx].skip -= 1;
@@ -945,6 +1006,54 @@ mod tests {
         // A different nonce is a different message.
         send(&fake, general, json!({"content": "other", "nonce": "job-2", "enforce_nonce": true})).await;
         assert_eq!(fake.with(|w| w.channel_messages(general).len()), 3);
+    }
+
+    #[test]
+    fn a_route_stands_ids_and_tokens_for_braces() {
+        assert_eq!(route_of("/api/v10/channels/12/messages/34?x=1"), "/channels/{}/messages/{}");
+        assert_eq!(route_of("/api/v10/guilds/1/members/2/roles/3"), "/guilds/{}/members/{}/roles/{}");
+        assert_eq!(route_of("/api/v10/users/@me/channels"), "/users/@me/channels");
+        assert_eq!(route_of("/api/v10/interactions/9/tok-9-10/callback"), "/interactions/{}/{}/callback");
+        assert_eq!(route_of("/api/v10/webhooks/5/tok-a/messages/@original"), "/webhooks/{}/{}/messages/@original");
+    }
+
+    #[tokio::test]
+    async fn a_fault_on_a_route_skips_then_fails_that_route_only() {
+        let fake = FakeDiscord::start().await;
+        let general = fake.general_channel();
+        fake.inject(Fault::server_error("POST", "").on_route("POST", "/channels/{}/messages").skip(1));
+        assert_eq!(send(&fake, general, json!({"content": "first"})).await.status(), 200);
+        assert_eq!(send(&fake, general, json!({"content": "second"})).await.status(), 500);
+        assert_eq!(send(&fake, general, json!({"content": "third"})).await.status(), 200, "used up");
+        assert_eq!(fake.with(|w| w.channel_messages(general).len()), 2);
+    }
+
+    #[tokio::test]
+    async fn a_gateway_drop_after_a_call_answers_it_then_closes_the_gateway() {
+        let fake = FakeDiscord::start().await;
+        let general = fake.general_channel();
+        let url = format!("ws://{}/gateway", fake.inner.addr);
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
+        use futures::{SinkExt, StreamExt};
+        let hello = ws.next().await.expect("hello").expect("a frame");
+        assert!(hello.to_text().unwrap().contains("\"op\":10"), "{hello:?}");
+        let d = json!({"token": "Bot t", "intents": 1, "properties": {"os": "linux", "browser": "t", "device": "t"}});
+        let identify = json!({"op": 2, "d": d}).to_string();
+        ws.send(tokio_tungstenite::tungstenite::Message::Text(identify.into())).await.expect("IDENTIFY sent");
+        fake.wait_for_bot().await;
+        fake.inject(Fault::gateway_dropped_after("POST", "/messages"));
+        assert_eq!(send(&fake, general, json!({"content": "sent"})).await.status(), 200);
+        assert_eq!(fake.with(|w| w.channel_messages(general).len()), 1, "the call did its work");
+        let closed = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match ws.next().await {
+                    Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) | None | Some(Err(_)) => return,
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "the gateway connection was closed after the call");
     }
 
     #[tokio::test]
