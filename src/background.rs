@@ -1,5 +1,6 @@
 //! The background loop: periodic work that no event triggers (request
-//! reminders, escalations and expiry, invitation expiry, daily digests).
+//! reminders, escalations and expiry, invitation expiry, daily digests,
+//! notification-role syncs that Discord refused).
 //!
 //! Every bot process runs one. Each job claims its rows in Postgres (an
 //! update that only one process can win, or `for update skip locked`), so two
@@ -36,6 +37,11 @@ async fn pass(app: &App) {
         Err(e) => tracing::warn!(error = %e, "invitation expiry failed; retried next pass"),
     }
     crate::service::sla::pass(app).await;
+    match crate::service::notify::retry_pending(app).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(synced = n, "pending notification-role syncs done"),
+        Err(e) => tracing::warn!(error = %e, "notification-role sync retries failed; retried next pass"),
+    }
     if let Err(e) = crate::service::deliveries::queue_digests(app).await {
         tracing::warn!(error = %e, "queueing daily digests failed");
     }

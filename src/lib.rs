@@ -64,6 +64,11 @@ impl Running {
         self.metrics_addr
     }
 
+    /// How many handlers and background passes are running now.
+    pub fn in_flight(&self) -> usize {
+        self.inflight.count()
+    }
+
     /// Stop the shards, let handlers in flight finish, close the pool.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
@@ -193,6 +198,7 @@ pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>)
                     bot_id: ready.user.id.get(),
                     clock: clock.clone(),
                     deliveries: std::sync::Arc::new(service::deliveries::Queue::at_rate(dm_rate)),
+                    notify_syncs: Default::default(),
                 };
                 let pass = tokio::spawn(background::run(app.clone(), clock, tick, setup_inflight.clone(), stop_rx.clone()));
                 // S5: the DM queue's worker (woken by new jobs, polling for others).

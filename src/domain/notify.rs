@@ -101,6 +101,45 @@ pub async fn watermark_ms(conn: &mut PgConnection, guild_id: u64) -> Result<i64,
     .await
 }
 
+/// A notification-role sync of `user_id` in `group_id` failed: remember it
+/// for the background pass to try again.
+pub async fn mark_sync_pending(
+    conn: &mut PgConnection,
+    guild_id: u64,
+    group_id: i64,
+    user_id: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into notify_sync_pending (group_id, user_id, guild_id) values ($1, $2, $3)
+         on conflict (group_id, user_id) do nothing",
+        group_id,
+        db_id(user_id),
+        db_id(guild_id)
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The sync of `user_id` in `group_id` succeeded: nothing is pending.
+pub async fn clear_sync_pending(conn: &mut PgConnection, group_id: i64, user_id: u64) -> Result<(), sqlx::Error> {
+    sqlx::query!("delete from notify_sync_pending where group_id = $1 and user_id = $2", group_id, db_id(user_id))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Up to `limit` pending syncs (guild, group, user), oldest first.
+pub async fn pending_syncs(conn: &mut PgConnection, limit: i64) -> Result<Vec<(u64, i64, u64)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "select guild_id, group_id, user_id from notify_sync_pending order by since, group_id, user_id limit $1",
+        limit
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (snowflake(r.guild_id), r.group_id, snowflake(r.user_id))).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +163,11 @@ mod tests {
         assert_eq!(role_of(&mut conn, gid).await.unwrap(), None);
         set_role(&mut conn, 1, gid, 5).await.unwrap();
         assert_eq!(role_of(&mut conn, gid).await.unwrap(), Some(5));
+        // A failed sync is remembered once, and forgotten when one succeeds.
+        mark_sync_pending(&mut conn, 1, gid, 7).await.unwrap();
+        mark_sync_pending(&mut conn, 1, gid, 7).await.unwrap();
+        assert_eq!(pending_syncs(&mut conn, 10).await.unwrap(), vec![(1, gid, 7)]);
+        clear_sync_pending(&mut conn, gid, 7).await.unwrap();
+        assert_eq!(pending_syncs(&mut conn, 10).await.unwrap(), vec![]);
     }
 }

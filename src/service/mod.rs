@@ -43,4 +43,6 @@ pub struct App {
     pub bot_id: u64,
     pub clock: crate::clock::Clock,
     pub deliveries: std::sync::Arc<deliveries::Queue>,
+    /// Turns for the notification-role syncs of a member in a group.
+    pub notify_syncs: std::sync::Arc<notify::Syncs>,
 }

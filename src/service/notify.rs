@@ -97,15 +97,59 @@ pub async fn group_renamed(app: &App, g: &Group) {
 
 /// Give or take the group's notification role so that it matches whether
 /// the member follows the group in mention mode (members in another mode
-/// must not hold it, or they would be pinged too). Never fails its caller: a failure is logged
-/// (the membership or subscription change already happened).
+/// must not hold it, or they would be pinged too). Never fails its caller
+/// (the membership or subscription change already happened): a failure is
+/// logged and the sync is left pending (`notify_sync_pending`) for the
+/// background pass to try again (`retry_pending`), so the role comes back
+/// in step within a tick of Discord taking calls again (N5).
 pub async fn sync_member(app: &App, g: &Group, user_id: u64) {
-    if let Err(e) = try_sync_member(app, g, user_id).await {
-        tracing::warn!(group_id = g.id, user_id, error = %e, "could not sync the notification role");
+    let result = try_sync_member(app, g, user_id, false).await;
+    settle_sync(app, g, user_id, result).await;
+}
+
+/// Record how a sync ended: pending when it failed, nothing when it did not.
+async fn settle_sync(app: &App, g: &Group, user_id: u64, result: Result<(), BoxError>) {
+    let recorded = match app.pool.acquire().await {
+        Ok(mut conn) => match &result {
+            Ok(()) => notify::clear_sync_pending(&mut conn, g.id, user_id).await,
+            Err(_) => notify::mark_sync_pending(&mut conn, g.guild_id, g.id, user_id).await,
+        },
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        tracing::warn!(group_id = g.id, user_id, error = %e, "could not sync the notification role; retried next pass");
+    }
+    if let Err(e) = recorded {
+        tracing::warn!(group_id = g.id, user_id, error = %e, "could not record how a notification role sync ended");
     }
 }
 
-async fn try_sync_member(app: &App, g: &Group, user_id: u64) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// Try each pending notification-role sync once more (the background
+/// pass). A member or role Discord still calls unknown is settled: the
+/// member left (their departure is reconciled) or the role is gone (made
+/// again for the next follower).
+pub async fn retry_pending(app: &App) -> Result<usize, BoxError> {
+    let pending = notify::pending_syncs(&mut *app.pool.acquire().await?, 500).await?;
+    let mut done = 0;
+    for (guild_id, group_id, user_id) in pending {
+        let g = group::get(&mut *app.pool.acquire().await?, guild_id, group_id).await?;
+        let Some(g) = g else {
+            notify::clear_sync_pending(&mut *app.pool.acquire().await?, group_id, user_id).await?;
+            continue;
+        };
+        let result = try_sync_member(app, &g, user_id, true).await;
+        done += usize::from(result.is_ok());
+        settle_sync(app, &g, user_id, result).await;
+    }
+    Ok(done)
+}
+
+/// One sync. On a first try a 404 is an error like any other (a member or
+/// role the bot has just seen is not taken as gone on one answer); on a
+/// retry it settles the sync.
+async fn try_sync_member(app: &App, g: &Group, user_id: u64, retrying: bool) -> Result<(), BoxError> {
+    // Held until this sync's Discord calls are done.
+    let _turn = app.notify_syncs.turn(g.id, user_id).await;
     let (subscribed, role) = {
         let mut conn = app.pool.acquire().await?;
         (
@@ -125,18 +169,66 @@ async fn try_sync_member(app: &App, g: &Group, user_id: u64) -> Result<(), Box<d
         match roles::grant(&app.http, g.guild_id, user_id, role, &reason).await {
             Ok(()) => {}
             Err(DiscordError::Unknown("role", _)) => {
-                // Deleted by hand: forget it, make a new one next time.
-                notify::forget_role(&mut *app.pool.acquire().await?, g.id).await?;
+                // Deleted by hand: forget it, make a new one and give it to
+                // this member now, and to the other followers as the
+                // background pass retries them.
+                {
+                    let mut tx = app.pool.begin().await?;
+                    notify::forget_role(&mut tx, g.id).await?;
+                    for other in subscription::followers_of_group(&mut tx, g.id).await? {
+                        if other != user_id {
+                            notify::mark_sync_pending(&mut tx, g.guild_id, g.id, other).await?;
+                        }
+                    }
+                    tx.commit().await?;
+                }
+                if let Some(role) = ensure_role(app, g).await? {
+                    roles::grant(&app.http, g.guild_id, user_id, role, &reason).await?;
+                }
             }
+            Err(DiscordError::Unknown("member", _)) if retrying => {}
             Err(e) => return Err(e.into()),
         }
     } else if let Some(role) = role {
         match roles::revoke(&app.http, g.guild_id, user_id, role, &reason).await {
-            Ok(()) | Err(DiscordError::Unknown(..)) => {}
+            Ok(()) => {}
+            Err(DiscordError::Unknown(..)) if retrying => {}
             Err(e) => return Err(e.into()),
         }
     }
     Ok(())
+}
+
+/// Takes turns for the notification-role syncs of one member in one group,
+/// in this process: each sync reads what the member should hold and makes
+/// Discord say so, so a later change's sync can't overtake an earlier one
+/// still waiting on Discord (a 429, a slow answer) and then be undone by
+/// it. In memory rather than an advisory lock: a sync would otherwise hold
+/// a database connection across its Discord calls, and a thousand joins at
+/// once would drain the pool (a sync that makes the role needs a second
+/// connection). A member's changes come through the one process that
+/// holds their server's shard.
+#[derive(Debug, Default)]
+pub struct Syncs(std::sync::Mutex<std::collections::HashMap<(i64, u64), std::sync::Weak<tokio::sync::Mutex<()>>>>);
+
+impl Syncs {
+    /// Wait for this member's turn in this group; the turn lasts as long as
+    /// the guard.
+    pub async fn turn(&self, group_id: i64, user_id: u64) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut map = self.0.lock().expect("sync turns");
+            map.retain(|_, w| w.strong_count() > 0);
+            match map.get(&(group_id, user_id)).and_then(|w| w.upgrade()) {
+                Some(l) => l,
+                None => {
+                    let l = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+                    map.insert((group_id, user_id), std::sync::Arc::downgrade(&l));
+                    l
+                }
+            }
+        };
+        lock.lock_owned().await
+    }
 }
 
 /// Discord allows 100 user ids in `allowed_mentions.users`: one message
