@@ -26,7 +26,12 @@ pub enum SendOutcome {
     Transient(String),
     /// 403 50007: the user does not accept DMs from the bot.
     DmsClosed,
-    /// Anything else (unknown channel, ...): never retried.
+    /// Another 403, or a 404: not what Discord answers a DM that can be
+    /// sent, but not proof that none ever will be either (a permission
+    /// lost for a while, a DM channel Discord no longer knows): retried a
+    /// few times with backoff (`REFUSED_ATTEMPTS`), then failed.
+    Refused(String),
+    /// Anything else (a 400, ...): never retried.
     Failed(String),
 }
 
@@ -92,6 +97,7 @@ pub async fn send(http: &DiscordHttp, channel_id: u64, content: &str, nonce: &st
         }
         500..=599 => SendOutcome::Transient(format!("status {status}")),
         403 if json["code"].as_u64() == Some(50007) => SendOutcome::DmsClosed,
+        403 | 404 => SendOutcome::Refused(format!("status {status}, code {}: {}", json["code"], json["message"])),
         _ => SendOutcome::Failed(format!("status {status}, code {}: {}", json["code"], json["message"])),
     }
 }

@@ -244,6 +244,13 @@ pub async fn set_dm_channel(conn: &mut PgConnection, user_id: u64, channel_id: u
     Ok(())
 }
 
+/// Forget the kept DM channel (Discord refused a DM in it): the next DM
+/// opens the channel again.
+pub async fn forget_dm_channel(conn: &mut PgConnection, user_id: u64) -> Result<(), sqlx::Error> {
+    sqlx::query!("update dm_status set dm_channel_id = null where user_id = $1", db_id(user_id)).execute(conn).await?;
+    Ok(())
+}
+
 // ---- The queue.
 
 /// Queue one DM per user (at most one per `key_prefix` and user, across

@@ -18,6 +18,8 @@
 //!   process (worker and background pass) waits.
 //! - 5xx / network: a few quick retries, then `run_at` moves out with
 //!   exponential backoff (measured by the bot's clock), until `MAX_ATTEMPTS`.
+//! - another 403, or a 404: retried with backoff up to `REFUSED_ATTEMPTS`
+//!   claims (the DM channel opened anew), then failed.
 //! - 50007 (DMs closed): the member is marked, this and their other pending
 //!   DMs are dropped, and nothing more is queued for them until they choose a
 //!   DM mode again (`/notifications` says so).
@@ -51,6 +53,9 @@ const QUICK_TRIES: u32 = 4;
 const SHORT_WAIT: Duration = Duration::from_secs(10);
 /// After this many claims a job is given up as failed.
 const MAX_ATTEMPTS: i32 = 8;
+/// After this many claims refused with a 403 other than 50007 or a 404,
+/// a job is given up as failed: Discord said no, though not for good.
+const REFUSED_ATTEMPTS: i32 = 3;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -151,6 +156,11 @@ async fn channel_for(app: &App, user_id: u64) -> Result<Result<u64, SendOutcome>
         }
         Err(e) if e.is_transient() => Ok(Err(SendOutcome::Transient(e.to_string()))),
         Err(crate::discord::DiscordError::DmsClosed) => Ok(Err(SendOutcome::DmsClosed)),
+        Err(
+            e @ (crate::discord::DiscordError::MissingPermissions
+            | crate::discord::DiscordError::MissingAccess
+            | crate::discord::DiscordError::Unknown(..)),
+        ) => Ok(Err(SendOutcome::Refused(e.to_string()))),
         Err(e) => Ok(Err(SendOutcome::Failed(e.to_string()))),
     }
 }
@@ -219,6 +229,16 @@ async fn deliver(app: &App, job: &dd::Job) -> Result<(), BoxError> {
             dd::finish(&mut conn, job, "dropped", "dms closed (50007)", now).await?;
             let more = dd::drop_pending_of(&mut conn, job.user_id, now).await?;
             tracing::info!(user = job.user_id, dropped_also = more, "DMs closed: the member is marked and not retried");
+        }
+        SendOutcome::Refused(e) => {
+            if job.attempts >= REFUSED_ATTEMPTS {
+                tracing::warn!(job = job.id, error = %e, "a DM was refused every time; given up");
+                dd::finish(&mut conn, job, "failed", &format!("refused: {e}"), now).await?;
+            } else {
+                // A DM channel Discord no longer knows is opened anew next time.
+                dd::forget_dm_channel(&mut conn, job.user_id).await?;
+                dd::retry_at(&mut conn, job, now + backoff(job.attempts), &e).await?;
+            }
         }
         SendOutcome::Failed(e) => {
             tracing::warn!(job = job.id, error = %e, "a DM failed for good");
