@@ -94,11 +94,6 @@ async fn queue_drained(sim: &Sim) {
     }
 }
 
-/// Give the bot time to (not) act on an event.
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-}
-
 #[tokio::test]
 async fn notifications_shows_and_sets_each_mode_and_the_server_default() {
     let sim = Sim::start().await;
@@ -451,7 +446,7 @@ async fn thread_messages_and_post_replies_notify_followers_but_never_the_author(
     );
     // A replayed MESSAGE_CREATE notifies nobody twice.
     assert!(sim.fake.replay_event("MESSAGE_CREATE"));
-    settle().await;
+    sim.idle().await;
     queue_drained(&sim).await;
     assert_eq!(dms_about(&erin, &his.to_string()).len(), 1);
     assert_eq!(dms_about(&erin, &reply.to_string()).len(), 1);
@@ -489,10 +484,11 @@ async fn a_member_removed_from_a_closed_group_hears_nothing_more_of_its_channel(
     assert!(!r.text().contains("Error"), "{}", r.text());
     assert!(!alice.can_view(channel));
     let later = dan.create_topic(channel, "After", "y");
-    settle().await;
+    // The control: lea, who can still see it, is told; then nothing is queued.
+    sim.fake.wait_for(20, "lea is told", || !dms_about(&lea, &format!("<#{later}>")).is_empty()).await;
+    sim.idle().await;
     queue_drained(&sim).await;
     assert!(dms_about(&alice, &format!("<#{later}>")).is_empty(), "can't see it any more: not told");
-    sim.fake.wait_for(20, "lea is told", || !dms_about(&lea, &format!("<#{later}>")).is_empty()).await;
     // Dan, the mention-mode follower, hears through the notification role.
     sim.expect_ping(notify_role(&sim, "Secret").expect("a notification role"));
 }
@@ -611,7 +607,7 @@ async fn ninety_channel_followers_are_all_pinged_and_a_refused_ping_costs_nobody
     assert_eq!(attempts, 1, "a 403 is not retried");
     // A restart's catch-up doesn't try again either.
     sim.restart().await;
-    settle().await;
+    sim.idle().await;
     let after = sim.fake.with(|w| {
         w.requests
             .iter()
@@ -685,7 +681,7 @@ async fn pin_notices_and_forwards_of_a_followed_post_are_not_replies() {
     let reply = ada.post_message(topic, "I agree", Some(post));
     sim.fake.wait_for(20, "erin hears of the reply", || !dms_about(&erin, &reply.to_string()).is_empty()).await;
     sim.fake.wait_for(20, "dave is pinged for the reply", || bot_replies_to(reply)).await;
-    settle().await;
+    sim.idle().await;
     queue_drained(&sim).await;
     for m in [pin, forward, forward_here] {
         assert!(!bot_replies_to(m), "no ping for {m}");
@@ -710,7 +706,7 @@ async fn a_pin_notice_in_a_followed_thread_is_not_a_new_message() {
     let post = bob.post_message(topic, "worth pinning", None);
     sim.fake.wait_for(20, "frank hears of the message", || !dms_about(&frank, &post.to_string()).is_empty()).await;
     let pin = sim.fake.owner().pin_message(topic, post);
-    settle().await;
+    sim.idle().await;
     queue_drained(&sim).await;
     assert!(dms_about(&frank, &pin.to_string()).is_empty(), "a pin notice is Discord's, not a new message");
     assert_eq!(dms_about(&frank, &post.to_string()).len(), 1);

@@ -113,6 +113,28 @@ impl Sim {
         self.processes.len() - 1
     }
 
+    /// Handlers, event handlers and background passes running now in
+    /// every bot process of the sim.
+    pub fn bot_in_flight(&self) -> usize {
+        self.bot.iter().chain(self.second.iter()).chain(self.processes.iter().flatten()).map(|b| b.in_flight()).sum()
+    }
+
+    /// Wait (at most 30 s) until the bot is idle: nothing in flight in any
+    /// of its processes and no request reached the fake for 300 ms. The
+    /// control a "nothing more happened" check waits for, instead of a
+    /// fixed sleep: an event the bot was sent is being handled (in flight)
+    /// or has been, and what it did has reached the fake.
+    pub async fn idle(&self) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let quiet = tokio::time::timeout(std::time::Duration::from_millis(300), self.fake.changed()).await.is_err();
+            if quiet && self.bot_in_flight() == 0 {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the bot was still busy after 30 s");
+        }
+    }
+
     /// A process started with `start_process`.
     pub fn process(&self, i: usize) -> &guildhall::Running {
         self.processes[i].as_ref().expect("the process runs")

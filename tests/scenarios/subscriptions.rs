@@ -3,7 +3,6 @@
 use crate::sim::{group, Sim};
 use fake_discord::world::Message;
 use fake_discord::Actor;
-use std::time::Duration;
 
 async fn subs(sim: &Sim, user: u64, kind: &str) -> i64 {
     sim.count(&format!("select count(*) from subscriptions where user_id = {user} and kind = '{kind}'")).await
@@ -30,11 +29,6 @@ async fn announcement(sim: &Sim, thread: u64) -> Message {
         .wait_until("the topic is announced", |w| w.channel_messages(thread).iter().any(|m| m.author_id == bot))
         .await;
     bot_messages(sim, thread).remove(0)
-}
-
-/// Give the bot time to (not) act on an event.
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(1500)).await;
 }
 
 /// The one role an announcement pings: named in its content and the only
@@ -82,7 +76,7 @@ async fn a_new_topic_pings_the_groups_subscribers_once_and_not_after_they_leave(
     sim.fake.wait_for_resume(resumes).await;
     sim.fake.wait_for_bot().await;
     assert!(sim.fake.replay_event("THREAD_CREATE"));
-    settle().await;
+    sim.idle().await;
     assert_eq!(bot_messages(&sim, topic).len(), 1, "announced exactly once");
 
     // Alice leaves: the notification role goes with the group subscription.
@@ -112,9 +106,11 @@ async fn the_author_alone_is_not_told_of_their_own_topic() {
     let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
     bob.slash("join", &[("group", "Rust")]).await;
     let topic = bob.create_topic(channel, "Mine", "only me here");
-    settle().await;
+    // The control: the topic is claimed (as every topic is), then the bot is idle.
+    let claimed = format!("select count(*) from announced_topics where thread_id = {topic}");
+    sim.wait_count("the topic is claimed", &claimed, 1).await;
+    sim.idle().await;
     assert!(bot_messages(&sim, topic).is_empty(), "nobody else follows the group: no announcement");
-    assert_eq!(sim.count(&format!("select count(*) from announced_topics where thread_id = {topic}")).await, 1);
 }
 
 #[tokio::test]
@@ -174,7 +170,7 @@ async fn a_topic_started_while_the_bot_was_down_is_announced_once_after_start_up
     sim.expect_ping(role);
 
     sim.restart().await;
-    settle().await;
+    sim.idle().await;
     assert_eq!(bot_messages(&sim, topic).len(), 1, "not announced again after another restart");
 }
 
@@ -421,7 +417,7 @@ async fn an_announcement_whose_answer_was_lost_is_posted_once() {
     sim.fake.inject(fake_discord::Fault::server_error_after_processing("POST", "/messages").times(1));
     let topic = bob.create_topic(channel, "Lifetimes", "How do they work?");
     announcement(&sim, topic).await;
-    settle().await;
+    sim.idle().await;
     assert_eq!(bot_messages(&sim, topic).len(), 1, "announced once despite the lost answer");
     // The announcement pinged the group's notification role, and only that.
     let role = notify_role(&sim, "Rust").unwrap();
