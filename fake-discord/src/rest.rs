@@ -384,7 +384,7 @@ pub fn post_message_with(
     if let (Some(n), true) = (&nonce, body["enforce_nonce"].as_bool() == Some(true)) {
         let key = (author, n.clone());
         if let Some((mid, at)) = w.nonces.get(&key).copied() {
-            if at.elapsed() < crate::world::NONCE_WINDOW {
+            if w.now().saturating_duration_since(at) < crate::world::NONCE_WINDOW {
                 if let Some(m) = w.find_message(mid) {
                     return Ok(payload::message(w, m));
                 }
@@ -399,7 +399,8 @@ pub fn post_message_with(
     let mut msg = message_from_body(w, channel_id, author, body, interaction);
     msg.attachments = new_attachments(w, new_files);
     if let Some(n) = nonce {
-        w.nonces.insert((author, n), (msg.id, Instant::now()));
+        let now = w.now();
+        w.nonces.insert((author, n), (msg.id, now));
     }
     let v = payload::message(w, &msg);
     if !msg.pinged.is_empty() {
@@ -511,8 +512,26 @@ fn touch(w: &mut World, token: &str) {
     }
 }
 
-fn webhook_message(w: &World, token: &str, m: &str) -> ApiResult<u64> {
+/// The interaction a webhook token belongs to, while the token is valid:
+/// receiving-and-responding.md, "Interaction tokens are valid for **15
+/// minutes**", and "If the 3 second deadline is exceeded, the token will be
+/// invalidated" (no initial response: Unknown interaction). An expired
+/// token is refused as Discord refuses it: 401, 50027 "Invalid webhook
+/// token provided" (opcodes-and-status-codes.md).
+fn live_token(w: &World, token: &str) -> ApiResult<u64> {
     let iid = *w.tokens.get(token).ok_or_else(ApiError::unknown_interaction)?;
+    let i = &w.interactions[&iid];
+    if i.callbacks.is_empty() {
+        return Err(ApiError::unknown_interaction());
+    }
+    if w.token_expired(i) {
+        return Err(ApiError::invalid_webhook_token());
+    }
+    Ok(iid)
+}
+
+fn webhook_message(w: &World, token: &str, m: &str) -> ApiResult<u64> {
+    let iid = live_token(w, token)?;
     let i = &w.interactions[&iid];
     if m == "@original" {
         return i.original.ok_or_else(ApiError::unknown_message);
@@ -526,14 +545,8 @@ fn webhook_message(w: &World, token: &str, m: &str) -> ApiResult<u64> {
 }
 
 fn followup(w: &mut World, token: &str, body: &Value, files: &[crate::upload::FilePart]) -> Out {
-    let iid = *w.tokens.get(token).ok_or_else(ApiError::unknown_interaction)?;
+    let iid = live_token(w, token)?;
     let i = w.interactions[&iid].clone();
-    if i.callbacks.is_empty() {
-        return Err(ApiError::unknown_interaction());
-    }
-    if i.sent_at.elapsed() > Duration::from_secs(15 * 60) {
-        return Err(ApiError::new(401, 50027, "Invalid Webhook Token"));
-    }
     // The first follow-up after a deferred response fills in the "thinking" message.
     if i.deferred_open {
         if let Some(orig) = i.original {
@@ -555,6 +568,11 @@ fn callback(w: &mut World, iid: u64, token: &str, r: &Request) -> Out {
         return Err(ApiError::unknown_interaction());
     };
     if i.token != token {
+        return Err(ApiError::unknown_interaction());
+    }
+    // Past its 15 minutes on the test clock the token is gone: Unknown
+    // interaction, as for any token Discord no longer knows.
+    if w.token_expired(&i) {
         return Err(ApiError::unknown_interaction());
     }
     let body = r.body();

@@ -710,6 +710,7 @@ impl Actor {
                     guild_id: if in_dm { None } else { Some(gid) },
                     channel_id,
                     sent_at: Instant::now(),
+                    issued_at: w.now(),
                     callbacks: vec![],
                     original: None,
                     followups: vec![],

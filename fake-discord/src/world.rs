@@ -280,7 +280,11 @@ pub struct Interaction {
     pub user_id: u64,
     pub guild_id: Option<u64>,
     pub channel_id: u64,
+    /// When it was sent, in real time (the 3-second rule).
     pub sent_at: Instant,
+    /// When it was sent on the test clock ([`World::now`]): its token
+    /// expires 15 minutes later ([`World::token_expired`]).
+    pub issued_at: Instant,
     /// Callback types received, in order (more than one is a violation).
     pub callbacks: Vec<u8>,
     /// The original response message (kept even when ephemeral).
@@ -365,6 +369,12 @@ pub struct World {
     /// (topics/gateway, "Sharding", "Get Gateway Bot").
     #[serde(skip)]
     pub gateway: GatewaySettings,
+    /// How far the test clock is ahead of real time ([`World::advance`]):
+    /// what Discord's clock-bound rules (interaction tokens, nonces) read
+    /// through [`World::now`]. The 3-second first-response rule stays on
+    /// real time.
+    #[serde(skip)]
+    pub clock_offset: std::time::Duration,
 }
 
 /// The gateway's sharding, as Discord documents it (topics/gateway):
@@ -404,6 +414,10 @@ impl Default for GatewaySettings {
 pub fn shard_of(guild_id: u64, num_shards: u64) -> u64 {
     (guild_id >> 22) % num_shards.max(1)
 }
+
+/// How long an interaction token may be used (receiving-and-responding.md:
+/// "Interaction tokens are valid for **15 minutes**").
+pub const TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// How long `enforce_nonce` remembers a nonce ("the past few minutes").
 pub const NONCE_WINDOW: std::time::Duration = std::time::Duration::from_secs(5 * 60);
@@ -447,6 +461,9 @@ impl ApiError {
     pub fn unknown_interaction() -> Self {
         Self::new(404, 10062, "Unknown interaction")
     }
+    pub fn invalid_webhook_token() -> Self {
+        Self::new(401, 50027, "Invalid Webhook Token")
+    }
     pub fn invalid_form(msg: &str) -> Self {
         Self::new(400, 50035, &format!("Invalid Form Body: {msg}"))
     }
@@ -476,6 +493,22 @@ impl World {
     /// unique: they carry the time they are made, and the sequence goes on.
     pub fn restore(bytes: &[u8]) -> Result<World, serde_json::Error> {
         serde_json::from_slice(bytes)
+    }
+
+    /// The test clock's "now": real time plus what [`World::advance`] added.
+    pub fn now(&self) -> Instant {
+        Instant::now() + self.clock_offset
+    }
+
+    /// Move the test clock forward by `by` (tokens expire, nonces are
+    /// forgotten) without waiting.
+    pub fn advance(&mut self, by: std::time::Duration) {
+        self.clock_offset += by;
+    }
+
+    /// Whether an interaction's token is past its 15 minutes on the test clock.
+    pub fn token_expired(&self, i: &Interaction) -> bool {
+        self.now().saturating_duration_since(i.issued_at) > TOKEN_LIFETIME
     }
 
     /// A fresh snowflake for "now".
