@@ -21,6 +21,7 @@ pub mod perms {
     pub const VIEW_AUDIT_LOG: u64 = 1 << 7;
     pub const VIEW_CHANNEL: u64 = 1 << 10;
     pub const SEND_MESSAGES: u64 = 1 << 11;
+    pub const SEND_TTS_MESSAGES: u64 = 1 << 12;
     pub const MANAGE_MESSAGES: u64 = 1 << 13;
     pub const EMBED_LINKS: u64 = 1 << 14;
     pub const ATTACH_FILES: u64 = 1 << 15;
@@ -246,7 +247,9 @@ pub fn pings_of(
         .filter(|u| parse.iter().any(|p| p == "users") || allowed_users.contains(u))
         .collect();
     let guild = w.channels.get(&channel_id).and_then(|c| c.guild_id);
-    let may_everyone = guild.is_some_and(|g| w.base_permissions(g, author) & perms::MENTION_EVERYONE != 0);
+    // Mention Everyone as the author holds it in this channel (an overwrite,
+    // or no Send Messages there, takes it: permissions.md).
+    let may_everyone = guild.is_some() && w.channel_permissions(channel_id, author) & perms::MENTION_EVERYONE != 0;
     let roles: Vec<u64> = mentioned(content, "<@&")
         .into_iter()
         .filter(|r| parse.iter().any(|p| p == "roles") || allowed_roles.contains(r))
@@ -597,9 +600,6 @@ impl World {
         }
     }
 
-    /// Channel permissions of a member, with overwrites applied in Discord's
-    /// order (@everyone, roles together, then the member). Threads use their
-    /// parent's overwrites.
     /// Whether a user can see a thread: a public one with its parent; a
     /// private one only as a thread member or with Manage Threads there.
     pub fn can_view_thread(&self, thread_id: u64, user_id: u64) -> bool {
@@ -613,7 +613,38 @@ impl World {
             || self.thread_members.get(&thread_id).is_some_and(|m| m.contains(&user_id))
     }
 
+    /// Channel permissions of a member, with overwrites applied in Discord's
+    /// order (@everyone, roles together, then the member), then the implicit
+    /// denials of permissions.md, "Implicit Permissions": "Denying a user or
+    /// a role `VIEW_CHANNEL` on a channel implicitly denies other permissions
+    /// on the channel" (nothing is left), and "Denying `SEND_MESSAGES`
+    /// implicitly denies `MENTION_EVERYONE`, `SEND_TTS_MESSAGES`,
+    /// `ATTACH_FILES`, and `EMBED_LINKS`". In a thread the base action of
+    /// sending is `SEND_MESSAGES_IN_THREADS` ("The `SEND_MESSAGES`
+    /// permission is not inherited; users must have
+    /// `SEND_MESSAGES_IN_THREADS` to send a message in a thread"), so that
+    /// is the one whose absence takes the others. Threads use their
+    /// parent's overwrites.
     pub fn channel_permissions(&self, channel_id: u64, user_id: u64) -> u64 {
+        let Ok(ch) = self.channel(channel_id) else {
+            return 0;
+        };
+        let send = if matches!(ch.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD) {
+            perms::SEND_MESSAGES_IN_THREADS
+        } else {
+            perms::SEND_MESSAGES
+        };
+        let p = self.explicit_channel_permissions(channel_id, user_id);
+        if p & send == 0 {
+            p & !(perms::MENTION_EVERYONE | perms::SEND_TTS_MESSAGES | perms::ATTACH_FILES | perms::EMBED_LINKS)
+        } else {
+            p
+        }
+    }
+
+    /// `channel_permissions` before the implicit denials of Send Messages
+    /// (View Channel's is applied: without it nothing is left).
+    fn explicit_channel_permissions(&self, channel_id: u64, user_id: u64) -> u64 {
         let Ok(mut ch) = self.channel(channel_id) else {
             return 0;
         };
