@@ -187,6 +187,7 @@ pub fn route(w: &mut World, r: &Request) -> Out {
             if msg.author_id != w.bot_user_id {
                 return Err(ApiError::new(403, 50005, "Cannot edit a message authored by another user"));
             }
+            thread_accepts_edit(w, c, w.bot_user_id)?;
             edit_message_with(w, m, r.body(), r.files)
         }
         ("DELETE", ["channels", c, "messages", m]) => {
@@ -369,6 +370,10 @@ pub fn post_message_with(
             }
         }
     }
+    // threads.md: a locked thread takes no messages from those without
+    // Manage Threads; an archived one is unarchived by a message, "unless
+    // the thread has been locked by a moderator".
+    let unarchive = if interaction.is_none() { thread_accepts_message(w, &ch, author)? } else { false };
     let content = body["content"].as_str().unwrap_or_default();
     if content.chars().count() > 2000 {
         return Err(ApiError::invalid_form("content: Must be 2000 or fewer in length."));
@@ -398,6 +403,13 @@ pub fn post_message_with(
     }
     let mut msg = message_from_body(w, channel_id, author, body, interaction);
     msg.attachments = new_attachments(w, new_files);
+    if unarchive {
+        if let Some(th) = w.channels.get_mut(&channel_id) {
+            th.archived = false;
+            let v = payload::channel(th);
+            w.emit("THREAD_UPDATE", v);
+        }
+    }
     if let Some(n) = nonce {
         let now = w.now();
         w.nonces.insert((author, n), (msg.id, now));
@@ -411,6 +423,47 @@ pub fn post_message_with(
         w.emit("MESSAGE_CREATE", v.clone());
     }
     Ok(v)
+}
+
+/// Whether a thread takes a new message from `author` (threads.md, Locked
+/// Threads: "Users (including bot users) without the `MANAGE_THREADS`
+/// permission ... won't be able to create or update messages in locked
+/// threads"; Active & Archived Threads: "Sending a message will
+/// automatically unarchive the thread, unless the thread has been locked by
+/// a moderator"). A locked thread answers 160005 "Thread is locked", a
+/// locked and archived one 50083 "Tried to perform an operation on an
+/// archived thread" (opcodes-and-status-codes.md). `Ok(true)`: the message
+/// unarchives it. Not a thread: `Ok(false)`.
+fn thread_accepts_message(w: &World, ch: &Channel, author: u64) -> ApiResult<bool> {
+    if !matches!(ch.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD) {
+        return Ok(false);
+    }
+    let moderator = w.channel_permissions(ch.id, author) & perms::MANAGE_THREADS != 0;
+    if ch.locked && !moderator {
+        return Err(ApiError::thread_locked());
+    }
+    if ch.locked && ch.archived {
+        return Err(ApiError::thread_archived());
+    }
+    Ok(ch.archived)
+}
+
+/// Whether `editor` may edit a message in this channel as far as a thread's
+/// state goes: threads.md, "Users cannot edit messages ... in archived
+/// threads" (50083), and a locked thread's messages are not updated by
+/// those without Manage Threads (160005).
+fn thread_accepts_edit(w: &World, channel_id: u64, editor: u64) -> ApiResult<()> {
+    let ch = w.channel(channel_id)?;
+    if !matches!(ch.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD) {
+        return Ok(());
+    }
+    if ch.archived {
+        return Err(ApiError::thread_archived());
+    }
+    if ch.locked && w.channel_permissions(channel_id, editor) & perms::MANAGE_THREADS == 0 {
+        return Err(ApiError::thread_locked());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1013,6 +1066,16 @@ fn insert_thread(
     private: bool,
 ) -> ApiResult<u64> {
     let pc = w.channel(parent)?.clone();
+    // threads.md: "Private threads ... can only be created in `GUILD_TEXT`
+    // channels"; threads live in text channels and forums only.
+    let fits = match pc.kind {
+        channel_type::TEXT => true,
+        channel_type::FORUM => !private,
+        _ => false,
+    };
+    if !fits {
+        return Err(ApiError::new(400, 50024, "Cannot execute action on this channel type"));
+    }
     let kind = if private { channel_type::PRIVATE_THREAD } else { channel_type::PUBLIC_THREAD };
     let th = Channel {
         id: tid,
@@ -1045,14 +1108,17 @@ fn insert_thread(
 }
 
 /// Add a member to a thread: the thread must be unarchived, the bot able to
-/// send messages in it (and be in a private one), the user a guild member.
+/// send messages in it (and be in a private one), the user a guild member
+/// (channel.md, Add Thread Member: "Requires the ability to send messages in
+/// the thread. Also requires the thread is not archived ... Fires a Thread
+/// Members Update Gateway event"), and the thread under 1,000 members.
 fn add_thread_member(w: &mut World, thread: u64, user: u64) -> Out {
     let th = w.channel(thread)?.clone();
     if !matches!(th.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD) {
         return Err(ApiError::new(400, 50024, "Cannot execute action on this channel type"));
     }
     if th.archived {
-        return Err(ApiError::new(400, 50083, "Thread is archived"));
+        return Err(ApiError::thread_archived());
     }
     bot_needs(w, thread, perms::VIEW_CHANNEL | perms::SEND_MESSAGES_IN_THREADS)?;
     let bot = w.bot_user_id;
@@ -1063,9 +1129,55 @@ fn add_thread_member(w: &mut World, thread: u64, user: u64) -> Out {
     if !w.guild(guild)?.members.contains_key(&user) {
         return Err(ApiError::unknown_member());
     }
-    // (Discord also dispatches THREAD_MEMBERS_UPDATE; the fake doesn't yet.)
-    w.thread_members.entry(thread).or_default().insert(user);
+    let members = w.thread_members.entry(thread).or_default();
+    if members.contains(&user) {
+        // "Returns a 204 empty response if the member is successfully added
+        // or was already a member of the thread."
+        return no_content();
+    }
+    // opcodes-and-status-codes.md, 30033: "Maximum number of thread
+    // participants has been reached (1000)".
+    if members.len() >= MAX_THREAD_MEMBERS {
+        return Err(ApiError::new(400, 30033, "Maximum number of thread participants has been reached (1000)"));
+    }
+    members.insert(user);
+    let v = thread_members_update(w, thread, guild, Some(user), None);
+    w.emit("THREAD_MEMBERS_UPDATE", v);
     no_content()
+}
+
+/// The most members a thread holds (opcodes-and-status-codes.md, 30033).
+pub const MAX_THREAD_MEMBERS: usize = 1000;
+
+/// gateway-events.md, Thread Members Update: the thread's `id`, `guild_id`,
+/// `member_count` ("Approximate number of members in the thread, capped at
+/// 50"), `added_members` (thread member objects that "also include the guild
+/// member and nullable presence objects") and `removed_member_ids`.
+fn thread_members_update(w: &World, thread: u64, guild: u64, added: Option<u64>, removed: Option<u64>) -> Value {
+    let count = w.thread_members.get(&thread).map_or(0, |m| m.len()).min(50);
+    let added: Vec<Value> = added
+        .into_iter()
+        .map(|u| {
+            let member = w.guilds.get(&guild).and_then(|g| g.members.get(&u)).map(|m| {
+                let mut v = payload::member(w, m);
+                v["guild_id"] = json!(guild.to_string());
+                v
+            });
+            json!({
+                "id": thread.to_string(), "user_id": u.to_string(),
+                "join_timestamp": payload::timestamp(chrono::Utc::now()), "flags": 0,
+                "member": member, "presence": null,
+            })
+        })
+        .collect();
+    let mut v = json!({"id": thread.to_string(), "guild_id": guild.to_string(), "member_count": count});
+    if !added.is_empty() {
+        v["added_members"] = json!(added);
+    }
+    if let Some(r) = removed {
+        v["removed_member_ids"] = json!([r.to_string()]);
+    }
+    v
 }
 
 /// Remove a member from a thread. Discord: "Requires the MANAGE_THREADS
@@ -1077,7 +1189,7 @@ pub fn remove_thread_member(w: &mut World, thread: u64, user: u64) -> Out {
         return Err(ApiError::new(400, 50024, "Cannot execute action on this channel type"));
     }
     if th.archived {
-        return Err(ApiError::new(400, 50083, "Thread is archived"));
+        return Err(ApiError::thread_archived());
     }
     let creator = th.kind == channel_type::PRIVATE_THREAD && th.owner_id == Some(w.bot_user_id);
     bot_needs(w, thread, if creator { perms::VIEW_CHANNEL } else { perms::VIEW_CHANNEL | perms::MANAGE_THREADS })?;
@@ -1085,7 +1197,10 @@ pub fn remove_thread_member(w: &mut World, thread: u64, user: u64) -> Out {
     if !w.guild(guild)?.members.contains_key(&user) {
         return Err(ApiError::unknown_member());
     }
-    w.thread_members.entry(thread).or_default().remove(&user);
+    if w.thread_members.entry(thread).or_default().remove(&user) {
+        let v = thread_members_update(w, thread, guild, None, Some(user));
+        w.emit("THREAD_MEMBERS_UPDATE", v);
+    }
     no_content()
 }
 
@@ -1107,7 +1222,7 @@ fn start_thread(w: &mut World, parent: u64, from_message: Option<u64>, body: &Va
     let name = body["name"].as_str().unwrap_or("thread").to_string();
     let author = w.bot_user_id;
     if let Some(mid) = from_message {
-        if forum {
+        if pc.kind != channel_type::TEXT {
             return Err(ApiError::new(400, 50024, "Cannot execute action on this channel type"));
         }
         bot_needs(w, parent, perms::VIEW_CHANNEL | perms::CREATE_PUBLIC_THREADS)?;
@@ -1119,11 +1234,20 @@ fn start_thread(w: &mut World, parent: u64, from_message: Option<u64>, body: &Va
         return created(payload::channel(w.channel(tid)?));
     }
     if forum {
+        // threads.md: "Private threads ... can only be created in
+        // `GUILD_TEXT` channels"; a forum's posts are `PUBLIC_THREAD`s.
+        if body.get("type").and_then(Value::as_u64) == Some(channel_type::PRIVATE_THREAD as u64) {
+            return Err(ApiError::new(400, 50024, "Cannot execute action on this channel type"));
+        }
         bot_needs(w, parent, perms::VIEW_CHANNEL | perms::SEND_MESSAGES)?;
         let first =
             body.get("message").cloned().ok_or_else(|| ApiError::invalid_form("message: required for forum posts"))?;
         let tid = create_thread(w, parent, author, &name, Some(&first), false)?;
         return created(payload::channel(w.channel(tid)?));
+    }
+    if pc.kind != channel_type::TEXT {
+        // Threads are started in text channels (and forums, above).
+        return Err(ApiError::new(400, 50024, "Cannot execute action on this channel type"));
     }
     let private = match body.get("type").and_then(Value::as_u64) {
         None => true,
@@ -1314,5 +1438,110 @@ mod tests {
         assert_eq!(start(&mut w, ideas, Some(t), json!({"name": "x"})).unwrap_err().code, 50024);
         w.channels.get_mut(&ideas).unwrap().overwrites[0].deny |= perms::SEND_MESSAGES;
         assert_eq!(start(&mut w, ideas, None, post_body).unwrap_err().code, 50013);
+    }
+
+    /// threads.md, Locked Threads: "Users (including bot users) without the
+    /// `MANAGE_THREADS` permission ... won't be able to create or update
+    /// messages in locked threads"; "If a user or bot user has the
+    /// `MANAGE_THREADS` permission, they will still be able to make changes
+    /// to the thread and messages". Active & Archived Threads: "Users cannot
+    /// edit messages ... in archived threads"; "Sending a message will
+    /// automatically unarchive the thread, unless the thread has been locked
+    /// by a moderator".
+    #[test]
+    fn locked_threads_take_messages_from_moderators_only_and_a_message_unarchives_an_unlocked_one() {
+        let no_manage = |_, bot| vec![Overwrite { id: bot, kind: 1, allow: 0, deny: perms::MANAGE_THREADS }];
+        let (mut w, staff) = world_with(no_manage);
+        let thread = start(&mut w, staff, None, json!({"name": "t", "type": 11})).unwrap();
+        post(&mut w, thread).expect("an open thread takes messages");
+        w.channels.get_mut(&thread).unwrap().locked = true;
+        assert_eq!(post(&mut w, thread).unwrap_err().code, 160005, "locked: no Manage Threads, no message");
+        let edit = |w: &mut World| thread_accepts_edit(w, thread, w.bot_user_id);
+        assert_eq!(edit(&mut w).unwrap_err().code, 160005, "nor an edit");
+        // Archived (not locked): a message unarchives it, with THREAD_UPDATE.
+        w.channels.get_mut(&thread).unwrap().locked = false;
+        w.channels.get_mut(&thread).unwrap().archived = true;
+        assert_eq!(edit(&mut w).unwrap_err().code, 50083, "no edits in an archived thread");
+        w.pending_events.clear();
+        post(&mut w, thread).expect("a message unarchives the thread");
+        assert!(!w.channels[&thread].archived);
+        let names: Vec<&str> = w.pending_events.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["THREAD_UPDATE", "MESSAGE_CREATE"]);
+        assert_eq!(w.pending_events[0].1["thread_metadata"]["archived"], json!(false));
+        // Archived and locked: the message does not unarchive it.
+        w.channels.get_mut(&thread).unwrap().archived = true;
+        w.channels.get_mut(&thread).unwrap().locked = true;
+        let before = w.channel_messages(thread).len();
+        assert_eq!(post(&mut w, thread).unwrap_err().code, 160005);
+        assert!(w.channels[&thread].archived && w.channel_messages(thread).len() == before);
+        // With Manage Threads the bot posts in a locked (active) thread.
+        let (mut w, staff) = world_with(|_, _| vec![]);
+        let thread = start(&mut w, staff, None, json!({"name": "t", "type": 11})).unwrap();
+        w.channels.get_mut(&thread).unwrap().locked = true;
+        post(&mut w, thread).expect("a moderator posts in a locked thread");
+        assert!(thread_accepts_edit(&w, thread, w.bot_user_id).is_ok());
+        w.channels.get_mut(&thread).unwrap().archived = true;
+        assert_eq!(post(&mut w, thread).unwrap_err().code, 50083, "locked and archived stays archived");
+    }
+
+    /// threads.md: "Private threads are always created with the
+    /// `GUILD_PRIVATE_THREAD` type and can only be created in `GUILD_TEXT`
+    /// channels"; channel.md, Start Thread in Forum: "The type of the created
+    /// thread is `PUBLIC_THREAD`".
+    #[test]
+    fn private_threads_are_made_in_text_channels_only() {
+        let (mut w, ideas) = world_with(|_, _| vec![]);
+        w.channels.get_mut(&ideas).unwrap().kind = channel_type::FORUM;
+        let private_post = json!({"name": "secret", "type": 12, "message": {"content": "hi"}});
+        assert_eq!(start(&mut w, ideas, None, private_post).unwrap_err().code, 50024);
+        let bot = w.bot_user_id;
+        assert_eq!(create_thread(&mut w, ideas, bot, "secret", None, true).unwrap_err().code, 50024);
+        let t = start(&mut w, ideas, None, json!({"name": "open", "message": {"content": "hi"}})).unwrap();
+        assert_eq!(w.channels[&t].kind, channel_type::PUBLIC_THREAD);
+        // Nor in a category, or inside a thread.
+        w.channels.get_mut(&ideas).unwrap().kind = channel_type::CATEGORY;
+        assert_eq!(start(&mut w, ideas, None, json!({"name": "x", "type": 12})).unwrap_err().code, 50024);
+        assert_eq!(start(&mut w, t, None, json!({"name": "x", "type": 12})).unwrap_err().code, 50024);
+    }
+
+    /// channel.md, Add/Remove Thread Member: each "Fires a Thread Members
+    /// Update Gateway event" (gateway-events.md: `id`, `guild_id`,
+    /// `member_count` "capped at 50", `added_members` with their guild
+    /// member, `removed_member_ids`); adding a member already there "Returns
+    /// a 204" (and changes nothing); opcodes-and-status-codes.md, 30033
+    /// "Maximum number of thread participants has been reached (1000)".
+    #[test]
+    fn thread_members_come_and_go_with_thread_members_update_up_to_1000() {
+        let (mut w, staff) = world_with(|_, _| vec![]);
+        let gid = w.channels[&staff].guild_id.unwrap();
+        let thread = start(&mut w, staff, None, json!({"name": "t", "type": 11})).unwrap();
+        let alice = w.guilds[&gid].owner_id;
+        w.pending_events.clear();
+        add_thread_member(&mut w, thread, alice).unwrap();
+        assert_eq!(w.pending_events.len(), 1);
+        let (name, v) = w.pending_events.pop().unwrap();
+        assert_eq!(name, "THREAD_MEMBERS_UPDATE");
+        assert_eq!(v["member_count"], json!(2), "the bot that started it, and alice");
+        assert_eq!(v["added_members"][0]["user_id"], json!(alice.to_string()));
+        let e: serenity::model::event::ThreadMembersUpdateEvent = serde_json::from_value(v).expect("serenity reads it");
+        assert_eq!(e.added_members[0].member.as_ref().map(|m| m.user.id.get()), Some(alice));
+        add_thread_member(&mut w, thread, alice).unwrap();
+        assert!(w.pending_events.is_empty(), "already a member: nothing changes");
+        remove_thread_member(&mut w, thread, alice).unwrap();
+        let (name, v) = w.pending_events.pop().unwrap();
+        assert_eq!(name, "THREAD_MEMBERS_UPDATE");
+        assert_eq!(v["removed_member_ids"], json!([alice.to_string()]));
+        let e: serenity::model::event::ThreadMembersUpdateEvent = serde_json::from_value(v).expect("serenity reads it");
+        assert_eq!(e.removed_member_ids[0].get(), alice);
+
+        // A thread of 1,000 takes nobody else.
+        for _ in 0..MAX_THREAD_MEMBERS - 1 {
+            let u = w.snowflake();
+            w.thread_members.get_mut(&thread).unwrap().insert(u);
+        }
+        assert_eq!(w.thread_members[&thread].len(), MAX_THREAD_MEMBERS);
+        assert_eq!(add_thread_member(&mut w, thread, alice).unwrap_err().code, 30033);
+        let bot = w.bot_user_id;
+        add_thread_member(&mut w, thread, bot).expect("a member already in it is fine");
     }
 }

@@ -464,6 +464,14 @@ impl ApiError {
     pub fn unknown_interaction() -> Self {
         Self::new(404, 10062, "Unknown interaction")
     }
+    /// 50083: "Tried to perform an operation on an archived thread".
+    pub fn thread_archived() -> Self {
+        Self::new(400, 50083, "Thread is archived")
+    }
+    /// 160005: "Thread is locked".
+    pub fn thread_locked() -> Self {
+        Self::new(400, 160005, "Thread is locked")
+    }
     pub fn invalid_webhook_token() -> Self {
         Self::new(401, 50027, "Invalid Webhook Token")
     }
