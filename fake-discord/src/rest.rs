@@ -881,16 +881,17 @@ fn create_channel(w: &mut World, gid: u64, body: &Value) -> Out {
     if kind == channel_type::FORUM && !g.forums_available {
         return Err(ApiError::invalid_form("type: Channel type is not available in this guild"));
     }
-    if g.channels.len() >= 500 {
-        return Err(ApiError::new(400, 30013, "Maximum number of guild channels reached (500)"));
-    }
     let parent = opt_id(&body["parent_id"]);
     if let Some(p) = parent {
         let pc = w.channel(p).map_err(|_| ApiError::invalid_form("parent_id: Unknown channel"))?;
         if pc.kind != channel_type::CATEGORY || pc.guild_id != Some(gid) {
             return Err(ApiError::invalid_form("parent_id: not a category"));
         }
+        if kind == channel_type::CATEGORY {
+            return Err(ApiError::invalid_form("parent_id: a category has no parent"));
+        }
     }
+    w.channel_fits(gid, parent)?;
     let overwrites = parse_overwrites(&body["permission_overwrites"]);
     check_overwrites(w, gid, parent, &overwrites)?;
     let cid = w.snowflake();
@@ -956,8 +957,13 @@ fn edit_channel(w: &mut World, cid: u64, body: &Value) -> Out {
         Some(v) => {
             let p = opt_id(v).ok_or_else(|| ApiError::invalid_form("parent_id"))?;
             let pc = w.channel(p).map_err(|_| ApiError::invalid_form("parent_id: Unknown channel"))?;
-            if pc.kind != channel_type::CATEGORY {
+            if pc.kind != channel_type::CATEGORY || pc.guild_id != before.guild_id {
                 return Err(ApiError::invalid_form("parent_id: not a category"));
+            }
+            // "each parent category can contain up to 50 channels" (channel.md).
+            let full = before.parent_id != Some(p) && w.channel_fits(gid, Some(p)).is_err_and(|e| e.code == 50035);
+            if full {
+                return Err(ApiError::invalid_form("parent_id: Maximum number of channels in category reached (50)"));
             }
             Some(Some(p))
         }
@@ -1543,5 +1549,80 @@ mod tests {
         assert_eq!(add_thread_member(&mut w, thread, alice).unwrap_err().code, 30033);
         let bot = w.bot_user_id;
         add_thread_member(&mut w, thread, bot).expect("a member already in it is fine");
+    }
+
+    fn make(w: &mut World, gid: u64, body: Value) -> ApiResult<u64> {
+        let (_, v) = create_channel(w, gid, &body)?;
+        Ok(v.unwrap()["id"].as_str().unwrap().parse().unwrap())
+    }
+
+    /// channel.md, Channel Object: `parent_id`, "each parent category can
+    /// contain up to 50 channels" (GUILD_CATEGORY: "contains up to 50
+    /// channels"); opcodes-and-status-codes.md, 30013 "Maximum number of
+    /// guild channels reached (500)"; threads.md, "Threads do not count
+    /// against the max-channels limit in a guild".
+    #[test]
+    fn a_category_holds_50_channels_and_a_server_500_threads_aside() {
+        let (mut w, staff) = world_with(|_, _| vec![]);
+        let gid = w.channels[&staff].guild_id.unwrap();
+        let cat = make(&mut w, gid, json!({"name": "Interest", "type": 4})).unwrap();
+        for i in 0..50 {
+            make(&mut w, gid, json!({"name": format!("c{i}"), "parent_id": cat.to_string()})).unwrap();
+        }
+        let e = make(&mut w, gid, json!({"name": "one-more", "parent_id": cat.to_string()})).unwrap_err();
+        assert_eq!((e.status, e.code), (400, 50035), "{}", e.message);
+        // Moving a channel into the full category is refused the same way.
+        let e = edit_channel(&mut w, staff, &json!({"parent_id": cat.to_string()})).unwrap_err();
+        assert_eq!(e.code, 50035);
+        assert_eq!(w.channels[&staff].parent_id, None, "nothing moved");
+        // Another category has room of its own.
+        let other = make(&mut w, gid, json!({"name": "Other", "type": 4})).unwrap();
+        for i in 0..3 {
+            start(&mut w, staff, None, json!({"name": format!("t{i}"), "type": 11})).unwrap();
+        }
+        make(&mut w, gid, json!({"name": "fits", "parent_id": other.to_string()})).unwrap();
+
+        // 500 channels in the server, threads aside.
+        let count = |w: &World| {
+            w.guilds[&gid]
+                .channels
+                .iter()
+                .filter(|c| !matches!(w.channels[c].kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD))
+                .count()
+        };
+        while count(&w) < crate::world::MAX_GUILD_CHANNELS {
+            make(&mut w, gid, json!({"name": "filler"})).unwrap();
+        }
+        assert!(w.guilds[&gid].channels.len() > crate::world::MAX_GUILD_CHANNELS, "threads are there too");
+        assert_eq!(make(&mut w, gid, json!({"name": "501st"})).unwrap_err().code, 30013);
+        start(&mut w, staff, None, json!({"name": "a thread still", "type": 11})).expect("threads don't count");
+    }
+
+    /// channel.md, Delete/Close Channel: "Deleting a category does not
+    /// delete its child channels; they will have their parent_id removed and
+    /// a Channel Update Gateway event will fire for each of them"; a
+    /// channel's threads go with it (server.rs has the same for the client's
+    /// deletes; this is the bot's DELETE /channels/{id}).
+    #[test]
+    fn the_bots_delete_of_a_category_moves_its_children_out_and_of_a_channel_takes_its_threads() {
+        let (mut w, staff) = world_with(|_, _| vec![]);
+        let gid = w.channels[&staff].guild_id.unwrap();
+        let cat = make(&mut w, gid, json!({"name": "Interest", "type": 4})).unwrap();
+        let rust = make(&mut w, gid, json!({"name": "rust", "parent_id": cat.to_string()})).unwrap();
+        let thread = start(&mut w, rust, None, json!({"name": "t", "type": 11})).unwrap();
+        post(&mut w, thread).unwrap();
+        w.pending_events.clear();
+        delete_channel(&mut w, cat).unwrap();
+        let names: Vec<&str> = w.pending_events.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["CHANNEL_UPDATE", "CHANNEL_DELETE"]);
+        assert!(w.pending_events[0].1["parent_id"].is_null());
+        assert_eq!(w.channels[&rust].parent_id, None);
+        assert!(w.channels.contains_key(&thread), "the category's channel keeps its thread");
+        w.pending_events.clear();
+        delete_channel(&mut w, rust).unwrap();
+        assert!(!w.channels.contains_key(&thread) && w.channel_messages(thread).is_empty());
+        assert!(!w.guilds[&gid].channels.contains(&thread));
+        let names: Vec<&str> = w.pending_events.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["CHANNEL_DELETE"]);
     }
 }

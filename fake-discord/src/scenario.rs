@@ -213,7 +213,8 @@ impl FakeDiscord {
     }
 
     /// An admin creates a channel by hand in Discord's client (no bot
-    /// involved): CHANNEL_CREATE is emitted. Returns its id.
+    /// involved): CHANNEL_CREATE is emitted. Returns its id. Panics past
+    /// Discord's limits (50 channels in a category, 500 in a server).
     pub fn create_channel_by_hand(
         &self,
         name: &str,
@@ -223,6 +224,9 @@ impl FakeDiscord {
     ) -> u64 {
         let gid = self.guild_id;
         self.mutate(|w| {
+            if let Err(e) = w.channel_fits(gid, parent_id) {
+                panic!("Discord would not make channel {name:?}: {}", e.message);
+            }
             let id = w.snowflake();
             let position = w.guilds[&gid].channels.len() as i64;
             let ch = crate::world::Channel {

@@ -418,6 +418,11 @@ pub fn shard_of(guild_id: u64, num_shards: u64) -> u64 {
     (guild_id >> 22) % num_shards.max(1)
 }
 
+/// The most channels (threads not counted) a guild holds.
+pub const MAX_GUILD_CHANNELS: usize = 500;
+/// The most channels a category holds.
+pub const MAX_CATEGORY_CHANNELS: usize = 50;
+
 /// How long an interaction token may be used (receiving-and-responding.md:
 /// "Interaction tokens are valid for **15 minutes**").
 pub const TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(15 * 60);
@@ -785,6 +790,31 @@ impl World {
                          "new_value": [{"id": role_id.to_string(), "name": name}]}],
         });
         self.audit_log.push((guild_id, entry));
+    }
+
+    /// Whether a new channel (not a thread) fits in the guild and its
+    /// category: channel.md, `parent_id`, "each parent category can contain
+    /// up to 50 channels" (400, 50035 on `parent_id`), and
+    /// opcodes-and-status-codes.md, 30013 "Maximum number of guild channels
+    /// reached (500)", where threads.md says "Threads do not count against
+    /// the max-channels limit in a guild".
+    pub fn channel_fits(&self, guild_id: u64, parent: Option<u64>) -> ApiResult<()> {
+        let g = self.guild(guild_id)?;
+        let channels: Vec<&Channel> = g
+            .channels
+            .iter()
+            .filter_map(|c| self.channels.get(c))
+            .filter(|c| !matches!(c.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD))
+            .collect();
+        if channels.len() >= MAX_GUILD_CHANNELS {
+            return Err(ApiError::new(400, 30013, "Maximum number of guild channels reached (500)"));
+        }
+        if let Some(p) = parent {
+            if channels.iter().filter(|c| c.parent_id == Some(p)).count() >= MAX_CATEGORY_CHANNELS {
+                return Err(ApiError::invalid_form("parent_id: Maximum number of channels in category reached (50)"));
+            }
+        }
+        Ok(())
     }
 
     /// Messages of a channel, oldest first.
