@@ -192,7 +192,13 @@ pub fn route(w: &mut World, r: &Request) -> Out {
         }
         ("DELETE", ["channels", c, "messages", m]) => {
             let (c, m) = (id(c)?, id(m)?);
-            w.channel_messages(c).iter().find(|x| x.id == m).ok_or_else(ApiError::unknown_message)?;
+            let author = w
+                .channel_messages(c)
+                .iter()
+                .find(|x| x.id == m && !x.is_ephemeral())
+                .ok_or_else(ApiError::unknown_message)?
+                .author_id;
+            may_delete(w, c, author)?;
             delete_message(w, m)
         }
         ("POST", ["channels", c, "threads"]) => start_thread(w, id(c)?, None, r.body()),
@@ -396,6 +402,17 @@ pub fn post_message_with(
             }
         }
     }
+    let stripped;
+    let body = if check_reference(w, channel_id, author, body, interaction.is_none())? {
+        body
+    } else {
+        stripped = {
+            let mut b = body.clone();
+            b.as_object_mut().map(|o| o.remove("message_reference"));
+            b
+        };
+        &stripped
+    };
     let (new_files, _) = crate::upload::check(body, files, &[], w.attachment_size_limit(channel_id))?;
     if !new_files.is_empty() && author == w.bot_user_id && interaction.is_none() && ch.kind != channel_type::DM {
         // permissions.md: ATTACH_FILES "Allows for uploading images and files".
@@ -423,6 +440,65 @@ pub fn post_message_with(
         w.emit("MESSAGE_CREATE", v.clone());
     }
     Ok(v)
+}
+
+/// Whether the bot may delete a message of `author` in `channel_id`:
+/// message.md, Delete Message: "If operating on a guild channel and trying
+/// to delete a message that was not sent by the current user, this endpoint
+/// requires the `MANAGE_MESSAGES` permission" (its own, it may always
+/// delete); threads.md, Locked Threads: deleting messages is "*only* ...
+/// allowed in locked threads if that thread is also active" for those
+/// without Manage Threads.
+fn may_delete(w: &World, channel_id: u64, author: u64) -> ApiResult<()> {
+    let ch = w.channel(channel_id)?;
+    if ch.guild_id.is_none() {
+        return Ok(());
+    }
+    let bot = w.bot_user_id;
+    let needed = if author == bot { perms::VIEW_CHANNEL } else { perms::VIEW_CHANNEL | perms::MANAGE_MESSAGES };
+    bot_needs(w, channel_id, needed)?;
+    let is_thread = matches!(ch.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD);
+    if is_thread && ch.locked && ch.archived && w.channel_permissions(channel_id, bot) & perms::MANAGE_THREADS == 0 {
+        return Err(ApiError::thread_archived());
+    }
+    Ok(())
+}
+
+/// The `message_reference` of a new message, checked as message.md says:
+/// Create Message, Limitations: "When creating a message as a reply to
+/// another message, the current user must have the `READ_MESSAGE_HISTORY`
+/// permission" (160002 "Cannot reply without permission to read message
+/// history") and "The referenced message must exist and cannot be a system
+/// message"; Message Reference Structure, `fail_if_not_exists`: "when
+/// sending, whether to error if the referenced message doesn't exist instead
+/// of sending as a normal (non-reply) message, default true". `Ok(false)`:
+/// the referenced message is gone and the message goes out as a normal one.
+fn check_reference(w: &World, channel_id: u64, author: u64, body: &Value, check_perms: bool) -> ApiResult<bool> {
+    let r = &body["message_reference"];
+    let Some(mid) = opt_id(&r["message_id"]) else {
+        return Ok(true);
+    };
+    // "If `type` is unset, `DEFAULT` can be assumed"; a reply's channel
+    // defaults to this one, a forward names its own.
+    let reply = r["type"].as_u64().unwrap_or(0) == 0;
+    let from = opt_id(&r["channel_id"]).unwrap_or(channel_id);
+    let Some(target) = w.channel_messages(from).iter().find(|m| m.id == mid && !m.is_ephemeral()) else {
+        if r["fail_if_not_exists"].as_bool() == Some(false) {
+            return Ok(false);
+        }
+        return Err(ApiError::invalid_form("message_reference: Unknown message"));
+    };
+    // Regular messages are DEFAULT (0) and REPLY (19); others (a pin's
+    // notice, 6, ...) are system messages.
+    if reply && !matches!(target.kind, 0 | 19) {
+        return Err(ApiError::invalid_form("message_reference: Cannot reply to a system message"));
+    }
+    let in_guild = w.channel(channel_id)?.guild_id.is_some();
+    if reply && check_perms && in_guild && w.channel_permissions(channel_id, author) & perms::READ_MESSAGE_HISTORY == 0
+    {
+        return Err(ApiError::new(400, 160002, "Cannot reply without permission to read message history"));
+    }
+    Ok(true)
 }
 
 /// Whether a thread takes a new message from `author` (threads.md, Locked
@@ -1624,5 +1700,92 @@ mod tests {
         assert!(!w.guilds[&gid].channels.contains(&thread));
         let names: Vec<&str> = w.pending_events.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["CHANNEL_DELETE"]);
+    }
+
+    fn reply_to(w: &mut World, channel: u64, reference: Value) -> ApiResult<Value> {
+        let bot = w.bot_user_id;
+        post_message(w, channel, bot, &json!({"content": "re", "message_reference": reference}), None)
+    }
+
+    /// message.md, Create Message, Limitations: "When creating a message as
+    /// a reply to another message, the current user must have the
+    /// `READ_MESSAGE_HISTORY` permission. The referenced message must exist
+    /// and cannot be a system message." Message Reference Structure,
+    /// `fail_if_not_exists`: "whether to error if the referenced message
+    /// doesn't exist instead of sending as a normal (non-reply) message,
+    /// default true".
+    #[test]
+    fn a_reply_needs_its_message_unless_fail_if_not_exists_is_false() {
+        let (mut w, staff) = world_with(|_, _| vec![]);
+        let card: u64 = post(&mut w, staff).unwrap()["id"].as_str().unwrap().parse().unwrap();
+        let v = reply_to(&mut w, staff, json!({"message_id": card.to_string()})).expect("a reply to a message there");
+        assert_eq!(v["type"], json!(19));
+        let gone = w.snowflake();
+        let before = w.channel_messages(staff).len();
+        let e = reply_to(&mut w, staff, json!({"message_id": gone.to_string()})).unwrap_err();
+        assert_eq!((e.status, e.code), (400, 50035));
+        let e =
+            reply_to(&mut w, staff, json!({"message_id": gone.to_string(), "fail_if_not_exists": true})).unwrap_err();
+        assert_eq!(e.code, 50035);
+        assert_eq!(w.channel_messages(staff).len(), before, "nothing posted");
+        let v = reply_to(&mut w, staff, json!({"message_id": gone.to_string(), "fail_if_not_exists": false}))
+            .expect("sent as a normal message");
+        assert_eq!(v["type"], json!(0));
+        assert!(v.get("message_reference").is_none_or(Value::is_null), "{v}");
+        // A reply to a message of another channel is not a reply to one here.
+        let gid = w.channels[&staff].guild_id.unwrap();
+        let general = w.guilds[&gid].channels[0];
+        assert_eq!(reply_to(&mut w, general, json!({"message_id": card.to_string()})).unwrap_err().code, 50035);
+        // Not to a system message (a pin's notice).
+        let owner = w.guilds[&gid].owner_id;
+        let notice = w.snowflake();
+        let mut pin = w.channel_messages(staff)[0].clone();
+        (pin.id, pin.kind, pin.author_id, pin.reply_to) = (notice, 6, owner, Some(card));
+        w.messages.get_mut(&staff).unwrap().push(pin);
+        assert_eq!(reply_to(&mut w, staff, json!({"message_id": notice.to_string()})).unwrap_err().code, 50035);
+        // Without Read Message History, no reply at all.
+        let (mut w, staff) =
+            world_with(|gid, _| vec![Overwrite { id: gid, kind: 0, allow: 0, deny: perms::READ_MESSAGE_HISTORY }]);
+        let card: u64 = post(&mut w, staff).unwrap()["id"].as_str().unwrap().parse().unwrap();
+        assert_eq!(reply_to(&mut w, staff, json!({"message_id": card.to_string()})).unwrap_err().code, 160002);
+    }
+
+    /// message.md, Delete Message: "If operating on a guild channel and
+    /// trying to delete a message that was not sent by the current user,
+    /// this endpoint requires the `MANAGE_MESSAGES` permission."
+    #[test]
+    fn the_bot_deletes_its_own_messages_and_others_only_with_manage_messages() {
+        let no_manage = |_, bot| vec![Overwrite { id: bot, kind: 1, allow: 0, deny: perms::MANAGE_MESSAGES }];
+        let (mut w, staff) = world_with(no_manage);
+        let gid = w.channels[&staff].guild_id.unwrap();
+        let owner = w.guilds[&gid].owner_id;
+        let theirs: u64 = post_message(&mut w, staff, owner, &json!({"content": "mine"}), None).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let own: u64 = post(&mut w, staff).unwrap()["id"].as_str().unwrap().parse().unwrap();
+        let path = |m: u64| vec!["channels".to_string(), staff.to_string(), "messages".to_string(), m.to_string()];
+        let delete = |w: &mut World, m: u64| {
+            let segs = path(m);
+            let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+            let r = Request {
+                method: "DELETE",
+                segs: &segs,
+                query: &[],
+                body: None,
+                reason: None,
+                ws_url: String::new(),
+                files: &[],
+            };
+            route(w, &r)
+        };
+        assert_eq!(delete(&mut w, theirs).unwrap_err().code, 50013, "another user's message needs Manage Messages");
+        assert!(w.find_message(theirs).is_some());
+        delete(&mut w, own).expect("its own, always");
+        assert!(w.find_message(own).is_none());
+        w.channels.get_mut(&staff).unwrap().overwrites.clear();
+        delete(&mut w, theirs).expect("with Manage Messages");
+        assert!(w.find_message(theirs).is_none());
     }
 }
