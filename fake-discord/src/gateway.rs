@@ -20,8 +20,24 @@ mod intents {
     pub const DIRECT_MESSAGES: u64 = 1 << 12;
 }
 
-fn intent_for(event: &str, data: &Value) -> Option<u64> {
+/// The intents a session needs for an event: any one of the bits returned.
+/// Thread Members Update (gateway-events.md) "Sent when anyone is added to
+/// or removed from a thread. If the current user does not have the
+/// `GUILD_MEMBERS` Gateway Intent, then this event will only be sent if the
+/// current user was added to or removed from the thread" (gateway.md lists
+/// it under GUILDS and GUILD_MEMBERS).
+fn intent_for(event: &str, data: &Value, bot_user_id: u64) -> Option<u64> {
     match event {
+        "THREAD_MEMBERS_UPDATE" => {
+            let bot = bot_user_id.to_string();
+            let added = data["added_members"].as_array().into_iter().flatten().any(|m| m["user_id"] == bot.as_str());
+            let removed = data["removed_member_ids"].as_array().into_iter().flatten().any(|u| u == bot.as_str());
+            if added || removed {
+                Some(intents::GUILDS | intents::GUILD_MEMBERS)
+            } else {
+                Some(intents::GUILD_MEMBERS)
+            }
+        }
         "GUILD_MEMBER_ADD" | "GUILD_MEMBER_UPDATE" | "GUILD_MEMBER_REMOVE" => Some(intents::GUILD_MEMBERS),
         "MESSAGE_CREATE" | "MESSAGE_UPDATE" | "MESSAGE_DELETE" => {
             if data.get("guild_id").is_some() {
@@ -122,12 +138,15 @@ pub struct Hub {
     interaction_receivers: Mutex<std::collections::HashMap<u64, Vec<[u64; 2]>>>,
     /// IDENTIFYs refused, by close code (4010, 4011), with the reason.
     refused: Mutex<Vec<(u16, String)>>,
+    /// The user the sessions identified as (the bot), for events whose
+    /// delivery depends on whether they concern the current user.
+    bot_user_id: std::sync::atomic::AtomicU64,
 }
 
 impl Hub {
     /// Send a dispatch to every session (connected now, or resumable later).
     pub fn dispatch(&self, event: &str, data: Value) {
-        let needed = intent_for(event, &data);
+        let needed = intent_for(event, &data, self.bot_user_id.load(Ordering::SeqCst));
         let guild = guild_of(event, &data);
         let interaction =
             (event == "INTERACTION_CREATE").then(|| data["id"].as_str().and_then(|i| i.parse::<u64>().ok())).flatten();
@@ -323,6 +342,7 @@ fn identify(inner: &Arc<Inner>, tx: &mpsc::UnboundedSender<WsMessage>, conn: u64
     let intents = d["intents"].as_u64().unwrap_or(0);
     let (ready, guilds) = {
         let mut w = inner.world.lock();
+        inner.hub.bot_user_id.store(w.bot_user_id, Ordering::SeqCst);
         // "Clients are limited to 1000 IDENTIFY calls to the websocket in a
         // 24-hour period": what GET /gateway/bot reports as remaining.
         w.gateway.session_remaining = w.gateway.session_remaining.saturating_sub(1);
@@ -464,6 +484,22 @@ mod tests {
         let mut w = crate::World::new();
         for shard in 0..4 {
             assert_eq!(crate::world::shard_of(w.snowflake_on_shard(shard, 4), 4), shard);
+        }
+    }
+
+    /// gateway-events.md, Thread Members Update: "If the current user does
+    /// not have the `GUILD_MEMBERS` Gateway Intent, then this event will only
+    /// be sent if the current user was added to or removed from the thread".
+    #[test]
+    fn thread_members_update_needs_guild_members_unless_it_is_about_the_bot() {
+        let bot = 7u64;
+        let others = json!({"id": "1", "guild_id": "2", "member_count": 2, "added_members": [{"user_id": "9"}]});
+        assert_eq!(intent_for("THREAD_MEMBERS_UPDATE", &others, bot), Some(intents::GUILD_MEMBERS));
+        let added = json!({"id": "1", "guild_id": "2", "member_count": 2, "added_members": [{"user_id": "7"}]});
+        let removed = json!({"id": "1", "guild_id": "2", "member_count": 1, "removed_member_ids": ["7"]});
+        for v in [added, removed] {
+            let needed = intent_for("THREAD_MEMBERS_UPDATE", &v, bot).unwrap();
+            assert!(needed & intents::GUILDS != 0 && needed & intents::GUILD_MEMBERS != 0, "either intent gets it");
         }
     }
 

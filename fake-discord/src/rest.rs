@@ -187,11 +187,18 @@ pub fn route(w: &mut World, r: &Request) -> Out {
             if msg.author_id != w.bot_user_id {
                 return Err(ApiError::new(403, 50005, "Cannot edit a message authored by another user"));
             }
+            thread_accepts_edit(w, c, w.bot_user_id)?;
             edit_message_with(w, m, r.body(), r.files)
         }
         ("DELETE", ["channels", c, "messages", m]) => {
             let (c, m) = (id(c)?, id(m)?);
-            w.channel_messages(c).iter().find(|x| x.id == m).ok_or_else(ApiError::unknown_message)?;
+            let author = w
+                .channel_messages(c)
+                .iter()
+                .find(|x| x.id == m && !x.is_ephemeral())
+                .ok_or_else(ApiError::unknown_message)?
+                .author_id;
+            may_delete(w, c, author)?;
             delete_message(w, m)
         }
         ("POST", ["channels", c, "threads"]) => start_thread(w, id(c)?, None, r.body()),
@@ -369,6 +376,10 @@ pub fn post_message_with(
             }
         }
     }
+    // threads.md: a locked thread takes no messages from those without
+    // Manage Threads; an archived one is unarchived by a message, "unless
+    // the thread has been locked by a moderator".
+    let unarchive = if interaction.is_none() { thread_accepts_message(w, &ch, author)? } else { false };
     let content = body["content"].as_str().unwrap_or_default();
     if content.chars().count() > 2000 {
         return Err(ApiError::invalid_form("content: Must be 2000 or fewer in length."));
@@ -384,13 +395,24 @@ pub fn post_message_with(
     if let (Some(n), true) = (&nonce, body["enforce_nonce"].as_bool() == Some(true)) {
         let key = (author, n.clone());
         if let Some((mid, at)) = w.nonces.get(&key).copied() {
-            if at.elapsed() < crate::world::NONCE_WINDOW {
+            if w.now().saturating_duration_since(at) < crate::world::NONCE_WINDOW {
                 if let Some(m) = w.find_message(mid) {
                     return Ok(payload::message(w, m));
                 }
             }
         }
     }
+    let stripped;
+    let body = if check_reference(w, channel_id, author, body, interaction.is_none())? {
+        body
+    } else {
+        stripped = {
+            let mut b = body.clone();
+            b.as_object_mut().map(|o| o.remove("message_reference"));
+            b
+        };
+        &stripped
+    };
     let (new_files, _) = crate::upload::check(body, files, &[], w.attachment_size_limit(channel_id))?;
     if !new_files.is_empty() && author == w.bot_user_id && interaction.is_none() && ch.kind != channel_type::DM {
         // permissions.md: ATTACH_FILES "Allows for uploading images and files".
@@ -398,8 +420,16 @@ pub fn post_message_with(
     }
     let mut msg = message_from_body(w, channel_id, author, body, interaction);
     msg.attachments = new_attachments(w, new_files);
+    if unarchive {
+        if let Some(th) = w.channels.get_mut(&channel_id) {
+            th.archived = false;
+            let v = payload::channel(th);
+            w.emit("THREAD_UPDATE", v);
+        }
+    }
     if let Some(n) = nonce {
-        w.nonces.insert((author, n), (msg.id, Instant::now()));
+        let now = w.now();
+        w.nonces.insert((author, n), (msg.id, now));
     }
     let v = payload::message(w, &msg);
     if !msg.pinged.is_empty() {
@@ -410,6 +440,106 @@ pub fn post_message_with(
         w.emit("MESSAGE_CREATE", v.clone());
     }
     Ok(v)
+}
+
+/// Whether the bot may delete a message of `author` in `channel_id`:
+/// message.md, Delete Message: "If operating on a guild channel and trying
+/// to delete a message that was not sent by the current user, this endpoint
+/// requires the `MANAGE_MESSAGES` permission" (its own, it may always
+/// delete); threads.md, Locked Threads: deleting messages is "*only* ...
+/// allowed in locked threads if that thread is also active" for those
+/// without Manage Threads.
+fn may_delete(w: &World, channel_id: u64, author: u64) -> ApiResult<()> {
+    let ch = w.channel(channel_id)?;
+    if ch.guild_id.is_none() {
+        return Ok(());
+    }
+    let bot = w.bot_user_id;
+    let needed = if author == bot { perms::VIEW_CHANNEL } else { perms::VIEW_CHANNEL | perms::MANAGE_MESSAGES };
+    bot_needs(w, channel_id, needed)?;
+    let is_thread = matches!(ch.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD);
+    if is_thread && ch.locked && ch.archived && w.channel_permissions(channel_id, bot) & perms::MANAGE_THREADS == 0 {
+        return Err(ApiError::thread_archived());
+    }
+    Ok(())
+}
+
+/// The `message_reference` of a new message, checked as message.md says:
+/// Create Message, Limitations: "When creating a message as a reply to
+/// another message, the current user must have the `READ_MESSAGE_HISTORY`
+/// permission" (160002 "Cannot reply without permission to read message
+/// history") and "The referenced message must exist and cannot be a system
+/// message"; Message Reference Structure, `fail_if_not_exists`: "when
+/// sending, whether to error if the referenced message doesn't exist instead
+/// of sending as a normal (non-reply) message, default true". `Ok(false)`:
+/// the referenced message is gone and the message goes out as a normal one.
+fn check_reference(w: &World, channel_id: u64, author: u64, body: &Value, check_perms: bool) -> ApiResult<bool> {
+    let r = &body["message_reference"];
+    let Some(mid) = opt_id(&r["message_id"]) else {
+        return Ok(true);
+    };
+    // "If `type` is unset, `DEFAULT` can be assumed"; a reply's channel
+    // defaults to this one, a forward names its own.
+    let reply = r["type"].as_u64().unwrap_or(0) == 0;
+    let from = opt_id(&r["channel_id"]).unwrap_or(channel_id);
+    let Some(target) = w.channel_messages(from).iter().find(|m| m.id == mid && !m.is_ephemeral()) else {
+        if r["fail_if_not_exists"].as_bool() == Some(false) {
+            return Ok(false);
+        }
+        return Err(ApiError::invalid_form("message_reference: Unknown message"));
+    };
+    // Regular messages are DEFAULT (0) and REPLY (19); others (a pin's
+    // notice, 6, ...) are system messages.
+    if reply && !matches!(target.kind, 0 | 19) {
+        return Err(ApiError::invalid_form("message_reference: Cannot reply to a system message"));
+    }
+    let in_guild = w.channel(channel_id)?.guild_id.is_some();
+    if reply && check_perms && in_guild && w.channel_permissions(channel_id, author) & perms::READ_MESSAGE_HISTORY == 0
+    {
+        return Err(ApiError::new(400, 160002, "Cannot reply without permission to read message history"));
+    }
+    Ok(true)
+}
+
+/// Whether a thread takes a new message from `author` (threads.md, Locked
+/// Threads: "Users (including bot users) without the `MANAGE_THREADS`
+/// permission ... won't be able to create or update messages in locked
+/// threads"; Active & Archived Threads: "Sending a message will
+/// automatically unarchive the thread, unless the thread has been locked by
+/// a moderator"). A locked thread answers 160005 "Thread is locked", a
+/// locked and archived one 50083 "Tried to perform an operation on an
+/// archived thread" (opcodes-and-status-codes.md). `Ok(true)`: the message
+/// unarchives it. Not a thread: `Ok(false)`.
+fn thread_accepts_message(w: &World, ch: &Channel, author: u64) -> ApiResult<bool> {
+    if !matches!(ch.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD) {
+        return Ok(false);
+    }
+    let moderator = w.channel_permissions(ch.id, author) & perms::MANAGE_THREADS != 0;
+    if ch.locked && !moderator {
+        return Err(ApiError::thread_locked());
+    }
+    if ch.locked && ch.archived {
+        return Err(ApiError::thread_archived());
+    }
+    Ok(ch.archived)
+}
+
+/// Whether `editor` may edit a message in this channel as far as a thread's
+/// state goes: threads.md, "Users cannot edit messages ... in archived
+/// threads" (50083), and a locked thread's messages are not updated by
+/// those without Manage Threads (160005).
+fn thread_accepts_edit(w: &World, channel_id: u64, editor: u64) -> ApiResult<()> {
+    let ch = w.channel(channel_id)?;
+    if !matches!(ch.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD) {
+        return Ok(());
+    }
+    if ch.archived {
+        return Err(ApiError::thread_archived());
+    }
+    if ch.locked && w.channel_permissions(channel_id, editor) & perms::MANAGE_THREADS == 0 {
+        return Err(ApiError::thread_locked());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -511,8 +641,26 @@ fn touch(w: &mut World, token: &str) {
     }
 }
 
-fn webhook_message(w: &World, token: &str, m: &str) -> ApiResult<u64> {
+/// The interaction a webhook token belongs to, while the token is valid:
+/// receiving-and-responding.md, "Interaction tokens are valid for **15
+/// minutes**", and "If the 3 second deadline is exceeded, the token will be
+/// invalidated" (no initial response: Unknown interaction). An expired
+/// token is refused as Discord refuses it: 401, 50027 "Invalid webhook
+/// token provided" (opcodes-and-status-codes.md).
+fn live_token(w: &World, token: &str) -> ApiResult<u64> {
     let iid = *w.tokens.get(token).ok_or_else(ApiError::unknown_interaction)?;
+    let i = &w.interactions[&iid];
+    if i.callbacks.is_empty() {
+        return Err(ApiError::unknown_interaction());
+    }
+    if w.token_expired(i) {
+        return Err(ApiError::invalid_webhook_token());
+    }
+    Ok(iid)
+}
+
+fn webhook_message(w: &World, token: &str, m: &str) -> ApiResult<u64> {
+    let iid = live_token(w, token)?;
     let i = &w.interactions[&iid];
     if m == "@original" {
         return i.original.ok_or_else(ApiError::unknown_message);
@@ -526,14 +674,8 @@ fn webhook_message(w: &World, token: &str, m: &str) -> ApiResult<u64> {
 }
 
 fn followup(w: &mut World, token: &str, body: &Value, files: &[crate::upload::FilePart]) -> Out {
-    let iid = *w.tokens.get(token).ok_or_else(ApiError::unknown_interaction)?;
+    let iid = live_token(w, token)?;
     let i = w.interactions[&iid].clone();
-    if i.callbacks.is_empty() {
-        return Err(ApiError::unknown_interaction());
-    }
-    if i.sent_at.elapsed() > Duration::from_secs(15 * 60) {
-        return Err(ApiError::new(401, 50027, "Invalid Webhook Token"));
-    }
     // The first follow-up after a deferred response fills in the "thinking" message.
     if i.deferred_open {
         if let Some(orig) = i.original {
@@ -555,6 +697,11 @@ fn callback(w: &mut World, iid: u64, token: &str, r: &Request) -> Out {
         return Err(ApiError::unknown_interaction());
     };
     if i.token != token {
+        return Err(ApiError::unknown_interaction());
+    }
+    // Past its 15 minutes on the test clock the token is gone: Unknown
+    // interaction, as for any token Discord no longer knows.
+    if w.token_expired(&i) {
         return Err(ApiError::unknown_interaction());
     }
     let body = r.body();
@@ -810,16 +957,17 @@ fn create_channel(w: &mut World, gid: u64, body: &Value) -> Out {
     if kind == channel_type::FORUM && !g.forums_available {
         return Err(ApiError::invalid_form("type: Channel type is not available in this guild"));
     }
-    if g.channels.len() >= 500 {
-        return Err(ApiError::new(400, 30013, "Maximum number of guild channels reached (500)"));
-    }
     let parent = opt_id(&body["parent_id"]);
     if let Some(p) = parent {
         let pc = w.channel(p).map_err(|_| ApiError::invalid_form("parent_id: Unknown channel"))?;
         if pc.kind != channel_type::CATEGORY || pc.guild_id != Some(gid) {
             return Err(ApiError::invalid_form("parent_id: not a category"));
         }
+        if kind == channel_type::CATEGORY {
+            return Err(ApiError::invalid_form("parent_id: a category has no parent"));
+        }
     }
+    w.channel_fits(gid, parent)?;
     let overwrites = parse_overwrites(&body["permission_overwrites"]);
     check_overwrites(w, gid, parent, &overwrites)?;
     let cid = w.snowflake();
@@ -885,8 +1033,13 @@ fn edit_channel(w: &mut World, cid: u64, body: &Value) -> Out {
         Some(v) => {
             let p = opt_id(v).ok_or_else(|| ApiError::invalid_form("parent_id"))?;
             let pc = w.channel(p).map_err(|_| ApiError::invalid_form("parent_id: Unknown channel"))?;
-            if pc.kind != channel_type::CATEGORY {
+            if pc.kind != channel_type::CATEGORY || pc.guild_id != before.guild_id {
                 return Err(ApiError::invalid_form("parent_id: not a category"));
+            }
+            // "each parent category can contain up to 50 channels" (channel.md).
+            let full = before.parent_id != Some(p) && w.channel_fits(gid, Some(p)).is_err_and(|e| e.code == 50035);
+            if full {
+                return Err(ApiError::invalid_form("parent_id: Maximum number of channels in category reached (50)"));
             }
             Some(Some(p))
         }
@@ -995,6 +1148,16 @@ fn insert_thread(
     private: bool,
 ) -> ApiResult<u64> {
     let pc = w.channel(parent)?.clone();
+    // threads.md: "Private threads ... can only be created in `GUILD_TEXT`
+    // channels"; threads live in text channels and forums only.
+    let fits = match pc.kind {
+        channel_type::TEXT => true,
+        channel_type::FORUM => !private,
+        _ => false,
+    };
+    if !fits {
+        return Err(ApiError::new(400, 50024, "Cannot execute action on this channel type"));
+    }
     let kind = if private { channel_type::PRIVATE_THREAD } else { channel_type::PUBLIC_THREAD };
     let th = Channel {
         id: tid,
@@ -1027,14 +1190,17 @@ fn insert_thread(
 }
 
 /// Add a member to a thread: the thread must be unarchived, the bot able to
-/// send messages in it (and be in a private one), the user a guild member.
+/// send messages in it (and be in a private one), the user a guild member
+/// (channel.md, Add Thread Member: "Requires the ability to send messages in
+/// the thread. Also requires the thread is not archived ... Fires a Thread
+/// Members Update Gateway event"), and the thread under 1,000 members.
 fn add_thread_member(w: &mut World, thread: u64, user: u64) -> Out {
     let th = w.channel(thread)?.clone();
     if !matches!(th.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD) {
         return Err(ApiError::new(400, 50024, "Cannot execute action on this channel type"));
     }
     if th.archived {
-        return Err(ApiError::new(400, 50083, "Thread is archived"));
+        return Err(ApiError::thread_archived());
     }
     bot_needs(w, thread, perms::VIEW_CHANNEL | perms::SEND_MESSAGES_IN_THREADS)?;
     let bot = w.bot_user_id;
@@ -1045,9 +1211,55 @@ fn add_thread_member(w: &mut World, thread: u64, user: u64) -> Out {
     if !w.guild(guild)?.members.contains_key(&user) {
         return Err(ApiError::unknown_member());
     }
-    // (Discord also dispatches THREAD_MEMBERS_UPDATE; the fake doesn't yet.)
-    w.thread_members.entry(thread).or_default().insert(user);
+    let members = w.thread_members.entry(thread).or_default();
+    if members.contains(&user) {
+        // "Returns a 204 empty response if the member is successfully added
+        // or was already a member of the thread."
+        return no_content();
+    }
+    // opcodes-and-status-codes.md, 30033: "Maximum number of thread
+    // participants has been reached (1000)".
+    if members.len() >= MAX_THREAD_MEMBERS {
+        return Err(ApiError::new(400, 30033, "Maximum number of thread participants has been reached (1000)"));
+    }
+    members.insert(user);
+    let v = thread_members_update(w, thread, guild, Some(user), None);
+    w.emit("THREAD_MEMBERS_UPDATE", v);
     no_content()
+}
+
+/// The most members a thread holds (opcodes-and-status-codes.md, 30033).
+pub const MAX_THREAD_MEMBERS: usize = 1000;
+
+/// gateway-events.md, Thread Members Update: the thread's `id`, `guild_id`,
+/// `member_count` ("Approximate number of members in the thread, capped at
+/// 50"), `added_members` (thread member objects that "also include the guild
+/// member and nullable presence objects") and `removed_member_ids`.
+fn thread_members_update(w: &World, thread: u64, guild: u64, added: Option<u64>, removed: Option<u64>) -> Value {
+    let count = w.thread_members.get(&thread).map_or(0, |m| m.len()).min(50);
+    let added: Vec<Value> = added
+        .into_iter()
+        .map(|u| {
+            let member = w.guilds.get(&guild).and_then(|g| g.members.get(&u)).map(|m| {
+                let mut v = payload::member(w, m);
+                v["guild_id"] = json!(guild.to_string());
+                v
+            });
+            json!({
+                "id": thread.to_string(), "user_id": u.to_string(),
+                "join_timestamp": payload::timestamp(chrono::Utc::now()), "flags": 0,
+                "member": member, "presence": null,
+            })
+        })
+        .collect();
+    let mut v = json!({"id": thread.to_string(), "guild_id": guild.to_string(), "member_count": count});
+    if !added.is_empty() {
+        v["added_members"] = json!(added);
+    }
+    if let Some(r) = removed {
+        v["removed_member_ids"] = json!([r.to_string()]);
+    }
+    v
 }
 
 /// Remove a member from a thread. Discord: "Requires the MANAGE_THREADS
@@ -1059,7 +1271,7 @@ pub fn remove_thread_member(w: &mut World, thread: u64, user: u64) -> Out {
         return Err(ApiError::new(400, 50024, "Cannot execute action on this channel type"));
     }
     if th.archived {
-        return Err(ApiError::new(400, 50083, "Thread is archived"));
+        return Err(ApiError::thread_archived());
     }
     let creator = th.kind == channel_type::PRIVATE_THREAD && th.owner_id == Some(w.bot_user_id);
     bot_needs(w, thread, if creator { perms::VIEW_CHANNEL } else { perms::VIEW_CHANNEL | perms::MANAGE_THREADS })?;
@@ -1067,7 +1279,10 @@ pub fn remove_thread_member(w: &mut World, thread: u64, user: u64) -> Out {
     if !w.guild(guild)?.members.contains_key(&user) {
         return Err(ApiError::unknown_member());
     }
-    w.thread_members.entry(thread).or_default().remove(&user);
+    if w.thread_members.entry(thread).or_default().remove(&user) {
+        let v = thread_members_update(w, thread, guild, None, Some(user));
+        w.emit("THREAD_MEMBERS_UPDATE", v);
+    }
     no_content()
 }
 
@@ -1089,7 +1304,7 @@ fn start_thread(w: &mut World, parent: u64, from_message: Option<u64>, body: &Va
     let name = body["name"].as_str().unwrap_or("thread").to_string();
     let author = w.bot_user_id;
     if let Some(mid) = from_message {
-        if forum {
+        if pc.kind != channel_type::TEXT {
             return Err(ApiError::new(400, 50024, "Cannot execute action on this channel type"));
         }
         bot_needs(w, parent, perms::VIEW_CHANNEL | perms::CREATE_PUBLIC_THREADS)?;
@@ -1101,11 +1316,20 @@ fn start_thread(w: &mut World, parent: u64, from_message: Option<u64>, body: &Va
         return created(payload::channel(w.channel(tid)?));
     }
     if forum {
+        // threads.md: "Private threads ... can only be created in
+        // `GUILD_TEXT` channels"; a forum's posts are `PUBLIC_THREAD`s.
+        if body.get("type").and_then(Value::as_u64) == Some(channel_type::PRIVATE_THREAD as u64) {
+            return Err(ApiError::new(400, 50024, "Cannot execute action on this channel type"));
+        }
         bot_needs(w, parent, perms::VIEW_CHANNEL | perms::SEND_MESSAGES)?;
         let first =
             body.get("message").cloned().ok_or_else(|| ApiError::invalid_form("message: required for forum posts"))?;
         let tid = create_thread(w, parent, author, &name, Some(&first), false)?;
         return created(payload::channel(w.channel(tid)?));
+    }
+    if pc.kind != channel_type::TEXT {
+        // Threads are started in text channels (and forums, above).
+        return Err(ApiError::new(400, 50024, "Cannot execute action on this channel type"));
     }
     let private = match body.get("type").and_then(Value::as_u64) {
         None => true,
@@ -1296,5 +1520,272 @@ mod tests {
         assert_eq!(start(&mut w, ideas, Some(t), json!({"name": "x"})).unwrap_err().code, 50024);
         w.channels.get_mut(&ideas).unwrap().overwrites[0].deny |= perms::SEND_MESSAGES;
         assert_eq!(start(&mut w, ideas, None, post_body).unwrap_err().code, 50013);
+    }
+
+    /// threads.md, Locked Threads: "Users (including bot users) without the
+    /// `MANAGE_THREADS` permission ... won't be able to create or update
+    /// messages in locked threads"; "If a user or bot user has the
+    /// `MANAGE_THREADS` permission, they will still be able to make changes
+    /// to the thread and messages". Active & Archived Threads: "Users cannot
+    /// edit messages ... in archived threads"; "Sending a message will
+    /// automatically unarchive the thread, unless the thread has been locked
+    /// by a moderator".
+    #[test]
+    fn locked_threads_take_messages_from_moderators_only_and_a_message_unarchives_an_unlocked_one() {
+        let no_manage = |_, bot| vec![Overwrite { id: bot, kind: 1, allow: 0, deny: perms::MANAGE_THREADS }];
+        let (mut w, staff) = world_with(no_manage);
+        let thread = start(&mut w, staff, None, json!({"name": "t", "type": 11})).unwrap();
+        post(&mut w, thread).expect("an open thread takes messages");
+        w.channels.get_mut(&thread).unwrap().locked = true;
+        assert_eq!(post(&mut w, thread).unwrap_err().code, 160005, "locked: no Manage Threads, no message");
+        let edit = |w: &mut World| thread_accepts_edit(w, thread, w.bot_user_id);
+        assert_eq!(edit(&mut w).unwrap_err().code, 160005, "nor an edit");
+        // Archived (not locked): a message unarchives it, with THREAD_UPDATE.
+        w.channels.get_mut(&thread).unwrap().locked = false;
+        w.channels.get_mut(&thread).unwrap().archived = true;
+        assert_eq!(edit(&mut w).unwrap_err().code, 50083, "no edits in an archived thread");
+        w.pending_events.clear();
+        post(&mut w, thread).expect("a message unarchives the thread");
+        assert!(!w.channels[&thread].archived);
+        let names: Vec<&str> = w.pending_events.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["THREAD_UPDATE", "MESSAGE_CREATE"]);
+        assert_eq!(w.pending_events[0].1["thread_metadata"]["archived"], json!(false));
+        // Archived and locked: the message does not unarchive it.
+        w.channels.get_mut(&thread).unwrap().archived = true;
+        w.channels.get_mut(&thread).unwrap().locked = true;
+        let before = w.channel_messages(thread).len();
+        assert_eq!(post(&mut w, thread).unwrap_err().code, 160005);
+        assert!(w.channels[&thread].archived && w.channel_messages(thread).len() == before);
+        // With Manage Threads the bot posts in a locked (active) thread.
+        let (mut w, staff) = world_with(|_, _| vec![]);
+        let thread = start(&mut w, staff, None, json!({"name": "t", "type": 11})).unwrap();
+        w.channels.get_mut(&thread).unwrap().locked = true;
+        post(&mut w, thread).expect("a moderator posts in a locked thread");
+        assert!(thread_accepts_edit(&w, thread, w.bot_user_id).is_ok());
+        w.channels.get_mut(&thread).unwrap().archived = true;
+        assert_eq!(post(&mut w, thread).unwrap_err().code, 50083, "locked and archived stays archived");
+    }
+
+    /// threads.md: "Private threads are always created with the
+    /// `GUILD_PRIVATE_THREAD` type and can only be created in `GUILD_TEXT`
+    /// channels"; channel.md, Start Thread in Forum: "The type of the created
+    /// thread is `PUBLIC_THREAD`".
+    #[test]
+    fn private_threads_are_made_in_text_channels_only() {
+        let (mut w, ideas) = world_with(|_, _| vec![]);
+        w.channels.get_mut(&ideas).unwrap().kind = channel_type::FORUM;
+        let private_post = json!({"name": "secret", "type": 12, "message": {"content": "hi"}});
+        assert_eq!(start(&mut w, ideas, None, private_post).unwrap_err().code, 50024);
+        let bot = w.bot_user_id;
+        assert_eq!(create_thread(&mut w, ideas, bot, "secret", None, true).unwrap_err().code, 50024);
+        let t = start(&mut w, ideas, None, json!({"name": "open", "message": {"content": "hi"}})).unwrap();
+        assert_eq!(w.channels[&t].kind, channel_type::PUBLIC_THREAD);
+        // Nor in a category, or inside a thread.
+        w.channels.get_mut(&ideas).unwrap().kind = channel_type::CATEGORY;
+        assert_eq!(start(&mut w, ideas, None, json!({"name": "x", "type": 12})).unwrap_err().code, 50024);
+        assert_eq!(start(&mut w, t, None, json!({"name": "x", "type": 12})).unwrap_err().code, 50024);
+    }
+
+    /// channel.md, Add/Remove Thread Member: each "Fires a Thread Members
+    /// Update Gateway event" (gateway-events.md: `id`, `guild_id`,
+    /// `member_count` "capped at 50", `added_members` with their guild
+    /// member, `removed_member_ids`); adding a member already there "Returns
+    /// a 204" (and changes nothing); opcodes-and-status-codes.md, 30033
+    /// "Maximum number of thread participants has been reached (1000)".
+    #[test]
+    fn thread_members_come_and_go_with_thread_members_update_up_to_1000() {
+        let (mut w, staff) = world_with(|_, _| vec![]);
+        let gid = w.channels[&staff].guild_id.unwrap();
+        let thread = start(&mut w, staff, None, json!({"name": "t", "type": 11})).unwrap();
+        let alice = w.guilds[&gid].owner_id;
+        w.pending_events.clear();
+        add_thread_member(&mut w, thread, alice).unwrap();
+        assert_eq!(w.pending_events.len(), 1);
+        let (name, v) = w.pending_events.pop().unwrap();
+        assert_eq!(name, "THREAD_MEMBERS_UPDATE");
+        assert_eq!(v["member_count"], json!(2), "the bot that started it, and alice");
+        assert_eq!(v["added_members"][0]["user_id"], json!(alice.to_string()));
+        let e: serenity::model::event::ThreadMembersUpdateEvent = serde_json::from_value(v).expect("serenity reads it");
+        assert_eq!(e.added_members[0].member.as_ref().map(|m| m.user.id.get()), Some(alice));
+        add_thread_member(&mut w, thread, alice).unwrap();
+        assert!(w.pending_events.is_empty(), "already a member: nothing changes");
+        remove_thread_member(&mut w, thread, alice).unwrap();
+        let (name, v) = w.pending_events.pop().unwrap();
+        assert_eq!(name, "THREAD_MEMBERS_UPDATE");
+        assert_eq!(v["removed_member_ids"], json!([alice.to_string()]));
+        let e: serenity::model::event::ThreadMembersUpdateEvent = serde_json::from_value(v).expect("serenity reads it");
+        assert_eq!(e.removed_member_ids[0].get(), alice);
+
+        // A thread of 1,000 takes nobody else.
+        for _ in 0..MAX_THREAD_MEMBERS - 1 {
+            let u = w.snowflake();
+            w.thread_members.get_mut(&thread).unwrap().insert(u);
+        }
+        assert_eq!(w.thread_members[&thread].len(), MAX_THREAD_MEMBERS);
+        assert_eq!(add_thread_member(&mut w, thread, alice).unwrap_err().code, 30033);
+        let bot = w.bot_user_id;
+        add_thread_member(&mut w, thread, bot).expect("a member already in it is fine");
+    }
+
+    fn make(w: &mut World, gid: u64, body: Value) -> ApiResult<u64> {
+        let (_, v) = create_channel(w, gid, &body)?;
+        Ok(v.unwrap()["id"].as_str().unwrap().parse().unwrap())
+    }
+
+    /// channel.md, Channel Object: `parent_id`, "each parent category can
+    /// contain up to 50 channels" (GUILD_CATEGORY: "contains up to 50
+    /// channels"); opcodes-and-status-codes.md, 30013 "Maximum number of
+    /// guild channels reached (500)"; threads.md, "Threads do not count
+    /// against the max-channels limit in a guild".
+    #[test]
+    fn a_category_holds_50_channels_and_a_server_500_threads_aside() {
+        let (mut w, staff) = world_with(|_, _| vec![]);
+        let gid = w.channels[&staff].guild_id.unwrap();
+        let cat = make(&mut w, gid, json!({"name": "Interest", "type": 4})).unwrap();
+        for i in 0..50 {
+            make(&mut w, gid, json!({"name": format!("c{i}"), "parent_id": cat.to_string()})).unwrap();
+        }
+        let e = make(&mut w, gid, json!({"name": "one-more", "parent_id": cat.to_string()})).unwrap_err();
+        assert_eq!((e.status, e.code), (400, 50035), "{}", e.message);
+        // Moving a channel into the full category is refused the same way.
+        let e = edit_channel(&mut w, staff, &json!({"parent_id": cat.to_string()})).unwrap_err();
+        assert_eq!(e.code, 50035);
+        assert_eq!(w.channels[&staff].parent_id, None, "nothing moved");
+        // Another category has room of its own.
+        let other = make(&mut w, gid, json!({"name": "Other", "type": 4})).unwrap();
+        for i in 0..3 {
+            start(&mut w, staff, None, json!({"name": format!("t{i}"), "type": 11})).unwrap();
+        }
+        make(&mut w, gid, json!({"name": "fits", "parent_id": other.to_string()})).unwrap();
+
+        // 500 channels in the server, threads aside.
+        let count = |w: &World| {
+            w.guilds[&gid]
+                .channels
+                .iter()
+                .filter(|c| !matches!(w.channels[c].kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD))
+                .count()
+        };
+        while count(&w) < crate::world::MAX_GUILD_CHANNELS {
+            make(&mut w, gid, json!({"name": "filler"})).unwrap();
+        }
+        assert!(w.guilds[&gid].channels.len() > crate::world::MAX_GUILD_CHANNELS, "threads are there too");
+        assert_eq!(make(&mut w, gid, json!({"name": "501st"})).unwrap_err().code, 30013);
+        start(&mut w, staff, None, json!({"name": "a thread still", "type": 11})).expect("threads don't count");
+    }
+
+    /// channel.md, Delete/Close Channel: "Deleting a category does not
+    /// delete its child channels; they will have their parent_id removed and
+    /// a Channel Update Gateway event will fire for each of them"; a
+    /// channel's threads go with it (server.rs has the same for the client's
+    /// deletes; this is the bot's DELETE /channels/{id}).
+    #[test]
+    fn the_bots_delete_of_a_category_moves_its_children_out_and_of_a_channel_takes_its_threads() {
+        let (mut w, staff) = world_with(|_, _| vec![]);
+        let gid = w.channels[&staff].guild_id.unwrap();
+        let cat = make(&mut w, gid, json!({"name": "Interest", "type": 4})).unwrap();
+        let rust = make(&mut w, gid, json!({"name": "rust", "parent_id": cat.to_string()})).unwrap();
+        let thread = start(&mut w, rust, None, json!({"name": "t", "type": 11})).unwrap();
+        post(&mut w, thread).unwrap();
+        w.pending_events.clear();
+        delete_channel(&mut w, cat).unwrap();
+        let names: Vec<&str> = w.pending_events.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["CHANNEL_UPDATE", "CHANNEL_DELETE"]);
+        assert!(w.pending_events[0].1["parent_id"].is_null());
+        assert_eq!(w.channels[&rust].parent_id, None);
+        assert!(w.channels.contains_key(&thread), "the category's channel keeps its thread");
+        w.pending_events.clear();
+        delete_channel(&mut w, rust).unwrap();
+        assert!(!w.channels.contains_key(&thread) && w.channel_messages(thread).is_empty());
+        assert!(!w.guilds[&gid].channels.contains(&thread));
+        let names: Vec<&str> = w.pending_events.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["CHANNEL_DELETE"]);
+    }
+
+    fn reply_to(w: &mut World, channel: u64, reference: Value) -> ApiResult<Value> {
+        let bot = w.bot_user_id;
+        post_message(w, channel, bot, &json!({"content": "re", "message_reference": reference}), None)
+    }
+
+    /// message.md, Create Message, Limitations: "When creating a message as
+    /// a reply to another message, the current user must have the
+    /// `READ_MESSAGE_HISTORY` permission. The referenced message must exist
+    /// and cannot be a system message." Message Reference Structure,
+    /// `fail_if_not_exists`: "whether to error if the referenced message
+    /// doesn't exist instead of sending as a normal (non-reply) message,
+    /// default true".
+    #[test]
+    fn a_reply_needs_its_message_unless_fail_if_not_exists_is_false() {
+        let (mut w, staff) = world_with(|_, _| vec![]);
+        let card: u64 = post(&mut w, staff).unwrap()["id"].as_str().unwrap().parse().unwrap();
+        let v = reply_to(&mut w, staff, json!({"message_id": card.to_string()})).expect("a reply to a message there");
+        assert_eq!(v["type"], json!(19));
+        let gone = w.snowflake();
+        let before = w.channel_messages(staff).len();
+        let e = reply_to(&mut w, staff, json!({"message_id": gone.to_string()})).unwrap_err();
+        assert_eq!((e.status, e.code), (400, 50035));
+        let e =
+            reply_to(&mut w, staff, json!({"message_id": gone.to_string(), "fail_if_not_exists": true})).unwrap_err();
+        assert_eq!(e.code, 50035);
+        assert_eq!(w.channel_messages(staff).len(), before, "nothing posted");
+        let v = reply_to(&mut w, staff, json!({"message_id": gone.to_string(), "fail_if_not_exists": false}))
+            .expect("sent as a normal message");
+        assert_eq!(v["type"], json!(0));
+        assert!(v.get("message_reference").is_none_or(Value::is_null), "{v}");
+        // A reply to a message of another channel is not a reply to one here.
+        let gid = w.channels[&staff].guild_id.unwrap();
+        let general = w.guilds[&gid].channels[0];
+        assert_eq!(reply_to(&mut w, general, json!({"message_id": card.to_string()})).unwrap_err().code, 50035);
+        // Not to a system message (a pin's notice).
+        let owner = w.guilds[&gid].owner_id;
+        let notice = w.snowflake();
+        let mut pin = w.channel_messages(staff)[0].clone();
+        (pin.id, pin.kind, pin.author_id, pin.reply_to) = (notice, 6, owner, Some(card));
+        w.messages.get_mut(&staff).unwrap().push(pin);
+        assert_eq!(reply_to(&mut w, staff, json!({"message_id": notice.to_string()})).unwrap_err().code, 50035);
+        // Without Read Message History, no reply at all.
+        let (mut w, staff) =
+            world_with(|gid, _| vec![Overwrite { id: gid, kind: 0, allow: 0, deny: perms::READ_MESSAGE_HISTORY }]);
+        let card: u64 = post(&mut w, staff).unwrap()["id"].as_str().unwrap().parse().unwrap();
+        assert_eq!(reply_to(&mut w, staff, json!({"message_id": card.to_string()})).unwrap_err().code, 160002);
+    }
+
+    /// message.md, Delete Message: "If operating on a guild channel and
+    /// trying to delete a message that was not sent by the current user,
+    /// this endpoint requires the `MANAGE_MESSAGES` permission."
+    #[test]
+    fn the_bot_deletes_its_own_messages_and_others_only_with_manage_messages() {
+        let no_manage = |_, bot| vec![Overwrite { id: bot, kind: 1, allow: 0, deny: perms::MANAGE_MESSAGES }];
+        let (mut w, staff) = world_with(no_manage);
+        let gid = w.channels[&staff].guild_id.unwrap();
+        let owner = w.guilds[&gid].owner_id;
+        let theirs: u64 = post_message(&mut w, staff, owner, &json!({"content": "mine"}), None).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let own: u64 = post(&mut w, staff).unwrap()["id"].as_str().unwrap().parse().unwrap();
+        let path = |m: u64| vec!["channels".to_string(), staff.to_string(), "messages".to_string(), m.to_string()];
+        let delete = |w: &mut World, m: u64| {
+            let segs = path(m);
+            let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+            let r = Request {
+                method: "DELETE",
+                segs: &segs,
+                query: &[],
+                body: None,
+                reason: None,
+                ws_url: String::new(),
+                files: &[],
+            };
+            route(w, &r)
+        };
+        assert_eq!(delete(&mut w, theirs).unwrap_err().code, 50013, "another user's message needs Manage Messages");
+        assert!(w.find_message(theirs).is_some());
+        delete(&mut w, own).expect("its own, always");
+        assert!(w.find_message(own).is_none());
+        w.channels.get_mut(&staff).unwrap().overwrites.clear();
+        delete(&mut w, theirs).expect("with Manage Messages");
+        assert!(w.find_message(theirs).is_none());
     }
 }

@@ -213,7 +213,8 @@ impl FakeDiscord {
     }
 
     /// An admin creates a channel by hand in Discord's client (no bot
-    /// involved): CHANNEL_CREATE is emitted. Returns its id.
+    /// involved): CHANNEL_CREATE is emitted. Returns its id. Panics past
+    /// Discord's limits (50 channels in a category, 500 in a server).
     pub fn create_channel_by_hand(
         &self,
         name: &str,
@@ -223,6 +224,9 @@ impl FakeDiscord {
     ) -> u64 {
         let gid = self.guild_id;
         self.mutate(|w| {
+            if let Err(e) = w.channel_fits(gid, parent_id) {
+                panic!("Discord would not make channel {name:?}: {}", e.message);
+            }
             let id = w.snowflake();
             let position = w.guilds[&gid].channels.len() as i64;
             let ch = crate::world::Channel {
@@ -710,6 +714,7 @@ impl Actor {
                     guild_id: if in_dm { None } else { Some(gid) },
                     channel_id,
                     sent_at: Instant::now(),
+                    issued_at: w.now(),
                     callbacks: vec![],
                     original: None,
                     followups: vec![],
@@ -741,6 +746,10 @@ fn interaction_payload(
     source_message: Option<u64>,
 ) -> Value {
     let g = &w.guilds[&gid];
+    // receiving-and-responding.md, Interaction Object: `app_permissions`,
+    // "Bitwise set of permissions the app has in the source location of the
+    // interaction": the bot's permissions in this channel, overwrites and
+    // implicit denials included (not its server-wide ones).
     let member = g.members.get(&uid).map(|m| payload::interaction_member(w, channel_id, m)).unwrap_or(Value::Null);
     let channel = w
         .channels
@@ -764,7 +773,7 @@ fn interaction_payload(
         "version": 1,
         "locale": "en-US",
         "guild_locale": "en-US",
-        "app_permissions": w.channel_permissions(channel_id, w.bot_user_id).max(w.base_permissions(gid, w.bot_user_id)).to_string(),
+        "app_permissions": w.channel_permissions(channel_id, w.bot_user_id).to_string(),
         "entitlements": [],
         "authorizing_integration_owners": {"0": gid.to_string()},
         "context": 0,
@@ -1107,6 +1116,80 @@ mod tests {
         };
         assert_ne!(perms_in(fake.general_channel()) & perms::SEND_MESSAGES, 0);
         assert_eq!(perms_in(quiet) & perms::SEND_MESSAGES, 0, "the channel's overwrite counts, as on Discord");
+    }
+
+    /// permissions.md, Implicit Permissions: "Denying a user or a role
+    /// `VIEW_CHANNEL` on a channel implicitly denies other permissions on
+    /// the channel"; "Denying `SEND_MESSAGES` implicitly denies
+    /// `MENTION_EVERYONE`, `SEND_TTS_MESSAGES`, `ATTACH_FILES`, and
+    /// `EMBED_LINKS`"; Inherited Permissions (Threads): in a thread the
+    /// sending permission is `SEND_MESSAGES_IN_THREADS`.
+    #[tokio::test]
+    async fn no_view_channel_leaves_nothing_and_no_send_messages_takes_embeds_files_and_mentions() {
+        let fake = FakeDiscord::start().await;
+        let gid = fake.guild_id;
+        let everything = perms::ALL & !perms::ADMINISTRATOR;
+        let alice = fake.member("alice");
+        let strong = fake.create_role_by_hand("strong", everything, false);
+        fake.give_role(alice.user_id, strong);
+        let hidden = fake.create_channel_by_hand(
+            "hidden",
+            channel_type::TEXT,
+            None,
+            vec![Overwrite { id: alice.user_id, kind: 1, allow: 0, deny: perms::VIEW_CHANNEL }],
+        );
+        let quiet = fake.create_channel_by_hand(
+            "quiet",
+            channel_type::TEXT,
+            None,
+            vec![Overwrite { id: gid, kind: 0, allow: 0, deny: perms::SEND_MESSAGES }],
+        );
+        let p = |c: u64| fake.with(|w| w.channel_permissions(c, alice.user_id));
+        assert_eq!(p(hidden), 0, "no View Channel: no Manage Messages, no Send Messages, nothing");
+        let implied = perms::MENTION_EVERYONE | perms::SEND_TTS_MESSAGES | perms::ATTACH_FILES | perms::EMBED_LINKS;
+        assert_eq!(p(quiet) & (implied | perms::SEND_MESSAGES), 0);
+        assert_ne!(p(quiet) & perms::MANAGE_MESSAGES, 0, "what does not hang on sending stays");
+        assert_eq!(p(fake.general_channel()) & implied, implied);
+        // In a thread of the quiet channel, Send Messages in Threads is the sending one.
+        let thread = fake.owner().create_topic(quiet, "t", "x");
+        assert_eq!(p(thread) & implied, implied, "Send Messages in Threads keeps them in a thread");
+        fake.mutate(|w| w.channels.get_mut(&quiet).unwrap().overwrites[0].deny |= perms::SEND_MESSAGES_IN_THREADS);
+        assert_eq!(p(thread) & implied, 0);
+        // Mention Everyone implicitly denied: @everyone pings nobody there.
+        let general = fake.general_channel();
+        fake.with(|w| {
+            let pinged = crate::world::pings_of(w, quiet, alice.user_id, "@everyone", &Value::Null, false, None);
+            assert!(!pinged.everyone);
+            let pinged = crate::world::pings_of(w, general, alice.user_id, "@everyone", &Value::Null, false, None);
+            assert!(pinged.everyone);
+        });
+    }
+
+    /// receiving-and-responding.md, Interaction Object: `app_permissions`
+    /// is the "Bitwise set of permissions the app has in the source location
+    /// of the interaction", so a channel's overwrite on the bot shows in it.
+    #[tokio::test]
+    async fn app_permissions_are_the_bots_permissions_in_the_interactions_channel() {
+        let fake = FakeDiscord::start().await;
+        let bot = fake.bot_user_id();
+        let muted = fake.create_channel_by_hand(
+            "muted",
+            channel_type::TEXT,
+            None,
+            vec![Overwrite { id: bot, kind: 1, allow: 0, deny: perms::SEND_MESSAGES | perms::MANAGE_ROLES }],
+        );
+        let alice = fake.member("alice");
+        let app_in = |channel: u64| -> u64 {
+            fake.with(|w| {
+                let v = interaction_payload(w, 1 << 22, "t", 2, fake.guild_id, alice.user_id, channel, json!({}), None);
+                v["app_permissions"].as_str().unwrap().parse().unwrap()
+            })
+        };
+        let server_wide = fake.with(|w| w.base_permissions(fake.guild_id, bot));
+        assert_eq!(app_in(fake.general_channel()), server_wide, "no overwrite: the server-wide ones");
+        let there = app_in(muted);
+        assert_eq!(there & (perms::SEND_MESSAGES | perms::MANAGE_ROLES | perms::EMBED_LINKS), 0, "{there:b}");
+        assert_ne!(there & perms::VIEW_CHANNEL, 0);
     }
 
     #[tokio::test]

@@ -341,6 +341,14 @@ impl FakeDiscord {
         b.used.clear();
     }
 
+    /// Move the fake's clock forward by `by` without waiting: interaction
+    /// tokens older than 15 minutes on it stop working, nonces older than
+    /// the window are forgotten. The 3-second first-response rule stays on
+    /// real time.
+    pub fn advance(&self, by: Duration) {
+        self.mutate(|w| w.advance(by));
+    }
+
     /// A user opens or closes their DMs to the bot (50007 when closed).
     pub fn set_dms_open(&self, user_id: u64, open: bool) {
         self.mutate(|w| {
@@ -838,6 +846,88 @@ mod tests {
 
     fn id_of(v: &Value) -> u64 {
         v["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// A request as the bot sends it: the status and the JSON answer (null when none).
+    async fn call(fake: &FakeDiscord, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let client = reqwest::Client::builder().user_agent("DiscordBot (test, 1)").no_proxy().build().unwrap();
+        let mut req =
+            client.request(method, format!("{}/api/v10{path}", fake.base_url())).header("Authorization", "Bot t");
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json::<Value>().await.unwrap_or(Value::Null))
+    }
+
+    /// A member presses a button on a bot message in #general; returns the
+    /// interaction's id and token.
+    fn press(fake: &FakeDiscord) -> (u64, String) {
+        let general = fake.general_channel();
+        let bot = fake.bot_user_id();
+        let card = fake.mutate(|w| {
+            let v = crate::rest::post_message(w, general, bot, &json!({"content": "card"}), None).unwrap();
+            id_of(&v)
+        });
+        let iid = fake.member("presser").click_nowait(card, "go");
+        (iid, fake.with(|w| w.interactions[&iid].token.clone()))
+    }
+
+    /// receiving-and-responding.md: "Interaction tokens are valid for **15
+    /// minutes**, meaning you can respond to an interaction within that
+    /// amount of time" (follow-ups, edits of `@original`); past them the
+    /// webhook answers 401 50027 "Invalid webhook token provided"
+    /// (opcodes-and-status-codes.md) and a first response "Unknown
+    /// interaction" (10062). The test clock moves without waiting.
+    #[tokio::test]
+    async fn interaction_tokens_expire_after_15_minutes_on_the_test_clock() {
+        use reqwest::Method;
+        let fake = FakeDiscord::start().await;
+        let app = fake.bot_user_id();
+        let (iid, token) = press(&fake);
+        let reply = json!({"type": 4, "data": {"content": "hi", "flags": 64}});
+        let (status, _) =
+            call(&fake, Method::POST, &format!("/interactions/{iid}/{token}/callback"), Some(reply)).await;
+        assert_eq!(status, 204);
+        let original = format!("/webhooks/{app}/{token}/messages/@original");
+        let followup = format!("/webhooks/{app}/{token}");
+        fake.advance(Duration::from_secs(14 * 60));
+        assert_eq!(call(&fake, Method::PATCH, &original, Some(json!({"content": "edited"}))).await.0, 200);
+        assert_eq!(call(&fake, Method::POST, &followup, Some(json!({"content": "more"}))).await.0, 200);
+        fake.advance(Duration::from_secs(61));
+        let (status, body) = call(&fake, Method::PATCH, &original, Some(json!({"content": "late"}))).await;
+        assert_eq!((status, &body["code"]), (401, &json!(50027)), "{body}");
+        let (status, body) = call(&fake, Method::POST, &followup, Some(json!({"content": "late"}))).await;
+        assert_eq!((status, &body["code"]), (401, &json!(50027)), "{body}");
+        assert_eq!(call(&fake, Method::GET, &original, None).await.0, 401);
+        assert_eq!(call(&fake, Method::DELETE, &original, None).await.0, 401);
+        fake.with(|w| {
+            let i = &w.interactions[&iid];
+            assert_eq!(i.followups.len(), 1, "only the follow-up in time was posted");
+            assert_eq!(w.find_message(i.original.unwrap()).unwrap().content, "edited");
+        });
+
+        // A press made after the clock moved has its own 15 minutes.
+        let (iid, token) = press(&fake);
+        assert_eq!(
+            call(&fake, Method::POST, &format!("/interactions/{iid}/{token}/callback"), Some(json!({"type": 6})))
+                .await
+                .0,
+            204
+        );
+        assert_eq!(
+            call(&fake, Method::POST, &format!("/webhooks/{app}/{token}"), Some(json!({"content": "ok"}))).await.0,
+            200
+        );
+
+        // An initial response with an expired token: Unknown interaction.
+        let (iid, token) = press(&fake);
+        fake.advance(Duration::from_secs(16 * 60));
+        let (status, body) =
+            call(&fake, Method::POST, &format!("/interactions/{iid}/{token}/callback"), Some(json!({"type": 6}))).await;
+        assert_eq!((status, &body["code"]), (404, &json!(10062)));
+        fake.assert_no_violations();
     }
 
     #[tokio::test]

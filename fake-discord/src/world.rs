@@ -21,6 +21,7 @@ pub mod perms {
     pub const VIEW_AUDIT_LOG: u64 = 1 << 7;
     pub const VIEW_CHANNEL: u64 = 1 << 10;
     pub const SEND_MESSAGES: u64 = 1 << 11;
+    pub const SEND_TTS_MESSAGES: u64 = 1 << 12;
     pub const MANAGE_MESSAGES: u64 = 1 << 13;
     pub const EMBED_LINKS: u64 = 1 << 14;
     pub const ATTACH_FILES: u64 = 1 << 15;
@@ -246,7 +247,9 @@ pub fn pings_of(
         .filter(|u| parse.iter().any(|p| p == "users") || allowed_users.contains(u))
         .collect();
     let guild = w.channels.get(&channel_id).and_then(|c| c.guild_id);
-    let may_everyone = guild.is_some_and(|g| w.base_permissions(g, author) & perms::MENTION_EVERYONE != 0);
+    // Mention Everyone as the author holds it in this channel (an overwrite,
+    // or no Send Messages there, takes it: permissions.md).
+    let may_everyone = guild.is_some() && w.channel_permissions(channel_id, author) & perms::MENTION_EVERYONE != 0;
     let roles: Vec<u64> = mentioned(content, "<@&")
         .into_iter()
         .filter(|r| parse.iter().any(|p| p == "roles") || allowed_roles.contains(r))
@@ -280,7 +283,11 @@ pub struct Interaction {
     pub user_id: u64,
     pub guild_id: Option<u64>,
     pub channel_id: u64,
+    /// When it was sent, in real time (the 3-second rule).
     pub sent_at: Instant,
+    /// When it was sent on the test clock ([`World::now`]): its token
+    /// expires 15 minutes later ([`World::token_expired`]).
+    pub issued_at: Instant,
     /// Callback types received, in order (more than one is a violation).
     pub callbacks: Vec<u8>,
     /// The original response message (kept even when ephemeral).
@@ -365,6 +372,12 @@ pub struct World {
     /// (topics/gateway, "Sharding", "Get Gateway Bot").
     #[serde(skip)]
     pub gateway: GatewaySettings,
+    /// How far the test clock is ahead of real time ([`World::advance`]):
+    /// what Discord's clock-bound rules (interaction tokens, nonces) read
+    /// through [`World::now`]. The 3-second first-response rule stays on
+    /// real time.
+    #[serde(skip)]
+    pub clock_offset: std::time::Duration,
 }
 
 /// The gateway's sharding, as Discord documents it (topics/gateway):
@@ -404,6 +417,15 @@ impl Default for GatewaySettings {
 pub fn shard_of(guild_id: u64, num_shards: u64) -> u64 {
     (guild_id >> 22) % num_shards.max(1)
 }
+
+/// The most channels (threads not counted) a guild holds.
+pub const MAX_GUILD_CHANNELS: usize = 500;
+/// The most channels a category holds.
+pub const MAX_CATEGORY_CHANNELS: usize = 50;
+
+/// How long an interaction token may be used (receiving-and-responding.md:
+/// "Interaction tokens are valid for **15 minutes**").
+pub const TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// How long `enforce_nonce` remembers a nonce ("the past few minutes").
 pub const NONCE_WINDOW: std::time::Duration = std::time::Duration::from_secs(5 * 60);
@@ -447,6 +469,17 @@ impl ApiError {
     pub fn unknown_interaction() -> Self {
         Self::new(404, 10062, "Unknown interaction")
     }
+    /// 50083: "Tried to perform an operation on an archived thread".
+    pub fn thread_archived() -> Self {
+        Self::new(400, 50083, "Thread is archived")
+    }
+    /// 160005: "Thread is locked".
+    pub fn thread_locked() -> Self {
+        Self::new(400, 160005, "Thread is locked")
+    }
+    pub fn invalid_webhook_token() -> Self {
+        Self::new(401, 50027, "Invalid Webhook Token")
+    }
     pub fn invalid_form(msg: &str) -> Self {
         Self::new(400, 50035, &format!("Invalid Form Body: {msg}"))
     }
@@ -476,6 +509,22 @@ impl World {
     /// unique: they carry the time they are made, and the sequence goes on.
     pub fn restore(bytes: &[u8]) -> Result<World, serde_json::Error> {
         serde_json::from_slice(bytes)
+    }
+
+    /// The test clock's "now": real time plus what [`World::advance`] added.
+    pub fn now(&self) -> Instant {
+        Instant::now() + self.clock_offset
+    }
+
+    /// Move the test clock forward by `by` (tokens expire, nonces are
+    /// forgotten) without waiting.
+    pub fn advance(&mut self, by: std::time::Duration) {
+        self.clock_offset += by;
+    }
+
+    /// Whether an interaction's token is past its 15 minutes on the test clock.
+    pub fn token_expired(&self, i: &Interaction) -> bool {
+        self.now().saturating_duration_since(i.issued_at) > TOKEN_LIFETIME
     }
 
     /// A fresh snowflake for "now".
@@ -564,9 +613,6 @@ impl World {
         }
     }
 
-    /// Channel permissions of a member, with overwrites applied in Discord's
-    /// order (@everyone, roles together, then the member). Threads use their
-    /// parent's overwrites.
     /// Whether a user can see a thread: a public one with its parent; a
     /// private one only as a thread member or with Manage Threads there.
     pub fn can_view_thread(&self, thread_id: u64, user_id: u64) -> bool {
@@ -580,7 +626,38 @@ impl World {
             || self.thread_members.get(&thread_id).is_some_and(|m| m.contains(&user_id))
     }
 
+    /// Channel permissions of a member, with overwrites applied in Discord's
+    /// order (@everyone, roles together, then the member), then the implicit
+    /// denials of permissions.md, "Implicit Permissions": "Denying a user or
+    /// a role `VIEW_CHANNEL` on a channel implicitly denies other permissions
+    /// on the channel" (nothing is left), and "Denying `SEND_MESSAGES`
+    /// implicitly denies `MENTION_EVERYONE`, `SEND_TTS_MESSAGES`,
+    /// `ATTACH_FILES`, and `EMBED_LINKS`". In a thread the base action of
+    /// sending is `SEND_MESSAGES_IN_THREADS` ("The `SEND_MESSAGES`
+    /// permission is not inherited; users must have
+    /// `SEND_MESSAGES_IN_THREADS` to send a message in a thread"), so that
+    /// is the one whose absence takes the others. Threads use their
+    /// parent's overwrites.
     pub fn channel_permissions(&self, channel_id: u64, user_id: u64) -> u64 {
+        let Ok(ch) = self.channel(channel_id) else {
+            return 0;
+        };
+        let send = if matches!(ch.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD) {
+            perms::SEND_MESSAGES_IN_THREADS
+        } else {
+            perms::SEND_MESSAGES
+        };
+        let p = self.explicit_channel_permissions(channel_id, user_id);
+        if p & send == 0 {
+            p & !(perms::MENTION_EVERYONE | perms::SEND_TTS_MESSAGES | perms::ATTACH_FILES | perms::EMBED_LINKS)
+        } else {
+            p
+        }
+    }
+
+    /// `channel_permissions` before the implicit denials of Send Messages
+    /// (View Channel's is applied: without it nothing is left).
+    fn explicit_channel_permissions(&self, channel_id: u64, user_id: u64) -> u64 {
         let Ok(mut ch) = self.channel(channel_id) else {
             return 0;
         };
@@ -713,6 +790,31 @@ impl World {
                          "new_value": [{"id": role_id.to_string(), "name": name}]}],
         });
         self.audit_log.push((guild_id, entry));
+    }
+
+    /// Whether a new channel (not a thread) fits in the guild and its
+    /// category: channel.md, `parent_id`, "each parent category can contain
+    /// up to 50 channels" (400, 50035 on `parent_id`), and
+    /// opcodes-and-status-codes.md, 30013 "Maximum number of guild channels
+    /// reached (500)", where threads.md says "Threads do not count against
+    /// the max-channels limit in a guild".
+    pub fn channel_fits(&self, guild_id: u64, parent: Option<u64>) -> ApiResult<()> {
+        let g = self.guild(guild_id)?;
+        let channels: Vec<&Channel> = g
+            .channels
+            .iter()
+            .filter_map(|c| self.channels.get(c))
+            .filter(|c| !matches!(c.kind, channel_type::PUBLIC_THREAD | channel_type::PRIVATE_THREAD))
+            .collect();
+        if channels.len() >= MAX_GUILD_CHANNELS {
+            return Err(ApiError::new(400, 30013, "Maximum number of guild channels reached (500)"));
+        }
+        if let Some(p) = parent {
+            if channels.iter().filter(|c| c.parent_id == Some(p)).count() >= MAX_CATEGORY_CHANNELS {
+                return Err(ApiError::invalid_form("parent_id: Maximum number of channels in category reached (50)"));
+            }
+        }
+        Ok(())
     }
 
     /// Messages of a channel, oldest first.
