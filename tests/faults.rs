@@ -1006,8 +1006,12 @@ async fn every_flow_survives_every_failure_of_every_call_it_makes() {
         }
         table.push('\n');
     }
-    println!(
-        "{table}{total} cells: {} ok, {repaired} of them after the flow's documented repair (ok(r)), {} not ok",
+    // Straight to stderr, not through `println!`, which the test harness
+    // captures: the matrix is shown in every run of scripts/test.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "\nThe fault matrix (tests/faults.rs):\n{table}{total} cells: {} ok, {repaired} of them after the bot's own or the flow's documented repair (ok(r)), {} not ok",
         total - broken.len(),
         broken.len()
     );
