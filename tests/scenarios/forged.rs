@@ -2,6 +2,9 @@
 //! with the ids of one server's rows and pressed from another server by
 //! that server's own admin: each is answered, privately, and nothing of the
 //! first server changes, in Postgres or on Discord, and nobody is pinged.
+//! And every one that needs a right (an admin's, a leader's, the
+//! requester's, the applicant's, the invitee's) pressed in the same server
+//! by a member who has none of them: refused privately, nothing changes.
 //! The list is every `CustomId` variant by construction: `variant_named`
 //! matches without a wildcard, so a new variant does not compile until it
 //! is forged here too.
@@ -46,6 +49,44 @@ fn variant_named(c: &CustomId) -> &'static str {
         CustomId::InviteRevoke { .. } => "InviteRevoke",
         CustomId::InviteAgree { .. } => "InviteAgree",
         CustomId::ReconcileApply { .. } => "ReconcileApply",
+    }
+}
+
+/// Who may press a variant, for the rows `forgeries` names: `None` when any
+/// member may (it acts on the presser's own things, or only reads), else
+/// who may. No wildcard: a new variant must say.
+fn who_may(c: &CustomId) -> Option<&'static str> {
+    match c {
+        CustomId::DirectoryPage { .. }
+        | CustomId::Join { .. }
+        | CustomId::Leave { .. }
+        | CustomId::Subscribe { .. }
+        | CustomId::Request { .. }
+        | CustomId::Agree { .. }
+        | CustomId::Disagree
+        | CustomId::LeadApplyForm { .. }
+        | CustomId::LeadProposeForm { .. }
+        | CustomId::SubscriptionsPage { .. }
+        | CustomId::SubscriptionsDelete { .. }
+        | CustomId::SubscriptionsAll
+        | CustomId::SubscriptionsAllConfirm => None,
+        CustomId::AuditPage { .. }
+        | CustomId::GuidelinesModal
+        | CustomId::GroupDelete { .. }
+        | CustomId::GroupDeleteCancel { .. }
+        | CustomId::LeadApprove { .. }
+        | CustomId::LeadDecline { .. }
+        | CustomId::LeadDeclineForm { .. }
+        | CustomId::ReconcileApply { .. } => Some("an admin"),
+        CustomId::RequestApprove { .. } | CustomId::RequestDeny { .. } | CustomId::RequestDenyForm { .. } => {
+            Some("the group's leaders and admins")
+        }
+        CustomId::RequestWithdraw { .. } => Some("the requester"),
+        CustomId::LeadWithdraw { .. } => Some("the applicant"),
+        CustomId::InviteAccept { .. } | CustomId::InviteDecline { .. } | CustomId::InviteAgree { .. } => {
+            Some("the invitee")
+        }
+        CustomId::InviteRevoke { .. } => Some("the inviter, the group's leaders and admins"),
     }
 }
 
@@ -123,11 +164,15 @@ async fn state_of(sim: &Sim, guild: u64) -> String {
         let channels: Vec<_> = w.channels.values().filter(|c| c.guild_id == Some(guild)).collect();
         let mut channels = serde_json::to_value(channels).unwrap().as_array().cloned().unwrap_or_default();
         channels.sort_by_key(|c| c["id"].as_u64());
-        // Every message there too (a card edited, a post deleted).
+        // Every message there too (a card edited, a post deleted), but for
+        // the private answers to the presses themselves.
         let messages: Vec<_> = channels
             .iter()
             .filter_map(|c| c["id"].as_u64())
-            .map(|id| serde_json::to_value(w.channel_messages(id)).unwrap())
+            .map(|id| {
+                let kept: Vec<_> = w.channel_messages(id).iter().filter(|m| m.flags & 64 == 0).collect();
+                serde_json::to_value(kept).unwrap()
+            })
             .collect();
         serde_json::json!([w.guilds[&guild], channels, messages]).to_string()
     });
@@ -159,21 +204,17 @@ async fn press(forger: &Actor, at: u64, c: &CustomId) -> fake_discord::Reply {
     }
 }
 
-#[tokio::test]
-async fn every_custom_id_with_another_servers_rows_is_refused_there_and_changes_nothing_here() {
-    let mut sim = Sim::start_without_bot().await;
-    let here = sim.fake.guild_id;
-    let there = sim.fake.add_guild_on_shard("Elsewhere", 0, 1);
-    sim.start_process(0..1, 1).await;
-
-    // Here: a closed group with a leader, guidelines, a pending request
-    // (its card), an open lead application and a pending invitation.
+/// Here: a closed group with a leader, guidelines, a pending request (its
+/// card), an open lead application and a pending invitation; the rows and
+/// the people (ada the admin, lena the leader, bob the requester, carol the
+/// applicant and invitee).
+async fn a_server_with_one_of_everything(sim: &Sim) -> (Rows, [Actor; 4]) {
     let ada = sim.admin("ada");
     let lena = sim.member("lena");
     let bob = sim.member("bob");
     let carol = sim.member("carol");
     sim.requests_channel(&ada).await;
-    group(&sim, &ada, "Rust", "Closed").await;
+    group(sim, &ada, "Rust", "Closed").await;
     make_leader(&ada, "Rust", &lena).await;
     let asked = ask(&bob, "Rust", None).await;
     assert!(asked.text().contains("was sent"), "{}", asked.text());
@@ -198,6 +239,16 @@ async fn every_custom_id_with_another_servers_rows_is_refused_there_and_changes_
         newest_audit: id("select max(id) from audit_log").await,
     };
     sim.assert_consistent().await;
+    (rows, [ada, lena, bob, carol])
+}
+
+#[tokio::test]
+async fn every_custom_id_with_another_servers_rows_is_refused_there_and_changes_nothing_here() {
+    let mut sim = Sim::start_without_bot().await;
+    let here = sim.fake.guild_id;
+    let there = sim.fake.add_guild_on_shard("Elsewhere", 0, 1);
+    sim.start_process(0..1, 1).await;
+    let (rows, [ada, lena, bob, carol]) = a_server_with_one_of_everything(&sim).await;
     let before = state_of(&sim, here).await;
 
     // There: its own admin, pressing on a message of the bot's there (their
@@ -227,4 +278,34 @@ async fn every_custom_id_with_another_servers_rows_is_refused_there_and_changes_
     }
     sim.assert_consistent().await;
     assert!(sim.fake.violations().is_empty(), "{:?}", sim.fake.violations());
+}
+
+#[tokio::test]
+async fn every_custom_id_that_needs_a_right_pressed_by_a_member_without_it_is_refused_and_changes_nothing() {
+    let sim = Sim::start().await;
+    let here = sim.fake.guild_id;
+    let (rows, _) = a_server_with_one_of_everything(&sim).await;
+    // eve: a member of the server, in no group, with no request,
+    // application or invitation, and no admin or leader rights; pressing
+    // on a message of the bot's she can see (her own `/groups` answer).
+    let eve = sim.member("eve");
+    let at = eve.slash("groups", &[]).await.message().id;
+    let before = state_of(&sim, here).await;
+    let guarded: Vec<CustomId> = forgeries(&rows).into_iter().filter(|c| who_may(c).is_some()).collect();
+    assert!(guarded.len() >= 15, "the variants that need a right: {}", guarded.len());
+    for c in &guarded {
+        let r = press(&eve, at, c).await;
+        let text = r.text();
+        assert!(r.is_ephemeral(), "{}: answered in public: {text}", variant_named(c));
+        assert!(!text.trim().is_empty(), "{}: answered with nothing to read", variant_named(c));
+        let now = state_of(&sim, here).await;
+        assert_eq!(
+            now,
+            before,
+            "{} pressed by a member who is not {} changed something: {text}",
+            variant_named(c),
+            who_may(c).unwrap_or_default()
+        );
+    }
+    sim.assert_consistent().await;
 }
