@@ -2,7 +2,8 @@
 //! nothing lost, everyone answered once.
 
 use crate::sim::{ask, card, group, make_leader, Sim};
-use fake_discord::world::channel_type;
+use fake_discord::scenario::{components_of, message_text};
+use fake_discord::world::{channel_type, shard_of, Message};
 use fake_discord::{Actor, Reply};
 
 /// How many members join at once (the figure).
@@ -110,6 +111,83 @@ async fn two_hundred_requests_at_once_then_many_approvals_of_one_card_make_one_d
     let grants = sim.fake.with(|w| w.count_requests("PUT", &format!("/roles/{role}")));
     assert_eq!(grants, leaders.len() + 1, "one grant for the approved member (and one per leader made)");
     assert!(sim.fake.violations().is_empty(), "{:?}", sim.fake.violations());
+}
+
+/// The same, across two bot processes on the shard split (N4, O3): the
+/// server on one process's shard, DMs on the other's (Discord routes DMs to
+/// shard 0). With no requests channel each leader gets the card by DM, so
+/// their presses reach the DM process; the admin and the leaders also send
+/// the card's Approve (the same custom id; ids are looked up, not trusted)
+/// from the server, which reaches the other process. Fifty presses at once,
+/// half through each process: one decision, one grant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_requests_then_fifty_approvals_through_two_processes_make_one_decision() {
+    let mut sim = Sim::start_without_bot().await;
+    // A shard count that puts the server on a shard other than 0.
+    let count = (2..16).find(|n| shard_of(sim.fake.guild_id, *n) != 0).expect("a shard count") as u32;
+    let shard = shard_of(sim.fake.guild_id, count as u64) as u32;
+    let dms = sim.start_process(0..1, count).await;
+    let server = sim.start_process(shard..shard + 1, count).await;
+    let ada = sim.admin("ada");
+    let (role, _) = group(&sim, &ada, "Rust", "Closed").await;
+    let leaders: Vec<Actor> = (0..5).map(|n| sim.member(&format!("leader{n}"))).collect();
+    for l in &leaders {
+        make_leader(&ada, "Rust", l).await;
+    }
+    let askers: Vec<Actor> = (0..200).map(|n| sim.member(&format!("asker{n}"))).collect();
+    let mut set = tokio::task::JoinSet::new();
+    for m in askers.clone() {
+        set.spawn(async move { ask(&m, "Rust", None).await });
+    }
+    let replies: Vec<Reply> = set.join_all().await;
+    assert!(replies.iter().all(|r| r.text().contains("was sent")), "every request is sent");
+    assert_eq!(sim.count("select count(*) from join_requests where status = 'pending'").await, 200);
+    // Each leader got every card by DM; the newest request's card.
+    let newest = sim.count("select max(id) from join_requests").await;
+    let cards: Vec<(Actor, Message)> = leaders
+        .iter()
+        .map(|l| {
+            let c = l
+                .dms()
+                .into_iter()
+                .filter(|m| components_of(m).iter().any(|b| b.label == "Approve"))
+                .find(|m| message_text(m).contains(&format!("#{newest}")))
+                .expect("the leader has the newest card by DM");
+            (l.clone(), c)
+        })
+        .collect();
+    let approve = crate::sim::button(&cards[0].1, "Approve");
+    let at_server = ada.slash("groups", &[]).await.message().id;
+    let pressers: Vec<Actor> = leaders.iter().cloned().chain(std::iter::once(ada.clone())).collect();
+    let mut set = tokio::task::JoinSet::new();
+    for n in 0..50 {
+        let approve = approve.clone();
+        if n % 2 == 0 {
+            // From a leader's DM card: the DM process.
+            let (who, c) = cards[n / 2 % cards.len()].clone();
+            set.spawn(async move { who.click(c.id, &approve).await });
+        } else {
+            // From the server: the server's process.
+            let who = pressers[n / 2 % pressers.len()].clone();
+            set.spawn(async move { who.click(at_server, &approve).await });
+        }
+    }
+    let presses: Vec<Reply> = set.join_all().await;
+    let receivers: std::collections::BTreeSet<u64> =
+        presses.iter().flat_map(|r| sim.fake.interaction_receivers(r.interaction_id)).map(|s| s[0]).collect();
+    assert_eq!(receivers, [0, shard as u64].into(), "the presses reached both processes' shards");
+    assert!(sim.process(dms).shard_ids().await == [0] && sim.process(server).shard_ids().await == [shard]);
+    let decided = presses.iter().filter(|r| r.text().contains("is now a member")).count();
+    assert_eq!(decided, 1, "one decision: {:?}", presses.iter().map(|r| r.text()).collect::<Vec<_>>());
+    assert_eq!(sim.count("select count(*) from join_requests where status = 'approved'").await, 1);
+    let grants = sim.fake.with(|w| w.count_requests("PUT", &format!("/roles/{role}")));
+    assert_eq!(grants, leaders.len() + 1, "one grant for the approved member (and one per leader made)");
+    for r in &presses {
+        let callbacks = sim.fake.with(|w| w.interactions[&r.interaction_id].callbacks.len());
+        assert_eq!(callbacks, 1, "every press answered once");
+    }
+    assert!(sim.fake.violations().is_empty(), "{:?}", sim.fake.violations());
+    sim.assert_consistent().await;
 }
 
 /// Followers of `group_id` written directly (ten thousand /join calls would
