@@ -37,9 +37,23 @@ async fn nothing_the_bot_sent_was_outside_discords_contract() {
     let ada = sim.admin("ada");
     ada.slash("group create", &[("name", "Rust"), ("bucket", "Interest"), ("visibility", "Closed")]).await;
     ada.slash("groups", &[]).await;
-    // The flow made the calls that matter, each checked against the spec as it arrived.
-    for (method, part) in [("PUT", "/commands"), ("POST", "/roles"), ("POST", "/channels"), ("POST", "/callback")] {
-        assert!(sim.fake.with(|w| w.count_requests(method, part)) >= 1, "no {method} {part}");
+    // The flow made exactly the calls it needs, each checked against the
+    // spec as it arrived: the commands registered once, one role, the
+    // bucket's category and the group's channel, one answer per command.
+    for (method, part, want) in
+        [("PUT", "/commands", 1), ("POST", "/roles", 1), ("POST", "/channels", 2), ("POST", "/callback", 2)]
+    {
+        let made = sim.fake.with(|w| w.count_requests(method, part));
+        assert_eq!(made, want, "{method} …{part}: {made} calls, not {want}");
+    }
+    // Every request was one Discord documents: a route and method of the
+    // spec (what the fake checked as each arrived, asked again here).
+    let spec = fake_discord::spec::Spec::global();
+    let bodiless: Vec<(String, String, u16)> =
+        sim.fake.with(|w| w.requests.iter().filter(|(m, _, _)| m == "GET" || m == "DELETE").cloned().collect());
+    assert!(!bodiless.is_empty(), "the bot read the server (its roles, the gateway)");
+    for (method, path, _) in bodiless {
+        assert!(spec.check(&method, &path, None).is_ok(), "{method} {path} is outside the contract");
     }
     assert!(sim.fake.violations().is_empty(), "{:?}", sim.fake.violations());
     // Discord refused nothing the bot sent in this flow.
