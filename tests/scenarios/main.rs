@@ -5,6 +5,7 @@
 mod sim;
 
 mod admin;
+mod bad_input;
 mod commands_doc;
 mod directory;
 mod feature_index;

@@ -1,0 +1,160 @@
+//! Bad input through the fake Discord (N3): texts drawn at random (proptest,
+//! from a fixed seed, so a failure names its input and comes back) from
+//! what people type and what must be refused (mentions, markdown, zero-width
+//! and bidi characters, control characters, every script), at and up to
+//! the lengths Discord lets through (`max_length` of the option; the client
+//! sends nothing longer). Each is answered privately with words to read;
+//! a group is made exactly when its name is one the rules accept, under
+//! that name; a request or an application keeps its text cleaned or is
+//! refused; nobody is pinged by what a person typed (the `Sim` fails on any
+//! ping the test did not expect); Postgres and the guild agree after.
+
+use crate::sim::{group, make_leader, Sim};
+use guildhall::domain::text::{free_text, GroupName};
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::TestRunner;
+
+/// `n` values of `strategy`, the same ones every run.
+fn samples<S: Strategy>(strategy: S, n: usize) -> Vec<S::Value> {
+    let mut runner = TestRunner::deterministic();
+    (0..n).map(|_| strategy.new_tree(&mut runner).expect("a value").current()).collect()
+}
+
+/// Text of 1 to `max` characters: from what people ordinarily type, or
+/// mixed with what must be refused; some as long as allowed.
+fn typed(max: usize) -> impl Strategy<Value = String> {
+    let clean: Vec<char> = "aZé İıßΣσ中文😀 -!&+.,'1".chars().collect();
+    let mut mixed = clean.clone();
+    mixed.extend(" \t@#<>*_~|`\\[]\u{200B}\u{202E}\u{FEFF}\u{7}\n".chars());
+    let text = |pool: Vec<char>, len: std::ops::RangeInclusive<usize>| {
+        proptest::collection::vec(proptest::sample::select(pool), len).prop_map(|v| v.into_iter().collect::<String>())
+    };
+    proptest::prop_oneof![
+        2 => text(clean.clone(), 1..=max.min(40)),
+        2 => text(mixed.clone(), 1..=max.min(40)),
+        1 => text(clean, max..=max),
+        1 => text(mixed, max..=max),
+    ]
+}
+
+/// Texts that would ping if the bot let them: mentions of everyone, of a
+/// role, of a member, in the middle of ordinary words.
+fn pinging(role: u64, user: u64) -> Vec<String> {
+    vec![
+        "@everyone look".into(),
+        "hi @here".into(),
+        format!("ping <@&{role}> please"),
+        format!("hello <@{user}>"),
+        format!("<@!{user}> and @everyone"),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_group_names_and_descriptions_make_a_group_exactly_when_the_rules_accept_them() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let buckets = ["Identity", "Industry", "Interest", "Impact"];
+    let names = samples(typed(GroupName::MAX), 48);
+    let descriptions = samples(typed(1000), 48);
+    let mut made = 0;
+    for (n, (name, description)) in names.iter().zip(&descriptions).enumerate() {
+        // Distinct whenever it is valid at all: a taken name is its own refusal.
+        let name = if n % 2 == 0 { name.clone() } else { format!("{n} {name}").chars().take(GroupName::MAX).collect() };
+        let before = sim.count("select count(*) from groups").await;
+        let r = ada
+            .slash(
+                "group create",
+                &[("name", &name), ("bucket", buckets[n % 4]), ("visibility", "Open"), ("description", description)],
+            )
+            .await;
+        let text = r.text();
+        assert!(r.is_ephemeral(), "{name:?}: answered in public: {text}");
+        assert!(!text.trim().is_empty(), "{name:?}: an answer with nothing to read");
+        let after = sim.count("select count(*) from groups").await;
+        let valid = GroupName::parse(&name).ok().filter(|_| free_text(description, "description", 1000).is_ok());
+        let taken = match &valid {
+            Some(v) => {
+                let lower = v.as_str().to_lowercase();
+                sqlx::query_scalar::<_, i64>("select count(*) from groups where lower(name) = $1")
+                    .bind(&lower)
+                    .fetch_one(&sim.pool)
+                    .await
+                    .expect("names")
+                    > 0
+                    && after == before
+            }
+            None => false,
+        };
+        match (&valid, after - before) {
+            (Some(v), 1) => {
+                made += 1;
+                assert!(text.contains("Created"), "{name:?}: made, but the answer says {text}");
+                let stored: String = sqlx::query_scalar("select name from groups order by id desc limit 1")
+                    .fetch_one(&sim.pool)
+                    .await
+                    .expect("the new group");
+                assert_eq!(stored, v.as_str(), "stored as the rules cleaned it");
+            }
+            (Some(_), 0) if taken => assert!(!text.contains("Created"), "{name:?}: {text}"),
+            (None, 0) => assert!(!text.contains("Created"), "{name:?} is refused by the rules, yet: {text}"),
+            (v, d) => panic!("{name:?} (valid: {}) changed the group count by {d}: {text}", v.is_some()),
+        }
+    }
+    assert!(made >= 5, "some random names are fine ({made} made)");
+    assert!(made < names.len(), "and some are refused");
+    sim.assert_consistent().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_and_pinging_request_messages_and_application_answers_are_kept_clean_or_refused() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let lena = sim.member("lena");
+    sim.requests_channel(&ada).await;
+    let (role, _) = group(&sim, &ada, "Rust", "Closed").await;
+    make_leader(&ada, "Rust", &lena).await;
+    // Each request from someone new (a member has one pending request).
+    let mut messages = samples(typed(1000), 16);
+    messages.extend(pinging(role, lena.user_id));
+    for (n, message) in messages.iter().enumerate() {
+        let asker = sim.member(&format!("asker{n}"));
+        let r = asker.slash("request-join", &[("group", "Rust"), ("message", message)]).await;
+        let text = r.text();
+        assert!(r.is_ephemeral(), "{message:?}: answered in public: {text}");
+        let stored: Option<String> = sqlx::query_scalar("select message from join_requests where user_id = $1")
+            .bind(asker.user_id as i64)
+            .fetch_optional(&sim.pool)
+            .await
+            .expect("the request")
+            .flatten();
+        let requests =
+            sim.count(&format!("select count(*) from join_requests where user_id = {}", asker.user_id)).await;
+        match free_text(message, "message", 1000) {
+            Ok(clean) => {
+                assert!(text.contains("was sent"), "{message:?}: {text}");
+                assert_eq!(requests, 1);
+                assert_eq!(stored.unwrap_or_default(), clean, "kept as cleaned");
+            }
+            Err(_) => {
+                assert!(text.contains("Nothing was sent"), "{message:?}: {text}");
+                assert_eq!(requests, 0, "{message:?}: refused, yet a request was made");
+            }
+        }
+    }
+    // The leaders' cards echo the messages; nobody was pinged by them (the
+    // Sim's ping check); the lead application form takes the same texts.
+    let answers = samples(typed(1000), 6);
+    for (n, answer) in answers.iter().chain(pinging(role, lena.user_id).iter()).enumerate() {
+        let who = sim.member(&format!("applicant{n}"));
+        let form = who.slash("lead apply", &[("group", "Rust")]).await;
+        assert_eq!(form.callback_type(), 9, "the application form opens");
+        let r = who.submit(&form.modal(), &[("motivation", answer), ("experience", answer), ("hours", "3")]).await;
+        let text = r.text();
+        assert!(r.is_ephemeral(), "{answer:?}: answered in public: {text}");
+        let kept =
+            sim.count(&format!("select count(*) from lead_applications where applicant_id = {}", who.user_id)).await;
+        let valid = guildhall::domain::lead::Answers::parse(answer, answer, "3").is_ok();
+        assert_eq!(kept, i64::from(valid), "{answer:?} (valid: {valid}): {text}");
+    }
+    sim.assert_consistent().await;
+}
