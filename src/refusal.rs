@@ -32,9 +32,9 @@ pub fn membership(e: &MembershipError, name: &str, verb: &str) -> Result<String,
         MembershipError::UnsafeRole(_) | MembershipError::Broken | MembershipError::Discord(DiscordError::MissingPermissions) => format!(
             "I can't change the role of **{name}** right now because of how the server's roles are set up. Nothing was changed; admins can see why in /audit."
         ),
-        MembershipError::Discord(DiscordError::Unavailable(_) | DiscordError::RateLimited(_)) => {
-            "Discord is having trouble right now. Nothing was changed; please try again in a minute.".to_string()
-        }
+        MembershipError::Discord(
+            DiscordError::Unavailable(_) | DiscordError::RateLimited(_) | DiscordError::Unknown(..),
+        ) => "Discord is having trouble right now. Nothing was changed; please try again in a minute.".to_string(),
         MembershipError::Discord(other) => return Err(format!("Discord refused: {other}").into()),
         MembershipError::Db(e) => return Err(format!("database: {e}").into()),
     })

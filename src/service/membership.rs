@@ -236,8 +236,19 @@ async fn dismiss(
         let why =
             format!("Guildhall: {} group \"{}\"", if actor_id == user_id { "left" } else { "removed from" }, g.name);
         match roles::revoke(&app.http, g.guild_id, user_id, role_id, &why).await {
-            // Gone from the server, or the role is gone: nothing to take away.
-            Ok(()) | Err(DiscordError::Unknown(..)) => {}
+            // The role is gone: nothing to take away.
+            Ok(()) | Err(DiscordError::Unknown("role", _)) => {}
+            // Gone from the server, says Discord: only taken at its word
+            // once it says so again, since a member who just pressed a
+            // button is hardly gone; if they are there, holding the role,
+            // the membership stays (and the answer says why) rather than
+            // end with the role still on them.
+            Err(e @ DiscordError::Unknown(..)) => match roles::member_role_ids(&app.http, g.guild_id, user_id).await {
+                Err(DiscordError::Unknown(..)) => {}
+                Ok(held) if !held.contains(&role_id) => {}
+                Ok(_) => return Err(e.into()),
+                Err(other) => return Err(other.into()),
+            },
             Err(e) => return Err(e.into()),
         }
     }
