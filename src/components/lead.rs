@@ -6,7 +6,7 @@ use crate::custom_id::CustomId;
 use crate::domain::group::Bucket;
 use crate::domain::lead::{self as domain, Status, Target};
 use crate::refusal;
-use crate::replies::{defer, defer_modal, edit_modal, edit_text, modal_reply, refuse, update};
+use crate::replies::{defer, defer_modal, edit_modal, edit_text, modal_reply, refuse, update_in_time, Pressed};
 use crate::service::access;
 use crate::service::lead::{self, Decided, LeadError, Posted};
 use crate::types::{Data, Error};
@@ -170,11 +170,15 @@ pub async fn withdraw_button(
 ) -> Result<(), Error> {
     let Some(guild) = i.guild_id.map(|g| g.get()) else { return refuse(ctx, i, "This only works in a server.").await };
     let user = i.user.id.get();
-    let msg = match lead::withdraw(&data.app, guild, application, user).await {
-        Ok(a) => format!("You withdrew application #{} for **{}**.", a.id, a.target.name()),
-        Err(e) => return refuse(ctx, i, &refusal::lead(e)?).await,
+    // The card is updated before the answer: within Discord's 3 s whatever it takes.
+    let work = async {
+        let msg = match lead::withdraw(&data.app, guild, application, user).await {
+            Ok(a) => format!("You withdrew application #{} for **{}**.", a.id, a.target.name()),
+            Err(e) => return Ok(Pressed::Refuse(refusal::lead(e)?)),
+        };
+        let list = lead::status(&data.app, guild, user).await?;
+        let v = view::status(&list);
+        Ok(Pressed::Update(crate::views::group_page::View { content: msg, ..v }))
     };
-    let list = lead::status(&data.app, guild, user).await?;
-    let v = view::status(&list);
-    update(ctx, i, crate::views::group_page::View { content: msg, ..v }).await
+    update_in_time(ctx, i, work).await
 }

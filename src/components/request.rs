@@ -7,7 +7,7 @@ use super::lead::field;
 use crate::custom_id::CustomId;
 use crate::domain::request as domain;
 use crate::refusal;
-use crate::replies::{defer, edit_modal, edit_text, modal_reply, refuse, update};
+use crate::replies::{defer, edit_modal, edit_text, modal_reply, refuse, update_in_time, Pressed};
 use crate::service::access;
 use crate::service::request::{self, Decided};
 use crate::service::App;
@@ -129,11 +129,15 @@ pub async fn withdraw_button(
 ) -> Result<(), Error> {
     let Some(guild) = i.guild_id.map(|g| g.get()) else { return refuse(ctx, i, "This only works in a server.").await };
     let user = i.user.id.get();
-    let msg = match request::withdraw(&data.app, guild, id, user).await {
-        Ok(r) => format!("You withdrew request #{} to join **{}**.", r.id, r.group_name),
-        Err(e) => return refuse(ctx, i, &refusal::request(e)?).await,
+    // The cards are updated before the answer: within Discord's 3 s whatever they take.
+    let work = async {
+        let msg = match request::withdraw(&data.app, guild, id, user).await {
+            Ok(r) => format!("You withdrew request #{} to join **{}**.", r.id, r.group_name),
+            Err(e) => return Ok(Pressed::Refuse(refusal::request(e)?)),
+        };
+        let privileged = access::member_decides_any_request(&data.app, guild, i.member.as_ref()).await?;
+        let v = view::listing(&request::listing(&data.app, guild, user, privileged).await?);
+        Ok(Pressed::Update(crate::views::group_page::View { content: msg, ..v }))
     };
-    let privileged = access::member_decides_any_request(&data.app, guild, i.member.as_ref()).await?;
-    let v = view::listing(&request::listing(&data.app, guild, user, privileged).await?);
-    update(ctx, i, crate::views::group_page::View { content: msg, ..v }).await
+    update_in_time(ctx, i, work).await
 }

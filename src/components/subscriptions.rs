@@ -3,7 +3,7 @@
 //! selected id that is not theirs is ignored.
 
 use crate::custom_id::row_id;
-use crate::replies::{refuse, update};
+use crate::replies::{refuse, update, Pressed};
 use crate::service::subscriptions;
 use crate::types::{Data, Error};
 use crate::views::subscriptions as view;
@@ -31,13 +31,18 @@ pub async fn delete_selected(
         return refuse(ctx, i, "This menu isn't valid. Run /subscriptions again.").await;
     };
     let user = i.user.id.get();
-    let n = subscriptions::delete(&data.app, guild.get(), user, Some(&ids)).await?;
-    let items = subscriptions::mine(&data.app, guild.get(), user).await?;
-    let note = match n {
-        1 => "Deleted 1 subscription.".to_string(),
-        n => format!("Deleted {n} subscriptions."),
+    // Leaving threads and notification roles is Discord's work: answered
+    // within its 3 s whatever that takes.
+    let work = async {
+        let n = subscriptions::delete(&data.app, guild.get(), user, Some(&ids)).await?;
+        let items = subscriptions::mine(&data.app, guild.get(), user).await?;
+        let note = match n {
+            1 => "Deleted 1 subscription.".to_string(),
+            n => format!("Deleted {n} subscriptions."),
+        };
+        Ok(Pressed::Update(view::render(&items, page as usize, &note)))
     };
-    update(ctx, i, view::render(&items, page as usize, &note)).await
+    crate::replies::update_in_time(ctx, i, work).await
 }
 
 pub async fn ask_all(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction) -> Result<(), Error> {
