@@ -200,8 +200,15 @@ impl Run {
 
     async fn click(&mut self, who: &Actor, message: u64, custom_id: &str) -> Reply {
         self.connected().await;
-        self.used.insert(custom_id.split(':').take(2).collect::<Vec<_>>().join(":"));
+        self.used.insert(kind_of(custom_id));
         let r = who.click(message, custom_id).await;
+        self.keep(r)
+    }
+
+    async fn select(&mut self, who: &Actor, message: u64, custom_id: &str, values: &[&str]) -> Reply {
+        self.connected().await;
+        self.used.insert(kind_of(custom_id));
+        let r = who.select(message, custom_id, values).await;
         self.keep(r)
     }
 
@@ -221,10 +228,24 @@ impl Run {
 
     async fn submit(&mut self, who: &Actor, modal: &fake_discord::Modal, values: &[(&str, &str)]) -> Reply {
         self.connected().await;
-        self.used.insert(format!("form {}", modal.custom_id.split(':').take(2).collect::<Vec<_>>().join(":")));
+        self.used.insert(kind_of(&modal.custom_id));
         let r = who.submit(modal, values).await;
         self.keep(r)
     }
+}
+
+/// A custom id's kind: its first two parts (`gh:rqa` of `gh:rqa:12`).
+fn kind_of(custom_id: &str) -> String {
+    custom_id.split(':').take(2).collect::<Vec<_>>().join(":")
+}
+
+/// Every `CustomId` kind (`sim::every_custom_id` lists every variant;
+/// `forged.rs` checks it against an exhaustive `match`, so a new variant
+/// is listed, and then it must be pressed in a flow or be in
+/// `NOT_IN_A_FLOW`).
+fn every_custom_id_kind() -> BTreeSet<String> {
+    let rows = sim::Rows { group: 1, request: 1, application: 1, invitation: 1, version: 1, newest_audit: 1 };
+    sim::every_custom_id(&rows).iter().map(|c| kind_of(&c.encode())).collect()
 }
 
 /// The bot is idle (`Sim::idle`).
@@ -743,6 +764,212 @@ fn reconcile_again(r: &mut Run) -> Fut<'_> {
     })
 }
 
+/// The Group Page's buttons: join, stop following, leave.
+fn group_page(r: &mut Run) -> Fut<'_> {
+    Box::pin(async move {
+        let ada = r.sim.admin("ada");
+        group(&r.sim, &ada, "Rust", "Open").await;
+        let bob = r.sim.member("bob");
+        r.begin().await;
+        let page = r.slash(&bob, "group info", &[("group", "Rust")]).await;
+        if !page.messages().iter().any(|m| message_has(m, "Join group")) {
+            return;
+        }
+        r.press(&page, "Join group").await;
+        let page = r.slash(&bob, "group info", &[("group", "Rust")]).await;
+        if page.messages().iter().any(|m| message_has(m, "Unsubscribe")) {
+            r.press(&page, "Unsubscribe").await;
+        }
+        if page.messages().iter().any(|m| message_has(m, "Leave group")) {
+            r.press(&page, "Leave group").await;
+        }
+    })
+}
+
+/// Guidelines set: the Group Page's *Join group* asks first; *I agree*
+/// joins. On a closed group, *Send request to join* asks too, and *I
+/// agree* sends the request.
+fn guidelines_then_join_and_request(r: &mut Run) -> Fut<'_> {
+    Box::pin(async move {
+        let (ada, lena) = closed_group(r).await;
+        group(&r.sim, &ada, "Go", "Open").await;
+        r.sim.set_guidelines(&ada, "Be kind.").await;
+        let bob = r.sim.member("bob");
+        r.begin().await;
+        // bob is asked once (the guidelines are accepted per server), so
+        // the request first: the button asks, *I agree* sends the request;
+        // dave's join is asked, *I agree* joins.
+        let dave = r.sim.member("dave");
+        for (who, name, label) in [(&bob, "Rust", "Send request to join"), (&dave, "Go", "Join group")] {
+            let page = r.slash(who, "group info", &[("group", name)]).await;
+            if !page.messages().iter().any(|m| message_has(m, label)) {
+                return;
+            }
+            let asked = r.press(&page, label).await;
+            if !asked.messages().iter().any(|m| message_has(m, "I agree")) {
+                return;
+            }
+            let mut agreed = r.press(&asked, "I agree").await;
+            // Agreeing goes on to the group: a closed one offers the request.
+            if agreed.messages().iter().any(|m| message_has(m, label)) {
+                agreed = r.press(&agreed, label).await;
+            }
+            if agreed.callback_type() == 9 {
+                r.submit(who, &agreed.modal(), &[("message", "I write Rust daily")]).await;
+            }
+        }
+        // An invitation accepted asks for the guidelines too.
+        let carol = r.sim.member("carol");
+        r.slash(&lena, "invite", &[("user", &carol.user_id.to_string()), ("group", "Rust")]).await;
+        let Some(c) = carol.dms().into_iter().rev().find(|m| message_has(m, "Accept")) else { return };
+        let asked = r.click(&carol, c.id, &button(&c, "Accept")).await;
+        if asked.messages().iter().any(|m| message_has(m, "I agree")) {
+            r.press(&asked, "I agree").await;
+        }
+    })
+}
+
+/// bob asks to join, then withdraws the request from `/requests`.
+fn request_withdraw(r: &mut Run) -> Fut<'_> {
+    Box::pin(async move {
+        closed_group(r).await;
+        let bob = r.sim.member("bob");
+        ask(&bob, "Rust", None).await;
+        r.begin().await;
+        let list = r.slash(&bob, "requests", &[]).await;
+        if let Some(label) = button_starting(&list, "Withdraw #") {
+            r.press(&list, &label).await;
+        }
+    })
+}
+
+/// lena invites bob; bob declines from the DM.
+fn invite_decline(r: &mut Run) -> Fut<'_> {
+    Box::pin(async move {
+        let (_, lena) = closed_group(r).await;
+        let bob = r.sim.member("bob");
+        lena.slash("invite", &[("user", &bob.user_id.to_string()), ("group", "Rust")]).await;
+        r.begin().await;
+        let Some(c) = bob.dms().into_iter().rev().find(|m| message_has(m, "Decline")) else { return };
+        r.click(&bob, c.id, &button(&c, "Decline")).await;
+    })
+}
+
+/// lena invites bob, then revokes it from `/invites`.
+fn invite_revoke(r: &mut Run) -> Fut<'_> {
+    Box::pin(async move {
+        let (_, lena) = closed_group(r).await;
+        let bob = r.sim.member("bob");
+        lena.slash("invite", &[("user", &bob.user_id.to_string()), ("group", "Rust")]).await;
+        r.begin().await;
+        let list = r.slash(&lena, "invites", &[]).await;
+        if let Some(label) = button_starting(&list, "Revoke #") {
+            r.press(&list, &label).await;
+        }
+    })
+}
+
+/// alice applies to lead Rust; an admin declines with a reason.
+fn lead_decline(r: &mut Run) -> Fut<'_> {
+    Box::pin(async move {
+        let (ada, mods) = lead_setup(r).await;
+        let alice = r.sim.member("alice");
+        let form = alice.slash("lead apply", &[("group", "Rust")]).await;
+        if form.callback_type() == 9 {
+            alice.submit(&form.modal(), &[("motivation", "I care"), ("experience", "Some"), ("hours", "3")]).await;
+        }
+        r.begin().await;
+        if !has_card(&r.sim, mods) {
+            return;
+        }
+        let c = card(&r.sim, mods);
+        let Some(decline) =
+            fake_discord::scenario::components_of(&c).into_iter().find(|b| b.label == "Decline").map(|b| b.custom_id)
+        else {
+            return;
+        };
+        let form = r.click(&ada, c.id, &decline).await;
+        if form.callback_type() == 9 {
+            r.submit(&ada, &form.modal(), &[("reason", "We have enough leaders")]).await;
+        }
+    })
+}
+
+/// alice applies to lead Rust, then withdraws from `/lead status`.
+fn lead_withdraw(r: &mut Run) -> Fut<'_> {
+    Box::pin(async move {
+        lead_setup(r).await;
+        let alice = r.sim.member("alice");
+        r.begin().await;
+        let form = r.slash(&alice, "lead apply", &[("group", "Rust")]).await;
+        if form.callback_type() != 9 {
+            return;
+        }
+        r.submit(&alice, &form.modal(), &[("motivation", "I care"), ("experience", "Some"), ("hours", "3")]).await;
+        let status = r.slash(&alice, "lead status", &[]).await;
+        if let Some(label) = button_starting(&status, "Withdraw #") {
+            r.press(&status, &label).await;
+        }
+    })
+}
+
+/// An open group Rust and a mod channel; returns the admin and the channel.
+async fn lead_setup(r: &mut Run) -> (Actor, u64) {
+    let ada = r.sim.admin("ada");
+    group(&r.sim, &ada, "Rust", "Open").await;
+    let mods = r.sim.mod_channel(&ada).await;
+    (ada, mods)
+}
+
+/// bob follows two topics (in mention mode, a member of their threads);
+/// unfollows one with the select of `/subscriptions`, then everything.
+fn subscriptions_list(r: &mut Run) -> Fut<'_> {
+    Box::pin(async move {
+        let (_, bob) = joined(r).await;
+        let channel = r.sim.fake.channel_named("rust").expect("the group's channel").id;
+        let dave = r.sim.member("dave");
+        dave.slash("join", &[("group", "Rust")]).await;
+        for title in ["One", "Two"] {
+            let topic = dave.create_topic(channel, title, "a first post");
+            bob.slash_in(topic, "subscribe", &[]).await;
+        }
+        // Each topic is announced to the group's followers: bob, by its role.
+        if let Some(role) = r.sim.fake.role_named("Rust notify") {
+            r.sim.expect_ping(role.id);
+        }
+        r.begin().await;
+        let list = r.slash(&bob, "subscriptions", &[]).await;
+        let Some((at, select)) = list.messages().into_iter().find_map(|m| {
+            let s = fake_discord::scenario::components_of(&m).into_iter().find(|c| c.kind == 3)?;
+            Some((m.id, s))
+        }) else {
+            return;
+        };
+        // The last option: a topic (groups are listed first).
+        if let Some((_, value)) = select.options.last() {
+            r.select(&bob, at, &select.custom_id, &[value]).await;
+        }
+        let list = r.slash(&bob, "subscriptions", &[]).await;
+        if !list.messages().iter().any(|m| message_has(m, "Unsubscribe from all")) {
+            return;
+        }
+        let sure = r.press(&list, "Unsubscribe from all").await;
+        if sure.messages().iter().any(|m| message_has(m, "Unsubscribe from all")) {
+            r.press(&sure, "Unsubscribe from all").await;
+        }
+    })
+}
+
+/// The label of the first button on an answer that starts with `prefix`.
+fn button_starting(answer: &Reply, prefix: &str) -> Option<String> {
+    answer
+        .messages()
+        .iter()
+        .flat_map(fake_discord::scenario::components_of)
+        .find(|b| b.label.starts_with(prefix))
+        .map(|b| b.label)
+}
+
 /// Each flow, and what an admin does when the flow's own failure left
 /// Postgres and Discord apart (its documented repair), if anything.
 const FLOWS: &[(&str, FlowFn, Option<FlowFn>)] = &[
@@ -768,6 +995,14 @@ const FLOWS: &[(&str, FlowFn, Option<FlowFn>)] = &[
     ("directory", directory, None),
     ("leaders", leaders, None),
     ("server notification mode", server_notification_mode, None),
+    ("group page buttons", group_page, None),
+    ("guidelines, join, request", guidelines_then_join_and_request, None),
+    ("request → withdraw", request_withdraw, None),
+    ("invite → decline", invite_decline, None),
+    ("invite → revoke", invite_revoke, None),
+    ("lead apply → decline", lead_decline, None),
+    ("lead apply → withdraw", lead_withdraw, None),
+    ("subscriptions list", subscriptions_list, None),
 ];
 
 /// One cell's verdict.
@@ -831,19 +1066,20 @@ const NOT_IN_A_FLOW: &[(&str, &str)] = &[
     ("/config show", "reads"),
     ("/export", "reads"),
     ("/group criteria", "Postgres only"),
-    ("/group info", "reads"),
     ("/group invite-policy", "Postgres only"),
     ("/group stats", "reads"),
     ("/group unban", "Postgres only"),
     ("/groups", "reads"),
     ("/health", "reads"),
-    ("/invites", "reads"),
     ("/lead pending", "reads"),
-    ("/lead status", "reads"),
-    ("/requests", "reads"),
     ("/stats", "reads"),
-    ("/subscriptions", "reads"),
     ("Subscribe to post", "Postgres only"),
+    ("gh:aud", "pages a read (the audit trail)"),
+    ("gh:cfg", "the guidelines form: Postgres only"),
+    ("gh:dir", "pages a read (the directory)"),
+    ("gh:disagree", "cancels the guidelines prompt: nothing to do"),
+    ("gh:gdelx", "cancels a deletion: nothing to do"),
+    ("gh:subs", "pages a read (the subscriptions)"),
 ];
 
 /// Every command of `NOT_IN_A_FLOW`, used as an admin or member would.
@@ -887,6 +1123,22 @@ fn reads_and_settings(r: &mut Run) -> Fut<'_> {
         r.slash(&bob, "requests", &[]).await;
         r.slash(&bob, "subscriptions", &[]).await;
         r.message_command(&eve, "Subscribe to post", post).await;
+        // The buttons that only page a read or cancel, each pressed once.
+        use guildhall::custom_id::CustomId as C;
+        let groups = r.slash(&ada, "groups", &[]).await.message().id;
+        r.click(&ada, groups, &C::DirectoryPage { bucket: None, page: 0 }.encode()).await;
+        let audit = r.slash(&ada, "audit", &[]).await.message().id;
+        r.click(&ada, audit, &C::AuditPage { group_id: None, user_id: None, upto: i64::MAX, page: 0 }.encode()).await;
+        let subs = r.slash(&bob, "subscriptions", &[]).await.message().id;
+        r.click(&bob, subs, &C::SubscriptionsPage { page: 0 }.encode()).await;
+        let asked = r.slash(&ada, "group delete", &[("group", "Rust")]).await;
+        if asked.messages().iter().any(|m| message_has(m, "Cancel")) {
+            r.press(&asked, "Cancel").await;
+        }
+        let prompt = r.slash(&eve, "join", &[("group", "Rust")]).await;
+        if prompt.messages().iter().any(|m| message_has(m, "Cancel")) {
+            r.press(&prompt, "Cancel").await;
+        }
     })
 }
 
@@ -929,11 +1181,13 @@ async fn every_flow_survives_every_failure_of_every_call_it_makes() {
     // Every command is in a flow or said to have nothing to fail.
     if only.is_none() {
         let sim = Sim::start().await;
-        let registered = command_names(&sim.fake.registered_commands());
+        let mut registered = command_names(&sim.fake.registered_commands());
+        // Every button, select and form, by kind, as well as every command.
+        registered.extend(every_custom_id_kind());
         let used: BTreeSet<String> = recorded.iter().flat_map(|(_, _, _, o)| o.used.iter().cloned()).collect();
         let missing: Vec<&String> =
             registered.iter().filter(|c| !used.contains(*c) && !NOT_IN_A_FLOW.iter().any(|(n, _)| n == c)).collect();
-        assert!(missing.is_empty(), "commands in no flow of the fault matrix (add a flow, or say in NOT_IN_A_FLOW why there is nothing to fail): {missing:?}");
+        assert!(missing.is_empty(), "commands and custom-id kinds in no flow of the fault matrix (add a flow, or say in NOT_IN_A_FLOW why there is nothing to fail): {missing:?}");
         let stale: Vec<&str> =
             NOT_IN_A_FLOW.iter().map(|(n, _)| *n).filter(|n| !registered.contains(*n) || used.contains(*n)).collect();
         assert!(stale.is_empty(), "NOT_IN_A_FLOW names commands that are not registered or are in a flow: {stale:?}");
@@ -956,7 +1210,7 @@ async fn every_flow_survives_every_failure_of_every_call_it_makes() {
         })
         .collect();
     let total = cells.len();
-    let parallel = std::sync::Arc::new(tokio::sync::Semaphore::new(3));
+    let parallel = std::sync::Arc::new(tokio::sync::Semaphore::new(4));
     let mut tasks = Vec::new();
     for (i, call, failure) in cells {
         let (flow, repair) = (recorded[i].1, recorded[i].2);

@@ -9,12 +9,10 @@
 //! matches without a wildcard, so a new variant does not compile until it
 //! is forged here too.
 
-use crate::sim::{ask, group, make_leader, Sim};
+use crate::sim::{ask, every_custom_id, group, make_leader, Rows, Sim};
 use fake_discord::scenario::Modal;
 use fake_discord::Actor;
 use guildhall::custom_id::CustomId;
-use guildhall::domain::group::Bucket;
-use guildhall::domain::reconcile::Policy;
 
 /// Each variant's name; no wildcard, so every variant is listed below.
 fn variant_named(c: &CustomId) -> &'static str {
@@ -88,53 +86,6 @@ fn who_may(c: &CustomId) -> Option<&'static str> {
         }
         CustomId::InviteRevoke { .. } => Some("the inviter, the group's leaders and admins"),
     }
-}
-
-/// The rows of the first server the forgeries name.
-struct Rows {
-    group: i64,
-    request: i64,
-    application: i64,
-    invitation: i64,
-    version: i32,
-    newest_audit: i64,
-}
-
-/// Every variant, naming `rows` wherever it names a row.
-fn forgeries(r: &Rows) -> Vec<CustomId> {
-    let g = r.group;
-    vec![
-        CustomId::DirectoryPage { bucket: Some(Bucket::Interest), page: 0 },
-        CustomId::Join { group: g },
-        CustomId::Leave { group: g },
-        CustomId::Subscribe { group: g },
-        CustomId::Request { group: g },
-        CustomId::Agree { group: g, version: r.version },
-        CustomId::Disagree,
-        CustomId::AuditPage { group_id: Some(g), user_id: None, upto: r.newest_audit, page: 0 },
-        CustomId::GuidelinesModal,
-        CustomId::GroupDelete { group_id: g },
-        CustomId::GroupDeleteCancel { group_id: g },
-        CustomId::LeadApplyForm { group: g },
-        CustomId::LeadProposeForm { bucket: Bucket::Interest },
-        CustomId::LeadApprove { application: r.application },
-        CustomId::LeadDecline { application: r.application },
-        CustomId::LeadDeclineForm { application: r.application },
-        CustomId::LeadWithdraw { application: r.application },
-        CustomId::RequestApprove { request: r.request },
-        CustomId::RequestDeny { request: r.request },
-        CustomId::RequestDenyForm { request: r.request },
-        CustomId::RequestWithdraw { request: r.request },
-        CustomId::SubscriptionsPage { page: 0 },
-        CustomId::SubscriptionsDelete { page: 0 },
-        CustomId::SubscriptionsAll,
-        CustomId::SubscriptionsAllConfirm,
-        CustomId::InviteAccept { invitation: r.invitation },
-        CustomId::InviteDecline { invitation: r.invitation },
-        CustomId::InviteRevoke { invitation: r.invitation },
-        CustomId::InviteAgree { invitation: r.invitation, version: r.version },
-        CustomId::ReconcileApply { policy: Policy::Restore },
-    ]
 }
 
 /// Everything of server `guild` that a press could change (its rows, its
@@ -257,7 +208,7 @@ async fn every_custom_id_with_another_servers_rows_is_refused_there_and_changes_
     let dave = elsewhere.admin("dave");
     let at = dave.slash("groups", &[]).await.message().id;
 
-    let all = forgeries(&rows);
+    let all = every_custom_id(&rows);
     let mut named: Vec<&str> = all.iter().map(variant_named).collect();
     named.dedup();
     assert_eq!(named.len(), all.len(), "each variant once");
@@ -291,7 +242,7 @@ async fn every_custom_id_that_needs_a_right_pressed_by_a_member_without_it_is_re
     let eve = sim.member("eve");
     let at = eve.slash("groups", &[]).await.message().id;
     let before = state_of(&sim, here).await;
-    let guarded: Vec<CustomId> = forgeries(&rows).into_iter().filter(|c| who_may(c).is_some()).collect();
+    let guarded: Vec<CustomId> = every_custom_id(&rows).into_iter().filter(|c| who_may(c).is_some()).collect();
     assert!(guarded.len() >= 15, "the variants that need a right: {}", guarded.len());
     for c in &guarded {
         let r = press(&eve, at, c).await;

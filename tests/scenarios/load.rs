@@ -66,24 +66,33 @@ async fn a_thousand_members_joining_one_group_at_once_get_one_membership_and_one
     assert_eq!(sim.differences().await, Vec::<String>::new(), "Postgres and the guild agree");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_hundred_requests_at_once_then_many_approvals_of_one_card_make_one_decision() {
-    let sim = Sim::start().await;
+/// A closed group Rust with five leaders (and a requests channel, when
+/// asked), then 200 requests to it at once, each sent; returns the admin,
+/// the group's role, the leaders and the requests channel.
+async fn two_hundred_requests(sim: &Sim, requests_channel: bool) -> (Actor, u64, Vec<Actor>, Option<u64>) {
     let ada = sim.admin("ada");
-    let (role, _) = group(&sim, &ada, "Rust", "Closed").await;
+    let (role, _) = group(sim, &ada, "Rust", "Closed").await;
     let leaders: Vec<Actor> = (0..5).map(|n| sim.member(&format!("leader{n}"))).collect();
     for l in &leaders {
         make_leader(&ada, "Rust", l).await;
     }
-    let parent = sim.requests_channel(&ada).await;
+    let parent = if requests_channel { Some(sim.requests_channel(&ada).await) } else { None };
     let askers: Vec<Actor> = (0..200).map(|n| sim.member(&format!("asker{n}"))).collect();
     let mut set = tokio::task::JoinSet::new();
-    for m in askers.clone() {
+    for m in askers {
         set.spawn(async move { ask(&m, "Rust", None).await });
     }
     let replies: Vec<Reply> = set.join_all().await;
     assert!(replies.iter().all(|r| r.text().contains("was sent")), "every request is sent");
     assert_eq!(sim.count("select count(*) from join_requests where status = 'pending'").await, 200);
+    (ada, role, leaders, parent)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_requests_at_once_then_many_approvals_of_one_card_make_one_decision() {
+    let sim = Sim::start().await;
+    let (ada, role, leaders, parent) = two_hundred_requests(&sim, true).await;
+    let parent = parent.expect("a requests channel");
     let threads: Vec<u64> = sim.fake.with(|w| {
         w.channels
             .values()
@@ -128,20 +137,7 @@ async fn two_hundred_requests_then_fifty_approvals_through_two_processes_make_on
     let shard = shard_of(sim.fake.guild_id, count as u64) as u32;
     let dms = sim.start_process(0..1, count).await;
     let server = sim.start_process(shard..shard + 1, count).await;
-    let ada = sim.admin("ada");
-    let (role, _) = group(&sim, &ada, "Rust", "Closed").await;
-    let leaders: Vec<Actor> = (0..5).map(|n| sim.member(&format!("leader{n}"))).collect();
-    for l in &leaders {
-        make_leader(&ada, "Rust", l).await;
-    }
-    let askers: Vec<Actor> = (0..200).map(|n| sim.member(&format!("asker{n}"))).collect();
-    let mut set = tokio::task::JoinSet::new();
-    for m in askers.clone() {
-        set.spawn(async move { ask(&m, "Rust", None).await });
-    }
-    let replies: Vec<Reply> = set.join_all().await;
-    assert!(replies.iter().all(|r| r.text().contains("was sent")), "every request is sent");
-    assert_eq!(sim.count("select count(*) from join_requests where status = 'pending'").await, 200);
+    let (ada, role, leaders, _) = two_hundred_requests(&sim, false).await;
     // Each leader got every card by DM; the newest request's card.
     let newest = sim.count("select max(id) from join_requests").await;
     let cards: Vec<(Actor, Message)> = leaders

@@ -5,6 +5,7 @@ use fake_discord::world::Message;
 use fake_discord::{Actor, FakeDiscord, Reply};
 use guildhall::clock::Clock;
 use guildhall::config::{Config, Token};
+use guildhall::custom_id::CustomId;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub struct Sim {
@@ -647,4 +648,55 @@ impl Drop for Forwarder {
             c.abort();
         }
     }
+}
+
+/// The rows a custom id names (`every_custom_id`).
+pub struct Rows {
+    pub group: i64,
+    pub request: i64,
+    pub application: i64,
+    pub invitation: i64,
+    pub version: i32,
+    pub newest_audit: i64,
+}
+
+/// One id of every `CustomId` variant, naming `r`'s rows wherever it
+/// names a row (`forged.rs` checks that it is every variant, with an
+/// exhaustive `match`; the fault matrix presses each kind in a flow).
+pub fn every_custom_id(r: &Rows) -> Vec<CustomId> {
+    use guildhall::domain::group::Bucket;
+    use guildhall::domain::reconcile::Policy;
+    let g = r.group;
+    vec![
+        CustomId::DirectoryPage { bucket: Some(Bucket::Interest), page: 0 },
+        CustomId::Join { group: g },
+        CustomId::Leave { group: g },
+        CustomId::Subscribe { group: g },
+        CustomId::Request { group: g },
+        CustomId::Agree { group: g, version: r.version },
+        CustomId::Disagree,
+        CustomId::AuditPage { group_id: Some(g), user_id: None, upto: r.newest_audit, page: 0 },
+        CustomId::GuidelinesModal,
+        CustomId::GroupDelete { group_id: g },
+        CustomId::GroupDeleteCancel { group_id: g },
+        CustomId::LeadApplyForm { group: g },
+        CustomId::LeadProposeForm { bucket: Bucket::Interest },
+        CustomId::LeadApprove { application: r.application },
+        CustomId::LeadDecline { application: r.application },
+        CustomId::LeadDeclineForm { application: r.application },
+        CustomId::LeadWithdraw { application: r.application },
+        CustomId::RequestApprove { request: r.request },
+        CustomId::RequestDeny { request: r.request },
+        CustomId::RequestDenyForm { request: r.request },
+        CustomId::RequestWithdraw { request: r.request },
+        CustomId::SubscriptionsPage { page: 0 },
+        CustomId::SubscriptionsDelete { page: 0 },
+        CustomId::SubscriptionsAll,
+        CustomId::SubscriptionsAllConfirm,
+        CustomId::InviteAccept { invitation: r.invitation },
+        CustomId::InviteDecline { invitation: r.invitation },
+        CustomId::InviteRevoke { invitation: r.invitation },
+        CustomId::InviteAgree { invitation: r.invitation, version: r.version },
+        CustomId::ReconcileApply { policy: Policy::Restore },
+    ]
 }
