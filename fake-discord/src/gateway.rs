@@ -1,7 +1,8 @@
 //! The gateway: HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats (enforced
 //! and ACKed), RESUME with replay of what the session missed, Reconnect
-//! (op 7), Invalid Session (op 9), sessions that time out, and dispatches
-//! with sequence numbers. Plain JSON text frames over `ws://`.
+//! (op 7), Invalid Session (op 9), sessions that time out, the
+//! MESSAGE_CONTENT intent, and dispatches with sequence numbers. Plain JSON
+//! text frames over `ws://`.
 
 use crate::payload;
 use crate::server::Inner;
@@ -21,6 +22,7 @@ mod intents {
     pub const GUILD_MEMBERS: u64 = 1 << 1;
     pub const GUILD_MESSAGES: u64 = 1 << 9;
     pub const DIRECT_MESSAGES: u64 = 1 << 12;
+    pub const MESSAGE_CONTENT: u64 = 1 << 15;
 }
 
 /// The intents a session needs for an event: any one of the bits returned.
@@ -52,6 +54,57 @@ fn intent_for(event: &str, data: &Value, bot_user_id: u64) -> Option<u64> {
         "INTERACTION_CREATE" => None,
         _ => Some(intents::GUILDS),
     }
+}
+
+/// Whether a session with `intents` gets a message event with its content
+/// emptied. gateway.md, "Message Content Intent": "Apps **without** the
+/// intent will receive empty values in fields that contain user-inputted
+/// content with a few exceptions: Content in messages that an app sends;
+/// Content in DMs with the app; Content in which the app is mentioned"
+/// (the fourth, a message context menu command's target, is an
+/// interaction's, not a MESSAGE_CREATE's).
+fn content_hidden(event: &str, data: &Value, session_intents: u64, bot_user_id: u64) -> bool {
+    if !matches!(event, "MESSAGE_CREATE" | "MESSAGE_UPDATE") || session_intents & intents::MESSAGE_CONTENT != 0 {
+        return false;
+    }
+    let bot = bot_user_id.to_string();
+    let dm = data.get("guild_id").is_none();
+    let sent_by_the_app = data["author"]["id"] == bot.as_str();
+    let in_mentions = data["mentions"].as_array().into_iter().flatten().any(|u| u["id"] == bot.as_str());
+    let content = data["content"].as_str().unwrap_or_default();
+    let in_content = content.contains(&format!("<@{bot}>")) || content.contains(&format!("<@!{bot}>"));
+    !(dm || sent_by_the_app || in_mentions || in_content)
+}
+
+/// A message payload as an app without MESSAGE_CONTENT gets it: message.md,
+/// "An app will receive empty values in the `content`, `embeds`,
+/// `attachments`, and `components` fields while `poll` will be omitted".
+/// A forward's snapshot is a copy of the forwarded message's content, so
+/// it is emptied the same way. Fields absent (a partial MESSAGE_UPDATE)
+/// stay absent.
+fn without_content(data: &Value) -> Value {
+    fn empty(m: &mut Value) {
+        let Some(o) = m.as_object_mut() else { return };
+        if o.contains_key("content") {
+            o.insert("content".into(), json!(""));
+        }
+        for key in ["embeds", "attachments", "components"] {
+            if o.contains_key(key) {
+                o.insert(key.into(), json!([]));
+            }
+        }
+        o.remove("poll");
+    }
+    let mut v = data.clone();
+    empty(&mut v);
+    if let Some(snapshots) = v.get_mut("message_snapshots").and_then(Value::as_array_mut) {
+        for s in snapshots {
+            if let Some(m) = s.get_mut("message") {
+                empty(m);
+            }
+        }
+    }
+    v
 }
 
 const HISTORY: usize = 5000;
@@ -219,7 +272,8 @@ impl Hub {
             if s.tx.is_some() {
                 receivers.push(s.shard);
             }
-            send_dispatch(s, event, data.clone());
+            let d = if content_hidden(event, &data, s.intents, bot) { without_content(&data) } else { data.clone() };
+            send_dispatch(s, event, d);
         }
         drop(sessions);
         if let Some(id) = interaction {
@@ -897,6 +951,16 @@ mod tests {
         (ws, sid, g["s"].as_u64().unwrap())
     }
 
+    /// The next dispatch named `t`, skipping others.
+    async fn next_named(ws: &mut Conn, t: &str) -> Value {
+        loop {
+            let v = next(ws).await.expect("a frame");
+            if v["t"] == t {
+                return v;
+            }
+        }
+    }
+
     /// Close from the client side with `code` and read what the server sent
     /// before its end: the JSON frames.
     async fn close_and_drain(mut ws: Conn, code: u16) -> Vec<Value> {
@@ -1114,5 +1178,74 @@ mod tests {
         let (ws, sid, seq) = session(&fake, 1 | 512).await;
         drop(ws);
         assert_eq!(resume_on_new(&fake, &sid, seq + 5).await.err(), Some((None, 4007)));
+    }
+
+    /// gateway.md, "Message Content Intent": "Apps **without** the intent
+    /// will receive empty values in fields that contain user-inputted content
+    /// with a few exceptions: Content in messages that an app sends; Content
+    /// in DMs with the app; Content in which the app is mentioned"; message.md:
+    /// "empty values in the `content`, `embeds`, `attachments`, and
+    /// `components` fields while `poll` will be omitted".
+    #[test]
+    fn without_message_content_a_message_is_emptied_except_the_apps_dms_and_mentions() {
+        let bot = 7u64;
+        let msg = json!({"id": "1", "channel_id": "2", "guild_id": "3", "author": {"id": "9"},
+            "content": "secret", "embeds": [{"title": "t"}], "attachments": [{"id": "4"}],
+            "components": [{"type": 1}], "poll": {}, "mentions": [],
+            "message_snapshots": [{"message": {"content": "fwd", "embeds": [{"title": "e"}], "attachments": []}}]});
+        assert!(content_hidden("MESSAGE_CREATE", &msg, 1 | 512, bot));
+        assert!(content_hidden("MESSAGE_UPDATE", &msg, 1 | 512, bot));
+        assert!(!content_hidden("MESSAGE_CREATE", &msg, 1 | 512 | intents::MESSAGE_CONTENT, bot));
+        assert!(!content_hidden("GUILD_CREATE", &msg, 1, bot));
+        let hidden = without_content(&msg);
+        assert_eq!(
+            (&hidden["content"], &hidden["embeds"], &hidden["attachments"], &hidden["components"]),
+            (&json!(""), &json!([]), &json!([]), &json!([]))
+        );
+        assert!(hidden.get("poll").is_none());
+        assert_eq!(hidden["message_snapshots"][0]["message"]["content"], "");
+        assert_eq!(hidden["message_snapshots"][0]["message"]["embeds"], json!([]));
+        assert_eq!((&hidden["id"], &hidden["author"]), (&msg["id"], &msg["author"]), "the rest is kept");
+        // A partial update stays partial.
+        assert_eq!(without_content(&json!({"id": "1", "content": "x"})), json!({"id": "1", "content": ""}));
+        // The exceptions.
+        let mut by_the_app = msg.clone();
+        by_the_app["author"]["id"] = json!("7");
+        let mut dm = msg.clone();
+        dm.as_object_mut().unwrap().remove("guild_id");
+        let mut mentioned = msg.clone();
+        mentioned["content"] = json!("hey <@7>");
+        let mut nick_mention = msg.clone();
+        nick_mention["content"] = json!("hey <@!7>");
+        let mut in_mentions = msg.clone();
+        in_mentions["mentions"] = json!([{"id": "7", "username": "bot"}]);
+        for v in [by_the_app, dm, mentioned, nick_mention, in_mentions] {
+            assert!(!content_hidden("MESSAGE_CREATE", &v, 1 | 512, bot), "{v}");
+        }
+        let mut other = msg.clone();
+        other["content"] = json!("hey <@70>");
+        assert!(content_hidden("MESSAGE_CREATE", &other, 1 | 512, bot), "another user's mention is not the app's");
+    }
+
+    /// The same rule end to end: two sessions, one with MESSAGE_CONTENT
+    /// (`1 << 15`), one without, see a member's message.
+    #[tokio::test]
+    async fn a_session_without_message_content_gets_members_messages_empty() {
+        let fake = FakeDiscord::start().await;
+        let (mut with, _, _) = session(&fake, 1 | 512 | (1 << 15)).await;
+        let (mut without, _, _) = session(&fake, 1 | 512).await;
+        let bob = fake.member("bob");
+        let general = fake.general_channel();
+        bob.post_message(general, "hello there", None);
+        assert_eq!(next_named(&mut with, "MESSAGE_CREATE").await["d"]["content"], "hello there");
+        assert_eq!(next_named(&mut without, "MESSAGE_CREATE").await["d"]["content"], "");
+        let bot = fake.bot_user_id();
+        bob.post_message(general, &format!("<@{bot}> ping"), None);
+        assert_eq!(next_named(&mut without, "MESSAGE_CREATE").await["d"]["content"], format!("<@{bot}> ping"));
+        fake.mutate(|w| crate::rest::post_message(w, general, bot, &json!({"content": "mine"}), None).unwrap());
+        assert_eq!(next_named(&mut without, "MESSAGE_CREATE").await["d"]["content"], "mine");
+        for got in [next_named(&mut with, "MESSAGE_CREATE").await, next_named(&mut with, "MESSAGE_CREATE").await] {
+            assert!(!got["d"]["content"].as_str().unwrap().is_empty());
+        }
     }
 }
