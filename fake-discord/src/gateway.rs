@@ -1,16 +1,20 @@
-//! The gateway: HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats, RESUME
-//! with replay of what the session missed, and dispatches with sequence
-//! numbers. Plain JSON text frames over `ws://`.
+//! The gateway: HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats (enforced
+//! and ACKed), RESUME with replay of what the session missed, Reconnect
+//! (op 7), Invalid Session (op 9), sessions that time out, the
+//! MESSAGE_CONTENT intent, and dispatches with sequence numbers. Plain JSON
+//! text frames over `ws://`.
 
 use crate::payload;
 use crate::server::Inner;
-use axum::extract::ws::{Message as WsMessage, WebSocket};
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use futures::{SinkExt, StreamExt};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, Notify};
 
 /// Intents, as Discord defines them, that gate the events the fake sends.
 mod intents {
@@ -18,6 +22,7 @@ mod intents {
     pub const GUILD_MEMBERS: u64 = 1 << 1;
     pub const GUILD_MESSAGES: u64 = 1 << 9;
     pub const DIRECT_MESSAGES: u64 = 1 << 12;
+    pub const MESSAGE_CONTENT: u64 = 1 << 15;
 }
 
 /// The intents a session needs for an event: any one of the bits returned.
@@ -51,7 +56,67 @@ fn intent_for(event: &str, data: &Value, bot_user_id: u64) -> Option<u64> {
     }
 }
 
+/// Whether a session with `intents` gets a message event with its content
+/// emptied. gateway.md, "Message Content Intent": "Apps **without** the
+/// intent will receive empty values in fields that contain user-inputted
+/// content with a few exceptions: Content in messages that an app sends;
+/// Content in DMs with the app; Content in which the app is mentioned"
+/// (the fourth, a message context menu command's target, is an
+/// interaction's, not a MESSAGE_CREATE's).
+fn content_hidden(event: &str, data: &Value, session_intents: u64, bot_user_id: u64) -> bool {
+    if !matches!(event, "MESSAGE_CREATE" | "MESSAGE_UPDATE") || session_intents & intents::MESSAGE_CONTENT != 0 {
+        return false;
+    }
+    let bot = bot_user_id.to_string();
+    let dm = data.get("guild_id").is_none();
+    let sent_by_the_app = data["author"]["id"] == bot.as_str();
+    let in_mentions = data["mentions"].as_array().into_iter().flatten().any(|u| u["id"] == bot.as_str());
+    let content = data["content"].as_str().unwrap_or_default();
+    let in_content = content.contains(&format!("<@{bot}>")) || content.contains(&format!("<@!{bot}>"));
+    !(dm || sent_by_the_app || in_mentions || in_content)
+}
+
+/// A message payload as an app without MESSAGE_CONTENT gets it: message.md,
+/// "An app will receive empty values in the `content`, `embeds`,
+/// `attachments`, and `components` fields while `poll` will be omitted".
+/// A forward's snapshot is a copy of the forwarded message's content, so
+/// it is emptied the same way. Fields absent (a partial MESSAGE_UPDATE)
+/// stay absent.
+fn without_content(data: &Value) -> Value {
+    fn empty(m: &mut Value) {
+        let Some(o) = m.as_object_mut() else { return };
+        if o.contains_key("content") {
+            o.insert("content".into(), json!(""));
+        }
+        for key in ["embeds", "attachments", "components"] {
+            if o.contains_key(key) {
+                o.insert(key.into(), json!([]));
+            }
+        }
+        o.remove("poll");
+    }
+    let mut v = data.clone();
+    empty(&mut v);
+    if let Some(snapshots) = v.get_mut("message_snapshots").and_then(Value::as_array_mut) {
+        for s in snapshots {
+            if let Some(m) = s.get_mut("message") {
+                empty(m);
+            }
+        }
+    }
+    v
+}
+
 const HISTORY: usize = 5000;
+
+/// The slack the fake gives a heartbeat past `heartbeat_interval`. gateway.md,
+/// "Heartbeat Interval": "There is already tolerance in the
+/// `heartbeat_interval` that will cover network latency"; the doc gives no
+/// number, so the fake allows a quarter of the interval, and at least a
+/// second (a client may check its timer only between reads).
+pub fn heartbeat_tolerance(interval: Duration) -> Duration {
+    (interval / 4).max(Duration::from_secs(1))
+}
 
 /// The guild an event is about, which decides its shard: `guild_id`, or
 /// `id` for the guild events themselves.
@@ -115,6 +180,32 @@ struct Session {
     shard: [u64; 2],
     /// The guilds its READY listed.
     guilds: Vec<u64>,
+    /// When (test clock) it lost its connection; it stays resumable for
+    /// `GatewaySettings::session_timeout` after.
+    detached_at: Option<Instant>,
+}
+
+impl Session {
+    /// Stop sending to its connection; what follows is kept for a RESUME.
+    fn detach(&mut self, now: Instant) {
+        if self.tx.take().is_some() {
+            self.detached_at = Some(now);
+        }
+    }
+}
+
+/// An open connection.
+struct Conn {
+    tx: mpsc::UnboundedSender<WsMessage>,
+    /// Closed (4009) unless a heartbeat arrives before.
+    deadline: tokio::time::Instant,
+    /// Wakes the connection's loop when `deadline` moved.
+    wake: Arc<Notify>,
+    /// The slack past its HELLO's interval ([`heartbeat_tolerance`]).
+    tolerance: Duration,
+    /// Gone silent ([`Hub::zombify`]): heartbeats are not ACKed and nothing
+    /// is sent on it.
+    zombie: bool,
 }
 
 /// An IDENTIFY the fake is holding back (see `Hub::hold_identify`).
@@ -127,12 +218,20 @@ struct HeldIdentify {
 #[derive(Default)]
 pub struct Hub {
     sessions: Mutex<Vec<Session>>,
+    /// The open connections, by id.
+    conns: Mutex<HashMap<u64, Conn>>,
     /// While true, IDENTIFYs wait here unanswered (the gap after an
     /// invalidated session, made as long as a test needs).
     held: Mutex<Option<Vec<HeldIdentify>>>,
     next_conn: AtomicUsize,
     identifies: AtomicUsize,
     resumes: AtomicUsize,
+    /// Connections closed because no heartbeat came in time.
+    missed_heartbeats: AtomicUsize,
+    /// Heartbeats received on a zombied connection and left unanswered.
+    unacked_heartbeats: AtomicUsize,
+    /// RESUMEs refused (op 9 `d: false` or 4007), with the reason.
+    refused_resumes: Mutex<Vec<String>>,
     /// Each interaction's receivers: the shards of the connected sessions
     /// its INTERACTION_CREATE was sent to.
     interaction_receivers: Mutex<std::collections::HashMap<u64, Vec<[u64; 2]>>>,
@@ -143,10 +242,19 @@ pub struct Hub {
     bot_user_id: std::sync::atomic::AtomicU64,
 }
 
+fn text(v: Value) -> WsMessage {
+    WsMessage::Text(v.to_string().into())
+}
+
+fn close(code: u16, reason: &str) -> WsMessage {
+    WsMessage::Close(Some(CloseFrame { code, reason: reason.to_string().into() }))
+}
+
 impl Hub {
     /// Send a dispatch to every session (connected now, or resumable later).
     pub fn dispatch(&self, event: &str, data: Value) {
-        let needed = intent_for(event, &data, self.bot_user_id.load(Ordering::SeqCst));
+        let bot = self.bot_user_id.load(Ordering::SeqCst);
+        let needed = intent_for(event, &data, bot);
         let guild = guild_of(event, &data);
         let interaction =
             (event == "INTERACTION_CREATE").then(|| data["id"].as_str().and_then(|i| i.parse::<u64>().ok())).flatten();
@@ -164,7 +272,8 @@ impl Hub {
             if s.tx.is_some() {
                 receivers.push(s.shard);
             }
-            send_dispatch(s, event, data.clone());
+            let d = if content_hidden(event, &data, s.intents, bot) { without_content(&data) } else { data.clone() };
+            send_dispatch(s, event, d);
         }
         drop(sessions);
         if let Some(id) = interaction {
@@ -196,16 +305,93 @@ impl Hub {
         self.refused.lock().clone()
     }
 
+    /// RESUMEs refused so far, with the reason.
+    pub fn refused_resumes(&self) -> Vec<String> {
+        self.refused_resumes.lock().clone()
+    }
+
+    /// Connections closed (4009) for a missed heartbeat.
+    pub fn missed_heartbeats(&self) -> usize {
+        self.missed_heartbeats.load(Ordering::SeqCst)
+    }
+
+    /// Heartbeats a zombied connection left unanswered.
+    pub fn unacked_heartbeats(&self) -> usize {
+        self.unacked_heartbeats.load(Ordering::SeqCst)
+    }
+
     /// Close every connection with code 4000 ("unknown error, reconnect"),
     /// as Discord does now and then; sessions stay resumable.
-    pub fn drop_connections(&self) {
+    pub fn drop_connections(&self, now: Instant) {
         for s in self.sessions.lock().iter_mut() {
-            if let Some(tx) = s.tx.take() {
-                let _ = tx.send(WsMessage::Close(Some(axum::extract::ws::CloseFrame {
-                    code: 4000,
-                    reason: "fake-discord: connection dropped".into(),
-                })));
+            s.detach(now);
+        }
+        for c in self.conns.lock().values() {
+            let _ = c.tx.send(close(4000, "fake-discord: connection dropped"));
+        }
+    }
+
+    /// The connections go silent, as a failed or "zombied" connection does
+    /// (gateway.md, "Heartbeat Interval"): heartbeats on them are no longer
+    /// ACKed and no dispatch is sent on them; their sessions keep what
+    /// happens for a RESUME. "If a client does not receive a heartbeat ACK
+    /// between its attempts at sending heartbeats, this may be due to a
+    /// failed or "zombied" connection. The client should immediately
+    /// terminate the connection with any close code besides `1000` or
+    /// `1001`, then reconnect and attempt to Resume." New connections are
+    /// healthy.
+    pub fn zombify(&self, now: Instant) {
+        for s in self.sessions.lock().iter_mut() {
+            s.detach(now);
+        }
+        for c in self.conns.lock().values_mut() {
+            c.zombie = true;
+        }
+    }
+
+    /// Send `payload` on the connection of every connected session and
+    /// detach the session: what happens next is replayed on RESUME. For
+    /// Reconnect (op 7) and Invalid Session (op 9) `d: true`.
+    fn tell_sessions_to_resume(&self, payload: Value, now: Instant) {
+        for s in self.sessions.lock().iter_mut() {
+            if let Some(tx) = &s.tx {
+                let _ = tx.send(text(payload.clone()));
             }
+            s.detach(now);
+        }
+    }
+
+    /// Reconnect (op 7) to every connected session: "The reconnect event is
+    /// dispatched when a client should reconnect to the gateway (and resume
+    /// their existing session, if they have one)" (gateway-events.md,
+    /// Reconnect); "your app should attempt to resume" on it, and "After
+    /// Resuming, your app will receive the missed events" (gateway.md,
+    /// "Resuming"). Dispatches from now on go to the session's history and
+    /// are replayed on RESUME.
+    pub fn reconnect(&self, now: Instant) {
+        self.tell_sessions_to_resume(json!({"op": 7, "d": null}), now);
+    }
+
+    /// Invalid Session (op 9) with `d: true`, "the session may be
+    /// resumable" (gateway-events.md, Invalid Session): a RESUME is
+    /// accepted and replays what happened since.
+    pub fn invalidate_resumable(&self, now: Instant) {
+        self.tell_sessions_to_resume(json!({"op": 9, "d": true}), now);
+    }
+
+    /// Heartbeat (op 1) from the server on every healthy connection:
+    /// "Discord may request additional heartbeats from your app by sending a
+    /// Heartbeat (opcode `1`) event. Upon receiving the event, your app
+    /// should immediately send back another Heartbeat event without waiting
+    /// the remainder of the current interval" (gateway.md, "Heartbeat
+    /// Requests"). The connection is closed (4009) unless one comes within
+    /// the tolerance.
+    pub fn request_heartbeat(&self) {
+        let now = tokio::time::Instant::now();
+        for c in self.conns.lock().values_mut().filter(|c| !c.zombie) {
+            let _ = c.tx.send(text(json!({"op": 1, "d": null})));
+            c.deadline = c.deadline.min(now + c.tolerance);
+            c.wake.notify_one();
         }
     }
 
@@ -221,7 +407,7 @@ impl Hub {
         let gone: Vec<Session> = std::mem::take(&mut *self.sessions.lock());
         for s in gone {
             if let Some(tx) = s.tx {
-                let _ = tx.send(WsMessage::Text(json!({"op": 9, "d": false}).to_string().into()));
+                let _ = tx.send(text(json!({"op": 9, "d": false})));
             }
         }
     }
@@ -269,8 +455,16 @@ fn send_dispatch(s: &mut Session, event: &str, data: Value) {
         s.history.drain(..s.history.len() - HISTORY);
     }
     if let Some(tx) = &s.tx {
-        let _ = tx.send(WsMessage::Text(payload.to_string().into()));
+        let _ = tx.send(text(payload));
     }
+}
+
+/// Why a connection's loop ended.
+enum End {
+    /// The client closed it, with this close code (if any).
+    Client(Option<u16>),
+    /// No heartbeat in time.
+    MissedHeartbeat,
 }
 
 pub(crate) async fn serve(inner: Arc<Inner>, socket: WebSocket) {
@@ -286,33 +480,117 @@ pub(crate) async fn serve(inner: Arc<Inner>, socket: WebSocket) {
         let _ = sink.close().await;
     });
     let conn = inner.hub.next_conn.fetch_add(1, Ordering::SeqCst) as u64 + 1;
-    let _ = tx.send(WsMessage::Text(json!({"op": 10, "d": {"heartbeat_interval": 41250}}).to_string().into()));
-    while let Some(Ok(msg)) = stream.next().await {
-        let text = match msg {
-            WsMessage::Text(t) => t.to_string(),
-            WsMessage::Close(_) => break,
-            _ => continue,
+    let interval = Duration::from_millis(inner.world.lock().gateway.heartbeat_interval_ms);
+    // gateway.md, "Heartbeat Interval": "Upon receiving the Hello event, your
+    // app should wait `heartbeat_interval * jitter` where `jitter` is any
+    // random value between 0 and 1, then send its first Heartbeat (opcode
+    // `1`) event. From that point until the connection is closed, your app
+    // must continually send Discord a heartbeat every `heartbeat_interval`
+    // milliseconds. If your app fails to send a heartbeat event in time, your
+    // connection will be closed": each heartbeat, the first included, is due
+    // within the interval (plus the tolerance) of the one before, or of HELLO.
+    let tolerance = heartbeat_tolerance(interval);
+    let allowed = interval + tolerance;
+    let wake = Arc::new(Notify::new());
+    let deadline = tokio::time::Instant::now() + allowed;
+    inner
+        .hub
+        .conns
+        .lock()
+        .insert(conn, Conn { tx: tx.clone(), deadline, wake: wake.clone(), tolerance, zombie: false });
+    let _ = tx.send(text(json!({"op": 10, "d": {"heartbeat_interval": interval.as_millis() as u64}})));
+    let end = loop {
+        let Some(deadline) = inner.hub.conns.lock().get(&conn).map(|c| c.deadline) else {
+            break End::Client(None);
         };
-        let Ok(v) = serde_json::from_str::<Value>(&text) else {
+        let msg = tokio::select! {
+            m = stream.next() => m,
+            _ = tokio::time::sleep_until(deadline) => {
+                let still = inner.hub.conns.lock().get(&conn).is_some_and(|c| c.deadline <= tokio::time::Instant::now());
+                if still {
+                    break End::MissedHeartbeat;
+                }
+                continue;
+            }
+            _ = wake.notified() => continue,
+        };
+        let text_frame = match msg {
+            Some(Ok(WsMessage::Text(t))) => t.to_string(),
+            Some(Ok(WsMessage::Close(frame))) => break End::Client(frame.map(|f| f.code)),
+            Some(Ok(_)) => continue,
+            _ => break End::Client(None),
+        };
+        let Ok(v) = serde_json::from_str::<Value>(&text_frame) else {
             continue;
         };
         match v["op"].as_u64() {
-            Some(1) => {
-                let _ = tx.send(WsMessage::Text(json!({"op": 11}).to_string().into()));
-            }
+            Some(1) => heartbeat(&inner, conn, allowed),
             Some(2) => identify(&inner, &tx, conn, &v["d"]),
             Some(6) => resume(&inner, &tx, conn, &v["d"]),
             _ => {}
         }
-    }
-    // Detach: the session stays resumable.
-    for s in inner.hub.sessions.lock().iter_mut() {
-        if s.conn == conn {
-            s.tx = None;
+    };
+    let zombie = inner.hub.conns.lock().remove(&conn).is_some_and(|c| c.zombie);
+    let now = inner.world.lock().now();
+    {
+        let mut sessions = inner.hub.sessions.lock();
+        match end {
+            // gateway.md, "Initiating a Disconnect": "When you close the
+            // connection to the gateway with close code `1000` or `1001`,
+            // your session will be invalidated"; "If you simply close the
+            // TCP connection or use a different close code, the session will
+            // remain active and timeout after a few minutes."
+            End::Client(Some(1000 | 1001)) => sessions.retain(|s| s.conn != conn),
+            _ => {
+                for s in sessions.iter_mut().filter(|s| s.conn == conn) {
+                    s.detach(now);
+                }
+            }
         }
     }
-    writer.abort();
+    match end {
+        End::MissedHeartbeat => {
+            // "If your app fails to send a heartbeat event in time, your
+            // connection will be closed and you will be forced to Resume"
+            // (gateway.md): the session stays resumable. The doc names no
+            // close code; the fake uses the one opcodes-and-status-codes has
+            // for a timeout, 4009 "Session timed out" (marked reconnect:
+            // true). A zombied connection just ends: it sends nothing.
+            inner.hub.missed_heartbeats.fetch_add(1, Ordering::SeqCst);
+            if zombie {
+                writer.abort();
+            } else {
+                let _ = tx.send(close(4009, "Session timed out"));
+            }
+        }
+        End::Client(_) => {
+            let _ = tx.send(WsMessage::Close(None));
+        }
+    }
+    drop(tx);
+    // Let the writer flush what was queued (an ACK, the close frame).
+    let abort = writer.abort_handle();
+    if tokio::time::timeout(Duration::from_secs(2), writer).await.is_err() {
+        abort.abort();
+    }
     inner.changed.notify_waiters();
+}
+
+/// A heartbeat (op 1): the next is due within the interval; answered with a
+/// Heartbeat ACK (op 11) unless the connection is zombied. gateway.md: "When
+/// you send a Heartbeat event, Discord will respond with a Heartbeat ACK
+/// (opcode `11`) event".
+fn heartbeat(inner: &Arc<Inner>, conn: u64, allowed: Duration) {
+    let mut conns = inner.hub.conns.lock();
+    let Some(c) = conns.get_mut(&conn) else { return };
+    c.deadline = tokio::time::Instant::now() + allowed;
+    if c.zombie {
+        inner.hub.unacked_heartbeats.fetch_add(1, Ordering::SeqCst);
+        drop(conns);
+        inner.changed.notify_waiters();
+    } else {
+        let _ = c.tx.send(text(json!({"op": 11})));
+    }
 }
 
 fn identify(inner: &Arc<Inner>, tx: &mpsc::UnboundedSender<WsMessage>, conn: u64, d: &Value) {
@@ -365,6 +643,7 @@ fn identify(inner: &Arc<Inner>, tx: &mpsc::UnboundedSender<WsMessage>, conn: u64
         ready: false,
         shard,
         guilds: mine,
+        detached_at: None,
     };
     send_dispatch(&mut s, "READY", ready);
     for g in guilds {
@@ -379,7 +658,7 @@ fn identify(inner: &Arc<Inner>, tx: &mpsc::UnboundedSender<WsMessage>, conn: u64
 /// (opcodes-and-status-codes: 4010 Invalid shard, 4011 Sharding required).
 fn refuse(inner: &Arc<Inner>, tx: &mpsc::UnboundedSender<WsMessage>, code: u16, reason: &str) {
     inner.hub.refused.lock().push((code, reason.to_string()));
-    let _ = tx.send(WsMessage::Close(Some(axum::extract::ws::CloseFrame { code, reason: reason.to_string().into() })));
+    let _ = tx.send(close(code, reason));
     inner.changed.notify_waiters();
 }
 
@@ -394,20 +673,57 @@ pub(crate) fn held_identify_count(inner: &Arc<Inner>) -> usize {
     inner.hub.held.lock().as_ref().map_or(0, |h| h.len())
 }
 
+/// RESUME (op 6). gateway.md, "Resuming": "If successful, the Gateway will
+/// send the missed events in order, finishing with a Resumed event"; "It's
+/// possible your app won't reconnect in time to Resume, in which case it
+/// will receive an Invalid Session (opcode `9`) event. If the `d` field is
+/// set to `false`...". Refused with op 9 `d: false`: an unknown (or
+/// invalidated) session, one detached longer than the session timeout, one
+/// whose missed events are no longer kept; closed with 4007 "Invalid `seq`"
+/// (opcodes-and-status-codes) when `seq` is past the session's last.
 fn resume(inner: &Arc<Inner>, tx: &mpsc::UnboundedSender<WsMessage>, conn: u64, d: &Value) {
     let sid = d["session_id"].as_str().unwrap_or_default();
     let seq = d["seq"].as_u64().unwrap_or(0);
-    let mut sessions = inner.hub.sessions.lock();
-    let Some(s) = sessions.iter_mut().find(|s| s.id == sid) else {
-        let _ = tx.send(WsMessage::Text(json!({"op": 9, "d": false}).to_string().into()));
-        return;
+    let (now, timeout) = {
+        let w = inner.world.lock();
+        (w.now(), w.gateway.session_timeout)
     };
+    let mut sessions = inner.hub.sessions.lock();
+    let refusal = match sessions.iter().position(|s| s.id == sid) {
+        None => Some((None, format!("unknown or invalidated session {sid:?}"))),
+        Some(i) => {
+            let s = &sessions[i];
+            let first_kept = s.history.first().map_or(s.seq + 1, |(n, _)| *n);
+            if s.detached_at.is_some_and(|at| now.saturating_duration_since(at) > timeout) {
+                Some((Some(i), format!("session {sid:?} timed out ({timeout:?} without a connection)")))
+            } else if seq > s.seq {
+                Some((Some(i), format!("seq {seq} is past the session's last, {}", s.seq)))
+            } else if seq + 1 < first_kept {
+                Some((Some(i), format!("events after seq {seq} are no longer kept")))
+            } else {
+                None
+            }
+        }
+    };
+    if let Some((at, why)) = refusal {
+        let past = seq > at.map_or(u64::MAX, |i| sessions[i].seq);
+        if let Some(i) = at {
+            sessions.remove(i);
+        }
+        drop(sessions);
+        inner.hub.refused_resumes.lock().push(why);
+        let _ = tx.send(if past { close(4007, "Invalid seq") } else { text(json!({"op": 9, "d": false})) });
+        inner.changed.notify_waiters();
+        return;
+    }
+    let s = sessions.iter_mut().find(|s| s.id == sid).expect("found above");
     inner.hub.resumes.fetch_add(1, Ordering::SeqCst);
     s.tx = Some(tx.clone());
     s.conn = conn;
+    s.detached_at = None;
     for (n, p) in &s.history {
         if *n > seq {
-            let _ = tx.send(WsMessage::Text(p.to_string().into()));
+            let _ = tx.send(text(p.clone()));
         }
     }
     send_dispatch(s, "RESUMED", json!({}));
@@ -604,5 +920,332 @@ mod tests {
         let _ = next(&mut ws).await.expect("READY");
         assert_eq!(get().await["session_start_limit"]["remaining"], 999, "an IDENTIFY counts");
         fake.assert_no_violations();
+    }
+
+    // ---- Heartbeats, Reconnect, Invalid Session, Resume, MESSAGE_CONTENT ----
+
+    /// Connect and read HELLO: (connection, heartbeat_interval).
+    async fn connect(fake: &FakeDiscord) -> (Conn, u64) {
+        let url = format!("{}/gateway?v=10", fake.base_url().replace("http://", "ws://"));
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("the gateway answers");
+        let hello = next(&mut ws).await.expect("HELLO");
+        assert_eq!(hello["op"], 10);
+        (ws, hello["d"]["heartbeat_interval"].as_u64().expect("heartbeat_interval"))
+    }
+
+    async fn send(ws: &mut Conn, v: Value) {
+        ws.send(Ws::Text(v.to_string().into())).await.expect("sent");
+    }
+
+    /// A new session with `intents`: (connection, session id, last seq).
+    async fn session(fake: &FakeDiscord, intents: u64) -> (Conn, String, u64) {
+        let (mut ws, _) = connect(fake).await;
+        let d =
+            json!({"token": "Bot t", "intents": intents, "properties": {"os": "linux", "browser": "t", "device": "t"}});
+        send(&mut ws, json!({"op": 2, "d": d})).await;
+        let ready = next(&mut ws).await.expect("READY");
+        assert_eq!(ready["t"], "READY");
+        let g = next(&mut ws).await.expect("GUILD_CREATE");
+        assert_eq!(g["t"], "GUILD_CREATE");
+        let sid = ready["d"]["session_id"].as_str().unwrap().to_string();
+        (ws, sid, g["s"].as_u64().unwrap())
+    }
+
+    /// The next dispatch named `t`, skipping others.
+    async fn next_named(ws: &mut Conn, t: &str) -> Value {
+        loop {
+            let v = next(ws).await.expect("a frame");
+            if v["t"] == t {
+                return v;
+            }
+        }
+    }
+
+    /// Close from the client side with `code` and read what the server sent
+    /// before its end: the JSON frames.
+    async fn close_and_drain(mut ws: Conn, code: u16) -> Vec<Value> {
+        use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame};
+        let frame = CloseFrame { code: CloseCode::from(code), reason: "client".into() };
+        let _ = ws.send(Ws::Close(Some(frame))).await;
+        let mut got = Vec::new();
+        while let Ok(Some(Ok(m))) = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next()).await {
+            match m {
+                Ws::Text(t) => got.push(serde_json::from_str(&t).expect("JSON")),
+                Ws::Close(_) => break,
+                _ => {}
+            }
+        }
+        got
+    }
+
+    /// RESUME on a new connection: the frames up to RESUMED, or the refusal
+    /// (`Err(Some(op 9 d))` or `Err(None)` with the close code in `.1`).
+    async fn resume_on_new(fake: &FakeDiscord, sid: &str, seq: u64) -> Result<Vec<Value>, (Option<Value>, u16)> {
+        let (mut ws, _) = connect(fake).await;
+        send(&mut ws, json!({"op": 6, "d": {"token": "Bot t", "session_id": sid, "seq": seq}})).await;
+        let mut got = Vec::new();
+        loop {
+            match next(&mut ws).await {
+                Ok(v) if v["op"] == 9 => return Err((Some(v["d"].clone()), 0)),
+                Ok(v) if v["t"] == "RESUMED" => return Ok(got),
+                Ok(v) => got.push(v),
+                Err(code) => return Err((None, code)),
+            }
+        }
+    }
+
+    /// gateway.md, "Heartbeat Interval": "When you send a Heartbeat event,
+    /// Discord will respond with a Heartbeat ACK (opcode `11`) event"; and
+    /// "Heartbeat Requests": "Discord may request additional heartbeats from
+    /// your app by sending a Heartbeat (opcode `1`) event. Upon receiving the
+    /// event, your app should immediately send back another Heartbeat event
+    /// ... Just like with the interval, Discord will respond with an Heartbeat
+    /// ACK". HELLO carries Discord's 41250 ms by default.
+    #[tokio::test]
+    async fn every_heartbeat_is_acked_and_a_requested_one_must_come_at_once() {
+        let fake = FakeDiscord::start().await;
+        let (mut ws, interval) = connect(&fake).await;
+        assert_eq!(interval, 41_250);
+        send(&mut ws, json!({"op": 1, "d": null})).await;
+        assert_eq!(next(&mut ws).await, Ok(json!({"op": 11})));
+        // A request (op 1 from the server) is answered with a heartbeat, ACKed.
+        fake.request_heartbeat();
+        assert_eq!(next(&mut ws).await.unwrap()["op"], 1);
+        send(&mut ws, json!({"op": 1, "d": null})).await;
+        assert_eq!(next(&mut ws).await, Ok(json!({"op": 11})));
+        assert!(close_and_drain(ws, 4000).await.is_empty());
+        // A client ignoring the request is closed long before its interval
+        // (10 s, plus a quarter) would have run out: within the tolerance.
+        fake.set_heartbeat_interval(std::time::Duration::from_secs(10));
+        let (mut deaf, interval) = connect(&fake).await;
+        assert_eq!(interval, 10_000);
+        fake.request_heartbeat();
+        assert_eq!(next(&mut deaf).await.unwrap()["op"], 1);
+        let asked = std::time::Instant::now();
+        assert_eq!(next(&mut deaf).await, Err(4009), "closed: no heartbeat after the request");
+        assert!(asked.elapsed() < std::time::Duration::from_secs(10), "{:?}", asked.elapsed());
+        assert_eq!(fake.missed_heartbeats(), 1);
+    }
+
+    /// gateway.md, "Heartbeat Interval": "your app should wait
+    /// `heartbeat_interval * jitter` ... then send its first Heartbeat ...
+    /// From that point until the connection is closed, your app must
+    /// continually send Discord a heartbeat every `heartbeat_interval`
+    /// milliseconds. If your app fails to send a heartbeat event in time,
+    /// your connection will be closed and you will be forced to Resume."
+    #[tokio::test]
+    async fn a_client_that_stops_heartbeating_is_closed_and_must_resume() {
+        let fake = FakeDiscord::start().await;
+        fake.set_heartbeat_interval(std::time::Duration::from_millis(200));
+        // One client keeps heartbeating every interval, in the background.
+        let (mut steady, interval) = connect(&fake).await;
+        assert_eq!(interval, 200);
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let keeper = tokio::spawn(async move {
+            let mut acks = 0;
+            loop {
+                send(&mut steady, json!({"op": 1, "d": null})).await;
+                assert_eq!(next(&mut steady).await, Ok(json!({"op": 11})), "the steady client stays open");
+                acks += 1;
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(150)) => {}
+                    _ = &mut stopped => return acks,
+                }
+            }
+        });
+        // The other heartbeats once, then stops.
+        let (mut ws, sid, seq) = session(&fake, 1 | 2 | 512).await;
+        send(&mut ws, json!({"op": 1, "d": seq})).await;
+        assert_eq!(next(&mut ws).await, Ok(json!({"op": 11})));
+        let last = std::time::Instant::now();
+        assert_eq!(next(&mut ws).await, Err(4009), "closed once the interval and its tolerance ran out");
+        assert!(last.elapsed() >= std::time::Duration::from_millis(200), "not before the interval");
+        assert_eq!(fake.missed_heartbeats(), 1);
+        let _ = stop.send(());
+        assert!(keeper.await.unwrap() >= 3, "the steady client was ACKed past several intervals");
+        // "forced to Resume": the session is kept, and what happened since
+        // is replayed.
+        assert!(fake.sessions().iter().any(|s| s.id == sid && !s.connected));
+        let carl = fake.member("carl");
+        let got = resume_on_new(&fake, &sid, seq).await.expect("resumed");
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0]["d"]["user"]["id"], json!(carl.user_id.to_string()));
+    }
+
+    /// gateway.md, "Heartbeat Interval": "If a client does not receive a
+    /// heartbeat ACK between its attempts at sending heartbeats, this may be
+    /// due to a failed or "zombied" connection. The client should immediately
+    /// terminate the connection with any close code besides `1000` or `1001`,
+    /// then reconnect and attempt to Resume."
+    #[tokio::test]
+    async fn a_zombied_connection_acks_nothing_and_a_resume_gets_what_it_missed() {
+        let fake = FakeDiscord::start().await;
+        let (mut ws, sid, seq) = session(&fake, 1 | 2 | 512).await;
+        fake.zombie_gateway();
+        let bob = fake.member("bob");
+        send(&mut ws, json!({"op": 1, "d": seq})).await;
+        let fake2 = fake.clone();
+        fake.wait_for(5, "the heartbeat reached the zombied connection", move || fake2.unacked_heartbeats() == 1).await;
+        assert!(fake.sessions().iter().all(|s| !s.connected), "nothing is delivered on a zombie");
+        let on_zombie = close_and_drain(ws, 4000).await;
+        assert!(on_zombie.is_empty(), "no ACK, no dispatch: {on_zombie:?}");
+        let got = resume_on_new(&fake, &sid, seq).await.expect("resumed");
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0]["t"], "GUILD_MEMBER_ADD");
+        assert_eq!(got[0]["d"]["user"]["id"], json!(bob.user_id.to_string()));
+        assert!(fake.sessions().iter().any(|s| s.id == sid && s.connected), "a new connection is healthy");
+    }
+
+    /// gateway-events.md, Reconnect: "The reconnect event is dispatched when
+    /// a client should reconnect to the gateway (and resume their existing
+    /// session, if they have one)"; gateway.md, "Resuming": "your app should
+    /// attempt to resume: It receives a Reconnect (opcode `7`) event", and
+    /// "the Gateway will send the missed events in order, finishing with a
+    /// Resumed event".
+    #[tokio::test]
+    async fn reconnect_op_7_is_followed_by_a_resume_that_replays_the_gap() {
+        let fake = FakeDiscord::start().await;
+        let (mut ws, sid, seq) = session(&fake, 1 | 2 | 512).await;
+        fake.reconnect_gateway();
+        assert_eq!(next(&mut ws).await, Ok(json!({"op": 7, "d": null})));
+        let bob = fake.member("bob");
+        assert!(close_and_drain(ws, 4000).await.is_empty(), "the gap is not sent on the old connection");
+        let before = fake.resume_count();
+        let got = resume_on_new(&fake, &sid, seq).await.expect("resumed");
+        assert_eq!(got.iter().map(|v| v["t"].as_str().unwrap()).collect::<Vec<_>>(), ["GUILD_MEMBER_ADD"]);
+        assert_eq!(got[0]["s"], seq + 1, "in order, from the last seq the client saw");
+        assert_eq!(got[0]["d"]["user"]["id"], json!(bob.user_id.to_string()));
+        assert_eq!(fake.resume_count(), before + 1);
+    }
+
+    /// gateway-events.md, Invalid Session: "The inner `d` key is a boolean
+    /// that indicates whether the session may be resumable"; gateway.md,
+    /// "Resuming": resume when "It receives an Invalid Session (opcode `9`)
+    /// event with the `d` field set to `true`"; "If the `d` field is set to
+    /// `false` ... send an Identify".
+    #[tokio::test]
+    async fn invalid_session_true_may_be_resumed_and_false_may_not() {
+        let fake = FakeDiscord::start().await;
+        let (mut ws, sid, seq) = session(&fake, 1 | 2 | 512).await;
+        fake.invalidate_session_resumable();
+        assert_eq!(next(&mut ws).await, Ok(json!({"op": 9, "d": true})));
+        let bob = fake.member("bob");
+        drop(ws);
+        let got = resume_on_new(&fake, &sid, seq).await.expect("d: true is resumable");
+        assert_eq!(got[0]["d"]["user"]["id"], json!(bob.user_id.to_string()));
+        // d: false: the RESUME is refused with op 9 d: false; an IDENTIFY works.
+        let (mut ws, sid, seq) = session(&fake, 1 | 2 | 512).await;
+        fake.invalidate_session(false);
+        assert_eq!(next(&mut ws).await, Ok(json!({"op": 9, "d": false})));
+        assert_eq!(resume_on_new(&fake, &sid, seq).await.err(), Some((Some(json!(false)), 0)));
+        let identifies = fake.identify_count();
+        let _ = session(&fake, 1 | 2 | 512).await;
+        assert_eq!(fake.identify_count(), identifies + 1);
+    }
+
+    /// gateway.md, "Initiating a Disconnect": "When you close the connection
+    /// to the gateway with close code `1000` or `1001`, your session will be
+    /// invalidated"; "If you simply close the TCP connection or use a
+    /// different close code, the session will remain active and timeout
+    /// after a few minutes". "Resuming": "It's possible your app won't
+    /// reconnect in time to Resume, in which case it will receive an Invalid
+    /// Session (opcode `9`) event"; opcodes-and-status-codes: 4007 "Invalid
+    /// `seq`: The sequence sent when resuming the session was invalid".
+    #[tokio::test]
+    async fn sessions_expire_and_unknown_closed_or_overtaken_ones_are_not_resumed() {
+        let fake = FakeDiscord::start().await;
+        let timeout = fake.with(|w| w.gateway.session_timeout);
+        // Within the timeout: resumed.
+        let (ws, sid, seq) = session(&fake, 1 | 512).await;
+        let _ = close_and_drain(ws, 4000).await;
+        fake.advance(timeout - std::time::Duration::from_secs(1));
+        assert!(resume_on_new(&fake, &sid, seq).await.is_ok(), "a few minutes are allowed");
+        // Past it: op 9 d: false.
+        let (ws, sid, seq) = session(&fake, 1 | 512).await;
+        let _ = close_and_drain(ws, 4000).await;
+        fake.advance(timeout + std::time::Duration::from_secs(1));
+        assert_eq!(resume_on_new(&fake, &sid, seq).await.err(), Some((Some(json!(false)), 0)));
+        assert!(fake.refused_resumes().last().unwrap().contains("timed out"), "{:?}", fake.refused_resumes());
+        // Unknown session id.
+        assert_eq!(resume_on_new(&fake, "no-such-session", 1).await.err(), Some((Some(json!(false)), 0)));
+        // Closed with 1000 or 1001: invalidated at once.
+        for code in [1000, 1001] {
+            let (ws, sid, seq) = session(&fake, 1 | 512).await;
+            let _ = close_and_drain(ws, code).await;
+            assert_eq!(resume_on_new(&fake, &sid, seq).await.err(), Some((Some(json!(false)), 0)), "{code}");
+        }
+        // A seq past the session's last: 4007.
+        let (ws, sid, seq) = session(&fake, 1 | 512).await;
+        drop(ws);
+        assert_eq!(resume_on_new(&fake, &sid, seq + 5).await.err(), Some((None, 4007)));
+    }
+
+    /// gateway.md, "Message Content Intent": "Apps **without** the intent
+    /// will receive empty values in fields that contain user-inputted content
+    /// with a few exceptions: Content in messages that an app sends; Content
+    /// in DMs with the app; Content in which the app is mentioned"; message.md:
+    /// "empty values in the `content`, `embeds`, `attachments`, and
+    /// `components` fields while `poll` will be omitted".
+    #[test]
+    fn without_message_content_a_message_is_emptied_except_the_apps_dms_and_mentions() {
+        let bot = 7u64;
+        let msg = json!({"id": "1", "channel_id": "2", "guild_id": "3", "author": {"id": "9"},
+            "content": "secret", "embeds": [{"title": "t"}], "attachments": [{"id": "4"}],
+            "components": [{"type": 1}], "poll": {}, "mentions": [],
+            "message_snapshots": [{"message": {"content": "fwd", "embeds": [{"title": "e"}], "attachments": []}}]});
+        assert!(content_hidden("MESSAGE_CREATE", &msg, 1 | 512, bot));
+        assert!(content_hidden("MESSAGE_UPDATE", &msg, 1 | 512, bot));
+        assert!(!content_hidden("MESSAGE_CREATE", &msg, 1 | 512 | intents::MESSAGE_CONTENT, bot));
+        assert!(!content_hidden("GUILD_CREATE", &msg, 1, bot));
+        let hidden = without_content(&msg);
+        assert_eq!(
+            (&hidden["content"], &hidden["embeds"], &hidden["attachments"], &hidden["components"]),
+            (&json!(""), &json!([]), &json!([]), &json!([]))
+        );
+        assert!(hidden.get("poll").is_none());
+        assert_eq!(hidden["message_snapshots"][0]["message"]["content"], "");
+        assert_eq!(hidden["message_snapshots"][0]["message"]["embeds"], json!([]));
+        assert_eq!((&hidden["id"], &hidden["author"]), (&msg["id"], &msg["author"]), "the rest is kept");
+        // A partial update stays partial.
+        assert_eq!(without_content(&json!({"id": "1", "content": "x"})), json!({"id": "1", "content": ""}));
+        // The exceptions.
+        let mut by_the_app = msg.clone();
+        by_the_app["author"]["id"] = json!("7");
+        let mut dm = msg.clone();
+        dm.as_object_mut().unwrap().remove("guild_id");
+        let mut mentioned = msg.clone();
+        mentioned["content"] = json!("hey <@7>");
+        let mut nick_mention = msg.clone();
+        nick_mention["content"] = json!("hey <@!7>");
+        let mut in_mentions = msg.clone();
+        in_mentions["mentions"] = json!([{"id": "7", "username": "bot"}]);
+        for v in [by_the_app, dm, mentioned, nick_mention, in_mentions] {
+            assert!(!content_hidden("MESSAGE_CREATE", &v, 1 | 512, bot), "{v}");
+        }
+        let mut other = msg.clone();
+        other["content"] = json!("hey <@70>");
+        assert!(content_hidden("MESSAGE_CREATE", &other, 1 | 512, bot), "another user's mention is not the app's");
+    }
+
+    /// The same rule end to end: two sessions, one with MESSAGE_CONTENT
+    /// (`1 << 15`), one without, see a member's message.
+    #[tokio::test]
+    async fn a_session_without_message_content_gets_members_messages_empty() {
+        let fake = FakeDiscord::start().await;
+        let (mut with, _, _) = session(&fake, 1 | 512 | (1 << 15)).await;
+        let (mut without, _, _) = session(&fake, 1 | 512).await;
+        let bob = fake.member("bob");
+        let general = fake.general_channel();
+        bob.post_message(general, "hello there", None);
+        assert_eq!(next_named(&mut with, "MESSAGE_CREATE").await["d"]["content"], "hello there");
+        assert_eq!(next_named(&mut without, "MESSAGE_CREATE").await["d"]["content"], "");
+        let bot = fake.bot_user_id();
+        bob.post_message(general, &format!("<@{bot}> ping"), None);
+        assert_eq!(next_named(&mut without, "MESSAGE_CREATE").await["d"]["content"], format!("<@{bot}> ping"));
+        fake.mutate(|w| crate::rest::post_message(w, general, bot, &json!({"content": "mine"}), None).unwrap());
+        assert_eq!(next_named(&mut without, "MESSAGE_CREATE").await["d"]["content"], "mine");
+        for got in [next_named(&mut with, "MESSAGE_CREATE").await, next_named(&mut with, "MESSAGE_CREATE").await] {
+            assert!(!got["d"]["content"].as_str().unwrap().is_empty());
+        }
     }
 }

@@ -403,7 +403,62 @@ impl FakeDiscord {
     /// Close every gateway connection, as Discord does now and then; the
     /// client is expected to reconnect and RESUME.
     pub fn drop_gateway(&self) {
-        self.inner.hub.drop_connections();
+        let now = self.inner.world.lock().now();
+        self.inner.hub.drop_connections(now);
+    }
+
+    /// HELLO's `heartbeat_interval` for connections opened from now on
+    /// (Discord: 41250 ms), so a test can see a missed heartbeat quickly.
+    pub fn set_heartbeat_interval(&self, interval: Duration) {
+        self.set_gateway(|g| g.heartbeat_interval_ms = interval.as_millis() as u64);
+    }
+
+    /// The open gateway connections go silent, as a "zombied" connection
+    /// (gateway.md, "Heartbeat Interval"): no heartbeat ACK, no dispatch.
+    /// The client should notice the missing ACK, close the connection with a
+    /// code other than 1000 or 1001, reconnect and RESUME; what happened in
+    /// between is replayed then.
+    pub fn zombie_gateway(&self) {
+        let now = self.inner.world.lock().now();
+        self.inner.hub.zombify(now);
+        self.inner.changed.notify_waiters();
+    }
+
+    /// Send Reconnect (op 7) to the bot's sessions: the client should
+    /// reconnect and RESUME; dispatches from now on are replayed then.
+    pub fn reconnect_gateway(&self) {
+        let now = self.inner.world.lock().now();
+        self.inner.hub.reconnect(now);
+        self.inner.changed.notify_waiters();
+    }
+
+    /// Invalid Session (op 9) with `d: true`: the session may be resumed,
+    /// and a RESUME replays what happened since.
+    pub fn invalidate_session_resumable(&self) {
+        let now = self.inner.world.lock().now();
+        self.inner.hub.invalidate_resumable(now);
+        self.inner.changed.notify_waiters();
+    }
+
+    /// Request a heartbeat (op 1 from the server) on every open connection;
+    /// one that does not send one soon is closed with 4009.
+    pub fn request_heartbeat(&self) {
+        self.inner.hub.request_heartbeat();
+    }
+
+    /// Connections closed (4009) because no heartbeat came in time.
+    pub fn missed_heartbeats(&self) -> usize {
+        self.inner.hub.missed_heartbeats()
+    }
+
+    /// Heartbeats that zombied connections received and left unanswered.
+    pub fn unacked_heartbeats(&self) -> usize {
+        self.inner.hub.unacked_heartbeats()
+    }
+
+    /// RESUMEs refused (op 9 `d: false`, or 4007), with the reason.
+    pub fn refused_resumes(&self) -> Vec<String> {
+        self.inner.hub.refused_resumes()
     }
 
     /// Invalidate the bot's gateway sessions (op 9, not resumable): events

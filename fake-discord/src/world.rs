@@ -397,6 +397,12 @@ pub struct GatewaySettings {
     /// The most guilds one session may hold before IDENTIFY is refused
     /// with 4011 Sharding required (Discord: 2500).
     pub max_guilds_per_shard: usize,
+    /// HELLO's `heartbeat_interval` in milliseconds (Discord sends 41250).
+    pub heartbeat_interval_ms: u64,
+    /// How long, on the test clock, a session whose connection ended stays
+    /// resumable: "the session will remain active and timeout after a few
+    /// minutes" (topics/gateway, "Initiating a Disconnect").
+    pub session_timeout: std::time::Duration,
 }
 
 impl Default for GatewaySettings {
@@ -408,6 +414,8 @@ impl Default for GatewaySettings {
             reset_after_ms: 86_400_000,
             max_concurrency: 1,
             max_guilds_per_shard: 2500,
+            heartbeat_interval_ms: 41_250,
+            session_timeout: std::time::Duration::from_secs(3 * 60),
         }
     }
 }

@@ -174,6 +174,40 @@ async fn a_topic_started_while_the_bot_was_down_is_announced_once_after_start_up
     assert_eq!(bot_messages(&sim, topic).len(), 1, "not announced again after another restart");
 }
 
+/// gateway-events.md, Reconnect (op 7) and Invalid Session (op 9, `d:
+/// true`): the bot resumes its session rather than identifying anew, and
+/// what happened meanwhile reaches it, as gateway.md ("Resuming") says:
+/// "the Gateway will send the missed events in order". A topic started
+/// right after each (before the bot could resume: the fake keeps it for the
+/// RESUME) is announced, once.
+#[tokio::test]
+async fn a_topic_started_after_op_7_or_a_resumable_op_9_is_announced_after_the_resume() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let bob = sim.member("bob");
+    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+    alice.slash("join", &[("group", "Rust")]).await;
+    bob.slash("join", &[("group", "Rust")]).await;
+    let role = notify_role(&sim, "Rust").unwrap();
+    let identifies = sim.fake.identify_count();
+    for (title, tell) in [("Lifetimes", 7), ("Traits", 9)] {
+        let resumes = sim.fake.resume_count();
+        if tell == 7 {
+            sim.fake.reconnect_gateway();
+        } else {
+            sim.fake.invalidate_session_resumable();
+        }
+        let topic = bob.create_topic(channel, title, "in the gap");
+        sim.fake.wait_for_resume(resumes).await;
+        let a = announcement(&sim, topic).await;
+        assert_eq!(pinged_role(&a), role);
+        sim.expect_ping(role);
+        assert_eq!(bot_messages(&sim, topic).len(), 1, "op {tell}: announced once");
+    }
+    assert_eq!(sim.fake.identify_count(), identifies, "resumed, never re-identified");
+}
+
 #[tokio::test]
 async fn toggles_for_groups_channels_threads_and_posts() {
     let sim = Sim::start().await;
