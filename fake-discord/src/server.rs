@@ -736,7 +736,8 @@ async fn rest_entry(
     if then.drop_gateway {
         // The call did its work; the gateway goes before the client reads
         // the answer, so nothing it does next reaches a live session.
-        inner.hub.drop_connections();
+        let now = inner.world.lock().now();
+        inner.hub.drop_connections(now);
         inner.changed.notify_waiters();
     }
     if let Some(r) = retry_after {
