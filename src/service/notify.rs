@@ -209,7 +209,10 @@ async fn try_sync_member(app: &App, g: &Group, user_id: u64, retrying: bool) -> 
 /// connection). A member's changes come through the one process that
 /// holds their server's shard.
 #[derive(Debug, Default)]
-pub struct Syncs(std::sync::Mutex<std::collections::HashMap<(i64, u64), std::sync::Weak<tokio::sync::Mutex<()>>>>);
+pub struct Syncs(std::sync::Mutex<Turns>);
+
+/// Each (group, member)'s turn, while anyone holds or waits for it.
+type Turns = std::collections::HashMap<(i64, u64), std::sync::Weak<tokio::sync::Mutex<()>>>;
 
 impl Syncs {
     /// Wait for this member's turn in this group; the turn lasts as long as
