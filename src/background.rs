@@ -1,6 +1,7 @@
 //! The background loop: periodic work that no event triggers (request
 //! reminders, escalations and expiry, invitation expiry, daily digests,
-//! notification-role syncs that Discord refused).
+//! notification-role syncs that Discord refused, roles and channels of
+//! deleted groups that Discord did not delete).
 //!
 //! Every bot process runs one. Each job claims its rows in Postgres (an
 //! update that only one process can win, or `for update skip locked`), so two
@@ -37,6 +38,11 @@ async fn pass(app: &App) {
         Err(e) => tracing::warn!(error = %e, "invitation expiry failed; retried next pass"),
     }
     crate::service::sla::pass(app).await;
+    match crate::service::manage::retry_leftovers(app).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "deleted groups' leftover roles and channels deleted"),
+        Err(e) => tracing::warn!(error = %e, "deleting leftovers failed; retried next pass"),
+    }
     match crate::service::notify::retry_pending(app).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(synced = n, "pending notification-role syncs done"),

@@ -12,6 +12,7 @@ pub mod group;
 pub mod health;
 pub mod invite;
 pub mod lead;
+pub mod leftover;
 pub mod membership;
 pub mod notify;
 pub mod reconcile;

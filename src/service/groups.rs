@@ -180,7 +180,7 @@ async fn provision_discord(
             let c = provision::create_group_channel(&app.http, &spec, &reason)
                 .await
                 .map_err(at("create the group's channel"))?;
-            journal.push(Undo::DeleteChannel { channel_id: c });
+            journal.push(Undo::DeleteChannel { guild_id: new.guild_id, channel_id: c });
             c
         }
     };
@@ -206,7 +206,7 @@ pub(crate) async fn ensure_category(
     let id = provision::create_category(&app.http, guild_id, bucket.label(), "Guildhall: bucket category")
         .await
         .map_err(at(step))?;
-    journal.push(Undo::DeleteChannel { channel_id: id });
+    journal.push(Undo::DeleteChannel { guild_id, channel_id: id });
     let replaced = group::bucket_category(tx, guild_id, bucket).await?.is_some();
     group::set_bucket_category(tx, guild_id, bucket, id).await?;
     if replaced {

@@ -5,6 +5,7 @@
 use super::App;
 use crate::discord::provision::{self, ChannelEdit, ChannelState};
 use crate::discord::DiscordError;
+use crate::domain::leftover::{self, Kind, Leftover};
 use serenity::all::PermissionOverwrite;
 use tracing::warn;
 
@@ -14,7 +15,7 @@ pub enum Undo {
     /// A role the use case made.
     DeleteRole { guild_id: u64, role_id: u64 },
     /// A channel or category the use case made.
-    DeleteChannel { channel_id: u64 },
+    DeleteChannel { guild_id: u64, channel_id: u64 },
     /// An overwrite the use case set: put `before` back (or remove it).
     Overwrite { channel_id: u64, target: u64, before: Option<PermissionOverwrite> },
     /// A channel edit, as its reverse.
@@ -46,7 +47,9 @@ impl Journal {
                 Undo::DeleteRole { guild_id, role_id } => {
                     provision::delete_role(&app.http, *guild_id, *role_id, reason).await
                 }
-                Undo::DeleteChannel { channel_id } => provision::delete_channel(&app.http, *channel_id, reason).await,
+                Undo::DeleteChannel { channel_id, .. } => {
+                    provision::delete_channel(&app.http, *channel_id, reason).await
+                }
                 Undo::Overwrite { channel_id, before: Some(o), .. } => {
                     provision::put_overwrite(&app.http, *channel_id, o, reason).await
                 }
@@ -65,6 +68,19 @@ impl Journal {
             };
             if let Err(e) = result {
                 warn!(?step, error = %e, "could not undo a Discord change; Discord and the database may disagree");
+                // A role or channel made for nothing: deleted again by the
+                // background pass until Discord says it is gone.
+                let made = match &step {
+                    Undo::DeleteRole { guild_id, role_id } => Some((*guild_id, *role_id, Kind::Role)),
+                    Undo::DeleteChannel { guild_id, channel_id } => Some((*guild_id, *channel_id, Kind::Channel)),
+                    _ => None,
+                };
+                if let Some((guild_id, object_id, kind)) = made {
+                    let l = Leftover { guild_id, object_id, kind, name: reason.to_string() };
+                    if let Ok(mut conn) = app.pool.acquire().await {
+                        let _ = leftover::remember(&mut conn, &l).await;
+                    }
+                }
             }
         }
     }

@@ -12,6 +12,7 @@ use crate::discord::provision::{self, Access, ChannelEdit};
 use crate::discord::{roles, DiscordError};
 use crate::domain::audit;
 use crate::domain::group::{self, Bucket, Details, Group, GroupError, Visibility};
+use crate::domain::leftover::{self, Kind, Leftover};
 use crate::domain::text::GroupName;
 use tracing::{info, warn};
 
@@ -377,18 +378,28 @@ pub async fn delete(app: &App, guild_id: u64, group_id: i64, actor_id: u64) -> R
     if !group::delete(&mut tx, guild_id, group_id).await? {
         return Err(ManageError::Gone);
     }
+    let leftover = |object_id, kind, name: &str| Leftover { guild_id, object_id, kind, name: name.to_string() };
     if let Some(channel_id) = g.channel_id.filter(|_| !g.adopted_channel) {
         match provision::delete_channel(&app.http, channel_id, &reason).await {
-            Ok(()) | Err(DiscordError::Unknown(..)) => {}
+            Ok(()) => {}
+            // Gone, says Discord: deleted again by the background pass,
+            // which takes it at its word the second time.
+            Err(DiscordError::Unknown(..)) => {
+                leftover::remember(&mut tx, &leftover(channel_id, Kind::Channel, &g.name)).await?;
+            }
             Err(source) => return Err(ManageError::Discord { step: "delete the group's channel", source }),
         }
     }
     let mut role_left = None;
     if let Some(role_id) = role_to_delete {
         match provision::delete_role(&app.http, guild_id, role_id, &reason).await {
-            Ok(()) | Err(DiscordError::Unknown(..)) => {}
+            Ok(()) => {}
+            Err(DiscordError::Unknown(..)) => {
+                leftover::remember(&mut tx, &leftover(role_id, Kind::Role, &g.name)).await?;
+            }
             Err(e) => {
-                warn!(group_id, role_id, error = %e, "group deleted but its role could not be");
+                warn!(group_id, role_id, error = %e, "group deleted but its role could not be; retried each pass");
+                leftover::remember(&mut tx, &leftover(role_id, Kind::Role, &g.name)).await?;
                 role_left = Some(e);
             }
         }
@@ -408,6 +419,31 @@ pub async fn delete(app: &App, guild_id: u64, group_id: i64, actor_id: u64) -> R
         kept_role: g.role_id.filter(|_| g.adopted_role),
         role_left,
     })
+}
+
+/// Delete again each role and channel of a deleted group that Discord did
+/// not delete (the background pass); forgotten once Discord deletes it or
+/// says, a second time, that it is gone. How many were done.
+pub async fn retry_leftovers(app: &App) -> Result<usize, sqlx::Error> {
+    let due = leftover::due(&mut *app.pool.acquire().await?, 100).await?;
+    let mut done = 0;
+    for l in due {
+        let reason = format!("Guildhall: group \"{}\" deleted", l.name);
+        let r = match l.kind {
+            Kind::Role => provision::delete_role(&app.http, l.guild_id, l.object_id, &reason).await,
+            Kind::Channel => provision::delete_channel(&app.http, l.object_id, &reason).await,
+        };
+        match r {
+            Ok(()) | Err(DiscordError::Unknown(..)) => {
+                leftover::forget(&mut *app.pool.acquire().await?, l.object_id).await?;
+                done += 1;
+            }
+            Err(e) => {
+                warn!(object_id = l.object_id, kind = ?l.kind, error = %e, "a deleted group's leftover is still there")
+            }
+        }
+    }
+    Ok(done)
 }
 
 /// The group a button names, if it still exists in this guild.

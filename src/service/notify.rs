@@ -572,9 +572,29 @@ pub async fn catch_up(app: &App, guild_id: u64) {
 /// Delete a deleted group's notification role, so it doesn't hold a slot
 /// of the role limit. Never fails its caller.
 pub async fn delete_role(app: &App, guild_id: u64, role_id: u64, reason: &str) {
-    match crate::discord::provision::delete_role(&app.http, guild_id, role_id, reason).await {
-        Ok(()) | Err(DiscordError::Unknown(..)) => {}
-        Err(e) => tracing::warn!(guild_id, role_id, error = %e, "could not delete a notification role"),
+    let left = match crate::discord::provision::delete_role(&app.http, guild_id, role_id, reason).await {
+        Ok(()) => false,
+        // Gone, says Discord: asked again by the background pass.
+        Err(DiscordError::Unknown(..)) => true,
+        Err(e) => {
+            tracing::warn!(guild_id, role_id, error = %e, "could not delete a notification role; retried each pass");
+            true
+        }
+    };
+    if left {
+        let l = crate::domain::leftover::Leftover {
+            guild_id,
+            object_id: role_id,
+            kind: crate::domain::leftover::Kind::Role,
+            name: "notification role".into(),
+        };
+        let remembered = match app.pool.acquire().await {
+            Ok(mut conn) => crate::domain::leftover::remember(&mut conn, &l).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = remembered {
+            tracing::warn!(guild_id, role_id, error = %e, "could not remember a notification role to delete");
+        }
     }
 }
 

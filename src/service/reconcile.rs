@@ -596,7 +596,7 @@ pub async fn channel_deleted(
             };
             let reason = format!("Guildhall: the channel of \"{}\" was deleted; made again", g.name);
             let new = provision::create_group_channel(&app.http, &spec, &reason).await.map_err(|e| e.to_string())?;
-            journal.push(super::journal::Undo::DeleteChannel { channel_id: new });
+            journal.push(super::journal::Undo::DeleteChannel { guild_id, channel_id: new });
             let a = access(&g);
             if a.archived || !a.members_can_post {
                 let state = provision::channel_state(&app.http, new).await.map_err(|e| e.to_string())?;
