@@ -815,6 +815,7 @@ fn create_role(w: &mut World, gid: u64, body: &Value) -> Out {
     };
     let v = payload::role(&role);
     g.roles.push(role);
+    w.made_by_bot.insert(rid);
     w.emit("GUILD_ROLE_CREATE", json!({"guild_id": gid.to_string(), "role": v}));
     ok(v)
 }
@@ -985,6 +986,7 @@ fn create_channel(w: &mut World, gid: u64, body: &Value) -> Out {
         locked: false,
     };
     let v = payload::channel(&ch);
+    w.made_by_bot.insert(cid);
     w.channels.insert(cid, ch);
     w.guild_mut(gid)?.channels.push(cid);
     w.emit("CHANNEL_CREATE", v.clone());

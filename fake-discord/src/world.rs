@@ -364,6 +364,10 @@ pub struct World {
     pub pending_events: Vec<(String, Value)>,
     /// Members of each thread (its creator, and users added to it).
     pub thread_members: HashMap<u64, std::collections::BTreeSet<u64>>,
+    /// The roles and guild channels (not threads) the bot made through the
+    /// API, by id: what a test's consistency check asks a row to own.
+    #[serde(default)]
+    pub made_by_bot: std::collections::BTreeSet<u64>,
     /// Message nonces by author: (author, nonce) -> (message, when), for
     /// `enforce_nonce` (Discord checks "the past few minutes").
     #[serde(skip)]

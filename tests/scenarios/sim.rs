@@ -361,7 +361,9 @@ impl Sim {
     /// channel exist (a closed group's channel hidden from @everyone and open
     /// to its role); holders of a notification role ⇔ the group's followers
     /// in mention mode who are in the server; each group's kept member count
-    /// is its members counted.
+    /// is its members counted; no role or channel the bot made that no row
+    /// owns, and nothing waiting on a person who left
+    /// (`strays_and_stale_rows`).
     pub async fn differences(&self) -> Vec<String> {
         let mut out = Vec::new();
         let groups: Vec<(i64, String, i64, i64, String)> = sqlx::query_as(
@@ -440,6 +442,58 @@ impl Sim {
                 }
             }
         }
+        out.extend(self.strays_and_stale_rows().await);
+        out
+    }
+
+    /// Every role and channel the bot made that still exists and no row
+    /// owns (a group's role or channel, a notification role, a bucket's
+    /// category); every pending request, pending invitation and open lead
+    /// application whose person is not in the server any more.
+    async fn strays_and_stale_rows(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let owned: Vec<i64> = sqlx::query_scalar(
+            "select role_id from groups where role_id is not null
+             union select channel_id from groups where channel_id is not null
+             union select role_id from notify_roles
+             union select category_id from bucket_categories",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .expect("what rows own");
+        out.extend(self.fake.with(|w| {
+            w.made_by_bot
+                .iter()
+                .filter(|id| !owned.contains(&(**id as i64)))
+                .filter_map(|id| {
+                    let role = w.guilds.values().flat_map(|g| g.roles.iter()).find(|r| r.id == *id);
+                    match (role, w.channels.get(id)) {
+                        (Some(r), _) => Some(format!("role {} ({id}) was made by the bot and no row owns it", r.name)),
+                        (None, Some(c)) => {
+                            Some(format!("channel #{} ({id}) was made by the bot and no row owns it", c.name))
+                        }
+                        (None, None) => None,
+                    }
+                })
+                .collect::<Vec<_>>()
+        }));
+        let waiting: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "select 'request', id, guild_id, user_id from join_requests where status = 'pending'
+             union all select 'invitation', id, guild_id, invitee_id from invitations where status = 'pending'
+             union all select 'lead application', id, guild_id, applicant_id from lead_applications where status = 'open'",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .expect("what waits");
+        out.extend(self.fake.with(|w| {
+            waiting
+                .iter()
+                .filter(|(_, _, g, u)| {
+                    w.guilds.get(&(*g as u64)).is_some_and(|g| !g.members.contains_key(&(*u as u64)))
+                })
+                .map(|(what, id, _, u)| format!("{what} #{id} waits, but <@{u}> is not in the server"))
+                .collect::<Vec<_>>()
+        }));
         out
     }
 
