@@ -535,10 +535,19 @@ async fn request_then(r: &mut Run, label: &str) -> Option<Reply> {
     let bob = r.sim.member("bob");
     r.begin().await;
     r.slash(&bob, "request-join", &[("group", "Rust"), ("message", "I write Rust daily")]).await;
-    let thread = review_thread(&r.sim).filter(|t| has_card(&r.sim, *t))?;
-    let c = card(&r.sim, thread);
+    let thread = review_thread(&r.sim)?;
+    press_on_card(r, &lena, thread, label).await
+}
+
+/// `who` presses `label` on the newest card in `channel`, if there is one
+/// with that button.
+async fn press_on_card(r: &mut Run, who: &Actor, channel: u64, label: &str) -> Option<Reply> {
+    if !has_card(&r.sim, channel) {
+        return None;
+    }
+    let c = card(&r.sim, channel);
     let id = fake_discord::scenario::components_of(&c).into_iter().find(|b| b.label == label)?.custom_id;
-    Some(r.click(&lena, c.id, &id).await)
+    Some(r.click(who, c.id, &id).await)
 }
 
 fn request_approve(r: &mut Run) -> Fut<'_> {
@@ -594,16 +603,7 @@ fn lead_proposal_approve(r: &mut Run) -> Fut<'_> {
             ("hours", "5"),
         ];
         r.submit(&alice, &form.modal(), &values).await;
-        if !has_card(&r.sim, mods) {
-            return;
-        }
-        let c = card(&r.sim, mods);
-        let Some(approve) =
-            fake_discord::scenario::components_of(&c).into_iter().find(|b| b.label == "Approve").map(|b| b.custom_id)
-        else {
-            return;
-        };
-        r.click(&ada, c.id, &approve).await;
+        press_on_card(r, &ada, mods, "Approve").await;
     })
 }
 
@@ -879,16 +879,7 @@ fn lead_decline(r: &mut Run) -> Fut<'_> {
             alice.submit(&form.modal(), &[("motivation", "I care"), ("experience", "Some"), ("hours", "3")]).await;
         }
         r.begin().await;
-        if !has_card(&r.sim, mods) {
-            return;
-        }
-        let c = card(&r.sim, mods);
-        let Some(decline) =
-            fake_discord::scenario::components_of(&c).into_iter().find(|b| b.label == "Decline").map(|b| b.custom_id)
-        else {
-            return;
-        };
-        let form = r.click(&ada, c.id, &decline).await;
+        let Some(form) = press_on_card(r, &ada, mods, "Decline").await else { return };
         if form.callback_type() == 9 {
             r.submit(&ada, &form.modal(), &[("reason", "We have enough leaders")]).await;
         }

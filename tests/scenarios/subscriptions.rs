@@ -151,16 +151,22 @@ async fn a_member_removed_from_a_closed_group_is_not_notified() {
     assert_eq!(subs(&sim, alice.user_id, "group").await, 0);
 }
 
-#[tokio::test]
-async fn a_topic_started_while_the_bot_was_down_is_announced_once_after_start_up() {
-    let mut sim = Sim::start().await;
+/// An open group Rust that alice and bob joined (following it in mention
+/// mode); returns its channel, its notification role and bob.
+async fn two_followers(sim: &Sim) -> (u64, u64, fake_discord::Actor) {
     let ada = sim.admin("ada");
     let alice = sim.member("alice");
     let bob = sim.member("bob");
-    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+    let (_, channel) = group(sim, &ada, "Rust", "Open").await;
     alice.slash("join", &[("group", "Rust")]).await;
     bob.slash("join", &[("group", "Rust")]).await;
-    let role = notify_role(&sim, "Rust").unwrap();
+    (channel, notify_role(sim, "Rust").unwrap(), bob)
+}
+
+#[tokio::test]
+async fn a_topic_started_while_the_bot_was_down_is_announced_once_after_start_up() {
+    let mut sim = Sim::start().await;
+    let (channel, role, bob) = two_followers(&sim).await;
 
     sim.stop_bot().await;
     let topic = bob.create_topic(channel, "Missed", "while you were out");
@@ -183,13 +189,7 @@ async fn a_topic_started_while_the_bot_was_down_is_announced_once_after_start_up
 #[tokio::test]
 async fn a_topic_started_after_op_7_or_a_resumable_op_9_is_announced_after_the_resume() {
     let sim = Sim::start().await;
-    let ada = sim.admin("ada");
-    let alice = sim.member("alice");
-    let bob = sim.member("bob");
-    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
-    alice.slash("join", &[("group", "Rust")]).await;
-    bob.slash("join", &[("group", "Rust")]).await;
-    let role = notify_role(&sim, "Rust").unwrap();
+    let (channel, role, bob) = two_followers(&sim).await;
     let identifies = sim.fake.identify_count();
     for (title, tell) in [("Lifetimes", 7), ("Traits", 9)] {
         let resumes = sim.fake.resume_count();
