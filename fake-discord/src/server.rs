@@ -364,6 +364,12 @@ impl FakeDiscord {
         self.inner.world.lock().violations.clone()
     }
 
+    /// Invalid requests (401, 403, 429) answered in the last 10 minutes:
+    /// Discord bans an address past 10,000.
+    pub fn invalid_requests(&self) -> usize {
+        self.inner.world.lock().invalid_requests.len()
+    }
+
     /// Panics listing the violations, if any.
     pub fn assert_no_violations(&self) {
         let v = self.violations();
@@ -720,7 +726,11 @@ async fn rest_entry(
     crate::reqlog::log_request(method.as_str(), &raw_path, logged.as_ref(), status);
     {
         let path = raw_path.split('?').next().unwrap_or_default().to_string();
-        inner.world.lock().requests.push((method.as_str().to_string(), path, status));
+        let mut w = inner.world.lock();
+        w.requests.push((method.as_str().to_string(), path, status));
+        // The fake's 429s are of the user or global scope, never shared.
+        w.count_invalid(status, false);
+        drop(w);
         inner.changed.notify_waiters();
     }
     let mut resp = match out {
@@ -1172,6 +1182,34 @@ mod tests {
         assert_eq!(send(&fake, general, json!({"content": "second"})).await.status(), 500);
         assert_eq!(send(&fake, general, json!({"content": "third"})).await.status(), 200, "used up");
         assert_eq!(fake.with(|w| w.channel_messages(general).len()), 2);
+    }
+
+    /// rate-limits.md, "Invalid Request Limit aka Cloudflare bans": "this
+    /// limit is 10,000 per 10 minutes. An invalid request is one that
+    /// results in 401, 403, or 429 statuses." (A lower limit here, so the
+    /// test is quick.)
+    #[tokio::test]
+    async fn invalid_requests_are_counted_and_past_the_limit_are_a_violation() {
+        let fake = FakeDiscord::start().await;
+        let general = fake.general_channel();
+        fake.mutate(|w| w.invalid_request_limit = Some(2));
+        for _ in 0..3 {
+            fake.inject(Fault::missing_permissions("POST", "/messages"));
+            assert_eq!(send(&fake, general, json!({"content": "x"})).await.status(), 403);
+        }
+        assert_eq!(send(&fake, general, json!({"content": "fine"})).await.status(), 200, "a 200 is not invalid");
+        assert_eq!(fake.invalid_requests(), 3);
+        let v = fake.with(|w| w.violations.clone());
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].contains("more than 2 invalid requests"), "{v:?}");
+        // Ten minutes later the window is empty again.
+        fake.mutate(|w| {
+            w.violations.clear();
+            w.advance(std::time::Duration::from_secs(601));
+        });
+        fake.inject(Fault::missing_permissions("POST", "/messages"));
+        send(&fake, general, json!({"content": "x"})).await;
+        assert_eq!(fake.invalid_requests(), 1);
     }
 
     #[tokio::test]

@@ -368,6 +368,15 @@ pub struct World {
     /// API, by id: what a test's consistency check asks a row to own.
     #[serde(default)]
     pub made_by_bot: std::collections::BTreeSet<u64>,
+    /// When each invalid request (401, 403, or a 429 not of the shared
+    /// scope) of the last 10 minutes was answered, on the test clock
+    /// (rate-limits.md, "Invalid Request Limit aka Cloudflare bans").
+    #[serde(skip)]
+    pub invalid_requests: std::collections::VecDeque<Instant>,
+    /// How many invalid requests in 10 minutes Discord takes before it bans
+    /// the bot's address: 10,000 (`None`); a test may set fewer.
+    #[serde(skip)]
+    pub invalid_request_limit: Option<usize>,
     /// Message nonces by author: (author, nonce) -> (message, when), for
     /// `enforce_nonce` (Discord checks "the past few minutes").
     #[serde(skip)]
@@ -526,6 +535,27 @@ impl World {
     /// The test clock's "now": real time plus what [`World::advance`] added.
     pub fn now(&self) -> Instant {
         Instant::now() + self.clock_offset
+    }
+
+    /// Count an answer toward the invalid-request limit when it is one
+    /// (401, 403, or a 429 whose scope is not `shared`); past the limit in
+    /// 10 minutes, Discord would ban the bot's address: a violation.
+    pub fn count_invalid(&mut self, status: u16, shared_scope: bool) {
+        const WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+        if !matches!(status, 401 | 403 | 429) || (status == 429 && shared_scope) {
+            return;
+        }
+        let now = self.now();
+        self.invalid_requests.push_back(now);
+        while self.invalid_requests.front().is_some_and(|t| now.duration_since(*t) > WINDOW) {
+            self.invalid_requests.pop_front();
+        }
+        let limit = self.invalid_request_limit.unwrap_or(10_000);
+        if self.invalid_requests.len() == limit + 1 {
+            self.violations.push(format!(
+                "more than {limit} invalid requests (401, 403, 429) in 10 minutes: Discord would ban the bot's address"
+            ));
+        }
     }
 
     /// Move the test clock forward by `by` (tokens expire, nonces are
