@@ -104,17 +104,23 @@ pub async fn group_renamed(app: &App, g: &Group) {
 /// in step within a tick of Discord taking calls again (N5).
 pub async fn sync_member(app: &App, g: &Group, user_id: u64) {
     let result = try_sync_member(app, g, user_id, false).await;
-    settle_sync(app, g, user_id, result).await;
+    settle_sync(app, g, user_id, result, false).await;
 }
 
-/// Record how a sync ended: pending when it failed, nothing when it did not.
-async fn settle_sync(app: &App, g: &Group, user_id: u64, result: Result<(), BoxError>) {
-    let recorded = match app.pool.acquire().await {
-        Ok(mut conn) => match &result {
-            Ok(()) => notify::clear_sync_pending(&mut conn, g.id, user_id).await,
-            Err(_) => notify::mark_sync_pending(&mut conn, g.guild_id, g.id, user_id).await,
+/// Record how a sync ended: pending when it failed. A success clears a
+/// pending row only on a retry: the hot path (every join and subscription
+/// change) writes nothing when all is well, and a row a later sync made
+/// moot costs one more, harmless, retry.
+async fn settle_sync(app: &App, g: &Group, user_id: u64, result: Result<(), BoxError>, retrying: bool) {
+    let recorded = match (&result, retrying) {
+        (Ok(()), false) => Ok(()),
+        _ => match app.pool.acquire().await {
+            Ok(mut conn) => match &result {
+                Ok(()) => notify::clear_sync_pending(&mut conn, g.id, user_id).await,
+                Err(_) => notify::mark_sync_pending(&mut conn, g.guild_id, g.id, user_id).await,
+            },
+            Err(e) => Err(e),
         },
-        Err(e) => Err(e),
     };
     if let Err(e) = result {
         tracing::warn!(group_id = g.id, user_id, error = %e, "could not sync the notification role; retried next pass");
@@ -139,7 +145,7 @@ pub async fn retry_pending(app: &App) -> Result<usize, BoxError> {
         };
         let result = try_sync_member(app, &g, user_id, true).await;
         done += usize::from(result.is_ok());
-        settle_sync(app, &g, user_id, result).await;
+        settle_sync(app, &g, user_id, result, true).await;
     }
     Ok(done)
 }
@@ -586,7 +592,7 @@ pub async fn delete_role(app: &App, guild_id: u64, role_id: u64, reason: &str) {
             guild_id,
             object_id: role_id,
             kind: crate::domain::leftover::Kind::Role,
-            name: "notification role".into(),
+            reason: reason.to_string(),
         };
         let remembered = match app.pool.acquire().await {
             Ok(mut conn) => crate::domain::leftover::remember(&mut conn, &l).await,
