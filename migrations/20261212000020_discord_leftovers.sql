@@ -7,6 +7,7 @@ create table discord_leftovers (
     object_id bigint primary key,
     guild_id bigint not null,
     kind text not null check (kind in ('role', 'channel')),
-    name text not null,
+    -- The audit-log reason of the first try, given again with each retry.
+    reason text not null,
     since timestamptz not null default now()
 );

@@ -1,4 +1,5 @@
-//! Roles and channels of deleted groups that Discord did not delete
+//! Roles and channels that Discord did not delete (of a deleted group, or
+//! made by a use case that was undone)
 //! (`discord_leftovers`): deleted again by the background pass until
 //! Discord says they are gone (N5).
 
@@ -27,18 +28,19 @@ pub struct Leftover {
     pub guild_id: u64,
     pub object_id: u64,
     pub kind: Kind,
-    pub name: String,
+    /// The audit-log reason the deletion is made with.
+    pub reason: String,
 }
 
 /// Remember a role or channel to delete again (once per object).
 pub async fn remember(conn: &mut PgConnection, l: &Leftover) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "insert into discord_leftovers (object_id, guild_id, kind, name) values ($1, $2, $3, $4)
+        "insert into discord_leftovers (object_id, guild_id, kind, reason) values ($1, $2, $3, $4)
          on conflict (object_id) do nothing",
         db_id(l.object_id),
         db_id(l.guild_id),
         l.kind.key(),
-        l.name
+        l.reason
     )
     .execute(conn)
     .await?;
@@ -48,7 +50,7 @@ pub async fn remember(conn: &mut PgConnection, l: &Leftover) -> Result<(), sqlx:
 /// Up to `limit` leftovers, oldest first.
 pub async fn due(conn: &mut PgConnection, limit: i64) -> Result<Vec<Leftover>, sqlx::Error> {
     let rows = sqlx::query!(
-        "select object_id, guild_id, kind, name from discord_leftovers order by since, object_id limit $1",
+        "select object_id, guild_id, kind, reason from discord_leftovers order by since, object_id limit $1",
         limit
     )
     .fetch_all(conn)
@@ -59,7 +61,7 @@ pub async fn due(conn: &mut PgConnection, limit: i64) -> Result<Vec<Leftover>, s
             guild_id: snowflake(r.guild_id),
             object_id: snowflake(r.object_id),
             kind: if r.kind == "role" { Kind::Role } else { Kind::Channel },
-            name: r.name,
+            reason: r.reason,
         })
         .collect())
 }
@@ -77,10 +79,20 @@ mod tests {
     #[sqlx::test]
     async fn a_leftover_is_remembered_once_and_forgotten(pool: sqlx::PgPool) {
         let mut conn = pool.acquire().await.unwrap();
-        let l = Leftover { guild_id: 1, object_id: 7, kind: Kind::Role, name: "Rust".into() };
+        let l = Leftover {
+            guild_id: 1,
+            object_id: 7,
+            kind: Kind::Role,
+            reason: "Guildhall: group \"Rust\" deleted".into(),
+        };
         remember(&mut conn, &l).await.unwrap();
         remember(&mut conn, &l).await.unwrap();
-        let c = Leftover { guild_id: 1, object_id: 8, kind: Kind::Channel, name: "rust".into() };
+        let c = Leftover {
+            guild_id: 1,
+            object_id: 8,
+            kind: Kind::Channel,
+            reason: "Guildhall: group \"Rust\" deleted".into(),
+        };
         remember(&mut conn, &c).await.unwrap();
         assert_eq!(due(&mut conn, 10).await.unwrap(), vec![l, c.clone()]);
         forget(&mut conn, 7).await.unwrap();

@@ -76,7 +76,7 @@ impl Journal {
                     _ => None,
                 };
                 if let Some((guild_id, object_id, kind)) = made {
-                    let l = Leftover { guild_id, object_id, kind, name: reason.to_string() };
+                    let l = Leftover { guild_id, object_id, kind, reason: reason.to_string() };
                     if let Ok(mut conn) = app.pool.acquire().await {
                         let _ = leftover::remember(&mut conn, &l).await;
                     }

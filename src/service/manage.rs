@@ -378,14 +378,14 @@ pub async fn delete(app: &App, guild_id: u64, group_id: i64, actor_id: u64) -> R
     if !group::delete(&mut tx, guild_id, group_id).await? {
         return Err(ManageError::Gone);
     }
-    let leftover = |object_id, kind, name: &str| Leftover { guild_id, object_id, kind, name: name.to_string() };
+    let leftover = |object_id, kind| Leftover { guild_id, object_id, kind, reason: reason.clone() };
     if let Some(channel_id) = g.channel_id.filter(|_| !g.adopted_channel) {
         match provision::delete_channel(&app.http, channel_id, &reason).await {
             Ok(()) => {}
             // Gone, says Discord: deleted again by the background pass,
             // which takes it at its word the second time.
             Err(DiscordError::Unknown(..)) => {
-                leftover::remember(&mut tx, &leftover(channel_id, Kind::Channel, &g.name)).await?;
+                leftover::remember(&mut tx, &leftover(channel_id, Kind::Channel)).await?;
             }
             Err(source) => return Err(ManageError::Discord { step: "delete the group's channel", source }),
         }
@@ -395,11 +395,11 @@ pub async fn delete(app: &App, guild_id: u64, group_id: i64, actor_id: u64) -> R
         match provision::delete_role(&app.http, guild_id, role_id, &reason).await {
             Ok(()) => {}
             Err(DiscordError::Unknown(..)) => {
-                leftover::remember(&mut tx, &leftover(role_id, Kind::Role, &g.name)).await?;
+                leftover::remember(&mut tx, &leftover(role_id, Kind::Role)).await?;
             }
             Err(e) => {
                 warn!(group_id, role_id, error = %e, "group deleted but its role could not be; retried each pass");
-                leftover::remember(&mut tx, &leftover(role_id, Kind::Role, &g.name)).await?;
+                leftover::remember(&mut tx, &leftover(role_id, Kind::Role)).await?;
                 role_left = Some(e);
             }
         }
@@ -421,17 +421,16 @@ pub async fn delete(app: &App, guild_id: u64, group_id: i64, actor_id: u64) -> R
     })
 }
 
-/// Delete again each role and channel of a deleted group that Discord did
-/// not delete (the background pass); forgotten once Discord deletes it or
+/// Delete again each role and channel (of a deleted group, or made by a
+/// use case that was undone) that Discord did not delete (the background pass); forgotten once Discord deletes it or
 /// says, a second time, that it is gone. How many were done.
 pub async fn retry_leftovers(app: &App) -> Result<usize, sqlx::Error> {
     let due = leftover::due(&mut *app.pool.acquire().await?, 100).await?;
     let mut done = 0;
     for l in due {
-        let reason = format!("Guildhall: group \"{}\" deleted", l.name);
         let r = match l.kind {
-            Kind::Role => provision::delete_role(&app.http, l.guild_id, l.object_id, &reason).await,
-            Kind::Channel => provision::delete_channel(&app.http, l.object_id, &reason).await,
+            Kind::Role => provision::delete_role(&app.http, l.guild_id, l.object_id, &l.reason).await,
+            Kind::Channel => provision::delete_channel(&app.http, l.object_id, &l.reason).await,
         };
         match r {
             Ok(()) | Err(DiscordError::Unknown(..)) => {
@@ -439,7 +438,7 @@ pub async fn retry_leftovers(app: &App) -> Result<usize, sqlx::Error> {
                 done += 1;
             }
             Err(e) => {
-                warn!(object_id = l.object_id, kind = ?l.kind, error = %e, "a deleted group's leftover is still there")
+                warn!(object_id = l.object_id, kind = ?l.kind, error = %e, "a leftover role or channel is still there")
             }
         }
     }
