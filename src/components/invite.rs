@@ -4,18 +4,14 @@
 //! inviter, the group's leaders, admins). Each press re-reads the invitation.
 
 use crate::custom_id::CustomId;
-use crate::discord::no_pings;
 use crate::refusal;
-use crate::replies::{defer, edit, refuse};
+use crate::replies::{defer, edit, refuse, Pressed};
 use crate::service::invite::{self, Decided, InviteError};
 use crate::service::{access, membership, App};
 use crate::types::{Data, Error};
 use crate::views::group_page::{self, View};
 use crate::views::invite as view;
-use serenity::all::{
-    ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateInteractionResponseFollowup,
-    EditInteractionResponse,
-};
+use serenity::all::{ComponentInteraction, Context as SerenityContext, CreateInteractionResponse};
 
 fn accepted_text(d: &Decided) -> String {
     let i = &d.invitation;
@@ -103,27 +99,18 @@ pub async fn revoke_button(ctx: &SerenityContext, data: &Data, i: &ComponentInte
     let Some(guild) = i.guild_id.map(|g| g.get()) else { return refuse(ctx, i, "This only works in a server.").await };
     let user = i.user.id.get();
     let privileged = access::member_is_admin(&data.app, guild, i.member.as_ref()).await?;
-    // Revoking edits the invitee's card and DMs the inviter: answer in time
-    // (N1) by deferring the update of the listing.
-    crate::replies::respond(ctx, i, CreateInteractionResponse::Acknowledge).await?;
-    let msg = match invite::revoke(&data.app, guild, id, user, privileged).await {
-        Ok(d) => format!(
-            "You revoked invitation #{} for <@{}> to join **{}**.",
-            d.invitation.id, d.invitation.invitee_id, d.invitation.group_name
-        ),
-        Err(e) => {
-            let text = refusal::invite(e, false)?;
-            let f = CreateInteractionResponseFollowup::new().content(text).ephemeral(true).allowed_mentions(no_pings());
-            i.create_followup(&ctx.http, f).await?;
-            return Ok(());
-        }
+    // Revoking edits the invitee's card and DMs the inviter: answered
+    // within Discord's 3 s whatever that takes (N1).
+    let work = async {
+        let msg = match invite::revoke(&data.app, guild, id, user, privileged).await {
+            Ok(d) => format!(
+                "You revoked invitation #{} for <@{}> to join **{}**.",
+                d.invitation.id, d.invitation.invitee_id, d.invitation.group_name
+            ),
+            Err(e) => return Ok(Pressed::Refuse(refusal::invite(e, false)?)),
+        };
+        let v = view::listing(&invite::listing(&data.app, guild, user, privileged).await?);
+        Ok(Pressed::Update(View { content: msg, ..v }))
     };
-    let v = view::listing(&invite::listing(&data.app, guild, user, privileged).await?);
-    let r = EditInteractionResponse::new()
-        .content(msg)
-        .embeds(v.embeds)
-        .components(v.components)
-        .allowed_mentions(no_pings());
-    i.edit_response(&ctx.http, r).await?;
-    Ok(())
+    crate::replies::update_in_time(ctx, i, work).await
 }
