@@ -172,7 +172,7 @@ impl Run {
     /// Everything from here on is the recorded part: the failure (if any)
     /// is injected now, once the setup's work is done.
     async fn begin(&mut self) {
-        idle(&self.sim).await;
+        self.sim.idle().await;
         self.begun_at = Some(self.sim.fake.with(|w| w.requests.len()));
         if let Some(f) = self.fault.take() {
             self.sim.fake.inject(f);
@@ -248,23 +248,6 @@ fn every_custom_id_kind() -> BTreeSet<String> {
     sim::every_custom_id(&rows).iter().map(|c| kind_of(&c.encode())).collect()
 }
 
-/// The bot is idle (`Sim::idle`).
-async fn idle(sim: &Sim) {
-    sim.idle().await;
-}
-
-/// Postgres and Discord agree, or the differences after 10 s (a resumed
-/// gateway's catch-up, a retried call, a queued job have had their time).
-async fn settled_differences(sim: &Sim) -> Vec<String> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let mut differences = sim.differences().await;
-    while !differences.is_empty() && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        differences = sim.differences().await;
-    }
-    differences
-}
-
 /// Run `flow` in a new sim, with `fault` injected when it begins; when
 /// Postgres and Discord disagree afterwards, run `repair` (the flow's
 /// documented way back) and look again.
@@ -272,7 +255,7 @@ async fn run_flow(flow: FlowFn, repair: Option<FlowFn>, fault: Option<Fault>) ->
     let sim = Sim::start().await;
     let mut run = Run { sim, fault, begun_at: None, replies: Vec::new(), used: BTreeSet::new(), problems: Vec::new() };
     flow(&mut run).await;
-    idle(&run.sim).await;
+    run.sim.idle().await;
     let mut out = Outcome { problems: std::mem::take(&mut run.problems), ..Outcome::default() };
     let sim = &run.sim;
     let begun = run.begun_at.expect("the flow called begin()");
@@ -314,17 +297,17 @@ async fn run_flow(flow: FlowFn, repair: Option<FlowFn>, fault: Option<Fault>) ->
     // What the bot repairs by itself: a background pass (a minute on the
     // bot's clock) retries what Discord refused (notification-role syncs,
     // DMs). Then the flow's own documented repair, if it has one.
-    let mut differences = settled_differences(sim).await;
+    let mut differences = sim.settled_differences().await;
     if !differences.is_empty() {
         out.repaired = true;
         next_pass(&mut run).await;
-        differences = settled_differences(&run.sim).await;
+        differences = run.sim.settled_differences().await;
     }
     if let (false, Some(repair)) = (differences.is_empty(), repair) {
         let texts = run.replies.len();
         repair(&mut run).await;
-        idle(&run.sim).await;
-        differences = settled_differences(&run.sim).await;
+        run.sim.idle().await;
+        differences = run.sim.settled_differences().await;
         match run.replies[texts..].last() {
             Some(last) if last.text().contains("repaired") => {}
             Some(last) => out.problems.push(format!("the repair's last answer: {}", last.text())),
@@ -643,7 +626,7 @@ fn topic_to_dm_followers(r: &mut Run) -> Fut<'_> {
         let needle = format!("<#{topic}>");
         let heard = || erin.dms().iter().any(|m| m.content.contains(&needle));
         for _ in 0..3 {
-            idle(&r.sim).await;
+            r.sim.idle().await;
             if heard() {
                 break;
             }
@@ -714,7 +697,7 @@ fn server_notification_mode(r: &mut Run) -> Fut<'_> {
         r.slash(&ada, "config notification-mode", &[("mode", "Direct message for each")]).await;
         // The followers are brought in step in the background: done before
         // the admin changes it back, so the flow's calls come in one order.
-        idle(&r.sim).await;
+        r.sim.idle().await;
         r.slash(&ada, "config notification-mode", &[("mode", "Mentions in Discord (default)")]).await;
     })
 }
@@ -752,7 +735,7 @@ async fn reconcile_apply(r: &mut Run, ada: &Actor) {
 fn next_pass(r: &mut Run) -> Fut<'_> {
     Box::pin(async move {
         r.sim.clock.advance(chrono::Duration::minutes(1)).await;
-        idle(&r.sim).await;
+        r.sim.idle().await;
     })
 }
 

@@ -1042,15 +1042,17 @@ mod tests {
         assert_eq!(interval, 200);
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let keeper = tokio::spawn(async move {
+            // A client's heartbeat timer, inside the 200 ms interval.
+            let mut beat = tokio::time::interval(std::time::Duration::from_millis(150));
             let mut acks = 0;
             loop {
+                tokio::select! {
+                    _ = beat.tick() => {}
+                    _ = &mut stopped => return acks,
+                }
                 send(&mut steady, json!({"op": 1, "d": null})).await;
                 assert_eq!(next(&mut steady).await, Ok(json!({"op": 11})), "the steady client stays open");
                 acks += 1;
-                tokio::select! {
-                    _ = tokio::time::sleep(std::time::Duration::from_millis(150)) => {}
-                    _ = &mut stopped => return acks,
-                }
             }
         });
         // The other heartbeats once, then stops.

@@ -61,6 +61,18 @@ async fn random_group_names_and_descriptions_make_a_group_exactly_when_the_rules
         // Distinct whenever it is valid at all: a taken name is its own refusal.
         let name = if n % 2 == 0 { name.clone() } else { format!("{n} {name}").chars().take(GroupName::MAX).collect() };
         let before = sim.count("select count(*) from groups").await;
+        let valid = GroupName::parse(&name).ok().filter(|_| free_text(description, "description", 1000).is_ok());
+        let taken = match &valid {
+            Some(v) => {
+                sqlx::query_scalar::<_, i64>("select count(*) from groups where lower(name) = lower($1)")
+                    .bind(v.as_str())
+                    .fetch_one(&sim.pool)
+                    .await
+                    .expect("names")
+                    > 0
+            }
+            None => false,
+        };
         let r = ada
             .slash(
                 "group create",
@@ -71,33 +83,23 @@ async fn random_group_names_and_descriptions_make_a_group_exactly_when_the_rules
         assert!(r.is_ephemeral(), "{name:?}: answered in public: {text}");
         assert!(!text.trim().is_empty(), "{name:?}: an answer with nothing to read");
         let after = sim.count("select count(*) from groups").await;
-        let valid = GroupName::parse(&name).ok().filter(|_| free_text(description, "description", 1000).is_ok());
-        let taken = match &valid {
-            Some(v) => {
-                let lower = v.as_str().to_lowercase();
-                sqlx::query_scalar::<_, i64>("select count(*) from groups where lower(name) = $1")
-                    .bind(&lower)
-                    .fetch_one(&sim.pool)
-                    .await
-                    .expect("names")
-                    > 0
-                    && after == before
-            }
-            None => false,
-        };
-        match (&valid, after - before) {
-            (Some(v), 1) => {
-                made += 1;
+        match &valid {
+            // A name the rules accept and nobody has: made, under that name.
+            Some(v) if !taken => {
+                assert_eq!(after, before + 1, "{name:?} is valid and free, yet: {text}");
                 assert!(text.contains("Created"), "{name:?}: made, but the answer says {text}");
                 let stored: String = sqlx::query_scalar("select name from groups order by id desc limit 1")
                     .fetch_one(&sim.pool)
                     .await
                     .expect("the new group");
                 assert_eq!(stored, v.as_str(), "stored as the rules cleaned it");
+                made += 1;
             }
-            (Some(_), 0) if taken => assert!(!text.contains("Created"), "{name:?}: {text}"),
-            (None, 0) => assert!(!text.contains("Created"), "{name:?} is refused by the rules, yet: {text}"),
-            (v, d) => panic!("{name:?} (valid: {}) changed the group count by {d}: {text}", v.is_some()),
+            // Refused by the rules, or taken: nothing made.
+            _ => {
+                assert_eq!(after, before, "{name:?} (valid: {}) made a group: {text}", valid.is_some());
+                assert!(!text.contains("Created"), "{name:?}: {text}");
+            }
         }
     }
     assert!(made >= 5, "some random names are fine ({made} made)");

@@ -500,8 +500,15 @@ impl Sim {
     /// Wait (up to 15 s) until Postgres and the guild agree; panics naming
     /// each difference that remains.
     pub async fn assert_consistent(&self) {
-        let (done, d) = poll_until(|| self.differences(), |d| d.is_empty()).await;
-        assert!(done, "Postgres and Discord disagree:\n{}", d.join("\n"));
+        let d = self.settled_differences().await;
+        assert!(d.is_empty(), "Postgres and Discord disagree:\n{}", d.join("\n"));
+    }
+
+    /// The differences once Postgres and the guild agree, or those left
+    /// after 15 s (a resumed gateway's catch-up, a retried call, a queued
+    /// job have had their time).
+    pub async fn settled_differences(&self) -> Vec<String> {
+        poll_until(|| self.differences(), |d| d.is_empty()).await.1
     }
 
     /// The texts the bot posted in a channel, oldest first.
