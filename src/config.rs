@@ -51,6 +51,10 @@ pub struct Config {
     /// This process's share of Discord's global 50 requests a second for the
     /// DM queue (`DM_RATE_PER_SEC`, 1 to 50).
     pub dm_rate_per_sec: u32,
+    /// This process's share of Discord's global 50 requests a second for
+    /// all its requests but interactions' answers, when it talks to Discord
+    /// itself (`REST_RATE_PER_SEC`, 1 to 50; unused behind a proxy).
+    pub rest_rate_per_sec: u32,
 }
 
 /// The background pass's default period.
@@ -68,6 +72,8 @@ pub enum ConfigError {
 
 /// The DM queue's default share of the global limit (`DM_RATE_PER_SEC`).
 pub const DEFAULT_DM_RATE_PER_SEC: u32 = crate::discord::limiter::DM_RATE_PER_SEC;
+/// The whole process's default share (`REST_RATE_PER_SEC`).
+pub const DEFAULT_REST_RATE_PER_SEC: u32 = crate::discord::limiter::REST_RATE_PER_SEC;
 
 /// `a..b` (b excluded) or `a..=b` (b included), as Rust writes ranges; not empty.
 pub fn parse_shard_range(v: &str) -> Result<std::ops::Range<u32>, ConfigError> {
@@ -142,7 +148,14 @@ impl Config {
             "it must be 1 to 50 (Discord allows a bot 50 requests a second; give each process a share)",
         )?
         .map_or(DEFAULT_DM_RATE_PER_SEC, |n| n as u32);
+        let rest_rate_per_sec = number(
+            "REST_RATE_PER_SEC",
+            1..=50,
+            "it must be 1 to 50 (Discord allows a bot 50 requests a second; give each process a share)",
+        )?
+        .map_or(DEFAULT_REST_RATE_PER_SEC, |n| n as u32);
         Ok(Config {
+            rest_rate_per_sec,
             shard_count,
             shard_range,
             dm_rate_per_sec,
@@ -267,6 +280,12 @@ mod tests {
     #[test]
     fn the_dm_rate_is_a_share_of_discords_50_a_second() {
         let t = ("DISCORD_TOKEN", "t");
+        assert_eq!(cfg(&[t]).unwrap().rest_rate_per_sec, 45);
+        assert_eq!(cfg(&[t, ("REST_RATE_PER_SEC", "22")]).unwrap().rest_rate_per_sec, 22);
+        for bad in ["0", "51", "many"] {
+            let e = cfg(&[t, ("REST_RATE_PER_SEC", bad)]).unwrap_err();
+            assert!(e.to_string().starts_with("REST_RATE_PER_SEC is malformed: it must be 1 to 50"), "{bad}: {e}");
+        }
         assert_eq!(cfg(&[t]).unwrap().dm_rate_per_sec, 40);
         assert_eq!(cfg(&[t, ("DM_RATE_PER_SEC", "20")]).unwrap().dm_rate_per_sec, 20);
         assert_eq!(cfg(&[t, ("DM_RATE_PER_SEC", "50")]).unwrap().dm_rate_per_sec, 50);

@@ -146,7 +146,7 @@ pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>)
     let (meter_stop, meter_stop_rx) = tokio::sync::watch::channel(false);
     let upstream = match &config.api_base_url {
         Some(proxy) => discord::meter::Upstream::paced_there(proxy),
-        None => discord::meter::Upstream::paced_here(&config.discord_origin),
+        None => discord::meter::Upstream::paced_here(&config.discord_origin, config.rest_rate_per_sec),
     };
     let meter = discord::meter::start(upstream, meter_stop_rx).await.context("starting the request meter")?.0;
     let http = build_http(&config, meter)?;
@@ -199,6 +199,7 @@ pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>)
                     clock: clock.clone(),
                     deliveries: std::sync::Arc::new(service::deliveries::Queue::at_rate(dm_rate)),
                     notify_syncs: Default::default(),
+                    hierarchy: Default::default(),
                 };
                 let pass = tokio::spawn(background::run(app.clone(), clock, tick, setup_inflight.clone(), stop_rx.clone()));
                 // S5: the DM queue's worker (woken by new jobs, polling for others).

@@ -1,6 +1,10 @@
 //! The process's share of Discord's global rate limit (50 requests a second
 //! per bot, across every route; topics/rate-limits).
 //!
+//! Two limiters take slots here: the request meter's, before every request
+//! to Discord but an interaction's answer (`REST_RATE_PER_SEC`, with a
+//! small burst), and the DM queue's, below it.
+//!
 //! Discord's per-route headers describe the route's bucket (for a DM, its
 //! channel), never the global limit, so header pacing alone bursts past
 //! 50/s when every request goes to another DM channel. The DM queue instead
@@ -20,10 +24,24 @@ use tokio::time::Instant;
 /// requests a second, for a bot of one process.
 pub const DM_RATE_PER_SEC: u32 = 40;
 
+/// The request meter's default share of the global limit: 45 of Discord's
+/// 50 requests a second (with a burst of 3, at most 48 in any second), for
+/// a bot of one process. Discord counts the second on its side, from
+/// when requests arrive; the 2 to spare absorb the network's jitter.
+pub const REST_RATE_PER_SEC: u32 = 45;
+pub const REST_BURST: u32 = 3;
+
+/// Slots handed out at most `rate` a second, in order, with up to `burst`
+/// at once after a quiet spell (a generic cell rate: any second holds at
+/// most `rate + burst` slots).
 #[derive(Debug)]
 pub struct GlobalLimiter {
     interval: Duration,
-    /// When the next slot is free (never before a pause ends).
+    /// How far ahead of its theoretical time a slot may be taken: the
+    /// burst, less one.
+    tolerance: Duration,
+    /// The theoretical time of the next slot (never before a pause ends,
+    /// less `tolerance`).
     next: Mutex<Option<Instant>>,
 }
 
@@ -34,8 +52,14 @@ impl Default for GlobalLimiter {
 }
 
 impl GlobalLimiter {
+    /// Evenly spaced slots, no burst.
     pub fn per_second(rate: u32) -> GlobalLimiter {
-        GlobalLimiter { interval: Duration::from_secs(1) / rate.max(1), next: Mutex::new(None) }
+        GlobalLimiter::per_second_with_burst(rate, 1)
+    }
+
+    pub fn per_second_with_burst(rate: u32, burst: u32) -> GlobalLimiter {
+        let interval = Duration::from_secs(1) / rate.max(1);
+        GlobalLimiter { interval, tolerance: interval * (burst.max(1) - 1), next: Mutex::new(None) }
     }
 
     /// Reserve the next slot and wait for it.
@@ -43,8 +67,9 @@ impl GlobalLimiter {
         let at = {
             let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
-            let at = next.map_or(now, |n| n.max(now));
-            *next = Some(at + self.interval);
+            let due = next.unwrap_or(now);
+            let at = due.checked_sub(self.tolerance).map_or(now, |early| early.max(now));
+            *next = Some(due.max(at) + self.interval);
             at
         };
         tokio::time::sleep_until(at).await;
@@ -53,7 +78,7 @@ impl GlobalLimiter {
     /// A global 429: nobody gets a slot for `retry_after`.
     pub fn pause(&self, retry_after: Duration) {
         let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-        let until = Instant::now() + retry_after;
+        let until = Instant::now() + retry_after + self.tolerance;
         *next = Some(next.map_or(until, |n| n.max(until)));
     }
 }
@@ -76,5 +101,28 @@ mod tests {
         assert!(t1.elapsed() >= Duration::from_millis(300), "a global 429 pauses the next caller");
         l.acquire().await;
         assert!(t1.elapsed() >= Duration::from_millis(320), "and the slots after it stay spaced");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_goes_at_once_and_no_second_holds_more_than_rate_and_burst() {
+        let l = GlobalLimiter::per_second_with_burst(45, 3);
+        let t0 = Instant::now();
+        let mut at = Vec::new();
+        for _ in 0..200 {
+            l.acquire().await;
+            at.push(Instant::now().duration_since(t0));
+        }
+        assert!(at[2].is_zero(), "three at once after a quiet spell: {:?}", &at[..4]);
+        assert!(!at[3].is_zero(), "the fourth waits");
+        let most = (0..at.len())
+            .map(|i| at[i..].iter().take_while(|t| **t < at[i] + Duration::from_secs(1)).count())
+            .max()
+            .unwrap();
+        assert!(most <= 48, "at most 45 + 3 slots in any second: {most}");
+        assert!(most >= 45, "and the rate is used: {most}");
+        l.pause(Duration::from_secs(2));
+        let t1 = Instant::now();
+        l.acquire().await;
+        assert!(t1.elapsed() >= Duration::from_secs(2), "a pause holds the burst too");
     }
 }

@@ -18,13 +18,19 @@
 //! - a base URL of the operator's (`DISCORD_API_BASE_URL`: a rate-limit
 //!   proxy shared by several processes, or the fake Discord), which paces
 //!   requests itself: forwarded at once; or
-//! - Discord itself: paced here, in place of serenity's limiter, by
-//!   twilight-http-ratelimiting's `RateLimiter` (per-route buckets learnt
-//!   from `X-RateLimit-Bucket` / `-Limit` / `-Remaining` / `-Reset-After`,
-//!   and the global 50 requests a second; interaction responses are not
-//!   paced at all, see `endpoint`). A 429 that still
+//! - Discord itself: paced here, in place of serenity's limiter: per route
+//!   by twilight-http-ratelimiting's `RateLimiter` (buckets learnt from
+//!   `X-RateLimit-Bucket` / `-Limit` / `-Remaining` / `-Reset-After`, one
+//!   request of a bucket in flight at a time), then under the global limit
+//!   by this process's share of Discord's 50 requests a second
+//!   (`REST_RATE_PER_SEC`, a `GlobalLimiter` with a small burst: twilight's
+//!   own counts fixed seconds from the first request, and Discord counts
+//!   its seconds from when requests arrive, so two bursts a second apart
+//!   on the bot's side could land in one of Discord's). Interaction
+//!   responses are not paced at all (see `endpoint`). A 429 that still
 //!   comes back is waited out and sent again (a few times, as serenity's
-//!   limiter did) before it is handed back.
+//!   limiter did) before it is handed back; a global one pauses every
+//!   request.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -60,8 +66,15 @@ pub struct Upstream {
     /// `http(s)://host[:port]`, no trailing slash; requests keep their path.
     base: String,
     /// `Some` when nothing upstream paces requests for us (Discord itself).
-    limiter: Option<twilight_http_ratelimiting::RateLimiter>,
+    limiter: Option<Pacing>,
     client: reqwest::Client,
+}
+
+/// Pacing for Discord itself: per route, then global.
+#[derive(Clone)]
+struct Pacing {
+    routes: twilight_http_ratelimiting::RateLimiter,
+    global: std::sync::Arc<crate::discord::limiter::GlobalLimiter>,
 }
 
 impl Upstream {
@@ -71,12 +84,19 @@ impl Upstream {
     }
 
     /// Discord itself (`https://discord.com`, or a test's stand-in): paced
-    /// here.
-    pub fn paced_here(base: &str) -> Upstream {
-        Upstream::new(base, Some(twilight_http_ratelimiting::RateLimiter::default()))
+    /// here, at `rate` requests a second at most (this process's share of
+    /// the global limit).
+    pub fn paced_here(base: &str, rate: u32) -> Upstream {
+        let global =
+            crate::discord::limiter::GlobalLimiter::per_second_with_burst(rate, crate::discord::limiter::REST_BURST);
+        // twilight's own global count stays out of the way: the share above
+        // is the global pacing (it counts a second from the first request,
+        // which a burst a second later can overrun on Discord's side).
+        let routes = twilight_http_ratelimiting::RateLimiter::new(u16::MAX);
+        Upstream::new(base, Some(Pacing { routes, global: std::sync::Arc::new(global) }))
     }
 
-    fn new(base: &str, limiter: Option<twilight_http_ratelimiting::RateLimiter>) -> Upstream {
+    fn new(base: &str, limiter: Option<Pacing>) -> Upstream {
         let client = reqwest::Client::builder().no_proxy().build().expect("a plain HTTP client builds");
         Upstream { base: base.trim_end_matches('/').to_string(), limiter, client }
     }
@@ -168,7 +188,18 @@ fn endpoint(method: &axum::http::Method, path: &str) -> Option<twilight_http_rat
     if path.starts_with("interactions/") || path.starts_with("webhooks/") {
         return None;
     }
-    Some(twilight_http_ratelimiting::Endpoint { method, path: path.to_string() })
+    // The top-level resource (`channels/{id}`, `guilds/{id}`) is kept: a
+    // bucket counts per resource. Every other id is one endpoint: the grant
+    // of a role to each member is one route, not a thousand, so the limiter
+    // learns its bucket once and queues them together, instead of sending
+    // each as a new, unknown endpoint beside the known bucket's queue.
+    let path = path
+        .split('/')
+        .enumerate()
+        .map(|(i, seg)| if i >= 2 && !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/");
+    Some(twilight_http_ratelimiting::Endpoint { method, path })
 }
 
 fn header<'a>(h: &'a reqwest::header::HeaderMap, name: &str) -> Option<&'a str> {
@@ -212,7 +243,11 @@ async fn forward(State(Meter { up, addr }): State<Meter>, req: Request) -> Respo
     let mut attempt = 0;
     loop {
         let permit = match (&up.limiter, endpoint(&parts.method, &path)) {
-            (Some(limiter), Some(e)) => Some(limiter.acquire(e).await),
+            (Some(pacing), Some(e)) => {
+                let permit = pacing.routes.acquire(e).await;
+                pacing.global.acquire().await;
+                Some(permit)
+            }
             _ => None,
         };
         let mut out = up.client.request(parts.method.clone(), &url).body(body.clone());
@@ -241,6 +276,11 @@ async fn forward(State(Meter { up, addr }): State<Meter>, req: Request) -> Respo
             Ok(b) => b,
             Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
         };
+        if let (429, Some(pacing)) = (status.as_u16(), &up.limiter) {
+            if global {
+                pacing.global.pause(retry_after(&headers, &bytes));
+            }
+        }
         if status.as_u16() == 429 && up.limiter.is_some() && attempt < RETRIES_ON_429 {
             let wait = retry_after(&headers, &bytes);
             if wait <= LONGEST_WAIT {
@@ -281,8 +321,10 @@ mod tests {
         assert_eq!(e.method, twilight_http_ratelimiting::Method::Post);
         assert_eq!(
             endpoint(&Method::PUT, "/api/v10/guilds/1/members/2/roles/3").unwrap().path,
-            "guilds/1/members/2/roles/3"
+            "guilds/1/members/{id}/roles/{id}",
+            "one endpoint for every member and role, in guild 1"
         );
+        assert_eq!(endpoint(&Method::GET, "/api/v10/users/@me/guilds").unwrap().path, "users/@me/guilds");
         assert!(endpoint(&Method::POST, "/api/v10/interactions/9/tok/callback").is_none());
         assert!(endpoint(&Method::PATCH, "/api/v10/webhooks/1/tok/messages/@original").is_none());
         assert!(endpoint(&Method::OPTIONS, "/api/v10/gateway/bot").is_none());

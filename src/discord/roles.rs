@@ -115,6 +115,51 @@ impl Hierarchy {
     }
 }
 
+/// Reads of the role hierarchy shared by the callers that ask at once, one
+/// server at a time. A caller gets the result of a read that *began after
+/// it asked*, never an older one, so the A3 check sees the roles at least
+/// as they stood when the member pressed: a role made dangerous by hand a
+/// moment before is seen (which is why there is no cache fed by role
+/// events). When a thousand members join at once, one read serves each
+/// batch that waited for the one before, instead of two GETs each, all
+/// paced under Discord's global limit.
+#[derive(Default)]
+pub struct HierarchyReads {
+    guilds: std::sync::Mutex<std::collections::HashMap<u64, std::sync::Arc<Reading>>>,
+}
+
+#[derive(Default)]
+struct Reading {
+    /// How many reads of the server have begun.
+    begun: std::sync::atomic::AtomicU64,
+    /// The last read done (its number), held while a read is under way.
+    last: tokio::sync::Mutex<Option<(u64, std::sync::Arc<Hierarchy>)>>,
+}
+
+impl HierarchyReads {
+    pub async fn load(
+        &self,
+        http: &DiscordHttp,
+        guild_id: u64,
+        bot_id: u64,
+    ) -> Result<std::sync::Arc<Hierarchy>, DiscordError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let reading = self.guilds.lock().unwrap_or_else(|e| e.into_inner()).entry(guild_id).or_default().clone();
+        // A read numbered past every read begun so far begins after now.
+        let wanted = reading.begun.load(SeqCst) + 1;
+        let mut last = reading.last.lock().await;
+        if let Some((n, h)) = last.as_ref() {
+            if *n >= wanted {
+                return Ok(h.clone());
+            }
+        }
+        let n = reading.begun.fetch_add(1, SeqCst) + 1;
+        let h = std::sync::Arc::new(Hierarchy::load(http, guild_id, bot_id).await?);
+        *last = Some((n, h.clone()));
+        Ok(h)
+    }
+}
+
 pub async fn grant(
     http: &DiscordHttp,
     guild_id: u64,

@@ -227,14 +227,17 @@ async fn serve(
         token: Token::new("playground"),
         database_url: database_url.clone(),
         dev_guild_id: Some(gid),
-        api_base_url: Some(fake.base_url()),
-        discord_origin: crate::config::DISCORD_ORIGIN.into(),
+        // The fake stands for Discord itself, with its rate limits: the bot
+        // paces its requests as it does against Discord.
+        api_base_url: None,
+        discord_origin: fake.base_url(),
         clock: crate::clock::Clock::system(),
         tick: DEFAULT_TICK,
         metrics_addr: None,
         shard_count: None,
         shard_range: None,
         dm_rate_per_sec: crate::config::DEFAULT_DM_RATE_PER_SEC,
+        rest_rate_per_sec: crate::config::DEFAULT_REST_RATE_PER_SEC,
     };
     let bot = crate::start(config).await?;
     fake.wait_for_bot().await;

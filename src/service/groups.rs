@@ -313,7 +313,7 @@ pub async fn adopt(app: &App, new: &NewGroup, what: Adoption) -> Result<Adopted,
 /// bot's highest role and the admin's (the server owner has no limit).
 async fn check_role(app: &App, guild_id: u64, actor_id: u64, role_id: u64) -> Result<(), AdoptError> {
     let step = "read the server's roles";
-    let h = roles::Hierarchy::load(&app.http, guild_id, app.bot_id).await.map_err(at(step))?;
+    let h = app.hierarchy.load(&app.http, guild_id, app.bot_id).await.map_err(at(step))?;
     let role = h.role(role_id).ok_or(AdoptError::UnknownRole)?;
     let owner = roles::guild_owner(&app.http, guild_id).await.map_err(at(step))?;
     let actor_top = if actor_id == owner {

@@ -363,7 +363,7 @@ pub async fn delete(app: &App, guild_id: u64, group_id: i64, actor_id: u64) -> R
     // Refuse up front what Discord would refuse half-way.
     let role_to_delete = g.role_id.filter(|_| !g.adopted_role);
     if let Some(role_id) = role_to_delete {
-        let h = roles::Hierarchy::load(&app.http, guild_id, app.bot_id).await.map_err(at("read the server's roles"))?;
+        let h = app.hierarchy.load(&app.http, guild_id, app.bot_id).await.map_err(at("read the server's roles"))?;
         if let Some(role) = h.role(role_id) {
             if role.position >= h.bot_top {
                 return Err(ManageError::RoleAboveBot(role.name.clone()));

@@ -4,7 +4,7 @@
 
 use super::journal::{Journal, Undo};
 use super::App;
-use crate::discord::roles::{self, Hierarchy};
+use crate::discord::roles;
 use crate::discord::{provision, DiscordError};
 use crate::domain::group::{self, Group, Visibility};
 pub use crate::domain::membership::PageFacts;
@@ -49,8 +49,14 @@ pub enum Joined {
 /// The name of a group of this server, or "" when it is gone (for the
 /// texts of a join or leave that name it whatever happened).
 pub async fn group_name(app: &App, guild_id: u64, group_id: i64) -> Result<String, sqlx::Error> {
+    Ok(group_name_if_any(app, guild_id, group_id).await?.unwrap_or_default())
+}
+
+/// The group's name; `None` when there is no such group in the server
+/// (deleted since its button was shown).
+pub async fn group_name_if_any(app: &App, guild_id: u64, group_id: i64) -> Result<Option<String>, sqlx::Error> {
     let mut conn = app.pool.acquire().await?;
-    Ok(group::get(&mut conn, guild_id, group_id).await?.map(|g| g.name).unwrap_or_default())
+    Ok(group::get(&mut conn, guild_id, group_id).await?.map(|g| g.name))
 }
 
 async fn load(conn: &mut PgConnection, guild_id: u64, group_id: i64) -> Result<Group, MembershipError> {
@@ -99,7 +105,7 @@ pub async fn accept_guidelines(app: &App, guild_id: u64, user_id: u64, version: 
 /// Check that the bot may grant the group's role right now (A3).
 async fn check_grantable(app: &App, g: &Group) -> Result<u64, MembershipError> {
     let role_id = g.role_id.ok_or(MembershipError::Broken)?;
-    let h = Hierarchy::load(&app.http, g.guild_id, app.bot_id).await?;
+    let h = app.hierarchy.load(&app.http, g.guild_id, app.bot_id).await?;
     let role = h.role(role_id).ok_or(MembershipError::Broken)?;
     role_safety::grantable(role, h.bot_top).map_err(MembershipError::UnsafeRole)?;
     Ok(role_id)

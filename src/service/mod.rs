@@ -45,4 +45,6 @@ pub struct App {
     pub deliveries: std::sync::Arc<deliveries::Queue>,
     /// Turns for the notification-role syncs of a member in a group.
     pub notify_syncs: std::sync::Arc<notify::Syncs>,
+    /// Reads of the role hierarchy, shared by the callers that ask at once.
+    pub hierarchy: std::sync::Arc<crate::discord::roles::HierarchyReads>,
 }

@@ -18,7 +18,7 @@
 use super::journal::{sync_overwrites, Journal};
 use super::App;
 use crate::discord::provision::{self, Access};
-use crate::discord::roles::{self, Hierarchy};
+use crate::discord::roles;
 use crate::discord::{guild as dg, messages, DiscordError};
 use crate::domain::group::{self, Bucket, Group, Visibility};
 use crate::domain::reconcile::{self as rc, ConfigChannel, Counts, Drift, Expected, Policy, Repair, Trigger};
@@ -520,7 +520,7 @@ pub async fn role_changed(app: &App, guild_id: u64, role_id: u64) -> Result<Opti
             None => return Ok(None),
         }
     };
-    let h = Hierarchy::load(&app.http, guild_id, app.bot_id).await?;
+    let h = app.hierarchy.load(&app.http, guild_id, app.bot_id).await?;
     let Some(role) = h.role(role_id) else { return Ok(None) };
     let problem = role_safety::grantable(role, h.bot_top).err();
     let policy = rc::policy(&mut *app.pool.acquire().await?, guild_id).await?;
@@ -848,7 +848,7 @@ async fn apply_finding(app: &App, guild_id: u64, policy: Policy, f: &Finding) ->
 /// memory.
 pub async fn find(app: &App, guild_id: u64, policy: Policy) -> Result<Vec<Finding>, BoxError> {
     let mut out = Vec::new();
-    let h = Hierarchy::load(&app.http, guild_id, app.bot_id).await?;
+    let h = app.hierarchy.load(&app.http, guild_id, app.bot_id).await?;
     let mut conn = app.pool.acquire().await?;
     let groups = rc::group_roles(&mut conn, guild_id).await?;
     let structure = if policy.repairs_structure() { "make it again" } else { "only report it" };
