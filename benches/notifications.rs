@@ -12,7 +12,7 @@
 //!    time until every DM arrived, the DM channel opens and sends it took,
 //!    and the 429s the bot received on either route.
 
-use fake_discord::{FakeDiscord, RateLimit};
+use fake_discord::FakeDiscord;
 use guildhall::clock::Clock;
 use guildhall::config::{Config, Token};
 use std::time::{Duration, Instant};
@@ -69,14 +69,15 @@ async fn main() {
         token: Token::new("bench-token"),
         database_url: db.clone(),
         dev_guild_id: Some(fake.guild_id),
-        api_base_url: Some(fake.base_url()),
-        discord_origin: guildhall::config::DISCORD_ORIGIN.into(),
+        api_base_url: None,
+        discord_origin: fake.base_url(),
         clock: Clock::system(),
         tick: Duration::from_secs(3600),
         metrics_addr: None,
         shard_count: None,
         shard_range: None,
         dm_rate_per_sec: guildhall::config::DEFAULT_DM_RATE_PER_SEC,
+        rest_rate_per_sec: guildhall::config::DEFAULT_REST_RATE_PER_SEC,
     };
     let before = fake.identify_count();
     let bot = guildhall::start(config).await.expect("the bot starts");
@@ -126,7 +127,7 @@ async fn main() {
     author.slash("join", &[("group", "Letters")]).await;
     let readers: Vec<u64> = members[..DM_MEMBERS].to_vec();
     bulk_follow(&pool, fake.guild_id, dm_group, &readers, "dm").await;
-    fake.set_rate_limit(Some(RateLimit::global(50, Duration::from_secs(1))));
+    // The fake enforces Discord's global 50 requests a second (on by default).
     // (DM channel opens, message sends, 429s on either) so far.
     let counts = |fake: &FakeDiscord| {
         fake.with(|w| {

@@ -834,14 +834,18 @@ impl Reply {
             panic!("the bot did not answer interaction {iid} within 3 s");
         }
         let i = self.interaction();
+        // Discord gives a deferred answer 15 minutes; a test waits 2 (a bot
+        // paced under Discord's rate limits answers the last of a crowd late).
         match i.callbacks[0] {
             5 => {
                 self.fake
-                    .wait_until_for(15, "deferred answer filled in", move |w| !w.interactions[&iid].deferred_open)
+                    .wait_until_for(120, "deferred answer filled in", move |w| !w.interactions[&iid].deferred_open)
                     .await
             }
             6 => {
-                self.fake.wait_until_for(15, "deferred update followed up", move |w| w.interactions[&iid].touched).await
+                self.fake
+                    .wait_until_for(120, "deferred update followed up", move |w| w.interactions[&iid].touched)
+                    .await
             }
             _ => {}
         }

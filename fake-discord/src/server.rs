@@ -65,91 +65,164 @@ pub fn route_of(path: &str) -> String {
     out
 }
 
-/// An opt-in rate limit, as Discord documents them (topics/rate-limits).
-/// - `per_channel`: a per-route limit on message sends
-///   (`POST /channels/{id}/messages`), one bucket per channel (a per-route
-///   limit counts per top-level resource). Every answer carries the route's
-///   `X-RateLimit-Limit`, `-Remaining`, `-Reset`, `-Reset-After` and
-///   `-Bucket`; past `limit` sends in `window` the answer is a 429 with
-///   `Retry-After`, `X-RateLimit-Scope: user` and `{message, retry_after,
-///   global: false}`.
-/// - otherwise the bot's global limit (50 requests a second on Discord): one
-///   bucket for message sends AND DM channel opens (`POST
-///   /users/@me/channels`). The global limit is never reported in the
-///   per-route headers of a success; past it the answer is a 429 with
-///   `Retry-After`, `X-RateLimit-Global: true`, `X-RateLimit-Scope: global`
-///   and `{message, retry_after, global: true}`.
+/// Discord's rate limits (topics/rate-limits), on by default. Every
+/// answer under `/api/v10` carries its route's bucket in
+/// `X-RateLimit-Limit`, `-Remaining`, `-Reset`, `-Reset-After` and
+/// `-Bucket`; a bucket is a route (method and path, ids left out: "non-
+/// inclusive of top-level resources") counted apart for each top-level
+/// resource (`channel_id`, `guild_id`, `webhook_id` + token). Past `route`
+/// requests in `route_window` on one bucket the answer is a 429 with
+/// `Retry-After`, `X-RateLimit-Scope: user` and `{message, retry_after,
+/// global: false}`.
+///
+/// Beside it, the bot's global limit: 50 requests a second across every
+/// route but the interaction endpoints (callbacks and the interaction
+/// webhook: "not bound to the bot's Global Rate Limit"). It is never
+/// reported in a success's headers; past it the answer is a 429 with
+/// `Retry-After`, `X-RateLimit-Global: true`, `X-RateLimit-Scope: global`
+/// and `{message, retry_after, global: true}`.
+///
+/// Discord says how it limits but not how much, per route ("should not be
+/// hard coded"): the fake's `route` default, 40 a second, is its own
+/// choice, low enough that a client that ignores the headers meets it in a
+/// burst, high enough that the global limit is what paces a busy bot (a
+/// test tightens a route with [`RateLimits::with_route`]). A
+/// 429 the limits give is one nobody injected: a violation, so a test
+/// fails when the bot earns one. Windows are fixed and run on real time
+/// (the bot paces on real time), each starting at the first request after
+/// the last one ended.
 #[derive(Clone, Debug)]
-pub struct RateLimit {
-    pub limit: u32,
-    pub window: Duration,
-    pub per_channel: bool,
+pub struct RateLimits {
+    pub global: u32,
+    pub global_window: Duration,
+    pub route: u32,
+    pub route_window: Duration,
+    /// Other limits for some routes: (method, route as [`route_of`] writes
+    /// it, limit, window).
+    pub routes: Vec<(String, String, u32, Duration)>,
 }
 
-impl RateLimit {
-    /// Discord's global limit: 50 requests per second.
-    pub fn global(limit: u32, window: Duration) -> RateLimit {
-        RateLimit { limit, window, per_channel: false }
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            global: 50,
+            global_window: Duration::from_secs(1),
+            route: 40,
+            route_window: Duration::from_secs(1),
+            routes: Vec::new(),
+        }
     }
-    pub fn per_channel(limit: u32, window: Duration) -> RateLimit {
-        RateLimit { limit, window, per_channel: true }
+}
+
+impl RateLimits {
+    /// No limits: for a bot behind a rate-limit proxy (`DISCORD_API_BASE_URL`)
+    /// when the fake stands for the proxy and Discord together, as in a
+    /// benchmark of the bot's own cost.
+    pub fn off() -> RateLimits {
+        RateLimits { global: u32::MAX, route: u32::MAX, ..RateLimits::default() }
+    }
+
+    /// These limits, with `limit` requests per `window` on one route.
+    pub fn with_route(mut self, method: &str, route: &str, limit: u32, window: Duration) -> RateLimits {
+        self.routes.push((method.to_string(), route.to_string(), limit, window));
+        self
+    }
+}
+
+/// One fixed window of a limit: when it started and how much of it is used.
+#[derive(Clone, Copy)]
+struct Window {
+    start: std::time::Instant,
+    used: u32,
+}
+
+impl Window {
+    /// The window at `now` (a new one when the last has ended).
+    fn at(slot: &mut Option<Window>, now: std::time::Instant, length: Duration) -> Window {
+        match *slot {
+            Some(w) if now.duration_since(w.start) < length => w,
+            _ => *slot.insert(Window { start: now, used: 0 }),
+        }
     }
 }
 
 #[derive(Default)]
 pub(crate) struct Buckets {
-    pub rule: Option<RateLimit>,
-    /// bucket key -> (window start, sends in it)
-    pub used: std::collections::HashMap<u64, (std::time::Instant, u32)>,
+    pub limits: RateLimits,
+    /// (bucket, top-level resource) -> its window.
+    routes: std::collections::HashMap<(String, String), Option<Window>>,
+    global: Option<Window>,
 }
 
-/// What a rate-limited answer says.
+/// What the rate limits say of one request.
 struct Limited {
     headers: Vec<(&'static str, String)>,
-    /// `Some(retry_after)` when the request is refused.
+    /// `Some((retry_after, global))` when the request is refused.
     refused: Option<(f64, bool)>,
 }
 
-fn rate_limit(inner: &Inner, method: &str, api_path: &str) -> Option<Limited> {
-    if method != "POST" {
-        return None;
-    }
+/// A request's bucket (its method and route, as a short hex name), its
+/// top-level resource, and whether it is an interaction endpoint.
+fn bucket_of(method: &str, api_path: &str) -> (String, String, bool) {
+    let route = route_of(api_path);
     let segs: Vec<&str> = api_path.trim_start_matches('/').split('/').collect();
-    let (send_channel, dm_open) = match segs.as_slice() {
-        ["channels", channel, "messages"] => (Some(*channel), false),
-        ["users", "@me", "channels"] => (None, true),
-        _ => return None,
+    let resource = match segs.as_slice() {
+        ["channels" | "guilds", id, ..] => format!("{}/{id}", segs[0]),
+        ["webhooks", id, token, ..] => format!("webhooks/{id}/{token}"),
+        ["webhooks", id] => format!("webhooks/{id}"),
+        ["interactions", id, ..] => format!("interactions/{id}"),
+        _ => String::new(),
     };
-    let mut b = inner.buckets.lock();
-    let rule = b.rule.clone()?;
-    if rule.per_channel && dm_open {
-        return None;
+    let interaction = matches!(segs.first(), Some(&"interactions" | &"webhooks"));
+    // FNV-1a: a stable name for the bucket that does not spell the route.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in method.bytes().chain(route.bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
     }
-    let key = if rule.per_channel { send_channel.and_then(|c| c.parse().ok()).unwrap_or(0) } else { 0 };
+    (format!("{h:016x}"), resource, interaction)
+}
+
+fn rate_limit(inner: &Inner, method: &str, api_path: &str) -> Limited {
+    let (bucket, resource, interaction) = bucket_of(method, api_path);
+    let route = route_of(api_path);
     let now = std::time::Instant::now();
-    let entry = b.used.entry(key).or_insert((now, 0));
-    if now.duration_since(entry.0) >= rule.window {
-        *entry = (now, 0);
-    }
-    let reset_after = rule.window.saturating_sub(now.duration_since(entry.0)).as_secs_f64();
-    let refused = if entry.1 >= rule.limit {
-        Some((reset_after, !rule.per_channel))
+    let mut b = inner.buckets.lock();
+    let limits = b.limits.clone();
+    let (limit, length) = limits
+        .routes
+        .iter()
+        .find(|(m, r, _, _)| m == method && *r == route)
+        .map_or((limits.route, limits.route_window), |(_, _, l, w)| (*l, *w));
+    let key = (bucket.clone(), resource);
+    let mut window = Window::at(b.routes.entry(key.clone()).or_default(), now, length);
+    let reset_after = |w: &Window, length: Duration| length.saturating_sub(now.duration_since(w.start)).as_secs_f64();
+    let route_full = window.used >= limit;
+    let global_window = Window::at(&mut b.global, now, limits.global_window);
+    let global_full = !interaction && global_window.used >= limits.global;
+    let refused = if route_full {
+        Some((reset_after(&window, length), false))
+    } else if global_full {
+        Some((reset_after(&global_window, limits.global_window), true))
     } else {
-        entry.1 += 1;
+        window.used += 1;
+        if !interaction {
+            b.global.as_mut().expect("the window is open").used += 1;
+        }
         None
     };
+    b.routes.insert(key, Some(window));
     let mut headers = Vec::new();
-    if rule.per_channel {
-        let remaining = rule.limit.saturating_sub(entry.1);
+    if !matches!(refused, Some((_, true))) {
+        let after = reset_after(&window, length);
         let reset_at =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64()
-                + reset_after;
+                + after;
         headers.extend([
-            ("x-ratelimit-limit", rule.limit.to_string()),
-            ("x-ratelimit-remaining", remaining.to_string()),
+            ("x-ratelimit-limit", limit.to_string()),
+            ("x-ratelimit-remaining", limit.saturating_sub(window.used).to_string()),
             ("x-ratelimit-reset", format!("{reset_at:.3}")),
-            ("x-ratelimit-reset-after", format!("{reset_after:.3}")),
-            ("x-ratelimit-bucket", "channel-messages".to_string()),
+            ("x-ratelimit-reset-after", format!("{after:.3}")),
+            ("x-ratelimit-bucket", bucket),
         ]);
     }
     if let Some((retry, global)) = refused {
@@ -159,7 +232,7 @@ fn rate_limit(inner: &Inner, method: &str, api_path: &str) -> Option<Limited> {
             headers.push(("x-ratelimit-global", "true".to_string()));
         }
     }
-    Some(Limited { headers, refused })
+    Limited { headers, refused }
 }
 
 impl Fault {
@@ -334,11 +407,11 @@ impl FakeDiscord {
         self.inner.faults.lock().clear();
     }
 
-    /// Rate-limit message sends from now on (`None`: no limit, the default).
-    pub fn set_rate_limit(&self, rule: Option<RateLimit>) {
+    /// Discord's rate limits from now on, in place of the default ones
+    /// (every window starts afresh).
+    pub fn set_rate_limits(&self, limits: RateLimits) {
         let mut b = self.inner.buckets.lock();
-        b.rule = rule;
-        b.used.clear();
+        *b = Buckets { limits, ..Buckets::default() };
     }
 
     /// Move the fake's clock forward by `by` without waiting: interaction
@@ -697,8 +770,15 @@ async fn rest_entry(
     let path_only = raw_path.split('?').next().unwrap_or_default().strip_prefix("/api/v10").unwrap_or_default();
     let limited = rate_limit(&inner, method.as_str(), path_only);
     let mut then = Then::default();
-    let status_and_body = match limited.as_ref().and_then(|l| l.refused) {
-        Some((retry, global)) => Err((ApiError::new(429, 0, "You are being rate limited."), Some(retry), global)),
+    let status_and_body = match limited.refused {
+        Some((retry, global)) => {
+            // Nothing injected this one: the client did not pace itself.
+            let scope = if global { "the global limit" } else { "its route's bucket" };
+            inner.world.lock().violations.push(format!(
+                "{method} {path_only}: the client earned a 429 past {scope} (a 429 nobody injected; pace by the rate-limit headers and 50 requests a second)"
+            ));
+            Err((ApiError::new(429, 0, "You are being rate limited."), Some(retry), global))
+        }
         None => handle(&inner, &method, &raw_path, &headers, json_body.as_ref(), &files, &mut then)
             .map_err(|(e, r)| (e, r, false)),
     };
@@ -713,7 +793,7 @@ async fn rest_entry(
                 // Discord's rate limit response: message, retry_after, global.
                 body = json!({"message": e.message, "retry_after": r, "global": global});
             }
-            (e.status, Some(body), retry.filter(|_| limited.as_ref().is_none_or(|l| l.refused.is_none())))
+            (e.status, Some(body), retry.filter(|_| limited.refused.is_none()))
         }
     };
     // A multipart body is logged as the object it is validated as (its
@@ -737,9 +817,9 @@ async fn rest_entry(
         Some(v) => (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), axum::Json(v)).into_response(),
         None => StatusCode::from_u16(status).unwrap_or(StatusCode::NO_CONTENT).into_response(),
     };
-    if let Some(l) = &limited {
+    {
         let h = resp.headers_mut();
-        for (k, v) in &l.headers {
+        for (k, v) in &limited.headers {
             h.insert(*k, v.parse().expect("header"));
         }
     }
@@ -1271,65 +1351,123 @@ mod tests {
         assert!(started.elapsed() >= Duration::from_millis(600));
     }
 
+    /// topics/rate-limits, "Header Format": "For most API requests made, we
+    /// return optional HTTP response headers containing the rate limit
+    /// encountered during your request"; "per-route rate limits often
+    /// account for top-level resources within the path"; the bucket is
+    /// "non-inclusive of top-level resources in the path".
     #[tokio::test]
-    async fn message_sends_are_rate_limited_with_discords_headers_and_body() {
+    async fn every_answer_carries_its_routes_bucket_counted_per_top_level_resource() {
         let fake = FakeDiscord::start().await;
         let general = fake.general_channel();
-        // Off by default: no headers.
-        let r = send(&fake, general, json!({"content": "free"})).await;
-        assert!(r.headers().get("x-ratelimit-limit").is_none());
-        fake.set_rate_limit(Some(RateLimit::global(3, Duration::from_secs(60))));
+        let thread = fake.owner().create_topic(general, "t", "x");
         let r = send(&fake, general, json!({"content": "1"})).await;
         assert_eq!(r.status(), 200);
-        assert!(
-            r.headers().get("x-ratelimit-remaining").is_none(),
-            "the global limit is not reported in a success's per-route headers"
-        );
-        // Opening a DM channel counts toward the same global limit.
-        let alice = fake.member("alice");
+        let limit: u32 = r.headers()["x-ratelimit-limit"].to_str().unwrap().parse().unwrap();
+        assert_eq!(limit, RateLimits::default().route, "on by default");
+        assert_eq!(r.headers()["x-ratelimit-remaining"], (limit - 1).to_string().as_str());
+        for h in ["x-ratelimit-reset", "x-ratelimit-reset-after", "x-ratelimit-bucket"] {
+            assert!(r.headers().contains_key(h), "{h}");
+        }
+        assert!(!r.headers().contains_key("x-ratelimit-global"), "the global limit is not in a success's headers");
+        let bucket = r.headers()["x-ratelimit-bucket"].clone();
+        let r = send(&fake, general, json!({"content": "2"})).await;
+        assert_eq!(r.headers()["x-ratelimit-remaining"], (limit - 2).to_string().as_str());
+        // Another channel: the same bucket, counted apart.
+        let r = send(&fake, thread, json!({"content": "3"})).await;
+        assert_eq!(r.headers()["x-ratelimit-bucket"], bucket);
+        assert_eq!(r.headers()["x-ratelimit-remaining"], (limit - 1).to_string().as_str());
+        // Another route: another bucket, on a GET too.
         let client = reqwest::Client::builder().user_agent("DiscordBot (test, 1)").no_proxy().build().unwrap();
-        let open = |c: &reqwest::Client| {
-            c.post(format!("{}/api/v10/users/@me/channels", fake.base_url()))
-                .header("Authorization", "Bot t")
-                .json(&json!({"recipient_id": alice.user_id.to_string()}))
-                .send()
-        };
-        assert_eq!(open(&client).await.unwrap().status(), 200);
-        assert_eq!(send(&fake, general, json!({"content": "2"})).await.status(), 200);
-        let r = open(&client).await.unwrap();
-        assert_eq!(r.status(), 429, "the DM channel open is past the global limit too");
-        assert_eq!(r.headers()["x-ratelimit-global"], "true");
+        let r = client
+            .get(format!("{}/api/v10/guilds/{}/roles", fake.base_url(), fake.guild_id))
+            .header("Authorization", "Bot t")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_ne!(r.headers()["x-ratelimit-bucket"], bucket);
+        assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+    }
+
+    /// topics/rate-limits, "Exceeding A Rate Limit": a 429 with a JSON body
+    /// (`message`, `retry_after`, `global`), `Retry-After`, the route's
+    /// headers and `X-RateLimit-Scope: user`. Nothing injected it, so the
+    /// fake records the client's failure to pace as a violation.
+    #[tokio::test]
+    async fn past_a_routes_limit_the_answer_is_a_user_scoped_429_and_a_violation() {
+        let fake = FakeDiscord::start().await;
+        let general = fake.general_channel();
+        let thread = fake.owner().create_topic(general, "t", "x");
+        fake.set_rate_limits(RateLimits::default().with_route(
+            "POST",
+            "/channels/{}/messages",
+            2,
+            Duration::from_secs(60),
+        ));
+        assert_eq!(send(&fake, general, json!({"content": "1"})).await.status(), 200);
+        let r = send(&fake, general, json!({"content": "2"})).await;
+        assert_eq!(r.headers()["x-ratelimit-remaining"], "0");
+        let reset_after: f64 = r.headers()["x-ratelimit-reset-after"].to_str().unwrap().parse().unwrap();
+        assert!(reset_after > 0.0 && reset_after <= 60.0, "{reset_after}");
+        assert!(fake.violations().is_empty());
         let r = send(&fake, general, json!({"content": "3"})).await;
         assert_eq!(r.status(), 429);
+        assert_eq!(r.headers()["x-ratelimit-scope"], "user");
+        assert_eq!(r.headers()["x-ratelimit-limit"], "2");
+        assert!(r.headers().contains_key("retry-after") && !r.headers().contains_key("x-ratelimit-global"));
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["global"], false);
+        assert!(body["retry_after"].as_f64().unwrap() > 0.0, "{body}");
+        assert_eq!(fake.with(|w| w.channel_messages(general).len()), 2, "the refused send posted nothing");
+        let v = fake.violations();
+        assert!(v.len() == 1 && v[0].contains("429 nobody injected"), "{v:?}");
+        // Another channel has its own bucket.
+        assert_eq!(send(&fake, thread, json!({"content": "4"})).await.status(), 200);
+        assert_eq!(fake.invalid_requests(), 1, "a 429 counts toward the invalid-request limit");
+    }
+
+    /// topics/rate-limits, "Global Rate Limit": "All bots can make up to 50
+    /// requests per second to our API ... independent of any individual
+    /// rate limit on a route"; "Interaction endpoints are not bound to the
+    /// bot's Global Rate Limit". The 429: `X-RateLimit-Global: true`,
+    /// `X-RateLimit-Scope: global`, `{..., global: true}`.
+    #[tokio::test]
+    async fn the_global_limit_counts_every_route_but_the_interaction_endpoints() {
+        let fake = FakeDiscord::start().await;
+        let general = fake.general_channel();
+        let limits = RateLimits::default();
+        assert_eq!((limits.global, limits.global_window), (50, Duration::from_secs(1)), "Discord's figure");
+        fake.set_rate_limits(RateLimits { global: 3, global_window: Duration::from_secs(60), ..limits });
+        let alice = fake.member("alice");
+        let client = reqwest::Client::builder().user_agent("DiscordBot (test, 1)").no_proxy().build().unwrap();
+        let open = client
+            .post(format!("{}/api/v10/users/@me/channels", fake.base_url()))
+            .header("Authorization", "Bot t")
+            .json(&json!({"recipient_id": alice.user_id.to_string()}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(open.status(), 200, "a DM channel open counts");
+        assert_eq!(send(&fake, general, json!({"content": "1"})).await.status(), 200);
+        assert_eq!(send(&fake, general, json!({"content": "2"})).await.status(), 200);
+        let r = send(&fake, general, json!({"content": "3"})).await;
+        assert_eq!(r.status(), 429, "the fourth request of the window, on any route");
         assert_eq!(r.headers()["x-ratelimit-global"], "true");
         assert_eq!(r.headers()["x-ratelimit-scope"], "global");
         assert!(r.headers().contains_key("retry-after"));
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["global"], true);
-        assert!(body["retry_after"].as_f64().unwrap() > 0.0, "{body}");
-        assert_eq!(fake.with(|w| w.channel_messages(general).len()), 3, "the refused send posted nothing");
-        // A per-route limit reports its bucket in every answer.
-        fake.set_rate_limit(Some(RateLimit::per_channel(2, Duration::from_secs(60))));
-        let r = send(&fake, general, json!({"content": "p1"})).await;
-        assert_eq!(r.headers()["x-ratelimit-limit"], "2");
-        assert_eq!(r.headers()["x-ratelimit-remaining"], "1");
-        assert!(r.headers().contains_key("x-ratelimit-reset") && r.headers().contains_key("x-ratelimit-bucket"));
-        let r = send(&fake, general, json!({"content": "p2"})).await;
-        assert_eq!(r.headers()["x-ratelimit-remaining"], "0");
-        let reset_after: f64 = r.headers()["x-ratelimit-reset-after"].to_str().unwrap().parse().unwrap();
-        assert!(reset_after > 0.0 && reset_after <= 60.0);
-        assert_eq!(send(&fake, general, json!({"content": "p3"})).await.status(), 429);
-        fake.set_rate_limit(Some(RateLimit::per_channel(1, Duration::from_secs(60))));
-        // Per channel: another channel has its own bucket.
-        fake.set_rate_limit(Some(RateLimit::per_channel(1, Duration::from_secs(60))));
-        assert_eq!(send(&fake, general, json!({"content": "a"})).await.status(), 200);
-        let r = send(&fake, general, json!({"content": "b"})).await;
-        assert_eq!(r.status(), 429);
-        assert_eq!(r.headers()["x-ratelimit-scope"], "user");
-        let thread = fake.owner().create_topic(general, "t", "x");
-        assert_eq!(send(&fake, thread, json!({"content": "c"})).await.status(), 200);
-        fake.set_rate_limit(None);
-        assert_eq!(send(&fake, general, json!({"content": "d"})).await.status(), 200);
+        assert!(fake.violations().iter().any(|v| v.contains("global limit")), "{:?}", fake.violations());
+        for path in ["/interactions/1/tok/callback", "/webhooks/2/tok/messages/@original", "/webhooks/2/tok"] {
+            let (_, _, interaction) = bucket_of("POST", path);
+            assert!(interaction, "{path} is an interaction endpoint, outside the global limit");
+        }
+        let (bucket, resource, interaction) = bucket_of("PUT", "/guilds/7/members/8/roles/9");
+        let (other, other_resource, _) = bucket_of("PUT", "/guilds/6/members/5/roles/4");
+        assert!(!interaction);
+        assert_eq!((bucket, resource), (other, "guilds/7".to_string()), "one bucket, guild 7's count");
+        assert_eq!(other_resource, "guilds/6");
     }
 
     #[tokio::test]

@@ -4,7 +4,7 @@
 
 use crate::sim::{group, Sim};
 use fake_discord::world::Message;
-use fake_discord::{Actor, Fault, RateLimit};
+use fake_discord::{Actor, Fault};
 use std::time::Duration;
 
 fn notify_role(sim: &Sim, group: &str) -> Option<u64> {
@@ -254,8 +254,7 @@ async fn a_restart_while_dming_500_members_loses_none_and_sends_none_twice() {
     let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
     bob.slash("join", &[("group", "Rust")]).await;
     let members = dm_followers(&sim, "Rust", 500).await;
-    // Discord's global limit, smaller, so delivery takes a while (and earns 429s).
-    sim.fake.set_rate_limit(Some(RateLimit::global(50, Duration::from_millis(500))));
+    // Discord's global limit (on by default) makes delivery take a while.
     let topic = bob.create_topic(channel, "Big news", "everyone");
     let needle = format!("<#{topic}>");
     let delivered = |sim: &Sim| {
@@ -293,7 +292,7 @@ async fn dm_mode_stays_under_discords_global_limit_counting_dm_channel_opens() {
     let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
     bob.slash("join", &[("group", "Rust")]).await;
     let members = dm_followers(&sim, "Rust", 60).await;
-    sim.fake.set_rate_limit(Some(RateLimit::global(50, Duration::from_secs(1))));
+    // The fake enforces Discord's global limit by default.
     let topic = bob.create_topic(channel, "Big news", "everyone");
     let needle = format!("<#{topic}>");
     for m in &members {

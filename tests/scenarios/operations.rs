@@ -294,8 +294,13 @@ async fn talking_to_discord_directly_the_bot_paces_a_burst_and_counts_every_rout
     group(&sim, &ada, "Rust", "Closed").await;
     make_leader(&ada, "Rust", &lena).await;
     let requests = sim.requests_channel(&ada).await;
-    // Discord's per-route limit on sends, one bucket per channel: 2 a second.
-    sim.fake.set_rate_limit(Some(fake_discord::RateLimit::per_channel(2, Duration::from_secs(1))));
+    // A tight per-route limit on sends, one bucket per channel: 2 a second.
+    sim.fake.set_rate_limits(fake_discord::RateLimits::default().with_route(
+        "POST",
+        "/channels/{}/messages",
+        2,
+        Duration::from_secs(1),
+    ));
     let sends = ["route=\"/channels/{id}/messages\"", "method=\"POST\"", "status=\"200\""];
     let (_, before) = get(&sim.ops_url("/metrics")).await;
     let counted = sample(&before, "guildhall_discord_requests_total", &sends);

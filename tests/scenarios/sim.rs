@@ -102,7 +102,7 @@ impl Sim {
             dev_guild_id: None,
             shard_count: Some(count),
             shard_range: Some(range.clone()),
-            ..config_for(&self.fake, &self.database_url, &self.clock)
+            ..config_for_one_of_two(&self.fake, &self.database_url, &self.clock)
         };
         let bot = guildhall::start(config).await.expect("the bot process starts");
         for shard in range {
@@ -248,7 +248,11 @@ impl Sim {
     pub async fn start_second_bot(&mut self) {
         assert!(self.bot.is_some() && self.second.is_none(), "one bot runs, and no second one yet");
         let before = self.fake.identify_count();
-        self.second = Some(start_bot_after(&self.fake, &self.database_url, &self.clock, before).await);
+        let config = config_for_one_of_two(&self.fake, &self.database_url, &self.clock);
+        self.second = Some(guildhall::start(config).await.expect("the second bot starts"));
+        self.fake.wait_for_identify(before).await;
+        self.fake.wait_for_bot().await;
+        self.fake.wait_for_commands().await;
         self.clock.wait_for_loops(2).await;
     }
 
@@ -564,15 +568,18 @@ async fn start_bot_with(
     bot
 }
 
-/// A bot process's settings in a `Sim`: the fake as its API base URL (the
-/// fake paces), commands in the fake's first guild, the sim's clock.
+/// A bot process's settings in a `Sim`: the fake in Discord's place (no
+/// `DISCORD_API_BASE_URL`: the bot paces itself by the fake's rate-limit
+/// headers and Discord's global limit, as it does against Discord, and a
+/// 429 it earns fails the test), commands in the fake's first guild, the
+/// sim's clock.
 fn config_for(fake: &FakeDiscord, database_url: &str, clock: &Clock) -> Config {
     Config {
         token: Token::new("test-token"),
         database_url: database_url.to_string(),
         dev_guild_id: Some(fake.guild_id),
-        api_base_url: Some(fake.base_url()),
-        discord_origin: guildhall::config::DISCORD_ORIGIN.into(),
+        api_base_url: None,
+        discord_origin: fake.base_url(),
         clock: clock.clone(),
         // Passes run when a test moves the clock; this only paces the rest.
         tick: std::time::Duration::from_secs(60),
@@ -580,11 +587,28 @@ fn config_for(fake: &FakeDiscord, database_url: &str, clock: &Clock) -> Config {
         shard_count: None,
         shard_range: None,
         dm_rate_per_sec: guildhall::config::DEFAULT_DM_RATE_PER_SEC,
+        rest_rate_per_sec: guildhall::config::DEFAULT_REST_RATE_PER_SEC,
+    }
+}
+
+/// `config_for`, for one of two processes of the bot: each takes half of
+/// Discord's global limit (README, "Several processes").
+fn config_for_one_of_two(fake: &FakeDiscord, database_url: &str, clock: &Clock) -> Config {
+    Config {
+        rest_rate_per_sec: guildhall::config::DEFAULT_REST_RATE_PER_SEC / 2,
+        dm_rate_per_sec: guildhall::config::DEFAULT_DM_RATE_PER_SEC / 2,
+        ..config_for(fake, database_url, clock)
     }
 }
 
 impl Drop for Sim {
     fn drop(&mut self) {
+        // Reported at the end of every test (Discord bans an address past
+        // 10,000 in 10 minutes; the fake records that as a violation).
+        let invalid = self.fake.invalid_requests();
+        if invalid > 0 {
+            eprintln!("invalid requests (401, 403, 429) answered to the bot in the last 10 minutes: {invalid}");
+        }
         if !std::thread::panicking() {
             self.fake.assert_no_violations();
             let pings = self.unexpected_pings();
