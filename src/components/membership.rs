@@ -108,14 +108,17 @@ pub async fn agree_button(
     let view = if membership::accept_guidelines(&data.app, guild, user, version).await? {
         join_view(&data.app, guild, user, group).await?
     } else {
-        match membership::pending_guidelines(&data.app, guild, user).await? {
-            Some(gl) => {
-                let name = membership::group_name(&data.app, guild, group).await?;
+        let pending = membership::pending_guidelines(&data.app, guild, user).await?;
+        let name = membership::group_name_if_any(&data.app, guild, group).await?;
+        match (pending, name) {
+            (Some(gl), Some(name)) => {
                 let mut v = group_page::guidelines_prompt(&gl, group, &name);
                 v.content = format!("The guidelines changed since you opened them. {}", v.content);
                 v
             }
-            None => join_view(&data.app, guild, user, group).await?,
+            // No guidelines left to accept, or no group left to join (a
+            // stale prompt): the join says which.
+            _ => join_view(&data.app, guild, user, group).await?,
         }
     };
     edit(ctx, i, view).await

@@ -262,3 +262,141 @@ async fn every_custom_id_that_needs_a_right_pressed_by_a_member_without_it_is_re
     }
     sim.assert_consistent().await;
 }
+
+/// The row a variant acts on, and how the stale-card test makes it stale:
+/// `None` for the variants that name no row (or only read one), which
+/// nothing can make stale. No wildcard: a new variant must say.
+fn stale_row(c: &CustomId) -> Option<&'static str> {
+    match c {
+        CustomId::Join { .. }
+        | CustomId::Leave { .. }
+        | CustomId::Subscribe { .. }
+        | CustomId::Request { .. }
+        | CustomId::GroupDelete { .. }
+        | CustomId::LeadApplyForm { .. } => Some("the group, deleted"),
+        CustomId::Agree { .. } => Some("the group, deleted, and its guidelines, replaced"),
+        CustomId::LeadApprove { .. }
+        | CustomId::LeadDecline { .. }
+        | CustomId::LeadDeclineForm { .. }
+        | CustomId::LeadWithdraw { .. } => Some("the lead application, withdrawn"),
+        CustomId::RequestApprove { .. }
+        | CustomId::RequestDeny { .. }
+        | CustomId::RequestDenyForm { .. }
+        | CustomId::RequestWithdraw { .. } => Some("the request, approved"),
+        CustomId::InviteAccept { .. }
+        | CustomId::InviteDecline { .. }
+        | CustomId::InviteRevoke { .. }
+        | CustomId::InviteAgree { .. } => Some("the invitation, revoked"),
+        // Cancelling the deletion of a group that is gone deletes nothing:
+        // it only says so.
+        CustomId::GroupDeleteCancel { .. }
+        | CustomId::DirectoryPage { .. }
+        | CustomId::Disagree
+        | CustomId::AuditPage { .. }
+        | CustomId::GuidelinesModal
+        | CustomId::LeadProposeForm { .. }
+        | CustomId::SubscriptionsPage { .. }
+        | CustomId::SubscriptionsDelete { .. }
+        | CustomId::SubscriptionsAll
+        | CustomId::SubscriptionsAllConfirm
+        | CustomId::ReconcileApply { .. } => None,
+    }
+}
+
+/// The message of the bot's that carries the component `id`, if any does.
+fn message_carrying(sim: &Sim, id: &str) -> Option<u64> {
+    sim.fake.with(|w| {
+        w.messages
+            .values()
+            .flatten()
+            .find(|m| fake_discord::scenario::components_of(m).iter().any(|c| c.custom_id == id))
+            .map(|m| m.id)
+    })
+}
+
+/// Stale cards: every button, select and form that acts on a row, pressed
+/// by someone who had the right, on the very message it came on, after the
+/// row moved on (the request decided, the application withdrawn, the
+/// invitation revoked, the guidelines replaced, the group deleted). Each is
+/// refused privately in words, and nothing changes.
+#[tokio::test]
+async fn every_custom_id_pressed_on_a_stale_card_by_someone_who_had_the_right_is_refused_and_changes_nothing() {
+    let sim = Sim::start().await;
+    let here = sim.fake.guild_id;
+    let (rows, [ada, lena, bob, carol]) = a_server_with_one_of_everything(&sim).await;
+    let eve = sim.member("eve");
+    let acting: Vec<CustomId> = every_custom_id(&rows).into_iter().filter(|c| stale_row(c).is_some()).collect();
+    assert!(acting.len() >= 18, "the variants that act on a row: {}", acting.len());
+    // Where each was while its row was live: the card itself, or (for a
+    // form or a page button the test never opened) an answer of the bot's
+    // to the one who presses.
+    let presser = |c: &CustomId| -> &Actor {
+        match who_may(c) {
+            Some("an admin") => &ada,
+            Some("the requester") => &bob,
+            Some("the applicant" | "the invitee") => &carol,
+            Some(_) => &lena,
+            None => &eve,
+        }
+    };
+    // eve reads the group's page while the group is there (its buttons).
+    let page = eve.slash("group info", &[("group", "Rust")]).await;
+    assert!(!page.components().is_empty(), "{}", page.text());
+    let mut fallback = std::collections::HashMap::new();
+    for who in [&ada, &lena, &bob, &carol, &eve] {
+        fallback.insert(who.user_id, who.slash("groups", &[]).await.message().id);
+    }
+    let cards: Vec<(CustomId, u64, bool)> = acting
+        .into_iter()
+        .map(|c| {
+            let on_card = message_carrying(&sim, &c.encode());
+            let at = on_card.unwrap_or(fallback[&presser(&c).user_id]);
+            (c, at, on_card.is_some())
+        })
+        .collect();
+    let on_cards = cards.iter().filter(|(_, _, card)| *card).count();
+    // The request's card, the invitation's DM and the group's page.
+    assert!(on_cards >= 6, "pressed on their own card: {on_cards}");
+
+    // The rows move on, each the way people move them.
+    let approve = CustomId::RequestApprove { request: rows.request }.encode();
+    let card = message_carrying(&sim, &approve).expect("the request's card");
+    let r = lena.click(card, &approve).await;
+    assert!(!r.text().contains("Error"), "{}", r.text());
+    let withdraw = CustomId::LeadWithdraw { application: rows.application };
+    let r = press(&carol, fallback[&carol.user_id], &withdraw).await;
+    assert!(!r.text().contains("Error"), "{}", r.text());
+    let revoke = CustomId::InviteRevoke { invitation: rows.invitation };
+    let r = press(&lena, fallback[&lena.user_id], &revoke).await;
+    assert!(!r.text().contains("Error"), "{}", r.text());
+    let status = |sql: &'static str| {
+        let pool = sim.pool.clone();
+        async move { sqlx::query_scalar::<_, String>(sql).fetch_one(&pool).await.expect(sql) }
+    };
+    assert_eq!(status("select status from join_requests").await, "approved");
+    assert_eq!(status("select status from lead_applications").await, "withdrawn");
+    assert_eq!(status("select status from invitations").await, "revoked");
+    sim.set_guidelines(&ada, "Be kinder.").await;
+    let ask = ada.slash("group delete", &[("group", "Rust")]).await;
+    let done = ask.click("Delete group").await;
+    assert!(done.text().contains("Deleted the group **Rust**"), "{}", done.text());
+    sim.assert_consistent().await;
+
+    let before = state_of(&sim, here).await;
+    for (c, at, _) in &cards {
+        let who = presser(c);
+        let r = press(who, *at, c).await;
+        let text = r.text();
+        assert!(r.is_ephemeral(), "{}: answered in public: {text}", variant_named(c));
+        assert!(text.contains("Error:"), "{} ({}): not refused: {text}", variant_named(c), stale_row(c).unwrap());
+        let now = state_of(&sim, here).await;
+        assert_eq!(
+            now,
+            before,
+            "{} pressed after {} changed something: {text}",
+            variant_named(c),
+            stale_row(c).unwrap()
+        );
+    }
+    sim.assert_consistent().await;
+}
