@@ -200,6 +200,7 @@ pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>)
                     deliveries: std::sync::Arc::new(service::deliveries::Queue::at_rate(dm_rate)),
                     notify_syncs: Default::default(),
                     hierarchy: Default::default(),
+                    admissions: std::sync::Arc::new(tokio::sync::Semaphore::new(service::ADMISSIONS)),
                 };
                 let pass = tokio::spawn(background::run(app.clone(), clock, tick, setup_inflight.clone(), stop_rx.clone()));
                 // S5: the DM queue's worker (woken by new jobs, polling for others).

@@ -115,12 +115,23 @@ async fn check_grantable(app: &App, g: &Group) -> Result<u64, MembershipError> {
 /// refused grant is audited (outside the rolled-back transaction) so admins
 /// can see why.
 async fn admit(app: &App, g: &Group, user_id: u64, actor_id: u64, action: &str) -> Result<bool, MembershipError> {
+    // An admission holds a connection across the role grant, which Discord's
+    // rate limits pace; admissions take turns for some of the pool, so a
+    // crowd of joins waits here (without a deadline: every join is deferred
+    // by now) instead of taking every connection and timing out waiting for
+    // one, and the bot's other work keeps connections.
+    let _turn = app.admissions.acquire().await.map_err(|_| MembershipError::Db(sqlx::Error::PoolClosed))?;
     let mut tx = app.pool.begin().await?;
     let mut journal = Journal::default();
     let added = admit_in(app, &mut tx, g, user_id, actor_id, action, &mut journal).await;
     let added = match added {
         Ok(added) => tx.commit().await.map(|()| added).map_err(MembershipError::from),
-        Err(e) => Err(e),
+        Err(e) => {
+            // Rolled back, and its connection given back before the undo
+            // and the audit below take one.
+            drop(tx);
+            Err(e)
+        }
     };
     match added {
         Ok(true) => {

@@ -47,4 +47,11 @@ pub struct App {
     pub notify_syncs: std::sync::Arc<notify::Syncs>,
     /// Reads of the role hierarchy, shared by the callers that ask at once.
     pub hierarchy: std::sync::Arc<crate::discord::roles::HierarchyReads>,
+    /// Turns for joins (`membership::admit`): at most `ADMISSIONS` hold a
+    /// database connection across a role grant at once.
+    pub admissions: std::sync::Arc<tokio::sync::Semaphore>,
 }
+
+/// How many joins may hold a database connection across their role grant at
+/// once: half the pool (`db::connect`'s 10).
+pub const ADMISSIONS: usize = 5;

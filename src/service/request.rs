@@ -197,7 +197,11 @@ pub(crate) async fn review_thread(app: &App, g: &Group) -> Result<Option<u64>, s
             }
         }
     };
-    for leader in crate::domain::membership::leaders(&mut conn, g.id).await? {
+    let leaders = crate::domain::membership::leaders(&mut conn, g.id).await?;
+    // No connection held across the Discord calls, which its rate limits
+    // pace: 200 requests at once would otherwise take every connection.
+    drop(conn);
+    for leader in leaders {
         if let Err(e) = crate::discord::channels::add_thread_member(&app.http, thread, leader).await {
             warn!(group_id = g.id, leader, error = %e, "could not add a leader to the review thread");
         }
