@@ -104,6 +104,16 @@ pub struct Requests {
     pub oldest: Option<DateTime<Utc>>,
 }
 
+/// The server's Discord changes the background pass is retrying (N5): roles
+/// and channels of deleted groups Discord has not deleted yet
+/// (`discord_leftovers`), and followers whose notification role is out of
+/// step after a refused sync (`notify_sync_pending`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retries {
+    pub leftovers: i64,
+    pub notify_syncs: i64,
+}
+
 /// Everything `/health` looks at.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Facts {
@@ -116,6 +126,7 @@ pub struct Facts {
     pub last_run: Option<Run>,
     pub queue: Queue,
     pub requests: Requests,
+    pub retries: Retries,
     /// Gateway latency, when a heartbeat was acknowledged yet.
     pub latency_ms: Option<u64>,
     pub now: DateTime<Utc>,
@@ -176,6 +187,8 @@ pub enum Finding {
     RequestsOverdue { count: i64, hours: i32 },
     /// Overdue-request alerts that reached no admin.
     AlertsUndelivered { count: i64 },
+    /// Discord changes the background pass is still retrying.
+    DiscordRetries { leftovers: i64, notify_syncs: i64 },
     /// The gateway answers slowly.
     SlowGateway { ms: u64 },
 }
@@ -203,6 +216,7 @@ impl Finding {
             | Finding::DmsLate { .. }
             | Finding::DmsFailed { .. }
             | Finding::RequestsOverdue { .. }
+            | Finding::DiscordRetries { .. }
             | Finding::SlowGateway { .. } => Severity::Warning,
             _ => Severity::Problem,
         }
@@ -338,10 +352,26 @@ pub fn examine(f: &Facts) -> Vec<Finding> {
     if f.requests.past_alert > 0 {
         out.push(Finding::RequestsOverdue { count: f.requests.past_alert, hours: f.requests.sla.escalate_hours });
     }
+    if f.retries.leftovers > 0 || f.retries.notify_syncs > 0 {
+        let Retries { leftovers, notify_syncs } = f.retries;
+        out.push(Finding::DiscordRetries { leftovers, notify_syncs });
+    }
     if let Some(ms) = f.latency_ms.filter(|ms| *ms > SLOW_GATEWAY_MS) {
         out.push(Finding::SlowGateway { ms });
     }
     out
+}
+
+/// The server's Discord changes waiting for the background pass's retry.
+pub async fn retries(conn: &mut PgConnection, guild_id: u64) -> Result<Retries, sqlx::Error> {
+    let r = sqlx::query!(
+        r#"select (select count(*) from discord_leftovers where guild_id = $1) as "leftovers!",
+                  (select count(*) from notify_sync_pending where guild_id = $1) as "notify_syncs!""#,
+        db_id(guild_id)
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(Retries { leftovers: r.leftovers, notify_syncs: r.notify_syncs })
 }
 
 // ---- The Postgres side, one server at a time.
@@ -513,6 +543,7 @@ mod tests {
             configured: Configured { mod_channel: Some(MODS), ..Default::default() },
             last_run: None,
             queue: Queue::default(),
+            retries: Retries::default(),
             requests: Requests {
                 sla: Sla::default(),
                 pending: 0,
@@ -725,6 +756,7 @@ mod tests {
         f.requests.past_alert = 2;
         f.requests.alerts_undelivered = 1;
         f.latency_ms = Some(1500);
+        f.retries = Retries { leftovers: 2, notify_syncs: 3 };
         let got = examine(&f);
         assert_eq!(
             got,
@@ -733,9 +765,11 @@ mod tests {
                 Finding::DmsFailed { count: 2 },
                 Finding::AlertsUndelivered { count: 1 },
                 Finding::RequestsOverdue { count: 2, hours: 72 },
+                Finding::DiscordRetries { leftovers: 2, notify_syncs: 3 },
                 Finding::SlowGateway { ms: 1500 },
             ]
         );
+        assert_eq!(Finding::DiscordRetries { leftovers: 1, notify_syncs: 0 }.severity(), Severity::Warning);
         assert_eq!(Finding::AlertsUndelivered { count: 1 }.severity(), Severity::Problem);
         f.latency_ms = None;
         assert!(!examine(&f).iter().any(|g| matches!(g, Finding::SlowGateway { .. })), "not measured yet");

@@ -1,6 +1,7 @@
 //! `/health` (A4): read this server's set-up from Discord (the bot's
 //! permissions, roles and channels) and from Postgres (its groups, settings,
-//! last reconcile, DM queue and join requests), and examine it
+//! last reconcile, DM queue, join requests and the Discord changes being
+//! retried), and examine it
 //! (`domain::health`). It changes nothing, and reads nothing of another
 //! server.
 
@@ -38,6 +39,7 @@ pub async fn check(app: &App, guild_id: u64, latency: Option<std::time::Duration
         last_run: health::newest_run(&mut conn, guild_id).await?,
         queue: health::queue(&mut conn, guild_id, now).await?,
         requests: health::requests(&mut conn, guild_id, sla, now).await?,
+        retries: health::retries(&mut conn, guild_id).await?,
         latency_ms: latency.filter(|d| !d.is_zero()).map(|d| d.as_millis() as u64),
         now,
     };

@@ -131,6 +131,12 @@ pub fn line(f: &Finding, bot_role: &str) -> String {
             format!("{count} join request(s) have waited longer than {} (the admins' alert time).", hours(*h)),
             "Their groups' leaders, or admins, decide them in `/requests`; `/config request-sla` sets the times.".to_string(),
         ),
+        Finding::DiscordRetries { leftovers, notify_syncs } => (
+            format!(
+                "Discord refused some of my changes, and I retry them every background pass: {leftovers} role(s) or channel(s) of deleted groups are still on Discord, and {notify_syncs} follower(s)' notification roles are out of step."
+            ),
+            "Usually Discord was briefly unavailable and this clears by itself; if it stays, check the problems above (Manage Roles, Manage Channels, my role's place) and the bot's logs.".to_string(),
+        ),
         Finding::SlowGateway { ms } => (
             format!("The gateway answers in {ms} ms."),
             "Discord or the bot's host is slow, so replies may be late; if it lasts, check the host's network and load.".to_string(),
@@ -315,6 +321,7 @@ mod tests {
             Finding::DmsFailed { count: 1 },
             Finding::AlertsUndelivered { count: 1 },
             Finding::RequestsOverdue { count: 1, hours: 72 },
+            Finding::DiscordRetries { leftovers: 1, notify_syncs: 2 },
             Finding::SlowGateway { ms: 2000 },
         ]
     }
@@ -353,6 +360,7 @@ mod tests {
             configured: Configured::default(),
             last_run: None,
             queue: Queue::default(),
+            retries: Default::default(),
             requests: Requests {
                 sla: crate::domain::sla::Sla::default(),
                 pending: 0,

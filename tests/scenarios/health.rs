@@ -142,3 +142,31 @@ async fn discord_not_answering_is_said_plainly_and_the_next_check_works() {
     sim.fake.clear_faults();
     assert!(health(&ada).await.text().contains("All good"));
 }
+
+/// Changes Discord refused and the background pass retries (N5) show in
+/// `/health` while they wait, and are gone once Discord takes them.
+#[tokio::test]
+async fn discord_changes_waiting_for_a_retry_are_shown_until_the_background_pass_makes_them() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    set_up(&sim, &ada).await;
+    assert!(health(&ada).await.text().contains("All good"));
+    // Discord refuses to delete the group's role: the group is deleted, the
+    // role is left over for the background pass.
+    sim.fake.inject(Fault::missing_permissions("DELETE", "/roles/"));
+    let done = ada.slash("group delete", &[("group", "Go")]).await.click("Delete group").await;
+    assert!(done.text().contains("Deleted the group **Go**"), "{}", done.text());
+    assert!(sim.fake.role_named("Go").is_some(), "the role is still there");
+    let r = health(&ada).await;
+    assert!(
+        r.text().contains("1 role(s) or channel(s) of deleted groups are still on Discord"),
+        "the retry is shown: {}",
+        r.text()
+    );
+    assert!(r.text().contains("**Fix:**"), "{}", r.text());
+    // Discord takes the deletion on the next pass; the warning goes.
+    sim.clock.advance(chrono::Duration::seconds(60)).await;
+    assert!(sim.fake.role_named("Go").is_none(), "the pass deleted the role");
+    let r = health(&ada).await;
+    assert!(r.text().contains("All good"), "{}", r.text());
+}
