@@ -7,10 +7,12 @@
 //! 1. mention mode, a group with 10,000 subscribers: the Discord calls the
 //!    bot makes per new topic, and the time from THREAD_CREATE to the
 //!    announcement reaching the fake, over several topics;
-//! 2. DM mode, 1,000 members, with the fake enforcing Discord's global limit
-//!    (50 requests a second over message sends and DM channel opens): the
-//!    time until every DM arrived, the DM channel opens and sends it took,
-//!    and the 429s the bot received on either route.
+//! 2. DM mode, 1,000 members, with the fake enforcing Discord's rate limits
+//!    (on by default: the global 50 requests a second over every route but
+//!    the interaction endpoints, and per-route buckets), the bot talking to
+//!    it as to Discord itself: the time until every DM arrived, the DM
+//!    channel opens and sends it took, and the 429s the bot received on
+//!    either route.
 
 use fake_discord::FakeDiscord;
 use guildhall::clock::Clock;
@@ -127,8 +129,8 @@ async fn main() {
     author.slash("join", &[("group", "Letters")]).await;
     let readers: Vec<u64> = members[..DM_MEMBERS].to_vec();
     bulk_follow(&pool, fake.guild_id, dm_group, &readers, "dm").await;
-    // The fake enforces Discord's global 50 requests a second (on by default).
-    // (DM channel opens, message sends, 429s on either) so far.
+    // (DM channel opens, message sends, 429s on either) so far; the fake
+    // enforces Discord's global 50 requests a second (on by default).
     let counts = |fake: &FakeDiscord| {
         fake.with(|w| {
             let (mut opens, mut sends, mut throttled) = (0, 0, 0);

@@ -150,10 +150,16 @@ impl Config {
         .map_or(DEFAULT_DM_RATE_PER_SEC, |n| n as u32);
         let rest_rate_per_sec = number(
             "REST_RATE_PER_SEC",
-            1..=50,
-            "it must be 1 to 50 (Discord allows a bot 50 requests a second; give each process a share)",
+            1..=crate::discord::limiter::MOST_REST_RATE_PER_SEC as u64,
+            "it must be 1 to 45 (Discord allows a bot 50 requests a second; the rest is the burst and the network's jitter; give each process a share)",
         )?
         .map_or(DEFAULT_REST_RATE_PER_SEC, |n| n as u32);
+        if dm_rate_per_sec > rest_rate_per_sec {
+            return Err(ConfigError::Malformed(
+                "DM_RATE_PER_SEC",
+                "it must not exceed REST_RATE_PER_SEC (45 by default): the DM queue's share is part of the process's",
+            ));
+        }
         Ok(Config {
             rest_rate_per_sec,
             shard_count,
@@ -281,14 +287,19 @@ mod tests {
     fn the_dm_rate_is_a_share_of_discords_50_a_second() {
         let t = ("DISCORD_TOKEN", "t");
         assert_eq!(cfg(&[t]).unwrap().rest_rate_per_sec, 45);
-        assert_eq!(cfg(&[t, ("REST_RATE_PER_SEC", "22")]).unwrap().rest_rate_per_sec, 22);
-        for bad in ["0", "51", "many"] {
+        let c = cfg(&[t, ("REST_RATE_PER_SEC", "22"), ("DM_RATE_PER_SEC", "20")]).unwrap();
+        assert_eq!(c.rest_rate_per_sec, 22);
+        for bad in ["0", "46", "51", "many"] {
             let e = cfg(&[t, ("REST_RATE_PER_SEC", bad)]).unwrap_err();
-            assert!(e.to_string().starts_with("REST_RATE_PER_SEC is malformed: it must be 1 to 50"), "{bad}: {e}");
+            assert!(e.to_string().starts_with("REST_RATE_PER_SEC is malformed: it must be 1 to 45"), "{bad}: {e}");
         }
+        let e = cfg(&[t, ("REST_RATE_PER_SEC", "22"), ("DM_RATE_PER_SEC", "40")]).unwrap_err();
+        assert!(e.to_string().contains("must not exceed REST_RATE_PER_SEC"), "{e}");
+        let c = cfg(&[t, ("REST_RATE_PER_SEC", "22"), ("DM_RATE_PER_SEC", "20")]).unwrap();
+        assert_eq!((c.rest_rate_per_sec, c.dm_rate_per_sec), (22, 20));
         assert_eq!(cfg(&[t]).unwrap().dm_rate_per_sec, 40);
         assert_eq!(cfg(&[t, ("DM_RATE_PER_SEC", "20")]).unwrap().dm_rate_per_sec, 20);
-        assert_eq!(cfg(&[t, ("DM_RATE_PER_SEC", "50")]).unwrap().dm_rate_per_sec, 50);
+        assert_eq!(cfg(&[t, ("DM_RATE_PER_SEC", "45")]).unwrap().dm_rate_per_sec, 45);
         for bad in ["0", "51", "2.5", "fast"] {
             let e = cfg(&[t, ("DM_RATE_PER_SEC", bad)]).unwrap_err();
             assert!(e.to_string().starts_with("DM_RATE_PER_SEC is malformed: it must be 1 to 50"), "{bad}: {e}");

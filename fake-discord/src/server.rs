@@ -162,8 +162,11 @@ struct Limited {
 }
 
 /// A request's bucket (its method and route, as a short hex name), its
-/// top-level resource, and whether it is an interaction endpoint.
-fn bucket_of(method: &str, api_path: &str) -> (String, String, bool) {
+/// top-level resource, and whether it is an interaction endpoint (a
+/// callback, or the application's webhook of an interaction token; another
+/// webhook is no interaction endpoint). `application_id`: the bot's
+/// application.
+fn bucket_of(method: &str, api_path: &str, application_id: u64) -> (String, String, bool) {
     let route = route_of(api_path);
     let segs: Vec<&str> = api_path.trim_start_matches('/').split('/').collect();
     let resource = match segs.as_slice() {
@@ -173,7 +176,12 @@ fn bucket_of(method: &str, api_path: &str) -> (String, String, bool) {
         ["interactions", id, ..] => format!("interactions/{id}"),
         _ => String::new(),
     };
-    let interaction = matches!(segs.first(), Some(&"interactions" | &"webhooks"));
+    let app = application_id.to_string();
+    let interaction = match segs.as_slice() {
+        ["interactions", ..] => true,
+        ["webhooks", id, _token, ..] => *id == app,
+        _ => false,
+    };
     // FNV-1a: a stable name for the bucket that does not spell the route.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in method.bytes().chain(route.bytes()) {
@@ -183,7 +191,8 @@ fn bucket_of(method: &str, api_path: &str) -> (String, String, bool) {
 }
 
 fn rate_limit(inner: &Inner, method: &str, api_path: &str) -> Limited {
-    let (bucket, resource, interaction) = bucket_of(method, api_path);
+    let application_id = inner.world.lock().application_id;
+    let (bucket, resource, interaction) = bucket_of(method, api_path, application_id);
     let route = route_of(api_path);
     let now = std::time::Instant::now();
     let mut b = inner.buckets.lock();
@@ -1361,10 +1370,19 @@ mod tests {
         let fake = FakeDiscord::start().await;
         let general = fake.general_channel();
         let thread = fake.owner().create_topic(general, "t", "x");
-        let r = send(&fake, general, json!({"content": "1"})).await;
-        assert_eq!(r.status(), 200);
+        let r = send(&fake, general, json!({"content": "0"})).await;
         let limit: u32 = r.headers()["x-ratelimit-limit"].to_str().unwrap().parse().unwrap();
         assert_eq!(limit, RateLimits::default().route, "on by default");
+        // A window long enough that the counts below fall in one.
+        let limit = 30;
+        fake.set_rate_limits(RateLimits::default().with_route(
+            "POST",
+            "/channels/{}/messages",
+            limit,
+            Duration::from_secs(60),
+        ));
+        let r = send(&fake, general, json!({"content": "1"})).await;
+        assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["x-ratelimit-remaining"], (limit - 1).to_string().as_str());
         for h in ["x-ratelimit-reset", "x-ratelimit-reset-after", "x-ratelimit-bucket"] {
             assert!(r.headers().contains_key(h), "{h}");
@@ -1460,11 +1478,13 @@ mod tests {
         assert_eq!(body["global"], true);
         assert!(fake.violations().iter().any(|v| v.contains("global limit")), "{:?}", fake.violations());
         for path in ["/interactions/1/tok/callback", "/webhooks/2/tok/messages/@original", "/webhooks/2/tok"] {
-            let (_, _, interaction) = bucket_of("POST", path);
+            let (_, _, interaction) = bucket_of("POST", path, 2);
             assert!(interaction, "{path} is an interaction endpoint, outside the global limit");
         }
-        let (bucket, resource, interaction) = bucket_of("PUT", "/guilds/7/members/8/roles/9");
-        let (other, other_resource, _) = bucket_of("PUT", "/guilds/6/members/5/roles/4");
+        let (_, _, interaction) = bucket_of("POST", "/webhooks/3/tok", 2);
+        assert!(!interaction, "another application's webhook is no interaction endpoint");
+        let (bucket, resource, interaction) = bucket_of("PUT", "/guilds/7/members/8/roles/9", 2);
+        let (other, other_resource, _) = bucket_of("PUT", "/guilds/6/members/5/roles/4", 2);
         assert!(!interaction);
         assert_eq!((bucket, resource), (other, "guilds/7".to_string()), "one bucket, guild 7's count");
         assert_eq!(other_resource, "guilds/6");

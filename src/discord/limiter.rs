@@ -25,11 +25,19 @@ use tokio::time::Instant;
 pub const DM_RATE_PER_SEC: u32 = 40;
 
 /// The request meter's default share of the global limit: 45 of Discord's
-/// 50 requests a second (with a burst of 3, at most 48 in any second), for
-/// a bot of one process. Discord counts the second on its side, from
-/// when requests arrive; the 2 to spare absorb the network's jitter.
+/// 50 requests a second (with its burst, at most 48 in any second), for a
+/// bot of one process. Discord counts the second on its side, from when
+/// requests arrive; the 2 to spare absorb the network's jitter.
 pub const REST_RATE_PER_SEC: u32 = 45;
-pub const REST_BURST: u32 = 3;
+/// The most a process may take (`REST_RATE_PER_SEC`): with its burst, 48.
+pub const MOST_REST_RATE_PER_SEC: u32 = 45;
+
+/// The meter's burst at `rate` a second: one slot per 15 of the rate, so
+/// that N processes at 45/N each stay within 48 in any second together
+/// (45: 3; 22: 1, two make 46; 15: 1, three make 48).
+pub fn rest_burst(rate: u32) -> u32 {
+    (rate / 15).max(1)
+}
 
 /// Slots handed out at most `rate` a second, in order, with up to `burst`
 /// at once after a quiet spell (a generic cell rate: any second holds at
@@ -43,6 +51,8 @@ pub struct GlobalLimiter {
     /// The theoretical time of the next slot (never before a pause ends,
     /// less `tolerance`).
     next: Mutex<Option<Instant>>,
+    /// Until when a global 429 holds everyone, slots already handed out too.
+    paused_until: Mutex<Option<Instant>>,
 }
 
 impl Default for GlobalLimiter {
@@ -59,26 +69,44 @@ impl GlobalLimiter {
 
     pub fn per_second_with_burst(rate: u32, burst: u32) -> GlobalLimiter {
         let interval = Duration::from_secs(1) / rate.max(1);
-        GlobalLimiter { interval, tolerance: interval * (burst.max(1) - 1), next: Mutex::new(None) }
+        GlobalLimiter {
+            interval,
+            tolerance: interval * (burst.max(1) - 1),
+            next: Mutex::new(None),
+            paused_until: Mutex::new(None),
+        }
     }
 
-    /// Reserve the next slot and wait for it.
+    /// Reserve the next slot and wait for it; a slot that falls in a pause
+    /// begun meanwhile is given up for one after it.
     pub async fn acquire(&self) {
-        let at = {
-            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-            let now = Instant::now();
-            let due = next.unwrap_or(now);
-            let at = due.checked_sub(self.tolerance).map_or(now, |early| early.max(now));
-            *next = Some(due.max(at) + self.interval);
-            at
-        };
-        tokio::time::sleep_until(at).await;
+        loop {
+            let at = {
+                let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+                let now = Instant::now();
+                let due = next.unwrap_or(now);
+                let at = due.checked_sub(self.tolerance).map_or(now, |early| early.max(now));
+                *next = Some(due.max(at) + self.interval);
+                at
+            };
+            tokio::time::sleep_until(at).await;
+            let paused = *self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+            if paused.is_none_or(|until| Instant::now() >= until) {
+                return;
+            }
+        }
     }
 
-    /// A global 429: nobody gets a slot for `retry_after`.
+    /// A global 429: nobody gets a slot for `retry_after`, nor uses one
+    /// handed out before.
     pub fn pause(&self, retry_after: Duration) {
+        let until = Instant::now() + retry_after;
+        {
+            let mut paused = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+            *paused = Some(paused.map_or(until, |p| p.max(until)));
+        }
         let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-        let until = Instant::now() + retry_after + self.tolerance;
+        let until = until + self.tolerance;
         *next = Some(next.map_or(until, |n| n.max(until)));
     }
 }
@@ -124,5 +152,34 @@ mod tests {
         let t1 = Instant::now();
         l.acquire().await;
         assert!(t1.elapsed() >= Duration::from_secs(2), "a pause holds the burst too");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_slots_handed_out_before_it() {
+        let l = std::sync::Arc::new(GlobalLimiter::per_second(10));
+        l.acquire().await;
+        // The next slot is 100 ms away; a waiter has it, then a global 429.
+        let waiter = {
+            let l = l.clone();
+            tokio::spawn(async move {
+                l.acquire().await;
+                Instant::now()
+            })
+        };
+        tokio::task::yield_now().await;
+        let t0 = Instant::now();
+        l.pause(Duration::from_secs(1));
+        let went = waiter.await.unwrap();
+        assert!(went - t0 >= Duration::from_secs(1), "the waiter's slot fell in the pause: {:?}", went - t0);
+    }
+
+    #[test]
+    fn n_processes_at_45_over_n_stay_within_48_a_second_together() {
+        for n in 1..=4u32 {
+            let rate = REST_RATE_PER_SEC / n;
+            let most = n * (rate + rest_burst(rate));
+            assert!(most <= 48, "{n} processes at {rate}: {most}");
+        }
+        assert_eq!(MOST_REST_RATE_PER_SEC + rest_burst(MOST_REST_RATE_PER_SEC), 48);
     }
 }

@@ -16,21 +16,22 @@
 //!
 //! Upstream is either
 //! - a base URL of the operator's (`DISCORD_API_BASE_URL`: a rate-limit
-//!   proxy shared by several processes, or the fake Discord), which paces
-//!   requests itself: forwarded at once; or
+//!   proxy shared by several processes), which paces requests itself:
+//!   forwarded at once; or
 //! - Discord itself: paced here, in place of serenity's limiter: per route
 //!   by twilight-http-ratelimiting's `RateLimiter` (buckets learnt from
 //!   `X-RateLimit-Bucket` / `-Limit` / `-Remaining` / `-Reset-After`, one
 //!   request of a bucket in flight at a time), then under the global limit
 //!   by this process's share of Discord's 50 requests a second
-//!   (`REST_RATE_PER_SEC`, a `GlobalLimiter` with a small burst: twilight's
+//!   (`REST_RATE_PER_SEC`, a `GlobalLimiter` with a small burst,
+//!   `limiter::rest_burst`: twilight's
 //!   own counts fixed seconds from the first request, and Discord counts
 //!   its seconds from when requests arrive, so two bursts a second apart
 //!   on the bot's side could land in one of Discord's). Interaction
 //!   responses are not paced at all (see `endpoint`). A 429 that still
 //!   comes back is waited out and sent again (a few times, as serenity's
 //!   limiter did) before it is handed back; a global one pauses every
-//!   request.
+//!   request of the process, slots already handed out too.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -87,8 +88,10 @@ impl Upstream {
     /// here, at `rate` requests a second at most (this process's share of
     /// the global limit).
     pub fn paced_here(base: &str, rate: u32) -> Upstream {
-        let global =
-            crate::discord::limiter::GlobalLimiter::per_second_with_burst(rate, crate::discord::limiter::REST_BURST);
+        let global = crate::discord::limiter::GlobalLimiter::per_second_with_burst(
+            rate,
+            crate::discord::limiter::rest_burst(rate),
+        );
         // twilight's own global count stays out of the way: the share above
         // is the global pacing (it counts a second from the first request,
         // which a burst a second later can overrun on Discord's side).

@@ -119,8 +119,9 @@ async fn admit(app: &App, g: &Group, user_id: u64, actor_id: u64, action: &str) 
     // rate limits pace; admissions take turns for some of the pool, so a
     // crowd of joins waits here (without a deadline: every join is deferred
     // by now) instead of taking every connection and timing out waiting for
-    // one, and the bot's other work keeps connections.
-    let _turn = app.admissions.acquire().await.map_err(|_| MembershipError::Db(sqlx::Error::PoolClosed))?;
+    // one, and the bot's other work keeps connections. The turn ends with
+    // the transaction.
+    let turn = app.admissions.acquire().await.map_err(|_| MembershipError::Db(sqlx::Error::PoolClosed))?;
     let mut tx = app.pool.begin().await?;
     let mut journal = Journal::default();
     let added = admit_in(app, &mut tx, g, user_id, actor_id, action, &mut journal).await;
@@ -133,6 +134,7 @@ async fn admit(app: &App, g: &Group, user_id: u64, actor_id: u64, action: &str) 
             Err(e)
         }
     };
+    drop(turn);
     match added {
         Ok(true) => {
             admitted(app, g, user_id).await;
@@ -395,7 +397,11 @@ pub async fn add_leader(app: &App, g: &Group, actor_id: u64, user_id: u64) -> Re
     let made = add_leader_in(app, &mut tx, g, actor_id, user_id, &mut journal).await;
     let made = match made {
         Ok(made) => tx.commit().await.map(|()| made).map_err(MembershipError::from),
-        Err(e) => Err(e),
+        Err(e) => {
+            // Rolled back before the undo and the audit take a connection.
+            drop(tx);
+            Err(e)
+        }
     };
     match made {
         Ok(made) => {

@@ -132,9 +132,19 @@ pub fn line(f: &Finding, bot_role: &str) -> String {
             "Their groups' leaders, or admins, decide them in `/requests`; `/config request-sla` sets the times.".to_string(),
         ),
         Finding::DiscordRetries { leftovers, notify_syncs } => (
-            format!(
-                "Discord refused some of my changes, and I retry them every background pass: {leftovers} role(s) or channel(s) of deleted groups are still on Discord, and {notify_syncs} follower(s)' notification roles are out of step."
-            ),
+            {
+                let mut waiting = vec![];
+                if *leftovers > 0 {
+                    waiting.push(format!("{leftovers} role(s) or channel(s) I deleted are still on Discord"));
+                }
+                if *notify_syncs > 0 {
+                    waiting.push(format!("{notify_syncs} follower(s)' notification roles are out of step"));
+                }
+                format!(
+                    "Discord refused some of my changes, and I retry them every background pass: {}.",
+                    waiting.join(", and ")
+                )
+            },
             "Usually Discord was briefly unavailable and this clears by itself; if it stays, check the problems above (Manage Roles, Manage Channels, my role's place) and the bot's logs.".to_string(),
         ),
         Finding::SlowGateway { ms } => (
@@ -321,7 +331,7 @@ mod tests {
             Finding::DmsFailed { count: 1 },
             Finding::AlertsUndelivered { count: 1 },
             Finding::RequestsOverdue { count: 1, hours: 72 },
-            Finding::DiscordRetries { leftovers: 1, notify_syncs: 2 },
+            Finding::DiscordRetries { leftovers: 0, notify_syncs: 2 },
             Finding::SlowGateway { ms: 2000 },
         ]
     }
@@ -340,6 +350,9 @@ mod tests {
         assert!(l.contains("I'm missing Send Messages in the directory's channel <#7>"), "{l}");
         let l = line(&every_finding()[9], "Guildhall");
         assert!(l.contains("230 of Discord's 250 roles") && l.contains("20 left"), "{l}");
+        let l = line(&Finding::DiscordRetries { leftovers: 0, notify_syncs: 2 }, "Guildhall");
+        assert!(l.contains(": 2 follower(s)' notification roles are out of step."), "{l}");
+        assert!(!l.contains("role(s) or channel(s)"), "only what waits is named: {l}");
         let l = line(&every_finding()[10], "Guildhall");
         assert!(l.contains("**Impact** category holds 50 channels, Discord's limit of 50"), "{l}");
     }

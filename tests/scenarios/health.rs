@@ -159,7 +159,7 @@ async fn discord_changes_waiting_for_a_retry_are_shown_until_the_background_pass
     assert!(sim.fake.role_named("Go").is_some(), "the role is still there");
     let r = health(&ada).await;
     assert!(
-        r.text().contains("1 role(s) or channel(s) of deleted groups are still on Discord"),
+        r.text().contains("1 role(s) or channel(s) I deleted are still on Discord."),
         "the retry is shown: {}",
         r.text()
     );

@@ -184,10 +184,10 @@ impl Sim {
         Sim::assemble(fake, database_url, pool, clock, Some(bot))
     }
 
-    /// Like `start_operated`, with the bot talking to the fake as it talks
-    /// to Discord itself when no `DISCORD_API_BASE_URL` is set: pacing its
-    /// requests by the answers' rate-limit headers (the request meter's
-    /// limiter) instead of leaving that to a proxy.
+    /// Like `start_operated` (metrics served), the fake's address given as
+    /// Discord's own origin, as every sim does (`config_for`): the bot paces
+    /// its requests by the answers' rate-limit headers and its share of the
+    /// global limit.
     pub async fn start_direct() -> Sim {
         let mut sim = Sim::start_without_bot().await;
         let origin = sim.fake.base_url();
@@ -244,7 +244,11 @@ impl Sim {
     /// gateway with two sessions on one shard, dispatches every event to both
     /// processes, so INTERACTION_CREATE would reach both and be answered
     /// twice (a violation). Keep users' commands and clicks out of the window
-    /// between this and `stop_second_bot`.
+    /// between this and `stop_second_bot`. The second process takes half of
+    /// Discord's global limit and the first keeps its whole share: together
+    /// they could pass 50 requests a second, which these background passes
+    /// never come near (the fake would fail the test if they did; processes
+    /// of `start_process` take half each).
     pub async fn start_second_bot(&mut self) {
         assert!(self.bot.is_some() && self.second.is_none(), "one bot runs, and no second one yet");
         let before = self.fake.identify_count();
