@@ -151,13 +151,13 @@ impl Config {
         let rest_rate_per_sec = number(
             "REST_RATE_PER_SEC",
             1..=crate::discord::limiter::MOST_REST_RATE_PER_SEC as u64,
-            "it must be 1 to 45 (Discord allows a bot 50 requests a second; the rest is the burst and the network's jitter; give each process a share)",
+            "it must be 1 to 40 (Discord allows a bot 50 requests a second; the rest is the burst and the network's jitter; give each process a share)",
         )?
         .map_or(DEFAULT_REST_RATE_PER_SEC, |n| n as u32);
         if dm_rate_per_sec > rest_rate_per_sec {
             return Err(ConfigError::Malformed(
                 "DM_RATE_PER_SEC",
-                "it must not exceed REST_RATE_PER_SEC (45 by default): the DM queue's share is part of the process's",
+                "it must not exceed REST_RATE_PER_SEC (40 by default): the DM queue's share is part of the process's",
             ));
         }
         Ok(Config {
@@ -286,12 +286,12 @@ mod tests {
     #[test]
     fn the_dm_rate_is_a_share_of_discords_50_a_second() {
         let t = ("DISCORD_TOKEN", "t");
-        assert_eq!(cfg(&[t]).unwrap().rest_rate_per_sec, 45);
+        assert_eq!(cfg(&[t]).unwrap().rest_rate_per_sec, 40);
         let c = cfg(&[t, ("REST_RATE_PER_SEC", "22"), ("DM_RATE_PER_SEC", "20")]).unwrap();
         assert_eq!(c.rest_rate_per_sec, 22);
-        for bad in ["0", "46", "51", "many"] {
+        for bad in ["0", "41", "51", "many"] {
             let e = cfg(&[t, ("REST_RATE_PER_SEC", bad)]).unwrap_err();
-            assert!(e.to_string().starts_with("REST_RATE_PER_SEC is malformed: it must be 1 to 45"), "{bad}: {e}");
+            assert!(e.to_string().starts_with("REST_RATE_PER_SEC is malformed: it must be 1 to 40"), "{bad}: {e}");
         }
         let e = cfg(&[t, ("REST_RATE_PER_SEC", "22"), ("DM_RATE_PER_SEC", "40")]).unwrap_err();
         assert!(e.to_string().contains("must not exceed REST_RATE_PER_SEC"), "{e}");
@@ -299,7 +299,7 @@ mod tests {
         assert_eq!((c.rest_rate_per_sec, c.dm_rate_per_sec), (22, 20));
         assert_eq!(cfg(&[t]).unwrap().dm_rate_per_sec, 40);
         assert_eq!(cfg(&[t, ("DM_RATE_PER_SEC", "20")]).unwrap().dm_rate_per_sec, 20);
-        assert_eq!(cfg(&[t, ("DM_RATE_PER_SEC", "45")]).unwrap().dm_rate_per_sec, 45);
+        assert_eq!(cfg(&[t, ("DM_RATE_PER_SEC", "40")]).unwrap().dm_rate_per_sec, 40);
         for bad in ["0", "51", "2.5", "fast"] {
             let e = cfg(&[t, ("DM_RATE_PER_SEC", bad)]).unwrap_err();
             assert!(e.to_string().starts_with("DM_RATE_PER_SEC is malformed: it must be 1 to 50"), "{bad}: {e}");

@@ -24,19 +24,20 @@ use tokio::time::Instant;
 /// requests a second, for a bot of one process.
 pub const DM_RATE_PER_SEC: u32 = 40;
 
-/// The request meter's default share of the global limit: 45 of Discord's
-/// 50 requests a second (with its burst, at most 48 in any second), for a
-/// bot of one process. Discord counts the second on its side, from when
+/// The request meter's default share of the global limit: 40 of Discord's
+/// 50 requests a second, and a burst of 8 (so a flow of a few calls, such as
+/// making a group, is not spaced out), at most 48 in any second, for a bot
+/// of one process. Discord counts the second on its side, from when
 /// requests arrive; the 2 to spare absorb the network's jitter.
-pub const REST_RATE_PER_SEC: u32 = 45;
+pub const REST_RATE_PER_SEC: u32 = 40;
 /// The most a process may take (`REST_RATE_PER_SEC`): with its burst, 48.
-pub const MOST_REST_RATE_PER_SEC: u32 = 45;
+pub const MOST_REST_RATE_PER_SEC: u32 = 40;
 
-/// The meter's burst at `rate` a second: one slot per 15 of the rate, so
-/// that N processes at 45/N each stay within 48 in any second together
-/// (45: 3; 22: 1, two make 46; 15: 1, three make 48).
+/// The meter's burst at `rate` a second: one slot per 5 of the rate, so
+/// that N processes at 40/N each stay within 48 in any second together
+/// (40: 8; 20: 4, two make 48; 13: 2, three make 45; 10: 2, four make 48).
 pub fn rest_burst(rate: u32) -> u32 {
-    (rate / 15).max(1)
+    (rate / 5).max(1)
 }
 
 /// Slots handed out at most `rate` a second, in order, with up to `burst`
@@ -133,21 +134,21 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_burst_goes_at_once_and_no_second_holds_more_than_rate_and_burst() {
-        let l = GlobalLimiter::per_second_with_burst(45, 3);
+        let l = GlobalLimiter::per_second_with_burst(40, 8);
         let t0 = Instant::now();
         let mut at = Vec::new();
         for _ in 0..200 {
             l.acquire().await;
             at.push(Instant::now().duration_since(t0));
         }
-        assert!(at[2].is_zero(), "three at once after a quiet spell: {:?}", &at[..4]);
-        assert!(!at[3].is_zero(), "the fourth waits");
+        assert!(at[7].is_zero(), "eight at once after a quiet spell: {:?}", &at[..9]);
+        assert!(!at[8].is_zero(), "the ninth waits");
         let most = (0..at.len())
             .map(|i| at[i..].iter().take_while(|t| **t < at[i] + Duration::from_secs(1)).count())
             .max()
             .unwrap();
-        assert!(most <= 48, "at most 45 + 3 slots in any second: {most}");
-        assert!(most >= 45, "and the rate is used: {most}");
+        assert!(most <= 48, "at most 40 + 8 slots in any second: {most}");
+        assert!(most >= 40, "and the rate is used: {most}");
         l.pause(Duration::from_secs(2));
         let t1 = Instant::now();
         l.acquire().await;
@@ -174,7 +175,7 @@ mod tests {
     }
 
     #[test]
-    fn n_processes_at_45_over_n_stay_within_48_a_second_together() {
+    fn n_processes_at_40_over_n_stay_within_48_a_second_together() {
         for n in 1..=4u32 {
             let rate = REST_RATE_PER_SEC / n;
             let most = n * (rate + rest_burst(rate));
