@@ -133,6 +133,13 @@ async fn an_interaction_is_one_json_log_line_with_its_command_outcome_and_time()
     let _guard =
         tracing::subscriber::set_default(guildhall::telemetry::subscriber(format, filter, move || writer.clone()));
     let sim = Sim::start().await;
+    // tracing caches each log call's interest for the whole process, and
+    // the other tests' threads (no subscriber) first reach those calls at
+    // any moment: a call first reached while this test's subscriber was
+    // being registered can keep "never", and this test then sees no line
+    // (it happened once in the full suite). Recompute every call's
+    // interest now that the subscriber is in place.
+    tracing::callsite::rebuild_interest_cache();
     let ada = sim.admin("ada");
     let alice = sim.member("alice");
     let r = ada.slash("group create", &[("name", "Rust"), ("bucket", "Interest"), ("visibility", "Open")]).await;
