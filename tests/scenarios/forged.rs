@@ -155,6 +155,18 @@ async fn press(forger: &Actor, at: u64, c: &CustomId) -> fake_discord::Reply {
     }
 }
 
+/// `who` presses `c` on message `at`: answered privately, refused in words
+/// (some answers follow the message pressed: not a page, a list or a form
+/// that only reads), and server `here` is as `before`.
+async fn refused_and_unchanged(sim: &Sim, here: u64, before: &str, who: &Actor, at: u64, c: &CustomId, why: &str) {
+    let r = press(who, at, c).await;
+    let text = r.text();
+    assert!(r.is_ephemeral(), "{} {why}: answered in public: {text}", variant_named(c));
+    assert!(text.contains("Error:"), "{} {why}: not refused: {text}", variant_named(c));
+    let now = state_of(sim, here).await;
+    assert_eq!(now, before, "{} {why} changed something: {text}", variant_named(c));
+}
+
 /// Here: a closed group with a leader, guidelines, a pending request (its
 /// card), an open lead application and a pending invitation; the rows and
 /// the people (ada the admin, lena the leader, bob the requester, carol the
@@ -245,20 +257,8 @@ async fn every_custom_id_that_needs_a_right_pressed_by_a_member_without_it_is_re
     let guarded: Vec<CustomId> = every_custom_id(&rows).into_iter().filter(|c| who_may(c).is_some()).collect();
     assert!(guarded.len() >= 15, "the variants that need a right: {}", guarded.len());
     for c in &guarded {
-        let r = press(&eve, at, c).await;
-        let text = r.text();
-        assert!(r.is_ephemeral(), "{}: answered in public: {text}", variant_named(c));
-        // Refused, in words (some answers follow the message pressed): not
-        // a page, a list or a form that only reads.
-        assert!(text.contains("Error:"), "{}: not refused: {text}", variant_named(c));
-        let now = state_of(&sim, here).await;
-        assert_eq!(
-            now,
-            before,
-            "{} pressed by a member who is not {} changed something: {text}",
-            variant_named(c),
-            who_may(c).unwrap_or_default()
-        );
+        let why = format!("pressed by a member who is not {}", who_may(c).unwrap_or_default());
+        refused_and_unchanged(&sim, here, &before, &eve, at, c, &why).await;
     }
     sim.assert_consistent().await;
 }
@@ -384,19 +384,8 @@ async fn every_custom_id_pressed_on_a_stale_card_by_someone_who_had_the_right_is
 
     let before = state_of(&sim, here).await;
     for (c, at, _) in &cards {
-        let who = presser(c);
-        let r = press(who, *at, c).await;
-        let text = r.text();
-        assert!(r.is_ephemeral(), "{}: answered in public: {text}", variant_named(c));
-        assert!(text.contains("Error:"), "{} ({}): not refused: {text}", variant_named(c), stale_row(c).unwrap());
-        let now = state_of(&sim, here).await;
-        assert_eq!(
-            now,
-            before,
-            "{} pressed after {} changed something: {text}",
-            variant_named(c),
-            stale_row(c).unwrap()
-        );
+        let why = format!("pressed after {}", stale_row(c).unwrap_or_default());
+        refused_and_unchanged(&sim, here, &before, presser(c), *at, c, &why).await;
     }
     sim.assert_consistent().await;
 }

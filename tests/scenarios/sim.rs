@@ -189,15 +189,7 @@ impl Sim {
     /// its requests by the answers' rate-limit headers and its share of the
     /// global limit.
     pub async fn start_direct() -> Sim {
-        let mut sim = Sim::start_without_bot().await;
-        let origin = sim.fake.base_url();
-        sim.start_bot_as(|c| {
-            c.api_base_url = None;
-            c.discord_origin = origin;
-            c.metrics_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
-        })
-        .await;
-        sim
+        Sim::start_operated(None).await
     }
 
     /// `http://addr/path` on the bot's metrics address (`start_operated`).
