@@ -18,7 +18,7 @@ pub mod upload;
 pub mod world;
 
 pub use scenario::{Actor, Component, Modal, Reply};
-pub use server::{FakeDiscord, Fault, RateLimits};
+pub use server::{FakeDiscord, Fault, Latency, Outage, OutageKind, RateLimits};
 pub use world::{perms, ApiError, World};
 
 /// The permissions the bot's managed role gets in a seeded guild: what the

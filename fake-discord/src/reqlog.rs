@@ -20,7 +20,8 @@ pub const LOG_ENV: &str = "FAKE_DISCORD_LOG";
 static WRITE_LOCK: Mutex<()> = Mutex::new(());
 static WARNED: AtomicBool = AtomicBool::new(false);
 
-/// Appends one JSON object per line to the file named by env FAKE_DISCORD_LOG, if set.
+/// Appends one JSON object per line to the file named by env FAKE_DISCORD_LOG, if set. A
+/// `status` of 0: never answered (held by a timeout outage, then its connection closed).
 pub fn log_request(method: &str, path: &str, body: Option<&Value>, status: u16) {
     let Some(file) = std::env::var_os(LOG_ENV) else {
         return;
