@@ -52,4 +52,5 @@ async fn pass(app: &App) {
         tracing::warn!(error = %e, "queueing daily digests failed");
     }
     crate::service::deliveries::run_due(app).await;
+    crate::service::applier::pass(app).await;
 }

@@ -200,12 +200,18 @@ pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>)
                     deliveries: std::sync::Arc::new(service::deliveries::Queue::at_rate(dm_rate)),
                     notify_syncs: Default::default(),
                     hierarchy: Default::default(),
-                    admissions: std::sync::Arc::new(tokio::sync::Semaphore::new(service::ADMISSIONS)),
+                    applier: Default::default(),
                 };
                 let pass = tokio::spawn(background::run(app.clone(), clock, tick, setup_inflight.clone(), stop_rx.clone()));
                 // S5: the DM queue's worker (woken by new jobs, polling for others).
-                let worker = tokio::spawn(service::deliveries::run(app.clone(), setup_inflight.clone(), stop_rx));
-                setup_tasks.lock().expect("task list").extend([pass.abort_handle(), worker.abort_handle()]);
+                let worker = tokio::spawn(service::deliveries::run(app.clone(), setup_inflight.clone(), stop_rx.clone()));
+                // N6: the role queue's worker (woken by decisions, polling for others).
+                let applier = tokio::spawn(service::applier::run(app.clone(), setup_inflight.clone(), stop_rx));
+                setup_tasks.lock().expect("task list").extend([
+                    pass.abort_handle(),
+                    worker.abort_handle(),
+                    applier.abort_handle(),
+                ]);
                 // The catch-up of missed topics (S6) and the full reconcile
                 // pass (A5) run on every READY, this first one included
                 // (`on_event`), not once per process.

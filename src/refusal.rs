@@ -4,14 +4,13 @@
 //! (`Err`), and shown as `error::GENERIC` while their cause is logged.
 
 use crate::discord::DiscordError;
-use crate::domain::group::Group;
 use crate::domain::lead::{Application, Status};
 use crate::error::user;
 use crate::service::invite::InviteError;
 use crate::service::lead::LeadError;
 use crate::service::manage::ManageError;
-use crate::service::membership::Joined;
 use crate::service::membership::MembershipError;
+use crate::service::membership::{Joined, Left};
 use crate::service::request::RequestError;
 use crate::service::request::{Posted, Requested};
 use crate::service::subscriptions::SubscribeError;
@@ -29,9 +28,10 @@ pub fn membership(e: &MembershipError, name: &str, verb: &str) -> Result<String,
         MembershipError::NotMember => format!("You're not a member of **{name}**."),
         MembershipError::NotAllowed => format!("Only leaders of **{name}** and admins can do this."),
         MembershipError::NeedsGuidelines(_) => "Please accept the community guidelines first.".to_string(),
-        MembershipError::UnsafeRole(_) | MembershipError::Broken | MembershipError::Discord(DiscordError::MissingPermissions) => format!(
-            "I can't change the role of **{name}** right now because of how the server's roles are set up. Nothing was changed; admins can see why in /audit."
-        ),
+        MembershipError::UnsafeRole(_)
+        | MembershipError::Broken
+        | MembershipError::Refused
+        | MembershipError::Discord(DiscordError::MissingPermissions) => crate::views::pace::refused(name),
         MembershipError::Discord(
             DiscordError::Unavailable(_) | DiscordError::RateLimited(_) | DiscordError::Unknown(..),
         ) => "Discord is having trouble right now. Nothing was changed; please try again in a minute.".to_string(),
@@ -254,13 +254,8 @@ pub fn manage(e: ManageError, nothing: &str, again: &str) -> Error {
 /// `name` is the group's, read before the attempt.
 pub fn joined(r: Result<Joined, MembershipError>, group: i64, name: &str) -> Result<View, Error> {
     Ok(match r {
-        Ok(Joined::Joined(g)) => {
-            let channel = g.channel_id.map(|c| format!(" Its channel is <#{c}>.")).unwrap_or_default();
-            View::text(format!(
-                "You joined **{}**.{channel} You're subscribed to the group, so you'll hear about new topics.",
-                g.name
-            ))
-        }
+        Ok(Joined::Joined(g)) => View::text(crate::views::pace::joined(&g.name, g.channel_id)),
+        Ok(Joined::Applying(g, eta)) => View::text(crate::views::pace::joining(&g.name, eta)),
         Ok(Joined::AlreadyMember(g)) => View::text(format!("You're already a member of **{}**.", g.name)),
         Err(MembershipError::Closed) => crate::views::group_page::closed_explanation(group, name),
         Err(MembershipError::NeedsGuidelines(gl)) => crate::views::group_page::guidelines_prompt(&gl, group, name),
@@ -269,9 +264,10 @@ pub fn joined(r: Result<Joined, MembershipError>, group: i64, name: &str) -> Res
 }
 
 /// What leaving shows the member (`/leave`, *Leave group*).
-pub fn left(r: Result<Group, MembershipError>, name: &str) -> Result<View, Error> {
+pub fn left(r: Result<Left, MembershipError>, name: &str) -> Result<View, Error> {
     Ok(match r {
-        Ok(g) => View::text(format!("You left **{}**. Your subscription to the group was removed too.", g.name)),
+        Ok(Left::Left(g)) => View::text(crate::views::pace::left(&g.name)),
+        Ok(Left::Applying(g, eta)) => View::text(crate::views::pace::leaving(&g.name, eta)),
         Err(e) => View::text(format!("Error: {}", membership(&e, name, "leave")?)),
     })
 }

@@ -13,11 +13,13 @@ pub async fn join(
     #[autocomplete = "autocomplete_group"]
     group: String,
 ) -> Result<(), Error> {
+    let pressed = tokio::time::Instant::now();
     let g = find_group(ctx, &group).await?;
     crate::replies::defer_command(ctx).await?;
     let (app, guild) = (&ctx.data().app, guild_id(ctx)?);
-    let name = membership::group_name(app, guild, g.id).await?;
-    let view = crate::refusal::joined(membership::join(app, guild, ctx.author().id.get(), g.id).await, g.id, &name)?;
+    let answer = super::answer_of(ctx, pressed);
+    let joined = membership::join(app, guild, ctx.author().id.get(), g.id, answer.as_ref()).await;
+    let view = crate::refusal::joined(joined, g.id, &g.name)?;
     send_view(ctx, view).await
 }
 
@@ -29,10 +31,12 @@ pub async fn leave(
     #[autocomplete = "autocomplete_group"]
     group: String,
 ) -> Result<(), Error> {
+    let pressed = tokio::time::Instant::now();
     let g = find_group(ctx, &group).await?;
     crate::replies::defer_command(ctx).await?;
     let (app, guild) = (&ctx.data().app, guild_id(ctx)?);
-    let name = membership::group_name(app, guild, g.id).await?;
-    let view = crate::refusal::left(membership::leave(app, guild, ctx.author().id.get(), g.id).await, &name)?;
+    let answer = super::answer_of(ctx, pressed);
+    let left = membership::leave(app, guild, ctx.author().id.get(), g.id, answer.as_ref()).await;
+    let view = crate::refusal::left(left, &g.name)?;
     send_view(ctx, view).await
 }

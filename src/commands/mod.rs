@@ -47,6 +47,20 @@ pub fn all() -> Vec<poise::Command<Data, Error>> {
 }
 
 /// The guild a command runs in.
+/// The answer a slash command owes (N6): its token, for the applier to
+/// edit the answer with when a role change lands after the command's
+/// moment of waiting (from `pressed`).
+pub fn answer_of(ctx: Context<'_>, pressed: tokio::time::Instant) -> Option<crate::service::applier::Answer> {
+    match ctx {
+        poise::Context::Application(a) => Some(crate::service::applier::Answer::for_interaction(
+            &a.interaction.token,
+            a.interaction.id.get(),
+            pressed,
+        )),
+        poise::Context::Prefix(_) => None,
+    }
+}
+
 pub fn guild_id(ctx: Context<'_>) -> Result<u64, Error> {
     ctx.guild_id().map(|g| g.get()).user_error("This command only works in a server.")
 }

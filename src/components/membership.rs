@@ -4,7 +4,8 @@
 use crate::discord::no_pings;
 use crate::refusal;
 use crate::replies::{defer, edit, refuse, update_in_time, Pressed};
-use crate::service::membership;
+use crate::service::applier::Answer;
+use crate::service::membership::{self, Joined, Left};
 use crate::service::subscriptions;
 use crate::service::App;
 use crate::types::{Data, Error};
@@ -12,12 +13,24 @@ use crate::views::group_page::{self, View};
 use serenity::all::{
     ComponentInteraction, Context as SerenityContext, CreateInteractionResponse, CreateInteractionResponseMessage,
 };
+use tokio::time::Instant;
 
 /// A join attempt and what it shows the member (the *Join group* button
 /// and *I agree*).
-async fn join_view(app: &App, guild: u64, user: u64, group: i64) -> Result<View, Error> {
-    let name = membership::group_name(app, guild, group).await?;
-    crate::refusal::joined(membership::join(app, guild, user, group).await, group, &name)
+async fn join_view(
+    app: &App,
+    i: &ComponentInteraction,
+    guild: u64,
+    group: i64,
+    pressed: Instant,
+) -> Result<View, Error> {
+    let answer = Answer::for_interaction(&i.token, i.id.get(), pressed);
+    let joined = membership::join(app, guild, i.user.id.get(), group, Some(&answer)).await;
+    let name = match &joined {
+        Ok(Joined::Joined(g) | Joined::AlreadyMember(g) | Joined::Applying(g, _)) => g.name.clone(),
+        Err(_) => membership::group_name(app, guild, group).await?,
+    };
+    crate::refusal::joined(joined, group, &name)
 }
 
 fn guild_of(i: &ComponentInteraction) -> Option<u64> {
@@ -30,9 +43,10 @@ pub async fn join_button(
     i: &ComponentInteraction,
     group: i64,
 ) -> Result<(), Error> {
+    let pressed = Instant::now();
     let Some(guild) = guild_of(i) else { return refuse(ctx, i, "This only works in a server.").await };
     defer(ctx, i).await?;
-    let view = join_view(&data.app, guild, i.user.id.get(), group).await?;
+    let view = join_view(&data.app, i, guild, group, pressed).await?;
     edit(ctx, i, view).await
 }
 
@@ -42,10 +56,16 @@ pub async fn leave_button(
     i: &ComponentInteraction,
     group: i64,
 ) -> Result<(), Error> {
+    let pressed = Instant::now();
     let Some(guild) = guild_of(i) else { return refuse(ctx, i, "This only works in a server.").await };
     defer(ctx, i).await?;
-    let name = membership::group_name(&data.app, guild, group).await?;
-    let view = crate::refusal::left(membership::leave(&data.app, guild, i.user.id.get(), group).await, &name)?;
+    let answer = Answer::for_interaction(&i.token, i.id.get(), pressed);
+    let left = membership::leave(&data.app, guild, i.user.id.get(), group, Some(&answer)).await;
+    let name = match &left {
+        Ok(Left::Left(g) | Left::Applying(g, _)) => g.name.clone(),
+        Err(_) => membership::group_name(&data.app, guild, group).await?,
+    };
+    let view = crate::refusal::left(left, &name)?;
     edit(ctx, i, view).await
 }
 
@@ -103,10 +123,11 @@ pub async fn agree_button(
     version: i32,
 ) -> Result<(), Error> {
     let Some(guild) = guild_of(i) else { return refuse(ctx, i, "This only works in a server.").await };
+    let pressed = Instant::now();
     let user = i.user.id.get();
     crate::replies::respond(ctx, i, CreateInteractionResponse::Acknowledge).await?;
     let view = if membership::accept_guidelines(&data.app, guild, user, version).await? {
-        join_view(&data.app, guild, user, group).await?
+        join_view(&data.app, i, guild, group, pressed).await?
     } else {
         let pending = membership::pending_guidelines(&data.app, guild, user).await?;
         let name = membership::group_name_if_any(&data.app, guild, group).await?;
@@ -118,7 +139,7 @@ pub async fn agree_button(
             }
             // No guidelines left to accept, or no group left to join (a
             // stale prompt): the join says which.
-            _ => join_view(&data.app, guild, user, group).await?,
+            _ => join_view(&data.app, i, guild, group, pressed).await?,
         }
     };
     edit(ctx, i, view).await

@@ -89,3 +89,15 @@ pub async fn post_pinging(
     .await?;
     Ok(m.id.get())
 }
+
+/// Edit the answer to an interaction by its token (it lives 15 minutes):
+/// the applier's outcome of a decision that was answered "Discord is
+/// applying it" (N6). Text only, no components, pinging nobody.
+pub async fn edit_answer(http: &DiscordHttp, token: &str, content: &str) -> Result<(), DiscordError> {
+    let edit = serenity::all::EditInteractionResponse::new()
+        .content(content)
+        .embeds(vec![])
+        .components(vec![])
+        .allowed_mentions(no_pings());
+    call(|| http.edit_original_interaction_response(token, &edit, vec![])).await.map(|_| ())
+}

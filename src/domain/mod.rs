@@ -18,6 +18,7 @@ pub mod notify;
 pub mod reconcile;
 pub mod request;
 pub mod role_safety;
+pub mod role_sync;
 pub mod settings;
 pub mod sla;
 pub mod stats;

@@ -147,6 +147,10 @@ pub struct Standing {
     pub member: bool,
     pub away: bool,
     pub banned: bool,
+    /// A role change of theirs in this group waits in the applier's queue
+    /// (N6): Discord is about to follow Postgres, so no difference is read
+    /// into it meanwhile.
+    pub syncing: bool,
 }
 
 /// The user's standing in every group of the guild where they have a
@@ -156,11 +160,14 @@ pub async fn standings(conn: &mut PgConnection, guild_id: u64, user_id: u64) -> 
         r#"select g.id,
                   coalesce(m.user_id is not null and m.away_since is null, false) as "member!",
                   coalesce(m.away_since is not null, false) as "away!",
-                  b.user_id is not null as "banned!"
+                  b.user_id is not null as "banned!",
+                  exists(select 1 from role_syncs s where s.group_id = g.id and s.user_id = $2 and s.done_at is null)
+                      as "syncing!"
            from groups g
            left join memberships m on m.group_id = g.id and m.user_id = $2
            left join group_bans b on b.group_id = g.id and b.user_id = $2
-           where g.guild_id = $1 and (m.user_id is not null or b.user_id is not null)
+           where g.guild_id = $1 and (m.user_id is not null or b.user_id is not null
+                 or exists(select 1 from role_syncs s where s.group_id = g.id and s.user_id = $2 and s.done_at is null))
            order by g.id"#,
         db_id(guild_id),
         db_id(user_id)
@@ -169,7 +176,7 @@ pub async fn standings(conn: &mut PgConnection, guild_id: u64, user_id: u64) -> 
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| Standing { group_id: r.id, member: r.member, away: r.away, banned: r.banned })
+        .map(|r| Standing { group_id: r.id, member: r.member, away: r.away, banned: r.banned, syncing: r.syncing })
         .collect())
 }
 
@@ -208,6 +215,9 @@ pub fn member_drift(groups: &[GroupRole], standing: &[Standing], held: &[u64]) -
     let mut out = Vec::new();
     for g in groups {
         let s = standing.iter().find(|s| s.group_id == g.group_id).copied().unwrap_or_default();
+        if s.syncing {
+            continue;
+        }
         let has = held.contains(&g.role_id);
         match (has, s.member, s.banned) {
             (true, _, true) => out.push(Drift::BannedHolds { group_id: g.group_id }),
@@ -681,12 +691,16 @@ pub async fn standings_of(
         r#"select u.user_id as "user_id!", g.id as "group_id!",
                   coalesce(m.away_since is null and m.user_id is not null, false) as "member!",
                   coalesce(m.away_since is not null, false) as "away!",
-                  b.user_id is not null as "banned!"
+                  b.user_id is not null as "banned!",
+                  exists(select 1 from role_syncs s where s.group_id = g.id and s.user_id = u.user_id
+                                                    and s.done_at is null) as "syncing!"
            from unnest($2::bigint[]) u(user_id)
            cross join groups g
            left join memberships m on m.group_id = g.id and m.user_id = u.user_id
            left join group_bans b on b.group_id = g.id and b.user_id = u.user_id
-           where g.guild_id = $1 and (m.user_id is not null or b.user_id is not null)
+           where g.guild_id = $1 and (m.user_id is not null or b.user_id is not null
+                 or exists(select 1 from role_syncs s where s.group_id = g.id and s.user_id = u.user_id
+                                                      and s.done_at is null))
            order by u.user_id, g.id"#,
         db_id(guild_id),
         &ids
@@ -696,7 +710,10 @@ pub async fn standings_of(
     Ok(rows
         .into_iter()
         .map(|r| {
-            (snowflake(r.user_id), Standing { group_id: r.group_id, member: r.member, away: r.away, banned: r.banned })
+            (
+                snowflake(r.user_id),
+                Standing { group_id: r.group_id, member: r.member, away: r.away, banned: r.banned, syncing: r.syncing },
+            )
         })
         .collect())
 }

@@ -9,7 +9,7 @@
 
 use super::decision::{self, Audit, Decidable, Verdict};
 use super::journal::Journal;
-use super::membership::{self, MembershipError};
+use super::membership::{self, Grant, MembershipError};
 use super::App;
 use crate::discord::{review, roles, DiscordError};
 use crate::domain::group::{self, Group};
@@ -309,7 +309,9 @@ impl Verdict<Invitation> for Answer {
             if let Some(gl) = membership::pending_guidelines(app, g.guild_id, user).await? {
                 return Err(InviteError::NeedsGuidelines(gl, Box::new(inv.clone())));
             }
-            if let Err(e) = membership::admit_in(app, tx, &g, user, user, "membership.invite_accepted", journal).await {
+            if let Err(e) =
+                membership::admit_in(app, tx, &g, user, user, "membership.invite_accepted", Grant::Now(journal)).await
+            {
                 warn!(invitation = inv.id, group_id = g.id, error = %e, "invitee could not be admitted");
                 return Err(InviteError::Admit(e));
             }

@@ -2,6 +2,7 @@
 //! removing and banning members (M4), behind the guidelines gate (M2) and the
 //! role-safety checks before every grant (A3).
 
+use super::applier::{self, Answer, Settled};
 use super::journal::{Journal, Undo};
 use super::App;
 use crate::discord::roles;
@@ -10,7 +11,7 @@ use crate::domain::group::{self, Group, Visibility};
 pub use crate::domain::membership::PageFacts;
 use crate::domain::role_safety::{self, RoleProblem};
 use crate::domain::subscription::{self, Kind};
-use crate::domain::{audit, membership, reconcile, settings};
+use crate::domain::{audit, membership, reconcile, role_sync, settings};
 use sqlx::PgConnection;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,10 @@ pub enum MembershipError {
     UnsafeRole(RoleProblem),
     #[error("the group's role or channel is gone")]
     Broken,
+    /// Discord refused the role change for good after the decision was
+    /// committed; the applier undid it (N6).
+    #[error("Discord refused the role change; undone")]
+    Refused,
     #[error("Discord refused: {0}")]
     Discord(#[from] DiscordError),
     #[error(transparent)]
@@ -44,6 +49,17 @@ pub enum MembershipError {
 pub enum Joined {
     Joined(Group),
     AlreadyMember(Group),
+    /// Decided and committed; Discord is still applying the role (N6): about
+    /// this many seconds to go, and the answer is edited when it lands.
+    Applying(Group, u64),
+}
+
+/// What a leave did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Left {
+    Left(Group),
+    /// Decided and committed; Discord is still taking the role away.
+    Applying(Group, u64),
 }
 
 /// The name of a group of this server, or "" when it is gone (for the
@@ -102,49 +118,35 @@ pub async fn accept_guidelines(app: &App, guild_id: u64, user_id: u64, version: 
     Ok(true)
 }
 
-/// Check that the bot may grant the group's role right now (A3).
-async fn check_grantable(app: &App, g: &Group) -> Result<u64, MembershipError> {
-    let role_id = g.role_id.ok_or(MembershipError::Broken)?;
-    let h = app.hierarchy.load(&app.http, g.guild_id, app.bot_id).await?;
-    let role = h.role(role_id).ok_or(MembershipError::Broken)?;
-    role_safety::grantable(role, h.bot_top).map_err(MembershipError::UnsafeRole)?;
-    Ok(role_id)
+/// Add a member: row, group subscription, audit and the role change queued
+/// (N6), in one transaction holding no Discord call; then, when an answer
+/// is owed, wait a moment for the applier. `None` when they already were a
+/// member.
+async fn admit(
+    app: &App,
+    g: &Group,
+    user_id: u64,
+    actor_id: u64,
+    action: &str,
+    answer: Option<&Answer>,
+) -> Result<Option<Settled>, MembershipError> {
+    let mut tx = app.pool.begin().await?;
+    let Some(sync) = admit_in(app, &mut tx, g, user_id, actor_id, action, Grant::Queued(answer)).await? else {
+        return Ok(None);
+    };
+    tx.commit().await?;
+    admitted(app, g, user_id).await;
+    Ok(Some(settled(app, sync, answer).await?))
 }
 
-/// Add a member: row, role, group subscription, audit; all or nothing. A
-/// refused grant is audited (outside the rolled-back transaction) so admins
-/// can see why.
-async fn admit(app: &App, g: &Group, user_id: u64, actor_id: u64, action: &str) -> Result<bool, MembershipError> {
-    // An admission holds a connection across the role grant, which Discord's
-    // rate limits pace; admissions take turns for some of the pool, so a
-    // crowd of joins waits here (without a deadline: every join is deferred
-    // by now) instead of taking every connection and timing out waiting for
-    // one, and the bot's other work keeps connections. The turn ends with
-    // the transaction.
-    let turn = app.admissions.acquire().await.map_err(|_| MembershipError::Db(sqlx::Error::PoolClosed))?;
-    let mut tx = app.pool.begin().await?;
-    let mut journal = Journal::default();
-    let added = admit_in(app, &mut tx, g, user_id, actor_id, action, &mut journal).await;
-    let added = match added {
-        Ok(added) => tx.commit().await.map(|()| added).map_err(MembershipError::from),
-        Err(e) => {
-            // Rolled back, and its connection given back before the undo
-            // and the audit below take one.
-            drop(tx);
-            Err(e)
-        }
-    };
-    drop(turn);
-    match added {
-        Ok(true) => {
-            admitted(app, g, user_id).await;
-            Ok(true)
-        }
-        Ok(false) => Ok(false),
-        Err(e) => {
-            journal.undo(app, "Guildhall: undoing a join that failed").await;
-            grant_failed(app, g, actor_id, user_id, &e).await;
-            Err(e)
+/// Wait for a queued role change: until the answer's deadline, or (no
+/// answer owed) the usual budget.
+async fn settled(app: &App, sync: i64, answer: Option<&Answer>) -> Result<Settled, sqlx::Error> {
+    match answer {
+        Some(a) => applier::settle(app, sync, a.deadline).await,
+        None => {
+            applier::wait(app, sync, tokio::time::Instant::now() + Answer::BUDGET).await;
+            Ok(Settled::Applied)
         }
     }
 }
@@ -167,10 +169,31 @@ pub(crate) async fn grant_failed(app: &App, g: &Group, actor_id: u64, user_id: u
     }
 }
 
-/// The database and Discord part of admitting a member, in the caller's
-/// transaction (a join, or a decision that admits): row, A3 check, grant
-/// (journalled), group subscription, audit. `Ok(false)` when they were
-/// already a member. After the commit, call [`admitted`].
+/// How an admission's grant is made.
+pub(crate) enum Grant<'a> {
+    /// Queued for the applier in the transaction (N6): a join, with the
+    /// answer owed to whoever pressed.
+    Queued(Option<&'a Answer>),
+    /// Made at once inside the caller's transaction and journalled: the
+    /// decisions (an approval, an accepted invitation, a new leader), whose
+    /// refusal leaves the decision open to be made again (R3, L2, M5).
+    Now(&'a mut Journal),
+}
+
+/// Check that the bot may grant the group's role right now (A3).
+async fn check_grantable(app: &App, g: &Group) -> Result<u64, MembershipError> {
+    let role_id = g.role_id.ok_or(MembershipError::Broken)?;
+    let h = app.hierarchy.load(&app.http, g.guild_id, app.bot_id).await?;
+    let role = h.role(role_id).ok_or(MembershipError::Broken)?;
+    role_safety::grantable(role, h.bot_top).map_err(MembershipError::UnsafeRole)?;
+    Ok(role_id)
+}
+
+/// The database part of admitting a member, in the caller's transaction
+/// (a join, or a decision that admits): row, group subscription, audit, and
+/// the grant, queued for the applier (which checks A3 before it grants) or
+/// made now (`grant`). `None` when they were already a member, else the
+/// queued row's id (0 for a grant made now).
 pub(crate) async fn admit_in(
     app: &App,
     tx: &mut PgConnection,
@@ -178,27 +201,51 @@ pub(crate) async fn admit_in(
     user_id: u64,
     actor_id: u64,
     action: &str,
-    journal: &mut Journal,
-) -> Result<bool, MembershipError> {
+    grant: Grant<'_>,
+) -> Result<Option<i64>, MembershipError> {
     reconcile::lock_member(tx, g.guild_id, user_id).await?;
     if !membership::add_member(tx, g.id, user_id).await? {
-        return Ok(false);
+        return Ok(None);
     }
-    let granted = async {
-        let role_id = check_grantable(app, g).await?;
-        let reason = format!("Guildhall: joined group \"{}\"", g.name);
-        roles::grant(&app.http, g.guild_id, user_id, role_id, &reason).await?;
-        journal.push(Undo::RevokeRole { guild_id: g.guild_id, user_id, role_id });
-        Ok::<_, MembershipError>(())
-    }
-    .await;
-    if let Err(e) = granted {
-        tracing::warn!(group_id = g.id, user_id, error = %e, "could not grant a group role");
-        return Err(e);
+    if g.role_id.is_none() {
+        return Err(MembershipError::Broken);
     }
     subscription::subscribe(tx, g.guild_id, user_id, Kind::Group, g.id).await?;
     audit::record(tx, &audit::Entry::of(g.guild_id, g.id, actor_id, user_id, action)).await?;
-    Ok(true)
+    let answer = match grant {
+        Grant::Queued(answer) => answer,
+        Grant::Now(journal) => {
+            let granted = async {
+                let role_id = check_grantable(app, g).await?;
+                let reason = format!("Guildhall: joined group \"{}\"", g.name);
+                roles::grant(&app.http, g.guild_id, user_id, role_id, &reason).await?;
+                journal.push(Undo::RevokeRole { guild_id: g.guild_id, user_id, role_id });
+                Ok::<_, MembershipError>(())
+            }
+            .await;
+            if let Err(e) = granted {
+                tracing::warn!(group_id = g.id, user_id, error = %e, "could not grant a group role");
+                return Err(e);
+            }
+            return Ok(Some(0));
+        }
+    };
+    let sync = role_sync::enqueue(
+        tx,
+        &role_sync::NewSync {
+            guild_id: g.guild_id,
+            group_id: g.id,
+            user_id,
+            cause: action,
+            actor_id: Some(actor_id),
+            admission: true,
+            dismissal: false,
+            answer: answer.map(|a| (a.token.as_str(), a.expires_at)),
+        },
+        app.clock.now(),
+    )
+    .await?;
+    Ok(Some(sync))
 }
 
 /// After an admission committed: the group subscription comes with the
@@ -208,8 +255,15 @@ pub(crate) async fn admitted(app: &App, g: &Group, user_id: u64) {
     tokio::join!(super::notify::sync_member(app, g, user_id), super::directory::refresh(app, g.guild_id));
 }
 
-/// `/join` and the *Join group* button on an open group.
-pub async fn join(app: &App, guild_id: u64, user_id: u64, group_id: i64) -> Result<Joined, MembershipError> {
+/// `/join` and the *Join group* button on an open group; `answer`: the
+/// press's answer, edited by the applier when the role lands late.
+pub async fn join(
+    app: &App,
+    guild_id: u64,
+    user_id: u64,
+    group_id: i64,
+    answer: Option<&Answer>,
+) -> Result<Joined, MembershipError> {
     let g = {
         let mut conn = app.pool.acquire().await?;
         let g = load(&mut conn, guild_id, group_id).await?;
@@ -230,14 +284,18 @@ pub async fn join(app: &App, guild_id: u64, user_id: u64, group_id: i64) -> Resu
     if let Some(gl) = pending_guidelines(app, guild_id, user_id).await? {
         return Err(MembershipError::NeedsGuidelines(gl));
     }
-    if admit(app, &g, user_id, user_id, "membership.join").await? {
-        Ok(Joined::Joined(g))
-    } else {
-        Ok(Joined::AlreadyMember(g))
+    match admit(app, &g, user_id, user_id, "membership.join", answer).await? {
+        None => Ok(Joined::AlreadyMember(g)),
+        Some(Settled::Applied) => Ok(Joined::Joined(g)),
+        Some(Settled::Refused) => Err(MembershipError::Refused),
+        Some(Settled::Failed(why)) => Err(MembershipError::Discord(DiscordError::Other(why))),
+        Some(Settled::Applying { eta_seconds }) => Ok(Joined::Applying(g, eta_seconds)),
     }
 }
 
-/// End a membership: row, role, group subscription (S1); leadership ends too.
+/// End a membership: row, group subscription (S1), leadership, audit, and
+/// the role's removal queued for the applier (N6), in one transaction
+/// holding no Discord call. `None` when they were not a member.
 async fn dismiss(
     app: &App,
     g: &Group,
@@ -245,40 +303,15 @@ async fn dismiss(
     actor_id: u64,
     action: &str,
     reason: Option<&str>,
-) -> Result<bool, MembershipError> {
+    answer: Option<&Answer>,
+) -> Result<Option<Settled>, MembershipError> {
     let mut tx = app.pool.begin().await?;
     reconcile::lock_member(&mut tx, g.guild_id, user_id).await?;
     if !membership::remove_member(&mut tx, g.id, user_id).await? {
-        return Ok(false);
-    }
-    if let Some(role_id) = g.role_id {
-        let why =
-            format!("Guildhall: {} group \"{}\"", if actor_id == user_id { "left" } else { "removed from" }, g.name);
-        match roles::revoke(&app.http, g.guild_id, user_id, role_id, &why).await {
-            // The role is gone: nothing to take away.
-            Ok(()) | Err(DiscordError::Unknown("role", _)) => {}
-            // Gone from the server, says Discord: only taken at its word
-            // once it says so again, since a member who just pressed a
-            // button is hardly gone; if they are there, holding the role,
-            // the membership stays (and the answer says why) rather than
-            // end with the role still on them.
-            Err(e @ DiscordError::Unknown(..)) => match roles::member_role_ids(&app.http, g.guild_id, user_id).await {
-                Err(DiscordError::Unknown(..)) => {}
-                Ok(held) if !held.contains(&role_id) => {}
-                Ok(_) => return Err(e.into()),
-                Err(other) => return Err(other.into()),
-            },
-            Err(e) => return Err(e.into()),
-        }
+        return Ok(None);
     }
     subscription::unsubscribe(&mut tx, user_id, Kind::Group, g.id).await?;
     let was_leader = membership::remove_leader(&mut tx, g.id, user_id).await?;
-    if was_leader {
-        if let Some(ch) = g.channel_id {
-            let _ =
-                provision::remove_member_overwrite(&app.http, ch, user_id, "Guildhall: leader left the group").await;
-        }
-    }
     audit::record(
         &mut tx,
         &audit::Entry {
@@ -292,15 +325,43 @@ async fn dismiss(
         },
     )
     .await?;
+    let sync = match g.role_id {
+        Some(_) => Some(
+            role_sync::enqueue(
+                &mut tx,
+                &role_sync::NewSync {
+                    guild_id: g.guild_id,
+                    group_id: g.id,
+                    user_id,
+                    cause: action,
+                    actor_id: Some(actor_id),
+                    admission: false,
+                    dismissal: true,
+                    answer: answer.map(|a| (a.token.as_str(), a.expires_at)),
+                },
+                app.clock.now(),
+            )
+            .await?,
+        ),
+        None => None,
+    };
     tx.commit().await?;
-    // No longer following: the notification role goes too.
-    super::notify::sync_member(app, g, user_id).await;
-    // Member counts changed.
-    super::directory::refresh(app, g.guild_id).await;
+    if was_leader {
+        if let Some(ch) = g.channel_id {
+            let _ =
+                provision::remove_member_overwrite(&app.http, ch, user_id, "Guildhall: leader left the group").await;
+        }
+    }
+    // No longer following: the notification role goes too; and member
+    // counts changed.
+    tokio::join!(super::notify::sync_member(app, g, user_id), super::directory::refresh(app, g.guild_id));
     if was_leader {
         leadership_ended(app, g, user_id).await;
     }
-    Ok(true)
+    Ok(Some(match sync {
+        Some(sync) => settled(app, sync, answer).await?,
+        None => Settled::Applied,
+    }))
 }
 
 /// After someone stopped leading `g` (stepped down, removed as leader, left
@@ -315,12 +376,20 @@ pub(crate) async fn leadership_ended(app: &App, g: &Group, user_id: u64) {
 }
 
 /// `/leave` and the *Leave group* button.
-pub async fn leave(app: &App, guild_id: u64, user_id: u64, group_id: i64) -> Result<Group, MembershipError> {
+pub async fn leave(
+    app: &App,
+    guild_id: u64,
+    user_id: u64,
+    group_id: i64,
+    answer: Option<&Answer>,
+) -> Result<Left, MembershipError> {
     let g = load(&mut *app.pool.acquire().await?, guild_id, group_id).await?;
-    if dismiss(app, &g, user_id, user_id, "membership.leave", None).await? {
-        Ok(g)
-    } else {
-        Err(MembershipError::NotMember)
+    match dismiss(app, &g, user_id, user_id, "membership.leave", None, answer).await? {
+        None => Err(MembershipError::NotMember),
+        Some(Settled::Applied) => Ok(Left::Left(g)),
+        Some(Settled::Refused) => Err(MembershipError::Refused),
+        Some(Settled::Failed(why)) => Err(MembershipError::Discord(DiscordError::Other(why))),
+        Some(Settled::Applying { eta_seconds }) => Ok(Left::Applying(g, eta_seconds)),
     }
 }
 
@@ -343,7 +412,7 @@ pub async fn remove(
     if !may_moderate(app, g, actor_id, actor_is_admin).await? {
         return Err(MembershipError::NotAllowed);
     }
-    let removed = dismiss(app, g, target, actor_id, "membership.remove", Some(reason)).await?;
+    let removed = dismiss(app, g, target, actor_id, "membership.remove", Some(reason), None).await?.is_some();
     if ban {
         set_ban(app, g, actor_id, actor_is_admin, target, Some(reason), true).await?;
     }
@@ -427,7 +496,7 @@ pub(crate) async fn add_leader_in(
     user_id: u64,
     journal: &mut Journal,
 ) -> Result<bool, MembershipError> {
-    admit_in(app, tx, g, user_id, actor_id, "membership.join", journal).await?;
+    admit_in(app, tx, g, user_id, actor_id, "membership.join", Grant::Now(journal)).await?;
     let channel = g.channel_id.ok_or(MembershipError::Broken)?;
     if !membership::add_leader(tx, g.id, user_id, actor_id).await? {
         return Ok(false);

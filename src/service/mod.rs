@@ -1,12 +1,16 @@
-//! Use cases that change both Postgres and Discord, keeping them in step:
-//! Discord is changed inside an open transaction, and anything made on
-//! Discord is unmade when a later step fails, so a failure leaves neither a
-//! row nor a half-made role or channel behind (N5).
+//! Use cases that change both Postgres and Discord, keeping them in step.
+//! Membership decisions commit first and leave their member-role changes to
+//! the applier's durable, paced queue (`applier`, N6); structural changes
+//! (roles and channels made, edited, deleted) still change Discord inside
+//! their transaction, and anything made on Discord is unmade when a later
+//! step fails, so a failure leaves neither a row nor a half-made role or
+//! channel behind (N5).
 //!
 //! Invariant: no poise here; commands and components call these functions
 //! and render their results.
 
 pub mod access;
+pub mod applier;
 pub mod audit;
 pub mod config;
 pub mod criteria;
@@ -47,11 +51,7 @@ pub struct App {
     pub notify_syncs: std::sync::Arc<notify::Syncs>,
     /// Reads of the role hierarchy, shared by the callers that ask at once.
     pub hierarchy: std::sync::Arc<crate::discord::roles::HierarchyReads>,
-    /// Turns for joins (`membership::admit`): at most `ADMISSIONS` hold a
-    /// database connection across a role grant at once.
-    pub admissions: std::sync::Arc<tokio::sync::Semaphore>,
+    /// The role queue's bell, the presses waiting for their rows and the
+    /// pace rows are applied at (`applier`, N6).
+    pub applier: std::sync::Arc<applier::Queue>,
 }
-
-/// How many joins may hold a database connection across their role grant at
-/// once: half the pool (`db::connect`'s 10).
-pub const ADMISSIONS: usize = 5;

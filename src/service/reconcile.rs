@@ -24,7 +24,7 @@ use crate::domain::group::{self, Bucket, Group, Visibility};
 use crate::domain::reconcile::{self as rc, ConfigChannel, Counts, Drift, Expected, Policy, Repair, Trigger};
 use crate::domain::role_safety;
 use crate::domain::subscription::{self, Kind};
-use crate::domain::{audit, membership, settings};
+use crate::domain::{audit, membership, role_sync, settings};
 use crate::views::reconcile as view;
 use tracing::{info, warn};
 
@@ -125,23 +125,42 @@ pub async fn reconcile_member(
     policy: Policy,
 ) -> Result<MemberOutcome, BoxError> {
     let mut out = MemberOutcome::default();
-    let mut tx = app.pool.begin().await?;
-    rc::lock_member(&mut tx, guild_id, user_id).await?;
+    // Discord first, holding no connection (N6): the member's roles, and,
+    // when they differ from Postgres, the roles that exist and who changed
+    // each by hand. Then the repairs under the member's lock, on what
+    // Postgres says by then; a change since the read comes as another event.
     let Some(held) = dg::member_roles(&app.http, guild_id, user_id).await? else {
         // Not in the server: GUILD_MEMBER_REMOVE (or the pass) handles it.
         return Ok(out);
     };
+    let first_look = {
+        let mut conn = app.pool.acquire().await?;
+        let groups = rc::group_roles(&mut conn, guild_id).await?;
+        let standing = rc::standings(&mut conn, guild_id, user_id).await?;
+        rc::member_drift(&groups, &standing, &held).into_iter().map(|d| (d, groups.clone())).collect::<Vec<_>>()
+    };
+    let existing = if first_look.is_empty() { Vec::new() } else { roles::guild_roles(&app.http, guild_id).await? };
+    let mut actors = std::collections::HashMap::new();
+    for (d, groups) in &first_look {
+        let Some(g) = groups.iter().find(|g| g.group_id == d.group_id()) else { continue };
+        if let Drift::Taken { .. } | Drift::Given { .. } | Drift::BannedHolds { .. } = d {
+            let added = !matches!(d, Drift::Taken { .. });
+            let actor = dg::role_change_actor(&app.http, guild_id, app.bot_id, user_id, g.role_id, added).await;
+            actors.insert(g.group_id, actor);
+        }
+    }
+    let mut tx = app.pool.begin().await?;
+    rc::lock_member(&mut tx, guild_id, user_id).await?;
     let groups = rc::group_roles(&mut tx, guild_id).await?;
     let standing = rc::standings(&mut tx, guild_id, user_id).await?;
     let mut drifts = rc::member_drift(&groups, &standing, &held);
-    if !drifts.is_empty() {
-        // A group role that is gone was deleted, not taken from each of its
-        // members: `role_deleted` makes it again and gives it back.
-        let existing = roles::guild_roles(&app.http, guild_id).await?;
-        drifts.retain(|d| {
-            groups.iter().any(|g| g.group_id == d.group_id() && existing.iter().any(|r| r.id == g.role_id))
-        });
-    }
+    // A group role that is gone was deleted, not taken from each of its
+    // members: `role_deleted` makes it again and gives it back. A
+    // difference the first look did not see waits for its own event.
+    drifts.retain(|d| {
+        first_look.iter().any(|(f, _)| f == d)
+            && groups.iter().any(|g| g.group_id == d.group_id() && existing.iter().any(|r| r.id == g.role_id))
+    });
     let mut touched = Vec::new();
     let mut ended_leadership = Vec::new();
     for d in drifts {
@@ -149,15 +168,8 @@ pub async fn reconcile_member(
         let name = g.name.clone();
         let r = rc::repair(d, policy);
         let line = view::member_line(user_id, &name, d, r);
-        let reason = format!("Guildhall: reconcile ({})", r.describe());
         // Who did it, where Discord tells (the audit log, when the bot may read it).
-        let actor = match d {
-            Drift::Taken { .. } | Drift::Given { .. } | Drift::BannedHolds { .. } => {
-                let added = !matches!(d, Drift::Taken { .. });
-                dg::role_change_actor(&app.http, guild_id, app.bot_id, user_id, g.role_id, added).await
-            }
-            _ => None,
-        };
+        let actor = actors.get(&g.group_id).copied().flatten();
         let who = actor.map_or_else(|| SOMEONE.to_string(), |a| format!("by <@{a}>"));
         let entry = |action| entry(guild_id, g.group_id, user_id, action).acted_by(actor);
         let result: Result<(), BoxError> = async {
@@ -187,7 +199,7 @@ pub async fn reconcile_member(
                     audit::record(&mut tx, &entry(repaired("membership.role_given_by_hand")).because(&why)).await?;
                 }
                 Repair::GrantRole => {
-                    roles::grant(&app.http, guild_id, user_id, g.role_id, &reason).await?;
+                    queue_repair(app, &mut tx, guild_id, g.group_id, user_id, "reconcile.role_given_back").await?;
                     let why = match d {
                         Drift::Owed { .. } => "the group role was made again".to_string(),
                         _ => format!("the group role was taken by hand ({who}); policy restore"),
@@ -195,7 +207,7 @@ pub async fn reconcile_member(
                     audit::record(&mut tx, &entry(repaired("reconcile.role_given_back")).because(&why)).await?;
                 }
                 Repair::RevokeRole => {
-                    roles::revoke(&app.http, guild_id, user_id, g.role_id, &reason).await?;
+                    queue_repair(app, &mut tx, guild_id, g.group_id, user_id, "reconcile.role_taken_back").await?;
                     let why = match d {
                         Drift::BannedHolds { .. } => format!("banned from the group; role given by hand ({who})"),
                         _ => format!("the group role was given by hand ({who}); policy restore"),
@@ -222,6 +234,7 @@ pub async fn reconcile_member(
         }
     }
     tx.commit().await?;
+    super::applier::wake(app);
     for group_id in touched {
         if let Some(g) = group_of(app, guild_id, group_id).await? {
             super::notify::sync_member(app, &g, user_id).await;
@@ -243,6 +256,29 @@ pub async fn reconcile_member(
         tell_admins(app, guild_id, &view::notice(policy, &notice)).await;
     }
     Ok(out)
+}
+
+/// A repair's role change, queued for the applier (N6) in the repair's
+/// transaction: it makes the member's role follow Postgres.
+async fn queue_repair(
+    app: &App,
+    tx: &mut sqlx::PgConnection,
+    guild_id: u64,
+    group_id: i64,
+    user_id: u64,
+    cause: &str,
+) -> Result<i64, sqlx::Error> {
+    let s = role_sync::NewSync {
+        guild_id,
+        group_id,
+        user_id,
+        cause,
+        actor_id: None,
+        admission: false,
+        dismissal: false,
+        answer: None,
+    };
+    role_sync::enqueue(tx, &s, app.clock.now()).await
 }
 
 fn entry(guild_id: u64, group_id: i64, user_id: u64, action: &str) -> audit::Entry<'_> {
@@ -283,14 +319,15 @@ pub async fn member_left(app: &App, guild_id: u64, user_id: u64) -> Result<(), B
 /// groups are given back and their group subscriptions restored, except
 /// groups that banned them and archived groups; one audit entry.
 pub async fn member_returned(app: &App, guild_id: u64, user_id: u64) -> Result<(), BoxError> {
+    // Left again meanwhile: stays away (asked before the lock: nothing waits
+    // on Discord holding Postgres, N6; a later departure comes as its event).
+    if dg::member_roles(&app.http, guild_id, user_id).await?.is_none() {
+        return Ok(());
+    }
     let mut tx = app.pool.begin().await?;
     rc::lock_member(&mut tx, guild_id, user_id).await?;
     if !rc::is_departed(&mut tx, guild_id, user_id).await? {
         tx.commit().await?;
-        return Ok(());
-    }
-    // Left again meanwhile: stays away.
-    if dg::member_roles(&app.http, guild_id, user_id).await?.is_none() {
         return Ok(());
     }
     let away = rc::come_back(&mut tx, guild_id, user_id).await?;
@@ -300,7 +337,7 @@ pub async fn member_returned(app: &App, guild_id: u64, user_id: u64) -> Result<(
     }
     let restore = rc::restore_returning(&mut tx, guild_id).await?;
     let groups = rc::group_roles(&mut tx, guild_id).await?;
-    let (mut back, mut not_back, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut back, mut not_back, failed) = (Vec::new(), Vec::new(), Vec::new());
     for a in away {
         let Some(g) = groups.iter().find(|g| g.group_id == a.group_id) else { continue };
         if !restore || a.banned {
@@ -313,29 +350,31 @@ pub async fn member_returned(app: &App, guild_id: u64, user_id: u64) -> Result<(
             not_back.push(g.name.clone());
             continue;
         }
-        let reason = format!("Guildhall: came back to the server, member of \"{}\"", g.name);
-        match roles::grant(&app.http, guild_id, user_id, g.role_id, &reason).await {
-            Ok(()) => {
-                rc::return_membership(&mut tx, a.group_id, user_id).await?;
-                if a.was_subscribed {
-                    subscription::subscribe(&mut tx, guild_id, user_id, Kind::Group, a.group_id).await?;
-                }
-                back.push((a.group_id, g.name.clone()));
-            }
-            Err(e) => {
-                warn!(guild_id, user_id, group_id = a.group_id, error = %e, "could not give a returning member their role");
-                failed.push(view::failed_line(
-                    &format!("<@{user_id}> came back: the role of **{}**", g.name),
-                    &e.to_string(),
-                ));
-            }
+        rc::return_membership(&mut tx, a.group_id, user_id).await?;
+        if a.was_subscribed {
+            subscription::subscribe(&mut tx, guild_id, user_id, Kind::Group, a.group_id).await?;
         }
+        // The role comes back through the applier; refused for good, the
+        // membership ends again (audited, admins told by the audit trail).
+        let s = role_sync::NewSync {
+            guild_id,
+            group_id: a.group_id,
+            user_id,
+            cause: "member.returned",
+            actor_id: None,
+            admission: true,
+            dismissal: false,
+            answer: None,
+        };
+        role_sync::enqueue(&mut tx, &s, app.clock.now()).await?;
+        back.push((a.group_id, g.name.clone()));
     }
     let names: Vec<&str> = back.iter().map(|(_, n)| n.as_str()).collect();
     let why = view::returned_reason(&names, &not_back, restore);
     audit::record(&mut tx, &audit::Entry::guild(guild_id, repaired("member.returned")).subject(user_id).because(&why))
         .await?;
     tx.commit().await?;
+    super::applier::wake(app);
     for (group_id, _) in &back {
         if let Some(g) = group_of(app, guild_id, *group_id).await? {
             super::notify::sync_member(app, &g, user_id).await;
@@ -464,13 +503,11 @@ fn access(g: &Group) -> Access {
     Access { open: g.visibility == Visibility::Open, members_can_post: g.members_can_post, archived: g.archived }
 }
 
-/// Give a group's re-made role to every member who should hold it, one at a
-/// time under each member's lock (Discord's per-route limit paces it; a 429
-/// is waited out by `discord::call`). The group stays marked until every
-/// member has it, so a crash half-way is finished by the next pass.
+/// Give a group's re-made role to every member who should hold it, through
+/// the applier's queue. The group stays marked until every member has it.
 pub async fn regrant(app: &App, guild_id: u64, group_id: i64) -> Result<usize, BoxError> {
     let Some(g) = group_of(app, guild_id, group_id).await? else { return Ok(0) };
-    let Some(role_id) = g.role_id else { return Ok(0) };
+    let Some(_) = g.role_id else { return Ok(0) };
     let mut conn = app.pool.acquire().await?;
     // Finished already (a pass's finding can be older than the regrant it
     // saw pending): handing it out again would undo later hand changes.
@@ -478,34 +515,49 @@ pub async fn regrant(app: &App, guild_id: u64, group_id: i64) -> Result<usize, B
         return Ok(0);
     }
     let members = rc::active_members(&mut conn, group_id).await?;
+    // Every member's grant queued for the applier (N6), which hands them
+    // out at Discord's pace; a crash half-way loses none. The group stays
+    // marked until every one is applied (`regrant_done`); asked again (the
+    // next pass, a restart), rows still waiting are brought forward and
+    // nobody is queued twice.
+    let n = role_sync::enqueue_each(&mut conn, guild_id, group_id, &members, REGRANT, app.clock.now()).await?;
     drop(conn);
-    let reason = format!("Guildhall: the role of \"{}\" was made again", g.name);
-    let mut n = 0;
-    for user in members {
-        let mut tx = app.pool.begin().await?;
-        rc::lock_member(&mut tx, guild_id, user).await?;
-        if !membership::is_member(&mut tx, group_id, user).await? {
-            continue;
-        }
-        match roles::grant(&app.http, guild_id, user, role_id, &reason).await {
-            Ok(()) => n += 1,
-            // Left meanwhile: GUILD_MEMBER_REMOVE makes them away.
-            Err(DiscordError::Unknown("member", _)) => {}
-            Err(e) => {
-                let line = view::failed_line(
-                    &format!("Giving the new role of **{}** back to its members", g.name),
-                    &e.to_string(),
-                );
-                record_failure(app, guild_id, Some(group_id), &line).await;
-                tell_admins(app, guild_id, &view::notice(Policy::Follow, std::slice::from_ref(&line))).await;
-                return Err(e.into());
-            }
-        }
-        tx.commit().await?;
+    super::applier::wake(app);
+    // Nobody to give it to: done.
+    regrant_done(app, group_id).await?;
+    info!(guild_id, group_id, queued = n, "re-made role queued for its members");
+    Ok(n as usize)
+}
+
+/// The cause of a re-made role's grants.
+pub(crate) const REGRANT: &str = "reconcile.regrant";
+
+/// After a grant of a re-made role was applied: the group's mark goes
+/// once none waits.
+pub(crate) async fn regrant_done(app: &App, group_id: i64) -> Result<(), sqlx::Error> {
+    let mut conn = app.pool.acquire().await?;
+    if role_sync::waiting_of(&mut conn, group_id, REGRANT).await? == 0 {
+        rc::regranted(&mut conn, group_id).await?;
     }
-    rc::regranted(&mut *app.pool.acquire().await?, group_id).await?;
-    info!(guild_id, group_id, given = n, "re-made role given back to every member");
-    Ok(n)
+    Ok(())
+}
+
+/// A repair's role change that Discord refused (the applier): recorded
+/// where admins look and told in the mod channel; the applier tries it
+/// again later, and the member keeps their membership meanwhile.
+pub(crate) async fn repair_refused(app: &App, guild_id: u64, group_id: i64, cause: &str, why: &str) {
+    let name = match group_of(app, guild_id, group_id).await {
+        Ok(Some(g)) => g.name,
+        _ => "a group".to_string(),
+    };
+    let what = if cause == REGRANT {
+        format!("Giving the new role of **{name}** back to its members")
+    } else {
+        format!("A repair of the role of **{name}**")
+    };
+    let line = view::failed_line(&what, why);
+    record_failure(app, guild_id, Some(group_id), &line).await;
+    tell_admins(app, guild_id, &view::notice(Policy::Follow, std::slice::from_ref(&line))).await;
 }
 
 /// GUILD_ROLE_UPDATE (or the pass): a group role given an elevated

@@ -7,7 +7,7 @@
 
 use super::decision::{self, Audit, Decidable, Verdict};
 use super::journal::Journal;
-use super::membership::{self, MembershipError};
+use super::membership::{self, Grant, MembershipError};
 use super::App;
 use crate::discord::{review, DiscordError};
 use crate::domain::group::{self, Group, Visibility};
@@ -474,7 +474,7 @@ impl Verdict<Request> for Decide {
         if g.archived {
             return Err(RequestError::Archived);
         }
-        membership::admit_in(app, tx, &g, r.user_id, actor, "membership.request_approved", journal)
+        membership::admit_in(app, tx, &g, r.user_id, actor, "membership.request_approved", Grant::Now(journal))
             .await
             .map_err(RequestError::Admit)?;
         domain::close(tx, r.id, Status::Approved, Some(actor), None, now).await?;

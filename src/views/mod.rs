@@ -11,6 +11,7 @@ pub mod health;
 pub mod invite;
 pub mod lead;
 pub mod notifications;
+pub mod pace;
 pub mod reconcile;
 pub mod request;
 pub mod sla;
