@@ -389,6 +389,35 @@ impl Probe {
             }
             _ => tracing::debug!("the DM queue could not be read for /metrics"),
         }
+        // N6: the role queue, in all and per server.
+        let roles = async {
+            let mut conn = self.pool.acquire().await?;
+            let all = crate::domain::role_sync::depth(&mut conn, None, chrono::Utc::now()).await?;
+            let per = crate::domain::role_sync::depth_by_guild(&mut conn).await?;
+            Ok::<_, sqlx::Error>((all, per))
+        };
+        match tokio::time::timeout(READY_DB_TIMEOUT, roles).await {
+            Ok(Ok((all, per))) => {
+                metrics::gauge!("guildhall_role_queue_waiting").set(all.waiting as f64);
+                metrics::gauge!("guildhall_role_queue_oldest_seconds").set(all.oldest_seconds as f64);
+                // A server whose queue emptied reads 0, not its last depth.
+                static SEEN: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
+                let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+                for guild in seen.iter() {
+                    if !per.iter().any(|(g, _)| g == guild) {
+                        metrics::gauge!("guildhall_role_queue_waiting_by_guild", "guild" => guild.to_string()).set(0.0);
+                    }
+                }
+                for (guild, n) in &per {
+                    metrics::gauge!("guildhall_role_queue_waiting_by_guild", "guild" => guild.to_string())
+                        .set(*n as f64);
+                    if !seen.contains(guild) {
+                        seen.push(*guild);
+                    }
+                }
+            }
+            _ => tracing::debug!("the role queue could not be read for /metrics"),
+        }
     }
 }
 

@@ -114,6 +114,18 @@ pub struct Retries {
     pub notify_syncs: i64,
 }
 
+/// The server's member-role changes waiting in the applier's queue (N6),
+/// and the pace this process applied them at lately.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RoleQueue {
+    pub waiting: i64,
+    pub oldest_seconds: i64,
+    pub per_second: f64,
+}
+
+/// Role changes waiting longer than this are a warning.
+pub const ROLE_QUEUE_SLOW_SECONDS: i64 = 120;
+
 /// Everything `/health` looks at.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Facts {
@@ -127,6 +139,7 @@ pub struct Facts {
     pub queue: Queue,
     pub requests: Requests,
     pub retries: Retries,
+    pub role_queue: RoleQueue,
     /// Gateway latency, when a heartbeat was acknowledged yet.
     pub latency_ms: Option<u64>,
     pub now: DateTime<Utc>,
@@ -189,6 +202,9 @@ pub enum Finding {
     AlertsUndelivered { count: i64 },
     /// Discord changes the background pass is still retrying.
     DiscordRetries { leftovers: i64, notify_syncs: i64 },
+    /// Member-role changes have waited for Discord longer than
+    /// `ROLE_QUEUE_SLOW_SECONDS`.
+    RoleQueueSlow { waiting: i64, oldest_seconds: i64 },
     /// The gateway answers slowly.
     SlowGateway { ms: u64 },
 }
@@ -217,6 +233,7 @@ impl Finding {
             | Finding::DmsFailed { .. }
             | Finding::RequestsOverdue { .. }
             | Finding::DiscordRetries { .. }
+            | Finding::RoleQueueSlow { .. }
             | Finding::SlowGateway { .. } => Severity::Warning,
             _ => Severity::Problem,
         }
@@ -355,6 +372,10 @@ pub fn examine(f: &Facts) -> Vec<Finding> {
     if f.retries.leftovers > 0 || f.retries.notify_syncs > 0 {
         let Retries { leftovers, notify_syncs } = f.retries;
         out.push(Finding::DiscordRetries { leftovers, notify_syncs });
+    }
+    if f.role_queue.oldest_seconds > ROLE_QUEUE_SLOW_SECONDS {
+        let RoleQueue { waiting, oldest_seconds, .. } = f.role_queue;
+        out.push(Finding::RoleQueueSlow { waiting, oldest_seconds });
     }
     if let Some(ms) = f.latency_ms.filter(|ms| *ms > SLOW_GATEWAY_MS) {
         out.push(Finding::SlowGateway { ms });
@@ -543,6 +564,7 @@ mod tests {
             configured: Configured { mod_channel: Some(MODS), ..Default::default() },
             last_run: None,
             queue: Queue::default(),
+            role_queue: RoleQueue::default(),
             retries: Retries::default(),
             requests: Requests {
                 sla: Sla::default(),
@@ -773,6 +795,17 @@ mod tests {
         assert_eq!(Finding::AlertsUndelivered { count: 1 }.severity(), Severity::Problem);
         f.latency_ms = None;
         assert!(!examine(&f).iter().any(|g| matches!(g, Finding::SlowGateway { .. })), "not measured yet");
+    }
+
+    #[test]
+    fn role_changes_waiting_past_two_minutes_are_a_warning_and_a_short_wait_is_nothing() {
+        let mut f = healthy();
+        f.role_queue = RoleQueue { waiting: 40, oldest_seconds: ROLE_QUEUE_SLOW_SECONDS, per_second: 1.0 };
+        assert!(examine(&f).is_empty(), "a queue Discord is working through is no finding");
+        f.role_queue.oldest_seconds = ROLE_QUEUE_SLOW_SECONDS + 1;
+        let found = examine(&f);
+        assert_eq!(found, vec![Finding::RoleQueueSlow { waiting: 40, oldest_seconds: ROLE_QUEUE_SLOW_SECONDS + 1 }]);
+        assert_eq!(found[0].severity(), Severity::Warning);
     }
 
     #[sqlx::test]

@@ -45,7 +45,7 @@ use tokio::sync::{oneshot, watch};
 const LEASE: chrono::Duration = chrono::Duration::seconds(60);
 /// Rows one process applies at once (each waits on Discord's buckets in the
 /// meter, holding no connection).
-const PARALLEL: usize = 4;
+const PARALLEL: usize = 16;
 /// How often the worker looks for rows it was not woken for.
 const POLL: Duration = Duration::from_secs(1);
 /// An answer still owed this long after its row was queued: its process
@@ -195,8 +195,14 @@ pub async fn run(app: App, inflight: InFlight, mut stop: watch::Receiver<bool>) 
         if *stop.borrow() {
             break;
         }
+        // Claims come in batches (half the slots at least, unless nothing
+        // runs): the grants of a batch share one read of the role
+        // hierarchy for their A3 check (`HierarchyReads`), where rows
+        // claimed one by one as slots free would each need their own, and
+        // those reads would take the global limit's share the member-role
+        // bucket could use.
         let free = slots.available_permits();
-        let claimed = if free == 0 {
+        let claimed = if free == 0 || (free < PARALLEL / 2 && !running.is_empty()) {
             Ok(Vec::new())
         } else {
             match app.pool.acquire().await {
@@ -360,11 +366,14 @@ async fn apply(app: &App, c: &Claimed) -> Result<Applied, sqlx::Error> {
     let Some(role_id) = g.role_id else {
         return Ok(if member { Applied::Refused("the group has no role".into()) } else { Applied::Done });
     };
-    if member {
-        grant(app, &g, c, role_id).await
-    } else {
-        Ok(revoke(app, &g, c, role_id).await)
+    let applied = if member { grant(app, &g, c, role_id).await? } else { revoke(app, &g, c, role_id).await };
+    if matches!(applied, Applied::Done) && (c.admission || c.dismissal) {
+        // The group subscription came or went with the decision: the
+        // notification role follows, after the group role (one member-role
+        // bucket: the member's answer waited for the first call only).
+        super::notify::sync_member(app, &g, c.user_id).await;
     }
+    Ok(applied)
 }
 
 /// A transient failure is tried again; anything else is a refusal, and a

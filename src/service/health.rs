@@ -40,6 +40,14 @@ pub async fn check(app: &App, guild_id: u64, latency: Option<std::time::Duration
         queue: health::queue(&mut conn, guild_id, now).await?,
         requests: health::requests(&mut conn, guild_id, sla, now).await?,
         retries: health::retries(&mut conn, guild_id).await?,
+        role_queue: {
+            let d = crate::domain::role_sync::depth(&mut conn, Some(guild_id), now).await?;
+            health::RoleQueue {
+                waiting: d.waiting,
+                oldest_seconds: d.oldest_seconds,
+                per_second: app.applier.per_second(),
+            }
+        },
         latency_ms: latency.filter(|d| !d.is_zero()).map(|d| d.as_millis() as u64),
         now,
     };

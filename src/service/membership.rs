@@ -135,7 +135,10 @@ async fn admit(
         return Ok(None);
     };
     tx.commit().await?;
-    admitted(app, g, user_id).await;
+    // Member counts changed (in the background: the answer waits for the
+    // role only); the notification role follows the group role in the
+    // applier, so a join's answer never waits behind it in Discord's bucket.
+    super::directory::spawn_refresh(app, g.guild_id);
     Ok(Some(settled(app, sync, answer).await?))
 }
 
@@ -352,9 +355,9 @@ async fn dismiss(
                 provision::remove_member_overwrite(&app.http, ch, user_id, "Guildhall: leader left the group").await;
         }
     }
-    // No longer following: the notification role goes too; and member
-    // counts changed.
-    tokio::join!(super::notify::sync_member(app, g, user_id), super::directory::refresh(app, g.guild_id));
+    // Member counts changed; the notification role goes after the group
+    // role, in the applier.
+    super::directory::spawn_refresh(app, g.guild_id);
     if was_leader {
         leadership_ended(app, g, user_id).await;
     }

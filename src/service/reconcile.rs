@@ -319,6 +319,10 @@ pub async fn member_left(app: &App, guild_id: u64, user_id: u64) -> Result<(), B
 /// groups are given back and their group subscriptions restored, except
 /// groups that banned them and archived groups; one audit entry.
 pub async fn member_returned(app: &App, guild_id: u64, user_id: u64) -> Result<(), BoxError> {
+    // Someone new (most GUILD_MEMBER_ADDs): nothing to give back.
+    if !rc::is_departed(&mut *app.pool.acquire().await?, guild_id, user_id).await? {
+        return Ok(());
+    }
     // Left again meanwhile: stays away (asked before the lock: nothing waits
     // on Discord holding Postgres, N6; a later departure comes as its event).
     if dg::member_roles(&app.http, guild_id, user_id).await?.is_none() {
@@ -374,12 +378,9 @@ pub async fn member_returned(app: &App, guild_id: u64, user_id: u64) -> Result<(
     audit::record(&mut tx, &audit::Entry::guild(guild_id, repaired("member.returned")).subject(user_id).because(&why))
         .await?;
     tx.commit().await?;
+    // The roles, and the notification roles after them, come through the
+    // applier.
     super::applier::wake(app);
-    for (group_id, _) in &back {
-        if let Some(g) = group_of(app, guild_id, *group_id).await? {
-            super::notify::sync_member(app, &g, user_id).await;
-        }
-    }
     super::directory::refresh(app, guild_id).await;
     if !failed.is_empty() {
         tell_admins(app, guild_id, &view::notice(Policy::Follow, &failed)).await;

@@ -147,6 +147,13 @@ pub fn line(f: &Finding, bot_role: &str) -> String {
             },
             "Usually Discord was briefly unavailable and this clears by itself; if it stays, check the problems above (Manage Roles, Manage Channels, my role's place) and the bot's logs.".to_string(),
         ),
+        Finding::RoleQueueSlow { waiting, oldest_seconds } => (
+            format!(
+                "{waiting} member-role change(s) wait for Discord, the oldest for {}: members see \"Discord is applying your role\" meanwhile.",
+                crate::views::pace::seconds(*oldest_seconds as u64)
+            ),
+            "Discord paces role changes to a few a second per server, so a crowd of joins takes a while and clears by itself; if it does not move, check my Manage Roles permission and my role's place, and the bot's logs.".to_string(),
+        ),
         Finding::SlowGateway { ms } => (
             format!("The gateway answers in {ms} ms."),
             "Discord or the bot's host is slow, so replies may be late; if it lasts, check the host's network and load.".to_string(),
@@ -252,6 +259,19 @@ fn queue(f: &Facts) -> String {
     format!("{} waiting{oldest}; {} failed in the last day. {closed}", q.waiting, q.failed_last_day)
 }
 
+fn role_queue(f: &Facts) -> String {
+    let q = &f.role_queue;
+    if q.waiting == 0 {
+        return "Nothing waiting: every membership's role is as Postgres says.".to_string();
+    }
+    format!(
+        "{} waiting for Discord, the oldest for {}; lately applied at {:.1} a second.",
+        q.waiting,
+        crate::views::pace::seconds(q.oldest_seconds as u64),
+        q.per_second
+    )
+}
+
 fn requests(f: &Facts) -> String {
     let r = &f.requests;
     let oldest = r.oldest.map(|t| format!(", the oldest since {}", relative(t))).unwrap_or_default();
@@ -296,6 +316,7 @@ pub fn render(c: &Checked) -> CreateEmbed {
         .field("Discord's limits", clip(&limits(&c.facts), 300), false)
         .field("Last full reconcile", clip(&last_run(&c.facts), 700), false)
         .field("DM queue", clip(&queue(&c.facts), 300), false)
+        .field("Role changes", clip(&role_queue(&c.facts), 300), false)
         .field("Join requests", clip(&requests(&c.facts), 300), false)
         .field(
             "Gateway latency",
@@ -332,6 +353,7 @@ mod tests {
             Finding::AlertsUndelivered { count: 1 },
             Finding::RequestsOverdue { count: 1, hours: 72 },
             Finding::DiscordRetries { leftovers: 0, notify_syncs: 2 },
+            Finding::RoleQueueSlow { waiting: 3, oldest_seconds: 130 },
             Finding::SlowGateway { ms: 2000 },
         ]
     }
@@ -355,6 +377,9 @@ mod tests {
         assert!(!l.contains("role(s) or channel(s)"), "only what waits is named: {l}");
         let l = line(&every_finding()[10], "Guildhall");
         assert!(l.contains("**Impact** category holds 50 channels, Discord's limit of 50"), "{l}");
+        let l = line(&Finding::RoleQueueSlow { waiting: 300, oldest_seconds: 200 }, "Guildhall");
+        assert!(l.contains("300 member-role change(s) wait for Discord, the oldest for 4 minutes"), "{l}");
+        assert!(l.contains("clears by itself"), "with what to do: {l}");
     }
 
     fn checked(findings: Vec<Finding>) -> Checked {
@@ -373,6 +398,7 @@ mod tests {
             configured: Configured::default(),
             last_run: None,
             queue: Queue::default(),
+            role_queue: Default::default(),
             retries: Default::default(),
             requests: Requests {
                 sla: crate::domain::sla::Sla::default(),
