@@ -46,10 +46,20 @@ async fn floor(ctx: poise::Context<'_, Data, Error>) -> Result<(), Error> {
     Ok(())
 }
 
+/// The child talks to this origin as Discord itself (pacing by its own
+/// limiter), instead of behind `DISCORD_API_BASE_URL` (the "Discord's pace"
+/// section).
+const ORIGIN_ENV: &str = "GUILDHALL_BENCH_ORIGIN";
+
 /// Child mode: the bot (with the floor command) until stdin closes.
 async fn child() {
     let mut config = guildhall::config::Config::from_env().expect("the child's settings");
     config.tick = Duration::from_secs(3600);
+    if let Ok(origin) = std::env::var(ORIGIN_ENV) {
+        config.discord_origin = origin;
+        config.api_base_url = None;
+        config.tick = Duration::from_secs(5);
+    }
     let bot = guildhall::start_with(config, vec![floor()]).await.expect("the bot starts");
     serve_until_stdin_closes(bot).await;
 }
@@ -62,17 +72,23 @@ struct Bot {
 
 impl Bot {
     fn spawn(fake: &FakeDiscord, db: &str) -> Bot {
+        Bot::spawn_with(fake, db, &[])
+    }
+
+    fn spawn_with(fake: &FakeDiscord, db: &str, env: &[(&str, String)]) -> Bot {
         let started = Instant::now();
-        let child = Command::new(std::env::current_exe().expect("own path"))
-            .env(CHILD_ENV, "1")
+        let mut cmd = Command::new(std::env::current_exe().expect("own path"));
+        cmd.env(CHILD_ENV, "1")
             .env("DISCORD_TOKEN", "bench-token")
             .env("DATABASE_URL", db)
             .env("DISCORD_API_BASE_URL", fake.base_url())
             .env("DISCORD_GUILD_ID", fake.guild_id.to_string())
             .env_remove("RUST_LOG")
-            .stdin(Stdio::piped())
-            .spawn()
-            .expect("start the bot process");
+            .stdin(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start the bot process");
         Bot { child, started }
     }
 
@@ -476,6 +492,139 @@ async fn main() {
     }
 
     pool.close().await;
+    let admin_pool = sqlx::PgPool::connect(&format!("{}/postgres", server_url())).await.expect("server");
+    let _ = sqlx::query(&format!("drop database if exists {name} with (force)")).execute(&admin_pool).await;
+
+    discords_pace().await;
+}
+
+/// How many members join at once in "Discord's pace".
+const PACE_JOINS: usize = 60;
+
+/// "Discord's pace" (N6): the bot talks to a fake Discord at Discord's true
+/// scale, as to Discord itself (its own limiter paces it): every call takes
+/// 80 ± 40 ms (member roles 120 ± 40), member-role changes share 10 per
+/// 10 s per server. `PACE_JOINS` members press Join at once while an
+/// unrelated member runs `/group info` once a second.
+async fn discords_pace() {
+    let fake = FakeDiscord::start().await;
+    let name = format!("guildhall_bench_pace_{}", std::process::id());
+    let db = format!("{}/{name}", server_url());
+    let admin = fake.admin("ada");
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0").expect("a port").local_addr().expect("addr").port();
+    let env = [(ORIGIN_ENV, fake.base_url()), ("METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))];
+    let bot = Bot::spawn_with(&fake, &db, &env);
+    let before = 0;
+    fake.wait_for_identify(before).await;
+    fake.wait_for_bot().await;
+    fake.wait_for_commands().await;
+    let r = admin.slash("group create", &[("name", "Open"), ("bucket", "Interest"), ("visibility", "open")]).await;
+    assert!(r.text().contains("Created"), "{}", r.text());
+    let r = admin.slash("group create", &[("name", "Other"), ("bucket", "Interest"), ("visibility", "open")]).await;
+    assert!(r.text().contains("Created"), "{}", r.text());
+    let role = fake.role_named("Open").expect("the group's role").id;
+    let members: Vec<Actor> = (0..PACE_JOINS).map(|n| fake.member(&format!("p{n}"))).collect();
+    let probe = fake.member("prober");
+    fake.set_latency(fake_discord::Latency::discord());
+    fake.set_rate_limits(fake_discord::RateLimits::discord());
+    let member_role_calls = |w: &fake_discord::World| {
+        w.requests
+            .iter()
+            .filter(|(m, p, s)| {
+                (m == "PUT" || m == "DELETE") && p.contains("/members/") && p.contains("/roles/") && *s < 300
+            })
+            .count()
+    };
+    let calls_before = fake.with(member_role_calls);
+    let began = Instant::now();
+    let ids: Vec<u64> = members.iter().map(|m| m.slash_nowait("join", &[("group", "Open")])).collect();
+    let mut probes = Vec::new();
+    let ms_ids: Vec<u64> = members.iter().map(|m| m.user_id).collect();
+    let guild = fake.guild_id;
+    let all_held = |w: &fake_discord::World| ms_ids.iter().all(|u| w.guilds[&guild].members[u].roles.contains(&role));
+    let mut last_role = None;
+    while began.elapsed() < Duration::from_secs(900) {
+        probes.push(probe.slash_nowait("group info", &[("group", "Other")]));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if last_role.is_none() && fake.with(all_held) {
+            last_role = Some(began.elapsed());
+        }
+        let told_final = fake.with(|w| {
+            ids.iter().all(|i| {
+                w.interactions[i]
+                    .original
+                    .and_then(|o| w.find_message(o))
+                    .is_some_and(|m| fake_discord::scenario::message_text(m).contains("You joined"))
+            })
+        });
+        if last_role.is_some() && told_final {
+            break;
+        }
+    }
+    let drained = last_role.unwrap_or(began.elapsed());
+    let calls = fake.with(member_role_calls) - calls_before;
+    let (mut first, mut outcome, mut probe_first) = (Vec::new(), Vec::new(), Vec::new());
+    fake.with(|w| {
+        for i in &ids {
+            let it = &w.interactions[i];
+            if let Some(a) = it.answered_at {
+                first.push(a - it.sent_at);
+            }
+            if let Some(c) = it.content_at {
+                outcome.push(c - it.sent_at);
+            }
+        }
+        for i in &probes {
+            let it = &w.interactions[i];
+            if let Some(a) = it.content_at.or(it.answered_at) {
+                probe_first.push(a - it.sent_at);
+            }
+        }
+    });
+    first.sort();
+    outcome.sort();
+    probe_first.sort();
+    let metrics = match reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics")).await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let pool_wait_p99 = metrics
+        .lines()
+        .find(|l| l.starts_with("guildhall_db_pool_wait_seconds{quantile=\"0.99\"}"))
+        .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map_or_else(|| "no wait".to_string(), |s| format!("{:.0} ms", s * 1000.0));
+    bot.stop();
+    let allowed = drained.as_secs_f64() / 10.0 * 10.0;
+    println!();
+    println!("## Discord's pace: {PACE_JOINS} members press Join at once (latency 80 ± 40 ms, member roles 10 per 10 s per server)");
+    println!();
+    println!("| figure | value |");
+    println!("| --- | --- |");
+    println!("| first answer (deferral) p50 / p99 | {} / {} ms |", ms(pct(&first, 0.5)), ms(pct(&first, 0.99)));
+    println!(
+        "| outcome shown (joined, or \"applying\" with an estimate) p50 / p99 | {} / {} ms |",
+        ms(pct(&outcome, 0.5)),
+        ms(pct(&outcome, 0.99))
+    );
+    println!(
+        "| answered with the outcome within 3 s | {} of {} |",
+        outcome.iter().filter(|d| d.as_secs_f64() <= 3.0).count(),
+        ids.len()
+    );
+    println!(
+        "| unrelated /group info once a second: p99 (answers) | {} ms ({} probes) |",
+        ms(pct(&probe_first, 0.99)),
+        probe_first.len()
+    );
+    println!("| pool wait p99 (the bot's histogram) | {pool_wait_p99} |");
+    println!("| member-role calls per join | {:.2} |", calls as f64 / PACE_JOINS as f64);
+    println!(
+        "| member-role calls a second, against the bucket's 1/s | {:.2} ({:.0}% of {:.0} allowed) |",
+        calls as f64 / drained.as_secs_f64(),
+        100.0 * calls as f64 / allowed.max(1.0),
+        allowed
+    );
+    println!("| time until the last member holds the role | {:.0} s |", drained.as_secs_f64());
     let admin_pool = sqlx::PgPool::connect(&format!("{}/postgres", server_url())).await.expect("server");
     let _ = sqlx::query(&format!("drop database if exists {name} with (force)")).execute(&admin_pool).await;
 }

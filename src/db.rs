@@ -8,6 +8,13 @@ use std::time::Duration;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// How long a caller waits for a connection before giving up. Short enough
+/// that an interaction is still answered within Discord's 3 s when
+/// PostgreSQL is out of reach ("try again in a moment", N6); nothing holds a
+/// connection across a call to Discord, so a busy pool frees one in
+/// milliseconds.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
 pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
     use anyhow::Context as _;
     let exists = Postgres::database_exists(url).await.context("DATABASE_URL: cannot reach PostgreSQL")?;
@@ -22,7 +29,7 @@ pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
     }
     let pool = PgPoolOptions::new()
         .max_connections(10)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect(url)
         .await
         .context("DATABASE_URL: cannot connect")?;

@@ -37,11 +37,46 @@ impl<T> UserErrorExt<T> for Option<T> {
 pub const GENERIC: &str =
     "Something went wrong on my side. Nothing was changed; please try again. If it keeps happening, tell an admin.";
 
+/// What a person reads while the database can't be reached (N6: answered
+/// in time all the same, since the pool gives up within `db::ACQUIRE_TIMEOUT`).
+pub const DATABASE_DOWN: &str =
+    "I can't reach my database right now, so nothing was changed. Please try again in a moment.";
+
 /// What a user is told for an error.
 pub fn message_for(e: &Error) -> String {
-    match e.downcast_ref::<UserError>() {
-        Some(u) => u.0.clone(),
-        None => GENERIC.to_string(),
+    if let Some(u) = e.downcast_ref::<UserError>() {
+        return u.0.clone();
+    }
+    if database_unreachable(e.as_ref()) {
+        return DATABASE_DOWN.to_string();
+    }
+    GENERIC.to_string()
+}
+
+/// Whether an error (or one of its sources) is the database being out of
+/// reach: no connection in time, or a connection lost.
+fn database_unreachable(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(s) = err.downcast_ref::<sqlx::Error>() {
+            return unreachable_kind(s);
+        }
+        cur = err.source();
+    }
+    false
+}
+
+fn unreachable_kind(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed)
+}
+
+/// A database error met behind a borrowed use-case error: the database out
+/// of reach is said as such ([`DATABASE_DOWN`]); anything else is internal.
+pub fn from_database(e: &sqlx::Error) -> Error {
+    if unreachable_kind(e) {
+        user(DATABASE_DOWN)
+    } else {
+        format!("database: {e}").into()
     }
 }
 

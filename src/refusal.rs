@@ -36,7 +36,7 @@ pub fn membership(e: &MembershipError, name: &str, verb: &str) -> Result<String,
             DiscordError::Unavailable(_) | DiscordError::RateLimited(_) | DiscordError::Unknown(..),
         ) => "Discord is having trouble right now. Nothing was changed; please try again in a minute.".to_string(),
         MembershipError::Discord(other) => return Err(format!("Discord refused: {other}").into()),
-        MembershipError::Db(e) => return Err(format!("database: {e}").into()),
+        MembershipError::Db(e) => return Err(crate::error::from_database(e)),
     })
 }
 

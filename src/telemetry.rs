@@ -56,7 +56,7 @@ pub fn handle() -> &'static PrometheusHandle {
         );
         metrics::describe_counter!(
             "guildhall_discord_ratelimited_total",
-            "429s from Discord or the rate-limit proxy, by scope (route, global, shared) and route."
+            "429s from Discord or the rate-limit proxy, by scope (route, global, shared; proxy: the proxy's own) and route."
         );
         metrics::describe_counter!(
             "guildhall_discord_requests_total",
@@ -269,13 +269,19 @@ pub fn discord_response(method: &str, path: &str, status: u16, scope: Option<&st
     metrics::counter!("guildhall_discord_requests_total", &labels).increment(1);
     let mut invalid = matches!(status, 401 | 403);
     if status == 429 {
+        // Discord's own 429s always say their scope ("X-RateLimit-Scope -
+        // Returned only on HTTP 429 responses", topics/rate-limits); one
+        // without it, nor X-RateLimit-Global, is a rate-limit proxy's own
+        // (@discordjs/proxy answers 429 with Retry-After alone), which
+        // Discord never saw: not an invalid request.
         let scope = match scope {
             Some("global") => "global",
             Some("shared") => "shared",
-            _ if global => "global",
-            _ => "route",
+            Some(_) => "route",
+            None if global => "global",
+            None => "proxy",
         };
-        invalid = scope != "shared";
+        invalid = !matches!(scope, "shared" | "proxy");
         let labels = [("scope", scope.to_string()), ("route", route)];
         metrics::counter!("guildhall_discord_ratelimited_total", &labels).increment(1);
     }
@@ -509,6 +515,11 @@ mod tests {
         discord_response("POST", "/api/v10/channels/7/messages", 429, None, true);
         assert!(page().contains("scope=\"global\",route=\"/channels/{id}/messages\""));
         assert!(invalid(&page()) > before);
+        // A proxy's own 429 (no scope, not global) never reached Discord.
+        let before = invalid(&page());
+        discord_response("POST", "/api/v10/channels/1/messages", 429, None, false);
+        assert!(page().contains("scope=\"proxy\",route=\"/channels/{id}/messages\""));
+        assert_eq!(invalid(&page()), before, "a proxy's 429 is not Discord's invalid request");
     }
 
     #[test]

@@ -351,3 +351,116 @@ async fn a_new_topic_for_ten_thousand_followers_five_percent_by_dm_is_one_announ
     let mention_dms = sim.fake.with(|w| by_mention.iter().filter(|u| w.dm_channel_of(**u).is_some()).count());
     assert_eq!(mention_dms, 0, "mention-mode followers get no DM");
 }
+
+/// The discord.js project's own rate-limit proxy (`@discordjs/proxy`, from
+/// npm, installed by `scripts/test` into `tests/proxy`), run with Node on
+/// loopback in front of the fake Discord.
+struct DiscordJsProxy {
+    url: String,
+    child: tokio::process::Child,
+}
+
+impl DiscordJsProxy {
+    async fn start(upstream: &str, mode: &str) -> DiscordJsProxy {
+        use tokio::io::AsyncBufReadExt;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/proxy");
+        assert!(
+            dir.join("node_modules/@discordjs/proxy").is_dir(),
+            "@discordjs/proxy is not installed in tests/proxy: run scripts/test (it installs it with npm where Node is present)"
+        );
+        let mut child = tokio::process::Command::new("node")
+            .arg("serve.mjs")
+            .current_dir(&dir)
+            .env("UPSTREAM", upstream)
+            .env("MODE", mode)
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node runs (Node.js is needed for this scenario)");
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("the proxy starts within 30 s")
+            .expect("its output")
+            .expect("a line");
+        let port = line.strip_prefix("listening ").expect("listening PORT").trim().to_string();
+        DiscordJsProxy { url: format!("http://127.0.0.1:{port}"), child }
+    }
+}
+
+/// A sample of the bot's /metrics: the sum of a counter's series whose
+/// labels include every one of `labels`.
+async fn metric(sim: &Sim, name: &str, labels: &[&str]) -> f64 {
+    let body = reqwest::get(sim.ops_url("/metrics")).await.expect("/metrics").text().await.expect("text");
+    body.lines()
+        .filter(|l| l.starts_with(name) && labels.iter().all(|x| l.contains(x)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Joins at Discord's pace with the bot behind `@discordjs/proxy` in
+/// `mode`: every join told in time, none lost, one grant each, no refusal
+/// retried, and the proxy's own 429s not counted as Discord's.
+async fn joins_behind_discordjs_proxy(mode: &str) {
+    const N: usize = 60;
+    let mut sim = Sim::start_without_bot().await;
+    let proxy = DiscordJsProxy::start(&sim.fake.base_url(), mode).await;
+    sim.start_bot_as(|c| {
+        c.api_base_url = Some(proxy.url.clone());
+        c.metrics_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    })
+    .await;
+    let ada = sim.admin("ada");
+    let (role, _) = group(&sim, &ada, "Rust", "Open").await;
+    let members: Vec<Actor> = (0..N).map(|n| sim.member(&format!("joiner{n}"))).collect();
+    discords_pace(&sim);
+    let sent: Vec<u64> = members.iter().map(|m| m.slash_nowait("join", &[("group", "Rust")])).collect();
+    let ids = sent.clone();
+    sim.fake
+        .wait_until_for(60, "every join is told", move |w| ids.iter().all(|i| w.interactions[i].content_at.is_some()))
+        .await;
+    let late = sim.fake.with(|w| {
+        sent.iter()
+            .filter(|i| {
+                let it = &w.interactions[*i];
+                it.content_at.expect("told").duration_since(it.sent_at) > std::time::Duration::from_secs(3)
+            })
+            .count()
+    });
+    assert_eq!(late, 0, "{mode}: every member hears the decision within 3 seconds");
+    // What the proxy turned away is tried again by the background pass.
+    let (guild, ms) = (sim.fake.guild_id, members.iter().map(|m| m.user_id).collect::<Vec<_>>());
+    let held =
+        move |w: &fake_discord::world::World| ms.iter().all(|u| w.guilds[&guild].members[u].roles.contains(&role));
+    for _ in 0..40 {
+        if sim.fake.with(&held) && sim.count("select count(*) from role_syncs where done_at is null").await == 0 {
+            break;
+        }
+        sim.idle().await;
+        sim.clock.advance(chrono::Duration::seconds(30)).await;
+    }
+    assert!(sim.fake.with(&held), "{mode}: no join lost");
+    assert_eq!(sim.count("select count(*) from memberships").await as usize, N, "{mode}: one membership each");
+    let grants = sim.fake.with(|w| w.count_requests("PUT", &format!("/roles/{role}")));
+    assert_eq!(grants, N, "{mode}: one grant each reached Discord");
+    let refused = sim.fake.with(|w| w.requests.iter().filter(|(_, _, s)| matches!(s, 403 | 404)).count());
+    assert_eq!(refused, 0, "{mode}: nothing refused, so nothing refused was retried");
+    let invalid = metric(&sim, "guildhall_discord_invalid_requests_total", &["status=\"429\""]).await;
+    assert_eq!(invalid, 0.0, "{mode}: the proxy's 429s are not Discord's invalid requests");
+    if mode == "429" {
+        let by_proxy = metric(&sim, "guildhall_discord_ratelimited_total", &["scope=\"proxy\""]).await;
+        assert!(by_proxy > 0.0, "the proxy answered 429s of its own, counted as the proxy's");
+    }
+    sim.assert_consistent().await;
+    drop(proxy.child);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn behind_discordjs_proxy_holding_requests_no_join_is_lost_and_each_is_told_in_time() {
+    joins_behind_discordjs_proxy("queue").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn behind_discordjs_proxy_answering_429_no_join_is_lost_and_its_429s_are_not_discords() {
+    joins_behind_discordjs_proxy("429").await;
+}

@@ -208,6 +208,59 @@ async fn readyz_is_unready_while_the_database_is_unreachable_and_ready_after() {
     assert!(r.text().contains("Created"), "{}", r.text());
 }
 
+/// PostgreSQL out of reach for a while (N6): every interaction is still
+/// answered within Discord's 3 s, in words ("try again in a moment"),
+/// nothing is half done, and the role queue and the background pass carry
+/// on by themselves once it is back.
+#[tokio::test]
+async fn with_postgres_cut_every_press_is_answered_in_time_and_the_queue_resumes_after() {
+    let forwarder = Forwarder::start(std::net::SocketAddr::from(([127, 0, 0, 1], 5432))).await;
+    let sim = Sim::start_operated(Some(forwarder.port)).await;
+    let ada = sim.admin("ada");
+    let (alice, bob) = (sim.member("alice"), sim.member("bob"));
+    let (role, _) = crate::sim::group(&sim, &ada, "Rust", "Open").await;
+    alice.slash("join", &[("group", "Rust")]).await;
+    // Alice leaves while Discord refuses to take the role: the removal
+    // waits in the queue, retried with backoff.
+    let revoke = format!("/members/{}/roles/{role}", alice.user_id);
+    sim.fake.inject(fake_discord::Fault::server_error("DELETE", &revoke).times(8));
+    let left = alice.slash("leave", &[("group", "Rust")]).await;
+    assert!(left.text().contains("Discord is taking your role away"), "{}", left.text());
+    sim.idle().await;
+    sim.fake.clear_faults();
+
+    forwarder.cut();
+    wait_ready(&sim, 503).await;
+    let page = bob.slash("group info", &[("group", "Rust")]);
+    let join = bob.slash("join", &[("group", "Rust")]);
+    let (page, join) = tokio::join!(page, join);
+    for r in [&page, &join] {
+        assert!(r.text().contains("try again in a moment"), "{}", r.text());
+        let late = sim.fake.with(|w| {
+            let it = &w.interactions[&r.interaction_id];
+            let told = it.content_at.or(it.answered_at).expect("answered");
+            told.duration_since(it.sent_at) > std::time::Duration::from_secs(3)
+        });
+        assert!(!late, "told within Discord's 3 s: {}", r.text());
+    }
+    // The background pass runs into the outage and carries on.
+    sim.clock.advance(chrono::Duration::seconds(30)).await;
+    assert!(alice.roles().contains(&role), "nothing could be applied meanwhile");
+
+    forwarder.restore();
+    wait_ready(&sim, 200).await;
+    // Nothing half done: bob's join never happened; now it does.
+    assert_eq!(sim.count(&format!("select count(*) from memberships where user_id = {}", bob.user_id)).await, 0);
+    let r = bob.slash("join", &[("group", "Rust")]).await;
+    assert!(r.text().contains("You joined **Rust**"), "{}", r.text());
+    // The queue resumes by itself: the next pass takes alice's role away.
+    sim.clock.advance(chrono::Duration::seconds(30)).await;
+    let (guild, user) = (sim.fake.guild_id, alice.user_id);
+    sim.fake.wait_until("alice's role goes", move |w| !w.guilds[&guild].members[&user].roles.contains(&role)).await;
+    sim.wait_count("the queue is empty", "select count(*) from role_syncs where done_at is null", 0).await;
+    sim.assert_consistent().await;
+}
+
 fn repo_file(path: &str) -> String {
     std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).expect(path)
 }
