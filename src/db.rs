@@ -8,11 +8,10 @@ use std::time::Duration;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// How long a caller waits for a connection before giving up. Short enough
-/// that an interaction is still answered within Discord's 3 s when
-/// PostgreSQL is out of reach ("try again in a moment", N6); nothing holds a
-/// connection across a call to Discord, so a busy pool frees one in
-/// milliseconds.
+/// How long a caller waits for a connection in one turn. Short enough that
+/// an interaction is still answered within Discord's 3 s when PostgreSQL is
+/// out of reach ("try again in a moment", N6); a busy pool (every
+/// connection open and in use) is waited on longer (`Pool::patiently`).
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
@@ -57,6 +56,10 @@ impl std::ops::Deref for Pool {
     }
 }
 
+/// How long a caller waits in all while every connection is open and in use
+/// (the database is there, only busy), past `ACQUIRE_TIMEOUT`'s turns.
+pub const BUSY_WAIT: Duration = Duration::from_secs(10);
+
 impl Pool {
     /// A connection, as `PgPool::acquire`.
     pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<Postgres>, sqlx::Error> {
@@ -64,7 +67,7 @@ impl Pool {
             return Ok(c);
         }
         let started = std::time::Instant::now();
-        let c = self.0.acquire().await;
+        let c = self.patiently(started, || self.0.acquire()).await;
         crate::telemetry::pool_wait(started.elapsed());
         c
     }
@@ -75,8 +78,28 @@ impl Pool {
             return Ok(tx);
         }
         let started = std::time::Instant::now();
-        let tx = self.0.begin().await;
+        let tx = self.patiently(started, || self.0.begin()).await;
         crate::telemetry::pool_wait(started.elapsed());
         tx
+    }
+
+    /// Wait for a connection: a turn of `ACQUIRE_TIMEOUT` timing out while
+    /// every connection is open (a busy pool: the database answers) is
+    /// waited again, up to `BUSY_WAIT` in all; one timing out with
+    /// connections missing (they could not be opened: the database is out
+    /// of reach, and a broken one is closed when it fails) is the caller's
+    /// at once, so an interaction can still say so in time.
+    async fn patiently<T, F, Fut>(&self, started: std::time::Instant, mut f: F) -> Result<T, sqlx::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+    {
+        loop {
+            match f().await {
+                Err(sqlx::Error::PoolTimedOut)
+                    if self.0.size() >= self.0.options().get_max_connections() && started.elapsed() < BUSY_WAIT => {}
+                other => return other,
+            }
+        }
     }
 }

@@ -433,11 +433,22 @@ async fn healthz() -> &'static str {
 
 async fn readyz(State(p): State<Probe>) -> impl IntoResponse {
     let (db, shards) = tokio::join!(p.database_ok(), p.shards_ok());
-    let body = format!(
+    let mut body = format!(
         "database: {}\nshards: {}\n",
         if db { "ok" } else { "unreachable" },
         if shards { "connected" } else { "not connected" }
     );
+    // The role queue (N6): information, not readiness (a long queue is
+    // Discord's pace, and this process is ready to take more).
+    if db {
+        let depth = async {
+            let mut conn = p.pool.acquire().await?;
+            crate::domain::role_sync::depth(&mut conn, None, chrono::Utc::now()).await
+        };
+        if let Ok(Ok(d)) = tokio::time::timeout(READY_DB_TIMEOUT, depth).await {
+            body.push_str(&format!("role queue: {} waiting, the oldest for {} s\n", d.waiting, d.oldest_seconds));
+        }
+    }
     let status = if db && shards { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, body)
 }

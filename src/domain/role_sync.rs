@@ -27,6 +27,33 @@ pub struct NewSync<'a> {
     pub answer: Option<(&'a str, DateTime<Utc>)>,
 }
 
+impl<'a> NewSync<'a> {
+    fn of(guild_id: u64, group_id: i64, user_id: u64, cause: &'a str) -> NewSync<'a> {
+        NewSync { guild_id, group_id, user_id, cause, actor_id: None, admission: false, dismissal: false, answer: None }
+    }
+
+    /// A decision of `actor` that admitted the member.
+    pub fn admitting(guild_id: u64, group_id: i64, user_id: u64, cause: &'a str, actor: Option<u64>) -> Self {
+        NewSync { admission: true, actor_id: actor, ..NewSync::of(guild_id, group_id, user_id, cause) }
+    }
+
+    /// A decision of `actor` that ended the membership.
+    pub fn dismissing(guild_id: u64, group_id: i64, user_id: u64, cause: &'a str, actor: Option<u64>) -> Self {
+        NewSync { dismissal: true, actor_id: actor, ..NewSync::of(guild_id, group_id, user_id, cause) }
+    }
+
+    /// A repair (reconcile): the role follows Postgres; nothing to undo.
+    pub fn repairing(guild_id: u64, group_id: i64, user_id: u64, cause: &'a str) -> Self {
+        NewSync::of(guild_id, group_id, user_id, cause)
+    }
+
+    /// With the answer owed to whoever pressed: their interaction's token
+    /// and when it expires.
+    pub fn answering(self, answer: Option<(&'a str, DateTime<Utc>)>) -> Self {
+        NewSync { answer, ..self }
+    }
+}
+
 /// Queue a sync at `now`; returns its id.
 pub async fn enqueue(conn: &mut PgConnection, s: &NewSync<'_>, now: DateTime<Utc>) -> Result<i64, sqlx::Error> {
     let (token, expires) = s.answer.map_or((None, None), |(t, e)| (Some(t), Some(e)));
@@ -420,16 +447,7 @@ mod tests {
     }
 
     fn sync(group_id: i64, user_id: u64, answer: Option<(&str, DateTime<Utc>)>) -> NewSync<'_> {
-        NewSync {
-            guild_id: 1,
-            group_id,
-            user_id,
-            cause: "membership.join",
-            actor_id: Some(user_id),
-            admission: true,
-            dismissal: false,
-            answer,
-        }
+        NewSync::admitting(1, group_id, user_id, "membership.join", Some(user_id)).answering(answer)
     }
 
     #[sqlx::test]

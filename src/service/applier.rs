@@ -61,19 +61,42 @@ const PACE_WINDOW: usize = 32;
 #[derive(Default)]
 pub struct Queue {
     bell: tokio::sync::Notify,
-    waiting: Mutex<HashMap<i64, Vec<oneshot::Sender<()>>>>,
+    /// Presses waiting for their rows, and the rows finished lately (a row
+    /// can finish before its press starts waiting).
+    waiting: Mutex<Waiting>,
     finishes: Mutex<VecDeque<Instant>>,
 }
+
+#[derive(Default)]
+struct Waiting {
+    by_row: HashMap<i64, Vec<oneshot::Sender<()>>>,
+    recent: VecDeque<i64>,
+}
+
+/// How many finished rows a process remembers for presses not yet waiting.
+const RECENT: usize = 4096;
 
 impl Queue {
     fn wait_for(&self, id: i64) -> oneshot::Receiver<()> {
         let (tx, rx) = oneshot::channel();
-        self.waiting.lock().unwrap_or_else(|e| e.into_inner()).entry(id).or_default().push(tx);
+        let mut w = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        if w.recent.contains(&id) {
+            let _ = tx.send(());
+        } else {
+            w.by_row.entry(id).or_default().push(tx);
+        }
         rx
     }
 
     fn finished(&self, id: i64) {
-        let waiters = self.waiting.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        let waiters = {
+            let mut w = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+            w.recent.push_back(id);
+            if w.recent.len() > RECENT {
+                w.recent.pop_front();
+            }
+            w.by_row.remove(&id)
+        };
         for w in waiters.into_iter().flatten() {
             let _ = w.send(());
         }
@@ -85,7 +108,7 @@ impl Queue {
     }
 
     fn forget(&self, id: i64) {
-        self.waiting.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner()).by_row.remove(&id);
     }
 
     /// Rows finished a second, over the last few (one a second, Discord's

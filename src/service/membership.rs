@@ -142,6 +142,11 @@ async fn admit(
     Ok(Some(settled(app, sync, answer).await?))
 }
 
+/// The answer a queued role change owes, as its row keeps it.
+fn owed(answer: Option<&Answer>) -> Option<(&str, chrono::DateTime<chrono::Utc>)> {
+    answer.map(|a| (a.token.as_str(), a.expires_at))
+}
+
 /// Wait for a queued role change: until the answer's deadline, or (no
 /// answer owed) the usual budget.
 async fn settled(app: &App, sync: i64, answer: Option<&Answer>) -> Result<Settled, sqlx::Error> {
@@ -233,21 +238,8 @@ pub(crate) async fn admit_in(
             return Ok(Some(0));
         }
     };
-    let sync = role_sync::enqueue(
-        tx,
-        &role_sync::NewSync {
-            guild_id: g.guild_id,
-            group_id: g.id,
-            user_id,
-            cause: action,
-            actor_id: Some(actor_id),
-            admission: true,
-            dismissal: false,
-            answer: answer.map(|a| (a.token.as_str(), a.expires_at)),
-        },
-        app.clock.now(),
-    )
-    .await?;
+    let s = role_sync::NewSync::admitting(g.guild_id, g.id, user_id, action, Some(actor_id)).answering(owed(answer));
+    let sync = role_sync::enqueue(tx, &s, app.clock.now()).await?;
     Ok(Some(sync))
 }
 
@@ -329,23 +321,10 @@ async fn dismiss(
     )
     .await?;
     let sync = match g.role_id {
-        Some(_) => Some(
-            role_sync::enqueue(
-                &mut tx,
-                &role_sync::NewSync {
-                    guild_id: g.guild_id,
-                    group_id: g.id,
-                    user_id,
-                    cause: action,
-                    actor_id: Some(actor_id),
-                    admission: false,
-                    dismissal: true,
-                    answer: answer.map(|a| (a.token.as_str(), a.expires_at)),
-                },
-                app.clock.now(),
-            )
-            .await?,
-        ),
+        Some(_) => {
+            let s = role_sync::NewSync::dismissing(g.guild_id, g.id, user_id, action, Some(actor_id));
+            Some(role_sync::enqueue(&mut tx, &s.answering(owed(answer)), app.clock.now()).await?)
+        }
         None => None,
     };
     tx.commit().await?;

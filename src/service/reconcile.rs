@@ -268,17 +268,7 @@ async fn queue_repair(
     user_id: u64,
     cause: &str,
 ) -> Result<i64, sqlx::Error> {
-    let s = role_sync::NewSync {
-        guild_id,
-        group_id,
-        user_id,
-        cause,
-        actor_id: None,
-        admission: false,
-        dismissal: false,
-        answer: None,
-    };
-    role_sync::enqueue(tx, &s, app.clock.now()).await
+    role_sync::enqueue(tx, &role_sync::NewSync::repairing(guild_id, group_id, user_id, cause), app.clock.now()).await
 }
 
 fn entry(guild_id: u64, group_id: i64, user_id: u64, action: &str) -> audit::Entry<'_> {
@@ -289,14 +279,16 @@ fn entry(guild_id: u64, group_id: i64, user_id: u64, action: &str) -> audit::Ent
 /// notified), their pending requests are withdrawn and invitations
 /// cancelled, groups they led are flagged if leaderless.
 pub async fn member_left(app: &App, guild_id: u64, user_id: u64) -> Result<(), BoxError> {
+    // Ask Discord first, holding nothing (N6): a late event (or a pass's
+    // stale page) must not mark someone away who is here. A return after
+    // this read comes as its own GUILD_MEMBER_ADD, which gives back what
+    // this marks away.
+    if dg::member_roles(&app.http, guild_id, user_id).await?.is_some() {
+        return Ok(());
+    }
     let groups = {
         let mut tx = app.pool.begin().await?;
         rc::lock_member(&mut tx, guild_id, user_id).await?;
-        // Under the lock, ask Discord: a late event (or a pass's stale page)
-        // must not mark someone away who is here.
-        if dg::member_roles(&app.http, guild_id, user_id).await?.is_some() {
-            return Ok(());
-        }
         let groups = rc::mark_away(&mut tx, guild_id, user_id, app.clock.now()).await?;
         if !groups.is_empty() {
             let why = format!("left the server; {} membership(s) kept until they come back", groups.len());
@@ -360,16 +352,7 @@ pub async fn member_returned(app: &App, guild_id: u64, user_id: u64) -> Result<(
         }
         // The role comes back through the applier; refused for good, the
         // membership ends again (audited, admins told by the audit trail).
-        let s = role_sync::NewSync {
-            guild_id,
-            group_id: a.group_id,
-            user_id,
-            cause: "member.returned",
-            actor_id: None,
-            admission: true,
-            dismissal: false,
-            answer: None,
-        };
+        let s = role_sync::NewSync::admitting(guild_id, a.group_id, user_id, "member.returned", None);
         role_sync::enqueue(&mut tx, &s, app.clock.now()).await?;
         back.push((a.group_id, g.name.clone()));
     }

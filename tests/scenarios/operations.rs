@@ -248,7 +248,8 @@ async fn with_postgres_cut_every_press_is_answered_in_time_and_the_queue_resumes
     assert!(alice.roles().contains(&role), "nothing could be applied meanwhile");
 
     forwarder.restore();
-    wait_ready(&sim, 200).await;
+    let body = wait_ready(&sim, 200).await;
+    assert!(body.contains("role queue: 1 waiting"), "/readyz shows the queue: {body}");
     // Nothing half done: bob's join never happened; now it does.
     assert_eq!(sim.count(&format!("select count(*) from memberships where user_id = {}", bob.user_id)).await, 0);
     let r = bob.slash("join", &[("group", "Rust")]).await;
