@@ -54,6 +54,11 @@ const ORIGIN_ENV: &str = "GUILDHALL_BENCH_ORIGIN";
 /// Child mode: the bot (with the floor command) until stdin closes.
 async fn child() {
     let mut config = guildhall::config::Config::from_env().expect("the child's settings");
+    // The fake stands for the proxy and Discord together: interaction
+    // responses, which bypass a proxy, go to it too.
+    if let Some(fake) = config.api_base_url.clone() {
+        config.discord_origin = fake;
+    }
     config.tick = Duration::from_secs(3600);
     if let Ok(origin) = std::env::var(ORIGIN_ENV) {
         config.discord_origin = origin;

@@ -38,6 +38,11 @@ const P99_GOAL: Duration = Duration::from_millis(250);
 /// stdin closes.
 async fn child() {
     let mut config = guildhall::config::Config::from_env().expect("the child's settings");
+    // The fake stands for the proxy and Discord together: interaction
+    // responses, which bypass a proxy, go to it too.
+    if let Some(fake) = config.api_base_url.clone() {
+        config.discord_origin = fake;
+    }
     config.tick = Duration::from_secs(3600);
     let bot = guildhall::start(config).await.expect("the bot starts");
     serve_until_stdin_closes(bot).await;

@@ -145,7 +145,7 @@ pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>)
     // shutdown answer through it.
     let (meter_stop, meter_stop_rx) = tokio::sync::watch::channel(false);
     let upstream = match &config.api_base_url {
-        Some(proxy) => discord::meter::Upstream::paced_there(proxy),
+        Some(proxy) => discord::meter::Upstream::paced_there(proxy, &config.discord_origin),
         None => discord::meter::Upstream::paced_here(&config.discord_origin, config.rest_rate_per_sec),
     };
     let meter = discord::meter::start(upstream, meter_stop_rx).await.context("starting the request meter")?.0;

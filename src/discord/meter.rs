@@ -66,6 +66,12 @@ fn hop_by_hop(name: &HeaderName) -> bool {
 pub struct Upstream {
     /// `http(s)://host[:port]`, no trailing slash; requests keep their path.
     base: String,
+    /// Where interaction responses go when `base` is a proxy: Discord
+    /// itself. They are not bound by the global limit and each has its own
+    /// bucket (rate-limits.md), so a shared proxy only delays them, and one
+    /// that keys every interaction webhook of the application as one bucket
+    /// (@discordjs/proxy) refuses them when many are answered at once.
+    interactions: Option<String>,
     /// `Some` when nothing upstream paces requests for us (Discord itself).
     limiter: Option<Pacing>,
     client: reqwest::Client,
@@ -79,9 +85,10 @@ struct Pacing {
 }
 
 impl Upstream {
-    /// A proxy or the fake Discord: it paces requests.
-    pub fn paced_there(base: &str) -> Upstream {
-        Upstream::new(base, None)
+    /// A proxy: it paces requests; interaction responses go to Discord
+    /// itself at `origin`.
+    pub fn paced_there(base: &str, origin: &str) -> Upstream {
+        Upstream { interactions: Some(origin.trim_end_matches('/').to_string()), ..Upstream::new(base, None) }
     }
 
     /// Discord itself (`https://discord.com`, or a test's stand-in): paced
@@ -101,7 +108,7 @@ impl Upstream {
 
     fn new(base: &str, limiter: Option<Pacing>) -> Upstream {
         let client = reqwest::Client::builder().no_proxy().build().expect("a plain HTTP client builds");
-        Upstream { base: base.trim_end_matches('/').to_string(), limiter, client }
+        Upstream { base: base.trim_end_matches('/').to_string(), interactions: None, client, limiter }
     }
 }
 
@@ -237,7 +244,11 @@ fn retry_after(h: &reqwest::header::HeaderMap, body: &[u8]) -> Duration {
 
 async fn forward(State(Meter { up, addr }): State<Meter>, req: Request) -> Response {
     let path = req.uri().path_and_query().map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
-    let url = format!("{}{path}", up.base);
+    let base = match &up.interactions {
+        Some(origin) if endpoint(req.method(), &path).is_none() => origin,
+        _ => &up.base,
+    };
+    let url = format!("{base}{path}");
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,

@@ -139,9 +139,10 @@ pub struct Answer {
 
 impl Answer {
     /// How long a press waits for its outcome: Discord wants the first
-    /// answer within 3 s, and the deferral and the edit's round trip come
-    /// out of it.
-    pub const BUDGET: Duration = Duration::from_millis(2000);
+    /// answer within 3 s, and the deferral and the edit's round trip (through
+    /// a proxy, on a loaded host) come out of it; as long as any other press
+    /// waits for its work (`replies::ANSWER_BUDGET`).
+    pub const BUDGET: Duration = crate::replies::ANSWER_BUDGET;
 
     /// The answer to interaction `interaction_id` (a snowflake: it says
     /// when the interaction was made, and its token lives 15 minutes from
