@@ -58,8 +58,11 @@ pub async fn apply_submitted(
         Ok((a, posted)) => {
             let where_ = match posted {
                 Posted::Card { .. } => "It's in front of the admins now; you'll get a DM when they decide.".to_string(),
-                Posted::NoModChannel | Posted::ModChannelUnusable => {
+                Posted::NoModChannel => {
                     "It's saved, but the admins haven't set a mod channel for applications yet, so it waits until they do; they can see it in `/lead pending`.".to_string()
+                }
+                Posted::ModChannelUnusable => {
+                    "It's saved, but I couldn't post it in the admins' mod channel just now; the admins still see it in `/lead pending`, which posts it in the mod channel when they next open it.".to_string()
                 }
             };
             format!(

@@ -19,14 +19,17 @@ fn what(a: &Application) -> String {
     }
 }
 
-/// One line saying where an application stands.
+/// One line saying where an application stands, for its applicant and in
+/// listings (the card itself says it with `card_standing`).
 pub fn standing(a: &Application) -> String {
     match a.status {
         Status::Open if a.mod_message_id.is_some() => {
             format!("open since {}, waiting for an admin's decision in the mod channel", when(a.created_at))
         }
+        // Not posted: no mod channel was set, or posting there failed; the
+        // view can't tell which, and admins find it in `/lead pending`.
         Status::Open => format!(
-            "open since {}, saved but not yet in front of admins: they haven't set a mod channel yet",
+            "open since {}, saved but not yet in front of admins: it isn't posted in a mod channel yet (admins see it in `/lead pending`)",
             when(a.created_at)
         ),
         Status::Approved => format!("approved by <@{}> {}", a.decided_by.unwrap_or_default(), decided(a)),
@@ -37,6 +40,16 @@ pub fn standing(a: &Application) -> String {
             a.reason.as_deref().unwrap_or("none given")
         ),
         Status::Withdrawn => format!("withdrawn {}", decided(a)),
+    }
+}
+
+/// Where an application stands, as its card in the mod channel says it:
+/// the card is rendered before it is posted (its message id unknown yet),
+/// and wherever it is seen it is in front of admins.
+fn card_standing(a: &Application) -> String {
+    match a.status {
+        Status::Open => format!("open since {}, waiting for an admin's decision", when(a.created_at)),
+        _ => standing(a),
     }
 }
 
@@ -77,7 +90,7 @@ pub fn card(a: &Application) -> View {
         .field("Motivation", clip(&a.motivation, FIELD_MAX), false)
         .field("Experience", clip(&a.experience, FIELD_MAX), false)
         .field("Hours per week", a.hours_per_week.to_string(), true)
-        .field("Status", format!("{}: {}", a.status.label(), standing(a)), false)
+        .field("Status", format!("{}: {}", a.status.label(), card_standing(a)), false)
         .footer(CreateEmbedFooter::new(format!("Application #{}", a.id)));
     let components = if a.status == Status::Open { vec![decision_buttons(a)] } else { vec![] };
     let content = match a.status {

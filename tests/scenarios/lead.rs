@@ -258,6 +258,39 @@ async fn non_admins_and_forged_ids_are_refused_and_nothing_changes() {
     assert!(alice.dms().is_empty());
 }
 
+/// With a mod channel set, the card posted there says the application
+/// waits for an admin's decision (it was rendered before it was posted,
+/// and once said it wasn't in front of admins), and so does `/lead status`.
+#[tokio::test]
+async fn with_a_mod_channel_set_the_card_and_the_status_say_it_waits_for_an_admin() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    group(&sim, &ada, "Rust", "Open").await;
+    let mods = sim.mod_channel(&ada).await;
+    let contradicts = |t: &str| t.contains("not yet in front of admins") || t.contains("haven't set a mod channel");
+
+    let r = apply(&alice, "Rust").await;
+    assert!(r.text().contains("in front of the admins now") && !contradicts(&r.text()), "{}", r.text());
+    let first = card(&sim, mods);
+    let r = propose(&alice, "Go", "Interest", "Gophers").await;
+    assert!(r.text().contains("in front of the admins now") && !contradicts(&r.text()), "{}", r.text());
+    let second = card(&sim, mods);
+    assert_ne!(first.id, second.id, "a card each");
+    for c in [&first, &second] {
+        let text = message_text(c);
+        assert!(
+            text.contains("Status: Open: open since") && text.contains("waiting for an admin's decision"),
+            "{text}"
+        );
+        assert!(!contradicts(&text), "the card contradicts where it is: {text}");
+    }
+
+    let st = alice.slash("lead status", &[]).await;
+    assert_eq!(st.text().matches("waiting for an admin's decision in the mod channel").count(), 2, "{}", st.text());
+    assert!(!contradicts(&st.text()), "{}", st.text());
+}
+
 #[tokio::test]
 async fn without_a_mod_channel_the_application_waits_and_admins_find_it_in_pending() {
     let sim = Sim::start().await;
