@@ -262,6 +262,24 @@ pub async fn modal_reply(ctx: &SerenityContext, m: &ModalInteraction, msg: &str)
     Ok(())
 }
 
+/// An ephemeral answer to a modal submit with a view (a refusal that
+/// shows back what was typed, with a button to correct it).
+pub async fn modal_reply_view(ctx: &SerenityContext, m: &ModalInteraction, view: View) -> Result<(), Error> {
+    let refusal = is_refusal(&view.content);
+    let r = CreateInteractionResponseMessage::new()
+        .content(view.content)
+        .embeds(view.embeds)
+        .components(view.components)
+        .ephemeral(true)
+        .allowed_mentions(no_pings());
+    m.create_response(&ctx.http, CreateInteractionResponse::Message(r)).await?;
+    telemetry::answered(m.id.get());
+    if refusal {
+        telemetry::refused(m.id.get());
+    }
+    Ok(())
+}
+
 /// Acknowledge a modal submit at once with an ephemeral "thinking" message.
 pub async fn defer_modal(ctx: &SerenityContext, m: &ModalInteraction) -> Result<(), Error> {
     m.create_response(

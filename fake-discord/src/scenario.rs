@@ -41,6 +41,8 @@ pub struct Modal {
     pub title: String,
     /// (custom_id, label, required, max_length)
     pub fields: Vec<(String, String, bool, Option<u64>)>,
+    /// (custom_id, value) of the inputs the bot filled in (`value`).
+    pub values: Vec<(String, String)>,
     /// The message the modal came from (component interactions).
     pub source_message: Option<u64>,
 }
@@ -944,11 +946,21 @@ impl Reply {
         let i = self.interaction();
         assert_eq!(i.callbacks.first(), Some(&9), "the bot did not open a modal: {}", self.text());
         let d = i.callback_data.unwrap_or_default();
-        let fields = d["components"]
+        let inputs: Vec<Value> = d["components"]
             .as_array()
             .into_iter()
             .flatten()
             .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+            .collect();
+        let values = inputs
+            .iter()
+            .filter_map(|c| {
+                let v = c["value"].as_str()?;
+                Some((c["custom_id"].as_str().unwrap_or_default().to_string(), v.to_string()))
+            })
+            .collect();
+        let fields = inputs
+            .iter()
             .map(|c| {
                 (
                     c["custom_id"].as_str().unwrap_or_default().to_string(),
@@ -962,6 +974,7 @@ impl Reply {
             custom_id: d["custom_id"].as_str().unwrap_or_default().to_string(),
             title: d["title"].as_str().unwrap_or_default().to_string(),
             fields,
+            values,
             source_message: i.source_message,
         }
     }

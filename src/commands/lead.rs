@@ -35,11 +35,11 @@ pub async fn apply(
         (Some(name), None) => {
             let g = find_group(ctx, &name).await?;
             match lead::check_can_apply(&ctx.data().app, guild, ctx.author().id.get(), g.id).await {
-                Ok(g) => apply_form(g.id, &g.name),
+                Ok(g) => apply_form(g.id, &g.name, &[]),
                 Err(e) => return Err(user(refusal::lead(e)?)),
             }
         }
-        (None, Some(b)) => propose_form(b.into()),
+        (None, Some(b)) => propose_form(b.into(), &[]),
         (None, None) => {
             return Err(user(
                 "To lead an existing group, pick it in `group`. To propose a new group, pick its `bucket` (Identity, Industry, Interest or Impact).",

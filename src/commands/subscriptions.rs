@@ -97,6 +97,8 @@ pub async fn subscribe_post(ctx: Context<'_>, message: serenity::all::Message) -
 /// Everything you follow, to review and unsubscribe.
 #[poise::command(slash_command, guild_only, ephemeral)]
 pub async fn subscriptions(ctx: Context<'_>) -> Result<(), Error> {
-    let items = subscriptions::mine(&ctx.data().app, guild_id(ctx)?, ctx.author().id.get()).await?;
+    // The channels and threads are named by Discord: answer in time (N1).
+    crate::replies::defer_command(ctx).await?;
+    let items = subscriptions::page(&ctx.data().app, guild_id(ctx)?, ctx.author().id.get(), 0).await?;
     send_view(ctx, view::render(&items, 0, "")).await
 }

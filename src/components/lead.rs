@@ -6,7 +6,9 @@ use crate::custom_id::CustomId;
 use crate::domain::group::Bucket;
 use crate::domain::lead::{self as domain, Status, Target};
 use crate::refusal;
-use crate::replies::{defer, defer_modal, edit_modal, edit_text, modal_reply, refuse, update_in_time, Pressed};
+use crate::replies::{
+    defer, defer_modal, edit_modal, edit_text, modal_reply, modal_reply_view, refuse, update_in_time, Pressed,
+};
 use crate::service::access;
 use crate::service::lead::{self, Decided, LeadError, Posted};
 use crate::types::{Data, Error};
@@ -39,27 +41,40 @@ pub async fn apply_submitted(
     let Some(guild) = m.guild_id.map(|g| g.get()) else {
         return modal_reply(ctx, m, "Error: This only works in a server.").await;
     };
+    let form = match (group, bucket) {
+        (Some(group), _) => CustomId::LeadApplyForm { group },
+        (None, Some(bucket)) => CustomId::LeadProposeForm { bucket },
+        (None, None) => return modal_reply(ctx, m, "Error: This form isn't valid.").await,
+    };
+    // A refused answer loses nothing: the answers are shown back with a
+    // button that opens the form again filled in with them.
+    let ids: &[&str] = if group.is_some() { &[MOTIVATION, EXPERIENCE, HOURS] } else { &FORM_IDS };
+    let values: Vec<(String, String)> = ids.iter().map(|id| (id.to_string(), field(m, id))).collect();
+    let refused = |e: String| view::refused_form(&e, form.clone(), &values);
     let answers = match domain::Answers::parse(&field(m, MOTIVATION), &field(m, EXPERIENCE), &field(m, HOURS)) {
         Ok(a) => a,
-        Err(e) => return modal_reply(ctx, m, &format!("Error: {e} Nothing was saved; run `/lead apply` again.")).await,
+        Err(e) => return modal_reply_view(ctx, m, refused(e.to_string())).await,
     };
-    let target = match (group, bucket) {
-        (Some(group_id), _) => Target::Existing { group_id, group_name: String::new() },
-        (None, Some(b)) => match domain::parse_proposal(&field(m, NAME), b, &field(m, DESCRIPTION)) {
-            Ok(t) => t,
-            Err(e) => {
-                return modal_reply(ctx, m, &format!("Error: {e} Nothing was saved; run `/lead apply` again.")).await
+    let target = match form {
+        CustomId::LeadProposeForm { bucket } => {
+            match domain::parse_proposal(&field(m, NAME), bucket, &field(m, DESCRIPTION)) {
+                Ok(t) => t,
+                Err(e) => return modal_reply_view(ctx, m, refused(e.to_string())).await,
             }
-        },
-        (None, None) => return modal_reply(ctx, m, "Error: This form isn't valid.").await,
+        }
+        CustomId::LeadApplyForm { group } => Target::Existing { group_id: group, group_name: String::new() },
+        _ => return modal_reply(ctx, m, "Error: This form isn't valid.").await,
     };
     defer_modal(ctx, m).await?;
     let msg = match lead::apply(&data.app, guild, m.user.id.get(), target, &answers).await {
         Ok((a, posted)) => {
             let where_ = match posted {
                 Posted::Card { .. } => "It's in front of the admins now; you'll get a DM when they decide.".to_string(),
-                Posted::NoModChannel | Posted::ModChannelUnusable => {
+                Posted::NoModChannel => {
                     "It's saved, but the admins haven't set a mod channel for applications yet, so it waits until they do; they can see it in `/lead pending`.".to_string()
+                }
+                Posted::ModChannelUnusable => {
+                    "It's saved, but I couldn't post it in the admins' mod channel just now; the admins still see it in `/lead pending`, which posts it in the mod channel when they next open it.".to_string()
                 }
             };
             format!(
@@ -71,6 +86,41 @@ pub async fn apply_submitted(
         Err(e) => format!("Error: {}", refusal::lead(e)?),
     };
     edit_modal(ctx, m, msg).await
+}
+
+/// Every input of the proposal form, in its order.
+const FORM_IDS: [&str; 5] = [NAME, DESCRIPTION, MOTIVATION, EXPERIENCE, HOURS];
+
+/// *Edit my answers* on a refused form: the form again, for the same group
+/// (checked again: still there, in this server, open to this member's
+/// application) or bucket, filled in with the answers the message pressed
+/// shows. Nothing is kept anywhere but on that message, and the form is
+/// checked again when it is submitted.
+pub async fn edit_answers(
+    ctx: &SerenityContext,
+    data: &Data,
+    i: &ComponentInteraction,
+    group: Option<i64>,
+    bucket: Option<Bucket>,
+) -> Result<(), Error> {
+    let Some(guild) = i.guild_id.map(|g| g.get()) else { return refuse(ctx, i, "This only works in a server.").await };
+    let shown: Vec<(String, String)> = i
+        .message
+        .embeds
+        .iter()
+        .take(1)
+        .flat_map(|e| e.fields.iter().map(|f| (f.name.clone(), f.value.clone())))
+        .collect();
+    let values = view::typed_back(&shown);
+    let modal = match (group, bucket) {
+        (Some(group), _) => match lead::check_can_apply(&data.app, guild, i.user.id.get(), group).await {
+            Ok(g) => view::apply_form(g.id, &g.name, &values),
+            Err(e) => return refuse(ctx, i, &refusal::lead(e)?).await,
+        },
+        (None, Some(bucket)) => view::propose_form(bucket, &values),
+        (None, None) => return refuse(ctx, i, "This button isn't valid. Run `/lead apply` again.").await,
+    };
+    crate::replies::respond(ctx, i, CreateInteractionResponse::Modal(modal)).await
 }
 
 fn decided_text(d: &Decided) -> String {

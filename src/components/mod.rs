@@ -58,8 +58,11 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
             invite::agree_button(ctx, data, i, invitation, version).await
         }
         Some(CustomId::ReconcileApply { policy }) => admin::reconcile_apply(ctx, data, i, policy).await,
-        // forms are submitted as modals, never pressed as buttons
-        Some(CustomId::LeadApplyForm { .. } | CustomId::LeadProposeForm { .. } | CustomId::LeadDeclineForm { .. })
+        // *Edit my answers* on a refused `/lead apply` form opens it again.
+        Some(CustomId::LeadApplyForm { group }) => lead::edit_answers(ctx, data, i, Some(group), None).await,
+        Some(CustomId::LeadProposeForm { bucket }) => lead::edit_answers(ctx, data, i, None, Some(bucket)).await,
+        // the other forms are submitted as modals, never pressed as buttons
+        Some(CustomId::LeadDeclineForm { .. })
         | Some(CustomId::RequestDenyForm { .. })
         | Some(CustomId::GuidelinesModal)
         | None => {

@@ -13,8 +13,12 @@ use serenity::all::{
 
 pub async fn page(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction, page: u32) -> Result<(), Error> {
     let Some(guild) = i.guild_id else { return refuse(ctx, i, "This only works in a server.").await };
-    let items = subscriptions::mine(&data.app, guild.get(), i.user.id.get()).await?;
-    update(ctx, i, view::render(&items, page as usize, "")).await
+    // The page's channels and threads are named by Discord: answered in time.
+    let work = async {
+        let items = subscriptions::page(&data.app, guild.get(), i.user.id.get(), page as usize).await?;
+        Ok(Pressed::Update(view::render(&items, page as usize, "")))
+    };
+    crate::replies::update_in_time(ctx, i, work).await
 }
 
 pub async fn delete_selected(
@@ -35,7 +39,7 @@ pub async fn delete_selected(
     // within its 3 s whatever that takes.
     let work = async {
         let n = subscriptions::delete(&data.app, guild.get(), user, Some(&ids)).await?;
-        let items = subscriptions::mine(&data.app, guild.get(), user).await?;
+        let items = subscriptions::page(&data.app, guild.get(), user, page as usize).await?;
         let note = match n {
             1 => "Deleted 1 subscription.".to_string(),
             n => format!("Deleted {n} subscriptions."),

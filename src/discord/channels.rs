@@ -8,6 +8,7 @@ use super::{call, DiscordError, DiscordHttp};
 use crate::domain::channels::ChannelFacts;
 use crate::domain::health::{ChannelInfo, Server};
 use crate::domain::role_safety::RoleFacts;
+use crate::domain::subscription::ChannelName;
 use serenity::all::{Channel, ChannelId, ChannelType, GuildId, UserId};
 
 /// The channel's type and the bot's permissions in it (its roles and the
@@ -81,4 +82,62 @@ pub async fn survey(http: &DiscordHttp, guild_id: u64, bot_id: u64) -> Result<Se
         roles,
         channels,
     })
+}
+
+/// The names of `channels` (text channels and forums) and `threads` of a
+/// guild as Discord has them now, for a member's list of what they follow:
+/// one read of the guild's channels, one of its active threads, and one for
+/// each thread neither lists (an archived one, a deleted one). A channel
+/// the guild's list lacks, or one Discord calls unknown or places in
+/// another server, is `Gone`; one that could not be read is left out.
+pub async fn names(
+    http: &DiscordHttp,
+    guild_id: u64,
+    channels: &[u64],
+    threads: &[u64],
+) -> std::collections::HashMap<u64, ChannelName> {
+    let mut out = std::collections::HashMap::new();
+    if !channels.is_empty() {
+        match call(|| http.get_channels(GuildId::new(guild_id))).await {
+            Ok(list) => {
+                for &id in channels {
+                    let name = list.iter().find(|c| c.id.get() == id).map(|c| c.name.clone());
+                    out.insert(id, name.map_or(ChannelName::Gone, ChannelName::Named));
+                }
+            }
+            Err(e) => tracing::warn!(guild_id, error = %e, "reading the server's channels for their names failed"),
+        }
+    }
+    if threads.is_empty() {
+        return out;
+    }
+    match call(|| http.get_guild_active_threads(GuildId::new(guild_id))).await {
+        Ok(active) => {
+            for t in active.threads.iter().filter(|t| threads.contains(&t.id.get())) {
+                out.insert(t.id.get(), ChannelName::Named(t.name.clone()));
+            }
+        }
+        Err(e) => tracing::warn!(guild_id, error = %e, "reading the server's active threads for their names failed"),
+    }
+    let mut reads = tokio::task::JoinSet::new();
+    for &id in threads.iter().filter(|t| !out.contains_key(t)) {
+        let http = http.clone();
+        reads.spawn(async move {
+            let found = match call(|| http.get_channel(ChannelId::new(id))).await {
+                Ok(Channel::Guild(c)) if c.guild_id.get() == guild_id => Some(ChannelName::Named(c.name)),
+                Ok(_) | Err(DiscordError::Unknown(..)) => Some(ChannelName::Gone),
+                Err(e) => {
+                    tracing::warn!(channel_id = id, error = %e, "reading a followed thread's name failed");
+                    None
+                }
+            };
+            (id, found)
+        });
+    }
+    while let Some(read) = reads.join_next().await {
+        if let Ok((id, Some(found))) = read {
+            out.insert(id, found);
+        }
+    }
+    out
 }

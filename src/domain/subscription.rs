@@ -48,6 +48,26 @@ pub struct Item {
     pub target: i64,
     /// The group's name, for group subscriptions.
     pub group_name: Option<String>,
+    /// A followed forum's, channel's or thread's name as Discord has it
+    /// now, when it was read (`service::subscriptions::page`).
+    pub channel: Option<ChannelName>,
+}
+
+/// A followed channel or thread, as Discord answered about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelName {
+    Named(String),
+    /// Discord says it no longer exists (deleted, or not in this server).
+    Gone,
+}
+
+impl Item {
+    /// When a followed post was written: Discord's ids carry their time
+    /// (milliseconds since 2015 in the bits above the 22nd).
+    pub fn posted_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let ms = (snowflake(self.target) >> 22) as i64 + 1_420_070_400_000;
+        chrono::DateTime::from_timestamp_millis(ms)
+    }
 }
 
 /// Everything a member follows in a guild, by type (groups, forums, threads,
@@ -68,7 +88,13 @@ pub async fn list(conn: &mut PgConnection, guild_id: u64, user_id: u64) -> Resul
     Ok(rows
         .into_iter()
         .filter_map(|r| {
-            Some(Item { id: r.id, kind: Kind::from_key(&r.kind)?, target: r.target_id, group_name: r.group_name })
+            Some(Item {
+                id: r.id,
+                kind: Kind::from_key(&r.kind)?,
+                target: r.target_id,
+                group_name: r.group_name,
+                channel: None,
+            })
         })
         .collect())
 }

@@ -205,8 +205,9 @@ async fn view(State(p): State<Playground>, Query(q): Query<ViewQuery>) -> Json<V
     });
     let mut v = v;
     v["modal"] = modal.map_or(Value::Null, |m| {
+        let value = |id: &str| m.values.iter().find(|(k, _)| k == id).map(|(_, v)| v.clone());
         json!({"title": m.title, "fields": m.fields.iter().map(|(id, label, required, max)|
-            json!({"id": id, "label": label, "required": required, "max": max})).collect::<Vec<_>>()})
+            json!({"id": id, "label": label, "required": required, "max": max, "value": value(id)})).collect::<Vec<_>>()})
     });
     Json(v)
 }

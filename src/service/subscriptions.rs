@@ -126,6 +126,37 @@ pub async fn mine(app: &App, guild_id: u64, user_id: u64) -> Result<Vec<Item>, s
     subscription::list(&mut *app.pool.acquire().await?, guild_id, user_id).await
 }
 
+/// The longest "My Subscriptions" waits for Discord to name the channels
+/// and threads of a page; past it they are shown as mentions, which a
+/// member's client names itself.
+pub const NAMES_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// Everything the member follows (as `mine`), the forums, channels and
+/// threads on page `page` of "My Subscriptions" named as Discord has them
+/// now: a select's options can't show a mention, only text.
+pub async fn page(app: &App, guild_id: u64, user_id: u64, page: usize) -> Result<Vec<Item>, sqlx::Error> {
+    let mut items = mine(app, guild_id, user_id).await?;
+    let shown = crate::views::subscriptions::page_range(items.len(), page);
+    let of = |kind: Kind| -> Vec<u64> {
+        items[shown.clone()].iter().filter(|i| i.kind == kind).map(|i| i.target as u64).collect()
+    };
+    let (channels, threads) = (of(Kind::Forum), of(Kind::Thread));
+    if channels.is_empty() && threads.is_empty() {
+        return Ok(items);
+    }
+    let read = crate::discord::channels::names(&app.http, guild_id, &channels, &threads);
+    let names = tokio::time::timeout(NAMES_WAIT, read).await.unwrap_or_else(|_| {
+        tracing::warn!(guild_id, "Discord took too long to name the followed channels; listed as mentions");
+        Default::default()
+    });
+    for item in &mut items[shown] {
+        if matches!(item.kind, Kind::Forum | Kind::Thread) {
+            item.channel = names.get(&(item.target as u64)).cloned();
+        }
+    }
+    Ok(items)
+}
+
 /// Delete some of the member's own subscriptions (ids of others' are
 /// ignored), or all of them; returns how many went.
 pub async fn delete(app: &App, guild_id: u64, user_id: u64, ids: Option<&[i64]>) -> Result<usize, sqlx::Error> {

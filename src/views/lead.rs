@@ -19,14 +19,17 @@ fn what(a: &Application) -> String {
     }
 }
 
-/// One line saying where an application stands.
+/// One line saying where an application stands, for its applicant and in
+/// listings (the card itself says it with `card_standing`).
 pub fn standing(a: &Application) -> String {
     match a.status {
         Status::Open if a.mod_message_id.is_some() => {
             format!("open since {}, waiting for an admin's decision in the mod channel", when(a.created_at))
         }
+        // Not posted: no mod channel was set, or posting there failed; the
+        // view can't tell which, and admins find it in `/lead pending`.
         Status::Open => format!(
-            "open since {}, saved but not yet in front of admins: they haven't set a mod channel yet",
+            "open since {}, saved but not yet in front of admins: it isn't posted in a mod channel yet (admins see it in `/lead pending`)",
             when(a.created_at)
         ),
         Status::Approved => format!("approved by <@{}> {}", a.decided_by.unwrap_or_default(), decided(a)),
@@ -37,6 +40,16 @@ pub fn standing(a: &Application) -> String {
             a.reason.as_deref().unwrap_or("none given")
         ),
         Status::Withdrawn => format!("withdrawn {}", decided(a)),
+    }
+}
+
+/// Where an application stands, as its card in the mod channel says it:
+/// the card is rendered before it is posted (its message id unknown yet),
+/// and wherever it is seen it is in front of admins.
+fn card_standing(a: &Application) -> String {
+    match a.status {
+        Status::Open => format!("open since {}, waiting for an admin's decision", when(a.created_at)),
+        _ => standing(a),
     }
 }
 
@@ -77,7 +90,7 @@ pub fn card(a: &Application) -> View {
         .field("Motivation", clip(&a.motivation, FIELD_MAX), false)
         .field("Experience", clip(&a.experience, FIELD_MAX), false)
         .field("Hours per week", a.hours_per_week.to_string(), true)
-        .field("Status", format!("{}: {}", a.status.label(), standing(a)), false)
+        .field("Status", format!("{}: {}", a.status.label(), card_standing(a)), false)
         .footer(CreateEmbedFooter::new(format!("Application #{}", a.id)));
     let components = if a.status == Status::Open { vec![decision_buttons(a)] } else { vec![] };
     let content = match a.status {
@@ -203,31 +216,166 @@ pub const REASON: &str = "reason";
 
 /// One text input of a form.
 pub fn input(id: &str, label: &str, style: InputTextStyle, max: u16, required: bool) -> CreateActionRow {
-    CreateActionRow::InputText(CreateInputText::new(style, label, id).max_length(max).required(required))
+    filled_input(id, label, style, max, required, None)
 }
 
-fn answer_inputs() -> Vec<CreateActionRow> {
+/// One text input, filled in with `value` (clipped to what the input takes).
+fn filled_input(
+    id: &str,
+    label: &str,
+    style: InputTextStyle,
+    max: u16,
+    required: bool,
+    value: Option<&str>,
+) -> CreateActionRow {
+    let mut t = CreateInputText::new(style, label, id).max_length(max).required(required);
+    if let Some(v) = value.map(|v| v.chars().take(max as usize).collect::<String>()).filter(|v| !v.trim().is_empty()) {
+        t = t.value(v);
+    }
+    CreateActionRow::InputText(t)
+}
+
+/// What was typed in a form, by input id.
+pub type Typed = [(String, String)];
+
+fn typed<'a>(values: &'a Typed, id: &str) -> Option<&'a str> {
+    values.iter().find(|(k, _)| k == id).map(|(_, v)| v.as_str())
+}
+
+fn answer_inputs(values: &Typed) -> Vec<CreateActionRow> {
     vec![
-        input(MOTIVATION, "Why do you want to lead it?", InputTextStyle::Paragraph, 1000, true),
-        input(EXPERIENCE, "Your experience leading or moderating", InputTextStyle::Paragraph, 1000, true),
-        input(HOURS, "Hours per week you can give (1-168)", InputTextStyle::Short, 3, true),
+        filled_input(
+            MOTIVATION,
+            "Why do you want to lead it?",
+            InputTextStyle::Paragraph,
+            1000,
+            true,
+            typed(values, MOTIVATION),
+        ),
+        filled_input(
+            EXPERIENCE,
+            "Your experience leading or moderating",
+            InputTextStyle::Paragraph,
+            1000,
+            true,
+            typed(values, EXPERIENCE),
+        ),
+        filled_input(
+            HOURS,
+            "Hours per week you can give (1-168)",
+            InputTextStyle::Short,
+            3,
+            true,
+            typed(values, HOURS),
+        ),
     ]
 }
 
-/// The form to lead an existing group (3 inputs).
-pub fn apply_form(group: i64, group_name: &str) -> CreateModal {
+/// The form to lead an existing group (3 inputs), filled in with `values`
+/// (none for a new application).
+pub fn apply_form(group: i64, group_name: &str, values: &Typed) -> CreateModal {
     let title: String = format!("Lead {group_name}").chars().take(45).collect();
-    CreateModal::new(CustomId::LeadApplyForm { group }.encode(), title).components(answer_inputs())
+    CreateModal::new(CustomId::LeadApplyForm { group }.encode(), title).components(answer_inputs(values))
 }
 
 /// The form to propose a new group (5 inputs: Discord's maximum; the bucket
-/// was chosen as a command option).
-pub fn propose_form(bucket: Bucket) -> CreateModal {
+/// was chosen as a command option), filled in with `values`.
+pub fn propose_form(bucket: Bucket, values: &Typed) -> CreateModal {
     let mut rows = vec![
-        input(NAME, "Name of the new group", InputTextStyle::Short, 100, true),
-        input(DESCRIPTION, "What the group is about", InputTextStyle::Paragraph, 1000, false),
+        filled_input(NAME, "Name of the new group", InputTextStyle::Short, 100, true, typed(values, NAME)),
+        filled_input(
+            DESCRIPTION,
+            "What the group is about",
+            InputTextStyle::Paragraph,
+            1000,
+            false,
+            typed(values, DESCRIPTION),
+        ),
     ];
-    rows.extend(answer_inputs());
+    rows.extend(answer_inputs(values));
     CreateModal::new(CustomId::LeadProposeForm { bucket }.encode(), format!("Propose a group in {}", bucket.label()))
         .components(rows)
+}
+
+/// The titles the answers of a refused form are shown under, by input id
+/// (`refused_form`, read back by `typed_back`).
+const ANSWER_TITLES: [(&str, &str); 5] = [
+    (NAME, "Name of the new group"),
+    (DESCRIPTION, "What the group is about"),
+    (MOTIVATION, "Why you want to lead it"),
+    (EXPERIENCE, "Your experience"),
+    (HOURS, "Hours per week"),
+];
+
+/// Label of the button that opens a refused form again.
+pub const EDIT_ANSWERS: &str = "Edit my answers";
+
+/// A `/lead apply` form that was refused: why, the answers as typed (so
+/// nothing typed is lost), and *Edit my answers*, whose custom id is the
+/// form's own (`form`: the group or the bucket it is for). Pressed, it
+/// opens the form again filled in with the answers shown here, read back
+/// from this very message (`typed_back`): nothing is kept anywhere else.
+pub fn refused_form(why: &str, form: CustomId, values: &Typed) -> View {
+    let mut e = CreateEmbed::new().title("Your answers (not saved)");
+    for (id, title) in ANSWER_TITLES {
+        if let Some(v) = typed(values, id).filter(|v| !v.trim().is_empty()) {
+            e = e.field(title, clip(v, FIELD_MAX), false);
+        }
+    }
+    View {
+        content: format!(
+            "Error: {why} Nothing was saved; your answers are below. Press **{EDIT_ANSWERS}** to correct them in the form, filled in as you left it."
+        ),
+        embeds: vec![e],
+        components: vec![CreateActionRow::Buttons(vec![CreateButton::new(form.encode())
+            .label(EDIT_ANSWERS)
+            .style(ButtonStyle::Primary)])],
+    }
+}
+
+/// The answers `refused_form` showed, from its embed's fields (title,
+/// value), by input id; anything else is ignored.
+pub fn typed_back(fields: &[(String, String)]) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .filter_map(|(title, value)| {
+            ANSWER_TITLES.iter().find(|(_, t)| t == title).map(|(id, _)| (id.to_string(), value.clone()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_forms_answers_read_back_as_typed() {
+        let values: Vec<(String, String)> = [
+            (NAME, "Rustaceans"),
+            (DESCRIPTION, "  "),
+            (MOTIVATION, "I run the **local** meetup <@1>"),
+            (EXPERIENCE, "Two servers"),
+            (HOURS, "ten"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let v = refused_form(
+            "Hours per week must be a number.",
+            CustomId::LeadProposeForm { bucket: Bucket::Impact },
+            &values,
+        );
+        assert!(v.content.starts_with("Error: Hours per week must be a number. Nothing was saved"), "{}", v.content);
+        let embed = serde_json::to_value(&v.embeds[0]).unwrap();
+        let fields: Vec<(String, String)> = embed["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["name"].as_str().unwrap().to_string(), f["value"].as_str().unwrap().to_string()))
+            .collect();
+        assert_eq!(fields.len(), 4, "a blank answer is not shown (Discord refuses an empty field)");
+        let back = typed_back(&fields);
+        let kept: Vec<(String, String)> = values.iter().filter(|(k, _)| k != DESCRIPTION).cloned().collect();
+        assert_eq!(back, kept);
+    }
 }

@@ -4,7 +4,7 @@
 
 use super::group_page::View;
 use crate::custom_id::CustomId;
-use crate::domain::subscription::{Item, Kind};
+use crate::domain::subscription::{ChannelName, Item, Kind};
 use serenity::all::{
     ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter, CreateSelectMenu, CreateSelectMenuKind,
     CreateSelectMenuOption,
@@ -26,22 +26,52 @@ fn kind_heading(k: Kind) -> &'static str {
     }
 }
 
-/// How an item reads in the embed (mentions render as names there).
-fn line(i: &Item) -> String {
-    match i.kind {
-        Kind::Group => format!("**{}**", i.group_name.as_deref().unwrap_or("(deleted group)")),
-        Kind::Forum | Kind::Thread => format!("<#{}>", i.target),
-        Kind::Post => format!("message `{}`", i.target),
+/// The items page `page` (clamped to the last) shows.
+pub fn page_range(total: usize, page: usize) -> std::ops::Range<usize> {
+    let page = page.min(page_count(total) - 1);
+    page * PAGE_SIZE..((page + 1) * PAGE_SIZE).min(total)
+}
+
+fn deleted(kind: Kind) -> &'static str {
+    if kind == Kind::Thread {
+        "a deleted thread"
+    } else {
+        "a deleted channel"
     }
 }
 
-/// How an item reads in the select (plain text, at most 100 characters).
+/// How an item reads in the embed: channels and threads as mentions,
+/// which Discord shows as their names; a post by when it was written.
+fn line(i: &Item) -> String {
+    match i.kind {
+        Kind::Group => format!("**{}**", i.group_name.as_deref().unwrap_or("(deleted group)")),
+        Kind::Forum | Kind::Thread => match &i.channel {
+            Some(ChannelName::Gone) => deleted(i.kind).to_string(),
+            _ => format!("<#{}>", i.target),
+        },
+        Kind::Post => match i.posted_at() {
+            Some(t) => format!("a post from {}", super::when(t)),
+            None => "a post".to_string(),
+        },
+    }
+}
+
+/// How an item reads in the select: plain text (a select can't show a
+/// mention), at most 100 characters, never a bare id.
 fn label(i: &Item) -> String {
+    let place = |what: &str| match &i.channel {
+        Some(ChannelName::Named(name)) => format!("{what}: #{name}"),
+        Some(ChannelName::Gone) => format!("{what} (deleted)"),
+        None => format!("{what} (Discord didn't give its name)"),
+    };
     let s = match i.kind {
         Kind::Group => format!("Group: {}", i.group_name.as_deref().unwrap_or("(deleted group)")),
-        Kind::Forum => format!("Forum/channel {}", i.target),
-        Kind::Thread => format!("Thread {}", i.target),
-        Kind::Post => format!("Post {}", i.target),
+        Kind::Forum => place("Forum/channel"),
+        Kind::Thread => place("Thread"),
+        Kind::Post => match i.posted_at() {
+            Some(t) => format!("Post from {}", t.format("%Y-%m-%d %H:%M UTC")),
+            None => "Post".to_string(),
+        },
     };
     s.chars().take(100).collect()
 }
@@ -57,7 +87,7 @@ pub fn render(items: &[Item], page: usize, note: &str) -> View {
     }
     let pages = page_count(items.len());
     let page = page.min(pages - 1);
-    let slice = &items[page * PAGE_SIZE..((page + 1) * PAGE_SIZE).min(items.len())];
+    let slice = &items[page_range(items.len(), page)];
     let mut embed = CreateEmbed::new().title("My Subscriptions").footer(CreateEmbedFooter::new(format!(
         "Page {} of {pages} · {} followed in all",
         page + 1,
@@ -131,9 +161,33 @@ mod tests {
         assert_eq!(page_count(0), 1);
         assert_eq!(page_count(25), 1);
         assert_eq!(page_count(60), 3);
-        let items: Vec<Item> =
-            (1..=60).map(|n| Item { id: n, kind: Kind::Thread, target: 1000 + n, group_name: None }).collect();
+        let items: Vec<Item> = (1..=60)
+            .map(|n| Item { id: n, kind: Kind::Thread, target: 1000 + n, group_name: None, channel: None })
+            .collect();
         let v = render(&items, 7, "");
         assert_eq!(v.components.len(), 2, "select and buttons");
+        assert_eq!(page_range(60, 7), 50..60, "a page past the end is the last");
+        assert_eq!(page_range(0, 0), 0..0);
+    }
+
+    #[test]
+    fn labels_name_channels_threads_and_posts_never_by_a_bare_id() {
+        let item = |kind, target: i64, channel| Item { id: 1, kind, target, group_name: None, channel };
+        let named = |n: &str| Some(ChannelName::Named(n.to_string()));
+        // 2026-01-01 00:00 UTC, as a Discord id.
+        let post = ((1_767_225_600_000_i64 - 1_420_070_400_000) << 22) + 7;
+        let cases = [
+            (item(Kind::Forum, 1579566650779238512, named("fintech")), "Forum/channel: #fintech"),
+            (item(Kind::Thread, 1579566650779238513, named("Hello there")), "Thread: #Hello there"),
+            (item(Kind::Thread, 1579566650779238514, Some(ChannelName::Gone)), "Thread (deleted)"),
+            (item(Kind::Forum, 1579566650779238515, None), "Forum/channel (Discord didn't give its name)"),
+            (item(Kind::Post, post, None), "Post from 2026-01-01 00:00 UTC"),
+        ];
+        for (i, want) in cases {
+            assert_eq!(label(&i), want);
+            assert!(!line(&i).replace(&format!("<#{}>", i.target), "").contains(&i.target.to_string()), "{}", line(&i));
+        }
+        let long = item(Kind::Thread, 1, named(&"x".repeat(120)));
+        assert_eq!(label(&long).chars().count(), 100, "Discord's longest option label");
     }
 }

@@ -255,8 +255,13 @@ async fn guidelines_are_written_in_a_form_and_each_new_text_bumps_the_version() 
 
     // A non-admin submitting the form (a forged submission) is refused.
     let bob = sim.member("bob");
-    let forged =
-        Modal { custom_id: "gh:cfg:guidelines".into(), title: String::new(), fields: vec![], source_message: None };
+    let forged = Modal {
+        custom_id: "gh:cfg:guidelines".into(),
+        title: String::new(),
+        fields: vec![],
+        values: vec![],
+        source_message: None,
+    };
     let r = bob.submit(&forged, &[("text", "Anything goes")]).await;
     assert!(r.text().contains(NOT_ADMIN), "{}", r.text());
     // An unknown form is refused too.

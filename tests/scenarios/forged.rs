@@ -139,7 +139,8 @@ async fn press(forger: &Actor, at: u64, c: &CustomId) -> fake_discord::Reply {
         | CustomId::LeadProposeForm { .. }
         | CustomId::LeadDeclineForm { .. }
         | CustomId::RequestDenyForm { .. } => {
-            let modal = Modal { custom_id: id, title: String::new(), fields: vec![], source_message: Some(at) };
+            let modal =
+                Modal { custom_id: id, title: String::new(), fields: vec![], values: vec![], source_message: Some(at) };
             let values = [
                 ("reason", "forged"),
                 ("text", "forged guidelines"),

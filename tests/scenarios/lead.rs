@@ -258,6 +258,39 @@ async fn non_admins_and_forged_ids_are_refused_and_nothing_changes() {
     assert!(alice.dms().is_empty());
 }
 
+/// With a mod channel set, the card posted there says the application
+/// waits for an admin's decision (it was rendered before it was posted,
+/// and once said it wasn't in front of admins), and so does `/lead status`.
+#[tokio::test]
+async fn with_a_mod_channel_set_the_card_and_the_status_say_it_waits_for_an_admin() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    group(&sim, &ada, "Rust", "Open").await;
+    let mods = sim.mod_channel(&ada).await;
+    let contradicts = |t: &str| t.contains("not yet in front of admins") || t.contains("haven't set a mod channel");
+
+    let r = apply(&alice, "Rust").await;
+    assert!(r.text().contains("in front of the admins now") && !contradicts(&r.text()), "{}", r.text());
+    let first = card(&sim, mods);
+    let r = propose(&alice, "Go", "Interest", "Gophers").await;
+    assert!(r.text().contains("in front of the admins now") && !contradicts(&r.text()), "{}", r.text());
+    let second = card(&sim, mods);
+    assert_ne!(first.id, second.id, "a card each");
+    for c in [&first, &second] {
+        let text = message_text(c);
+        assert!(
+            text.contains("Status: Open: open since") && text.contains("waiting for an admin's decision"),
+            "{text}"
+        );
+        assert!(!contradicts(&text), "the card contradicts where it is: {text}");
+    }
+
+    let st = alice.slash("lead status", &[]).await;
+    assert_eq!(st.text().matches("waiting for an admin's decision in the mod channel").count(), 2, "{}", st.text());
+    assert!(!contradicts(&st.text()), "{}", st.text());
+}
+
 #[tokio::test]
 async fn without_a_mod_channel_the_application_waits_and_admins_find_it_in_pending() {
     let sim = Sim::start().await;
@@ -371,6 +404,77 @@ async fn bad_answers_are_refused_and_nothing_is_stored() {
     let r = alice.slash("lead apply", &[]).await;
     assert!(r.text().contains("pick its `bucket`"), "{}", r.text());
     assert_eq!(sim.count("select count(*) from lead_applications").await, 0);
+}
+
+/// A refused answer loses nothing typed: "hours per week" that is not a
+/// number is refused privately with the answers shown back and *Edit my
+/// answers*, which opens the form again filled in with them (read back from
+/// that message, the group checked again); corrected, it is received. A
+/// proposal keeps its name and description the same way.
+#[tokio::test]
+async fn a_refused_answer_is_shown_back_and_the_form_opens_again_filled_in() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    group(&sim, &ada, "Rust", "Open").await;
+    let mods = sim.mod_channel(&ada).await;
+    let owned = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    };
+
+    let form = alice.slash("lead apply", &[("group", "Rust")]).await.modal();
+    let typed =
+        [("motivation", "I run the **local** meetup"), ("experience", "Moderated two servers"), ("hours", "ten")];
+    let refused = alice.submit(&form, &typed).await;
+    assert!(refused.is_ephemeral());
+    let text = refused.text();
+    assert!(text.starts_with("Error: Hours per week must be a whole number from 1 to 168."), "{text}");
+    assert!(text.contains("Nothing was saved") && text.contains("Edit my answers"), "{text}");
+    for (_, answer) in typed {
+        assert!(text.contains(answer), "{answer:?} is shown back: {text}");
+    }
+    assert_eq!(sim.count("select count(*) from lead_applications").await, 0);
+
+    let again = refused.click("Edit my answers").await;
+    let modal = again.modal();
+    assert_eq!((modal.custom_id.as_str(), modal.title.as_str()), (form.custom_id.as_str(), "Lead Rust"));
+    assert_eq!(modal.values, owned(&typed), "the form is filled in as it was left");
+    let fixed = [typed[0], typed[1], ("hours", "10")];
+    let done = alice.submit(&modal, &fixed).await;
+    assert!(done.text().contains("was received") && done.text().contains("in front of the admins"), "{}", done.text());
+    let c = message_text(&card(&sim, mods));
+    assert!(c.contains("I run the **local** meetup") && c.contains("Hours per week: 10"), "{c}");
+
+    // The button is checked again when pressed: an application for Rust is
+    // open now, so the old refusal's button is refused, privately.
+    let stale = refused.click("Edit my answers").await;
+    assert!(stale.is_ephemeral() && stale.text().starts_with("Error:"), "{}", stale.text());
+    assert!(stale.text().contains("already have an open application"), "{}", stale.text());
+
+    // A proposal: its name and description are kept too.
+    let form = alice.slash("lead apply", &[("bucket", "Impact")]).await.modal();
+    let typed = [
+        ("name", "@everyone"),
+        ("description", "Climate work, locally"),
+        ("motivation", "I organise cleanups"),
+        ("experience", "Ran a club"),
+        ("hours", "4"),
+    ];
+    let refused = alice.submit(&form, &typed).await;
+    assert!(
+        refused.text().starts_with("Error:") && refused.text().contains("group name can't contain"),
+        "{}",
+        refused.text()
+    );
+    let again = refused.click("Edit my answers").await;
+    let modal = again.modal();
+    assert_eq!(modal.title, "Propose a group in Impact");
+    assert_eq!(modal.values, owned(&typed));
+    let mut fixed = typed;
+    fixed[0] = ("name", "Climate");
+    let done = alice.submit(&modal, &fixed).await;
+    assert!(done.text().contains("to lead **Climate** was received"), "{}", done.text());
+    assert_eq!(sim.count("select count(*) from lead_applications where status = 'open'").await, 2);
 }
 
 #[tokio::test]

@@ -395,3 +395,74 @@ async fn talking_to_discord_directly_the_bot_paces_a_burst_and_counts_every_rout
     assert!(sample(&after, "guildhall_discord_requests_total", &callbacks) >= 6.0, "{after}");
     sim.assert_consistent().await;
 }
+
+/// What the binary did when run with `args`, with no token (so anything
+/// that started would be the playground), Postgres standing in as a
+/// listener that records every connection, and the playground's world
+/// file and page pointed into a scratch directory: (exit code, stdout,
+/// stderr, whether anything connected to "Postgres", whether a world was
+/// saved).
+async fn run_binary(args: &[&str]) -> (Option<i32>, String, String, bool, bool) {
+    let dir = std::env::temp_dir().join(format!("guildhall-cli-{}-{}", std::process::id(), args.join("_")));
+    std::fs::create_dir_all(&dir).unwrap();
+    let postgres = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    postgres.set_nonblocking(true).unwrap();
+    let state = dir.join("world.json");
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_guildhall"));
+    cmd.args(args)
+        .current_dir(&dir) // no .env found there
+        .env_remove("DISCORD_TOKEN")
+        .env("DATABASE_URL", format!("postgres://postgres@{}/guildhall_playground", postgres.local_addr().unwrap()))
+        .env("PLAYGROUND_ADDR", "127.0.0.1:0")
+        .env("PLAYGROUND_STATE", &state)
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(30), cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("guildhall {args:?} was still running after 30 s"))
+        .expect("the binary runs");
+    // The process has exited: any connection it made is in the backlog.
+    let connected = match postgres.accept() {
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
+        Err(e) => panic!("accept: {e}"),
+    };
+    let saved = state.exists();
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr), connected, saved)
+}
+
+/// `guildhall --help` (and `-h`) prints the usage and exits 0, `--version`
+/// the version; an unknown argument or one too many is refused with the
+/// usage and exit 2. None of them starts anything: no connection to the
+/// database (the playground makes its database afresh), no world saved.
+#[tokio::test]
+async fn the_binary_answers_help_and_refuses_unknown_arguments_without_touching_a_database() {
+    for help in ["--help", "-h"] {
+        let (code, out, err, connected, saved) = run_binary(&[help]).await;
+        assert_eq!(code, Some(0), "guildhall {help}: {err}");
+        assert!(out.contains("Usage: guildhall [playground]"), "guildhall {help}: {out}");
+        assert!(out.contains("guildhall playground") && out.contains("--version"), "{out}");
+        assert!(out.contains("PLAYGROUND_KEEP=1"), "says the playground starts afresh: {out}");
+        assert!(err.is_empty(), "guildhall {help} wrote to stderr: {err}");
+        assert!(!connected && !saved, "guildhall {help} started something");
+    }
+
+    let (code, out, err, connected, saved) = run_binary(&["--version"]).await;
+    assert_eq!((code, out.trim()), (Some(0), concat!("guildhall ", env!("CARGO_PKG_VERSION"))), "{err}");
+    assert!(!connected && !saved);
+
+    for (args, says) in [
+        (&["--playgruond"][..], "unknown argument \"--playgruond\""),
+        (&["start"], "unknown argument \"start\""),
+        (&["playground", "--fresh"], "unexpected argument \"--fresh\""),
+    ] {
+        let (code, out, err, connected, saved) = run_binary(args).await;
+        assert_eq!(code, Some(2), "guildhall {args:?}: {out}{err}");
+        assert!(err.starts_with(&format!("guildhall: {says}")), "guildhall {args:?}: {err}");
+        assert!(err.contains("Usage: guildhall [playground]"), "the usage follows the refusal: {err}");
+        assert!(out.is_empty(), "guildhall {args:?} printed: {out}");
+        assert!(!connected, "guildhall {args:?} connected to the database");
+        assert!(!saved, "guildhall {args:?} saved a playground world");
+    }
+}

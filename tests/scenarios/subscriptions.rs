@@ -458,3 +458,61 @@ async fn an_announcement_whose_answer_was_lost_is_posted_once() {
     assert_eq!(bot_messages(&sim, topic)[0].pinged.roles, vec![role]);
     sim.expect_ping(role);
 }
+
+/// "My Subscriptions" names what a member follows as Discord shows it: the
+/// list mentions channels and threads (Discord renders `<#id>` as the
+/// name), the delete menu, which can't render a mention, writes their names
+/// as Discord has them now, and a deleted thread or a post is said so;
+/// never a bare id.
+#[tokio::test]
+async fn my_subscriptions_names_forums_topics_and_posts_never_by_a_bare_id() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let bob = sim.member("bob");
+    let (_, forum) = group(&sim, &ada, "Fintech", "Open").await;
+    let r = bob.slash("join", &[("group", "Fintech")]).await;
+    assert!(!r.text().contains("Error"), "{}", r.text());
+    // Topics first: alice follows them afterwards, so none is announced to her.
+    let topic = bob.create_topic(forum, "Open banking APIs", "who uses them?");
+    let gone = bob.create_topic(forum, "Old news", "soon deleted");
+    let post = bob.post_message(topic, "a post worth following", None);
+    sim.idle().await; // the bot has handled the topics: nobody follows them yet
+    for (place, says) in [(forum, "now following this channel"), (topic, "this thread"), (gone, "this thread")] {
+        let r = alice.slash_in(place, "subscribe", &[]).await;
+        assert!(r.text().contains(says), "{}", r.text());
+    }
+    let r = alice.message_command("Subscribe to post", post).await;
+    assert!(r.text().contains("now following [this post]"), "{}", r.text());
+    assert!(sim.fake.delete_channel_by_hand(gone), "the thread is deleted by hand");
+
+    let list = alice.slash("subscriptions", &[]).await;
+    assert!(list.is_ephemeral());
+    let text = list.text();
+    assert!(text.contains(&format!("<#{forum}>")) && text.contains(&format!("<#{topic}>")), "{text}");
+    assert!(text.contains("a deleted thread") && text.contains("a post from <t:"), "{text}");
+    let (mid, select) = list.components().into_iter().find(|(_, c)| c.kind == 3).expect("the delete menu");
+    let labels: Vec<&str> = select.options.iter().map(|(label, _)| label.as_str()).collect();
+    assert!(labels.contains(&"Forum/channel: #fintech"), "{labels:?}");
+    assert!(labels.contains(&"Thread: #Open banking APIs"), "{labels:?}");
+    assert!(labels.contains(&"Thread (deleted)"), "{labels:?}");
+    assert!(labels.iter().any(|l| l.starts_with("Post from 20") && l.ends_with(" UTC")), "{labels:?}");
+    let bare = |shown: &str| {
+        [forum, topic, gone, post].iter().any(|id| shown.replace(&format!("<#{id}>"), "").contains(&id.to_string()))
+    };
+    assert!(!bare(&text), "a bare id in the list: {text}");
+    assert!(!labels.iter().any(|l| bare(l)), "a bare id in the menu: {labels:?}");
+
+    // Deleting the deleted thread's subscription shows the page again, named.
+    let value = select.options.iter().find(|(l, _)| l == "Thread (deleted)").map(|(_, v)| v.clone()).unwrap();
+    let done = alice.select(mid, &select.custom_id, &[value.as_str()]).await;
+    assert!(done.text().contains("Deleted 1 subscription."), "{}", done.text());
+    let (_, select) = done.components().into_iter().find(|(_, c)| c.kind == 3).expect("the delete menu");
+    let labels: Vec<&str> = select.options.iter().map(|(label, _)| label.as_str()).collect();
+    assert_eq!(labels.len(), 3, "{labels:?}");
+    assert!(
+        labels.contains(&"Forum/channel: #fintech") && labels.contains(&"Thread: #Open banking APIs"),
+        "{labels:?}"
+    );
+    assert!(!bare(&done.text()) && !labels.iter().any(|l| bare(l)), "{}\n{labels:?}", done.text());
+}
