@@ -456,8 +456,11 @@ async fn joins_behind_discordjs_proxy(mode: &str) {
     assert_eq!(grants, N, "{mode}: one grant each reached Discord");
     let refused = sim.fake.with(|w| w.requests.iter().filter(|(_, _, s)| matches!(s, 403 | 404)).count());
     assert_eq!(refused, 0, "{mode}: nothing refused, so nothing refused was retried");
+    // Only a 429 Discord itself gave (the proxy earned it and passed it on)
+    // is an invalid request; the proxy's own never are.
     let invalid = metric(&sim, "guildhall_discord_invalid_requests_total", &["status=\"429\""]).await;
-    assert_eq!(invalid, 0.0, "{mode}: the proxy's 429s are not Discord's invalid requests");
+    let earned = sim.fake.earned_429s() as f64;
+    assert!(invalid <= earned, "{mode}: the proxy's 429s are not Discord's invalid requests: {invalid} > {earned}");
     if mode == "429" {
         let by_proxy = metric(&sim, "guildhall_discord_ratelimited_total", &["scope=\"proxy\""]).await;
         assert!(by_proxy > 0.0, "the proxy answered 429s of its own, counted as the proxy's");
