@@ -160,3 +160,39 @@ async fn random_and_pinging_request_messages_and_application_answers_are_kept_cl
     }
     sim.assert_consistent().await;
 }
+
+/// Options Discord's client would not send (a required choice left out or
+/// not one of its choices, a required text left out or empty) are refused
+/// privately naming the option, never read as a default: no group is made
+/// and no setting changes.
+#[tokio::test]
+async fn a_missing_choice_or_an_empty_required_option_is_named_and_nothing_is_defaulted() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let buckets = "Identity, Industry, Interest or Impact";
+    for (options, says) in [
+        (vec![("name", "Rust"), ("visibility", "Open")], format!("Error: Choose the bucket: {buckets}.")),
+        (
+            vec![("name", "Rust"), ("bucket", "7"), ("visibility", "Open")],
+            format!("Error: Bucket must be one of {buckets}."),
+        ),
+        (vec![("name", "Rust"), ("bucket", "Interest")], "Error: Choose the visibility: Open or Closed.".to_string()),
+        (vec![("bucket", "Interest"), ("visibility", "Open")], "Error: Name is empty.".to_string()),
+        (
+            vec![("name", ""), ("bucket", "Interest"), ("visibility", "Open")],
+            "Error: The group name can't be empty.".to_string(),
+        ),
+    ] {
+        let r = ada.slash("group create", &options).await;
+        assert!(r.is_ephemeral(), "{options:?}: answered in public");
+        assert_eq!(r.text(), says, "{options:?}");
+    }
+    assert_eq!(sim.count("select count(*) from groups").await, 0, "no group was made with a default");
+    assert!(sim.fake.role_named("Rust").is_none() && sim.fake.channel_named("rust").is_none());
+
+    // A setting: left without its choice, the server's default mode stays.
+    let r = ada.slash("config notification-mode", &[]).await;
+    assert!(r.is_ephemeral());
+    assert!(r.text().starts_with("Error: Choose the mode: "), "{}", r.text());
+    assert_eq!(sim.count("select count(*) from guild_settings where notify_default_mode is not null").await, 0);
+}
