@@ -354,6 +354,13 @@ pub fn post_message_with(
     files: &[crate::upload::FilePart],
 ) -> ApiResult<Value> {
     let ch = w.channel(channel_id)?.clone();
+    // threads.md, Forums: "Messages cannot be sent directly in forum
+    // channels" (media channels are thread-only too): 40058, "Cannot send a
+    // message in a forum channel" (opcodes-and-status-codes.md), whoever
+    // sends it; a topic is a thread (Start Thread in Forum or Media Channel).
+    if interaction.is_none() && matches!(ch.kind, channel_type::FORUM | channel_type::MEDIA) {
+        return Err(ApiError::new(400, 40058, "Cannot send a message in a forum channel"));
+    }
     if author == w.bot_user_id && interaction.is_none() {
         if ch.kind == channel_type::DM {
             let open = ch.owner_id.and_then(|u| w.users.get(&u)).is_some_and(|u| u.dms_open);
@@ -371,7 +378,7 @@ pub fn post_message_with(
             if ch.kind == channel_type::PRIVATE_THREAD && !w.can_view_thread(channel_id, w.bot_user_id) {
                 return Err(ApiError::missing_access());
             }
-            if ch.kind == channel_type::FORUM || ch.kind == channel_type::CATEGORY {
+            if ch.kind == channel_type::CATEGORY {
                 return Err(ApiError::new(400, 50008, "Cannot send messages in a non-text channel"));
             }
         }
@@ -1399,6 +1406,28 @@ mod tests {
         assert!(callback_fits(5, 4, false) && callback_fits(5, 5, false));
         // PING (1): PONG only.
         assert!(callback_fits(1, 1, false) && !callback_fits(1, 4, false) && !callback_fits(1, 9, false));
+    }
+
+    /// threads.md, Forums: "Messages cannot be sent directly in forum
+    /// channels"; opcodes-and-status-codes.md: 40058 "Cannot send a message
+    /// in a forum channel". Neither the bot nor a member posts there; a
+    /// topic (a thread with its first message) is how a forum takes one.
+    #[test]
+    fn a_message_posted_into_a_forum_is_refused_with_40058_and_a_topic_is_taken() {
+        let (mut w, staff) = world_with(|_, _| vec![]);
+        w.channels.get_mut(&staff).unwrap().kind = channel_type::FORUM;
+        let gid = w.channels[&staff].guild_id.unwrap();
+        let member = *w.guilds[&gid].members.keys().find(|u| **u != w.bot_user_id).expect("a member");
+        for author in [w.bot_user_id, member] {
+            let e = post_message(&mut w, staff, author, &json!({"content": "hello"}), None).unwrap_err();
+            assert_eq!((e.status, e.code), (400, 40058), "{}", e.message);
+            assert_eq!(e.message, "Cannot send a message in a forum channel");
+        }
+        assert!(w.channel_messages(staff).is_empty(), "nothing was posted in the forum");
+        let topic = create_thread(&mut w, staff, member, "Hello", Some(&json!({"content": "first"})), false)
+            .expect("a topic is taken");
+        assert_eq!(w.channel_messages(topic).len(), 1, "its first message is in the topic");
+        post_message(&mut w, topic, member, &json!({"content": "a reply"}), None).expect("replies go in the topic");
     }
 
     /// A seeded guild with a text channel whose overwrites are `overwrites`

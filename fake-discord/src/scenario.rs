@@ -7,7 +7,7 @@
 
 use crate::payload;
 use crate::server::FakeDiscord;
-use crate::world::{channel_type, perms, Interaction, Member, Message, User, World};
+use crate::world::{channel_type, perms, ApiError, Interaction, Member, Message, User, World};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -370,45 +370,87 @@ impl Actor {
     }
 
     pub async fn slash_in(&self, channel_id: u64, command: &str, options: &[(&str, &str)]) -> Reply {
-        let data = self.command_data(channel_id, command, options, None);
-        self.send(2, channel_id, data, None).await
+        self.try_slash_in(channel_id, command, options).await.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `slash_in`, or why Discord's client would not send it (no such
+    /// command or option, a number option that is not a number, an unknown
+    /// user, channel or role) instead of panicking: for the playground.
+    pub async fn try_slash_in(
+        &self,
+        channel_id: u64,
+        command: &str,
+        options: &[(&str, &str)],
+    ) -> Result<Reply, String> {
+        let data = self.command_data(channel_id, command, options, None)?;
+        Ok(self.send(2, channel_id, data, None).await)
     }
 
     /// Type into an option with autocomplete; returns the choices' names.
     pub async fn autocomplete(&self, command: &str, options: &[(&str, &str)], focused: &str) -> Vec<String> {
+        self.try_autocomplete(command, options, focused).await.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `autocomplete`, or why the client would not ask (see `try_slash_in`).
+    pub async fn try_autocomplete(
+        &self,
+        command: &str,
+        options: &[(&str, &str)],
+        focused: &str,
+    ) -> Result<Vec<String>, String> {
         let ch = self.fake.general_channel();
-        let data = self.command_data(ch, command, options, Some(focused));
+        let data = self.command_data(ch, command, options, Some(focused))?;
         let r = self.send(4, ch, data, None).await;
-        r.choices().into_iter().map(|(n, _)| n).collect()
+        Ok(r.choices().into_iter().map(|(n, _)| n).collect())
     }
 
     /// Press a button on a message.
     pub async fn click(&self, message_id: u64, custom_id: &str) -> Reply {
-        let ch = self.channel_of(message_id);
-        self.assert_sees_dm(ch);
+        self.try_click(message_id, custom_id).await.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `click`, or why the client would not (no such message, another
+    /// user's DM) instead of panicking.
+    pub async fn try_click(&self, message_id: u64, custom_id: &str) -> Result<Reply, String> {
+        let ch = self.try_channel_of(message_id)?;
+        self.sees_dm(ch)?;
         let data = json!({"custom_id": custom_id, "component_type": 2});
-        self.send(3, ch, data, Some(message_id)).await
+        Ok(self.send(3, ch, data, Some(message_id)).await)
     }
 
     /// Choose values in a select menu on a message.
     pub async fn select(&self, message_id: u64, custom_id: &str, values: &[&str]) -> Reply {
-        let ch = self.channel_of(message_id);
+        self.try_select(message_id, custom_id, values).await.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `select`, or why the client would not (see `try_click`).
+    pub async fn try_select(&self, message_id: u64, custom_id: &str, values: &[&str]) -> Result<Reply, String> {
+        let ch = self.try_channel_of(message_id)?;
         let data = json!({"custom_id": custom_id, "component_type": 3, "values": values});
-        self.send(3, ch, data, Some(message_id)).await
+        Ok(self.send(3, ch, data, Some(message_id)).await)
     }
 
     /// Use a message context-menu command (Apps > `name`) on a message:
     /// an APPLICATION_COMMAND interaction with `data.type` 3, the message as
     /// `target_id` and in `resolved.messages`, sent from the message's channel.
     pub async fn message_command(&self, name: &str, message_id: u64) -> Reply {
+        self.try_message_command(name, message_id).await.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `message_command`, or why the client would not (no such command or
+    /// message) instead of panicking.
+    pub async fn try_message_command(&self, name: &str, message_id: u64) -> Result<Reply, String> {
         let def = self
             .fake
             .registered_commands()
             .into_iter()
             .find(|c| c["name"] == name && c["type"].as_u64() == Some(3))
-            .unwrap_or_else(|| panic!("no registered message command {name:?}"));
-        let ch = self.channel_of(message_id);
-        let msg = self.fake.with(|w| payload::message(w, w.find_message(message_id).expect("message exists")));
+            .ok_or_else(|| format!("no registered message command {name:?}"))?;
+        let ch = self.try_channel_of(message_id)?;
+        let msg = self
+            .fake
+            .with(|w| w.find_message(message_id).map(|m| payload::message(w, m)))
+            .ok_or("That message no longer exists.")?;
         let mut data = json!({
             "id": def["id"], "name": name, "type": 3, "target_id": message_id.to_string(),
             "resolved": {"messages": {message_id.to_string(): msg}},
@@ -416,57 +458,68 @@ impl Actor {
         if let Some(g) = def.get("guild_id") {
             data["guild_id"] = g.clone();
         }
-        self.send(2, ch, data, None).await
+        Ok(self.send(2, ch, data, None).await)
     }
 
     /// Start a topic as this user: a forum post in a forum channel (title and
     /// first message), a public thread with a first message in a text
     /// channel. Emits THREAD_CREATE and MESSAGE_CREATE as Discord does; panics
     /// when the user may not (Send Messages in a forum, Create Public Threads
-    /// in a text channel, both needing View Channel).
+    /// in a text channel, both needing View Channel): see `try_create_topic`.
     pub fn create_topic(&self, channel_id: u64, title: &str, content: &str) -> u64 {
+        self.try_create_topic(channel_id, title, content)
+            .unwrap_or_else(|e| panic!("{} may not start a topic in {channel_id}: {}", self.name, e.message))
+    }
+
+    /// `create_topic`, refused as Discord refuses it instead of panicking
+    /// (for the playground, where a person may try anything).
+    pub fn try_create_topic(&self, channel_id: u64, title: &str, content: &str) -> Result<u64, ApiError> {
         let uid = self.user_id;
         self.fake.mutate(|w| {
-            let kind = w.channel(channel_id).expect("channel exists").kind;
+            let kind = w.channel(channel_id)?.kind;
             let p = w.channel_permissions(channel_id, uid);
             let needed = if kind == channel_type::FORUM {
                 crate::world::perms::SEND_MESSAGES
             } else {
                 crate::world::perms::CREATE_PUBLIC_THREADS
             };
-            assert!(
-                p & crate::world::perms::VIEW_CHANNEL != 0 && p & needed != 0,
-                "{} may not start a topic in {channel_id}",
-                self.name
-            );
+            if p & crate::world::perms::VIEW_CHANNEL == 0 || p & needed == 0 {
+                return Err(ApiError::missing_permissions());
+            }
             crate::rest::create_thread(w, channel_id, uid, title, Some(&json!({"content": content})), false)
-                .expect("thread created")
         })
     }
 
     /// Post a message as this user, optionally replying to `reply_to`;
-    /// emits MESSAGE_CREATE. Panics when the user may not send there.
+    /// emits MESSAGE_CREATE. Panics when the user may not send there, or
+    /// Discord refuses the message (a forum takes topics only): see
+    /// `try_post_message`.
     pub fn post_message(&self, channel_id: u64, content: &str, reply_to: Option<u64>) -> u64 {
+        self.try_post_message(channel_id, content, reply_to)
+            .unwrap_or_else(|e| panic!("{} may not post in {channel_id}: {}", self.name, e.message))
+    }
+
+    /// `post_message`, refused as Discord refuses it instead of panicking
+    /// (for the playground, where a person may try anything).
+    pub fn try_post_message(&self, channel_id: u64, content: &str, reply_to: Option<u64>) -> Result<u64, ApiError> {
         let uid = self.user_id;
         self.fake.mutate(|w| {
-            let ch = w.channel(channel_id).expect("channel exists");
+            let ch = w.channel(channel_id)?;
             let needed = if is_thread(ch.kind) {
                 crate::world::perms::SEND_MESSAGES_IN_THREADS
             } else {
                 crate::world::perms::SEND_MESSAGES
             };
             let p = w.channel_permissions(channel_id, uid);
-            assert!(
-                p & crate::world::perms::VIEW_CHANNEL != 0 && p & needed != 0,
-                "{} may not post in {channel_id}",
-                self.name
-            );
+            if p & crate::world::perms::VIEW_CHANNEL == 0 || p & needed == 0 {
+                return Err(ApiError::missing_permissions());
+            }
             let mut body = json!({"content": content});
             if let Some(r) = reply_to {
                 body["message_reference"] = json!({"message_id": r.to_string()});
             }
-            let v = crate::rest::post_message(w, channel_id, uid, &body, None).expect("message posted");
-            v["id"].as_str().and_then(|s| s.parse().ok()).expect("message id")
+            let v = crate::rest::post_message(w, channel_id, uid, &body, None)?;
+            Ok(v["id"].as_str().and_then(|s| s.parse().ok()).expect("a posted message has an id"))
         })
     }
 
@@ -528,42 +581,62 @@ impl Actor {
 
     /// Fill in and submit a modal.
     pub async fn submit(&self, modal: &Modal, values: &[(&str, &str)]) -> Reply {
+        self.try_submit(modal, values).await.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `submit`, or why the client would not (the message the form came
+    /// from is gone, another user's DM) instead of panicking.
+    pub async fn try_submit(&self, modal: &Modal, values: &[(&str, &str)]) -> Result<Reply, String> {
         let rows: Vec<Value> = values
             .iter()
             .map(|(id, v)| json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": v}]}))
             .collect();
         let data = json!({"custom_id": modal.custom_id, "components": rows});
         let ch = match modal.source_message {
-            Some(m) => self.channel_of(m),
+            Some(m) => self.try_channel_of(m)?,
             None => self.fake.general_channel(),
         };
-        self.assert_sees_dm(ch);
-        self.send(5, ch, data, modal.source_message).await
+        self.sees_dm(ch)?;
+        Ok(self.send(5, ch, data, modal.source_message).await)
     }
 
     /// Only a DM's recipient sees (and can press buttons in) a DM with the bot.
-    fn assert_sees_dm(&self, channel_id: u64) {
+    fn sees_dm(&self, channel_id: u64) -> Result<(), String> {
         let owner =
             self.fake.with(|w| w.channels.get(&channel_id).filter(|c| c.kind == channel_type::DM).map(|c| c.owner_id));
-        if let Some(owner) = owner {
-            assert_eq!(owner, Some(self.user_id), "{} can't see another user's DMs", self.name);
+        match owner {
+            Some(owner) if owner != Some(self.user_id) => Err(format!("{} can't see another user's DMs", self.name)),
+            _ => Ok(()),
         }
     }
 
-    fn channel_of(&self, message_id: u64) -> u64 {
-        self.fake.with(|w| w.find_message(message_id).map(|m| m.channel_id)).expect("message exists")
+    fn try_channel_of(&self, message_id: u64) -> Result<u64, String> {
+        self.fake
+            .with(|w| w.find_message(message_id).map(|m| m.channel_id))
+            .ok_or_else(|| "That message no longer exists.".to_string())
     }
 
-    /// Build `data` for a chat-input command from the registered definition.
-    fn command_data(&self, channel_id: u64, command: &str, options: &[(&str, &str)], focused: Option<&str>) -> Value {
+    fn channel_of(&self, message_id: u64) -> u64 {
+        self.try_channel_of(message_id).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Build `data` for a chat-input command from the registered definition,
+    /// or say why Discord's client would not send it.
+    fn command_data(
+        &self,
+        channel_id: u64,
+        command: &str,
+        options: &[(&str, &str)],
+        focused: Option<&str>,
+    ) -> Result<Value, String> {
         let mut path = command.split_whitespace();
-        let top = path.next().expect("command name");
+        let top = path.next().ok_or("Type a command after the /.")?;
         let def = self
             .fake
             .registered_commands()
             .into_iter()
             .find(|c| c["name"] == top && c["type"].as_u64().unwrap_or(1) == 1)
-            .unwrap_or_else(|| panic!("no registered command /{top}"));
+            .ok_or_else(|| format!("no registered command /{top}"))?;
         let mut resolved = json!({});
         let mut leaf_defs = def["options"].clone();
         let mut chain: Vec<(String, u64)> = Vec::new();
@@ -571,7 +644,7 @@ impl Actor {
             let d = leaf_defs
                 .as_array()
                 .and_then(|a| a.iter().find(|o| o["name"] == sub).cloned())
-                .unwrap_or_else(|| panic!("/{command}: no subcommand {sub}"));
+                .ok_or_else(|| format!("/{command}: no subcommand {sub}"))?;
             chain.push((sub.to_string(), d["type"].as_u64().unwrap_or(1)));
             leaf_defs = d["options"].clone();
         }
@@ -580,32 +653,34 @@ impl Actor {
             let d = leaf_defs
                 .as_array()
                 .and_then(|a| a.iter().find(|o| o["name"] == *name).cloned())
-                .unwrap_or_else(|| panic!("/{command}: no option {name}"));
+                .ok_or_else(|| format!("/{command}: no option {name}"))?;
             let kind = d["type"].as_u64().unwrap_or(3);
             let is_focused = focused == Some(*name);
             let choice = d["choices"]
                 .as_array()
                 .and_then(|cs| cs.iter().find(|c| c["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(value))))
                 .map(|c| c["value"].clone());
+            // What the client says of a value it won't send.
+            let refused = |what: &str| format!("{name}: {what}");
             let v = if is_focused {
                 json!(value)
             } else if let Some(c) = choice {
                 c
             } else {
                 match kind {
-                    4 => json!(value.parse::<i64>().unwrap_or_else(|_| panic!("{name} wants an integer"))),
+                    4 => json!(value.trim().parse::<i64>().map_err(|_| refused("enter a whole number"))?),
                     5 => json!(*value == "true"),
-                    10 => json!(value.parse::<f64>().unwrap_or_else(|_| panic!("{name} wants a number"))),
+                    10 => json!(value.trim().parse::<f64>().map_err(|_| refused("enter a number"))?),
                     6 => {
-                        self.resolve_user(channel_id, &mut resolved, value);
+                        self.resolve_user(channel_id, &mut resolved, value).map_err(|()| refused("no such user"))?;
                         json!(value)
                     }
                     7 => {
-                        self.resolve_channel(&mut resolved, value);
+                        self.resolve_channel(&mut resolved, value).map_err(|()| refused("no such channel"))?;
                         json!(value)
                     }
                     8 => {
-                        self.resolve_role(&mut resolved, value);
+                        self.resolve_role(&mut resolved, value).map_err(|()| refused("no such role"))?;
                         json!(value)
                     }
                     _ => json!(value),
@@ -635,11 +710,11 @@ impl Actor {
         if let Some(g) = def.get("guild_id") {
             data["guild_id"] = g.clone();
         }
-        data
+        Ok(data)
     }
 
-    fn resolve_user(&self, channel_id: u64, resolved: &mut Value, id: &str) {
-        let uid: u64 = id.parse().expect("user id");
+    fn resolve_user(&self, channel_id: u64, resolved: &mut Value, id: &str) -> Result<(), ()> {
+        let uid: u64 = id.trim().parse().map_err(|_| ())?;
         self.fake.with(|w| {
             if let Some(u) = w.users.get(&uid) {
                 resolved["users"][id] = payload::user(u);
@@ -649,27 +724,30 @@ impl Actor {
                 mv.as_object_mut().map(|o| o.remove("user"));
                 resolved["members"][id] = mv;
             }
-        })
+        });
+        Ok(())
     }
 
-    fn resolve_channel(&self, resolved: &mut Value, id: &str) {
-        let cid: u64 = id.parse().expect("channel id");
+    fn resolve_channel(&self, resolved: &mut Value, id: &str) -> Result<(), ()> {
+        let cid: u64 = id.trim().parse().map_err(|_| ())?;
         self.fake.with(|w| {
             if let Some(c) = w.channels.get(&cid) {
                 let mut cv = payload::channel(c);
                 cv["permissions"] = json!(w.channel_permissions(cid, self.user_id).to_string());
                 resolved["channels"][id] = cv;
             }
-        })
+        });
+        Ok(())
     }
 
-    fn resolve_role(&self, resolved: &mut Value, id: &str) {
-        let rid: u64 = id.parse().expect("role id");
+    fn resolve_role(&self, resolved: &mut Value, id: &str) -> Result<(), ()> {
+        let rid: u64 = id.trim().parse().map_err(|_| ())?;
         self.fake.with(|w| {
             if let Ok(r) = w.role(self.guild_id, rid) {
                 resolved["roles"][id] = payload::role(r);
             }
-        })
+        });
+        Ok(())
     }
 
     /// Send an interaction and wait for the bot's answer.
@@ -685,7 +763,7 @@ impl Actor {
     /// `answered_at` and `content_at` tell how and when it was answered.
     pub fn slash_nowait(&self, command: &str, options: &[(&str, &str)]) -> u64 {
         let ch = self.fake.general_channel();
-        let data = self.command_data(ch, command, options, None);
+        let data = self.command_data(ch, command, options, None).unwrap_or_else(|e| panic!("{e}"));
         self.emit_interaction(2, ch, data, None)
     }
 

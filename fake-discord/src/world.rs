@@ -63,6 +63,7 @@ pub mod channel_type {
     pub const PUBLIC_THREAD: u8 = 11;
     pub const PRIVATE_THREAD: u8 = 12;
     pub const FORUM: u8 = 15;
+    pub const MEDIA: u8 = 16;
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

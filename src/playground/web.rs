@@ -324,12 +324,23 @@ fn err(status: StatusCode, msg: impl Into<String>) -> Response {
 
 async fn act(State(p): State<Playground>, Json(a): Json<Act>) -> Response {
     let p2 = p.clone();
-    // The scenario API panics on what Discord's client would not let a person
-    // do (post where they can't); that is a refusal here, not a crash.
+    // What Discord (or its client) refuses comes back as an error to show
+    // (`refused`); a panic left anywhere is still a refusal here, not a crash.
     match tokio::spawn(async move { perform(p2, a).await }).await {
         Ok(Ok(v)) => Json(v).into_response(),
         Ok(Err(e)) => err(StatusCode::BAD_REQUEST, e),
         Err(_) => err(StatusCode::FORBIDDEN, "Discord would not let you do that here."),
+    }
+}
+
+/// What the page shows when Discord refuses what a person did, in its words
+/// (and what to do instead, where there is something).
+fn refused(e: fake_discord::world::ApiError) -> String {
+    match e.code {
+        40058 => "Discord refused it: Cannot send a message in a forum channel. Start a topic instead (New topic)."
+            .to_string(),
+        50013 | 50001 => "Discord refused it: you don't have permission to post here.".to_string(),
+        _ => format!("Discord refused it: {}.", e.message.trim_end_matches('.')),
     }
 }
 
@@ -366,25 +377,25 @@ async fn perform(p: Playground, a: Act) -> Result<Value, String> {
     };
     match a {
         Act::Slash { user, channel, command, options } => {
-            let r = member(user)?.slash_in(channel, &command, &opts(&options)).await;
+            let r = member(user)?.try_slash_in(channel, &command, &opts(&options)).await?;
             answered(&p, user, r).await
         }
         Act::Autocomplete { user, command, options, focused } => {
-            let choices = member(user)?.autocomplete(&command, &opts(&options), &focused).await;
+            let choices = member(user)?.try_autocomplete(&command, &opts(&options), &focused).await?;
             Ok(json!({"choices": choices}))
         }
         Act::Click { user, message, custom_id } => {
-            let r = member(user)?.click(message, &custom_id).await;
+            let r = member(user)?.try_click(message, &custom_id).await?;
             answered(&p, user, r).await
         }
         Act::Select { user, message, custom_id, values } => {
             let v: Vec<&str> = values.iter().map(String::as_str).collect();
-            let r = member(user)?.select(message, &custom_id, &v).await;
+            let r = member(user)?.try_select(message, &custom_id, &v).await?;
             answered(&p, user, r).await
         }
         Act::Submit { user, values } => {
             let modal = p.modals.lock().expect("modals").remove(&user).ok_or("No form is open.")?;
-            let r = member(user)?.submit(&modal, &opts(&values)).await;
+            let r = member(user)?.try_submit(&modal, &opts(&values)).await?;
             answered(&p, user, r).await
         }
         Act::CloseModal { user } => {
@@ -392,21 +403,21 @@ async fn perform(p: Playground, a: Act) -> Result<Value, String> {
             Ok(json!({"ok": true}))
         }
         Act::MessageCommand { user, name, message } => {
-            let r = member(user)?.message_command(&name, message).await;
+            let r = member(user)?.try_message_command(&name, message).await?;
             answered(&p, user, r).await
         }
         Act::Post { user, channel, content } => {
             if content.trim().is_empty() {
                 return Err("Type a message first.".into());
             }
-            let id = member(user)?.post_message(channel, &content, None);
+            let id = member(user)?.try_post_message(channel, &content, None).map_err(refused)?;
             Ok(json!({"message": id.to_string()}))
         }
         Act::Topic { user, channel, title, content } => {
             if title.trim().is_empty() || content.trim().is_empty() {
                 return Err("A topic needs a title and a first message.".into());
             }
-            let id = member(user)?.create_topic(channel, &title, &content);
+            let id = member(user)?.try_create_topic(channel, &title, &content).map_err(refused)?;
             Ok(json!({"channel": id.to_string()}))
         }
         Act::NewMember => {

@@ -674,3 +674,74 @@ async fn playground_keep_carries_on_from_the_last_run_and_a_fresh_start_forgets_
     sqlx::query(&format!("drop database if exists {database} with (force)")).execute(&admin).await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The page's API (no browser): what Discord or its client refuses comes
+/// back as the reason to show, never as a panic of the scenario API (which
+/// the page could only report as "Discord would not let you do that"): a
+/// message posted straight into a forum (Discord takes topics only there,
+/// 40058), a post where one can't write, a number option given words. The
+/// forum then takes a topic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_actions_answer_with_discords_reason_instead_of_a_panic() {
+    let base = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let mut settings = Settings::from_lookup(|k| match k {
+        "DATABASE_URL" => Some(base.clone()),
+        "PLAYGROUND_ADDR" => Some("127.0.0.1:0".into()),
+        _ => None,
+    })
+    .unwrap()
+    .with_database(&format!("guildhall_sim_{}_playground_refused", std::process::id()));
+    settings.state = std::env::temp_dir().join(format!("guildhall-refused-{}.world.json", std::process::id()));
+    let state = settings.state.clone();
+    let pg = guildhall::playground::start(settings).await.expect("the playground starts");
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let act = |body: serde_json::Value| {
+        let (http, url) = (http.clone(), format!("{}/api/act", pg.url));
+        async move {
+            let r = http.post(url).json(&body).send().await.expect("the page's API answers");
+            (r.status().as_u16(), r.json::<serde_json::Value>().await.expect("JSON"))
+        }
+    };
+    let (lena, mia, ada) =
+        (person(&pg, "Lena").to_string(), person(&pg, "Mia").to_string(), person(&pg, "Ada").to_string());
+    let forum = pg.fake.channel_named("rust").expect("Rust's forum").id;
+    let before = pg.fake.with(|w| w.channel_messages(forum).len());
+
+    let (status, v) =
+        act(serde_json::json!({"action": "post", "user": lena, "channel": forum.to_string(), "content": "Hello"}))
+            .await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(
+        v["error"], "Discord refused it: Cannot send a message in a forum channel. Start a topic instead (New topic).",
+        "Lena leads Rust, yet a forum takes no plain message"
+    );
+    assert_eq!(pg.fake.with(|w| w.channel_messages(forum).len()), before, "nothing was posted in the forum");
+
+    let closed = pg.fake.channel_named("women-in-tech").expect("a closed group's channel").id;
+    let (status, v) =
+        act(serde_json::json!({"action": "post", "user": mia, "channel": closed.to_string(), "content": "Hi"})).await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (400, Some("Discord refused it: you don't have permission to post here."))
+    );
+
+    let general = pg.fake.general_channel().to_string();
+    let (status, v) = act(serde_json::json!({"action": "slash", "user": ada, "channel": general,
+        "command": "config invitations", "options": [["expiry_days", "soon"]]}))
+    .await;
+    assert_eq!((status, v["error"].as_str()), (400, Some("expiry_days: enter a whole number")), "{v}");
+
+    let (status, v) = act(serde_json::json!({"action": "topic", "user": lena, "channel": forum.to_string(),
+        "title": "Crates you love", "content": "Mine is serde."}))
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let topic: u64 = v["channel"].as_str().expect("the topic's id").parse().unwrap();
+    assert_eq!(pg.fake.with(|w| w.channels[&topic].parent_id), Some(forum), "the topic is in the forum");
+
+    let database = pg.database_url.rsplit_once('/').unwrap().1.to_string();
+    let server = pg.database_url.rsplit_once('/').unwrap().0.to_string();
+    pg.stop().await.expect("the playground stops");
+    let admin = sqlx::PgPool::connect(&format!("{server}/postgres")).await.unwrap();
+    sqlx::query(&format!("drop database if exists {database} with (force)")).execute(&admin).await.unwrap();
+    let _ = std::fs::remove_file(&state);
+}
