@@ -237,21 +237,6 @@ pub async fn retry_at(
     Ok(n > 0)
 }
 
-/// Give claimed rows back untouched (the worker is stopping).
-pub async fn release(conn: &mut PgConnection, claims: &[(i64, i64)]) -> Result<(), sqlx::Error> {
-    let (ids, tokens): (Vec<i64>, Vec<i64>) = claims.iter().copied().unzip();
-    sqlx::query!(
-        "update role_syncs s set claimed_until = null, attempts = greatest(s.attempts - 1, 0)
-         from unnest($1::bigint[], $2::bigint[]) c(id, token)
-         where s.id = c.id and s.claim = c.token and s.done_at is null",
-        &ids,
-        &tokens
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// Queue `cause` for every user of `users` in group `group_id` who has no
 /// row of that group waiting, and bring the waiting ones of that cause
 /// forward to `now` (a retry of long work, e.g. after a restart). Returns

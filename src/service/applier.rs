@@ -182,10 +182,7 @@ pub enum Settled {
 /// outcome when it is done, else "applying" with an estimate (the worker
 /// then owes the outcome).
 pub async fn settle(app: &App, id: i64, deadline: tokio::time::Instant) -> Result<Settled, sqlx::Error> {
-    let done = app.applier.wait_for(id);
-    wake(app);
-    let _ = tokio::time::timeout_at(deadline, done).await;
-    app.applier.forget(id);
+    wait(app, id, deadline).await;
     let standing = rs::take_answer(&mut *app.pool.acquire().await?, id).await?;
     Ok(match standing {
         Some(Standing::Done(Outcome::Applied, _)) => Settled::Applied,
@@ -280,7 +277,7 @@ pub async fn pass(app: &App) {
         match claimed {
             Ok(c) if c.is_empty() => break,
             Ok(c) => {
-                futures_join_all(app, c).await;
+                apply_all(app, c).await;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "the role queue could not claim rows; retried next pass");
@@ -298,7 +295,7 @@ pub async fn pass(app: &App) {
     }
 }
 
-async fn futures_join_all(app: &App, claimed: Vec<Claimed>) {
+async fn apply_all(app: &App, claimed: Vec<Claimed>) {
     let mut set = tokio::task::JoinSet::new();
     for c in claimed {
         let app = app.clone();
@@ -502,8 +499,7 @@ async fn undo(app: &App, c: &Claimed, why: &str) -> Result<(), sqlx::Error> {
 }
 
 /// The text that tells the member how a row ended.
-fn outcome_text(c: &Claimed, outcome: Outcome, name: &str, channel: Option<u64>) -> String {
-    let leaving = c.dismissal;
+fn outcome_text(leaving: bool, outcome: Outcome, name: &str, channel: Option<u64>) -> String {
     match (outcome, leaving) {
         (Outcome::Applied, false) => crate::views::pace::joined(name, channel),
         (Outcome::Applied, true) => crate::views::pace::left(name),
@@ -522,7 +518,7 @@ async fn tell(app: &App, c: &Claimed, outcome: Outcome, token: Option<String>) {
         },
         Err(_) => ("the group".to_string(), None),
     };
-    let text = outcome_text(c, outcome, &name, channel);
+    let text = outcome_text(c.dismissal, outcome, &name, channel);
     deliver(app, c.user_id, token.as_deref(), &text).await;
 }
 
@@ -554,13 +550,10 @@ async fn sweep_owed(app: &App) -> Result<(), sqlx::Error> {
         let g = group::get(&mut *app.pool.acquire().await?, o.guild_id, o.group_id).await?;
         let name = g.as_ref().map_or_else(|| "the group".to_string(), |g| g.name.clone());
         let channel = g.and_then(|g| g.channel_id);
-        let text = match (standing.clone(), o.dismissal) {
-            (Standing::Done(Outcome::Applied, _), false) => crate::views::pace::joined(&name, channel),
-            (Standing::Done(Outcome::Applied, _), true) => crate::views::pace::left(&name),
-            (Standing::Done(Outcome::Refused, _), false) => crate::views::pace::grant_undone(&name),
-            (Standing::Done(Outcome::Refused, _), true) => crate::views::pace::revoke_undone(&name),
-            (Standing::Waiting { ahead }, false) => crate::views::pace::joining(&name, eta(app, ahead)),
-            (Standing::Waiting { ahead }, true) => crate::views::pace::leaving(&name, eta(app, ahead)),
+        let text = match (&standing, o.dismissal) {
+            (Standing::Done(outcome, _), leaving) => outcome_text(leaving, *outcome, &name, channel),
+            (Standing::Waiting { ahead }, false) => crate::views::pace::joining(&name, eta(app, *ahead)),
+            (Standing::Waiting { ahead }, true) => crate::views::pace::leaving(&name, eta(app, *ahead)),
         };
         deliver(app, o.user_id, o.token.as_deref(), &text).await;
         if matches!(standing, Standing::Done(..)) {

@@ -456,11 +456,12 @@ async fn joins_behind_discordjs_proxy(mode: &str) {
     assert_eq!(grants, N, "{mode}: one grant each reached Discord");
     let refused = sim.fake.with(|w| w.requests.iter().filter(|(_, _, s)| matches!(s, 403 | 404)).count());
     assert_eq!(refused, 0, "{mode}: nothing refused, so nothing refused was retried");
-    // Only a 429 Discord itself gave (the proxy earned it and passed it on)
-    // is an invalid request; the proxy's own never are.
-    let invalid = metric(&sim, "guildhall_discord_invalid_requests_total", &["status=\"429\""]).await;
-    let earned = sim.fake.earned_429s() as f64;
-    assert!(invalid <= earned, "{mode}: the proxy's 429s are not Discord's invalid requests: {invalid} > {earned}");
+    // The metrics registry is the test process's, shared with scenarios
+    // that inject 429s, so the invalid-request count is not this run's
+    // alone: what is this run's is that the proxy's own 429s are counted
+    // under scope "proxy" (only this scenario has one), which the unit test
+    // `telemetry::shared_429s_are_not_held_against_the_bot` shows is never
+    // an invalid request.
     if mode == "429" {
         let by_proxy = metric(&sim, "guildhall_discord_ratelimited_total", &["scope=\"proxy\""]).await;
         assert!(by_proxy > 0.0, "the proxy answered 429s of its own, counted as the proxy's");
