@@ -454,6 +454,41 @@ pub async fn bucket_category(
     Ok(id.map(snowflake))
 }
 
+/// Remember `new` as the bucket's category if it still is `expected` (the
+/// one read before `new` was made on Discord, holding no lock meanwhile);
+/// returns the category remembered now: `new`, or the one another change
+/// made and remembered first.
+pub async fn swap_bucket_category(
+    conn: &mut PgConnection,
+    guild_id: u64,
+    bucket: Bucket,
+    expected: Option<u64>,
+    new: u64,
+) -> Result<u64, sqlx::Error> {
+    let swapped = sqlx::query_scalar!(
+        "insert into bucket_categories (guild_id, bucket, category_id) values ($1, $2, $3)
+         on conflict (guild_id, bucket) do update set category_id = excluded.category_id
+         where bucket_categories.category_id = $4
+         returning category_id",
+        db_id(guild_id),
+        bucket as Bucket,
+        db_id(new),
+        expected.map(db_id)
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(id) = swapped {
+        return Ok(snowflake(id));
+    }
+    Ok(bucket_category(conn, guild_id, bucket).await?.unwrap_or(new))
+}
+
+/// Forget `category_id` as a bucket's category (it is being deleted).
+pub async fn forget_category(conn: &mut PgConnection, category_id: u64) -> Result<(), sqlx::Error> {
+    sqlx::query!("delete from bucket_categories where category_id = $1", db_id(category_id)).execute(conn).await?;
+    Ok(())
+}
+
 pub async fn set_bucket_category(
     conn: &mut PgConnection,
     guild_id: u64,

@@ -271,6 +271,24 @@ pub async fn close(
     Ok(r.is_some())
 }
 
+/// An acceptance whose grant Discord refused for good (N6): the invitation
+/// is pending again while it has not expired at `now`. `false` when it was
+/// not accepted, has expired, or another invitation is pending now.
+pub async fn reopen(conn: &mut PgConnection, id: i64, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    let reopened = sqlx::query_scalar!(
+        "update invitations i set status = 'pending', decided_by = null, decided_at = null
+         where i.id = $1 and i.status = 'accepted' and i.expires_at > $2
+           and not exists (select 1 from invitations o
+                           where o.group_id = i.group_id and o.invitee_id = i.invitee_id and o.status = 'pending')
+         returning i.id",
+        id,
+        now
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(reopened.is_some())
+}
+
 /// The pending invitations a user sent or received in a guild, locked, for
 /// cancelling them when the user leaves the server.
 pub async fn lock_pending_involving(

@@ -357,6 +357,28 @@ pub async fn set_card(
 
 /// Close an open application; `false` when it was no longer open (someone
 /// decided first, or it was withdrawn).
+/// An approval whose grant Discord refused for good (N6): the application
+/// is open again. `None` when nothing was reopened, else the group the
+/// approval made from a proposal (`Some(None)` for an existing group's):
+/// the caller unmakes it, so that approving again makes it again.
+pub async fn reopen(conn: &mut PgConnection, id: i64) -> Result<Option<Option<i64>>, sqlx::Error> {
+    let reopened = sqlx::query!(
+        "update lead_applications a set status = 'open', decided_by = null, decided_at = null, reason = null,
+                dm_delivered = null, created_group_id = null, updated_at = now()
+         from lead_applications before
+         where a.id = $1 and before.id = a.id and a.status = 'approved'
+           and not exists (select 1 from lead_applications o
+                           where o.applicant_id = a.applicant_id and o.status = 'open'
+                             and (o.group_id = a.group_id
+                                  or lower(o.proposed_name) = lower(a.proposed_name) and o.guild_id = a.guild_id))
+         returning before.created_group_id",
+        id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(reopened.map(|r| r.created_group_id))
+}
+
 pub async fn close(
     conn: &mut PgConnection,
     id: i64,

@@ -413,6 +413,25 @@ pub async fn close(
     Ok(closed.is_some())
 }
 
+/// An approval whose grant Discord refused for good (N6): the request is
+/// pending again, with `note` saying what happened. `false` when it was not
+/// approved, or another request of theirs to the group is pending now.
+pub async fn reopen(conn: &mut PgConnection, id: i64, note: &str) -> Result<bool, sqlx::Error> {
+    let reopened = sqlx::query_scalar!(
+        "update join_requests r set status = 'pending', decided_by = null, decided_at = null, reason = null,
+                note = $2, dm_delivered = null, updated_at = now()
+         where r.id = $1 and r.status = 'approved'
+           and not exists (select 1 from join_requests o
+                           where o.group_id = r.group_id and o.user_id = r.user_id and o.status = 'pending')
+         returning r.id",
+        id,
+        note
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(reopened.is_some())
+}
+
 pub async fn set_card(conn: &mut PgConnection, id: i64, channel_id: u64, message_id: u64) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "update join_requests set card_channel_id = $2, card_message_id = $3, updated_at = now() where id = $1",

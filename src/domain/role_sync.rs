@@ -25,11 +25,51 @@ pub struct NewSync<'a> {
     /// The interaction token of whoever pressed, when an answer is owed,
     /// and when it expires.
     pub answer: Option<(&'a str, DateTime<Utc>)>,
+    /// The decision to reopen when Discord refuses the grant for good.
+    pub reopens: Option<Reopens>,
+}
+
+/// A decision that admitted someone and is reopened when Discord refuses
+/// their role for good (R3, M5, L2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reopens {
+    Request(i64),
+    Invitation(i64),
+    LeadApplication(i64),
+}
+
+impl Reopens {
+    fn parts(self) -> (&'static str, i64) {
+        match self {
+            Reopens::Request(id) => ("request", id),
+            Reopens::Invitation(id) => ("invitation", id),
+            Reopens::LeadApplication(id) => ("lead_application", id),
+        }
+    }
+
+    fn of(kind: Option<&str>, id: Option<i64>) -> Option<Reopens> {
+        match (kind?, id?) {
+            ("request", id) => Some(Reopens::Request(id)),
+            ("invitation", id) => Some(Reopens::Invitation(id)),
+            ("lead_application", id) => Some(Reopens::LeadApplication(id)),
+            _ => None,
+        }
+    }
 }
 
 impl<'a> NewSync<'a> {
     fn of(guild_id: u64, group_id: i64, user_id: u64, cause: &'a str) -> NewSync<'a> {
-        NewSync { guild_id, group_id, user_id, cause, actor_id: None, admission: false, dismissal: false, answer: None }
+        NewSync {
+            guild_id,
+            group_id,
+            user_id,
+            cause,
+            actor_id: None,
+            admission: false,
+            dismissal: false,
+            answer: None,
+            reopens: None,
+        }
     }
 
     /// A decision of `actor` that admitted the member.
@@ -52,15 +92,23 @@ impl<'a> NewSync<'a> {
     pub fn answering(self, answer: Option<(&'a str, DateTime<Utc>)>) -> Self {
         NewSync { answer, ..self }
     }
+
+    /// Reopening `decision` when Discord refuses the grant for good.
+    pub fn reopening(self, decision: Option<Reopens>) -> Self {
+        NewSync { reopens: decision, ..self }
+    }
 }
 
 /// Queue a sync at `now`; returns its id.
 pub async fn enqueue(conn: &mut PgConnection, s: &NewSync<'_>, now: DateTime<Utc>) -> Result<i64, sqlx::Error> {
     let (token, expires) = s.answer.map_or((None, None), |(t, e)| (Some(t), Some(e)));
+    let (reopens, reopens_id) = s.reopens.map(Reopens::parts).unzip();
     sqlx::query_scalar!(
         "insert into role_syncs (guild_id, group_id, user_id, cause, actor_id, admission, dismissal,
-                                 run_at, created_at, answer_state, answer_token, answer_expires_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $8, case when $9::text is null then 'none' else 'owed' end, $9, $10)
+                                 run_at, created_at, answer_state, answer_token, answer_expires_at,
+                                 reopens, reopens_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $8, case when $9::text is null then 'none' else 'owed' end, $9, $10,
+                 $11, $12)
          returning id",
         db_id(s.guild_id),
         s.group_id,
@@ -71,7 +119,9 @@ pub async fn enqueue(conn: &mut PgConnection, s: &NewSync<'_>, now: DateTime<Utc
         s.dismissal,
         now,
         token,
-        expires
+        expires,
+        reopens,
+        reopens_id
     )
     .fetch_one(conn)
     .await
@@ -88,6 +138,8 @@ pub struct Claimed {
     pub actor_id: Option<u64>,
     pub admission: bool,
     pub dismissal: bool,
+    /// The decision reopened when Discord refuses for good.
+    pub reopens: Option<Reopens>,
     /// Claims so far, this one included.
     pub attempts: i32,
     /// This claim's token: the row is finished only while it is its claim.
@@ -115,7 +167,7 @@ pub async fn claim(
                limit $3
                for update skip locked)
            returning s.id, s.guild_id, s.group_id, s.user_id, s.cause, s.actor_id, s.admission, s.dismissal,
-                     s.attempts, s.claim as "claim!""#,
+                     s.reopens, s.reopens_id, s.attempts, s.claim as "claim!""#,
         now,
         now + lease,
         limit
@@ -133,6 +185,7 @@ pub async fn claim(
             actor_id: r.actor_id.map(snowflake),
             admission: r.admission,
             dismissal: r.dismissal,
+            reopens: Reopens::of(r.reopens.as_deref(), r.reopens_id),
             attempts: r.attempts,
             token: r.claim,
         })
@@ -209,7 +262,9 @@ pub async fn finish(
         // Nothing left to read of it: told now, or never owed.
         sqlx::query!("update role_syncs set answer_token = null where id = $1", c.id).execute(&mut *conn).await?;
     }
-    if row.answer_state == "none" {
+    if row.answer_state == "none" && !c.admission {
+        // An admission's row stays until pruned: the decision that queued
+        // it reads how it ended (`outcome_of`).
         sqlx::query!("delete from role_syncs where id = $1", c.id).execute(conn).await?;
     }
     Ok(Some(owed))
@@ -293,6 +348,23 @@ pub enum Standing {
     Done(Outcome, Option<String>),
     /// Still waiting, with this many rows of its server ahead of it.
     Waiting { ahead: i64 },
+}
+
+/// How row `id` ended, once it is done (a decision's grant, which owes no
+/// answer of its own); `None` while it waits. A row that is gone went with
+/// its group (deleted, or unmade when its grant was refused): refused.
+pub async fn outcome_of(conn: &mut PgConnection, id: i64) -> Result<Option<(Outcome, Option<String>)>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select outcome, outcome_text, done_at is not null as "done!" from role_syncs where id = $1"#,
+        id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(match row {
+        None => Some((Outcome::Refused, None)),
+        Some(r) if !r.done => None,
+        Some(r) => Some((Outcome::parse(r.outcome.as_deref().unwrap_or_default()), r.outcome_text)),
+    })
 }
 
 /// Take the answer of row `id` for whoever pressed (its state was 'owed'):

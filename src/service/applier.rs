@@ -195,6 +195,22 @@ pub async fn settle(app: &App, id: i64, deadline: tokio::time::Instant) -> Resul
     })
 }
 
+/// Wait (until `deadline`) for row `id`, a decision's grant that owes no
+/// answer of its own, then say how it stands: `None` while it waits.
+pub async fn outcome_within(
+    app: &App,
+    id: i64,
+    deadline: tokio::time::Instant,
+) -> Result<Option<Settled>, sqlx::Error> {
+    wait(app, id, deadline).await;
+    Ok(match rs::outcome_of(&mut *app.pool.acquire().await?, id).await? {
+        Some((Outcome::Applied, _)) => Some(Settled::Applied),
+        Some((Outcome::Refused, Some(why))) if why.starts_with(UNEXPECTED) => Some(Settled::Failed(why)),
+        Some((Outcome::Refused, _)) => Some(Settled::Refused),
+        None => None,
+    })
+}
+
 /// Wait (until `deadline`) for row `id`, queued by this process, to be
 /// applied here, when no answer rides on it (a removal by a leader):
 /// the answer then comes after the role at Discord's usual pace.
@@ -352,7 +368,11 @@ async fn run_one(app: &App, c: &Claimed) {
             let tell_refusal = outcome == Outcome::Refused && !matches!(owed, Owed::Outcome { .. });
             if let Owed::Outcome { token } = owed {
                 tell(app, c, outcome, token).await;
-            } else if tell_refusal && !c.cause.starts_with("reconcile") && c.actor_id != Some(c.user_id) {
+            } else if tell_refusal
+                && c.reopens.is_none()
+                && !c.cause.starts_with("reconcile")
+                && c.actor_id != Some(c.user_id)
+            {
                 // Decided by someone else (an approval, a new leader): the
                 // member hears of the refusal by DM.
                 tell(app, c, outcome, None).await;
@@ -463,12 +483,20 @@ fn reason_verb(cause: &str) -> &'static str {
 }
 
 /// Discord refused a row for good: undo its decision in Postgres (under
-/// the member's lock, as every membership change), audited with why.
+/// the member's lock, as every membership change), audited with why; a
+/// decision that admitted (an approval, an accepted invitation, a new
+/// leader) is reopened in the same transaction, then its card and its
+/// person are told (R3, M5, L2).
 async fn undo(app: &App, c: &Claimed, why: &str) -> Result<(), sqlx::Error> {
+    let now = app.clock.now();
     let mut tx = app.pool.begin().await?;
     crate::domain::reconcile::lock_member(&mut tx, c.guild_id, c.user_id).await?;
     let member = membership::is_member(&mut tx, c.group_id, c.user_id).await?;
-    let action = if c.admission && member {
+    let mut was_leader = false;
+    let actor = c.actor_id.unwrap_or(c.user_id);
+    let admission = c.admission && member;
+    let action = if admission {
+        was_leader = membership::is_leader(&mut tx, c.group_id, c.user_id).await?;
         membership::remove_member(&mut tx, c.group_id, c.user_id).await?;
         subscription::unsubscribe(&mut tx, c.user_id, Kind::Group, c.group_id).await?;
         membership::remove_leader(&mut tx, c.group_id, c.user_id).await?;
@@ -480,8 +508,12 @@ async fn undo(app: &App, c: &Claimed, why: &str) -> Result<(), sqlx::Error> {
     } else {
         "membership.change_failed"
     };
-    let actor = c.actor_id.unwrap_or(c.user_id);
     audit::record(&mut tx, &audit::Entry::of(c.guild_id, c.group_id, actor, c.user_id, action).because(why)).await?;
+    // Last: reopening a proposal's approval deletes the group it made.
+    let reopened = match c.reopens {
+        Some(decision) if admission => super::reopen::reopen_in(&mut tx, decision, c, why, now).await?,
+        _ => None,
+    };
     tx.commit().await?;
     tracing::warn!(
         sync = c.id,
@@ -491,8 +523,23 @@ async fn undo(app: &App, c: &Claimed, why: &str) -> Result<(), sqlx::Error> {
         action,
         "Discord refused a role change for good; undone"
     );
-    // The notification role and the member counts follow.
-    if let Some(g) = group::get(&mut *app.pool.acquire().await?, c.guild_id, c.group_id).await? {
+    let g = group::get(&mut *app.pool.acquire().await?, c.guild_id, c.group_id).await?;
+    if let Some(r) = reopened {
+        super::reopen::reopened(app, r, c.guild_id, g.as_ref()).await;
+    }
+    if let Some(g) = g {
+        if was_leader {
+            // A leader who is no member keeps no moderation rights.
+            if let Some(channel) = g.channel_id {
+                let reason = "Guildhall: a new leader's role was refused";
+                if let Err(e) =
+                    crate::discord::provision::remove_member_overwrite(&app.http, channel, c.user_id, reason).await
+                {
+                    tracing::warn!(group_id = g.id, user_id = c.user_id, error = %e, "could not take back a refused leader's overwrite");
+                }
+            }
+        }
+        // The notification role and the member counts follow.
         tokio::join!(super::notify::sync_member(app, &g, c.user_id), super::directory::refresh(app, c.guild_id));
     }
     Ok(())

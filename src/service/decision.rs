@@ -11,15 +11,24 @@
 //! 2. the time is the bot's clock (`App::clock`), never the database's;
 //! 3. who may decide is asked again under the lock, then whether the row is
 //!    still open (the first decision wins, N4);
-//! 4. the effect and the close run in one transaction, each Discord change
-//!    journalled; when any step fails the transaction rolls back, the
-//!    journal is undone and the row stays open (N5);
-//! 5. the audit entry is written in that transaction (A2);
-//! 6. after the commit, side by side: the verdict's follow-ups, and the
-//!    outcome shown on the card(s) and told to the person
-//!    ([`Decidable::announce`]).
+//! 4. what the decision needs from Discord is done before the lock, holding
+//!    no connection (N6): reads (A3, is the person still here) and changes
+//!    (a proposed group's role and channel, a leader's overwrite), each
+//!    journalled ([`Verdict::prepare`]);
+//! 5. the effect and the close run in one transaction that makes no Discord
+//!    call; a role grant is queued in it for the applier. When any step
+//!    fails the transaction rolls back, the journal is undone and the row
+//!    stays open (N5);
+//! 6. the audit entry is written in that transaction (A2);
+//! 7. after the commit, a queued grant is waited for a moment: a refusal
+//!    Discord gives at once is the decider's answer (the applier has ended
+//!    the admission and reopened the row, `reopen`); one that comes later
+//!    reopens the row then;
+//! 8. then, side by side: the verdict's follow-ups, and the outcome shown on
+//!    the card(s) and told to the person ([`Decidable::announce`]).
 
 use super::journal::Journal;
+use super::membership::MembershipError;
 use super::App;
 use crate::domain::audit;
 use chrono::{DateTime, Utc};
@@ -51,6 +60,9 @@ pub(crate) trait Decidable: Sized + Send + Sync {
     /// After the commit: show the outcome on the card(s) and, when `tell`,
     /// tell the person it concerns.
     async fn announce(app: &App, row: Self, tell: bool) -> Result<Self::Outcome, Self::Error>;
+    /// Discord refused the grant a decision queued, at once (step 7): the
+    /// decider's answer.
+    fn grant_refused(e: MembershipError) -> Self::Error;
 }
 
 /// What a decision writes to the audit trail (in its transaction).
@@ -59,10 +71,15 @@ pub(crate) struct Audit {
     pub subject: Option<u64>,
     pub group: Option<i64>,
     pub reason: Option<String>,
+    /// The role grant the decision queued (an admission), waited for a
+    /// moment after the commit.
+    pub grant: Option<i64>,
 }
 
 /// One decision about a [`Decidable`] row: who may make it and what it does.
 pub(crate) trait Verdict<D: Decidable>: Sync {
+    /// What [`Verdict::prepare`] found or made on Discord, for `apply`.
+    type Prepared: Default + Send + Sync;
     /// Who decides (`None` for the bot itself, e.g. a member who left).
     fn actor(&self) -> Option<u64>;
     /// Whether the actor may decide `row`; asked before the lock and again
@@ -70,15 +87,22 @@ pub(crate) trait Verdict<D: Decidable>: Sync {
     async fn may_decide(&self, conn: &mut PgConnection, row: &D) -> Result<bool, D::Error>;
     /// What the actor is told when they may not.
     fn refused(&self) -> D::Error;
-    /// The effect and the close of the row, in `tx`; every Discord change
-    /// goes into `journal`. `Err` leaves nothing behind.
+    /// What the decision needs of Discord, before the row is locked and
+    /// holding no connection: reads, and changes journalled in `journal`
+    /// (undone when the decision fails). `row` as it stood before the lock.
+    async fn prepare(&self, _app: &App, _row: &D, _journal: &mut Journal) -> Result<Self::Prepared, D::Error> {
+        Ok(Self::Prepared::default())
+    }
+    /// The effect and the close of the row, in `tx`, with what `prepare`
+    /// found; no Discord call (a role grant is queued). `Err` leaves
+    /// nothing behind.
     async fn apply(
         &self,
         app: &App,
         tx: &mut PgConnection,
         row: &D,
         now: DateTime<Utc>,
-        journal: &mut Journal,
+        prepared: &Self::Prepared,
     ) -> Result<Audit, D::Error>;
     /// The effect failed and was undone: record it where people look (a
     /// note on the card, the audit trail). Never fails its caller.
@@ -100,24 +124,29 @@ pub(crate) async fn decide<D: Decidable, V: Verdict<D>>(
     id: i64,
     verdict: &V,
 ) -> Result<D::Outcome, D::Error> {
-    {
+    let before = {
         let mut conn = app.pool.acquire().await?;
         let row = D::get(&mut conn, guild, id).await?.ok_or_else(D::not_found)?;
         if !verdict.may_decide(&mut conn, &row).await? {
             return Err(verdict.refused());
         }
-    }
-    let (mut tx, row) = lock::<D>(app, guild, id).await?;
-    if !verdict.may_decide(&mut tx, &row).await? {
-        return Err(verdict.refused());
-    }
-    let now = app.clock.now();
-    if !row.is_open(now) {
-        return Err(row.no_longer_open());
-    }
+        if !row.is_open(app.clock.now()) {
+            return Err(row.no_longer_open());
+        }
+        row
+    };
     let mut journal = Journal::default();
-    let applied = async {
-        let a = verdict.apply(app, &mut tx, &row, now, &mut journal).await?;
+    let decided = async {
+        let prepared = verdict.prepare(app, &before, &mut journal).await?;
+        let (mut tx, row) = lock::<D>(app, guild, id).await?;
+        if !verdict.may_decide(&mut tx, &row).await? {
+            return Err(verdict.refused());
+        }
+        let now = app.clock.now();
+        if !row.is_open(now) {
+            return Err(row.no_longer_open());
+        }
+        let a = verdict.apply(app, &mut tx, &row, now, &prepared).await?;
         let mut entry = audit::Entry::guild(row.guild_id(), a.action).in_group(a.group).because_of(a.reason.as_deref());
         if let Some(actor) = verdict.actor() {
             entry = entry.actor(actor);
@@ -126,24 +155,24 @@ pub(crate) async fn decide<D: Decidable, V: Verdict<D>>(
             entry = entry.subject(subject);
         }
         audit::record(&mut tx, &entry).await?;
-        Ok::<_, D::Error>(a.action)
+        tx.commit().await?;
+        Ok::<_, D::Error>((a.action, a.grant, row))
     }
     .await;
-    let committed = match applied {
-        Ok(action) => tx.commit().await.map(|()| action).map_err(D::Error::from),
-        Err(e) => {
-            drop(tx);
-            Err(e)
-        }
-    };
-    let action = match committed {
-        Ok(action) => action,
+    let (action, grant, row) = match decided {
+        Ok(decided) => decided,
         Err(e) => {
             journal.undo(app, &format!("Guildhall: undoing a {} decision that failed", D::NOUN)).await;
-            verdict.failed(app, &row, &e).await;
+            verdict.failed(app, &before, &e).await;
             return Err(e);
         }
     };
+    // A refusal Discord gives at once is the decider's answer; the applier
+    // has ended the admission and reopened the row (and told its person).
+    if let Err(e) = super::membership::decision_settled(app, grant).await {
+        info!(id = row.id(), action, error = %e, "{} decided; Discord refused its grant, reopened", D::NOUN);
+        return Err(D::grant_refused(e));
+    }
     info!(id = row.id(), action, actor = verdict.actor(), "{} decided", D::NOUN);
     // The follow-ups and the announcement need only the committed state,
     // not each other: both at once, so the decider's answer waits for the
@@ -176,7 +205,7 @@ pub(crate) async fn decidable<D: Decidable, V: Verdict<D>>(
 }
 
 /// How long a decider waits for another's lock before giving up (a decision
-/// holds it while Discord grants a role or makes a group: seconds at most).
+/// holds it for its database work only, never across a Discord call).
 const LOCK_WAIT: Duration = Duration::from_secs(30);
 const LOCK_POLL: Duration = Duration::from_millis(50);
 

@@ -1,9 +1,11 @@
 //! Creating and adopting groups (G2, A3) and listing the directory (G4).
 //!
-//! `create` and `adopt` share one path: insert the row, make (or take over)
-//! the role, make sure the bucket's category exists, make (or move) the
-//! channel with the group's overwrites, then attach, audit and commit. A
-//! failure at any step puts Discord back as it was and leaves no row.
+//! `create` and `adopt` share one path: make (or take over) the role, make
+//! sure the bucket's category exists, make (or move) the channel with the
+//! group's overwrites, each Discord change journalled and no connection held
+//! meanwhile; then insert, attach, audit and commit in one transaction that
+//! makes no Discord call (N6). A failure at any step puts Discord back as it
+//! was and leaves no row.
 
 use super::journal::{sync_overwrites, Journal, Undo};
 use super::App;
@@ -48,48 +50,68 @@ struct Sources {
     holders: Vec<u64>,
 }
 
-/// Create a group: the row, the role, the bucket's category if missing, the
-/// channel with its overwrites, and an audit entry; all or nothing.
+/// Create a group: the role, the bucket's category if missing, the channel
+/// with its overwrites (Discord first, holding no connection, each change
+/// journalled), then the row and an audit entry in one transaction that
+/// makes no Discord call (N6); all or nothing.
 pub async fn create(app: &App, new: &NewGroup) -> Result<group::Group, CreateError> {
-    let mut tx = app.pool.begin().await?;
     let mut journal = Journal::default();
-    let made = create_in(app, &mut tx, new, &mut journal).await;
-    finish(app, tx, made, journal, new, "group.create").await
+    let made = async {
+        // A name taken refuses before anything is made; the row's unique
+        // key decides a race.
+        if group::name_taken(&mut *app.pool.acquire().await?, new.guild_id, &new.name).await? {
+            return Err(CreateError::NameTaken);
+        }
+        let made = provision(app, new, &mut journal).await?;
+        let mut tx = app.pool.begin().await?;
+        let group_id = record_in(&mut tx, new, made, "group.create").await?;
+        tx.commit().await?;
+        Ok(group_id)
+    }
+    .await;
+    finish(app, made, journal, new, "group.create").await
 }
 
-/// [`create`] in the caller's transaction (a lead application's approval
-/// makes the proposed group and its leader as one unit); Discord changes
-/// journalled. Returns the new group's id; after the commit, call
+/// A new group's role and channel, made on Discord.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Made {
+    pub role_id: u64,
+    pub channel_id: u64,
+}
+
+/// Make a new group's role, bucket category and channel on Discord,
+/// journalled, holding no connection (a lead application's approval makes
+/// the proposed group this way before its transaction).
+pub(crate) async fn provision(app: &App, new: &NewGroup, journal: &mut Journal) -> Result<Made, CreateError> {
+    let (role_id, channel_id) = provision_discord(app, new, &Sources::default(), journal).await?;
+    Ok(Made { role_id, channel_id })
+}
+
+/// The row of a group [`provision`] made, attached and audited, in the
+/// caller's transaction (no Discord call). After the commit, call
 /// [`made_in`].
-pub(crate) async fn create_in(
-    app: &App,
+pub(crate) async fn record_in(
     tx: &mut sqlx::PgConnection,
     new: &NewGroup,
-    journal: &mut Journal,
+    made: Made,
+    action: &'static str,
 ) -> Result<i64, CreateError> {
     group::lock_guild(tx, new.guild_id).await?;
     let group_id = group::insert(tx, new).await?;
-    make_in(app, tx, new, group_id, Sources::default(), "group.create", journal).await?;
+    attach_in(tx, new, group_id, made, &[], action).await?;
     Ok(group_id)
 }
 
-/// Commit what `made` did in `tx` (or undo it and its Discord changes).
+/// Undo what `made` did on Discord when it failed; after a commit, the
+/// directory lists the new group.
 async fn finish(
     app: &App,
-    tx: sqlx::Transaction<'_, sqlx::Postgres>,
     made: Result<i64, CreateError>,
     journal: Journal,
     new: &NewGroup,
     action: &'static str,
 ) -> Result<group::Group, CreateError> {
-    let committed = match made {
-        Ok(group_id) => tx.commit().await.map(|()| group_id).map_err(CreateError::from),
-        Err(e) => {
-            drop(tx);
-            Err(e)
-        }
-    };
-    let group_id = match committed {
+    let group_id = match made {
         Ok(id) => id,
         Err(e) => {
             journal.undo(app, "Guildhall: undoing a group creation that failed").await;
@@ -107,21 +129,19 @@ pub(crate) async fn made_in(app: &App, guild_id: u64) {
     super::directory::refresh(app, guild_id).await;
 }
 
-/// Make the Discord side of a group inserted in `tx` (taking over what
-/// `src` names), then attach it and audit; Discord changes journalled.
-async fn make_in(
-    app: &App,
+/// Attach the Discord side made for group `group_id` (inserted in `tx`),
+/// make the adopted role's holders members, and audit.
+async fn attach_in(
     tx: &mut sqlx::PgConnection,
     new: &NewGroup,
     group_id: i64,
-    src: Sources,
+    made: Made,
+    holders: &[u64],
     action: &'static str,
-    journal: &mut Journal,
 ) -> Result<(), CreateError> {
-    let (role_id, channel_id) = provision_discord(app, new, &src, tx, journal).await?;
-    group::attach_discord(tx, group_id, role_id, channel_id).await?;
-    if !src.holders.is_empty() {
-        group::import_members(tx, group_id, &src.holders).await?;
+    group::attach_discord(tx, group_id, made.role_id, made.channel_id).await?;
+    if !holders.is_empty() {
+        group::import_members(tx, group_id, holders).await?;
     }
     audit::record(tx, &audit::Entry::guild(new.guild_id, action).actor(new.created_by).group(group_id)).await?;
     Ok(())
@@ -131,7 +151,6 @@ async fn provision_discord(
     app: &App,
     new: &NewGroup,
     src: &Sources,
-    tx: &mut sqlx::PgConnection,
     journal: &mut Journal,
 ) -> Result<(u64, u64), CreateError> {
     let verb = if src.role_id.is_some() || src.channel.is_some() { "adopted" } else { "created" };
@@ -146,7 +165,7 @@ async fn provision_discord(
             r
         }
     };
-    let category_id = ensure_category(app, new.guild_id, new.bucket, tx, journal).await?;
+    let category_id = ensure_category(app, new.guild_id, new.bucket, journal).await?;
     let open = new.visibility == group::Visibility::Open;
     let channel_id = match &src.channel {
         Some(state) => {
@@ -188,17 +207,18 @@ async fn provision_discord(
 }
 
 /// The bucket's category: the remembered one if it still exists, else a new
-/// one (journalled, and remembered in `tx`) with the bucket's group channels
-/// moved into it.
+/// one (journalled, and remembered at once unless another change made one
+/// first: then that one) with the bucket's group channels moved into it.
+/// Discord is asked holding no connection.
 pub(crate) async fn ensure_category(
     app: &App,
     guild_id: u64,
     bucket: Bucket,
-    tx: &mut sqlx::PgConnection,
     journal: &mut Journal,
 ) -> Result<u64, CreateError> {
     let step = "create the bucket's category";
-    if let Some(id) = group::bucket_category(tx, guild_id, bucket).await? {
+    let remembered = group::bucket_category(&mut *app.pool.acquire().await?, guild_id, bucket).await?;
+    if let Some(id) = remembered {
         if provision::channel_exists(&app.http, id).await.map_err(at(step))? {
             return Ok(id);
         }
@@ -206,15 +226,30 @@ pub(crate) async fn ensure_category(
     let id = provision::create_category(&app.http, guild_id, bucket.label(), "Guildhall: bucket category")
         .await
         .map_err(at(step))?;
-    journal.push(Undo::DeleteChannel { guild_id, channel_id: id });
-    let replaced = group::bucket_category(tx, guild_id, bucket).await?.is_some();
-    group::set_bucket_category(tx, guild_id, bucket, id).await?;
-    if replaced {
+    let kept = group::swap_bucket_category(&mut *app.pool.acquire().await?, guild_id, bucket, remembered, id).await;
+    match kept {
+        Ok(kept) if kept == id => {
+            if remembered.is_none() {
+                journal.push(Undo::ForgetCategory { category_id: id });
+            }
+            journal.push(Undo::DeleteChannel { guild_id, channel_id: id });
+        }
+        other => {
+            // Another change made the bucket's category meanwhile (or the
+            // database failed): ours goes again.
+            if let Err(e) = provision::delete_channel(&app.http, id, "Guildhall: a second bucket category").await {
+                tracing::warn!(guild_id, category = id, error = %e, "could not delete a second bucket category");
+            }
+            return Ok(other?);
+        }
+    }
+    if remembered.is_some() {
         // The old category was deleted, and Discord moved its channels out
         // of it: the bucket's group channels go back in (A5), whoever
         // noticed first (a create, an edit, or the reconciler).
         let reason = format!("Guildhall: the {} category was made again", bucket.label());
-        for (group_id, ch) in group::channels_of_bucket(tx, guild_id, bucket).await? {
+        let channels = group::channels_of_bucket(&mut *app.pool.acquire().await?, guild_id, bucket).await?;
+        for (group_id, ch) in channels {
             let edit = provision::ChannelEdit { name: None, topic: None, parent_id: Some(Some(id)) };
             match provision::edit_channel(&app.http, ch, &edit, &reason).await {
                 Ok(()) => {}
@@ -294,18 +329,33 @@ pub async fn adopt(app: &App, new: &NewGroup, what: Adoption) -> Result<Adopted,
         }
         src.channel = Some(state);
     }
-    let mut tx = app.pool.begin().await?;
-    group::lock_guild(&mut tx, new.guild_id).await?;
-    let group_id = group::insert(&mut tx, new).await.map_err(CreateError::from)?;
-    group::link_adopted(&mut tx, group_id, what.role_id, what.channel_id).await.map_err(|e| match e {
-        LinkError::RoleInUse => AdoptError::RoleInUse,
-        LinkError::ChannelInUse => AdoptError::ChannelInUse,
-        LinkError::Db(e) => e.into(),
-    })?;
     let imported = src.holders.len();
     let mut journal = Journal::default();
-    let made = make_in(app, &mut tx, new, group_id, src, "group.adopt", &mut journal).await.map(|()| group_id);
-    let group = finish(app, tx, made, journal, new, "group.adopt").await?;
+    let made = async {
+        if group::name_taken(&mut *app.pool.acquire().await?, new.guild_id, &new.name).await? {
+            return Err(CreateError::NameTaken.into());
+        }
+        let (role_id, channel_id) = provision_discord(app, new, &src, &mut journal).await?;
+        let mut tx = app.pool.begin().await?;
+        group::lock_guild(&mut tx, new.guild_id).await?;
+        let group_id = group::insert(&mut tx, new).await.map_err(CreateError::from)?;
+        group::link_adopted(&mut tx, group_id, what.role_id, what.channel_id).await.map_err(|e| match e {
+            LinkError::RoleInUse => AdoptError::RoleInUse,
+            LinkError::ChannelInUse => AdoptError::ChannelInUse,
+            LinkError::Db(e) => e.into(),
+        })?;
+        attach_in(&mut tx, new, group_id, Made { role_id, channel_id }, &src.holders, "group.adopt").await?;
+        tx.commit().await?;
+        Ok::<_, AdoptError>(group_id)
+    }
+    .await;
+    let group = match made {
+        Ok(id) => finish(app, Ok(id), journal, new, "group.adopt").await?,
+        Err(e) => {
+            journal.undo(app, "Guildhall: undoing a group adoption that failed").await;
+            return Err(e);
+        }
+    };
     Ok(Adopted { group, imported })
 }
 

@@ -15,6 +15,7 @@ use crate::discord::{review, roles, DiscordError};
 use crate::domain::group::{self, Group};
 pub use crate::domain::invite::Listing;
 use crate::domain::invite::{self as domain, Invitation, Limits, Status};
+use crate::domain::role_sync::Reopens;
 use crate::domain::{audit, membership as members, settings};
 use crate::views::invite as view;
 use chrono::{DateTime, Duration, Utc};
@@ -251,6 +252,10 @@ impl Decidable for Invitation {
         InviteError::NoLongerOpen(Box::new(self))
     }
 
+    fn grant_refused(e: MembershipError) -> InviteError {
+        InviteError::Admit(e)
+    }
+
     async fn announce(app: &App, inv: Invitation, _tell: bool) -> Result<Decided, InviteError> {
         finish(app, inv.id).await
     }
@@ -262,7 +267,16 @@ struct Answer {
     accept: bool,
 }
 
+/// What accepting an invitation asked of Discord before the lock.
+#[derive(Default)]
+struct Asked {
+    inviter_may: bool,
+    in_server: bool,
+}
+
 impl Verdict<Invitation> for Answer {
+    type Prepared = Asked;
+
     fn actor(&self) -> Option<u64> {
         Some(self.invitee)
     }
@@ -275,22 +289,50 @@ impl Verdict<Invitation> for Answer {
         InviteError::NotYours
     }
 
+    /// Accepting asks Discord first, holding no connection: the inviter
+    /// may still invite, the invitee is still in the server, and the
+    /// group's role is one the bot may grant (A3).
+    async fn prepare(&self, app: &App, inv: &Invitation, _journal: &mut Journal) -> Result<Asked, InviteError> {
+        if !self.accept {
+            return Ok(Asked::default());
+        }
+        let g = group::get(&mut *app.pool.acquire().await?, inv.guild_id, inv.group_id)
+            .await?
+            .ok_or(InviteError::NoGroup)?;
+        if g.archived {
+            return Err(InviteError::Archived(g.name));
+        }
+        let inviter_may = inviter_still_may(app, &g, inv.inviter_id).await?;
+        let in_server = in_server(app, g.guild_id, self.invitee).await?;
+        if inviter_may && in_server {
+            membership::check_grantable(app, &g).await.map_err(InviteError::Admit)?;
+        }
+        Ok(Asked { inviter_may, in_server })
+    }
+
     /// Accepting: only while they are in the server and not banned, while
     /// the inviter may still invite, behind the guidelines gate; then
-    /// admitted as a join is (a closed group needs no request).
+    /// admitted as a join is (a closed group needs no request), the grant
+    /// queued (N6) and the invitation reopened if Discord refuses it.
     async fn apply(
         &self,
         app: &App,
         tx: &mut PgConnection,
         inv: &Invitation,
         now: DateTime<Utc>,
-        journal: &mut Journal,
+        asked: &Asked,
     ) -> Result<Audit, InviteError> {
         let user = self.invitee;
         let reason = Some(format!("invitation {} from <@{}>", inv.id, inv.inviter_id));
         if !self.accept {
             domain::close(tx, inv.id, Status::Declined, Some(user), now).await?;
-            return Ok(Audit { action: "invite.decline", subject: Some(user), group: Some(inv.group_id), reason });
+            return Ok(Audit {
+                action: "invite.decline",
+                subject: Some(user),
+                group: Some(inv.group_id),
+                reason,
+                grant: None,
+            });
         }
         let g = group::get(tx, inv.guild_id, inv.group_id).await?.ok_or(InviteError::NoGroup)?;
         if g.archived {
@@ -299,25 +341,28 @@ impl Verdict<Invitation> for Answer {
         if members::is_banned(tx, g.id, user).await? {
             return Err(InviteError::Banned(g.name));
         }
-        if !inviter_still_may(app, &g, inv.inviter_id).await? {
+        if !asked.inviter_may {
             return Err(InviteError::InviterNoLongerMay { group: g.name, inviter: inv.inviter_id });
         }
+        let mut grant = None;
         if !members::is_member(tx, g.id, user).await? {
-            if !in_server(app, g.guild_id, user).await? {
+            if !asked.in_server {
                 return Err(InviteError::NotInServer);
             }
             if let Some(gl) = membership::pending_guidelines(app, g.guild_id, user).await? {
                 return Err(InviteError::NeedsGuidelines(gl, Box::new(inv.clone())));
             }
-            if let Err(e) =
-                membership::admit_in(app, tx, &g, user, user, "membership.invite_accepted", Grant::Now(journal)).await
-            {
-                warn!(invitation = inv.id, group_id = g.id, error = %e, "invitee could not be admitted");
-                return Err(InviteError::Admit(e));
-            }
+            let how = Grant::Decision(Some(Reopens::Invitation(inv.id)));
+            grant = match membership::admit_in(app, tx, &g, user, user, "membership.invite_accepted", how).await {
+                Ok(sync) => sync,
+                Err(e) => {
+                    warn!(invitation = inv.id, group_id = g.id, error = %e, "invitee could not be admitted");
+                    return Err(InviteError::Admit(e));
+                }
+            };
         }
         domain::close(tx, inv.id, Status::Accepted, Some(user), now).await?;
-        Ok(Audit { action: "invite.accept", subject: Some(user), group: Some(g.id), reason })
+        Ok(Audit { action: "invite.accept", subject: Some(user), group: Some(g.id), reason, grant })
     }
 
     async fn failed(&self, app: &App, inv: &Invitation, e: &InviteError) {
@@ -357,6 +402,8 @@ struct Revoke {
 }
 
 impl Verdict<Invitation> for Revoke {
+    type Prepared = ();
+
     fn actor(&self) -> Option<u64> {
         Some(self.actor)
     }
@@ -376,7 +423,7 @@ impl Verdict<Invitation> for Revoke {
         tx: &mut PgConnection,
         inv: &Invitation,
         now: DateTime<Utc>,
-        _journal: &mut Journal,
+        _prepared: &(),
     ) -> Result<Audit, InviteError> {
         domain::close(tx, inv.id, Status::Revoked, Some(self.actor), now).await?;
         Ok(Audit {
@@ -384,6 +431,7 @@ impl Verdict<Invitation> for Revoke {
             subject: Some(inv.invitee_id),
             group: Some(inv.group_id),
             reason: Some(format!("invitation {} from <@{}>", inv.id, inv.inviter_id)),
+            grant: None,
         })
     }
 }
@@ -504,6 +552,33 @@ async fn finish(app: &App, id: i64) -> Result<Decided, InviteError> {
         Some(delivered)
     };
     Ok(Decided { invitation: load(app, id).await?, inviter_told })
+}
+
+/// Discord refused the role of an invitee who accepted (N6): the
+/// invitation was reopened (`reopen`); its DM card offers it again and the
+/// invitee is told. Never fails its caller.
+pub(crate) async fn acceptance_refused(app: &App, id: i64, group: &str) {
+    let shown = async {
+        let inv = load(app, id).await?;
+        let g = group::get(&mut *app.pool.acquire().await?, inv.guild_id, inv.group_id)
+            .await?
+            .ok_or(InviteError::NoGroup)?;
+        let facts = membership::page_facts_of(app, g, inv.invitee_id).await?;
+        let what = format!("invitation {id}");
+        super::outcome::show_on_card(
+            app,
+            (inv.card_channel_id, inv.card_message_id),
+            view::dm_card(&inv, &facts),
+            &what,
+        )
+        .await;
+        let _ = super::outcome::tell(app, inv.invitee_id, &view::acceptance_failed_dm(group), &what).await;
+        Ok::<_, InviteError>(())
+    }
+    .await;
+    if let Err(e) = shown {
+        warn!(invitation = id, error = %e, "could not show a reopened invitation");
+    }
 }
 
 pub async fn listing(app: &App, guild_id: u64, user: u64, privileged: bool) -> Result<Listing, sqlx::Error> {

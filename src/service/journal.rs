@@ -24,6 +24,9 @@ pub enum Undo {
     RenameRole { guild_id: u64, role_id: u64, name: String },
     /// A role the use case gave a member.
     RevokeRole { guild_id: u64, user_id: u64, role_id: u64 },
+    /// A bucket's first category, remembered in Postgres as soon as it was
+    /// made (no transaction waits on Discord): forgotten again.
+    ForgetCategory { category_id: u64 },
 }
 
 #[derive(Debug, Default)]
@@ -49,6 +52,15 @@ impl Journal {
                 }
                 Undo::DeleteChannel { channel_id, .. } => {
                     provision::delete_channel(&app.http, *channel_id, reason).await
+                }
+                Undo::ForgetCategory { category_id } => {
+                    let forgot = async {
+                        crate::domain::group::forget_category(&mut *app.pool.acquire().await?, *category_id).await
+                    };
+                    if let Err(e) = forgot.await {
+                        warn!(category_id, error = %e, "could not forget a bucket category made for nothing");
+                    }
+                    Ok(())
                 }
                 Undo::Overwrite { channel_id, before: Some(o), .. } => {
                     provision::put_overwrite(&app.http, *channel_id, o, reason).await

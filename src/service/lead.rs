@@ -11,6 +11,7 @@ use crate::discord::{review, roles, DiscordError};
 use crate::domain::group::{self, Group, NewGroup, Visibility};
 pub use crate::domain::lead::Pending;
 use crate::domain::lead::{self, Answers, Application, ApplyError, Status, Target};
+use crate::domain::role_sync::Reopens;
 use crate::domain::{audit, settings};
 use crate::views::lead as view;
 use chrono::{DateTime, Utc};
@@ -225,6 +226,10 @@ impl Decidable for Application {
         LeadError::AlreadyClosed(Box::new(self))
     }
 
+    fn grant_refused(e: MembershipError) -> LeadError {
+        LeadError::Leader(e)
+    }
+
     /// Update the card; tell the applicant by DM and remember whether the
     /// DM arrived (closed DMs: `/lead status` still shows it).
     async fn announce(app: &App, a: Application, tell: bool) -> Result<Decided, LeadError> {
@@ -266,7 +271,16 @@ struct Decide {
     decline: Option<String>,
 }
 
+/// What approving an application made on Discord before the lock: a
+/// proposal's group (its row is inserted in the decision's transaction).
+#[derive(Default)]
+struct Approval {
+    proposal: Option<(NewGroup, groups::Made)>,
+}
+
 impl Verdict<Application> for Decide {
+    type Prepared = Approval;
+
     fn actor(&self) -> Option<u64> {
         Some(self.admin)
     }
@@ -279,13 +293,60 @@ impl Verdict<Application> for Decide {
         LeadError::NotAllowed
     }
 
+    /// Approving asks and changes Discord first, holding no connection: the
+    /// applicant is still here; a proposal's group is made (role, category,
+    /// channel); the group's role is one the bot may grant (A3); the new
+    /// leader's overwrite is set. All journalled.
+    async fn prepare(&self, app: &App, a: &Application, journal: &mut Journal) -> Result<Approval, LeadError> {
+        if self.decline.is_some() {
+            return Ok(Approval::default());
+        }
+        // A member who left can't lead; find out before making anything.
+        match roles::member_role_ids(&app.http, a.guild_id, a.applicant_id).await {
+            Ok(_) => {}
+            Err(DiscordError::Unknown(..)) => return Err(LeadError::ApplicantGone),
+            Err(e) => return Err(LeadError::Leader(MembershipError::Discord(e))),
+        }
+        match &a.target {
+            Target::Existing { group_id, .. } => {
+                let mut conn = app.pool.acquire().await?;
+                let g = group::get(&mut conn, a.guild_id, *group_id).await?.ok_or(LeadError::NoGroup)?;
+                if g.archived {
+                    return Err(LeadError::Archived);
+                }
+                let leads = crate::domain::membership::is_leader(&mut conn, g.id, a.applicant_id).await?;
+                drop(conn);
+                membership::check_grantable(app, &g).await.map_err(LeadError::Leader)?;
+                if !leads {
+                    membership::leader_overwrite(app, g.channel_id, &g.name, a.applicant_id, journal)
+                        .await
+                        .map_err(LeadError::Leader)?;
+                }
+                Ok(Approval { proposal: None })
+            }
+            Target::Proposal { name, bucket, description } => {
+                let new = NewGroup::parse(a.guild_id, self.admin, name, *bucket, Visibility::Open, Some(description))
+                    .map_err(|_| LeadError::NameExists)?;
+                if group::name_taken(&mut *app.pool.acquire().await?, a.guild_id, &new.name).await? {
+                    return Err(LeadError::NameExists);
+                }
+                let made = groups::provision(app, &new, journal).await.map_err(LeadError::Create)?;
+                let name = new.name.as_str().to_string();
+                membership::leader_overwrite(app, Some(made.channel_id), &name, a.applicant_id, journal)
+                    .await
+                    .map_err(LeadError::Leader)?;
+                Ok(Approval { proposal: Some((new, made)) })
+            }
+        }
+    }
+
     async fn apply(
         &self,
         app: &App,
         tx: &mut PgConnection,
         a: &Application,
         now: DateTime<Utc>,
-        journal: &mut Journal,
+        approval: &Approval,
     ) -> Result<Audit, LeadError> {
         if let Some(reason) = &self.decline {
             lead::close(tx, a.id, Status::Declined, self.admin, Some(reason), None, now).await?;
@@ -298,40 +359,40 @@ impl Verdict<Application> for Decide {
                 subject: Some(a.applicant_id),
                 group,
                 reason: Some(reason.clone()),
+                grant: None,
             });
         }
-        // A member who left can't lead; find out before making anything.
-        match roles::member_role_ids(&app.http, a.guild_id, a.applicant_id).await {
-            Ok(_) => {}
-            Err(DiscordError::Unknown(..)) => return Err(LeadError::ApplicantGone),
-            Err(e) => return Err(LeadError::Leader(MembershipError::Discord(e))),
-        }
-        let (group_id, created) = match &a.target {
-            Target::Existing { group_id, .. } => (*group_id, None),
-            Target::Proposal { name, bucket, description } => {
-                let new = NewGroup::parse(a.guild_id, self.admin, name, *bucket, Visibility::Open, Some(description))
-                    .map_err(|_| LeadError::NameExists)?;
-                let id = groups::create_in(app, tx, &new, journal).await.map_err(|e| match e {
+        let (group_id, created, reopens) = match (&a.target, &approval.proposal) {
+            (Target::Existing { group_id, .. }, _) => (*group_id, None, Some(Reopens::LeadApplication(a.id))),
+            (Target::Proposal { .. }, Some((new, made))) => {
+                let id = groups::record_in(tx, new, *made, "group.create").await.map_err(|e| match e {
                     CreateError::NameTaken => LeadError::NameExists,
                     e => LeadError::Create(e),
                 })?;
-                (id, Some(id))
+                // A leader's role refused later unmakes the group with the
+                // approval (`reopen`), so the proposal can be approved again.
+                (id, Some(id), Some(Reopens::LeadApplication(a.id)))
             }
+            (Target::Proposal { .. }, None) => return Err(LeadError::NoGroup),
         };
         let g = group::get(tx, a.guild_id, group_id).await?.ok_or(LeadError::NoGroup)?;
         if g.archived {
             return Err(LeadError::Archived);
         }
-        if let Err(e) = membership::add_leader_in(app, tx, &g, self.admin, a.applicant_id, journal).await {
-            warn!(application = a.id, group_id = g.id, error = %e, "approved applicant could not be made a leader");
-            return Err(LeadError::Leader(e));
-        }
+        let leader = match membership::add_leader_in(app, tx, &g, self.admin, a.applicant_id, reopens).await {
+            Ok(leader) => leader,
+            Err(e) => {
+                warn!(application = a.id, group_id = g.id, error = %e, "approved applicant could not be made a leader");
+                return Err(LeadError::Leader(e));
+            }
+        };
         lead::close(tx, a.id, Status::Approved, self.admin, None, created, now).await?;
         Ok(Audit {
             action: "lead.approve",
             subject: Some(a.applicant_id),
             group: Some(g.id),
             reason: Some(format!("application {}", a.id)),
+            grant: leader.sync,
         })
     }
 
@@ -377,6 +438,8 @@ struct Withdraw {
 }
 
 impl Verdict<Application> for Withdraw {
+    type Prepared = ();
+
     fn actor(&self) -> Option<u64> {
         Some(self.applicant)
     }
@@ -396,7 +459,7 @@ impl Verdict<Application> for Withdraw {
         tx: &mut PgConnection,
         a: &Application,
         now: DateTime<Utc>,
-        _journal: &mut Journal,
+        _prepared: &(),
     ) -> Result<Audit, LeadError> {
         lead::close(tx, a.id, Status::Withdrawn, self.applicant, None, None, now).await?;
         Ok(Audit {
@@ -404,6 +467,7 @@ impl Verdict<Application> for Withdraw {
             subject: Some(self.applicant),
             group: None,
             reason: Some(format!("application {}", a.id)),
+            grant: None,
         })
     }
 
@@ -441,6 +505,23 @@ pub async fn decline(
 /// The applicant withdraws an open application.
 pub async fn withdraw(app: &App, guild_id: u64, id: i64, user_id: u64) -> Result<Application, LeadError> {
     Ok(decision::decide(app, Some(guild_id), id, &Withdraw { applicant: user_id }).await?.application)
+}
+
+/// Discord refused the group's role of an approved applicant after the
+/// approval (N6): the application was reopened (`reopen`); its card offers
+/// the decision again and the applicant is told. Never fails its caller.
+pub(crate) async fn approval_refused(app: &App, guild_id: u64, id: i64, group: &str) {
+    let a = match app.pool.acquire().await {
+        Ok(mut conn) => lead::get(&mut conn, guild_id, id).await,
+        Err(e) => Err(e),
+    };
+    let a = match a {
+        Ok(Some(a)) => a,
+        Ok(None) => return,
+        Err(e) => return warn!(application = id, error = %e, "could not read a reopened application"),
+    };
+    update_card(app, &a).await;
+    let _ = review::dm(&app.http, a.applicant_id, &view::approval_failed_dm(group)).await;
 }
 
 /// Update the card to show the outcome; `false` when it's gone.

@@ -199,7 +199,7 @@ pub async fn edit(
     group::update_details(&mut tx, group_id, &after).await?;
     let mut journal = Journal::default();
     let new_name = req.name.as_ref().filter(|n| n.as_str() != before.name);
-    if let Err(e) = edit_discord(app, &before, &after, new_name, &mut tx, &mut journal).await {
+    if let Err(e) = edit_discord(app, &before, &after, new_name, &mut journal).await {
         drop(tx);
         journal.undo(app, "Guildhall: undoing a group edit that failed").await;
         return Err(e);
@@ -228,7 +228,6 @@ async fn edit_discord(
     before: &Group,
     after: &Details,
     new_name: Option<&GroupName>,
-    tx: &mut sqlx::PgConnection,
     journal: &mut Journal,
 ) -> Result<(), ManageError> {
     let (role_id, channel_id) = discord_ids(before)?;
@@ -252,7 +251,7 @@ async fn edit_discord(
                 .map_err(at("change who can see and post in the group's channel"))?;
         }
         if after.bucket != before.bucket {
-            let category = ensure_category(app, guild_id, after.bucket, tx, journal).await?;
+            let category = ensure_category(app, guild_id, after.bucket, journal).await?;
             if state.parent_id != Some(category) {
                 edit.parent_id = Some(Some(category));
             }

@@ -5,11 +5,11 @@
 use super::applier::{self, Answer, Settled};
 use super::journal::{Journal, Undo};
 use super::App;
-use crate::discord::roles;
 use crate::discord::{provision, DiscordError};
 use crate::domain::group::{self, Group, Visibility};
 pub use crate::domain::membership::PageFacts;
 use crate::domain::role_safety::{self, RoleProblem};
+use crate::domain::role_sync::Reopens;
 use crate::domain::subscription::{self, Kind};
 use crate::domain::{audit, membership, reconcile, role_sync, settings};
 use sqlx::PgConnection;
@@ -131,7 +131,7 @@ async fn admit(
     answer: Option<&Answer>,
 ) -> Result<Option<Settled>, MembershipError> {
     let mut tx = app.pool.begin().await?;
-    let Some(sync) = admit_in(app, &mut tx, g, user_id, actor_id, action, Grant::Queued(answer)).await? else {
+    let Some(sync) = admit_in(app, &mut tx, g, user_id, actor_id, action, Grant::Join(answer)).await? else {
         return Ok(None);
     };
     tx.commit().await?;
@@ -177,19 +177,21 @@ pub(crate) async fn grant_failed(app: &App, g: &Group, actor_id: u64, user_id: u
     }
 }
 
-/// How an admission's grant is made.
+/// How an admission's grant is queued (N6): never made inside the
+/// admitting transaction; the applier makes it, checking A3 first.
 pub(crate) enum Grant<'a> {
-    /// Queued for the applier in the transaction (N6): a join, with the
-    /// answer owed to whoever pressed.
-    Queued(Option<&'a Answer>),
-    /// Made at once inside the caller's transaction and journalled: the
-    /// decisions (an approval, an accepted invitation, a new leader), whose
-    /// refusal leaves the decision open to be made again (R3, L2, M5).
-    Now(&'a mut Journal),
+    /// A join, with the answer owed to whoever pressed.
+    Join(Option<&'a Answer>),
+    /// A decision that admits (an approval, an accepted invitation, a new
+    /// leader): ended again, and `Reopens` reopened, when Discord refuses
+    /// the grant for good (R3, M5, L2).
+    Decision(Option<Reopens>),
 }
 
-/// Check that the bot may grant the group's role right now (A3).
-async fn check_grantable(app: &App, g: &Group) -> Result<u64, MembershipError> {
+/// Check that the bot may grant the group's role right now (A3): before a
+/// decision commits (a Discord read, no connection held), so an unsafe role
+/// refuses the decision at once; the applier checks again before it grants.
+pub(crate) async fn check_grantable(app: &App, g: &Group) -> Result<u64, MembershipError> {
     let role_id = g.role_id.ok_or(MembershipError::Broken)?;
     let h = app.hierarchy.load(&app.http, g.guild_id, app.bot_id).await?;
     let role = h.role(role_id).ok_or(MembershipError::Broken)?;
@@ -199,9 +201,8 @@ async fn check_grantable(app: &App, g: &Group) -> Result<u64, MembershipError> {
 
 /// The database part of admitting a member, in the caller's transaction
 /// (a join, or a decision that admits): row, group subscription, audit, and
-/// the grant, queued for the applier (which checks A3 before it grants) or
-/// made now (`grant`). `None` when they were already a member, else the
-/// queued row's id (0 for a grant made now).
+/// the grant queued for the applier (which checks A3 before it grants).
+/// `None` when they were already a member, else the queued row's id.
 pub(crate) async fn admit_in(
     app: &App,
     tx: &mut PgConnection,
@@ -220,34 +221,20 @@ pub(crate) async fn admit_in(
     }
     subscription::subscribe(tx, g.guild_id, user_id, Kind::Group, g.id).await?;
     audit::record(tx, &audit::Entry::of(g.guild_id, g.id, actor_id, user_id, action)).await?;
-    let answer = match grant {
-        Grant::Queued(answer) => answer,
-        Grant::Now(journal) => {
-            let granted = async {
-                let role_id = check_grantable(app, g).await?;
-                let reason = format!("Guildhall: joined group \"{}\"", g.name);
-                roles::grant(&app.http, g.guild_id, user_id, role_id, &reason).await?;
-                journal.push(Undo::RevokeRole { guild_id: g.guild_id, user_id, role_id });
-                Ok::<_, MembershipError>(())
-            }
-            .await;
-            if let Err(e) = granted {
-                tracing::warn!(group_id = g.id, user_id, error = %e, "could not grant a group role");
-                return Err(e);
-            }
-            return Ok(Some(0));
-        }
+    let s = role_sync::NewSync::admitting(g.guild_id, g.id, user_id, action, Some(actor_id));
+    let s = match grant {
+        Grant::Join(answer) => s.answering(owed(answer)),
+        Grant::Decision(reopens) => s.reopening(reopens),
     };
-    let s = role_sync::NewSync::admitting(g.guild_id, g.id, user_id, action, Some(actor_id)).answering(owed(answer));
     let sync = role_sync::enqueue(tx, &s, app.clock.now()).await?;
     Ok(Some(sync))
 }
 
-/// After an admission committed: the group subscription comes with the
-/// group's notification role, and member counts changed.
-pub(crate) async fn admitted(app: &App, g: &Group, user_id: u64) {
-    // Independent of each other: both at once.
-    tokio::join!(super::notify::sync_member(app, g, user_id), super::directory::refresh(app, g.guild_id));
+/// After an admission committed: member counts changed. (The group
+/// subscription's notification role follows the group role in the
+/// applier, N6.)
+pub(crate) async fn admitted(app: &App, g: &Group, _user_id: u64) {
+    super::directory::refresh(app, g.guild_id).await;
 }
 
 /// `/join` and the *Join group* button on an open group; `answer`: the
@@ -441,54 +428,105 @@ pub async fn set_ban(
 
 /// Admins make someone a leader: a member of the group (joined if needed,
 /// without the guidelines gate: an admin vouches) with moderation rights on
-/// the group's channel only.
+/// the group's channel only. Discord first (A3 read, the channel
+/// overwrite, journalled), then one transaction holding no Discord call;
+/// the role is granted through the queue (N6).
 pub async fn add_leader(app: &App, g: &Group, actor_id: u64, user_id: u64) -> Result<bool, MembershipError> {
-    let mut tx = app.pool.begin().await?;
+    if membership::is_leader(&mut *app.pool.acquire().await?, g.id, user_id).await? {
+        return Ok(false);
+    }
     let mut journal = Journal::default();
-    let made = add_leader_in(app, &mut tx, g, actor_id, user_id, &mut journal).await;
-    let made = match made {
-        Ok(made) => tx.commit().await.map(|()| made).map_err(MembershipError::from),
-        Err(e) => {
-            // Rolled back before the undo and the audit take a connection.
-            drop(tx);
-            Err(e)
+    let prepared = async {
+        check_grantable(app, g).await?;
+        leader_overwrite(app, g.channel_id, &g.name, user_id, &mut journal).await
+    }
+    .await;
+    let made = match prepared {
+        Ok(()) => {
+            async {
+                let mut tx = app.pool.begin().await?;
+                let made = add_leader_in(app, &mut tx, g, actor_id, user_id, None).await?;
+                tx.commit().await?;
+                Ok::<_, MembershipError>(made)
+            }
+            .await
         }
+        Err(e) => Err(e),
     };
-    match made {
-        Ok(made) => {
-            admitted(app, g, user_id).await;
-            Ok(made)
-        }
+    let made = match made {
+        Ok(made) => made,
         Err(e) => {
             journal.undo(app, "Guildhall: undoing a new leader that failed").await;
             grant_failed(app, g, actor_id, user_id, &e).await;
-            Err(e)
+            return Err(e);
         }
-    }
+    };
+    decision_settled(app, made.sync).await?;
+    admitted(app, g, user_id).await;
+    Ok(made.made)
+}
+
+/// Give a new leader of `g` moderation rights on its channel (before the
+/// decision's transaction; journalled, so a decision that fails takes them
+/// back).
+pub(crate) async fn leader_overwrite(
+    app: &App,
+    channel: Option<u64>,
+    group_name: &str,
+    user_id: u64,
+    journal: &mut Journal,
+) -> Result<(), MembershipError> {
+    let channel = channel.ok_or(MembershipError::Broken)?;
+    let reason = format!("Guildhall: leader of \"{group_name}\"");
+    provision::set_leader_overwrite(&app.http, channel, user_id, &reason).await?;
+    journal.push(Undo::Overwrite { channel_id: channel, target: user_id, before: None });
+    Ok(())
+}
+
+/// What [`add_leader_in`] did.
+pub(crate) struct NewLeader {
+    /// They were not a leader before.
+    pub made: bool,
+    /// The queued grant of the group's role, when they were not a member.
+    pub sync: Option<i64>,
 }
 
 /// [`add_leader`] in the caller's transaction (a lead application's
-/// approval); Discord changes journalled. After the commit, call
-/// [`admitted`]. `Ok(false)` when they already led it.
+/// approval), after [`leader_overwrite`]; no Discord call. After the
+/// commit, call [`decision_settled`] and [`admitted`].
 pub(crate) async fn add_leader_in(
     app: &App,
     tx: &mut PgConnection,
     g: &Group,
     actor_id: u64,
     user_id: u64,
-    journal: &mut Journal,
-) -> Result<bool, MembershipError> {
-    admit_in(app, tx, g, user_id, actor_id, "membership.join", Grant::Now(journal)).await?;
-    let channel = g.channel_id.ok_or(MembershipError::Broken)?;
-    if !membership::add_leader(tx, g.id, user_id, actor_id).await? {
-        return Ok(false);
+    reopens: Option<Reopens>,
+) -> Result<NewLeader, MembershipError> {
+    let sync = admit_in(app, tx, g, user_id, actor_id, "membership.join", Grant::Decision(reopens)).await?;
+    if g.channel_id.is_none() {
+        return Err(MembershipError::Broken);
     }
-    let reason = format!("Guildhall: leader of \"{}\"", g.name);
-    provision::set_leader_overwrite(&app.http, channel, user_id, &reason).await?;
-    journal.push(Undo::Overwrite { channel_id: channel, target: user_id, before: None });
+    if !membership::add_leader(tx, g.id, user_id, actor_id).await? {
+        return Ok(NewLeader { made: false, sync });
+    }
     crate::domain::lead::clear_leaderless_flag(tx, g.id).await?;
     audit::record(tx, &audit::Entry::of(g.guild_id, g.id, actor_id, user_id, "leader.add")).await?;
-    Ok(true)
+    Ok(NewLeader { made: true, sync })
+}
+
+/// After a decision that admitted someone committed: wait a moment for its
+/// queued grant (`sync`), so a refusal Discord gives at once is the
+/// decider's answer (the applier has ended the admission and reopened the
+/// decision by then). A grant still waiting in Discord's bucket is no
+/// error: the applier reopens the decision and tells the member if Discord
+/// refuses it later.
+pub(crate) async fn decision_settled(app: &App, sync: Option<i64>) -> Result<(), MembershipError> {
+    let Some(sync) = sync else { return Ok(()) };
+    match applier::outcome_within(app, sync, tokio::time::Instant::now() + Answer::BUDGET).await? {
+        Some(Settled::Refused) => Err(MembershipError::Refused),
+        Some(Settled::Failed(why)) => Err(MembershipError::Discord(DiscordError::Other(why))),
+        _ => Ok(()),
+    }
 }
 
 pub async fn remove_leader(app: &App, g: &Group, actor_id: u64, user_id: u64) -> Result<bool, MembershipError> {

@@ -1,10 +1,15 @@
 //! Use cases that change both Postgres and Discord, keeping them in step.
-//! Membership decisions commit first and leave their member-role changes to
-//! the applier's durable, paced queue (`applier`, N6); structural changes
-//! (roles and channels made, edited, deleted) still change Discord inside
-//! their transaction, and anything made on Discord is unmade when a later
-//! step fails, so a failure leaves neither a row nor a half-made role or
-//! channel behind (N5).
+//! Membership decisions (joins, leaves, removals, approvals, accepted
+//! invitations, new leaders) commit first and leave their member-role
+//! changes to the applier's durable, paced queue (`applier`, N6); a grant
+//! Discord refuses for good ends the admission and reopens the decision
+//! (`reopen`). What a decision needs of Discord besides (A3 reads, a
+//! leader's overwrite, a proposed group's role and channel) and group
+//! creation and adoption change Discord first, holding no connection, then
+//! commit; edits, archiving, deletion and reconcile's structural repairs
+//! still change Discord inside their transaction. Anything made on Discord
+//! is unmade when a later step fails, so a failure leaves neither a row nor
+//! a half-made role or channel behind (N5).
 //!
 //! Invariant: no poise here; commands and components call these functions
 //! and render their results.
@@ -29,6 +34,7 @@ pub mod notifications;
 pub mod notify;
 pub mod outcome;
 pub mod reconcile;
+pub(crate) mod reopen;
 pub mod request;
 pub mod sla;
 pub mod stats;

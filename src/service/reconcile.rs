@@ -617,7 +617,7 @@ pub async fn channel_deleted(
         let Some(role_id) = g.role_id else { return Ok(None) };
         let mut journal = Journal::default();
         let made = async {
-            let category = super::groups::ensure_category(app, guild_id, g.bucket, &mut tx, &mut journal)
+            let category = super::groups::ensure_category(app, guild_id, g.bucket, &mut journal)
                 .await
                 .map_err(|e| e.to_string())?;
             let slug = crate::domain::text::GroupName::parse(&g.name).map(|n| n.channel_slug()).unwrap_or_default();
@@ -680,9 +680,7 @@ pub async fn channel_deleted(
         let mut journal = Journal::default();
         let made = async {
             // Makes it again and moves the bucket's channels back into it.
-            super::groups::ensure_category(app, guild_id, bucket, &mut tx, &mut journal)
-                .await
-                .map_err(|e| e.to_string())
+            super::groups::ensure_category(app, guild_id, bucket, &mut journal).await.map_err(|e| e.to_string())
         }
         .await;
         let category = match made {

@@ -13,6 +13,7 @@ use crate::discord::{review, DiscordError};
 use crate::domain::group::{self, Group, Visibility};
 pub use crate::domain::request::Listing;
 use crate::domain::request::{self as domain, Applicant, Card, CardPlace, Check, Request, Snapshot, Status};
+use crate::domain::role_sync::Reopens;
 use crate::domain::{audit, settings};
 use crate::views::request as view;
 use chrono::{DateTime, Utc};
@@ -392,6 +393,10 @@ impl Decidable for Request {
         RequestError::AlreadyDecided(Box::new(self))
     }
 
+    fn grant_refused(e: MembershipError) -> RequestError {
+        RequestError::Admit(e)
+    }
+
     /// Update every copy of the card; DM the requester and remember whether
     /// the DM arrived (closed DMs: `/requests` still shows the outcome).
     async fn announce(app: &App, r: Request, tell: bool) -> Result<Decided, RequestError> {
@@ -407,6 +412,32 @@ impl Decidable for Request {
         domain::set_dm_delivered(&mut *app.pool.acquire().await?, r.id, dm_delivered).await?;
         Ok(Decided { request: load(app, r.guild_id, r.id).await?, dm_delivered })
     }
+}
+
+/// The note a request carries after an approval by `actor` at `at` could
+/// not give the requester the group's role: shown to the requester.
+pub(crate) fn approval_failed_note(actor: u64, at: DateTime<Utc>) -> String {
+    format!(
+        "An approval by <@{actor}> on <t:{}:f> could not be completed: the bot could not give you the group's role. Admins were told; the request is still pending.",
+        at.timestamp()
+    )
+}
+
+/// Discord refused the role of an approved requester after the approval
+/// (N6): the request was reopened (`reopen`); its card shows it pending
+/// again and the requester is told. Never fails its caller.
+pub(crate) async fn approval_refused(app: &App, guild_id: u64, id: i64, group: &str) {
+    let r = match app.pool.acquire().await {
+        Ok(mut conn) => domain::get(&mut conn, guild_id, id).await,
+        Err(e) => Err(e),
+    };
+    let r = match r {
+        Ok(Some(r)) => r,
+        Ok(None) => return,
+        Err(e) => return warn!(request = id, error = %e, "could not read a reopened request"),
+    };
+    update_card(app, &r).await;
+    let _ = review::dm(&app.http, r.user_id, &view::approval_failed_dm(group)).await;
 }
 
 /// One of the group's leaders now, or someone with Manage Roles or an admin
@@ -431,15 +462,18 @@ enum Choice {
     Deny(Option<String>),
 }
 
-/// A decision on a request. Approving admits the requester as a join does,
-/// in the decision's transaction, so a failed grant leaves the request
-/// pending (with a note).
+/// A decision on a request. Approving admits the requester as a join does:
+/// A3 is asked of Discord before the lock, the admission commits with the
+/// close and its grant is queued (N6); a grant Discord refuses for good
+/// reopens the request (`reopen`).
 struct Decide {
     by: Decider,
     choice: Choice,
 }
 
 impl Verdict<Request> for Decide {
+    type Prepared = ();
+
     fn actor(&self) -> Option<u64> {
         Some(self.by.actor)
     }
@@ -452,13 +486,27 @@ impl Verdict<Request> for Decide {
         RequestError::NotAllowed
     }
 
+    /// Approving: the group's role must be one the bot may grant (A3).
+    async fn prepare(&self, app: &App, r: &Request, _journal: &mut Journal) -> Result<(), RequestError> {
+        if matches!(self.choice, Choice::Approve) {
+            let g = group::get(&mut *app.pool.acquire().await?, r.guild_id, r.group_id)
+                .await?
+                .ok_or(RequestError::NoGroup)?;
+            if g.archived {
+                return Err(RequestError::Archived);
+            }
+            membership::check_grantable(app, &g).await.map_err(RequestError::Admit)?;
+        }
+        Ok(())
+    }
+
     async fn apply(
         &self,
         app: &App,
         tx: &mut PgConnection,
         r: &Request,
         now: DateTime<Utc>,
-        journal: &mut Journal,
+        _prepared: &(),
     ) -> Result<Audit, RequestError> {
         let actor = self.by.actor;
         if let Choice::Deny(reason) = &self.choice {
@@ -468,13 +516,15 @@ impl Verdict<Request> for Decide {
                 subject: Some(r.user_id),
                 group: Some(r.group_id),
                 reason: reason.clone(),
+                grant: None,
             });
         }
         let g = group::get(tx, r.guild_id, r.group_id).await?.ok_or(RequestError::NoGroup)?;
         if g.archived {
             return Err(RequestError::Archived);
         }
-        membership::admit_in(app, tx, &g, r.user_id, actor, "membership.request_approved", Grant::Now(journal))
+        let grant = Grant::Decision(Some(Reopens::Request(r.id)));
+        let sync = membership::admit_in(app, tx, &g, r.user_id, actor, "membership.request_approved", grant)
             .await
             .map_err(RequestError::Admit)?;
         domain::close(tx, r.id, Status::Approved, Some(actor), None, now).await?;
@@ -483,6 +533,7 @@ impl Verdict<Request> for Decide {
             subject: Some(r.user_id),
             group: Some(g.id),
             reason: Some(format!("request {}", r.id)),
+            grant: sync,
         })
     }
 
@@ -495,10 +546,7 @@ impl Verdict<Request> for Decide {
         if let Ok(Some(g)) = async { group::get(&mut *app.pool.acquire().await?, r.guild_id, r.group_id).await }.await {
             membership::grant_failed(app, &g, actor, r.user_id, e).await;
         }
-        let note = format!(
-            "An approval by <@{actor}> on <t:{}:f> could not be completed: the bot could not give you the group's role. Admins were told; the request is still pending.",
-            app.clock.now().timestamp()
-        );
+        let note = approval_failed_note(actor, app.clock.now());
         let noted = async {
             let mut tx = app.pool.begin().await?;
             domain::set_note(&mut tx, r.id, Some(&note)).await?;
@@ -541,6 +589,8 @@ struct Withdraw {
 }
 
 impl Verdict<Request> for Withdraw {
+    type Prepared = ();
+
     fn actor(&self) -> Option<u64> {
         self.by
     }
@@ -560,7 +610,7 @@ impl Verdict<Request> for Withdraw {
         tx: &mut PgConnection,
         r: &Request,
         now: DateTime<Utc>,
-        _journal: &mut Journal,
+        _prepared: &(),
     ) -> Result<Audit, RequestError> {
         domain::close(tx, r.id, Status::Withdrawn, self.by, None, now).await?;
         if let Some(note) = &self.note {
@@ -570,7 +620,13 @@ impl Verdict<Request> for Withdraw {
             (Some(note), Some(_)) => format!("request {}: {note}", r.id),
             _ => format!("request {}", r.id),
         };
-        Ok(Audit { action: self.action, subject: Some(r.user_id), group: Some(r.group_id), reason: Some(reason) })
+        Ok(Audit {
+            action: self.action,
+            subject: Some(r.user_id),
+            group: Some(r.group_id),
+            reason: Some(reason),
+            grant: None,
+        })
     }
 
     fn tells(&self) -> bool {

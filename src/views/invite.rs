@@ -193,3 +193,11 @@ pub fn config_field(l: &Limits) -> (String, String) {
         ),
     )
 }
+
+/// The invitee's DM when Discord refused the group's role after they
+/// accepted: the invitation is open again.
+pub fn acceptance_failed_dm(group: &str) -> String {
+    format!(
+        "You accepted the invitation to join **{group}**, but I couldn't give you the group's role because of how the server's roles are set up. The invitation is open again (see `/invites`); the admins can see why in the audit log."
+    )
+}

@@ -344,6 +344,14 @@ pub fn typed_back(fields: &[(String, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The applicant's DM when Discord refused the group's role after their
+/// application was approved: the application is open again.
+pub fn approval_failed_dm(group: &str) -> String {
+    format!(
+        "Your application to lead **{group}** was approved, but I couldn't give you the group's role because of how the server's roles are set up. Your application is open again; the admins can see why in the audit log."
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,6 +75,53 @@ async fn setup() -> Setup {
     Setup { sim, ada, lena, bob }
 }
 
+/// N6: an accepted invitation is answered at once; its grant waits in the
+/// queue. When Discord refuses it for good only later, the admission is
+/// ended, the invitation is open again (its DM card offers Accept again),
+/// the invitee is told, the audit trail says why, and accepting again once
+/// Discord allows it admits them.
+#[tokio::test]
+async fn a_grant_refused_after_the_acceptance_was_answered_reopens_the_invitation() {
+    let Setup { sim, lena, bob, .. } = setup().await;
+    let role = sim.fake.role_named("Rust").expect("the group's role").id;
+    invite(&lena, bob.user_id, "Rust").await;
+    let card = dm_card(&bob);
+    let grant = format!("/members/{}/roles/{role}", bob.user_id);
+    sim.fake.inject(fake_discord::Fault::server_error("PUT", &grant).times(8));
+    let r = bob.click(card.id, &button_id(&card, "Accept")).await;
+    assert!(r.text().contains("you're a member of **Rust** now"), "answered at once: {}", r.text());
+    assert_eq!(status_of(&sim, bob.user_id).await, "accepted");
+    sim.idle().await;
+    assert_eq!(sim.count("select count(*) from role_syncs where done_at is null").await, 1, "the grant waits");
+    sim.fake.clear_faults();
+    sim.fake.inject(fake_discord::Fault::missing_permissions("PUT", &grant).times(5));
+
+    sim.clock.advance(chrono::Duration::seconds(30)).await;
+    let user = bob.user_id;
+    sim.fake
+        .wait_until("the invitee is told", move |w| {
+            w.dm_channel_of(user).is_some_and(|c| {
+                w.channel_messages(c).iter().any(|m| m.content.contains("The invitation is open again"))
+            })
+        })
+        .await;
+    assert_eq!(status_of(&sim, bob.user_id).await, "pending", "the invitation is open again");
+    assert_eq!(sim.count(&format!("select count(*) from memberships where user_id = {}", bob.user_id)).await, 0);
+    assert_eq!(audited(&sim, "invite.accept_failed").await, 1);
+    assert!(!bob.has_role_named("Rust"));
+    let card = dm_card(&bob);
+    assert!(components_of(&card).iter().any(|b| b.label == "Accept"), "{}", message_text(&card));
+    let refused =
+        sim.fake.with(|w| w.requests.iter().filter(|(m, p, s)| m == "PUT" && p.contains(&grant) && *s == 403).count());
+    assert_eq!(refused, 1, "the 403 is not retried");
+
+    sim.fake.clear_faults();
+    let r = bob.click(card.id, &button_id(&card, "Accept")).await;
+    assert!(r.text().contains("you're a member of **Rust** now"), "{}", r.text());
+    assert!(bob.has_role_named("Rust"));
+    sim.assert_consistent().await;
+}
+
 #[tokio::test]
 async fn invitations_accept_into_a_closed_group_from_the_dm() {
     let Setup { sim, lena, bob, .. } = setup().await;

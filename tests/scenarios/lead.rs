@@ -608,7 +608,6 @@ async fn a_proposal_approval_that_fails_at_any_step_leaves_nothing_behind() {
         ("the role", Fault::missing_permissions("POST", "/roles")),
         ("the category", Fault::missing_permissions("POST", "/channels").times(1)),
         ("the channel", Fault::missing_permissions("POST", "/channels").skip(1).times(1)),
-        ("the grant", Fault::missing_permissions("PUT", "/members/")),
         ("the leader's permissions", Fault::missing_permissions("PUT", "/permissions/")),
     ];
     for (step, fault) in steps {
@@ -633,11 +632,35 @@ async fn a_proposal_approval_that_fails_at_any_step_leaves_nothing_behind() {
         sim.assert_consistent().await;
     }
 
+    // The applicant's grant is queued after the approval commits (N6): when
+    // Discord refuses it for good, the approval is reversed (the group, its
+    // role and channel unmade, the application open again) and the
+    // applicant told; the bucket's category stays the bucket's.
+    sim.fake.inject(Fault::missing_permissions("PUT", "/members/"));
+    let decided = ada.click(c.id, &button(&c, "Approve")).await;
+    sim.fake.clear_faults();
+    assert!(decided.text().starts_with("Error:"), "the grant: {}", decided.text());
+    assert!(decided.text().contains("still open"), "the grant: {}", decided.text());
+    assert_eq!(status_of(&sim, alice.user_id).await, "open");
+    assert_eq!(sim.count("select count(*) from groups").await, 0, "the grant: the group was unmade");
+    assert_eq!(sim.count("select count(*) from memberships").await, 0);
+    assert_eq!(sim.count("select count(*) from group_leaders").await, 0);
+    assert_eq!(audits(&sim, "lead.approve_failed").await, 1, "the audit trail says why");
+    assert!(sim.fake.role_named("Climate Action").is_none(), "the grant: the role was unmade");
+    assert!(sim.fake.channel_named("climate-action").is_none(), "the grant: the channel was unmade");
+    assert!(!alice.has_role_named("Climate Action"));
+    assert!(!components_of(&refreshed(&sim, &c)).is_empty(), "the grant: the card offers a decision again");
+    assert!(
+        alice.dms().iter().any(|m| m.content.contains("couldn't give you the group's role")),
+        "the applicant is told"
+    );
+    sim.assert_consistent().await;
+
     let decided = ada.click(c.id, &button(&c, "Approve")).await;
     assert!(decided.text().contains("was created"), "{}", decided.text());
     assert_eq!(status_of(&sim, alice.user_id).await, "approved");
     assert!(alice.has_role_named("Climate Action"));
     assert_eq!(sim.count("select count(*) from group_leaders").await, 1);
-    assert_eq!(audits(&sim, "lead.approve").await, 1);
+    assert_eq!(audits(&sim, "lead.approve").await, 2, "approved, reversed, approved again");
     sim.assert_consistent().await;
 }

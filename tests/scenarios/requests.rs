@@ -295,6 +295,64 @@ async fn a_failed_grant_leaves_the_request_pending_and_tells_both() {
     assert!(components_of(&refreshed(&sim, &c)).iter().any(|b| b.label == "Approve"), "still decidable");
 }
 
+/// N6: an approval commits and is answered at once; its grant waits in the
+/// queue. When Discord refuses it for good only later (here: 500s past the
+/// meter's own retries first, then, on the retry after the backoff, a 403),
+/// the admission is ended,
+/// the request reopened with a note, its card offers the decision again,
+/// the requester is told, the audit trail says why, and the 403 is never
+/// retried.
+#[tokio::test]
+async fn a_grant_refused_after_the_approval_was_answered_reopens_the_request() {
+    let Setup { sim, lena, role, thread_parent, .. } = setup().await;
+    let bob = sim.member("bob");
+    ask(&bob, "Rust", None).await;
+    let c = card(&sim, thread_of(&sim, thread_parent));
+    let grant = format!("/members/{}/roles/{role}", bob.user_id);
+    sim.fake.inject(fake_discord::Fault::server_error("PUT", &grant).times(8));
+    let r = lena.click(c.id, &button(&c, "Approve")).await;
+    assert!(r.text().contains("is now a member of **Rust**"), "the decision is answered at once: {}", r.text());
+    assert_eq!(status_of(&sim, bob.user_id).await, "approved");
+    assert!(!bob.roles().contains(&role), "Discord has not granted it yet");
+    sim.idle().await;
+    assert_eq!(sim.count("select count(*) from role_syncs where done_at is null").await, 1, "the grant waits");
+    sim.fake.clear_faults();
+    sim.fake.inject(fake_discord::Fault::missing_permissions("PUT", &grant).times(5));
+
+    // Past the first backoff the applier tries again; Discord refuses for good.
+    sim.clock.advance(chrono::Duration::seconds(30)).await;
+    let user = bob.user_id;
+    sim.fake
+        .wait_until("the requester is told", move |w| {
+            w.dm_channel_of(user).is_some_and(|c| {
+                w.channel_messages(c).iter().any(|m| m.content.contains("couldn't give you the group's role"))
+            })
+        })
+        .await;
+    assert_eq!(status_of(&sim, bob.user_id).await, "pending", "the request is open again");
+    let members = sim.count(&format!("select count(*) from memberships where user_id = {}", bob.user_id)).await;
+    assert_eq!(members, 0, "the admission was ended");
+    let failed = sim.count("select count(*) from audit_log where action = 'request.approve_failed'").await;
+    assert_eq!(failed, 1, "the audit trail says why");
+    let c = refreshed(&sim, &c);
+    assert!(components_of(&c).iter().any(|b| b.label == "Approve"), "decidable again: {}", message_text(&c));
+    let mine = bob.slash("requests", &[]).await;
+    assert!(mine.text().contains("could not be completed"), "{}", mine.text());
+    // The 403 is never retried, however long the queue runs.
+    sim.clock.advance(chrono::Duration::minutes(10)).await;
+    let refused =
+        sim.fake.with(|w| w.requests.iter().filter(|(m, p, s)| m == "PUT" && p.contains(&grant) && *s == 403).count());
+    assert_eq!(refused, 1, "the 403 is not retried");
+    assert_eq!(sim.count("select count(*) from role_syncs where done_at is null").await, 0);
+
+    // Approved again once Discord lets it: granted.
+    sim.fake.clear_faults();
+    let r = lena.click(c.id, &button(&c, "Approve")).await;
+    assert!(r.text().contains("is now a member of **Rust**"), "{}", r.text());
+    assert!(bob.roles().contains(&role));
+    sim.assert_consistent().await;
+}
+
 #[tokio::test]
 async fn the_group_page_button_sends_a_request_behind_the_guidelines() {
     let Setup { sim, ada, .. } = setup().await;
