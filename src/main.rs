@@ -14,7 +14,8 @@ Usage: guildhall [playground]
   guildhall playground  run the playground even with a token set: the bot against a
                         fake Discord, with a page to use it at http://127.0.0.1:8080
                         (PLAYGROUND_ADDR); it makes its database, guildhall_playground,
-                        afresh on every start unless PLAYGROUND_KEEP=1
+                        afresh on every start unless PLAYGROUND_KEEP=1, and starts a
+                        private PostgreSQL (PLAYGROUND_PGDATA) when none answers here
   guildhall --help      print this help (also -h)
   guildhall --version   print the version (also -V)
 

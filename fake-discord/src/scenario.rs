@@ -45,6 +45,9 @@ pub struct Modal {
     pub values: Vec<(String, String)>,
     /// The message the modal came from (component interactions).
     pub source_message: Option<u64>,
+    /// The channel it was opened in: its submission comes from there, as
+    /// in Discord (`None`: #general).
+    pub channel_id: Option<u64>,
 }
 
 impl FakeDiscord {
@@ -592,9 +595,10 @@ impl Actor {
             .map(|(id, v)| json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": v}]}))
             .collect();
         let data = json!({"custom_id": modal.custom_id, "components": rows});
-        let ch = match modal.source_message {
-            Some(m) => self.try_channel_of(m)?,
-            None => self.fake.general_channel(),
+        let ch = match (modal.source_message, modal.channel_id) {
+            (Some(m), _) => self.try_channel_of(m)?,
+            (None, Some(c)) => c,
+            (None, None) => self.fake.general_channel(),
         };
         self.sees_dm(ch)?;
         Ok(self.send(5, ch, data, modal.source_message).await)
@@ -1054,6 +1058,7 @@ impl Reply {
             fields,
             values,
             source_message: i.source_message,
+            channel_id: Some(i.channel_id),
         }
     }
 

@@ -3,6 +3,7 @@
 //! seeded the way an admin would set one up, and a page on loopback that
 //! shows that server as a Discord client would (see `web`).
 
+mod postgres;
 pub mod seed;
 mod web;
 
@@ -33,6 +34,11 @@ pub struct Settings {
     /// (`PLAYGROUND_STATE`; by default `<database>.world.json` in the
     /// system's temporary directory).
     pub state: std::path::PathBuf,
+    /// Where to start a private PostgreSQL cluster when none answers on
+    /// this machine (`PLAYGROUND_PGDATA`; by default
+    /// `guildhall-playground-pgdata` in the temporary directory; `None`:
+    /// only say how to start one). See `postgres`.
+    pub pgdata: Option<std::path::PathBuf>,
 }
 
 impl Settings {
@@ -51,7 +57,11 @@ impl Settings {
             Some(path) => path.trim().into(),
             None => default_state(DATABASE),
         };
-        Ok(Settings { server, addr, database: DATABASE.into(), keep, state })
+        let pgdata = match get("PLAYGROUND_PGDATA").filter(|v| !v.trim().is_empty()) {
+            Some(dir) => dir.trim().into(),
+            None => std::env::temp_dir().join("guildhall-playground-pgdata"),
+        };
+        Ok(Settings { server, addr, database: DATABASE.into(), keep, state, pgdata: Some(pgdata) })
     }
 
     /// Use `database` (a test's own), its world saved beside the others.
@@ -104,23 +114,60 @@ fn server_of(url: &str) -> Option<String> {
     (!host.is_empty()).then(|| format!("postgres://{host}"))
 }
 
-/// Make the playground database fresh, or keep it with the world saved
-/// beside it (`keep`, when both are there: a database without its world
-/// would describe roles, channels and people that no longer exist); `Err`
-/// carries the one line to show when no PostgreSQL answers. The last run's
-/// database stays after it stops (to look at with psql) until the next
-/// start.
-async fn prepare_database(s: &Settings) -> anyhow::Result<Prepared> {
+/// What the playground says between "starting" and "ready", a line at a
+/// time (the run command prints them; tests collect them).
+pub type Say<'a> = &'a (dyn Fn(&str) + Send + Sync);
+
+/// A pool on the server's `postgres` database, starting a private cluster
+/// first when none answers and there is one to start (see `postgres`);
+/// `Err` carries the one line to show when there is not.
+async fn admin_pool(s: &Settings, say: Say<'_>) -> anyhow::Result<sqlx::PgPool> {
     use sqlx::ConnectOptions;
     let admin: sqlx::postgres::PgConnectOptions = format!("{}/postgres", s.server).parse()?;
     // `drop database ... with (force)` can take a second: sqlx's slow-statement
     // warning would otherwise print before the address line.
     let admin = admin.disable_statement_logging();
-    let opts =
-        sqlx::postgres::PgPoolOptions::new().max_connections(1).acquire_timeout(std::time::Duration::from_secs(3));
-    let pool = opts.connect_with(admin).await.map_err(|_| {
-        anyhow::anyhow!("no PostgreSQL answers at {}: start one with `scripts/pg-up` (or set DATABASE_URL)", s.server)
-    })?;
+    let connect = |wait: u64| {
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(std::time::Duration::from_secs(wait))
+            .connect_with(admin.clone())
+    };
+    if let Ok(pool) = connect(3).await {
+        return Ok(pool);
+    }
+    let server = postgres::Server::parse(&s.server).context("DATABASE_URL is malformed")?;
+    let installed = if server.is_loopback() { postgres::installed() } else { None };
+    match postgres::plan(&server, installed, s.pgdata.as_deref()) {
+        postgres::Plan::Hint(hint) => anyhow::bail!(hint),
+        postgres::Plan::Start { bindir, datadir } => {
+            say(&format!(
+                "no PostgreSQL answers on {}:{}: starting a private one in {} ...",
+                server.host,
+                server.port,
+                datadir.display()
+            ));
+            let (srv, dir) = (server.clone(), datadir.clone());
+            let stop = tokio::task::spawn_blocking(move || postgres::start(&srv, &bindir, &dir)).await??;
+            say(&format!(
+                "PostgreSQL is up on {}:{}; it stays up for the next run (stop it with: {stop})",
+                server.host, server.port
+            ));
+            connect(30).await.with_context(|| {
+                format!("the PostgreSQL started in {} does not let {} in", datadir.display(), server.user)
+            })
+        }
+    }
+}
+
+/// Make the playground database fresh, or keep it with the world saved
+/// beside it (`keep`, when both are there: a database without its world
+/// would describe roles, channels and people that no longer exist). The
+/// last run's database stays after it stops (to look at with psql) until
+/// the next start.
+async fn prepare_database(s: &Settings, say: Say<'_>) -> anyhow::Result<Prepared> {
+    let pool = admin_pool(s, say).await?;
+    say("preparing the playground database ...");
     let db = &s.database;
     anyhow::ensure!(
         !db.is_empty() && db.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
@@ -171,7 +218,7 @@ pub struct Started {
     pub database_url: String,
     /// Whether this run carries on from the last one (`keep`).
     pub kept: bool,
-    stop: tokio::sync::oneshot::Sender<()>,
+    stop: tokio::sync::watch::Sender<bool>,
     served: tokio::task::JoinHandle<std::io::Result<()>>,
     saver: tokio::task::JoinHandle<()>,
     state: std::path::PathBuf,
@@ -179,10 +226,20 @@ pub struct Started {
 }
 
 impl Started {
-    /// Stop serving the page, then the bot.
+    /// Stop serving the page (its event streams end, so an open tab does
+    /// not hold the stop up), then the bot.
     pub async fn stop(self) -> anyhow::Result<()> {
-        let _ = self.stop.send(());
-        let served = self.served.await;
+        let _ = self.stop.send(true);
+        let mut served = self.served;
+        // A connection that still will not close after a second (a request
+        // half-sent) is cut.
+        let served = match tokio::time::timeout(std::time::Duration::from_secs(1), &mut served).await {
+            Ok(done) => done,
+            Err(_) => {
+                served.abort();
+                Ok(Ok(()))
+            }
+        };
         self.saver.abort();
         self.bot.shutdown().await;
         // Last, so the next run carries on from exactly where this one ended.
@@ -207,6 +264,7 @@ async fn serve(
     database_url: String,
     kept: Option<Kept>,
     state: std::path::PathBuf,
+    say: Say<'_>,
 ) -> anyhow::Result<Started> {
     let (fake, kept_people) = match kept {
         Some(k) => {
@@ -239,21 +297,26 @@ async fn serve(
         dm_rate_per_sec: crate::config::DEFAULT_DM_RATE_PER_SEC,
         rest_rate_per_sec: crate::config::DEFAULT_REST_RATE_PER_SEC,
     };
+    say("starting the bot (its migrations, then connecting to the fake Discord) ...");
     let bot = crate::start(config).await?;
     fake.wait_for_bot().await;
+    say("waiting for the bot to register its commands ...");
     fake.wait_for_commands().await;
     let people = match kept_people {
         Some(people) => people,
-        None => seed::seed(&fake).await.context("seeding the demo server")?,
+        None => {
+            say("seeding the demo server (guidelines, eight groups, their leaders, a few topics) ...");
+            seed::seed(&fake).await.context("seeding the demo server")?
+        }
     };
     save(&fake, &people, &state)?;
     let saver = tokio::spawn(keep_saving(fake.clone(), people.clone(), state.clone()));
-    let app = web::router(web::Playground::new(fake.clone(), people.clone()));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop, mut stopping) = tokio::sync::watch::channel(false);
+    let app = web::router(web::Playground::new(fake.clone(), people.clone(), stopping.clone()));
     let served = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
-                let _ = stopped.await;
+                let _ = stopping.wait_for(|s| *s).await;
             })
             .await
     });
@@ -275,24 +338,39 @@ async fn keep_saving(fake: FakeDiscord, people: Vec<seed::Person>, state: std::p
 
 /// Start the playground (for tests: `addr` port 0 picks a free port).
 pub async fn start(settings: Settings) -> anyhow::Result<Started> {
-    let prepared = prepare_database(&settings).await?;
-    let (listener, url) = bind(&settings).await?;
-    serve(listener, url, prepared.url, prepared.kept, settings.state.clone()).await
+    start_saying(settings, &|_| {}).await
 }
 
-/// Run the playground until `shutdown`, saying where it is first.
+/// `start`, saying what it is doing on the way (see `Say`).
+pub async fn start_saying(settings: Settings, say: Say<'_>) -> anyhow::Result<Started> {
+    let (listener, url) = bind(&settings).await?;
+    launch(&settings, listener, url, say).await
+}
+
+async fn launch(
+    settings: &Settings,
+    listener: tokio::net::TcpListener,
+    url: String,
+    say: Say<'_>,
+) -> anyhow::Result<Started> {
+    let Prepared { url: database_url, kept, note } = prepare_database(settings, say).await?;
+    if let Some(note) = note {
+        say(&note);
+    } else if !settings.keep {
+        say("a fresh server (PLAYGROUND_KEEP=1 carries on from this one next time)");
+    }
+    serve(listener, url, database_url, kept, settings.state.clone(), say).await
+}
+
+/// Run the playground until `shutdown`: where it will be first, then what
+/// it is doing until it is ready.
 pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    let Prepared { url: database_url, kept, note } = prepare_database(&settings).await?;
     let (listener, url) = bind(&settings).await?;
     println!("Guildhall playground: open {url} once it says ready (a demo of the bot against a fake Discord; Ctrl-C stops it)");
-    if let Some(note) = note {
-        println!("Guildhall playground: {note}");
-    } else if !settings.keep {
-        println!("Guildhall playground: a fresh server (PLAYGROUND_KEEP=1 carries on from this one next time)");
-    }
-    let started = serve(listener, url.clone(), database_url.clone(), kept, settings.state.clone()).await?;
+    let say = |line: &str| println!("Guildhall playground: {line}");
+    let started = launch(&settings, listener, url.clone(), &say).await?;
     println!("Guildhall playground ready: {url}");
-    tracing::info!(%url, database = %database_url, "playground ready");
+    tracing::info!(%url, database = %started.database_url, "playground ready");
     shutdown.await;
     started.stop().await
 }
@@ -305,16 +383,18 @@ mod tests {
     async fn with_no_postgresql_it_says_how_to_start_one() {
         // A port nothing listens on.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let s = Settings::from_lookup(|k| {
+        let mut s = Settings::from_lookup(|k| {
             (k == "DATABASE_URL").then(|| format!("postgres://postgres@127.0.0.1:{port}/guildhall"))
         })
         .unwrap();
+        // Told not to start one (starting one is `playground.rs`'s scenario).
+        s.pgdata = None;
         let e = match start(s).await {
             Ok(_) => panic!("started with no PostgreSQL"),
             Err(e) => format!("{e:#}"),
         };
         assert!(!e.contains('\n'), "one line: {e}");
-        assert!(e.contains("scripts/pg-up") && e.contains(&port.to_string()), "{e}");
+        assert!(e.contains(&format!("127.0.0.1:{port}")) && e.contains(&format!("port {port}")), "{e}");
     }
 
     #[test]
@@ -334,6 +414,7 @@ mod tests {
         );
         assert!(!s.keep, "a fresh server unless asked");
         assert_eq!(s.state, std::env::temp_dir().join("guildhall_playground.world.json"));
+        assert_eq!(s.pgdata, Some(std::env::temp_dir().join("guildhall-playground-pgdata")));
         let kept = Settings::from_lookup(|k| match k {
             "PLAYGROUND_KEEP" => Some("1".into()),
             "PLAYGROUND_STATE" => Some("/var/lib/guildhall/world.json".into()),

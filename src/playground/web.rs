@@ -28,22 +28,40 @@ pub struct Playground {
     people: Arc<Mutex<Vec<Person>>>,
     /// The modal the bot last opened for each user, until they submit it.
     modals: Arc<Mutex<HashMap<u64, Modal>>>,
+    /// Turns true when the playground stops: the open event streams end
+    /// then, or a tab left open would keep the server (and Ctrl-C) waiting.
+    stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Playground {
-    pub fn new(fake: FakeDiscord, people: Vec<Person>) -> Self {
-        Playground { fake, people: Arc::new(Mutex::new(people)), modals: Default::default() }
+    pub fn new(fake: FakeDiscord, people: Vec<Person>, stopping: tokio::sync::watch::Receiver<bool>) -> Self {
+        Playground { fake, people: Arc::new(Mutex::new(people)), modals: Default::default(), stopping }
     }
 }
 
 pub fn router(p: Playground) -> Router {
     Router::new()
         .route("/", get(|| async { Html(INDEX) }))
+        .route("/favicon.ico", get(favicon))
         .route("/api/view", get(view))
         .route("/api/events", get(events))
         .route("/api/act", post(act))
         .route("/api/attachment/{message}/{attachment}", get(attachment))
         .with_state(p)
+}
+
+/// The tab's icon (browsers ask for `/favicon.ico` whatever the page says).
+async fn favicon() -> Response {
+    const ICON: &str = "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'>\
+        <rect width='32' height='32' rx='8' fill='#5865f2'/>\
+        <text x='16' y='23' font-size='18' font-family='sans-serif' font-weight='bold' fill='#fff' \
+        text-anchor='middle'>G</text></svg>";
+    ([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], ICON).into_response()
+}
+
+/// When a snowflake was made, in Unix milliseconds (Discord's epoch is 2015).
+fn unix_ms(id: u64) -> u64 {
+    (id >> 22) + 1_420_070_400_000
 }
 
 fn is_thread(kind: u8) -> bool {
@@ -119,6 +137,16 @@ async fn view(State(p): State<Playground>, Query(q): Query<ViewQuery>) -> Json<V
                 || m.pinged.roles.iter().any(|r| my_roles.contains(r) || *r == gid)
         };
         let mentions_in = |c: u64| w.channel_messages(c).iter().filter(|m| pings_me(m)).count();
+        // An ephemeral message only to whom it answered.
+        let shown_to_me = |m: &fake_discord::world::Message| {
+            !m.is_ephemeral()
+                || m.interaction_id.and_then(|i| w.interactions.get(&i)).is_some_and(|i| i.user_id == q.user)
+        };
+        // The newest message this person can read there (the page marks a
+        // channel unread while it is newer than the last one they saw).
+        let last_in = |c: u64| {
+            w.channel_messages(c).iter().rev().find(|m| shown_to_me(m)).map(|m| m.id.to_string())
+        };
         let visible = |c: &fake_discord::world::Channel| {
             in_guild
                 && if is_thread(c.kind) { w.can_view_thread(c.id, q.user) } else { w.can_view(c.id, q.user) }
@@ -131,12 +159,13 @@ async fn view(State(p): State<Playground>, Query(q): Query<ViewQuery>) -> Json<V
             .filter(|c| visible(c))
             .map(|c| json!({"id": c.id.to_string(), "name": c.name, "kind": c.kind, "position": c.position,
                             "parent": c.parent_id.map(|x| x.to_string()), "topic": c.topic,
-                            "mentions": mentions_in(c.id)}))
+                            "mentions": mentions_in(c.id), "last": last_in(c.id)}))
             .collect();
         let mut seen = std::collections::HashSet::new();
         channels.retain(|c| seen.insert(c["id"].clone()));
         if let Some(dm) = w.dm_channel_of(q.user) {
-            channels.push(json!({"id": dm.to_string(), "name": "Guildhall (DM)", "kind": channel_type::DM, "position": 0}));
+            channels.push(json!({"id": dm.to_string(), "name": "Guildhall (DM)", "kind": channel_type::DM, "position": 0,
+                                 "last": last_in(dm)}));
         }
         let current = q.channel.filter(|c| {
             channels.iter().any(|x| x["id"].as_str().and_then(|id| id.parse::<u64>().ok()) == Some(*c))
@@ -145,10 +174,7 @@ async fn view(State(p): State<Playground>, Query(q): Query<ViewQuery>) -> Json<V
             .map(|c| {
                 w.channel_messages(c)
                     .iter()
-                    .filter(|m| {
-                        !m.is_ephemeral()
-                            || m.interaction_id.and_then(|i| w.interactions.get(&i)).is_some_and(|i| i.user_id == q.user)
-                    })
+                    .filter(|m| shown_to_me(m))
                     .map(|m| {
                         let components: Vec<Value> = components_of(m)
                             .into_iter()
@@ -156,7 +182,7 @@ async fn view(State(p): State<Playground>, Query(q): Query<ViewQuery>) -> Json<V
                                 "disabled": c.disabled, "style": c.style, "url": c.url, "placeholder": c.placeholder,
                                 "options": c.options.iter().map(|(l, v)| json!({"label": l, "value": v})).collect::<Vec<_>>()}))
                             .collect();
-                        json!({"id": m.id.to_string(), "author": name_of(m.author_id),
+                        json!({"id": m.id.to_string(), "author": name_of(m.author_id), "at": unix_ms(m.id),
                                "bot": m.author_id == w.bot_user_id, "content": m.content, "embeds": m.embeds,
                                "components": components, "ephemeral": m.is_ephemeral(),
                                "attachments": m.attachments.iter().map(|a| json!({
@@ -168,14 +194,43 @@ async fn view(State(p): State<Playground>, Query(q): Query<ViewQuery>) -> Json<V
                     .collect()
             })
             .unwrap_or_default();
+        // Among the people the page lets you be (and the bot): the fake's
+        // server owner, whom nobody can be here, would only puzzle.
+        let offered = |u: u64| u == w.bot_user_id || people.iter().any(|p| p["id"].as_str().and_then(|s| s.parse::<u64>().ok()) == Some(u));
         let viewers: Vec<String> = current
             .and_then(|c| w.channels.get(&c))
             .filter(|c| c.kind != channel_type::DM)
             .map(|c| {
                 g.members
                     .keys()
+                    .filter(|u| offered(**u))
                     .filter(|u| if is_thread(c.kind) { w.can_view_thread(c.id, **u) } else { w.can_view(c.id, **u) })
                     .map(|u| name_of(*u))
+                    .collect()
+            })
+            .unwrap_or_default();
+        // A forum's posts, newest first, as Discord lists them: title, who
+        // started it, its first message, how many replies.
+        let posts: Vec<Value> = current
+            .and_then(|c| w.channels.get(&c))
+            .filter(|c| c.kind == channel_type::FORUM)
+            .map(|forum| {
+                let mut threads: Vec<&fake_discord::world::Channel> = w
+                    .channels
+                    .values()
+                    .filter(|t| t.parent_id == Some(forum.id) && is_thread(t.kind) && w.can_view_thread(t.id, q.user))
+                    .collect();
+                threads.sort_by_key(|t| std::cmp::Reverse(t.id));
+                threads
+                    .into_iter()
+                    .map(|t| {
+                        let msgs = w.channel_messages(t.id);
+                        let first = msgs.first();
+                        json!({"id": t.id.to_string(), "title": t.name,
+                               "author": first.map(|m| name_of(m.author_id)),
+                               "first": first.map(|m| m.content.clone()), "at": unix_ms(t.id),
+                               "replies": msgs.len().saturating_sub(1)})
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -198,7 +253,7 @@ async fn view(State(p): State<Playground>, Query(q): Query<ViewQuery>) -> Json<V
             .map(|c| (c.id.to_string(), Value::from(c.name.clone())))
             .collect();
         json!({"server": g.name, "names": {"users": users, "roles": role_names, "channels": channel_names}, "in_server": in_guild, "people": people, "channels": channels,
-               "channel": current.map(|c| c.to_string()), "messages": messages, "viewers": viewers,
+               "channel": current.map(|c| c.to_string()), "messages": messages, "viewers": viewers, "posts": posts,
                "commands": commands, "roles": roles,
                "permissions": w.base_permissions(gid, q.user).to_string(),
                "admin": w.base_permissions(gid, q.user) & fake_discord::world::perms::MANAGE_ROLES != 0})
@@ -212,16 +267,22 @@ async fn view(State(p): State<Playground>, Query(q): Query<ViewQuery>) -> Json<V
     Json(v)
 }
 
-/// A `changed` event at every change of the world, at most every 100 ms.
+/// A `changed` event at every change of the world, at most every 100 ms,
+/// until the playground stops.
 async fn events(
     State(p): State<Playground>,
 ) -> Sse<impl futures::Stream<Item = Result<Event, std::convert::Infallible>>> {
+    use futures::StreamExt;
     let stream = futures::stream::unfold(p.fake, |fake| async move {
         fake.changed().await;
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         Some((Ok(Event::default().event("changed").data("1")), fake))
     });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    let mut stopping = p.stopping;
+    let stopped = async move {
+        let _ = stopping.wait_for(|s| *s).await;
+    };
+    Sse::new(stream.take_until(Box::pin(stopped))).keep_alive(KeepAlive::default())
 }
 
 /// One thing a person does in the client.

@@ -261,6 +261,7 @@ async fn guidelines_are_written_in_a_form_and_each_new_text_bumps_the_version() 
         fields: vec![],
         values: vec![],
         source_message: None,
+        channel_id: None,
     };
     let r = bob.submit(&forged, &[("text", "Anything goes")]).await;
     assert!(r.text().contains(NOT_ADMIN), "{}", r.text());

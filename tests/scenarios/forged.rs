@@ -139,8 +139,14 @@ async fn press(forger: &Actor, at: u64, c: &CustomId) -> fake_discord::Reply {
         | CustomId::LeadProposeForm { .. }
         | CustomId::LeadDeclineForm { .. }
         | CustomId::RequestDenyForm { .. } => {
-            let modal =
-                Modal { custom_id: id, title: String::new(), fields: vec![], values: vec![], source_message: Some(at) };
+            let modal = Modal {
+                custom_id: id,
+                title: String::new(),
+                fields: vec![],
+                values: vec![],
+                source_message: Some(at),
+                channel_id: None,
+            };
             let values = [
                 ("reason", "forged"),
                 ("text", "forged guidelines"),
