@@ -41,10 +41,45 @@ pub struct Modal {
     pub title: String,
     /// (custom_id, label, required, max_length)
     pub fields: Vec<(String, String, bool, Option<u64>)>,
+    /// (custom_id, min_length) of the inputs that set one.
+    pub min_lengths: Vec<(String, u64)>,
     /// (custom_id, value) of the inputs the bot filled in (`value`).
     pub values: Vec<(String, String)>,
     /// The message the modal came from (component interactions).
     pub source_message: Option<u64>,
+}
+
+impl Modal {
+    /// What Discord's client refuses to submit, for the inputs the modal
+    /// declares (a modal a test forges declares none: nothing to hold it
+    /// to): a required input left empty, a value outside its lengths, a
+    /// value for an input the form doesn't have.
+    pub fn client_check(&self, values: &[(&str, &str)]) -> Result<(), String> {
+        if self.fields.is_empty() {
+            return Ok(());
+        }
+        for (id, v) in values {
+            if !self.fields.iter().any(|f| f.0 == *id) {
+                return Err(format!("the form has no input {id:?}"));
+            }
+            let n = v.chars().count() as u64;
+            let label = &self.fields.iter().find(|f| f.0 == *id).expect("found above").1;
+            if let Some(max) = self.fields.iter().find(|f| f.0 == *id).and_then(|f| f.3).filter(|max| n > *max) {
+                return Err(format!("{label}: at most {max} characters"));
+            }
+            let min = self.min_lengths.iter().find(|(m, _)| m == id).map(|(_, min)| *min);
+            if let Some(min) = min.filter(|min| n > 0 && n < *min) {
+                return Err(format!("{label}: at least {min} characters"));
+            }
+        }
+        for (id, label, required, _) in &self.fields {
+            let filled = values.iter().any(|(v_id, v)| v_id == id && !v.is_empty());
+            if *required && !filled {
+                return Err(format!("{label}: this field is required"));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl FakeDiscord {
@@ -587,6 +622,7 @@ impl Actor {
     /// `submit`, or why the client would not (the message the form came
     /// from is gone, another user's DM) instead of panicking.
     pub async fn try_submit(&self, modal: &Modal, values: &[(&str, &str)]) -> Result<Reply, String> {
+        modal.client_check(values)?;
         let rows: Vec<Value> = values
             .iter()
             .map(|(id, v)| json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": v}]}))
@@ -662,15 +698,37 @@ impl Actor {
                 .map(|c| c["value"].clone());
             // What the client says of a value it won't send.
             let refused = |what: &str| format!("{name}: {what}");
+            if !is_focused && choice.is_none() && d["choices"].as_array().is_some_and(|c| !c.is_empty()) {
+                // The client offers only the choices: nothing else can be typed.
+                return Err(refused("pick one of the choices"));
+            }
             let v = if is_focused {
                 json!(value)
             } else if let Some(c) = choice {
                 c
             } else {
                 match kind {
-                    4 => json!(value.trim().parse::<i64>().map_err(|_| refused("enter a whole number"))?),
+                    3 => {
+                        let n = value.chars().count() as u64;
+                        if d["min_length"].as_u64().is_some_and(|min| n < min) {
+                            return Err(refused(&format!("at least {} characters", d["min_length"])));
+                        }
+                        if d["max_length"].as_u64().is_some_and(|max| n > max) {
+                            return Err(refused(&format!("at most {} characters", d["max_length"])));
+                        }
+                        json!(value)
+                    }
+                    4 => {
+                        let n = value.trim().parse::<i64>().map_err(|_| refused("enter a whole number"))?;
+                        in_range(&d, n as f64).map_err(|e| refused(&e))?;
+                        json!(n)
+                    }
                     5 => json!(*value == "true"),
-                    10 => json!(value.trim().parse::<f64>().map_err(|_| refused("enter a number"))?),
+                    10 => {
+                        let n = value.trim().parse::<f64>().map_err(|_| refused("enter a number"))?;
+                        in_range(&d, n).map_err(|e| refused(&e))?;
+                        json!(n)
+                    }
                     6 => {
                         self.resolve_user(channel_id, &mut resolved, value).map_err(|()| refused("no such user"))?;
                         json!(value)
@@ -695,6 +753,14 @@ impl Actor {
         if let Some(f) = focused {
             if !options.iter().any(|(n, _)| *n == f) {
                 leaf.push(json!({"name": f, "type": 3, "value": "", "focused": true}));
+            }
+        } else {
+            // The client sends a command only once every required option is filled.
+            for d in leaf_defs.as_array().into_iter().flatten() {
+                let name = d["name"].as_str().unwrap_or_default();
+                if d["required"].as_bool() == Some(true) && !options.iter().any(|(n, _)| *n == name) {
+                    return Err(format!("/{command}: {name} is required"));
+                }
             }
         }
         let mut opts = json!(leaf);
@@ -1048,7 +1114,12 @@ impl Reply {
                 )
             })
             .collect();
+        let min_lengths = inputs
+            .iter()
+            .filter_map(|c| Some((c["custom_id"].as_str()?.to_string(), c["min_length"].as_u64()?)))
+            .collect();
         Modal {
+            min_lengths,
             custom_id: d["custom_id"].as_str().unwrap_or_default().to_string(),
             title: d["title"].as_str().unwrap_or_default().to_string(),
             fields,
@@ -1067,6 +1138,17 @@ impl Reply {
             .map(|c| (c["name"].as_str().unwrap_or_default().to_string(), c["value"].clone()))
             .collect()
     }
+}
+
+/// A number option's `min_value` / `max_value`, as the client enforces them.
+fn in_range(def: &Value, n: f64) -> Result<(), String> {
+    if let Some(min) = def["min_value"].as_f64().filter(|min| n < *min) {
+        return Err(format!("at least {min}"));
+    }
+    if let Some(max) = def["max_value"].as_f64().filter(|max| n > *max) {
+        return Err(format!("at most {max}"));
+    }
+    Ok(())
 }
 
 /// The text a user reads in a message.

@@ -249,8 +249,12 @@ async fn guidelines_are_written_in_a_form_and_each_new_text_bumps_the_version() 
         assert!(r.is_ephemeral());
         assert!(r.text().starts_with("Error: ") && r.text().contains(expected), "{expected}: {}", r.text());
     }
-    // A form without the field is refused.
-    let r = ada.submit(&again.modal(), &[("other", "x")]).await;
+    // Discord's client submits no form without its required field; one
+    // forged without it is refused by the bot.
+    let refused = ada.try_submit(&again.modal(), &[("other", "x")]).await.err().expect("the client refuses");
+    assert!(refused.contains("no input \"other\""), "{refused}");
+    let forged = Modal { fields: vec![], ..again.modal() };
+    let r = ada.submit(&forged, &[("other", "x")]).await;
     assert!(r.text().contains("This form isn't valid"), "{}", r.text());
 
     // A non-admin submitting the form (a forged submission) is refused.
@@ -259,6 +263,7 @@ async fn guidelines_are_written_in_a_form_and_each_new_text_bumps_the_version() 
         custom_id: "gh:cfg:guidelines".into(),
         title: String::new(),
         fields: vec![],
+        min_lengths: vec![],
         values: vec![],
         source_message: None,
     };

@@ -140,7 +140,14 @@ async fn press(forger: &Actor, at: u64, c: &CustomId) -> fake_discord::Reply {
         | CustomId::LeadDeclineForm { .. }
         | CustomId::RequestDenyForm { .. } => {
             let modal =
-                Modal { custom_id: id, title: String::new(), fields: vec![], values: vec![], source_message: Some(at) };
+                Modal {
+                custom_id: id,
+                title: String::new(),
+                fields: vec![],
+                min_lengths: vec![],
+                values: vec![],
+                source_message: Some(at),
+            };
             let values = [
                 ("reason", "forged"),
                 ("text", "forged guidelines"),
