@@ -758,7 +758,9 @@ impl Actor {
             // The client sends a command only once every required option is filled.
             for d in leaf_defs.as_array().into_iter().flatten() {
                 let name = d["name"].as_str().unwrap_or_default();
-                if d["required"].as_bool() == Some(true) && !options.iter().any(|(n, _)| *n == name) {
+                // An empty text is not a value: the client waits for one.
+                let given = options.iter().any(|(n, v)| *n == name && !v.is_empty());
+                if d["required"].as_bool() == Some(true) && !given {
                     return Err(format!("/{command}: {name} is required"));
                 }
             }

@@ -208,37 +208,35 @@ async fn random_and_pinging_request_messages_and_application_answers_are_kept_cl
 }
 
 /// Options Discord's client would not send (a required choice left out or
-/// not one of its choices, a required text left out or empty) are refused
-/// privately naming the option, never read as a default: no group is made
-/// and no setting changes.
+/// not one of its choices, a required text left out or empty) never reach
+/// the bot: the client refuses them, naming the option. A name of blanks,
+/// which the client sends, is refused by the bot, naming it; nothing is
+/// made and no setting changes.
 #[tokio::test]
-async fn a_missing_choice_or_an_empty_required_option_is_named_and_nothing_is_defaulted() {
+async fn options_the_client_would_not_send_are_refused_by_it_and_a_blank_name_by_the_bot() {
     let sim = Sim::start().await;
     let ada = sim.admin("ada");
-    let buckets = "Identity, Industry, Interest or Impact";
+    let general = sim.fake.general_channel();
     for (options, says) in [
-        (vec![("name", "Rust"), ("visibility", "Open")], format!("Error: Choose the bucket: {buckets}.")),
-        (
-            vec![("name", "Rust"), ("bucket", "7"), ("visibility", "Open")],
-            format!("Error: Bucket must be one of {buckets}."),
-        ),
-        (vec![("name", "Rust"), ("bucket", "Interest")], "Error: Choose the visibility: Open or Closed.".to_string()),
-        (vec![("bucket", "Interest"), ("visibility", "Open")], "Error: Name is empty.".to_string()),
-        (
-            vec![("name", ""), ("bucket", "Interest"), ("visibility", "Open")],
-            "Error: The group name can't be empty.".to_string(),
-        ),
+        (vec![("name", "Rust"), ("visibility", "Open")], "bucket is required"),
+        (vec![("name", "Rust"), ("bucket", "7"), ("visibility", "Open")], "bucket: pick one of the choices"),
+        (vec![("name", "Rust"), ("bucket", "Interest")], "visibility is required"),
+        (vec![("bucket", "Interest"), ("visibility", "Open")], "name is required"),
+        (vec![("name", ""), ("bucket", "Interest"), ("visibility", "Open")], "name is required"),
+        (vec![("name", &"x".repeat(101)), ("bucket", "Interest"), ("visibility", "Open")], "at most 100 characters"),
     ] {
-        let r = ada.slash("group create", &options).await;
-        assert!(r.is_ephemeral(), "{options:?}: answered in public");
-        assert_eq!(r.text(), says, "{options:?}");
+        let refused = ada.try_slash_in(general, "group create", &options).await.err();
+        assert!(refused.as_deref().is_some_and(|e| e.contains(says)), "{options:?}: {refused:?}");
     }
-    assert_eq!(sim.count("select count(*) from groups").await, 0, "no group was made with a default");
+    let r = ada.slash("group create", &[("name", "   "), ("bucket", "Interest"), ("visibility", "Open")]).await;
+    assert!(r.is_ephemeral());
+    assert_eq!(r.text(), "Error: The group name can't be empty.");
+    assert_eq!(sim.count("select count(*) from groups").await, 0, "no group was made");
     assert!(sim.fake.role_named("Rust").is_none() && sim.fake.channel_named("rust").is_none());
 
-    // A setting: left without its choice, the server's default mode stays.
-    let r = ada.slash("config notification-mode", &[]).await;
-    assert!(r.is_ephemeral());
-    assert!(r.text().starts_with("Error: Choose the mode: "), "{}", r.text());
+    // A setting: without its choice the client sends nothing; the server's
+    // default mode stays.
+    let refused = ada.try_slash_in(general, "config notification-mode", &[]).await.err();
+    assert!(refused.as_deref().is_some_and(|e| e.contains("mode is required")), "{refused:?}");
     assert_eq!(sim.count("select count(*) from guild_settings where notify_default_mode is not null").await, 0);
 }
