@@ -365,7 +365,11 @@ mod tests {
                 row().prop_map(|group| CustomId::Leave { group }),
                 row().prop_map(|group| CustomId::Subscribe { group }),
                 row().prop_map(|group| CustomId::Request { group }),
-                (row(), version(), 1..=u64::MAX).prop_map(|(group, version, prompt)| CustomId::Agree { group, version, prompt }),
+                (row(), version(), 1..=u64::MAX).prop_map(|(group, version, prompt)| CustomId::Agree {
+                    group,
+                    version,
+                    prompt
+                }),
                 Just(CustomId::Disagree),
                 (proptest::option::of(0..=i64::MAX), proptest::option::of(any::<u64>()), 0..=i64::MAX, page())
                     .prop_map(|(group_id, user_id, upto, page)| CustomId::AuditPage { group_id, user_id, upto, page }),

@@ -82,7 +82,9 @@ pub fn message(m: &Value) -> Result<(), String> {
         for kind in ["users", "roles"] {
             let listed = a[kind].as_array().is_some_and(|l| !l.is_empty());
             if listed && parse.contains(&kind) {
-                return Err(format!("allowed_mentions: parse holds {kind:?} and {kind} lists ids (mutually exclusive)"));
+                return Err(format!(
+                    "allowed_mentions: parse holds {kind:?} and {kind} lists ids (mutually exclusive)"
+                ));
             }
         }
     }
@@ -119,8 +121,7 @@ fn components(rows: &[Value]) -> Result<(), String> {
 
 fn embed_chars(e: &Value) -> usize {
     let len = |v: &Value| v.as_str().map_or(0, |s| s.chars().count());
-    let fields: usize =
-        e["fields"].as_array().into_iter().flatten().map(|f| len(&f["name"]) + len(&f["value"])).sum();
+    let fields: usize = e["fields"].as_array().into_iter().flatten().map(|f| len(&f["name"]) + len(&f["value"])).sum();
     len(&e["title"]) + len(&e["description"]) + len(&e["footer"]["text"]) + len(&e["author"]["name"]) + fields
 }
 

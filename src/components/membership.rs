@@ -6,8 +6,8 @@ use crate::refusal;
 use crate::replies::{defer, edit, refuse, update_in_time, Pressed};
 use crate::service::applier::Answer;
 use crate::service::membership::{self, Joined, Left};
-use crate::service::{config, subscriptions};
 use crate::service::App;
+use crate::service::{config, subscriptions};
 use crate::types::{Data, Error};
 use crate::views::group_page::{self, View};
 use serenity::all::{

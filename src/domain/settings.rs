@@ -59,7 +59,12 @@ pub async fn set_guidelines(conn: &mut PgConnection, guild_id: u64, text: &str) 
 
 /// A guidelines prompt was shown to `user_id`, named by the interaction
 /// that showed it; the newest (the largest snowflake) is kept.
-pub async fn prompt_shown(conn: &mut PgConnection, guild_id: u64, user_id: u64, prompt: u64) -> Result<(), sqlx::Error> {
+pub async fn prompt_shown(
+    conn: &mut PgConnection,
+    guild_id: u64,
+    user_id: u64,
+    prompt: u64,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "insert into guideline_prompts (guild_id, user_id, prompt_id) values ($1, $2, $3)
          on conflict (guild_id, user_id) do update

@@ -74,9 +74,7 @@ fn accepted(name: &str, description: &str) -> Option<String> {
     }
     let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
     let forbidden = "@#<>*_~|`\\[]";
-    if name.is_empty()
-        || name.chars().count() > NAME_MAX
-        || name.chars().any(|c| forbidden.contains(c) || invisible(c))
+    if name.is_empty() || name.chars().count() > NAME_MAX || name.chars().any(|c| forbidden.contains(c) || invisible(c))
     {
         return None;
     }

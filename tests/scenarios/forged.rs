@@ -139,8 +139,7 @@ async fn press(forger: &Actor, at: u64, c: &CustomId) -> fake_discord::Reply {
         | CustomId::LeadProposeForm { .. }
         | CustomId::LeadDeclineForm { .. }
         | CustomId::RequestDenyForm { .. } => {
-            let modal =
-                Modal {
+            let modal = Modal {
                 custom_id: id,
                 title: String::new(),
                 fields: vec![],

@@ -120,7 +120,8 @@ async fn bad_names_and_texts_are_refused_at_and_past_their_limits() {
         ("description", &long_text, "description: at most 1000 characters"),
         ("criteria", &long_text, "criteria: at most 1000 characters"),
     ] {
-        let refused = ada.try_slash_in(general, "group edit", &[("group", "Rust"), (option, value.as_str())]).await.err();
+        let refused =
+            ada.try_slash_in(general, "group edit", &[("group", "Rust"), (option, value.as_str())]).await.err();
         assert!(refused.as_deref().is_some_and(|e| e.contains(says)), "{refused:?}");
     }
     let cases: Vec<(&str, &str, &str)> = vec![
