@@ -694,10 +694,22 @@ impl Actor {
             let is_focused = focused == Some(*name);
             let choice = d["choices"]
                 .as_array()
-                .and_then(|cs| cs.iter().find(|c| c["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(value))))
+                .and_then(|cs| {
+                    // A choice picked by its name, or named by its value (as the playground's form sends it).
+                    let by_value = |c: &&Value| match &c["value"] {
+                        Value::String(v) => v == value,
+                        v => v.as_f64().is_some_and(|n| value.trim().parse::<f64>().ok() == Some(n)),
+                    };
+                    cs.iter()
+                        .find(|c| c["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(value)))
+                        .or_else(|| cs.iter().find(by_value))
+                })
                 .map(|c| c["value"].clone());
             // What the client says of a value it won't send.
             let refused = |what: &str| format!("{name}: {what}");
+            if !is_focused && value.is_empty() && d["required"].as_bool() == Some(true) {
+                return Err(format!("/{command}: {name} is required"));
+            }
             if !is_focused && choice.is_none() && d["choices"].as_array().is_some_and(|c| !c.is_empty()) {
                 // The client offers only the choices: nothing else can be typed.
                 return Err(refused("pick one of the choices"));
@@ -1400,6 +1412,60 @@ mod tests {
         };
         assert_eq!(names(&fake), ["here", "all"]);
         assert_eq!(names(&fake.in_guild(other)), ["all"]);
+    }
+
+    #[tokio::test]
+    async fn the_client_sends_no_command_discord_s_client_would_refuse() {
+        // application-commands: required options, choices, min/max_length, min/max_value.
+        let fake = FakeDiscord::start().await;
+        fake.mutate(|w| {
+            let body = json!({"name": "make", "type": 1, "options": [
+                {"name": "name", "type": 3, "required": true, "min_length": 2, "max_length": 5},
+                {"name": "kind", "type": 4, "required": true, "choices": [{"name": "Big", "value": 1}, {"name": "Small", "value": 2}]},
+                {"name": "count", "type": 4, "min_value": 1, "max_value": 10},
+                {"name": "share", "type": 10, "min_value": 0.5},
+            ]});
+            w.commands.push(crate::world::Command { id: 1, guild_id: Some(fake.guild_id), body });
+        });
+        let owner = fake.owner();
+        let ch = fake.general_channel();
+        let data = |o: &[(&str, &str)]| owner.command_data(ch, "make", o, None);
+        assert!(data(&[("name", "abc"), ("kind", "big")]).is_ok(), "a choice by its name");
+        assert_eq!(data(&[("name", "abc"), ("kind", "2")]).unwrap()["options"][1]["value"], json!(2), "or its value");
+        let refused = |o: &[(&str, &str)]| data(o).unwrap_err();
+        assert!(refused(&[("kind", "Big")]).contains("name is required"));
+        assert!(refused(&[("name", ""), ("kind", "Big")]).contains("name is required"), "empty is not a value");
+        assert!(refused(&[("name", "abc")]).contains("kind is required"));
+        assert!(refused(&[("name", "abc"), ("kind", "Huge")]).contains("kind: pick one of the choices"));
+        assert!(refused(&[("name", "a"), ("kind", "Big")]).contains("name: at least 2 characters"));
+        assert!(refused(&[("name", "abcdef"), ("kind", "Big")]).contains("name: at most 5 characters"));
+        assert!(refused(&[("name", "abc"), ("kind", "Big"), ("count", "0")]).contains("count: at least 1"));
+        assert!(refused(&[("name", "abc"), ("kind", "Big"), ("count", "11")]).contains("count: at most 10"));
+        assert!(refused(&[("name", "abc"), ("kind", "Big"), ("share", "0.25")]).contains("share: at least 0.5"));
+        // Typing into an option to autocomplete sends the others as they are.
+        assert!(owner.command_data(ch, "make", &[("name", "")], Some("name")).is_ok());
+    }
+
+    #[test]
+    fn the_client_submits_no_form_discord_s_client_would_refuse() {
+        let modal = Modal {
+            custom_id: "f".into(),
+            title: "Form".into(),
+            fields: vec![("a".into(), "Answer".into(), true, Some(5)), ("b".into(), "Note".into(), false, None)],
+            min_lengths: vec![("a".into(), 2)],
+            values: vec![],
+            source_message: None,
+        };
+        assert!(modal.client_check(&[("a", "abc")]).is_ok());
+        assert!(modal.client_check(&[("a", "abc"), ("b", "")]).is_ok(), "an optional input may stay empty");
+        assert!(modal.client_check(&[("b", "x")]).unwrap_err().contains("Answer: this field is required"));
+        assert!(modal.client_check(&[("a", "")]).unwrap_err().contains("required"));
+        assert!(modal.client_check(&[("a", "a")]).unwrap_err().contains("at least 2"));
+        assert!(modal.client_check(&[("a", "abcdef")]).unwrap_err().contains("at most 5"));
+        assert!(modal.client_check(&[("a", "abc"), ("c", "x")]).unwrap_err().contains("no input \"c\""));
+        // A form a test forges declares no inputs: the bot is what refuses it.
+        let forged = Modal { fields: vec![], min_lengths: vec![], ..modal };
+        assert!(forged.client_check(&[("c", "x")]).is_ok());
     }
 
     #[test]
