@@ -20,8 +20,9 @@ pub enum CustomId {
     Subscribe { group: i64 },
     /// *Send request to join* (closed groups).
     Request { group: i64 },
-    /// *I agree* to the guidelines shown, then join `group`.
-    Agree { group: i64, version: i32 },
+    /// *I agree* to the guidelines shown, then join `group`; `prompt` is the
+    /// interaction that showed them (only the newest prompt acts).
+    Agree { group: i64, version: i32, prompt: u64 },
     /// *Cancel* on the guidelines.
     Disagree,
     /// A page of the audit trail (admins): the filter, the newest entry id
@@ -84,7 +85,7 @@ impl CustomId {
             CustomId::Leave { group } => format!("gh:leave:{group}"),
             CustomId::Subscribe { group } => format!("gh:sub:{group}"),
             CustomId::Request { group } => format!("gh:req:{group}"),
-            CustomId::Agree { group, version } => format!("gh:agree:{group}:{version}"),
+            CustomId::Agree { group, version, prompt } => format!("gh:agree:{group}:{version}:{prompt}"),
             CustomId::Disagree => "gh:disagree".to_string(),
             CustomId::AuditPage { group_id, user_id, upto, page } => {
                 let opt = |v: Option<String>| v.unwrap_or_else(|| "-".to_string());
@@ -133,9 +134,11 @@ impl CustomId {
             ["gh", "leave", g] => Some(CustomId::Leave { group: row_id(g)? }),
             ["gh", "sub", g] => Some(CustomId::Subscribe { group: row_id(g)? }),
             ["gh", "req", g] => Some(CustomId::Request { group: row_id(g)? }),
-            ["gh", "agree", g, v] => {
-                Some(CustomId::Agree { group: row_id(g)?, version: strict_number::<i32>(v).filter(|v| *v > 0)? })
-            }
+            ["gh", "agree", g, v, p] => Some(CustomId::Agree {
+                group: row_id(g)?,
+                version: strict_number::<i32>(v).filter(|v| *v > 0)?,
+                prompt: strict_number::<u64>(p).filter(|p| *p > 0)?,
+            }),
             ["gh", "disagree"] => Some(CustomId::Disagree),
             ["gh", "aud", group, user, upto, page] => {
                 let group_id = match *group {
@@ -215,7 +218,7 @@ mod tests {
             CustomId::Leave { group: 1 },
             CustomId::Subscribe { group: 2 },
             CustomId::Request { group: 3 },
-            CustomId::Agree { group: 4, version: 7 },
+            CustomId::Agree { group: 4, version: 7, prompt: u64::MAX },
             CustomId::Disagree,
             CustomId::AuditPage { group_id: None, user_id: None, upto: 0, page: 0 },
             CustomId::AuditPage { group_id: Some(i64::MAX), user_id: Some(u64::MAX), upto: i64::MAX, page: 9999 },
@@ -253,8 +256,11 @@ mod tests {
     fn forged_or_malformed_ids_are_refused() {
         for bad in [
             // Second spellings of real ids (found by the property below).
-            "gh:agree:1:01",
-            "gh:agree:1:+7",
+            "gh:agree:1:01:5",
+            "gh:agree:1:+7:5",
+            "gh:agree:1:7:05",
+            // A prompt from before prompts were named.
+            "gh:agree:1:7",
             "gh:dir:all:01",
             "gh:dir:interest:+1",
             "",
@@ -359,7 +365,11 @@ mod tests {
                 row().prop_map(|group| CustomId::Leave { group }),
                 row().prop_map(|group| CustomId::Subscribe { group }),
                 row().prop_map(|group| CustomId::Request { group }),
-                (row(), version()).prop_map(|(group, version)| CustomId::Agree { group, version }),
+                (row(), version(), 1..=u64::MAX).prop_map(|(group, version, prompt)| CustomId::Agree {
+                    group,
+                    version,
+                    prompt
+                }),
                 Just(CustomId::Disagree),
                 (proptest::option::of(0..=i64::MAX), proptest::option::of(any::<u64>()), 0..=i64::MAX, page())
                     .prop_map(|(group_id, user_id, upto, page)| CustomId::AuditPage { group_id, user_id, upto, page }),

@@ -251,14 +251,17 @@ pub fn manage(e: ManageError, nothing: &str, again: &str) -> Error {
 // What a use case's result shows the person who acted.
 
 /// What a join attempt shows the member (`/join`, *Join group*, *I agree*):
-/// `name` is the group's, read before the attempt.
-pub fn joined(r: Result<Joined, MembershipError>, group: i64, name: &str) -> Result<View, Error> {
+/// `name` is the group's, read before the attempt; `prompt` names a
+/// guidelines prompt, when one is shown (the interaction answered).
+pub fn joined(r: Result<Joined, MembershipError>, group: i64, name: &str, prompt: u64) -> Result<View, Error> {
     Ok(match r {
         Ok(Joined::Joined(g)) => View::text(crate::views::pace::joined(&g.name, g.channel_id)),
         Ok(Joined::Applying(g, eta)) => View::text(crate::views::pace::joining(&g.name, eta)),
         Ok(Joined::AlreadyMember(g)) => View::text(format!("You're already a member of **{}**.", g.name)),
         Err(MembershipError::Closed) => crate::views::group_page::closed_explanation(group, name),
-        Err(MembershipError::NeedsGuidelines(gl)) => crate::views::group_page::guidelines_prompt(&gl, group, name),
+        Err(MembershipError::NeedsGuidelines(gl)) => {
+            crate::views::group_page::guidelines_prompt(&gl, group, name, prompt)
+        }
         Err(e) => View::text(format!("Error: {}", membership(&e, name, "join")?)),
     })
 }
@@ -274,8 +277,8 @@ pub fn left(r: Result<Left, MembershipError>, name: &str) -> Result<View, Error>
 
 /// What asking to join shows the member (`/request-join` and *Send request
 /// to join*): where the request went, the guidelines to accept first, or
-/// why it was refused.
-pub fn requested(r: Result<Requested, RequestError>) -> Result<View, Error> {
+/// why it was refused; `prompt` as for `joined`.
+pub fn requested(r: Result<Requested, RequestError>, prompt: u64) -> Result<View, Error> {
     let text = match r {
         Ok(r) => {
             let where_ = match r.posted {
@@ -291,7 +294,7 @@ pub fn requested(r: Result<Requested, RequestError>) -> Result<View, Error> {
             )
         }
         Err(RequestError::NeedsGuidelines(gl, g)) => {
-            return Ok(crate::views::group_page::guidelines_prompt(&gl, g.id, &g.name))
+            return Ok(crate::views::group_page::guidelines_prompt(&gl, g.id, &g.name, prompt))
         }
         Err(e) => format!("Error: {}", request(e)?),
     };

@@ -14,6 +14,7 @@ pub mod rest;
 pub mod scenario;
 pub mod server;
 pub mod spec;
+pub mod strict;
 pub mod upload;
 pub mod world;
 

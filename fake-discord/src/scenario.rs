@@ -41,6 +41,8 @@ pub struct Modal {
     pub title: String,
     /// (custom_id, label, required, max_length)
     pub fields: Vec<(String, String, bool, Option<u64>)>,
+    /// (custom_id, min_length) of the inputs that set one.
+    pub min_lengths: Vec<(String, u64)>,
     /// (custom_id, value) of the inputs the bot filled in (`value`).
     pub values: Vec<(String, String)>,
     /// The message the modal came from (component interactions).
@@ -48,6 +50,39 @@ pub struct Modal {
     /// The channel it was opened in: its submission comes from there, as
     /// in Discord (`None`: #general).
     pub channel_id: Option<u64>,
+}
+
+impl Modal {
+    /// What Discord's client refuses to submit, for the inputs the modal
+    /// declares (a modal a test forges declares none: nothing to hold it
+    /// to): a required input left empty, a value outside its lengths, a
+    /// value for an input the form doesn't have.
+    pub fn client_check(&self, values: &[(&str, &str)]) -> Result<(), String> {
+        if self.fields.is_empty() {
+            return Ok(());
+        }
+        for (id, v) in values {
+            if !self.fields.iter().any(|f| f.0 == *id) {
+                return Err(format!("the form has no input {id:?}"));
+            }
+            let n = v.chars().count() as u64;
+            let label = &self.fields.iter().find(|f| f.0 == *id).expect("found above").1;
+            if let Some(max) = self.fields.iter().find(|f| f.0 == *id).and_then(|f| f.3).filter(|max| n > *max) {
+                return Err(format!("{label}: at most {max} characters"));
+            }
+            let min = self.min_lengths.iter().find(|(m, _)| m == id).map(|(_, min)| *min);
+            if let Some(min) = min.filter(|min| n > 0 && n < *min) {
+                return Err(format!("{label}: at least {min} characters"));
+            }
+        }
+        for (id, label, required, _) in &self.fields {
+            let filled = values.iter().any(|(v_id, v)| v_id == id && !v.is_empty());
+            if *required && !filled {
+                return Err(format!("{label}: this field is required"));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl FakeDiscord {
@@ -590,6 +625,7 @@ impl Actor {
     /// `submit`, or why the client would not (the message the form came
     /// from is gone, another user's DM) instead of panicking.
     pub async fn try_submit(&self, modal: &Modal, values: &[(&str, &str)]) -> Result<Reply, String> {
+        modal.client_check(values)?;
         let rows: Vec<Value> = values
             .iter()
             .map(|(id, v)| json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": v}]}))
@@ -662,19 +698,53 @@ impl Actor {
             let is_focused = focused == Some(*name);
             let choice = d["choices"]
                 .as_array()
-                .and_then(|cs| cs.iter().find(|c| c["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(value))))
+                .and_then(|cs| {
+                    // A choice picked by its name, or named by its value (as the playground's form sends it).
+                    let by_value = |c: &&Value| match &c["value"] {
+                        Value::String(v) => v == value,
+                        v => v.as_f64().is_some_and(|n| value.trim().parse::<f64>().ok() == Some(n)),
+                    };
+                    cs.iter()
+                        .find(|c| c["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(value)))
+                        .or_else(|| cs.iter().find(by_value))
+                })
                 .map(|c| c["value"].clone());
             // What the client says of a value it won't send.
             let refused = |what: &str| format!("{name}: {what}");
+            if !is_focused && value.is_empty() && d["required"].as_bool() == Some(true) {
+                return Err(format!("/{command}: {name} is required"));
+            }
+            if !is_focused && choice.is_none() && d["choices"].as_array().is_some_and(|c| !c.is_empty()) {
+                // The client offers only the choices: nothing else can be typed.
+                return Err(refused("pick one of the choices"));
+            }
             let v = if is_focused {
                 json!(value)
             } else if let Some(c) = choice {
                 c
             } else {
                 match kind {
-                    4 => json!(value.trim().parse::<i64>().map_err(|_| refused("enter a whole number"))?),
+                    3 => {
+                        let n = value.chars().count() as u64;
+                        if d["min_length"].as_u64().is_some_and(|min| n < min) {
+                            return Err(refused(&format!("at least {} characters", d["min_length"])));
+                        }
+                        if d["max_length"].as_u64().is_some_and(|max| n > max) {
+                            return Err(refused(&format!("at most {} characters", d["max_length"])));
+                        }
+                        json!(value)
+                    }
+                    4 => {
+                        let n = value.trim().parse::<i64>().map_err(|_| refused("enter a whole number"))?;
+                        in_range(&d, n as f64).map_err(|e| refused(&e))?;
+                        json!(n)
+                    }
                     5 => json!(*value == "true"),
-                    10 => json!(value.trim().parse::<f64>().map_err(|_| refused("enter a number"))?),
+                    10 => {
+                        let n = value.trim().parse::<f64>().map_err(|_| refused("enter a number"))?;
+                        in_range(&d, n).map_err(|e| refused(&e))?;
+                        json!(n)
+                    }
                     6 => {
                         self.resolve_user(channel_id, &mut resolved, value).map_err(|()| refused("no such user"))?;
                         json!(value)
@@ -699,6 +769,16 @@ impl Actor {
         if let Some(f) = focused {
             if !options.iter().any(|(n, _)| *n == f) {
                 leaf.push(json!({"name": f, "type": 3, "value": "", "focused": true}));
+            }
+        } else {
+            // The client sends a command only once every required option is filled.
+            for d in leaf_defs.as_array().into_iter().flatten() {
+                let name = d["name"].as_str().unwrap_or_default();
+                // An empty text is not a value: the client waits for one.
+                let given = options.iter().any(|(n, v)| *n == name && !v.is_empty());
+                if d["required"].as_bool() == Some(true) && !given {
+                    return Err(format!("/{command}: {name} is required"));
+                }
             }
         }
         let mut opts = json!(leaf);
@@ -1052,7 +1132,12 @@ impl Reply {
                 )
             })
             .collect();
+        let min_lengths = inputs
+            .iter()
+            .filter_map(|c| Some((c["custom_id"].as_str()?.to_string(), c["min_length"].as_u64()?)))
+            .collect();
         Modal {
+            min_lengths,
             custom_id: d["custom_id"].as_str().unwrap_or_default().to_string(),
             title: d["title"].as_str().unwrap_or_default().to_string(),
             fields,
@@ -1072,6 +1157,17 @@ impl Reply {
             .map(|c| (c["name"].as_str().unwrap_or_default().to_string(), c["value"].clone()))
             .collect()
     }
+}
+
+/// A number option's `min_value` / `max_value`, as the client enforces them.
+fn in_range(def: &Value, n: f64) -> Result<(), String> {
+    if let Some(min) = def["min_value"].as_f64().filter(|min| n < *min) {
+        return Err(format!("at least {min}"));
+    }
+    if let Some(max) = def["max_value"].as_f64().filter(|max| n > *max) {
+        return Err(format!("at most {max}"));
+    }
+    Ok(())
 }
 
 /// The text a user reads in a message.
@@ -1321,6 +1417,61 @@ mod tests {
         };
         assert_eq!(names(&fake), ["here", "all"]);
         assert_eq!(names(&fake.in_guild(other)), ["all"]);
+    }
+
+    #[tokio::test]
+    async fn the_client_sends_no_command_discord_s_client_would_refuse() {
+        // application-commands: required options, choices, min/max_length, min/max_value.
+        let fake = FakeDiscord::start().await;
+        fake.mutate(|w| {
+            let body = json!({"name": "make", "type": 1, "options": [
+                {"name": "name", "type": 3, "required": true, "min_length": 2, "max_length": 5},
+                {"name": "kind", "type": 4, "required": true, "choices": [{"name": "Big", "value": 1}, {"name": "Small", "value": 2}]},
+                {"name": "count", "type": 4, "min_value": 1, "max_value": 10},
+                {"name": "share", "type": 10, "min_value": 0.5},
+            ]});
+            w.commands.push(crate::world::Command { id: 1, guild_id: Some(fake.guild_id), body });
+        });
+        let owner = fake.owner();
+        let ch = fake.general_channel();
+        let data = |o: &[(&str, &str)]| owner.command_data(ch, "make", o, None);
+        assert!(data(&[("name", "abc"), ("kind", "big")]).is_ok(), "a choice by its name");
+        assert_eq!(data(&[("name", "abc"), ("kind", "2")]).unwrap()["options"][1]["value"], json!(2), "or its value");
+        let refused = |o: &[(&str, &str)]| data(o).unwrap_err();
+        assert!(refused(&[("kind", "Big")]).contains("name is required"));
+        assert!(refused(&[("name", ""), ("kind", "Big")]).contains("name is required"), "empty is not a value");
+        assert!(refused(&[("name", "abc")]).contains("kind is required"));
+        assert!(refused(&[("name", "abc"), ("kind", "Huge")]).contains("kind: pick one of the choices"));
+        assert!(refused(&[("name", "a"), ("kind", "Big")]).contains("name: at least 2 characters"));
+        assert!(refused(&[("name", "abcdef"), ("kind", "Big")]).contains("name: at most 5 characters"));
+        assert!(refused(&[("name", "abc"), ("kind", "Big"), ("count", "0")]).contains("count: at least 1"));
+        assert!(refused(&[("name", "abc"), ("kind", "Big"), ("count", "11")]).contains("count: at most 10"));
+        assert!(refused(&[("name", "abc"), ("kind", "Big"), ("share", "0.25")]).contains("share: at least 0.5"));
+        // Typing into an option to autocomplete sends the others as they are.
+        assert!(owner.command_data(ch, "make", &[("name", "")], Some("name")).is_ok());
+    }
+
+    #[test]
+    fn the_client_submits_no_form_discord_s_client_would_refuse() {
+        let modal = Modal {
+            custom_id: "f".into(),
+            title: "Form".into(),
+            fields: vec![("a".into(), "Answer".into(), true, Some(5)), ("b".into(), "Note".into(), false, None)],
+            min_lengths: vec![("a".into(), 2)],
+            values: vec![],
+            source_message: None,
+            channel_id: None,
+        };
+        assert!(modal.client_check(&[("a", "abc")]).is_ok());
+        assert!(modal.client_check(&[("a", "abc"), ("b", "")]).is_ok(), "an optional input may stay empty");
+        assert!(modal.client_check(&[("b", "x")]).unwrap_err().contains("Answer: this field is required"));
+        assert!(modal.client_check(&[("a", "")]).unwrap_err().contains("required"));
+        assert!(modal.client_check(&[("a", "a")]).unwrap_err().contains("at least 2"));
+        assert!(modal.client_check(&[("a", "abcdef")]).unwrap_err().contains("at most 5"));
+        assert!(modal.client_check(&[("a", "abc"), ("c", "x")]).unwrap_err().contains("no input \"c\""));
+        // A form a test forges declares no inputs: the bot is what refuses it.
+        let forged = Modal { fields: vec![], min_lengths: vec![], ..modal };
+        assert!(forged.client_check(&[("c", "x")]).is_ok());
     }
 
     #[test]

@@ -1311,6 +1311,18 @@ fn handle(
         inner.world.lock().violations.push(why.clone());
         return Err((ApiError::invalid_form(&why), None));
     }
+    let query: Vec<(String, String)> = raw_path
+        .split_once('?')
+        .map(|(_, q)| {
+            q.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        })
+        .unwrap_or_default();
+    // What Discord refuses beyond the schema (limits, exclusive fields).
+    if let Err(why) = crate::strict::check(method.as_str(), api_path, &query, body) {
+        let why = format!("{method} {raw_path}: {why}");
+        inner.world.lock().violations.push(why.clone());
+        return Err((ApiError::invalid_form(&why), None));
+    }
     let mut fault = take_fault(inner, method.as_str(), api_path);
     if let Some(after) = fault.as_ref().and_then(|f| f.answer_after) {
         then.answer_after = Some(after);
@@ -1325,12 +1337,6 @@ fn handle(
         let e = ApiError::new(fault.status, fault.code, &fault.message);
         return Err((e, fault.retry_after));
     }
-    let query: Vec<(String, String)> = raw_path
-        .split_once('?')
-        .map(|(_, q)| {
-            q.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
-        })
-        .unwrap_or_default();
     let reason = headers.get("x-audit-log-reason").and_then(|v| v.to_str().ok()).map(percent_decode);
     let segs: Vec<&str> = api_path.trim_start_matches('/').split('/').collect();
     let req = rest::Request {

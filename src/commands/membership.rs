@@ -19,7 +19,10 @@ pub async fn join(
     let (app, guild) = (&ctx.data().app, guild_id(ctx)?);
     let answer = super::answer_of(ctx, pressed);
     let joined = membership::join(app, guild, ctx.author().id.get(), g.id, answer.as_ref()).await;
-    let view = crate::refusal::joined(joined, g.id, &g.name)?;
+    if let Err(membership::MembershipError::NeedsGuidelines(_)) = &joined {
+        crate::service::config::prompt_shown(app, guild, ctx.author().id.get(), ctx.id()).await?;
+    }
+    let view = crate::refusal::joined(joined, g.id, &g.name, ctx.id())?;
     send_view(ctx, view).await
 }
 

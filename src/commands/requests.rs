@@ -33,7 +33,10 @@ pub async fn request_join(
     crate::replies::defer_command(ctx).await?;
     let app = &ctx.data().app;
     let r = request::request(app, guild_id(ctx)?, ctx.author().id.get(), g.id, &a, message.as_deref()).await;
-    send_view(ctx, crate::refusal::requested(r)?).await
+    if let Err(request::RequestError::NeedsGuidelines(..)) = &r {
+        crate::service::config::prompt_shown(app, guild_id(ctx)?, ctx.author().id.get(), ctx.id()).await?;
+    }
+    send_view(ctx, crate::refusal::requested(r, ctx.id())?).await
 }
 
 /// Your requests to join (withdraw a pending one), and the requests waiting for you as a leader.

@@ -6,8 +6,8 @@ use crate::refusal;
 use crate::replies::{defer, edit, refuse, update_in_time, Pressed};
 use crate::service::applier::Answer;
 use crate::service::membership::{self, Joined, Left};
-use crate::service::subscriptions;
 use crate::service::App;
+use crate::service::{config, subscriptions};
 use crate::types::{Data, Error};
 use crate::views::group_page::{self, View};
 use serenity::all::{
@@ -30,13 +30,20 @@ async fn join_view(
         Ok(Joined::Joined(g) | Joined::AlreadyMember(g) | Joined::Applying(g, _)) => g.name.clone(),
         Err(_) => membership::group_name(app, guild, group).await?,
     };
-    crate::refusal::joined(joined, group, &name)
+    if let Err(membership::MembershipError::NeedsGuidelines(_)) = &joined {
+        config::prompt_shown(app, guild, i.user.id.get(), i.id.get()).await?;
+    }
+    crate::refusal::joined(joined, group, &name, i.id.get())
 }
 
 fn guild_of(i: &ComponentInteraction) -> Option<u64> {
     i.guild_id.map(|g| g.get())
 }
 
+/// *Join group* on a Group Page: the page itself is updated (a deferred
+/// update, then the edit), so it shows the new state (*Leave group*, the
+/// member count) under what the join did. A guidelines prompt or a closed
+/// group's explanation takes the page's place.
 pub async fn join_button(
     ctx: &SerenityContext,
     data: &Data,
@@ -45,11 +52,13 @@ pub async fn join_button(
 ) -> Result<(), Error> {
     let pressed = Instant::now();
     let Some(guild) = guild_of(i) else { return refuse(ctx, i, "This only works in a server.").await };
-    defer(ctx, i).await?;
+    crate::replies::respond(ctx, i, CreateInteractionResponse::Acknowledge).await?;
     let view = join_view(&data.app, i, guild, group, pressed).await?;
+    let view = on_page(&data.app, guild, group, i.user.id.get(), view).await?;
     edit(ctx, i, view).await
 }
 
+/// *Leave group* on a Group Page: the page is updated as on a join.
 pub async fn leave_button(
     ctx: &SerenityContext,
     data: &Data,
@@ -58,7 +67,7 @@ pub async fn leave_button(
 ) -> Result<(), Error> {
     let pressed = Instant::now();
     let Some(guild) = guild_of(i) else { return refuse(ctx, i, "This only works in a server.").await };
-    defer(ctx, i).await?;
+    crate::replies::respond(ctx, i, CreateInteractionResponse::Acknowledge).await?;
     let answer = Answer::for_interaction(&i.token, i.id.get(), pressed);
     let left = membership::leave(&data.app, guild, i.user.id.get(), group, Some(&answer)).await;
     let name = match &left {
@@ -66,7 +75,25 @@ pub async fn leave_button(
         Err(_) => membership::group_name(&data.app, guild, group).await?,
     };
     let view = crate::refusal::left(left, &name)?;
+    let view = on_page(&data.app, guild, group, i.user.id.get(), view).await?;
     edit(ctx, i, view).await
+}
+
+/// A text outcome shown above the Group Page as it is now; a view with its
+/// own buttons (the guidelines, a closed group's explanation) as it is; the
+/// text alone when the group is gone.
+async fn on_page(app: &App, guild: u64, group: i64, user: u64, outcome: View) -> Result<View, Error> {
+    if !outcome.components.is_empty() || !outcome.embeds.is_empty() {
+        return Ok(outcome);
+    }
+    match membership::page_facts(app, guild, group, user).await {
+        Ok(facts) => {
+            let mut page = group_page::page(&facts);
+            page.content = outcome.content;
+            Ok(page)
+        }
+        Err(_) => Ok(outcome),
+    }
 }
 
 /// Toggle the group subscription and show the Group Page again, updated.
@@ -108,32 +135,40 @@ pub async fn request_button(
     defer(ctx, i).await?;
     let a = crate::service::request::applicant(&i.user, i.member.as_ref(), data.app.clock.now());
     let r = crate::service::request::request(&data.app, guild, i.user.id.get(), group, &a, None).await;
-    let view = crate::refusal::requested(r)?;
+    if let Err(crate::service::request::RequestError::NeedsGuidelines(..)) = &r {
+        config::prompt_shown(&data.app, guild, i.user.id.get(), i.id.get()).await?;
+    }
+    let view = crate::refusal::requested(r, i.id.get())?;
     edit(ctx, i, view).await
 }
 
 /// *I agree*: record acceptance of the version shown, then join; the prompt
 /// is replaced by the outcome. If the guidelines changed meanwhile, the new
-/// version is shown instead.
+/// version is shown instead. A prompt older than the newest shown to the
+/// member does nothing but say so (its buttons go with it).
 pub async fn agree_button(
     ctx: &SerenityContext,
     data: &Data,
     i: &ComponentInteraction,
     group: i64,
     version: i32,
+    prompt: u64,
 ) -> Result<(), Error> {
     let Some(guild) = guild_of(i) else { return refuse(ctx, i, "This only works in a server.").await };
     let pressed = Instant::now();
     let user = i.user.id.get();
     crate::replies::respond(ctx, i, CreateInteractionResponse::Acknowledge).await?;
-    let view = if membership::accept_guidelines(&data.app, guild, user, version).await? {
+    let view = if !config::is_newest_prompt(&data.app, guild, user, prompt).await? {
+        View::text(group_page::OUTDATED_PROMPT)
+    } else if membership::accept_guidelines(&data.app, guild, user, version).await? {
         join_view(&data.app, i, guild, group, pressed).await?
     } else {
         let pending = membership::pending_guidelines(&data.app, guild, user).await?;
         let name = membership::group_name_if_any(&data.app, guild, group).await?;
         match (pending, name) {
             (Some(gl), Some(name)) => {
-                let mut v = group_page::guidelines_prompt(&gl, group, &name);
+                config::prompt_shown(&data.app, guild, user, i.id.get()).await?;
+                let mut v = group_page::guidelines_prompt(&gl, group, &name, i.id.get());
                 v.content = format!("The guidelines changed since you opened them. {}", v.content);
                 v
             }

@@ -34,7 +34,9 @@ pub async fn handle(ctx: &SerenityContext, data: &Data, i: &ComponentInteraction
         Some(CustomId::Leave { group }) => membership::leave_button(ctx, data, i, group).await,
         Some(CustomId::Subscribe { group }) => membership::subscribe_button(ctx, data, i, group).await,
         Some(CustomId::Request { group }) => membership::request_button(ctx, data, i, group).await,
-        Some(CustomId::Agree { group, version }) => membership::agree_button(ctx, data, i, group, version).await,
+        Some(CustomId::Agree { group, version, prompt }) => {
+            membership::agree_button(ctx, data, i, group, version, prompt).await
+        }
         Some(CustomId::Disagree) => membership::disagree_button(ctx, i).await,
         Some(CustomId::AuditPage { group_id, user_id, upto, page }) => {
             admin::audit_page(ctx, data, i, group_id, user_id, upto, page).await

@@ -57,6 +57,45 @@ pub async fn set_guidelines(conn: &mut PgConnection, guild_id: u64, text: &str) 
     .await
 }
 
+/// A guidelines prompt was shown to `user_id`, named by the interaction
+/// that showed it; the newest (the largest snowflake) is kept.
+pub async fn prompt_shown(
+    conn: &mut PgConnection,
+    guild_id: u64,
+    user_id: u64,
+    prompt: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into guideline_prompts (guild_id, user_id, prompt_id) values ($1, $2, $3)
+         on conflict (guild_id, user_id) do update
+         set prompt_id = greatest(guideline_prompts.prompt_id, excluded.prompt_id)",
+        db_id(guild_id),
+        db_id(user_id),
+        db_id(prompt)
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether `prompt` is the newest guidelines prompt shown to `user_id`.
+pub async fn is_newest_prompt(
+    conn: &mut PgConnection,
+    guild_id: u64,
+    user_id: u64,
+    prompt: u64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists(select 1 from guideline_prompts
+                         where guild_id = $1 and user_id = $2 and prompt_id = $3) as "yes!""#,
+        db_id(guild_id),
+        db_id(user_id),
+        db_id(prompt)
+    )
+    .fetch_one(conn)
+    .await
+}
+
 /// Whether the member accepted this version of the guidelines.
 pub async fn has_accepted(
     conn: &mut PgConnection,

@@ -105,6 +105,17 @@ pub async fn set_channel(
     Ok(0)
 }
 
+/// Note the guidelines prompt `prompt` (the interaction that showed it) as
+/// the newest shown to `user_id`: older prompts' *I agree* no longer acts.
+pub async fn prompt_shown(app: &App, guild_id: u64, user_id: u64, prompt: u64) -> Result<(), sqlx::Error> {
+    settings::prompt_shown(&mut *app.pool.acquire().await?, guild_id, user_id, prompt).await
+}
+
+/// Whether `prompt` is still the newest guidelines prompt shown to `user_id`.
+pub async fn is_newest_prompt(app: &App, guild_id: u64, user_id: u64, prompt: u64) -> Result<bool, sqlx::Error> {
+    settings::is_newest_prompt(&mut *app.pool.acquire().await?, guild_id, user_id, prompt).await
+}
+
 /// What saving the guidelines did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GuidelinesChange {

@@ -163,6 +163,9 @@ pub async fn reconcile_member(
     });
     let mut touched = Vec::new();
     let mut ended_leadership = Vec::new();
+    // Memberships ended because someone took the role by hand (follow):
+    // the member and the admins are told once the change is committed.
+    let mut taken_by_hand = Vec::new();
     for d in drifts {
         let Some(g) = groups.iter().find(|g| g.group_id == d.group_id()) else { continue };
         let name = g.name.clone();
@@ -179,6 +182,9 @@ pub async fn reconcile_member(
                     subscription::unsubscribe(&mut tx, user_id, Kind::Group, g.group_id).await?;
                     if membership::remove_leader(&mut tx, g.group_id, user_id).await? {
                         ended_leadership.push(g.group_id);
+                    }
+                    if let Drift::Taken { .. } = d {
+                        taken_by_hand.push((g.group_id, format!("{line} ({who})")));
                     }
                     let (action, why) = match d {
                         Drift::BannedMember { .. } => (
@@ -251,6 +257,12 @@ pub async fn reconcile_member(
         super::directory::refresh(app, guild_id).await;
     }
     let mut notice = out.reported.clone();
+    for (group_id, line) in taken_by_hand {
+        let Some(g) = group_of(app, guild_id, group_id).await? else { continue };
+        let how = view::removed_dm(&g.name, g.visibility == Visibility::Open, g.archived);
+        let told = super::outcome::tell(app, user_id, &how, "a membership ended by hand").await.is_ok();
+        notice.push(view::removed_line(&line, told));
+    }
     notice.extend(out.failed.iter().cloned());
     if !notice.is_empty() {
         tell_admins(app, guild_id, &view::notice(policy, &notice)).await;

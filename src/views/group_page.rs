@@ -86,10 +86,15 @@ pub fn page(f: &PageFacts) -> View {
     View { content: String::new(), embeds: vec![embed], components }
 }
 
-/// The guidelines, with *I agree* / *Cancel*, before joining `group`.
-pub fn guidelines_prompt(gl: &Guidelines, group: i64, group_name: &str) -> View {
-    guidelines_prompt_then(gl, CustomId::Agree { group, version: gl.version }, group_name)
+/// The guidelines, with *I agree* / *Cancel*, before joining `group`;
+/// `prompt` is the interaction showing them (only the newest prompt acts).
+pub fn guidelines_prompt(gl: &Guidelines, group: i64, group_name: &str, prompt: u64) -> View {
+    guidelines_prompt_then(gl, CustomId::Agree { group, version: gl.version, prompt }, group_name)
 }
+
+/// What *I agree* on an older prompt says, when a newer one was shown since.
+pub const OUTDATED_PROMPT: &str =
+    "Error: This prompt is outdated: a newer one was shown to you since. Use the newest, or run the command again.";
 
 /// The guidelines, with *I agree* (`agree`, which goes on to the join it
 /// names, e.g. accepting an invitation) / *Cancel*.

@@ -17,6 +17,31 @@ pub fn member_line(user_id: u64, group: &str, d: Drift, r: Repair) -> String {
     format!("{what}: {}", r.describe())
 }
 
+/// The DM to a member whose group role someone took by hand (policy
+/// follow): which group, and how to come back.
+pub fn removed_dm(group: &str, open: bool, archived: bool) -> String {
+    let back = if archived {
+        "The group is archived, so it takes nobody in for now.".to_string()
+    } else if open {
+        format!("To come back, use `/join` and pick **{group}**.")
+    } else {
+        format!("To come back, ask with `/request-join` and pick **{group}**: its leaders decide.")
+    };
+    format!(
+        "Your role of **{group}** was taken away in Discord, so you are no longer a member of **{group}** and no longer follow it. {back}"
+    )
+}
+
+/// The mod channel's line for a membership a hand removal ended, saying
+/// whether the member could be told.
+pub fn removed_line(line: &str, told: bool) -> String {
+    if told {
+        format!("{line}; I told them by DM.")
+    } else {
+        format!("{line}; I couldn't DM them (their DMs are closed or Discord refused).")
+    }
+}
+
 /// A repair that Discord refused, with how to fix it.
 pub fn failed_line(what: &str, error: &str) -> String {
     let fix = if error.contains("50013") || error.contains("missing permissions") {

@@ -238,19 +238,22 @@ async fn guidelines_are_written_in_a_form_and_each_new_text_bumps_the_version() 
     assert!(r.text().contains("unchanged (still version 2)"), "{}", r.text());
     assert_eq!(guidelines(&sim).await.version, 2);
 
-    // Bad input changes nothing (Discord's client enforces these; the bot checks again).
+    // Too long never leaves Discord's client (the form's max_length).
     let long = "x".repeat(4001);
-    for (bad, expected) in [
-        ("   ", "can't be empty"),
-        (long.as_str(), "4001 characters long; at most 4000"),
-        ("a\u{0}b", "control characters"),
-    ] {
+    let refused = ada.try_submit(&again.modal(), &[("text", long.as_str())]).await.err();
+    assert!(refused.as_deref().is_some_and(|e| e.contains("at most 4000 characters")), "{refused:?}");
+    // What the client sends but the rules refuse changes nothing.
+    for (bad, expected) in [("   ", "can't be empty"), ("a\u{0}b", "control characters")] {
         let r = ada.submit(&again.modal(), &[("text", bad)]).await;
         assert!(r.is_ephemeral());
         assert!(r.text().starts_with("Error: ") && r.text().contains(expected), "{expected}: {}", r.text());
     }
-    // A form without the field is refused.
-    let r = ada.submit(&again.modal(), &[("other", "x")]).await;
+    // Discord's client submits no form without its required field; one
+    // forged without it is refused by the bot.
+    let refused = ada.try_submit(&again.modal(), &[("other", "x")]).await.err().expect("the client refuses");
+    assert!(refused.contains("no input \"other\""), "{refused}");
+    let forged = Modal { fields: vec![], ..again.modal() };
+    let r = ada.submit(&forged, &[("other", "x")]).await;
     assert!(r.text().contains("This form isn't valid"), "{}", r.text());
 
     // A non-admin submitting the form (a forged submission) is refused.
@@ -259,6 +262,7 @@ async fn guidelines_are_written_in_a_form_and_each_new_text_bumps_the_version() 
         custom_id: "gh:cfg:guidelines".into(),
         title: String::new(),
         fields: vec![],
+        min_lengths: vec![],
         values: vec![],
         source_message: None,
         channel_id: None,

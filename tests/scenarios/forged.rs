@@ -143,6 +143,7 @@ async fn press(forger: &Actor, at: u64, c: &CustomId) -> fake_discord::Reply {
                 custom_id: id,
                 title: String::new(),
                 fields: vec![],
+                min_lengths: vec![],
                 values: vec![],
                 source_message: Some(at),
                 channel_id: None,

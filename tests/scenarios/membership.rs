@@ -68,6 +68,60 @@ async fn joining_and_leaving_from_the_group_page() {
 }
 
 #[tokio::test]
+async fn a_group_page_card_shows_the_new_state_after_a_join_and_a_leave() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    group(&sim, &ada, "Rust", "Open").await;
+    let page = alice.slash("group info", &[("group", "Rust")]).await;
+    assert!(page.text().contains("Members: 0") && page.has_button("Join group"), "{}", page.text());
+
+    // The card pressed is the card updated: no stale *Join group* left.
+    let joined = page.click("Join group").await;
+    assert_eq!(joined.message().id, page.message().id, "the card itself changed");
+    let card = joined.text();
+    assert!(card.contains("You joined **Rust**") && card.contains("Members: 1"), "{card}");
+    assert!(joined.has_button("Leave group") && !joined.has_button("Join group"), "{card}");
+    assert!(joined.has_button("Unsubscribe"), "a join subscribes: {card}");
+
+    let left = joined.click("Leave group").await;
+    assert_eq!(left.message().id, page.message().id);
+    let card = left.text();
+    assert!(card.contains("You left **Rust**") && card.contains("Members: 0"), "{card}");
+    assert!(left.has_button("Join group") && !left.has_button("Leave group"), "{card}");
+    assert_eq!(member_rows(&sim, alice.user_id).await, 0);
+}
+
+#[tokio::test]
+async fn an_older_guidelines_prompt_no_longer_acts_once_a_newer_one_is_shown() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    group(&sim, &ada, "Rust", "Open").await;
+    group(&sim, &ada, "Go", "Open").await;
+    sim.set_guidelines(&ada, "Be kind.").await;
+
+    // The Group Page's join shows the prompt in the card's place.
+    let page = alice.slash("group info", &[("group", "Rust")]).await;
+    let first = page.click("Join group").await;
+    assert!(first.text().contains("Community guidelines (version 1)"), "{}", first.text());
+    let second = alice.slash("join", &[("group", "Go")]).await;
+    assert!(second.text().contains("Community guidelines (version 1)"), "{}", second.text());
+
+    let stale = first.click("I agree").await;
+    assert!(stale.text().contains("This prompt is outdated"), "{}", stale.text());
+    assert!(!stale.has_button("I agree"), "the outdated prompt keeps no buttons: {}", stale.text());
+    assert_eq!(member_rows(&sim, alice.user_id).await, 0, "the older prompt joined nothing");
+    let accepted = format!("select count(*) from guideline_acceptances where user_id = {}", alice.user_id);
+    assert_eq!(sim.count(&accepted).await, 0, "nor accepted anything");
+
+    let done = second.click("I agree").await;
+    assert!(done.text().contains("You joined **Go**"), "{}", done.text());
+    assert_eq!(sim.count(&accepted).await, 1);
+    assert!(alice.has_role_named("Go") && !alice.has_role_named("Rust"));
+}
+
+#[tokio::test]
 async fn a_double_clicked_join_gives_one_membership_and_one_role_grant() {
     let sim = Sim::start().await;
     let ada = sim.admin("ada");
@@ -78,9 +132,12 @@ async fn a_double_clicked_join_gives_one_membership_and_one_role_grant() {
     let mid = page.message().id;
 
     let (a, b) = tokio::join!(alice.click(mid, &button.custom_id), alice.click(mid, &button.custom_id));
-    let texts = [a.text(), b.text()];
-    assert_eq!(texts.iter().filter(|t| t.contains("You joined")).count(), 1, "{texts:?}");
-    assert_eq!(texts.iter().filter(|t| t.contains("already a member")).count(), 1, "{texts:?}");
+    // Both presses update the one card; whichever came last, it shows the
+    // membership (the other press's words are overwritten).
+    let card = a.text();
+    assert_eq!(card, b.text(), "one card");
+    assert!(card.contains("You joined") || card.contains("already a member"), "{card}");
+    assert!(card.contains("Members: 1") && a.has_button("Leave group"), "{card}");
     assert_eq!(member_rows(&sim, alice.user_id).await, 1);
     let grants = sim.fake.with(|w| w.count_requests("PUT", &format!("/members/{}/roles/{role}", alice.user_id)));
     assert_eq!(grants, 1);
@@ -451,14 +508,11 @@ async fn descriptions_with_mentions_are_stored_and_shown_without_pinging() {
     let page = alice.slash("group info", &[("group", "Rust")]).await;
     assert!(page.text().contains("Ask @everyone and <@&123> **anything**"), "{}", page.text());
     assert_eq!(page.message().allowed_mentions["parse"], serde_json::json!([]));
+    // Too long never leaves Discord's client (the option's max_length).
     let too_long = "d".repeat(1001);
-    let r = ada
-        .slash(
-            "group create",
-            &[("name", "Go"), ("bucket", "Interest"), ("visibility", "Open"), ("description", &too_long)],
-        )
-        .await;
-    assert!(r.text().contains("1001 characters long; at most 1000"), "{}", r.text());
+    let options = [("name", "Go"), ("bucket", "Interest"), ("visibility", "Open"), ("description", too_long.as_str())];
+    let refused = ada.try_slash_in(sim.fake.general_channel(), "group create", &options).await.err();
+    assert!(refused.as_deref().is_some_and(|e| e.contains("description: at most 1000")), "{refused:?}");
     let r = ada
         .slash(
             "group create",
@@ -524,7 +578,7 @@ async fn an_unexpected_failure_after_a_button_deferred_still_answers_the_member(
     let grant = format!("/members/{}/roles/{role}", alice.user_id);
     sim.fake.inject(fake_discord::Fault::status("PUT", &grant, 400, 50035, "Invalid Form Body"));
     let r = page.click("Join group").await;
-    assert_eq!(r.callback_type(), 5, "the button deferred first");
+    assert_eq!(r.callback_type(), 6, "the button deferred its update of the card first");
     assert!(r.text().contains("Something went wrong on my side"), "{}", r.text());
     assert!(!r.text().contains("50035"), "internal error text never reaches users: {}", r.text());
     assert_eq!(member_rows(&sim, alice.user_id).await, 0);

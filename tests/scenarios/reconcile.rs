@@ -88,6 +88,56 @@ async fn a_group_role_taken_by_hand_ends_the_membership_and_its_notifications() 
 }
 
 #[tokio::test]
+async fn a_member_whose_role_is_taken_by_hand_is_told_by_dm_and_so_are_the_admins() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let (alice, bob) = (sim.member("alice"), sim.member("bob"));
+    let staff = sim.mod_channel(&ada).await;
+    let (open_role, _) = group(&sim, &ada, "Rust", "Open").await;
+    let (closed_role, _) = group(&sim, &ada, "Chess", "Closed").await;
+    alice.slash("join", &[("group", "Rust")]).await;
+    sim.fake.give_role(alice.user_id, closed_role);
+    wait_members(&sim, "Chess", 1).await;
+
+    // Policy follow (the default): the membership ends, and the member hears
+    // which group and how to come back; the admins hear it in the mod channel.
+    sim.fake.take_role(alice.user_id, open_role);
+    let n = notice(&sim, staff, "role of **Rust** was taken by hand").await;
+    assert!(n.contains(&format!("<@{}>", alice.user_id)) && n.contains("end the membership"), "{n}");
+    assert!(n.contains("I told them by DM"), "{n}");
+    let dm = alice.dms().last().expect("a DM").content.clone();
+    assert!(dm.contains("no longer a member of **Rust**") && dm.contains("`/join`"), "{dm}");
+    sim.fake.take_role(alice.user_id, closed_role);
+    notice(&sim, staff, "role of **Chess** was taken by hand").await;
+    let dm = alice.dms().last().expect("a DM").content.clone();
+    assert!(dm.contains("**Chess**") && dm.contains("`/request-join`"), "a closed group is asked to join: {dm}");
+    // Neither message pinged anyone.
+    let quiet = |m: &fake_discord::world::Message| m.allowed_mentions["parse"].as_array().is_none_or(|a| a.is_empty());
+    assert!(sim.fake.with(|w| w.channel_messages(staff).iter().all(quiet)));
+    assert!(alice.dms().iter().all(quiet));
+
+    // Under restore the role comes back: nobody is told anything.
+    bob.slash("join", &[("group", "Rust")]).await;
+    set_policy(&ada, RESTORE).await;
+    let before = sim.texts_in(staff).len();
+    sim.fake.take_role(bob.user_id, open_role);
+    sim.wait_count(
+        "the role given back",
+        "select count(*) from audit_log where action = 'reconcile.role_given_back'",
+        1,
+    )
+    .await;
+    sim.fake
+        .wait_until("bob has the role back", |w| {
+            w.guilds.values().any(|g| g.members[&bob.user_id].roles.contains(&open_role))
+        })
+        .await;
+    sim.idle().await;
+    assert!(bob.dms().is_empty(), "{:?}", bob.dms());
+    assert_eq!(sim.texts_in(staff).len(), before, "{:?}", sim.texts_in(staff));
+}
+
+#[tokio::test]
 async fn a_group_role_given_by_hand_records_a_membership_subscribed_like_a_join() {
     let sim = Sim::start().await;
     let ada = sim.admin("ada");

@@ -758,7 +758,7 @@ pub fn every_custom_id(r: &Rows) -> Vec<CustomId> {
         CustomId::Leave { group: g },
         CustomId::Subscribe { group: g },
         CustomId::Request { group: g },
-        CustomId::Agree { group: g, version: r.version },
+        CustomId::Agree { group: g, version: r.version, prompt: 1 },
         CustomId::Disagree,
         CustomId::AuditPage { group_id: Some(g), user_id: None, upto: r.newest_audit, page: 0 },
         CustomId::GuidelinesModal,
