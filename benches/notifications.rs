@@ -80,6 +80,7 @@ async fn main() {
         shard_range: None,
         dm_rate_per_sec: guildhall::config::DEFAULT_DM_RATE_PER_SEC,
         rest_rate_per_sec: guildhall::config::DEFAULT_REST_RATE_PER_SEC,
+        notify_by_name_max: guildhall::config::DEFAULT_NOTIFY_BY_NAME_MAX,
     };
     let before = fake.identify_count();
     let bot = guildhall::start(config).await.expect("the bot starts");

@@ -55,7 +55,15 @@ pub struct Config {
     /// all its requests but interactions' answers, when it talks to Discord
     /// itself (`REST_RATE_PER_SEC`, 1 to 50; unused behind a proxy).
     pub rest_rate_per_sec: u32,
+    /// A group's mention-mode followers are pinged by name up to this many
+    /// (`NOTIFY_BY_NAME_MAX`, 0 to 90); past it, through the group's
+    /// notification role (S5, N6).
+    pub notify_by_name_max: u32,
 }
+
+/// Followers pinged by name by default: one message's worth, and a join
+/// costs one member-role call while a group is no bigger.
+pub const DEFAULT_NOTIFY_BY_NAME_MAX: u32 = 50;
 
 /// The background pass's default period.
 pub const DEFAULT_TICK: std::time::Duration = std::time::Duration::from_secs(30);
@@ -154,6 +162,12 @@ impl Config {
             "it must be 1 to 40 (Discord allows a bot 50 requests a second; the rest is the burst and the network's jitter; give each process a share)",
         )?
         .map_or(DEFAULT_REST_RATE_PER_SEC, |n| n as u32);
+        let notify_by_name_max = number(
+            "NOTIFY_BY_NAME_MAX",
+            0..=90,
+            "it must be 0 to 90 (a message's 2,000 characters hold about 90 mentions; 0 always uses the notification role)",
+        )?
+        .map_or(DEFAULT_NOTIFY_BY_NAME_MAX, |n| n as u32);
         if dm_rate_per_sec > rest_rate_per_sec {
             return Err(ConfigError::Malformed(
                 "DM_RATE_PER_SEC",
@@ -162,6 +176,7 @@ impl Config {
         }
         Ok(Config {
             rest_rate_per_sec,
+            notify_by_name_max,
             shard_count,
             shard_range,
             dm_rate_per_sec,

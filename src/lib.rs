@@ -162,6 +162,7 @@ pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>)
     let (shard_range, shard_count) = config.shards(recommended)?;
     tracing::info!(shards = ?shard_range, of = shard_count, "starting shards");
     let dm_rate = config.dm_rate_per_sec;
+    let notify_by_name_max = config.notify_by_name_max;
     let dev_guild = config.dev_guild_id;
     let setup_pool = pool.clone();
     let setup_inflight = inflight.clone();
@@ -201,6 +202,7 @@ pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>)
                     notify_syncs: Default::default(),
                     hierarchy: Default::default(),
                     applier: Default::default(),
+                    notify_by_name_max: notify_by_name_max.into(),
                 };
                 let pass = tokio::spawn(background::run(app.clone(), clock, tick, setup_inflight.clone(), stop_rx.clone()));
                 // S5: the DM queue's worker (woken by new jobs, polling for others).

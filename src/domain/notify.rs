@@ -14,8 +14,8 @@ pub async fn role_of(conn: &mut PgConnection, group_id: i64) -> Result<Option<u6
 
 pub async fn set_role(conn: &mut PgConnection, guild_id: u64, group_id: i64, role_id: u64) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "insert into notify_roles (group_id, guild_id, role_id) values ($1, $2, $3)
-         on conflict (group_id) do update set role_id = excluded.role_id, created_at = now()",
+        "insert into notify_roles (group_id, guild_id, role_id, complete) values ($1, $2, $3, false)
+         on conflict (group_id) do update set role_id = excluded.role_id, complete = false, created_at = now()",
         group_id,
         db_id(guild_id),
         db_id(role_id)
@@ -26,6 +26,50 @@ pub async fn set_role(conn: &mut PgConnection, guild_id: u64, group_id: i64, rol
 }
 
 /// Forget a notification role (deleted on Discord).
+/// The group's notification role and whether every follower holds it.
+pub async fn role_state(conn: &mut PgConnection, group_id: i64) -> Result<Option<(u64, bool)>, sqlx::Error> {
+    let r = sqlx::query!("select role_id, complete from notify_roles where group_id = $1", group_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(r.map(|r| (snowflake(r.role_id), r.complete)))
+}
+
+/// A follower joined without the role (pinged by name meanwhile).
+pub async fn role_incomplete(conn: &mut PgConnection, group_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!("update notify_roles set complete = false where group_id = $1 and complete", group_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Mark the role as held by every follower; `true` for the one caller that
+/// flipped it (and so hands it to the followers who lack it).
+pub async fn role_completing(conn: &mut PgConnection, group_id: i64) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query_scalar!(
+        "update notify_roles set complete = true where group_id = $1 and not complete returning group_id",
+        group_id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(r.is_some())
+}
+
+/// How many of the group's followers hear in mention mode.
+pub async fn mention_followers(conn: &mut PgConnection, guild_id: u64, group_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from subscriptions s
+           left join notification_prefs p on p.guild_id = s.guild_id and p.user_id = s.user_id
+           where s.kind = 'group' and s.target_id = $2
+             and coalesce(p.mode,
+                          (select notify_default_mode from guild_settings where guild_id = $1),
+                          'mention') = 'mention'"#,
+        db_id(guild_id),
+        group_id
+    )
+    .fetch_one(conn)
+    .await
+}
+
 pub async fn forget_role(conn: &mut PgConnection, group_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query!("delete from notify_roles where group_id = $1", group_id).execute(conn).await?;
     Ok(())

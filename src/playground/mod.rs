@@ -296,6 +296,7 @@ async fn serve(
         shard_range: None,
         dm_rate_per_sec: crate::config::DEFAULT_DM_RATE_PER_SEC,
         rest_rate_per_sec: crate::config::DEFAULT_REST_RATE_PER_SEC,
+        notify_by_name_max: crate::config::DEFAULT_NOTIFY_BY_NAME_MAX,
     };
     say("starting the bot (its migrations, then connecting to the fake Discord) ...");
     let bot = crate::start(config).await?;

@@ -60,4 +60,7 @@ pub struct App {
     /// The role queue's bell, the presses waiting for their rows and the
     /// pace rows are applied at (`applier`, N6).
     pub applier: std::sync::Arc<applier::Queue>,
+    /// A group's mention-mode followers pinged by name up to this many,
+    /// through its notification role past it (`notify`).
+    pub notify_by_name_max: i64,
 }

@@ -23,6 +23,15 @@ use crate::domain::subscription::{self, Kind};
 use crate::domain::{audit, notify};
 use crate::views::notifications as nv;
 
+// A group's mention-mode followers are pinged by name (a message holds
+// about 90 mentions) while there are at most `App::notify_by_name_max` of
+// them (`NOTIFY_BY_NAME_MAX`, 50 by default): the author is never pinged
+// about their own topic (S3), and a join costs one member-role call, not
+// two (N6). Past it, the group's notification role is handed out and
+// mentioned (S5: one message whatever the number), and an author who
+// follows the group is pinged with the others: Discord has no way to leave
+// one role holder out of a role mention.
+
 /// Discord allows 250 roles per guild; notification roles are only made
 /// while the guild has fewer than this many, leaving room for group roles
 /// and the server's own.
@@ -156,15 +165,24 @@ pub async fn retry_pending(app: &App) -> Result<usize, BoxError> {
 async fn try_sync_member(app: &App, g: &Group, user_id: u64, retrying: bool) -> Result<(), BoxError> {
     // Held until this sync's Discord calls are done.
     let _turn = app.notify_syncs.turn(g.id, user_id).await;
-    let (subscribed, role) = {
+    let (subscribed, role, followers) = {
         let mut conn = app.pool.acquire().await?;
         (
             subscription::is_subscribed(&mut conn, user_id, Kind::Group, g.id).await?
                 && delivery::mode_of(&mut conn, g.guild_id, user_id).await? == Mode::Mention,
             notify::role_of(&mut conn, g.id).await?,
+            notify::mention_followers(&mut conn, g.guild_id, g.id).await?,
         )
     };
     let reason = format!("Guildhall: notifications for \"{}\"", g.name);
+    if subscribed && followers <= app.notify_by_name_max {
+        // Pinged by name while the group is small: no role call. Whoever
+        // follows now without the role gets it once the group grows.
+        if role.is_some() {
+            notify::role_incomplete(&mut *app.pool.acquire().await?, g.id).await?;
+        }
+        return Ok(());
+    }
     if subscribed {
         let Some(role) = (match role {
             Some(r) => Some(r),
@@ -195,6 +213,18 @@ async fn try_sync_member(app: &App, g: &Group, user_id: u64, retrying: bool) -> 
             Err(DiscordError::Unknown("member", _)) if retrying => {}
             Err(e) => return Err(e.into()),
         }
+        // Past the by-name limit: the followers who joined without the role
+        // get it (once, from whichever sync gets here first), through the
+        // background pass's retries.
+        let mut tx = app.pool.begin().await?;
+        if notify::role_completing(&mut tx, g.id).await? {
+            for other in subscription::followers_of_group(&mut tx, g.id).await? {
+                if other != user_id {
+                    notify::mark_sync_pending(&mut tx, g.guild_id, g.id, other).await?;
+                }
+            }
+        }
+        tx.commit().await?;
     } else if let Some(role) = role {
         match roles::revoke(&app.http, g.guild_id, user_id, role, &reason).await {
             Ok(()) => {}
@@ -416,9 +446,14 @@ pub async fn topic_created(
     }
     let closed = g.as_ref().filter(|g| g.visibility == crate::domain::group::Visibility::Closed).map(|g| g.id);
     let followers = delivery::followers(&mut tx, guild_id, &targets, author_id.unwrap_or(0), closed).await?;
+    // The role, only past the by-name limit (counted as the role syncs
+    // count it) and once every follower holds it; by name otherwise (never
+    // the author, S3).
     let role = match &g {
-        Some(g) => notify::role_of(&mut tx, g.id).await?,
-        None => None,
+        Some(g) if notify::mention_followers(&mut tx, guild_id, g.id).await? > app.notify_by_name_max => {
+            notify::role_state(&mut tx, g.id).await?.filter(|(_, complete)| *complete).map(|(r, _)| r)
+        }
+        _ => None,
     };
     let f = split(&followers, role.is_some());
     let where_ = match &g {

@@ -377,7 +377,7 @@ async fn the_subscribe_button_toggles_and_says_what_is_now_true() {
 /// nothing is lost and the role follows.
 #[tokio::test]
 async fn a_slow_subscribe_is_acknowledged_in_time_and_the_page_follows() {
-    let sim = Sim::start().await;
+    let sim = Sim::start_with_notify_roles().await;
     let ada = sim.admin("ada");
     let alice = sim.member("alice");
     group(&sim, &ada, "Rust", "Open").await;

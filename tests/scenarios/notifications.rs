@@ -96,7 +96,7 @@ async fn queue_drained(sim: &Sim) {
 
 #[tokio::test]
 async fn notifications_shows_and_sets_each_mode_and_the_server_default() {
-    let sim = Sim::start().await;
+    let sim = Sim::start_with_notify_roles().await;
     let ada = sim.admin("ada");
     let alice = sim.member("alice");
     group(&sim, &ada, "Rust", "Open").await;
@@ -157,7 +157,7 @@ async fn notifications_shows_and_sets_each_mode_and_the_server_default() {
 
 #[tokio::test]
 async fn dm_mode_delivers_each_notification_once_through_429s_and_500s_and_stops_for_closed_dms() {
-    let sim = Sim::start().await;
+    let sim = Sim::start_with_notify_roles().await;
     let ada = sim.admin("ada");
     let bob = sim.member("bob");
     let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
@@ -461,7 +461,7 @@ async fn thread_messages_and_post_replies_notify_followers_but_never_the_author(
 
 #[tokio::test]
 async fn a_member_removed_from_a_closed_group_hears_nothing_more_of_its_channel() {
-    let sim = Sim::start().await;
+    let sim = Sim::start_with_notify_roles().await;
     let ada = sim.admin("ada");
     let alice = sim.member("alice");
     let lea = sim.member("lea");

@@ -26,6 +26,8 @@ pub struct Sim {
     /// Users and roles the test expects the bot to ping (`expect_ping`);
     /// a ping of anyone else fails the test (A6).
     expected_pings: std::sync::Mutex<Vec<u64>>,
+    /// The bot's `NOTIFY_BY_NAME_MAX`, kept across restarts.
+    notify_by_name_max: u32,
 }
 
 fn base_url() -> String {
@@ -42,6 +44,23 @@ fn fresh_database_url() -> String {
 }
 
 impl Sim {
+    /// [`Sim::start`] with the bot's configuration changed by `change`.
+    pub async fn start_with(change: impl FnOnce(&mut Config)) -> Sim {
+        let mut sim = Sim::start_without_bot().await;
+        sim.start_bot_as(change).await;
+        sim
+    }
+
+    /// A bot that pings every group's followers through its notification
+    /// role from the first follower on (`NOTIFY_BY_NAME_MAX=0`), for the
+    /// scenarios of the role itself (S5).
+    pub async fn start_with_notify_roles() -> Sim {
+        let mut sim = Sim::start_without_bot().await;
+        sim.notify_by_name_max = 0;
+        sim.start_bot().await;
+        sim
+    }
+
     /// Fake Discord + fresh database + the bot, connected with its commands registered.
     pub async fn start() -> Sim {
         if std::env::var("RUST_LOG").is_ok() {
@@ -75,6 +94,7 @@ impl Sim {
             second: None,
             processes: Vec::new(),
             expected_pings: Default::default(),
+            notify_by_name_max: guildhall::config::DEFAULT_NOTIFY_BY_NAME_MAX,
         }
     }
 
@@ -155,6 +175,7 @@ impl Sim {
     pub async fn start_bot_as(&mut self, change: impl FnOnce(&mut Config)) {
         assert!(self.bot.is_none(), "the bot is already running");
         let mut config = config_for(&self.fake, &self.database_url, &self.clock);
+        config.notify_by_name_max = self.notify_by_name_max;
         change(&mut config);
         let before = self.fake.identify_count();
         self.bot = Some(guildhall::start(config).await.expect("the bot starts"));
@@ -204,8 +225,7 @@ impl Sim {
         if let Some(bot) = self.bot.take() {
             bot.shutdown().await;
         }
-        let before = self.fake.identify_count();
-        self.bot = Some(start_bot_after(&self.fake, &self.database_url, &self.clock, before).await);
+        self.start_bot().await;
     }
 
     /// Stop the bot at once, as a crash would (nothing drained or given
@@ -225,9 +245,7 @@ impl Sim {
 
     /// Start the bot again after `stop_bot`.
     pub async fn start_bot(&mut self) {
-        assert!(self.bot.is_none(), "the bot is already running");
-        let before = self.fake.identify_count();
-        self.bot = Some(start_bot_after(&self.fake, &self.database_url, &self.clock, before).await);
+        self.start_bot_as(|_| {}).await;
     }
 
     /// Start a second bot process against the same fake Discord, database and
@@ -590,6 +608,7 @@ fn config_for(fake: &FakeDiscord, database_url: &str, clock: &Clock) -> Config {
         shard_range: None,
         dm_rate_per_sec: guildhall::config::DEFAULT_DM_RATE_PER_SEC,
         rest_rate_per_sec: guildhall::config::DEFAULT_REST_RATE_PER_SEC,
+        notify_by_name_max: guildhall::config::DEFAULT_NOTIFY_BY_NAME_MAX,
     }
 }
 

@@ -1,6 +1,6 @@
 //! Subscriptions and notifications (S1-S4, S5's mention mode, S6).
 
-use crate::sim::{group, Sim};
+use crate::sim::{group, make_leader, Sim};
 use fake_discord::world::Message;
 use fake_discord::Actor;
 
@@ -49,7 +49,7 @@ fn holds(a: &Actor, role: u64) -> bool {
 
 #[tokio::test]
 async fn a_new_topic_pings_the_groups_subscribers_once_and_not_after_they_leave() {
-    let sim = Sim::start().await;
+    let sim = Sim::start_with_notify_roles().await;
     let ada = sim.admin("ada");
     let alice = sim.member("alice");
     let bob = sim.member("bob");
@@ -115,7 +115,7 @@ async fn the_author_alone_is_not_told_of_their_own_topic() {
 
 #[tokio::test]
 async fn a_member_removed_from_a_closed_group_is_not_notified() {
-    let sim = Sim::start().await;
+    let sim = Sim::start_with_notify_roles().await;
     let ada = sim.admin("ada");
     let alice = sim.member("alice");
     let lea = sim.member("lea");
@@ -165,7 +165,7 @@ async fn two_followers(sim: &Sim) -> (u64, u64, fake_discord::Actor) {
 
 #[tokio::test]
 async fn a_topic_started_while_the_bot_was_down_is_announced_once_after_start_up() {
-    let mut sim = Sim::start().await;
+    let mut sim = Sim::start_with_notify_roles().await;
     let (channel, role, bob) = two_followers(&sim).await;
 
     sim.stop_bot().await;
@@ -188,7 +188,7 @@ async fn a_topic_started_while_the_bot_was_down_is_announced_once_after_start_up
 /// RESUME) is announced, once.
 #[tokio::test]
 async fn a_topic_started_after_op_7_or_a_resumable_op_9_is_announced_after_the_resume() {
-    let sim = Sim::start().await;
+    let sim = Sim::start_with_notify_roles().await;
     let (channel, role, bob) = two_followers(&sim).await;
     let identifies = sim.fake.identify_count();
     for (title, tell) in [("Lifetimes", 7), ("Traits", 9)] {
@@ -210,7 +210,7 @@ async fn a_topic_started_after_op_7_or_a_resumable_op_9_is_announced_after_the_r
 
 #[tokio::test]
 async fn toggles_for_groups_channels_threads_and_posts() {
-    let sim = Sim::start().await;
+    let sim = Sim::start_with_notify_roles().await;
     let ada = sim.admin("ada");
     let alice = sim.member("alice");
     let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
@@ -272,7 +272,7 @@ async fn toggles_for_groups_channels_threads_and_posts() {
 
 #[tokio::test]
 async fn my_subscriptions_pages_deletes_selected_and_unsubscribes_from_all() {
-    let sim = Sim::start().await;
+    let sim = Sim::start_with_notify_roles().await;
     let ada = sim.admin("ada");
     let alice = sim.member("alice");
     let bob = sim.member("bob");
@@ -339,7 +339,7 @@ async fn my_subscriptions_pages_deletes_selected_and_unsubscribes_from_all() {
 
 #[tokio::test]
 async fn deleting_a_group_deletes_its_notification_role() {
-    let sim = Sim::start().await;
+    let sim = Sim::start_with_notify_roles().await;
     let ada = sim.admin("ada");
     let alice = sim.member("alice");
     group(&sim, &ada, "Rust", "Open").await;
@@ -407,7 +407,7 @@ async fn deleting_followed_threads_from_my_subscriptions_takes_the_member_out_of
 
 #[tokio::test]
 async fn past_the_role_cap_a_groups_followers_are_pinged_by_name() {
-    let sim = Sim::start().await;
+    let sim = Sim::start_with_notify_roles().await;
     let ada = sim.admin("ada");
     let alice = sim.member("alice");
     let carol = sim.member("carol");
@@ -438,9 +438,89 @@ async fn past_the_role_cap_a_groups_followers_are_pinged_by_name() {
     );
 }
 
+/// #25 item 1, N6: while a group has few followers (the default
+/// `NOTIFY_BY_NAME_MAX`, 50), they are pinged by name: the author of a
+/// topic is never pinged about it, no notification role is made, and a
+/// join costs one member-role call (the group role), not two.
+#[tokio::test]
+async fn a_small_groups_followers_are_pinged_by_name_never_the_author() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let carol = sim.member("carol");
+    let leo = sim.member("leo");
+    let (role, channel) = group(&sim, &ada, "Rust", "Open").await;
+    make_leader(&ada, "Rust", &leo).await;
+    for a in [&alice, &carol] {
+        a.slash("join", &[("group", "Rust")]).await;
+    }
+    sim.idle().await;
+    assert!(notify_role(&sim, "Rust").is_none(), "no notification role for a small group");
+    let member_role_calls = |user: u64| {
+        sim.fake.with(|w| {
+            w.requests
+                .iter()
+                .filter(|(m, p, _)| (m == "PUT" || m == "DELETE") && p.contains(&format!("/members/{user}/roles/")))
+                .count()
+        })
+    };
+    assert_eq!(member_role_calls(alice.user_id), 1, "one member-role call per join");
+    assert!(alice.roles().contains(&role));
+
+    // Leo, a leader (and so a follower), starts a topic: alice and carol
+    // are pinged by name, Leo is not.
+    let topic = leo.create_topic(channel, "Meetup", "Thursday?");
+    let a = announcement(&sim, topic).await;
+    let mut users: Vec<String> =
+        a.allowed_mentions["users"].as_array().unwrap().iter().map(|u| u.as_str().unwrap().to_string()).collect();
+    users.sort();
+    let mut want = vec![alice.user_id.to_string(), carol.user_id.to_string()];
+    want.sort();
+    assert_eq!(users, want, "the followers by name, not the author");
+    assert!(a.allowed_mentions["roles"].as_array().is_none_or(|r| r.is_empty()), "no role mention");
+    sim.expect_ping(alice.user_id);
+    sim.expect_ping(carol.user_id);
+}
+
+/// Past `NOTIFY_BY_NAME_MAX` followers the group's notification role is
+/// made and handed to every follower (those who joined while they were
+/// pinged by name too), then mentioned once (S5).
+#[tokio::test]
+async fn past_the_by_name_limit_every_follower_gets_the_notification_role() {
+    let sim = Sim::start_with(|c| c.notify_by_name_max = 2).await;
+    let ada = sim.admin("ada");
+    let alice = sim.member("alice");
+    let carol = sim.member("carol");
+    let dan = sim.member("dan");
+    let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
+    for a in [&alice, &carol] {
+        a.slash("join", &[("group", "Rust")]).await;
+    }
+    sim.idle().await;
+    assert!(notify_role(&sim, "Rust").is_none(), "two followers: by name");
+    dan.slash("join", &[("group", "Rust")]).await;
+    sim.idle().await;
+    let role = notify_role(&sim, "Rust").expect("the third follower makes the role");
+    // The background pass hands it to the followers who joined before.
+    sim.clock.advance(chrono::Duration::seconds(60)).await;
+    let guild = sim.fake.guild_id;
+    let ids = [alice.user_id, carol.user_id, dan.user_id];
+    sim.fake
+        .wait_until("every follower holds the role", move |w| {
+            ids.iter().all(|u| w.guilds[&guild].members[u].roles.contains(&role))
+        })
+        .await;
+    // Past the limit the role is mentioned: Discord gives no way to leave
+    // its author, a holder, out (commands.md says so).
+    let topic = alice.create_topic(channel, "Hello", "first");
+    let a = announcement(&sim, topic).await;
+    assert_eq!(pinged_role(&a), role);
+    sim.expect_ping(role);
+}
+
 #[tokio::test]
 async fn an_announcement_whose_answer_was_lost_is_posted_once() {
-    let sim = Sim::start().await;
+    let sim = Sim::start_with_notify_roles().await;
     let ada = sim.admin("ada");
     let (alice, bob) = (sim.member("alice"), sim.member("bob"));
     let (_, channel) = group(&sim, &ada, "Rust", "Open").await;
