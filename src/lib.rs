@@ -203,6 +203,7 @@ pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>)
                     hierarchy: Default::default(),
                     applier: Default::default(),
                     notify_by_name_max: notify_by_name_max.into(),
+                    thread_makers: Default::default(),
                 };
                 let pass = tokio::spawn(background::run(app.clone(), clock, tick, setup_inflight.clone(), stop_rx.clone()));
                 // S5: the DM queue's worker (woken by new jobs, polling for others).

@@ -238,6 +238,9 @@ pub fn manage(e: ManageError, nothing: &str, again: &str) -> Error {
             "Another group already has that name (names are compared ignoring letter case). Pick another name. Nothing was changed.",
         ),
         ManageError::Gone => user(format!("That group no longer exists. {nothing}")),
+        ManageError::Changed => {
+            user(format!("Someone else changed this group at the same moment. {nothing} Please look at it again and {again}."))
+        }
         ManageError::RoleAboveBot(role) => user(format!(
             "The role {role} is not below my highest role, so Discord won't let me delete it. Move my role above {role} in Server Settings → Roles, then {again}. {nothing}"
         )),

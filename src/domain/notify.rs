@@ -26,6 +26,29 @@ pub async fn set_role(conn: &mut PgConnection, guild_id: u64, group_id: i64, rol
 }
 
 /// Forget a notification role (deleted on Discord).
+/// Remember `role_id` as the group's notification role unless it has one
+/// already; returns the one it has now.
+pub async fn claim_role(
+    conn: &mut PgConnection,
+    guild_id: u64,
+    group_id: i64,
+    role_id: u64,
+) -> Result<u64, sqlx::Error> {
+    let claimed = sqlx::query_scalar!(
+        "insert into notify_roles (group_id, guild_id, role_id, complete) values ($1, $2, $3, false)
+         on conflict (group_id) do nothing returning role_id",
+        group_id,
+        db_id(guild_id),
+        db_id(role_id)
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    match claimed {
+        Some(r) => Ok(snowflake(r)),
+        None => Ok(role_of(conn, group_id).await?.unwrap_or(role_id)),
+    }
+}
+
 /// The group's notification role and whether every follower holds it.
 pub async fn role_state(conn: &mut PgConnection, group_id: i64) -> Result<Option<(u64, bool)>, sqlx::Error> {
     let r = sqlx::query!("select role_id, complete from notify_roles where group_id = $1", group_id)

@@ -522,16 +522,35 @@ pub async fn review_thread(conn: &mut PgConnection, group_id: i64) -> Result<Opt
     Ok(r.map(|r| (snowflake(r.channel_id), snowflake(r.thread_id))))
 }
 
-/// Hold the right to make `group_id`'s review thread until the transaction
-/// ends (a transaction-scoped advisory lock, keyed by the group).
-pub async fn lock_review_thread(conn: &mut PgConnection, group_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("select pg_advisory_xact_lock(hashtextextended('guildhall.review_thread', $1))")
-        .bind(group_id)
-        .execute(conn)
-        .await?;
-    Ok(())
+/// Remember `made` as the group's review thread in `channel_id` if the one
+/// remembered is still `expected` (read before `made` was started on
+/// Discord, holding no lock); returns the thread remembered now.
+pub async fn claim_review_thread(
+    conn: &mut PgConnection,
+    group_id: i64,
+    channel_id: u64,
+    expected: Option<u64>,
+    made: u64,
+) -> Result<u64, sqlx::Error> {
+    let claimed = sqlx::query_scalar!(
+        "insert into request_threads (group_id, channel_id, thread_id) values ($1, $2, $3)
+         on conflict (group_id) do update set channel_id = excluded.channel_id, thread_id = excluded.thread_id
+         where request_threads.thread_id = $4
+         returning thread_id",
+        group_id,
+        db_id(channel_id),
+        db_id(made),
+        expected.map(db_id)
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(t) = claimed {
+        return Ok(snowflake(t));
+    }
+    Ok(review_thread(conn, group_id).await?.filter(|(ch, _)| *ch == channel_id).map_or(made, |(_, t)| t))
 }
 
+/// Remember the group's review thread.
 pub async fn set_review_thread(
     conn: &mut PgConnection,
     group_id: i64,

@@ -1,9 +1,11 @@
 //! Managing existing groups (G2, G3): edit, archive and unarchive, delete.
 //!
-//! Each use case works inside one transaction holding the guild's lock: the
-//! row is changed first (so a taken name is refused before Discord is
-//! touched), then Discord, each change journalled; the row commits last. A
-//! Discord failure rolls the row back and puts Discord back as it was (N5).
+//! Edit and archive change Discord first, holding no connection (N6), each
+//! change journalled, then the row in one short transaction under the
+//! guild's lock that finds the group as it was read (else everything is put
+//! back: `Changed`); a taken name is refused before Discord is touched. A
+//! failure at any step puts Discord back as it was (N5). Delete still
+//! deletes the channel and role inside its transaction (issue #24 goes on).
 
 use super::groups::{ensure_category, CreateError};
 use super::journal::{sync_overwrites, Journal, Undo};
@@ -28,6 +30,10 @@ pub enum ManageError {
     RoleAboveBot(String),
     #[error("Discord refused to {step}: {source}")]
     Discord { step: &'static str, source: DiscordError },
+    /// Someone else changed the group while Discord was being changed for
+    /// this: put back, nothing changed.
+    #[error("the group was changed meanwhile")]
+    Changed,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -166,18 +172,15 @@ fn discord_ids(g: &Group) -> Result<(u64, u64), ManageError> {
     }
 }
 
-/// Commit `tx`, or on failure undo what `journal` holds.
-async fn commit_or_undo(
-    app: &App,
-    tx: sqlx::Transaction<'_, sqlx::Postgres>,
-    journal: Journal,
-    what: &str,
-) -> Result<(), ManageError> {
-    if let Err(e) = tx.commit().await {
-        journal.undo(app, &format!("Guildhall: undoing a group {what} that failed")).await;
-        return Err(e.into());
+/// Under the guild's lock in `tx`: the group is as `before` read it (no
+/// other change came between the read and this transaction).
+async fn unchanged_since(tx: &mut sqlx::PgConnection, before: &Group) -> Result<(), ManageError> {
+    group::lock_guild(tx, before.guild_id).await?;
+    match group::get(tx, before.guild_id, before.id).await? {
+        Some(now) if now == *before => Ok(()),
+        Some(_) => Err(ManageError::Changed),
+        None => Err(ManageError::Gone),
     }
-    Ok(())
 }
 
 /// Edit a group (G2): the row, and on Discord what follows from it: the
@@ -189,29 +192,35 @@ pub async fn edit(
     actor_id: u64,
     req: &EditRequest,
 ) -> Result<EditOutcome, ManageError> {
-    let mut tx = app.pool.begin().await?;
-    group::lock_guild(&mut tx, guild_id).await?;
-    let before = group::get(&mut tx, guild_id, group_id).await?.ok_or(ManageError::Gone)?;
+    let before = group::get(&mut *app.pool.acquire().await?, guild_id, group_id).await?.ok_or(ManageError::Gone)?;
     let (after, changes) = plan(&before, req);
     if changes.is_empty() {
         return Ok(EditOutcome::Unchanged(before));
     }
-    group::update_details(&mut tx, group_id, &after).await?;
-    let mut journal = Journal::default();
     let new_name = req.name.as_ref().filter(|n| n.as_str() != before.name);
-    if let Err(e) = edit_discord(app, &before, &after, new_name, &mut journal).await {
-        drop(tx);
+    if let Some(n) = new_name {
+        let other = group::find_by_name(&mut *app.pool.acquire().await?, guild_id, n.as_str()).await?;
+        if other.is_some_and(|o| o.id != group_id) {
+            return Err(ManageError::NameTaken);
+        }
+    }
+    let reason = changes.iter().map(Change::summary).collect::<Vec<_>>().join("; ");
+    let mut journal = Journal::default();
+    let done = async {
+        edit_discord(app, &before, &after, new_name, &mut journal).await?;
+        let mut tx = app.pool.begin().await?;
+        unchanged_since(&mut tx, &before).await?;
+        group::update_details(&mut tx, group_id, &after).await?;
+        let entry = audit::Entry::guild(guild_id, "group.edit").actor(actor_id).group(group_id).because(&reason);
+        audit::record(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok::<_, ManageError>(())
+    }
+    .await;
+    if let Err(e) = done {
         journal.undo(app, "Guildhall: undoing a group edit that failed").await;
         return Err(e);
     }
-    let reason = changes.iter().map(Change::summary).collect::<Vec<_>>().join("; ");
-    let entry = audit::Entry::guild(guild_id, "group.edit").actor(actor_id).group(group_id).because(&reason);
-    if let Err(e) = audit::record(&mut tx, &entry).await {
-        drop(tx);
-        journal.undo(app, "Guildhall: undoing a group edit that failed").await;
-        return Err(e.into());
-    }
-    commit_or_undo(app, tx, journal, "edit").await?;
     super::directory::refresh(app, guild_id).await;
     info!(group_id, guild_id, %reason, "group edited");
     let mut conn = app.pool.acquire().await?;
@@ -288,38 +297,37 @@ pub async fn set_archived(
     actor_id: u64,
     archived: bool,
 ) -> Result<ArchiveOutcome, ManageError> {
-    let mut tx = app.pool.begin().await?;
-    group::lock_guild(&mut tx, guild_id).await?;
-    let g = group::get(&mut tx, guild_id, group_id).await?.ok_or(ManageError::Gone)?;
+    let g = group::get(&mut *app.pool.acquire().await?, guild_id, group_id).await?.ok_or(ManageError::Gone)?;
     if g.archived == archived {
         return Ok(ArchiveOutcome::Already(g));
     }
     let (role_id, channel_id) = discord_ids(&g)?;
     let verb = if archived { "archive" } else { "unarchive" };
     let reason = format!("Guildhall: group \"{}\" {verb}d", g.name);
-    group::set_archived(&mut tx, group_id, archived).await?;
-    let action = if archived { "group.archive" } else { "group.unarchive" };
-    let entry = audit::Entry::guild(guild_id, action).actor(actor_id).group(group_id);
-    audit::record(&mut tx, &entry).await?;
     let mut journal = Journal::default();
     let step = if archived { "make the group's channel read-only" } else { "reopen the group's channel" };
-    let result = async {
-        let state = provision::channel_state(&app.http, channel_id).await?;
+    let done = async {
+        let state = provision::channel_state(&app.http, channel_id).await.map_err(at(step))?;
         let wanted = provision::channel_overwrites(
             access(g.visibility, g.members_can_post, archived),
             guild_id,
             role_id,
             app.bot_id,
         );
-        sync_overwrites(app, &state, &wanted, &reason, &mut journal).await
+        sync_overwrites(app, &state, &wanted, &reason, &mut journal).await.map_err(at(step))?;
+        let mut tx = app.pool.begin().await?;
+        unchanged_since(&mut tx, &g).await?;
+        group::set_archived(&mut tx, group_id, archived).await?;
+        let action = if archived { "group.archive" } else { "group.unarchive" };
+        audit::record(&mut tx, &audit::Entry::guild(guild_id, action).actor(actor_id).group(group_id)).await?;
+        tx.commit().await?;
+        Ok::<_, ManageError>(())
     }
     .await;
-    if let Err(source) = result {
-        drop(tx);
+    if let Err(e) = done {
         journal.undo(app, &format!("Guildhall: undoing a group {verb} that failed")).await;
-        return Err(ManageError::Discord { step, source });
+        return Err(e);
     }
-    commit_or_undo(app, tx, journal, verb).await?;
     super::directory::refresh(app, guild_id).await;
     info!(group_id, guild_id, archived, "group archive state changed");
     let mut conn = app.pool.acquire().await?;

@@ -63,4 +63,7 @@ pub struct App {
     /// A group's mention-mode followers pinged by name up to this many,
     /// through its notification role past it (`notify`).
     pub notify_by_name_max: i64,
+    /// Turns for making a group's review thread in this process, one maker
+    /// at a time (keyed by group; no database lock across Discord).
+    pub thread_makers: std::sync::Arc<notify::Syncs>,
 }

@@ -46,32 +46,36 @@ fn snowflake_ms(id: u64) -> i64 {
 
 /// The group's notification role, made now if it has none. `None` when the
 /// guild is too close to Discord's role limit (reported in the audit trail).
+/// Discord is asked holding no connection (N6); two syncs making the role
+/// at once keep the one remembered first, and the other is deleted again.
 async fn ensure_role(app: &App, g: &Group) -> Result<Option<u64>, Box<dyn std::error::Error + Send + Sync>> {
-    let mut tx = app.pool.begin().await?;
-    // Only one caller makes the group's notification role.
-    group::lock(&mut tx, g.id).await?;
-    if let Some(r) = notify::role_of(&mut tx, g.id).await? {
+    if let Some(r) = notify::role_of(&mut *app.pool.acquire().await?, g.id).await? {
         return Ok(Some(r));
     }
     let count = roles::guild_roles(&app.http, g.guild_id).await?.len();
     if count >= ROLE_CAP {
         audit::record(
-            &mut tx,
+            &mut *app.pool.acquire().await?,
             &audit::Entry::guild(g.guild_id, "notify.role_cap")
                 .group(g.id)
                 .because("too many roles for a notification role; the group's followers are pinged by name"),
         )
         .await?;
-        tx.commit().await?;
         tracing::warn!(group_id = g.id, roles = count, "no notification role: the guild is near the role limit");
         return Ok(None);
     }
     let name = role_name(&g.name);
     let reason = format!("Guildhall: notifications for \"{}\"", g.name);
     let role = roles::create(&app.http, g.guild_id, &name, true, &reason).await?;
-    notify::set_role(&mut tx, g.guild_id, g.id, role).await?;
-    tx.commit().await?;
-    Ok(Some(role))
+    let kept = notify::claim_role(&mut *app.pool.acquire().await?, g.guild_id, g.id, role).await;
+    match kept {
+        Ok(kept) if kept == role => Ok(Some(role)),
+        other => {
+            // Another sync made it first (or the database failed): ours goes.
+            delete_role(app, g.guild_id, role, "Guildhall: a second notification role").await;
+            Ok(Some(other?))
+        }
+    }
 }
 
 /// The name of a group's notification role (Discord allows 100 characters).

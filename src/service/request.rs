@@ -174,30 +174,53 @@ pub async fn request(
 pub(crate) async fn review_thread(app: &App, g: &Group) -> Result<Option<u64>, sqlx::Error> {
     let mut conn = app.pool.acquire().await?;
     let Some(channel) = settings::requests_channel(&mut conn, g.guild_id).await? else { return Ok(None) };
-    let thread = match domain::review_thread(&mut conn, g.id).await? {
+    let known = domain::review_thread(&mut conn, g.id).await?;
+    let thread = match known {
         Some((ch, thread)) if ch == channel => thread,
         _ => {
-            // One maker per group: first requests arriving together (in any
-            // process) wait here for the first to make the thread, then find
-            // it, instead of each starting one.
-            let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
-            domain::lock_review_thread(&mut tx, g.id).await?;
-            match domain::review_thread(&mut tx, g.id).await? {
+            // One maker per group in this process: first requests arriving
+            // together wait for the first to make the thread, then find it.
+            // No connection or lock is held while Discord makes it (N6);
+            // another process making one meanwhile keeps the one remembered
+            // first, and ours is deleted again.
+            drop(conn);
+            let _turn = app.thread_makers.turn(g.id, 0).await;
+            let mut conn = app.pool.acquire().await?;
+            let known = domain::review_thread(&mut conn, g.id).await?;
+            match known {
                 Some((ch, thread)) if ch == channel => thread,
-                _ => match review::start_private_thread(&app.http, channel, &format!("Requests: {}", g.name)).await {
-                    Ok(t) => {
-                        domain::set_review_thread(&mut tx, g.id, channel, t).await?;
-                        tx.commit().await?;
-                        t
+                _ => {
+                    drop(conn);
+                    let made = match review::start_private_thread(&app.http, channel, &format!("Requests: {}", g.name))
+                        .await
+                    {
+                        Ok(t) => t,
+                        Err(e) => {
+                            warn!(group_id = g.id, channel, error = %e, "could not start a private review thread");
+                            return Ok(None);
+                        }
+                    };
+                    let expected = known.map(|(_, t)| t);
+                    let kept =
+                        domain::claim_review_thread(&mut *app.pool.acquire().await?, g.id, channel, expected, made)
+                            .await?;
+                    if kept != made {
+                        if let Err(e) = crate::discord::provision::delete_channel(
+                            &app.http,
+                            made,
+                            "Guildhall: a second review thread",
+                        )
+                        .await
+                        {
+                            warn!(group_id = g.id, thread = made, error = %e, "could not delete a second review thread");
+                        }
                     }
-                    Err(e) => {
-                        warn!(group_id = g.id, channel, error = %e, "could not start a private review thread");
-                        return Ok(None);
-                    }
-                },
+                    kept
+                }
             }
         }
     };
+    let mut conn = app.pool.acquire().await?;
     let leaders = crate::domain::membership::leaders(&mut conn, g.id).await?;
     // No connection held across the Discord calls, which its rate limits
     // pace: 200 requests at once would otherwise take every connection.

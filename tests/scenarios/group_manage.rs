@@ -321,7 +321,7 @@ async fn discord_refusing_an_archive_changes_nothing() {
 
 #[tokio::test]
 async fn deleting_asks_first_cancel_keeps_everything_and_confirm_removes_it_all() {
-    let sim = Sim::start().await;
+    let sim = Sim::start_with_notify_roles().await;
     let ada = sim.admin("ada");
     let alice = sim.member("alice");
     let roles_before = role_count(&sim);

@@ -13,6 +13,7 @@ mod forged;
 mod group_create;
 mod group_manage;
 mod health;
+mod held;
 mod invites;
 mod layers;
 mod lead;
