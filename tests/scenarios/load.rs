@@ -318,7 +318,7 @@ async fn follow(sim: &Sim, group_id: i64, users: &[u64], mode: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_new_topic_for_ten_thousand_followers_five_percent_by_dm_is_one_announcement_and_500_dms() {
-    let sim = Sim::start().await;
+    let sim = Sim::start_with_notify_roles().await;
     let ada = sim.admin("ada");
     let bob = sim.member("bob");
     let (_, channel) = group(&sim, &ada, "Rust", "Open").await;

@@ -46,7 +46,7 @@ const REPORT: &str = "report: change nothing, tell admins";
 
 #[tokio::test]
 async fn a_group_role_taken_by_hand_ends_the_membership_and_its_notifications() {
-    let sim = Sim::start().await;
+    let sim = Sim::start_with_notify_roles().await;
     let ada = sim.admin("ada");
     let (alice, bob) = (sim.member("alice"), sim.member("bob"));
     let (role, _) = group(&sim, &ada, "Rust", "Open").await;
@@ -541,7 +541,7 @@ async fn two_bot_processes_repair_each_change_once() {
 
 #[tokio::test]
 async fn a_topic_started_while_the_session_was_invalidated_is_announced_after_the_new_session() {
-    let sim = Sim::start().await;
+    let sim = Sim::start_with_notify_roles().await;
     let ada = sim.admin("ada");
     let (alice, bob) = (sim.member("alice"), sim.member("bob"));
     let (role, channel) = group(&sim, &ada, "Rust", "Open").await;
@@ -678,7 +678,7 @@ async fn the_audit_trail_names_who_changed_a_role_when_the_bot_may_read_the_audi
 
 #[tokio::test]
 async fn a_deleted_notification_role_is_made_again_for_the_groups_followers() {
-    let sim = Sim::start().await;
+    let sim = Sim::start_with_notify_roles().await;
     let ada = sim.admin("ada");
     let alice = sim.member("alice");
     group(&sim, &ada, "Rust", "Open").await;

@@ -91,8 +91,8 @@ async fn server(sim: &Sim) -> (Actor, Actor, Actor) {
     lee.create_topic(rust, "Lifetimes", "How do they work?");
     sim.wait_count("the topic announced", "select count(*) from announced_topics where message_id is not null", 1)
         .await;
-    let role: i64 = sqlx::query_scalar("select role_id from notify_roles").fetch_one(&sim.pool).await.unwrap();
-    sim.expect_ping(role as u64);
+    // Two followers: alice is pinged by name (lee, its author, is not).
+    sim.expect_ping(alice.user_id);
     other_servers_data(sim).await;
     (ada, alice, lee)
 }
