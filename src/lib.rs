@@ -167,6 +167,8 @@ pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>)
     let setup_pool = pool.clone();
     let setup_inflight = inflight.clone();
     let setup_tasks = tasks.clone();
+    let gateway_url = types::GatewayUrl::default();
+    let setup_gateway_url = gateway_url.clone();
     let (clock, tick) = (config.clock.clone(), config.tick);
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
@@ -218,7 +220,7 @@ pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>)
                 // The catch-up of missed topics (S6) and the full reconcile
                 // pass (A5) run on every READY, this first one included
                 // (`on_event`), not once per process.
-                Ok(Data { app, inflight: setup_inflight })
+                Ok(Data { app, inflight: setup_inflight, gateway_url: setup_gateway_url })
             })
         })
         .build();
@@ -227,6 +229,7 @@ pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>)
         .await
         .context("building the Discord client")?;
     let shard_manager = client.shard_manager.clone();
+    let _ = gateway_url.set(client.ws_url.clone());
     let metrics_addr = match config.metrics_addr {
         None => None,
         Some(addr) => {
@@ -248,7 +251,10 @@ pub async fn start_with(config: Config, extra: Vec<poise::Command<Data, Error>>)
 
 async fn on_event(ctx: &serenity::all::Context, event: &FullEvent, data: &Data) -> Result<(), Error> {
     match event {
-        FullEvent::Ready { .. } => telemetry::gateway_session(ctx.shard_id.0, false),
+        FullEvent::Ready { data_about_bot } => {
+            telemetry::gateway_session(ctx.shard_id.0, false);
+            resume_there(data, &data_about_bot.resume_gateway_url).await;
+        }
         FullEvent::Resume { .. } => telemetry::gateway_session(ctx.shard_id.0, true),
         FullEvent::Ratelimit { data } => telemetry::ratelimited(data.global, &data.path),
         _ => {}
@@ -293,6 +299,19 @@ async fn on_event(ctx: &serenity::all::Context, event: &FullEvent, data: &Data) 
     }
     on_guild_change(event, data).await;
     Ok(())
+}
+
+/// gateway.md, "Preparing to Resume": "your app should open a new
+/// connection using `resume_gateway_url` rather than the URL used to
+/// initially connect". serenity 0.12.5 keeps READY's URL but connects its
+/// shards, to resume as to identify again, on the one URL they share
+/// (`Client::ws_url`): on every READY that URL becomes the resume URL. A
+/// new IDENTIFY after an invalidated session goes there too (the docs ask
+/// for GET /gateway's URL; serenity gives no hook to tell the two apart).
+async fn resume_there(data: &Data, resume_gateway_url: &str) {
+    if let (Some(url), false) = (data.gateway_url.get(), resume_gateway_url.is_empty()) {
+        *url.lock().await = resume_gateway_url.to_string();
+    }
 }
 
 /// Discord changed under the bot (A5): a new gateway session (READY, after

@@ -17,12 +17,16 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Notify};
 
 /// Intents, as Discord defines them, that gate the events the fake sends.
-mod intents {
+pub mod intents {
     pub const GUILDS: u64 = 1 << 0;
     pub const GUILD_MEMBERS: u64 = 1 << 1;
+    pub const GUILD_PRESENCES: u64 = 1 << 8;
     pub const GUILD_MESSAGES: u64 = 1 << 9;
     pub const DIRECT_MESSAGES: u64 = 1 << 12;
     pub const MESSAGE_CONTENT: u64 = 1 << 15;
+    /// gateway.md, "Privileged Intents": GUILD_PRESENCES, GUILD_MEMBERS and
+    /// MESSAGE_CONTENT, each enabled (or approved) in the app's settings.
+    pub const PRIVILEGED: u64 = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT;
 }
 
 /// The intents a session needs for an event: any one of the bits returned.
@@ -63,7 +67,7 @@ fn intent_for(event: &str, data: &Value, bot_user_id: u64) -> Option<u64> {
 /// Content in DMs with the app; Content in which the app is mentioned"
 /// (the fourth, a message context menu command's target, is an
 /// interaction's, not a MESSAGE_CREATE's).
-fn content_hidden(event: &str, data: &Value, session_intents: u64, bot_user_id: u64) -> bool {
+pub(crate) fn content_hidden(event: &str, data: &Value, session_intents: u64, bot_user_id: u64) -> bool {
     if !matches!(event, "MESSAGE_CREATE" | "MESSAGE_UPDATE") || session_intents & intents::MESSAGE_CONTENT != 0 {
         return false;
     }
@@ -82,7 +86,7 @@ fn content_hidden(event: &str, data: &Value, session_intents: u64, bot_user_id: 
 /// A forward's snapshot is a copy of the forwarded message's content, so
 /// it is emptied the same way. Fields absent (a partial MESSAGE_UPDATE)
 /// stay absent.
-fn without_content(data: &Value) -> Value {
+pub(crate) fn without_content(data: &Value) -> Value {
     fn empty(m: &mut Value) {
         let Some(o) = m.as_object_mut() else { return };
         if o.contains_key("content") {
@@ -235,8 +239,13 @@ pub struct Hub {
     /// Each interaction's receivers: the shards of the connected sessions
     /// its INTERACTION_CREATE was sent to.
     interaction_receivers: Mutex<std::collections::HashMap<u64, Vec<[u64; 2]>>>,
-    /// IDENTIFYs refused, by close code (4010, 4011), with the reason.
+    /// IDENTIFYs refused, by close code (4010, 4011, 4014), with the reason.
     refused: Mutex<Vec<(u16, String)>>,
+    /// IDENTIFYs answered with Invalid Session (op 9) for the session
+    /// start limits ([`session_start_refused`]), with the reason.
+    invalid_identifies: Mutex<Vec<String>>,
+    /// When (test clock) each `max_concurrency` bucket last identified.
+    identified_at: Mutex<HashMap<u64, Instant>>,
     /// The user the sessions identified as (the bot), for events whose
     /// delivery depends on whether they concern the current user.
     bot_user_id: std::sync::atomic::AtomicU64,
@@ -303,6 +312,12 @@ impl Hub {
     /// IDENTIFYs refused so far: (close code, reason).
     pub fn refused_identifies(&self) -> Vec<(u16, String)> {
         self.refused.lock().clone()
+    }
+
+    /// IDENTIFYs answered with Invalid Session for the session start
+    /// limits (max_concurrency, the day's remaining starts), with the reason.
+    pub fn invalid_identifies(&self) -> Vec<String> {
+        self.invalid_identifies.lock().clone()
     }
 
     /// RESUMEs refused so far, with the reason.
@@ -467,7 +482,13 @@ enum End {
     MissedHeartbeat,
 }
 
-pub(crate) async fn serve(inner: Arc<Inner>, socket: WebSocket) {
+/// Where READY's `resume_gateway_url` points: the same gateway, at a path
+/// of its own so that the fake knows which URL a connection was opened on.
+pub const RESUME_PATH: &str = "/gateway/resume";
+
+/// A connection, opened on the URL of GET /gateway (`on_resume_url` false)
+/// or on READY's `resume_gateway_url`.
+pub(crate) async fn serve(inner: Arc<Inner>, socket: WebSocket, on_resume_url: bool) {
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::unbounded_channel::<WsMessage>();
     let writer = tokio::spawn(async move {
@@ -526,7 +547,7 @@ pub(crate) async fn serve(inner: Arc<Inner>, socket: WebSocket) {
         match v["op"].as_u64() {
             Some(1) => heartbeat(&inner, conn, allowed),
             Some(2) => identify(&inner, &tx, conn, &v["d"]),
-            Some(6) => resume(&inner, &tx, conn, &v["d"]),
+            Some(6) => resume(&inner, &tx, conn, &v["d"], on_resume_url),
             _ => {}
         }
     };
@@ -603,8 +624,22 @@ fn identify(inner: &Arc<Inner>, tx: &mpsc::UnboundedSender<WsMessage>, conn: u64
         Ok(s) => s,
         Err(why) => return refuse(inner, tx, 4010, &format!("Invalid shard: {why}")),
     };
+    let intents = d["intents"].as_u64().unwrap_or(0);
     let mine: Vec<u64> = {
         let w = inner.world.lock();
+        let disallowed = intents & intents::PRIVILEGED & !w.gateway.privileged_intents;
+        if disallowed != 0 {
+            drop(w);
+            let why = format!("Disallowed intent(s): {disallowed} is privileged and not enabled for the app");
+            return refuse(inner, tx, 4014, &why);
+        }
+        if let Some(why) = session_start_refused(&inner.hub, &w, shard) {
+            drop(w);
+            inner.hub.invalid_identifies.lock().push(why);
+            let _ = tx.send(text(json!({"op": 9, "d": false})));
+            inner.changed.notify_waiters();
+            return;
+        }
         let mine: Vec<u64> = w.guilds.keys().copied().filter(|g| routes_to(shard, Some(*g))).collect();
         if mine.len() > w.gateway.max_guilds_per_shard {
             let most = w.gateway.max_guilds_per_shard;
@@ -617,14 +652,16 @@ fn identify(inner: &Arc<Inner>, tx: &mpsc::UnboundedSender<WsMessage>, conn: u64
     inner.hub.identifies.fetch_add(1, Ordering::SeqCst);
     let n = inner.hub.identifies.load(Ordering::SeqCst);
     let session_id = format!("session-{n}-{conn}");
-    let intents = d["intents"].as_u64().unwrap_or(0);
     let (ready, guilds) = {
         let mut w = inner.world.lock();
+        let bucket = shard[0] % w.gateway.max_concurrency.max(1);
+        inner.hub.identified_at.lock().insert(bucket, w.now());
         inner.hub.bot_user_id.store(w.bot_user_id, Ordering::SeqCst);
         // "Clients are limited to 1000 IDENTIFY calls to the websocket in a
         // 24-hour period": what GET /gateway/bot reports as remaining.
         w.gateway.session_remaining = w.gateway.session_remaining.saturating_sub(1);
-        let ready = payload::ready(&w, &session_id, shard, &mine);
+        let resume_url = format!("ws://{}{RESUME_PATH}", inner.addr);
+        let ready = payload::ready(&w, &session_id, shard, &mine, &resume_url);
         let threshold = d["large_threshold"].as_u64().unwrap_or(50).clamp(50, 250);
         let guilds: Vec<Value> = mine
             .iter()
@@ -654,6 +691,36 @@ fn identify(inner: &Arc<Inner>, tx: &mpsc::UnboundedSender<WsMessage>, conn: u64
     inner.changed.notify_waiters();
 }
 
+/// Why an IDENTIFY on `shard` is answered with Invalid Session (op 9,
+/// `d: false`), if it is. gateway.md, "Identifying": "Apps are limited by
+/// maximum concurrency (`max_concurrency` in the session start limit
+/// object) when identifying. If your app exceeds this limit, Discord will
+/// respond with a Invalid Session (opcode `9`) event"; "Session Start
+/// Limit Object": `max_concurrency` is the "Number of identify requests
+/// allowed per 5 seconds", by bucket "rate_limit_key = shard_id %
+/// max_concurrency" ("Sharding", "Max Concurrency"): one IDENTIFY per bucket per
+/// 5 s of the test clock. Past the day's `remaining` session starts the
+/// docs do not say what the gateway answers; the fake takes the strict
+/// reading and refuses the IDENTIFY the same way (`remaining` is not reset
+/// within a test: a test sets it).
+fn session_start_refused(hub: &Hub, w: &crate::World, shard: [u64; 2]) -> Option<String> {
+    if w.gateway.session_remaining == 0 {
+        return Some(format!("no session starts remain of the day's {}", w.gateway.session_total));
+    }
+    let bucket = shard[0] % w.gateway.max_concurrency.max(1);
+    let last = hub.identified_at.lock().get(&bucket).copied();
+    match last {
+        Some(at) if w.now().saturating_duration_since(at) < IDENTIFY_WINDOW => Some(format!(
+            "rate_limit_key {bucket} (shard {shard:?}, max_concurrency {}) already identified within 5 s",
+            w.gateway.max_concurrency
+        )),
+        _ => None,
+    }
+}
+
+/// The window `max_concurrency` counts IDENTIFYs in.
+pub const IDENTIFY_WINDOW: Duration = Duration::from_secs(5);
+
 /// Close the connection with a non-resumable close code
 /// (opcodes-and-status-codes: 4010 Invalid shard, 4011 Sharding required).
 fn refuse(inner: &Arc<Inner>, tx: &mpsc::UnboundedSender<WsMessage>, code: u16, reason: &str) {
@@ -681,7 +748,19 @@ pub(crate) fn held_identify_count(inner: &Arc<Inner>) -> usize {
 /// invalidated) session, one detached longer than the session timeout, one
 /// whose missed events are no longer kept; closed with 4007 "Invalid `seq`"
 /// (opcodes-and-status-codes) when `seq` is past the session's last.
-fn resume(inner: &Arc<Inner>, tx: &mpsc::UnboundedSender<WsMessage>, conn: u64, d: &Value) {
+///
+/// gateway.md, "Preparing to Resume": "your app should open a new
+/// connection using `resume_gateway_url` rather than the URL used to
+/// initially connect ... If your app doesn't use the `resume_gateway_url`
+/// when reconnecting, it will experience disconnects at a higher rate than
+/// normal": a RESUME on another connection is accepted, as Discord does,
+/// and recorded as a violation.
+fn resume(inner: &Arc<Inner>, tx: &mpsc::UnboundedSender<WsMessage>, conn: u64, d: &Value, on_resume_url: bool) {
+    if !on_resume_url {
+        inner.world.lock().violations.push(
+            "gateway: RESUME sent on a connection to GET /gateway's url, not READY's resume_gateway_url".into(),
+        );
+    }
     let sid = d["session_id"].as_str().unwrap_or_default();
     let seq = d["seq"].as_u64().unwrap_or(0);
     let (now, timeout) = {
@@ -744,6 +823,8 @@ mod tests {
 
     /// Connect, read HELLO, send IDENTIFY with `shard` (omitted when None).
     async fn identify(fake: &FakeDiscord, shard: Option<Value>) -> Conn {
+        // Past the last IDENTIFY's max_concurrency window.
+        fake.advance(IDENTIFY_WINDOW);
         let url = format!("{}/gateway?v=10", fake.base_url().replace("http://", "ws://"));
         let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("the gateway answers");
         let hello = next(&mut ws).await.expect("HELLO");
@@ -939,6 +1020,8 @@ mod tests {
 
     /// A new session with `intents`: (connection, session id, last seq).
     async fn session(fake: &FakeDiscord, intents: u64) -> (Conn, String, u64) {
+        // Past the last IDENTIFY's max_concurrency window.
+        fake.advance(IDENTIFY_WINDOW);
         let (mut ws, _) = connect(fake).await;
         let d =
             json!({"token": "Bot t", "intents": intents, "properties": {"os": "linux", "browser": "t", "device": "t"}});
@@ -1234,6 +1317,7 @@ mod tests {
     #[tokio::test]
     async fn a_session_without_message_content_gets_members_messages_empty() {
         let fake = FakeDiscord::start().await;
+        fake.set_gateway(|g| g.privileged_intents |= intents::MESSAGE_CONTENT);
         let (mut with, _, _) = session(&fake, 1 | 512 | (1 << 15)).await;
         let (mut without, _, _) = session(&fake, 1 | 512).await;
         let bob = fake.member("bob");
@@ -1249,5 +1333,158 @@ mod tests {
         for got in [next_named(&mut with, "MESSAGE_CREATE").await, next_named(&mut with, "MESSAGE_CREATE").await] {
             assert!(!got["d"]["content"].as_str().unwrap().is_empty());
         }
+    }
+    // ---- Privileged intents, resume_gateway_url, session start limits ----
+
+    /// IDENTIFY with `intents` on shard `shard`: READY's `d`, or what
+    /// refused it (`Err(Some(op 9 d))`, or `Err(None)` and the close code).
+    async fn try_identify(fake: &FakeDiscord, intents: u64, shard: [u64; 2]) -> Result<Value, (Option<Value>, u16)> {
+        let (mut ws, _) = connect(fake).await;
+        let d = json!({"token": "Bot t", "intents": intents, "shard": shard,
+            "properties": {"os": "linux", "browser": "t", "device": "t"}});
+        send(&mut ws, json!({"op": 2, "d": d})).await;
+        match next(&mut ws).await {
+            Ok(v) if v["op"] == 9 => Err((Some(v["d"].clone()), 0)),
+            Ok(v) if v["t"] == "READY" => Ok(v["d"].clone()),
+            Ok(v) => panic!("neither READY nor a refusal: {v}"),
+            Err(code) => Err((None, code)),
+        }
+    }
+
+    /// gateway.md, "Gateway Restrictions": "If you pass a privileged intent
+    /// in the `intents` parameter without configuring it in your app's
+    /// settings ... your Gateway connection will be closed with a (`4014`
+    /// close code)"; the fake's app has GUILD_MEMBERS enabled, the one the
+    /// bot needs, and neither GUILD_PRESENCES nor MESSAGE_CONTENT.
+    #[tokio::test]
+    async fn a_privileged_intent_the_app_has_not_enabled_is_closed_with_4014() {
+        let fake = FakeDiscord::start().await;
+        for asked in [intents::MESSAGE_CONTENT, intents::GUILD_PRESENCES] {
+            let got = try_identify(&fake, intents::GUILDS | intents::GUILD_MEMBERS | asked, [0, 1]).await;
+            assert_eq!(got.unwrap_err(), (None, 4014), "intent {asked}");
+        }
+        assert!(fake.refused_identifies().iter().all(|(code, _)| *code == 4014));
+        assert_eq!(fake.identify_count(), 0, "no session was started");
+        try_identify(&fake, intents::GUILDS | intents::GUILD_MEMBERS | intents::GUILD_MESSAGES, [0, 1])
+            .await
+            .expect("the enabled one is accepted");
+        fake.set_gateway(|g| g.privileged_intents |= intents::MESSAGE_CONTENT);
+        fake.advance(IDENTIFY_WINDOW);
+        try_identify(&fake, intents::GUILDS | intents::MESSAGE_CONTENT, [0, 1]).await.expect("enabled now");
+    }
+
+    /// gateway.md, "Ready Event": "`resume_gateway_url` is a WebSocket URL
+    /// that your app should use when it Resumes after a disconnect"; it
+    /// names the fake's own address (port included); a RESUME there is
+    /// clean, one on GET /gateway's URL is accepted but recorded.
+    #[tokio::test]
+    async fn ready_names_a_resume_url_with_the_port_and_resuming_elsewhere_is_a_violation() {
+        let fake = FakeDiscord::start().await;
+        let (ws, sid, seq) = session(&fake, 1 | 2 | 512).await;
+        let url = last_ready_resume_url(&fake).await;
+        let port = fake.base_url().rsplit(':').next().unwrap().to_string();
+        assert_eq!(url, format!("ws://127.0.0.1:{port}{RESUME_PATH}"));
+        let _ = close_and_drain(ws, 4000).await;
+        let (mut there, _) = tokio_tungstenite::connect_async(format!("{url}?v=10")).await.expect("it answers");
+        assert_eq!(next(&mut there).await.unwrap()["op"], 10, "HELLO");
+        send(&mut there, json!({"op": 6, "d": {"token": "Bot t", "session_id": sid, "seq": seq}})).await;
+        assert_eq!(next_named(&mut there, "RESUMED").await["t"], "RESUMED");
+        assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+        let _ = close_and_drain(there, 4000).await;
+        resume_on_new(&fake, &sid, seq).await.expect("accepted, as Discord does");
+        let v = fake.violations();
+        assert!(v.len() == 1 && v[0].contains("resume_gateway_url"), "{v:?}");
+    }
+
+    /// READY's `resume_gateway_url`, from a fresh session of the fake's.
+    async fn last_ready_resume_url(fake: &FakeDiscord) -> String {
+        fake.advance(IDENTIFY_WINDOW);
+        let ready = try_identify(fake, 1, [0, 1]).await.expect("READY");
+        ready["resume_gateway_url"].as_str().expect("a resume_gateway_url").to_string()
+    }
+
+    /// gateway.md, "Identifying": "Apps are limited by maximum concurrency
+    /// (`max_concurrency` in the session start limit object) when
+    /// identifying. If your app exceeds this limit, Discord will respond
+    /// with a Invalid Session (opcode `9`)"; "Max Concurrency":
+    /// "rate_limit_key = shard_id % max_concurrency", one IDENTIFY per key
+    /// per 5 seconds.
+    #[tokio::test]
+    async fn identifies_past_max_concurrency_in_5_s_get_invalid_session() {
+        let fake = FakeDiscord::start().await;
+        fake.set_gateway(|g| g.shards = 4);
+        try_identify(&fake, 1, [0, 4]).await.expect("the first");
+        let refused = try_identify(&fake, 1, [1, 4]).await.unwrap_err();
+        assert_eq!(refused, (Some(json!(false)), 0), "shard 1 shares key 0 with max_concurrency 1");
+        assert_eq!(fake.invalid_identifies().len(), 1);
+        fake.advance(IDENTIFY_WINDOW);
+        try_identify(&fake, 1, [1, 4]).await.expect("5 s later");
+        // With max_concurrency 2, shards 2 and 3 have keys 0 and 1: both
+        // start at once (the window of keys 0 and 1 passed), shard 0 again
+        // (key 0) does not.
+        fake.set_gateway(|g| g.max_concurrency = 2);
+        fake.advance(IDENTIFY_WINDOW);
+        try_identify(&fake, 1, [2, 4]).await.expect("key 0");
+        try_identify(&fake, 1, [3, 4]).await.expect("key 1, at once");
+        assert!(try_identify(&fake, 1, [0, 4]).await.is_err(), "key 0 again within 5 s");
+        assert_eq!(fake.identify_count(), 4);
+    }
+
+    /// The day's session starts (`session_start_limit.remaining`): each
+    /// IDENTIFY takes one; with none left the docs do not say what the
+    /// gateway answers, the fake refuses with Invalid Session, and nothing
+    /// is taken from `remaining` by a refused one.
+    #[tokio::test]
+    async fn with_no_session_starts_left_identify_is_refused() {
+        let fake = FakeDiscord::start().await;
+        fake.set_gateway(|g| g.session_remaining = 1);
+        try_identify(&fake, 1, [0, 1]).await.expect("the last start of the day");
+        assert_eq!(fake.with(|w| w.gateway.session_remaining), 0);
+        fake.advance(IDENTIFY_WINDOW);
+        assert_eq!(try_identify(&fake, 1, [0, 1]).await.unwrap_err(), (Some(json!(false)), 0));
+        let why = fake.invalid_identifies();
+        assert!(why.len() == 1 && why[0].contains("no session starts remain"), "{why:?}");
+        assert_eq!(fake.identify_count(), 1);
+    }
+
+    /// Over REST too: "access to `MESSAGE_CONTENT` permits your app to
+    /// receive message content data across the APIs" and "HTTP API
+    /// restrictions are independent of Gateway restrictions" (gateway.md):
+    /// GET a channel's messages or one message without the intent enabled
+    /// gives a member's message empty, the app's own, a mention of it and
+    /// a DM whole.
+    #[tokio::test]
+    async fn over_rest_without_message_content_a_members_message_is_empty() {
+        let fake = FakeDiscord::start().await;
+        let general = fake.general_channel();
+        let bob = fake.member("bob");
+        let bot = fake.bot_user_id();
+        let plain = bob.post_message(general, "hello there", None);
+        let mention = bob.post_message(general, &format!("<@{bot}> ping"), None);
+        fake.mutate(|w| crate::rest::post_message(w, general, bot, &json!({"content": "mine"}), None).unwrap());
+        let get = |path: String| {
+            let url = format!("{}/api/v10{path}", fake.base_url());
+            async move {
+                let r = reqwest::Client::new()
+                    .get(url)
+                    .header("authorization", "Bot t")
+                    .header("user-agent", "DiscordBot (https://example.org, 1)")
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success(), "{}", r.status());
+                r.json::<Value>().await.unwrap()
+            }
+        };
+        let list = get(format!("/channels/{general}/messages")).await;
+        let content = |id: &str| {
+            list.as_array().unwrap().iter().find(|m| m["id"] == id).map(|m| m["content"].as_str().unwrap().to_string())
+        };
+        assert_eq!(content(&plain.to_string()).as_deref(), Some(""));
+        assert_eq!(content(&mention.to_string()), Some(format!("<@{bot}> ping")));
+        assert!(list.as_array().unwrap().iter().any(|m| m["content"] == "mine"), "the app's own");
+        assert_eq!(get(format!("/channels/{general}/messages/{plain}")).await["content"], "");
+        fake.set_gateway(|g| g.privileged_intents |= intents::MESSAGE_CONTENT);
+        assert_eq!(get(format!("/channels/{general}/messages/{plain}")).await["content"], "hello there");
     }
 }

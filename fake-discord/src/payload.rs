@@ -288,7 +288,7 @@ pub fn partial_guild(g: &Guild) -> Value {
 
 /// READY for a session on `shard` ([id, count]): its `guilds` are the
 /// guilds of that shard only (topics/gateway, "Sharding").
-pub fn ready(w: &World, session_id: &str, shard: [u64; 2], guilds: &[u64]) -> Value {
+pub fn ready(w: &World, session_id: &str, shard: [u64; 2], guilds: &[u64], resume_gateway_url: &str) -> Value {
     let bot = w.users.get(&w.bot_user_id).map(user).unwrap_or(Value::Null);
     let mut me = bot;
     me["verified"] = json!(true);
@@ -299,7 +299,7 @@ pub fn ready(w: &World, session_id: &str, shard: [u64; 2], guilds: &[u64]) -> Va
         "user": me,
         "guilds": guilds.iter().map(|id| json!({"id": id.to_string(), "unavailable": true})).collect::<Vec<_>>(),
         "session_id": session_id,
-        "resume_gateway_url": "ws://127.0.0.1",
+        "resume_gateway_url": resume_gateway_url,
         "shard": shard,
         "application": {"id": w.application_id.to_string(), "flags": 0},
         "private_channels": [],
@@ -446,7 +446,7 @@ mod tests {
         let m: serenity::model::channel::Message = serde_json::from_value(v).expect("forward");
         let r = m.message_reference.expect("a reference");
         assert_eq!((r.kind, r.channel_id.get()), (serenity::model::channel::MessageReferenceKind::Forward, 5));
-        let _: sm::Ready = serde_json::from_value(ready(&w, "abc", [1, 2], &[gid])).expect("Ready");
+        let _: sm::Ready = serde_json::from_value(ready(&w, "abc", [1, 2], &[gid], "ws://127.0.0.1:1/gateway/resume")).expect("Ready");
         let _: sm::CurrentApplicationInfo = serde_json::from_value(application(&w)).expect("app info");
     }
 }

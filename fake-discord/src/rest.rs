@@ -59,6 +59,23 @@ fn bits(v: &Value) -> u64 {
 /// The time Discord gives a bot to answer an interaction.
 pub const RESPONSE_WINDOW: Duration = Duration::from_secs(3);
 
+/// A message as the app reads it over REST. gateway.md, "Message Content
+/// Intent": MESSAGE_CONTENT "permits your app to receive message content
+/// data across the APIs", and "HTTP API restrictions are independent of
+/// Gateway restrictions": without it enabled in the app's settings, a
+/// member's message comes with `content`, `embeds`, `attachments` and
+/// `components` empty, except the app's own, DMs and those that mention
+/// it (the gateway's rule, `gateway::content_hidden`).
+fn message_as_read(w: &World, m: &crate::world::Message) -> Value {
+    let v = payload::message(w, m);
+    let granted = w.gateway.privileged_intents & crate::gateway::intents::MESSAGE_CONTENT;
+    if crate::gateway::content_hidden("MESSAGE_CREATE", &v, granted, w.bot_user_id) {
+        crate::gateway::without_content(&v)
+    } else {
+        v
+    }
+}
+
 pub fn route(w: &mut World, r: &Request) -> Out {
     if let Some(reason) = &r.reason {
         w.audit.push(AuditEntry { method: r.method.into(), path: r.segs.join("/"), reason: reason.clone() });
@@ -88,7 +105,7 @@ pub fn route(w: &mut World, r: &Request) -> Out {
         ("POST", ["interactions", i, token, "callback"]) => callback(w, id(i)?, token, r),
         ("GET", ["webhooks", _, token, "messages", m]) => {
             let mid = webhook_message(w, token, m)?;
-            ok(payload::message(w, w.find_message(mid).ok_or_else(ApiError::unknown_message)?))
+            ok(message_as_read(w, w.find_message(mid).ok_or_else(ApiError::unknown_message)?))
         }
         ("PATCH", ["webhooks", _, token, "messages", m]) => {
             let mid = webhook_message(w, token, m)?;
@@ -164,7 +181,7 @@ pub fn route(w: &mut World, r: &Request) -> Out {
                 .rev()
                 .filter(|m| !m.is_ephemeral())
                 .take(50)
-                .map(|m| payload::message(w, m))
+                .map(|m| message_as_read(w, m))
                 .collect();
             ok(json!(list))
         }
@@ -180,7 +197,7 @@ pub fn route(w: &mut World, r: &Request) -> Out {
                 .iter()
                 .find(|x| x.id == m && !x.is_ephemeral())
                 .ok_or_else(ApiError::unknown_message)?;
-            ok(payload::message(w, msg))
+            ok(message_as_read(w, msg))
         }
         ("PATCH", ["channels", c, "messages", m]) => {
             let (c, m) = (id(c)?, id(m)?);

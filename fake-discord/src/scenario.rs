@@ -317,6 +317,17 @@ impl FakeDiscord {
         })
     }
 
+    /// An admin sets a channel's permission overwrites in Edit Channel →
+    /// Permissions (CHANNEL_UPDATE).
+    pub fn edit_overwrites_by_hand(&self, channel_id: u64, overwrites: Vec<crate::world::Overwrite>) {
+        self.mutate(|w| {
+            let ch = w.channels.get_mut(&channel_id).expect("channel");
+            ch.overwrites = overwrites;
+            let v = payload::channel(ch);
+            w.emit("CHANNEL_UPDATE", v);
+        })
+    }
+
     /// A user who was a member comes back (same user id): GUILD_MEMBER_ADD
     /// with no roles, as Discord gives a returning member.
     pub fn rejoin_guild(&self, user_id: u64) {

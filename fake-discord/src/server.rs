@@ -636,7 +636,11 @@ impl FakeDiscord {
             outages: Mutex::new(Vec::new()),
             outages_changed: Notify::new(),
         });
-        let app = Router::new().route("/gateway", get(gateway_upgrade)).fallback(rest_entry).with_state(inner.clone());
+        let app = Router::new()
+            .route("/gateway", get(gateway_upgrade))
+            .route(crate::gateway::RESUME_PATH, get(resume_gateway_upgrade))
+            .fallback(rest_entry)
+            .with_state(inner.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -924,9 +928,15 @@ impl FakeDiscord {
         self.inner.hub.interaction_receivers(interaction_id)
     }
 
-    /// IDENTIFYs refused so far, with their close code (4010, 4011) and reason.
+    /// IDENTIFYs refused so far, with their close code (4010, 4011, 4014) and reason.
     pub fn refused_identifies(&self) -> Vec<(u16, String)> {
         self.inner.hub.refused_identifies()
+    }
+
+    /// IDENTIFYs answered with Invalid Session (op 9) for the session start
+    /// limits (`max_concurrency` per 5 s, the day's remaining), with the reason.
+    pub fn invalid_identifies(&self) -> Vec<String> {
+        self.inner.hub.invalid_identifies()
     }
 
     /// Wait until a connected session holds `shard` ([id, count]).
@@ -1038,7 +1048,12 @@ pub fn seed_guild_as(w: &mut World, guild_id: u64, name: &str) -> u64 {
 }
 
 async fn gateway_upgrade(State(inner): State<Arc<Inner>>, ws: WebSocketUpgrade) -> Response {
-    ws.on_upgrade(move |socket| crate::gateway::serve(inner, socket))
+    ws.on_upgrade(move |socket| crate::gateway::serve(inner, socket, false))
+}
+
+/// The gateway again, at READY's `resume_gateway_url`.
+async fn resume_gateway_upgrade(State(inner): State<Arc<Inner>>, ws: WebSocketUpgrade) -> Response {
+    ws.on_upgrade(move |socket| crate::gateway::serve(inner, socket, true))
 }
 
 /// A REST request: half its [`Latency`] on the way in, the answer (an

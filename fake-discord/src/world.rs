@@ -417,6 +417,12 @@ pub struct GatewaySettings {
     /// resumable: "the session will remain active and timeout after a few
     /// minutes" (topics/gateway, "Initiating a Disconnect").
     pub session_timeout: std::time::Duration,
+    /// The privileged intents enabled in the app's settings (gateway.md,
+    /// "Privileged Intents"): an IDENTIFY asking for another is closed with
+    /// 4014, and without MESSAGE_CONTENT messages read over REST come empty
+    /// ("HTTP API restrictions are independent of Gateway restrictions").
+    /// By default GUILD_MEMBERS, the one the bot needs.
+    pub privileged_intents: u64,
 }
 
 impl Default for GatewaySettings {
@@ -430,6 +436,7 @@ impl Default for GatewaySettings {
             max_guilds_per_shard: 2500,
             heartbeat_interval_ms: 41_250,
             session_timeout: std::time::Duration::from_secs(3 * 60),
+            privileged_intents: crate::gateway::intents::GUILD_MEMBERS,
         }
     }
 }

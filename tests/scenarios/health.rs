@@ -170,3 +170,126 @@ async fn discord_changes_waiting_for_a_retry_are_shown_until_the_background_pass
     let r = health(&ada).await;
     assert!(r.text().contains("All good"), "{}", r.text());
 }
+
+/// A channel the bot uses where an overwrite takes what it needs: the mod
+/// channel denies its role Send Messages, the requests channel denies the
+/// bot itself Create Private Threads; each is named with its channel and
+/// the fix, as a problem, while the server-wide permissions are whole.
+#[tokio::test]
+async fn a_permission_an_overwrite_takes_from_the_bot_is_named_per_channel() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    group(&sim, &ada, "Rust", "Closed").await;
+    let bot_role = sim.fake.role_named("Guildhall").unwrap().id;
+    let bot = sim.fake.bot_user_id();
+    let mods = sim.fake.create_channel_by_hand("mods", channel_type::TEXT, None, vec![]);
+    let requests = sim.fake.create_channel_by_hand("join-requests", channel_type::TEXT, None, vec![]);
+    for (setting, id) in [("config mod-channel", mods), ("config requests-channel", requests)] {
+        let r = ada.slash(setting, &[("channel", &id.to_string())]).await;
+        assert!(r.text().contains("Done"), "{}", r.text());
+    }
+    assert!(health(&ada).await.text().contains("All good"));
+    // Later, by hand: an overwrite for the bot's role, one for the bot.
+    let deny = |id, kind, deny| vec![fake_discord::world::Overwrite { id, kind, allow: 0, deny }];
+    sim.fake.edit_overwrites_by_hand(mods, deny(bot_role, 0, perms::SEND_MESSAGES));
+    sim.fake.edit_overwrites_by_hand(requests, deny(bot, 1, perms::CREATE_PRIVATE_THREADS));
+
+    let text = health(&ada).await.text();
+    assert!(text.contains("Found 2 problem(s)"), "{text}");
+    assert!(text.contains(&format!("❌ I'm missing Send Messages in the mod channel <#{mods}>.")), "{text}");
+    assert!(
+        text.contains(&format!("❌ I'm missing Create Private Threads in the requests channel <#{requests}>.")),
+        "{text}"
+    );
+    assert!(text.contains("**Fix:** Edit Channel → Permissions: allow these for my role"), "{text}");
+    assert!(!text.contains("server-wide"), "nothing is missing server-wide: {text}");
+
+    // The overwrites removed by hand: all good again.
+    for id in [mods, requests] {
+        sim.fake.edit_overwrites_by_hand(id, vec![]);
+    }
+    assert!(health(&ada).await.text().contains("All good"));
+}
+
+/// Discord's 500 channels a server (threads not counted): at 450 `/health`
+/// warns with what is left, at 500 it is a problem (no group can be made).
+#[tokio::test]
+async fn the_servers_channels_near_and_at_discords_500_are_warned_of_then_a_problem() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    set_up(&sim, &ada).await;
+    let gid = sim.fake.guild_id;
+    let channels = || {
+        sim.fake.with(|w| {
+            w.guilds[&gid].channels.iter().filter(|c| w.channels.get(c).is_some_and(|c| ![10, 11, 12].contains(&c.kind))).count()
+        })
+    };
+    let fill = |to: usize| {
+        for i in channels()..to {
+            sim.fake.create_channel_by_hand(&format!("room-{i}"), channel_type::TEXT, None, vec![]);
+        }
+        assert_eq!(channels(), to);
+    };
+    fill(449);
+    assert!(health(&ada).await.text().contains("All good"), "449 is still under the warning");
+    fill(450);
+    let text = health(&ada).await.text();
+    assert!(text.contains("Found 0 problem(s) and 1 warning(s)"), "{text}");
+    assert!(
+        text.contains("⚠️ The server has 450 of Discord's 500 channels (threads don't count): 50 left."),
+        "{text}"
+    );
+    fill(500);
+    let text = health(&ada).await.text();
+    assert!(text.contains("Found 1 problem(s)"), "{text}");
+    assert!(
+        text.contains(
+            "❌ The server has 500 channels (threads don't count), Discord's limit of 500: no new group can be made there."
+        ),
+        "{text}"
+    );
+    assert!(text.contains("**Fix:** Delete channels you no longer use"), "{text}");
+}
+
+/// What waits is shown as a warning once it is late, not only counted:
+/// DMs held by a bot process that stopped answering (their claim not yet
+/// run out) and due 20 minutes ago, and a join request past the admins'
+/// alert time (3 days by default).
+#[tokio::test]
+async fn late_dms_and_overdue_join_requests_are_warnings_with_their_counts() {
+    let sim = Sim::start().await;
+    let ada = sim.admin("ada");
+    set_up(&sim, &ada).await;
+    let bob = sim.member("bob");
+    assert!(crate::sim::ask(&bob, "Rust", None).await.text().contains("was sent"));
+    let text = health(&ada).await.text();
+    assert!(!text.contains("join request(s) have waited"), "a fresh request is not overdue: {text}");
+    assert!(text.contains("1 pending"), "{text}");
+
+    sim.clock.advance(chrono::Duration::hours(73)).await;
+    let now = sim.clock.now();
+    for (n, user) in [(1, 501_i64), (2, 502)] {
+        sqlx::query(
+            "insert into deliveries (guild_id, user_id, kind, dedupe_key, content, run_at, created_at, state,
+                                     locked_until, claim_token)
+             values ($1, $2, 'dm', $3, 'x', $4, $4, 'pending', $5, 1)",
+        )
+        .bind(sim.fake.guild_id as i64)
+        .bind(user)
+        .bind(format!("held-{n}"))
+        .bind(now - chrono::Duration::minutes(20))
+        .bind(now + chrono::Duration::hours(1))
+        .execute(&sim.pool)
+        .await
+        .unwrap();
+    }
+    let text = health(&ada).await.text();
+    assert!(text.contains("Found 0 problem(s) and 2 warning(s)"), "{text}");
+    assert!(text.contains("⚠️ 2 DM(s) are more than 10 minutes late."), "{text}");
+    assert!(text.contains("2 waiting"), "{text}");
+    assert!(
+        text.contains("⚠️ 1 join request(s) have waited longer than 3 days (the admins' alert time)."),
+        "{text}"
+    );
+    assert!(text.contains("**Fix:** Their groups' leaders, or admins, decide them in `/requests`"), "{text}");
+}

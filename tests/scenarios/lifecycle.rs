@@ -29,6 +29,9 @@ async fn after_a_dropped_gateway_connection_the_bot_resumes_and_keeps_answering(
     let r = ada.slash("group create", &[("name", "Rust"), ("bucket", "Interest"), ("visibility", "Open")]).await;
     assert!(r.text().contains("Created"), "{}", r.text());
     assert_eq!(sim.fake.identify_count(), 1, "resumed, not re-identified");
+    // On READY's resume_gateway_url (the fake records a RESUME elsewhere).
+    let v = sim.fake.violations();
+    assert!(!v.iter().any(|v| v.contains("resume_gateway_url")), "{v:?}");
 }
 
 #[tokio::test]

@@ -958,7 +958,8 @@ const ENTER: &str = "\u{E007}";
 
 /// #25 items 10, 11, 13, 14, 15 in the browser: the page opens on a clean
 /// #general; Enter on a typed command runs the highlighted command (never
-/// posts it as chat); options keep their names once filled; -# is subtext;
+/// posts it as chat), one typed with its argument runs with it, a line
+/// naming no command opens the picker; options keep their names once filled; -# is subtext;
 /// messages have times and avatars, channels a header; a new DM is marked
 /// unread; drafts stay with whom typed them; the By hand panel offers
 /// others, never yourself; a forum lists its posts under a header; an
@@ -1015,6 +1016,34 @@ async fn the_page_behaves_like_a_discord_client() {
     let sub = mia.wait_css("#messages .msg .subtext").await.text().await.unwrap();
     assert!(sub.contains("Change it with"), "{sub}");
     mia.shot("enter-runs-the-command").await;
+
+    // A command typed out with its argument, then Enter: it runs with the
+    // rest of the line as its first option, as Discord's client takes a
+    // pasted command; `name:value` names the option; a line that names no
+    // command opens the picker and is not posted.
+    let page = |desc: &str| {
+        format!(
+            "//div[@id='messages']/div[contains(@class,'msg')][contains(., '{desc}')][.//button[normalize-space(.)='Join group']]"
+        )
+    };
+    mia.keys("#box", "/group info Parents").await;
+    mia.keys("#box", ENTER).await;
+    mia.wait_xpath(&page("Juggling work and kids")).await;
+    mia.wait_text_value("#box", "").await;
+    mia.keys("#box", "/group info group:Fintech").await;
+    mia.keys("#box", ENTER).await;
+    mia.wait_xpath(&page("Payments, banking")).await;
+    mia.wait_text_value("#box", "").await;
+    mia.keys("#box", "/gorup info Rust").await;
+    mia.keys("#box", ENTER).await;
+    mia.wait_css("#suggest div.hl[data-command]").await;
+    let said = mia.text_of("#error").await;
+    assert!(said.contains("There is no command /gorup info Rust"), "{said}");
+    mia.wait_text_value("#box", "/gorup info Rust").await;
+    mia.shot("a-typed-command-runs-with-its-argument").await;
+    let posted = fake.with(|w| w.channel_messages(general).iter().any(|m| m.content.starts_with('/')));
+    assert!(!posted, "no typed command was posted as chat");
+    mia.wait_css("#box").await.clear().await.unwrap();
 
     // An option keeps its name beside it once filled in.
     mia.keys("#box", "/group").await;
