@@ -15,7 +15,9 @@
 //! Postgres and the guild agree (`Sim::differences`), no message was posted
 //! twice (nowhere more copies of a text than in the recorded run), nobody
 //! was pinged whom the flow did not expect, and the bot kept to Discord's
-//! contract. Where Postgres and the guild disagree after the flow, the
+//! contract (each request as it arrived; and in the recorded run, where
+//! nothing is injected, Discord refused none of them, set-up included).
+//! Where Postgres and the guild disagree after the flow, the
 //! bot's own repair is given its bound first (the next background pass, a
 //! minute on its clock, retries what Discord refused), then the flow's
 //! documented repair if it has one (`/reconcile` for the reconcile flow);
@@ -252,6 +254,7 @@ fn every_custom_id_kind() -> BTreeSet<String> {
 /// Postgres and Discord disagree afterwards, run `repair` (the flow's
 /// documented way back) and look again.
 async fn run_flow(flow: FlowFn, repair: Option<FlowFn>, fault: Option<Fault>) -> Outcome {
+    let clean = fault.is_none();
     // Groups' followers through the notification role from the first one
     // (NOTIFY_BY_NAME_MAX=0), so the role's grants and revokes are in the
     // matrix too (by name, below the limit, a join makes no such call).
@@ -270,6 +273,20 @@ async fn run_flow(flow: FlowFn, repair: Option<FlowFn>, fault: Option<Fault>) ->
             let nth = seen.entry((method.clone(), route.clone())).or_default();
             out.calls.push(Call { method, route, nth: *nth });
             *nth += 1;
+        }
+    }
+
+    // What no check of a single request sees: with no fault injected,
+    // Discord refused nothing the bot sent in the whole run, set-up
+    // included (every request's route, method and body were already
+    // checked against the spec as they arrived; a refusal is Discord's
+    // answer, not a violation of the contract, so only the run shows it).
+    if clean {
+        let refused: Vec<String> = sim.fake.with(|w| {
+            w.requests.iter().filter(|(_, _, status)| *status >= 400).map(|(m, p, s)| format!("{m} {p}: {s}")).collect()
+        });
+        if !refused.is_empty() {
+            out.problems.push(format!("Discord refused what the bot sent with no fault injected: {refused:?}"));
         }
     }
 

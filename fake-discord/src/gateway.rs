@@ -757,9 +757,11 @@ pub(crate) fn held_identify_count(inner: &Arc<Inner>) -> usize {
 /// and recorded as a violation.
 fn resume(inner: &Arc<Inner>, tx: &mpsc::UnboundedSender<WsMessage>, conn: u64, d: &Value, on_resume_url: bool) {
     if !on_resume_url {
-        inner.world.lock().violations.push(
-            "gateway: RESUME sent on a connection to GET /gateway's url, not READY's resume_gateway_url".into(),
-        );
+        inner
+            .world
+            .lock()
+            .violations
+            .push("gateway: RESUME sent on a connection to GET /gateway's url, not READY's resume_gateway_url".into());
     }
     let sid = d["session_id"].as_str().unwrap_or_default();
     let seq = d["seq"].as_u64().unwrap_or(0);

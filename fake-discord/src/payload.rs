@@ -446,7 +446,8 @@ mod tests {
         let m: serenity::model::channel::Message = serde_json::from_value(v).expect("forward");
         let r = m.message_reference.expect("a reference");
         assert_eq!((r.kind, r.channel_id.get()), (serenity::model::channel::MessageReferenceKind::Forward, 5));
-        let _: sm::Ready = serde_json::from_value(ready(&w, "abc", [1, 2], &[gid], "ws://127.0.0.1:1/gateway/resume")).expect("Ready");
+        let _: sm::Ready =
+            serde_json::from_value(ready(&w, "abc", [1, 2], &[gid], "ws://127.0.0.1:1/gateway/resume")).expect("Ready");
         let _: sm::CurrentApplicationInfo = serde_json::from_value(application(&w)).expect("app info");
     }
 }

@@ -93,6 +93,13 @@ pub async fn role_change_actor(
     added: bool,
 ) -> Option<u64> {
     use serenity::all::audit_log::{Action, Change, MemberAction};
+    // Read without View Audit Log, Discord answers 403, an invalid request
+    // (10,000 in 10 minutes ban the address): look at the bot's own
+    // permissions first (the fault matrix's recorded reconcile run found it).
+    let (permissions, _) = super::roles::member_permissions(http, guild_id, bot_id).await.ok()?;
+    if permissions & Permissions::VIEW_AUDIT_LOG.bits() == 0 {
+        return None;
+    }
     let logs = call(|| {
         http.get_audit_logs(
             GuildId::new(guild_id),

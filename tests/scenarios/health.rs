@@ -221,7 +221,11 @@ async fn the_servers_channels_near_and_at_discords_500_are_warned_of_then_a_prob
     let gid = sim.fake.guild_id;
     let channels = || {
         sim.fake.with(|w| {
-            w.guilds[&gid].channels.iter().filter(|c| w.channels.get(c).is_some_and(|c| ![10, 11, 12].contains(&c.kind))).count()
+            w.guilds[&gid]
+                .channels
+                .iter()
+                .filter(|c| w.channels.get(c).is_some_and(|c| ![10, 11, 12].contains(&c.kind)))
+                .count()
         })
     };
     let fill = |to: usize| {
@@ -235,10 +239,7 @@ async fn the_servers_channels_near_and_at_discords_500_are_warned_of_then_a_prob
     fill(450);
     let text = health(&ada).await.text();
     assert!(text.contains("Found 0 problem(s) and 1 warning(s)"), "{text}");
-    assert!(
-        text.contains("⚠️ The server has 450 of Discord's 500 channels (threads don't count): 50 left."),
-        "{text}"
-    );
+    assert!(text.contains("⚠️ The server has 450 of Discord's 500 channels (threads don't count): 50 left."), "{text}");
     fill(500);
     let text = health(&ada).await.text();
     assert!(text.contains("Found 1 problem(s)"), "{text}");
@@ -287,9 +288,6 @@ async fn late_dms_and_overdue_join_requests_are_warnings_with_their_counts() {
     assert!(text.contains("Found 0 problem(s) and 2 warning(s)"), "{text}");
     assert!(text.contains("⚠️ 2 DM(s) are more than 10 minutes late."), "{text}");
     assert!(text.contains("2 waiting"), "{text}");
-    assert!(
-        text.contains("⚠️ 1 join request(s) have waited longer than 3 days (the admins' alert time)."),
-        "{text}"
-    );
+    assert!(text.contains("⚠️ 1 join request(s) have waited longer than 3 days (the admins' alert time)."), "{text}");
     assert!(text.contains("**Fix:** Their groups' leaders, or admins, decide them in `/requests`"), "{text}");
 }
